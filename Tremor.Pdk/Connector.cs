@@ -1,0 +1,274 @@
+namespace Tremor.Pdk;
+
+/// <summary>Which sides a connector type has.</summary>
+[Flags]
+public enum ConnectorKinds
+{
+    /// <summary>Neither (not valid for a factory).</summary>
+    None = 0,
+    /// <summary>Produces events (port <c>out</c>, and <c>err</c> for what could not be decoded).</summary>
+    Source = 1,
+    /// <summary>Consumes events (port <c>in</c>).</summary>
+    Sink = 2,
+    /// <summary>Both.</summary>
+    Both = Source | Sink,
+}
+
+/// <summary>What a connector instance is created with.</summary>
+/// <param name="Host">The runtime services for this instance.</param>
+/// <param name="Config">The connector's <c>config { ... }</c> section.</param>
+public sealed record ConnectorContext(IPluginHost Host, PluginConfig Config);
+
+/// <summary>Creates connector instances of one type (<c>metronome</c>, <c>file</c>, ...).</summary>
+public interface IConnectorFactory
+{
+    /// <summary>The connector type as written in a flow (<c>type = metronome</c>).</summary>
+    string Type { get; }
+
+    /// <summary>One line for <c>tremor plugins list</c>.</summary>
+    string Description { get; }
+
+    /// <summary>Which sides instances have.</summary>
+    ConnectorKinds Kinds { get; }
+
+    /// <summary>The codec used when the flow names none; null means events cross structured (no codec).</summary>
+    string? DefaultCodec { get; }
+
+    /// <summary>
+    /// Creates an instance. Validate <see cref="ConnectorContext.Config"/> here and throw <see cref="ConfigException"/>
+    /// for bad values, so a flow with a bad config does not start. Do no I/O here: that belongs in
+    /// <see cref="IConnector.ConnectAsync"/>.
+    /// </summary>
+    IConnector Create(ConnectorContext context);
+}
+
+/// <summary>
+/// One running connector. The runtime calls it from one thread at a time (not always the same thread) and never
+/// re-enters it. Lifecycle: <see cref="ConnectAsync"/> (retried with backoff while it fails), then data calls,
+/// with pause / resume / drain / stop hooks, then <see cref="IAsyncDisposable.DisposeAsync"/>.
+/// </summary>
+public interface IConnector : IAsyncDisposable
+{
+    /// <summary>The source side, or null.</summary>
+    ISource? Source { get; }
+
+    /// <summary>The sink side, or null.</summary>
+    ISink? Sink { get; }
+
+    /// <summary>
+    /// Connects to the outside world. Return false (or throw) to have the runtime retry with its reconnect
+    /// strategy; <paramref name="attempt"/> counts from 1.
+    /// </summary>
+    ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken);
+
+    /// <summary>The source should stop producing for now (pulls stop until resume).</summary>
+    ValueTask OnPauseAsync(CancellationToken cancellationToken);
+
+    /// <summary>Producing may go on.</summary>
+    ValueTask OnResumeAsync(CancellationToken cancellationToken);
+
+    /// <summary>No more pulls will come: flush what is buffered.</summary>
+    ValueTask OnDrainAsync(CancellationToken cancellationToken);
+
+    /// <summary>The runtime is about to dispose the instance.</summary>
+    ValueTask OnStopAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A convenient base: lifecycle hooks do nothing, connect succeeds at once.</summary>
+public abstract class ConnectorBase : IConnector
+{
+    /// <inheritdoc />
+    public virtual ISource? Source => this as ISource;
+
+    /// <inheritdoc />
+    public virtual ISink? Sink => this as ISink;
+
+    /// <inheritdoc />
+    public virtual ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) => ValueTask.FromResult(true);
+
+    /// <inheritdoc />
+    public virtual ValueTask OnPauseAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual ValueTask OnResumeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual ValueTask OnDrainAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual ValueTask OnStopAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>What a pull produced.</summary>
+public enum PullStatus
+{
+    /// <summary>The batch holds chunks (it may still be empty, e.g. only stream ends).</summary>
+    Data,
+    /// <summary>Nothing right now; the runtime pulls again after a short pause.</summary>
+    Empty,
+    /// <summary>The source is exhausted: whatever is in the batch is the last; the runtime drains the flow.</summary>
+    Finished,
+}
+
+/// <summary>The source side of a connector.</summary>
+public interface ISource
+{
+    /// <summary>When true every event gets an <see cref="Ack"/> or <see cref="Fail"/> once its sinks are done with it.</summary>
+    bool IsTransactional { get; }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
+    /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Every event from the pull <paramref name="pullId"/> on the stream was delivered.</summary>
+    void Ack(ulong streamId, ulong pullId);
+
+    /// <summary>An event from the pull <paramref name="pullId"/> on the stream failed.</summary>
+    void Fail(ulong streamId, ulong pullId);
+}
+
+/// <summary>The chunks one pull produced. Owned by the runtime and reused: keep nothing of it after the pull returns.</summary>
+public sealed class SourceBatch
+{
+    private readonly List<SourceChunk> _chunks;
+    private ulong _nextPullId;
+
+    /// <summary>A batch with room for <paramref name="capacity"/> chunks.</summary>
+    public SourceBatch(int capacity)
+    {
+        Capacity = capacity;
+        _chunks = new List<SourceChunk>(capacity);
+    }
+
+    /// <summary>How many chunks the runtime wants at most.</summary>
+    public int Capacity { get; }
+
+    /// <summary>How many chunks are in the batch.</summary>
+    public int Count => _chunks.Count;
+
+    /// <summary>True when no more chunks fit.</summary>
+    public bool IsFull => _chunks.Count >= Capacity;
+
+    /// <summary>The chunk at a position.</summary>
+    public SourceChunk this[int index] => _chunks[index];
+
+    /// <summary>
+    /// Adds raw bytes to go through the connector's preprocessors and codec. The memory must stay valid and unchanged
+    /// until the next pull (the runtime decodes before pulling again). Returns the pull id that acks will name.
+    /// </summary>
+    public ulong Add(ReadOnlyMemory<byte> data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default)
+    {
+        var id = _nextPullId++;
+        _chunks.Add(new SourceChunk(id, streamId, ingestNs, data, default, false, meta, false));
+        return id;
+    }
+
+    /// <summary>Adds an already structured event that skips preprocessors and codec. Returns its pull id.</summary>
+    public ulong AddStructured(Value data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default)
+    {
+        var id = _nextPullId++;
+        _chunks.Add(new SourceChunk(id, streamId, ingestNs, default, data, true, meta, false));
+        return id;
+    }
+
+    /// <summary>The stream ended (connection closed, file done): the runtime flushes its preprocessor state.</summary>
+    public void EndStream(ulong streamId) =>
+        _chunks.Add(new SourceChunk(ulong.MaxValue, streamId, 0, default, default, false, default, true));
+
+    /// <summary>For the runtime: empties the batch for the next pull.</summary>
+    public void Clear() => _chunks.Clear();
+}
+
+/// <summary>One chunk of a <see cref="SourceBatch"/>.</summary>
+/// <param name="PullId">What <see cref="ISource.Ack"/> will be called with.</param>
+/// <param name="StreamId">The stream it belongs to.</param>
+/// <param name="IngestNs">When it was ingested (0: the runtime stamps it).</param>
+/// <param name="Data">Raw bytes, unless <paramref name="IsStructured"/>.</param>
+/// <param name="Structured">The value, when <paramref name="IsStructured"/>.</param>
+/// <param name="IsStructured">True for <see cref="SourceBatch.AddStructured"/> chunks.</param>
+/// <param name="Meta">Metadata for the events made from it.</param>
+/// <param name="IsStreamEnd">True for <see cref="SourceBatch.EndStream"/> markers.</param>
+public readonly record struct SourceChunk(
+    ulong PullId,
+    ulong StreamId,
+    ulong IngestNs,
+    ReadOnlyMemory<byte> Data,
+    Value Structured,
+    bool IsStructured,
+    Value Meta,
+    bool IsStreamEnd);
+
+/// <summary>How a sink answers a batch.</summary>
+public enum SinkStatus
+{
+    /// <summary>Every event was delivered.</summary>
+    Ack,
+    /// <summary>Delivery failed for every event (transactional sources are told).</summary>
+    Fail,
+    /// <summary>The sink acks or fails the ids later through <see cref="IPluginHost.Ack"/> / <see cref="IPluginHost.Fail"/>.</summary>
+    Pending,
+}
+
+/// <summary>The answer to <see cref="ISink.OnBatchAsync"/>.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="Error">Why, for <see cref="SinkStatus.Fail"/>.</param>
+public readonly record struct SinkReply(SinkStatus Status, string? Error = null)
+{
+    /// <summary>All delivered.</summary>
+    public static SinkReply Acked => new(SinkStatus.Ack);
+
+    /// <summary>Will be answered later through the host.</summary>
+    public static SinkReply Pending => new(SinkStatus.Pending);
+
+    /// <summary>All failed, with a reason.</summary>
+    public static SinkReply Failed(string reason) => new(SinkStatus.Fail, reason);
+}
+
+/// <summary>The sink side of a connector.</summary>
+public interface ISink
+{
+    /// <summary>
+    /// Delivers a batch. The batch and its bytes are lent for this call only. Throwing means the plugin instance is
+    /// broken: the runtime keeps the batch, re-creates the instance and retries it.
+    /// </summary>
+    ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>The upstream has no more events (drain or end of the flow); flush and report.</summary>
+    ValueTask OnEndAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>One event handed to a sink: its id, ingest time, the encoded bytes and the structured event.</summary>
+/// <param name="Id">Its id, for asynchronous acks.</param>
+/// <param name="IngestNs">When it was ingested.</param>
+/// <param name="Payload">The bytes the codec and postprocessors made of it (a slice of <see cref="SinkBatch.Bytes"/>).</param>
+/// <param name="Event">The structured event, for sinks that want values or metadata.</param>
+public readonly record struct SinkEvent(EventId Id, ulong IngestNs, ReadOnlyMemory<byte> Payload, Event Event);
+
+/// <summary>A batch for a sink: events in order, their encoded bytes back to back in <see cref="Bytes"/>.</summary>
+public sealed class SinkBatch
+{
+    /// <summary>A batch over events and their contiguous encoded bytes.</summary>
+    public SinkBatch(IReadOnlyList<SinkEvent> events, ReadOnlyMemory<byte> bytes)
+    {
+        Events = events;
+        Bytes = bytes;
+    }
+
+    /// <summary>The events.</summary>
+    public IReadOnlyList<SinkEvent> Events { get; }
+
+    /// <summary>All encoded payloads back to back (what a byte-stream sink writes in one call).</summary>
+    public ReadOnlyMemory<byte> Bytes { get; }
+
+    /// <summary>How many events.</summary>
+    public int Count => Events.Count;
+}

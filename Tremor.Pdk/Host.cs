@@ -1,0 +1,44 @@
+namespace Tremor.Pdk;
+
+/// <summary>Severity of a log line written through <see cref="IPluginHost.Log"/>.</summary>
+public enum PluginLogLevel
+{
+    /// <summary>Detail for debugging.</summary>
+    Debug,
+    /// <summary>Normal operation.</summary>
+    Info,
+    /// <summary>Something unexpected that was handled.</summary>
+    Warning,
+    /// <summary>Something failed.</summary>
+    Error,
+}
+
+/// <summary>The services the runtime offers a plugin instance. Safe to call from any thread.</summary>
+public interface IPluginHost
+{
+    /// <summary>The instance's name in its flow, e.g. <c>hello::metronome</c>.</summary>
+    string Alias { get; }
+
+    /// <summary>Writes a log line attributed to this instance.</summary>
+    void Log(PluginLogLevel level, string message);
+
+    /// <summary>Wall-clock now in nanoseconds since the Unix epoch (what ingest times are measured in).</summary>
+    ulong NowNs();
+
+    /// <summary>Where a connector prints what a user asked to see (stdout of the runtime, unless redirected).</summary>
+    TextWriter Out { get; }
+
+    /// <summary>Where a connector prints to the runtime's stderr.</summary>
+    TextWriter Error { get; }
+
+    /// <summary>Asks the runtime to drain every flow and stop with the exit code (used by <c>exit</c> and <c>bench</c>).</summary>
+    void RequestShutdown(int exitCode, string reason);
+
+    /// <summary>
+    /// Acknowledges events an asynchronous sink delivered; see <see cref="SinkReply.Pending"/>.
+    /// </summary>
+    void Ack(IReadOnlyList<EventId> ids);
+
+    /// <summary>Fails events an asynchronous sink could not deliver.</summary>
+    void Fail(IReadOnlyList<EventId> ids, string reason);
+}

@@ -1,0 +1,14 @@
+namespace Tremor.Pdk;
+
+/// <summary>The version of the plugin contract. A plugin built for another major is refused.</summary>
+public static class PdkVersion
+{
+    /// <summary>Incompatible contract changes bump this; the host refuses plugins of another major.</summary>
+    public const int Major = 1;
+
+    /// <summary>Additive contract changes bump this; plugins of an older or newer minor of the same major load.</summary>
+    public const int Minor = 0;
+
+    /// <summary>The version as text, <c>major.minor</c>.</summary>
+    public const string Text = "1.0";
+}
