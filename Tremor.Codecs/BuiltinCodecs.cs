@@ -1,0 +1,80 @@
+using Tremor.Pdk;
+
+namespace Tremor.Codecs;
+
+/// <summary>
+/// The codecs, preprocessors and postprocessors that ship with Tremor.NET, for the runtime to merge by name with the
+/// ones plugins provide.
+/// </summary>
+public static class BuiltinCodecs
+{
+    /// <summary><c>json</c>, <c>string</c>, <c>binary</c>, <c>msgpack</c>.</summary>
+    public static IReadOnlyList<ICodecFactory> Codecs { get; } =
+    [
+        new CodecFactory(JsonCodec.Name, static config => Stateless(config, new JsonCodec())),
+        new CodecFactory(StringCodec.Name, static config => Stateless(config, new StringCodec())),
+        new CodecFactory(BinaryCodec.Name, static config => Stateless(config, new BinaryCodec())),
+        new CodecFactory(MsgpackCodec.Name, static config => Stateless(config, new MsgpackCodec())),
+    ];
+
+    /// <summary><c>separate</c>, <c>base64</c>.</summary>
+    public static IReadOnlyList<IPreprocessorFactory> Preprocessors { get; } =
+    [
+        new PreprocessorFactory(SeparatePreprocessor.Name, static config => new SeparatePreprocessor(config)),
+        new PreprocessorFactory(Base64Preprocessor.Name, static config => Stateless(config, new Base64Preprocessor())),
+    ];
+
+    /// <summary><c>separate</c>, <c>base64</c>.</summary>
+    public static IReadOnlyList<IPostprocessorFactory> Postprocessors { get; } =
+    [
+        new PostprocessorFactory(SeparatePostprocessor.Name, static config => new SeparatePostprocessor(config)),
+        new PostprocessorFactory(Base64Postprocessor.Name, static config => Stateless(config, new Base64Postprocessor())),
+    ];
+
+    /// <summary>The built-in codec called <paramref name="name"/>, or null.</summary>
+    public static ICodecFactory? FindCodec(string name) => Find(Codecs, name, static f => f.Name);
+
+    /// <summary>The built-in preprocessor called <paramref name="name"/>, or null.</summary>
+    public static IPreprocessorFactory? FindPreprocessor(string name) => Find(Preprocessors, name, static f => f.Name);
+
+    /// <summary>The built-in postprocessor called <paramref name="name"/>, or null.</summary>
+    public static IPostprocessorFactory? FindPostprocessor(string name) => Find(Postprocessors, name, static f => f.Name);
+
+    private static T? Find<T>(IReadOnlyList<T> factories, string name, Func<T, string> nameOf)
+        where T : class
+    {
+        foreach (var factory in factories)
+        {
+            if (string.Equals(nameOf(factory), name, StringComparison.Ordinal)) return factory;
+        }
+        return null;
+    }
+
+    /// <summary>These take no options: refuse any, so a typo is an error rather than silently ignored.</summary>
+    private static T Stateless<T>(PluginConfig config, T instance)
+    {
+        config.RejectUnknownKeys();
+        return instance;
+    }
+
+    private sealed class CodecFactory(string name, Func<PluginConfig, ICodec> create) : ICodecFactory
+    {
+        public string Name => name;
+
+        public ICodec Create(PluginConfig config) => create(config);
+    }
+
+    private sealed class PreprocessorFactory(string name, Func<PluginConfig, IPreprocessor> create) : IPreprocessorFactory
+    {
+        public string Name => name;
+
+        public IPreprocessor Create(PluginConfig config) => create(config);
+    }
+
+    private sealed class PostprocessorFactory(string name, Func<PluginConfig, IPostprocessor> create) : IPostprocessorFactory
+    {
+        public string Name => name;
+
+        public IPostprocessor Create(PluginConfig config) => create(config);
+    }
+}

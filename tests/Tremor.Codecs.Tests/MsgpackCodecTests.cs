@@ -1,0 +1,147 @@
+using MessagePack;
+using System.Buffers;
+using Tremor.Pdk;
+
+namespace Tremor.Codecs.Tests;
+
+public sealed class MsgpackCodecTests
+{
+    private readonly MsgpackCodec _codec = new();
+
+    [Fact]
+    public void Benchmark_records_decode_to_the_same_values_as_their_json_form()
+    {
+        var json = TestData.Lines(TestData.Json);
+        var base64Lines = TestData.Lines(TestData.MsgpackBase64Lines);
+        Assert.Equal(json.Count, base64Lines.Count);
+        var base64 = new Base64Preprocessor();
+        for (var i = 0; i < json.Count; i++)
+        {
+            var chunks = new List<ReadOnlyMemory<byte>>();
+            Assert.True(base64.TryProcess(base64Lines[i], chunks, out var error), error);
+            var packed = Assert.Single(chunks);
+            Assert.True(_codec.TryDecode(packed, out var fromMsgpack, out error), error);
+            var fromJson = TestData.Decode(new JsonCodec(), json[i]);
+            Assert.Equal(fromJson, fromMsgpack);
+
+            var encoded = TestData.Encode(_codec, fromMsgpack);
+            Assert.Equal(fromMsgpack, TestData.Decode(_codec, encoded));
+        }
+    }
+
+    [Fact]
+    public void Every_kind_of_value_round_trips()
+    {
+        var value = TestData.EveryKind();
+        value.AsRecord()!.Append("bytes", Value.From(new byte[] { 0, 1, 255 }));
+        var decoded = TestData.Decode(_codec, TestData.Encode(_codec, value));
+        Assert.Equal(value, decoded);
+        Assert.Equal(ValueKind.Bytes, decoded["bytes"].Kind);
+        Assert.Equal(ValueKind.U64, decoded["u64"].Kind);
+        Assert.True(double.IsNegative(TestData.Decode(_codec, TestData.Encode(_codec, -0.0)).RawF64));
+    }
+
+    [Fact]
+    public void Float32_and_all_integer_widths_decode()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(6);
+        writer.Write(1.5f);
+        writer.WriteInt8(-5);
+        writer.WriteUInt16(60000);
+        writer.WriteInt32(-70000);
+        writer.WriteUInt64(ulong.MaxValue);
+        writer.WriteInt64(long.MinValue);
+        writer.Flush();
+        var value = TestData.Decode(_codec, buffer.WrittenSpan.ToArray());
+        Assert.Equal("[1.5,-5,60000,-70000,18446744073709551615,-9223372036854775808]", value.ToString());
+        Assert.Equal(ValueKind.U64, value[4].Kind);
+    }
+
+    [Fact]
+    public void Non_string_keys_become_their_json_text_and_duplicates_keep_the_last()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteMapHeader(4);
+        writer.Write(1);
+        writer.Write("one");
+        writer.WriteArrayHeader(2);
+        writer.Write(true);
+        writer.WriteNil();
+        writer.Write("list");
+        writer.Write("a");
+        writer.Write(1);
+        writer.Write("a");
+        writer.Write(2);
+        writer.Flush();
+        var record = TestData.Decode(_codec, buffer.WrittenSpan.ToArray()).AsRecord()!;
+        Assert.Equal(3, record.Count);
+        Assert.Equal(Value.From("one"), record["1"]);
+        Assert.Equal(Value.From("list"), record["[true,null]"]);
+        Assert.Equal(Value.From(2L), record["a"]);
+    }
+
+    [Fact]
+    public void Truncated_input_is_an_error_at_every_length()
+    {
+        var packed = TestData.Encode(_codec, TestData.EveryKind());
+        for (var length = 0; length < packed.Length; length++)
+        {
+            var error = TestData.DecodeError(_codec, packed[..length]);
+            Assert.StartsWith("invalid msgpack at byte ", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Trailing_bytes_are_an_error()
+    {
+        byte[] data = [0x01, 0x02, 0x03];
+        Assert.Equal("invalid msgpack at byte 1: 2 trailing bytes after the value", TestData.DecodeError(_codec, data));
+    }
+
+    [Fact]
+    public void Extension_types_are_refused_with_their_type_code_and_offset()
+    {
+        // [1, fixext1 type 5]
+        byte[] data = [0x92, 0x01, 0xd4, 0x05, 0x00];
+        var error = TestData.DecodeError(_codec, data);
+        Assert.Equal("invalid msgpack at byte 2: extension type 5 (1 bytes) is not supported", error);
+    }
+
+    [Fact]
+    public void The_never_used_type_code_is_an_error()
+    {
+        byte[] data = [0x91, 0xc1];
+        Assert.Equal("invalid msgpack at byte 1: 0xc1 is not a valid type code", TestData.DecodeError(_codec, data));
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_strings_and_keys_is_an_error_naming_the_byte()
+    {
+        // fixstr of 3: 'a', 0xff, 'b'
+        byte[] value = [0xa3, 0x61, 0xff, 0x62];
+        Assert.Equal("invalid UTF-8 in a msgpack string at byte 2 (0xff)", TestData.DecodeError(_codec, value));
+        // {"a\xfe": 1}
+        byte[] key = [0x81, 0xa2, 0x61, 0xfe, 0x01];
+        Assert.Equal("invalid UTF-8 in a msgpack string at byte 3 (0xfe)", TestData.DecodeError(_codec, key));
+    }
+
+    [Fact]
+    public void Nesting_beyond_the_limit_is_an_error()
+    {
+        var depth = MsgpackCodec.MaxDepth;
+        var ok = Enumerable.Repeat((byte)0x91, depth).Append((byte)0x01).ToArray();
+        Assert.Equal(ValueKind.Array, TestData.Decode(_codec, ok).Kind);
+        var tooDeep = Enumerable.Repeat((byte)0x91, depth + 1).Append((byte)0x01).ToArray();
+        Assert.Contains($"byte {depth}: nesting deeper than {depth}", TestData.DecodeError(_codec, tooDeep), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_array_header_claiming_more_elements_than_bytes_is_an_error_not_a_huge_allocation()
+    {
+        byte[] data = [0xdd, 0x7f, 0xff, 0xff, 0xff, 0x01];
+        Assert.StartsWith("invalid msgpack at byte ", TestData.DecodeError(_codec, data), StringComparison.Ordinal);
+    }
+}
