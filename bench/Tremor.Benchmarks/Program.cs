@@ -1,0 +1,36 @@
+using System.Globalization;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using Tremor.Benchmarks;
+
+// dotnet run -c Release --project bench/Tremor.Benchmarks -- --filter '*' [--job short]
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(JsonBenchmarks).Assembly).Run(args);
+PrintThroughput(summaries);
+
+static void PrintThroughput(IEnumerable<Summary> summaries)
+{
+    var recordBytes = BenchData.AverageRecordBytes;
+    var bytesPerOperation = new Dictionary<string, double>(StringComparer.Ordinal)
+    {
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Decode)}"] = recordBytes,
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Encode)}"] = recordBytes,
+        [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.Separate)}"] = BenchData.Json.Length,
+        [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.SeparateIn4KChunks)}"] = BenchData.Json.Length,
+    };
+    Console.WriteLine();
+    Console.WriteLine($"Throughput (one JSON operation = one record of {recordBytes:F0} bytes on average; one separate operation = 63,015 bytes):");
+    Console.WriteLine($"{"benchmark",-44} {"ns/op",12} {"MB/s",10} {"ops/s",14} {"alloc B/op",12}");
+    foreach (var summary in summaries)
+    {
+        foreach (var report in summary.Reports)
+        {
+            var descriptor = report.BenchmarkCase.Descriptor;
+            var name = $"{descriptor.Type.Name}.{descriptor.WorkloadMethod.Name}";
+            if (report.ResultStatistics is not { } stats) continue;
+            var ns = stats.Mean;
+            var allocated = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase);
+            var mbps = bytesPerOperation.TryGetValue(name, out var bytes) ? (bytes / ns * 1e9 / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "-";
+            Console.WriteLine($"{name,-44} {ns,12:F1} {mbps,10} {1e9 / ns,14:N0} {allocated?.ToString(CultureInfo.InvariantCulture) ?? "-",12}");
+        }
+    }
+}
