@@ -1,0 +1,166 @@
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Bench;
+
+/// <summary>
+/// <c>bench</c>, as in Tremor: the source replays the non-empty lines of <c>path</c> (an <c>.xz</c> file is
+/// decompressed once, into memory) as one chunk per line with its own ingest time, for <c>iterations</c> passes and/or
+/// <c>stop-after-secs</c> seconds (neither: until shutdown); the sink side is a blackhole that reports throughput and
+/// latency (skipping the first <c>warmup-secs</c>) when the upstream ends, then asks the runtime to stop.
+/// Chunks are whole lines without their line end, so the flow needs no <c>separate</c> preprocessor. With
+/// <c>base64 = true</c> each line is checked to be base64 at connect time and still emitted as it is: add the
+/// <c>base64</c> preprocessor to the flow to decode it.
+/// </summary>
+public sealed class BenchFactory : IConnectorFactory
+{
+    /// <inheritdoc />
+    public string Type => "bench";
+
+    /// <inheritdoc />
+    public string Description =>
+        "Replays a file's lines and measures throughput and latency (keys: path, base64, iterations, stop-after-secs, warmup-secs)";
+
+    /// <inheritdoc />
+    public ConnectorKinds Kinds => ConnectorKinds.Both;
+
+    /// <inheritdoc />
+    public string? DefaultCodec => "json";
+
+    /// <inheritdoc />
+    public IConnector Create(ConnectorContext context)
+    {
+        var config = context.Config;
+        config.RejectUnknownKeys("path", "base64", "iterations", "stop-after-secs", "warmup-secs");
+
+        var path = config.GetString("path");
+        string fullPath;
+        try
+        {
+            if (path.Length == 0 || path.Contains('\0')) throw new ArgumentException("empty or contains NUL");
+            fullPath = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ConfigException($"{config.Path}.path", $"'{path}' is not a valid file path ({e.Message})");
+        }
+
+        var base64 = config.GetBool("base64", false);
+        long? iterations = null;
+        if (config.Has("iterations"))
+        {
+            iterations = config.GetInt("iterations");
+            if (iterations < 1) throw new ConfigException($"{config.Path}.iterations", $"must be at least 1, found {iterations}");
+        }
+        var stopAfter = BenchConfig.OptionalSeconds(config, "stop-after-secs");
+        var warmup = BenchConfig.Warmup(config);
+        return new BenchConnector(context.Host, fullPath, base64, iterations, stopAfter, warmup);
+    }
+}
+
+/// <summary>The config keys <c>bench</c> and <c>blackhole</c> share.</summary>
+internal static class BenchConfig
+{
+    public static TimeSpan? OptionalSeconds(PluginConfig config, string key)
+    {
+        if (!config.Has(key)) return null;
+        var seconds = config.GetDouble(key);
+        if (!(seconds > 0) || double.IsInfinity(seconds))
+        {
+            throw new ConfigException($"{config.Path}.{key}", $"must be a positive number of seconds, found {seconds}");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    public static TimeSpan Warmup(PluginConfig config)
+    {
+        var seconds = config.GetDouble("warmup-secs", 0);
+        if (!(seconds >= 0) || double.IsInfinity(seconds))
+        {
+            throw new ConfigException($"{config.Path}.warmup-secs", $"must be zero or a positive number of seconds, found {seconds}");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
+}
+
+internal sealed class BenchConnector(
+    IPluginHost host,
+    string path,
+    bool base64,
+    long? iterations,
+    TimeSpan? stopAfter,
+    TimeSpan warmup) : ConnectorBase, ISource, ISink
+{
+    private readonly BenchRecorder _recorder = new(host, "bench", warmup, null);
+    private readonly ulong? _stopAfterNs = stopAfter is { } s ? (ulong)(s.Ticks * 100) : null;
+    private BenchReplay? _replay;
+    private ulong _startedNs;
+    private int _position;
+    private long _passes;
+    private bool _finished;
+
+    public bool IsTransactional => false;
+
+    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+    {
+        if (_replay is not null) return true;
+        _replay = await BenchReplay.LoadAsync(path, base64, cancellationToken).ConfigureAwait(false);
+        host.Log(PluginLogLevel.Info, $"bench: replaying {_replay.Lines.Length} lines ({_replay.Bytes} bytes) from '{path}'");
+        return true;
+    }
+
+    public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+    {
+        if (_finished) return ValueTask.FromResult(PullStatus.Finished);
+        var lines = (_replay ?? throw new InvalidOperationException($"bench '{path}' was pulled before it was connected")).Lines;
+
+        var now = host.NowNs();
+        if (_startedNs == 0) _startedNs = now;
+        if (_stopAfterNs is { } stopAfterNs && now - _startedNs >= stopAfterNs) return ValueTask.FromResult(Finish(batch));
+
+        while (!batch.IsFull)
+        {
+            // Every line is its own event with its own ingest time, as if it had just arrived.
+            batch.Add(lines[_position], 0, host.NowNs());
+            if (++_position == lines.Length)
+            {
+                _position = 0;
+                if (++_passes == iterations) return ValueTask.FromResult(Finish(batch));
+            }
+        }
+        return ValueTask.FromResult(PullStatus.Data);
+    }
+
+    private PullStatus Finish(SourceBatch batch)
+    {
+        _finished = true;
+        batch.EndStream(0);
+        return PullStatus.Finished;
+    }
+
+    public void Ack(ulong streamId, ulong pullId)
+    {
+    }
+
+    public void Fail(ulong streamId, ulong pullId)
+    {
+    }
+
+    public ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        _recorder.Record(batch);
+        return ValueTask.FromResult(SinkReply.Acked);
+    }
+
+    public ValueTask OnEndAsync(CancellationToken cancellationToken)
+    {
+        _recorder.Report();
+        host.RequestShutdown(0, "bench finished");
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask OnStopAsync(CancellationToken cancellationToken)
+    {
+        _recorder.Report();
+        return ValueTask.CompletedTask;
+    }
+}
