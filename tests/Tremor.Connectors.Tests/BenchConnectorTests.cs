@@ -1,0 +1,207 @@
+using System.Text;
+using System.Text.Json;
+using Tremor.Connectors.Bench;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Tests;
+
+public sealed class BenchConnectorTests : IDisposable
+{
+    private const ulong Second = 1_000_000_000;
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private async Task<string> WriteAsync(string name, string content)
+    {
+        var path = _dir.File(name);
+        await System.IO.File.WriteAllTextAsync(path, content);
+        return path;
+    }
+
+    private static List<(SourceChunk Chunk, string Text)> DataChunks(List<Fixtures.Pull> pulls) =>
+        pulls.SelectMany(p => p.Chunks.Zip(p.Data))
+            .Where(c => !c.First.IsStreamEnd)
+            .Select(c => (c.First, Encoding.UTF8.GetString(c.Second)))
+            .ToList();
+
+    [Fact]
+    public async Task Bench_replays_each_line_as_its_own_chunk_with_its_own_ingest_time()
+    {
+        var path = await WriteAsync("data.json", "{\"a\":1}\r\n\n{\"b\":2}\n{\"c\":3}");
+        var host = new TestHost { ManualClock = true, ClockNs = 42 * Second, TickNs = 1000 };
+        await using var connector = new BenchFactory().Create(Fixtures.Context(host, ("path", path), ("iterations", 3)));
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+
+        var pulls = await Fixtures.PullUntilFinishedAsync(connector.Source!, capacity: 4);
+
+        var chunks = DataChunks(pulls);
+        string[] lines = ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"];
+        Assert.Equal(lines.Concat(lines).Concat(lines), chunks.Select(c => c.Text));
+        Assert.All(chunks, c => Assert.False(c.Chunk.IsStructured));
+        var ingest = chunks.Select(c => c.Chunk.IngestNs).ToList();
+        Assert.All(ingest, t => Assert.True(t >= 42 * Second));
+        Assert.Equal(ingest.Count, ingest.Distinct().Count());
+        Assert.Equal(ingest.Order(), ingest);
+        // Full batches until the last pull, which ends the stream and finishes.
+        Assert.All(pulls[..^1], p => Assert.Equal(4, p.Chunks.Count));
+        Assert.Equal(PullStatus.Finished, pulls[^1].Status);
+        Assert.True(pulls[^1].Chunks[^1].IsStreamEnd);
+    }
+
+    [Fact]
+    public async Task Bench_replays_an_xz_file()
+    {
+        var plain = await WriteAsync("data.json", "x\ny\n");
+        var xz = Fixtures.Xz(plain);
+        var host = new TestHost();
+        await using var connector = new BenchFactory().Create(Fixtures.Context(host, ("path", xz), ("iterations", 2)));
+        await connector.ConnectAsync(1, CancellationToken.None);
+
+        var chunks = DataChunks(await Fixtures.PullUntilFinishedAsync(connector.Source!, capacity: 3));
+
+        Assert.Equal(["x", "y", "x", "y"], chunks.Select(c => c.Text));
+    }
+
+    [Fact]
+    public async Task Bench_stops_after_the_configured_seconds()
+    {
+        var path = await WriteAsync("data.json", "x\n");
+        var host = new TestHost { ManualClock = true, ClockNs = Second };
+        await using var connector = new BenchFactory().Create(Fixtures.Context(host, ("path", path), ("stop-after-secs", 1.5)));
+        await connector.ConnectAsync(1, CancellationToken.None);
+        var source = connector.Source!;
+        var batch = new SourceBatch(8);
+
+        Assert.Equal(PullStatus.Data, await source.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(8, batch.Count);
+        host.Advance(TimeSpan.FromSeconds(1));
+        batch.Clear();
+        Assert.Equal(PullStatus.Data, await source.PullAsync(batch, CancellationToken.None));
+        host.Advance(TimeSpan.FromSeconds(1));
+        batch.Clear();
+        Assert.Equal(PullStatus.Finished, await source.PullAsync(batch, CancellationToken.None));
+        Assert.True(batch[batch.Count - 1].IsStreamEnd);
+    }
+
+    [Fact]
+    public async Task Bench_with_base64_emits_lines_as_they_are_and_refuses_lines_that_are_not_base64()
+    {
+        var good = await WriteAsync("good.b64", "aGVsbG8=\nd29ybGQ=\n");
+        var bad = await WriteAsync("bad.b64", "aGVsbG8=\nnot base64!\n");
+        var host = new TestHost();
+        await using var ok = new BenchFactory().Create(Fixtures.Context(host, ("path", good), ("base64", true), ("iterations", 1)));
+        await using var broken = new BenchFactory().Create(Fixtures.Context(host, ("path", bad), ("base64", true), ("iterations", 1)));
+
+        await ok.ConnectAsync(1, CancellationToken.None);
+        var chunks = DataChunks(await Fixtures.PullUntilFinishedAsync(ok.Source!));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => broken.ConnectAsync(1, CancellationToken.None).AsTask());
+
+        Assert.Equal(["aGVsbG8=", "d29ybGQ="], chunks.Select(c => c.Text));
+        Assert.Contains(bad, error.Message);
+        Assert.Contains("line 2", error.Message);
+    }
+
+    [Fact]
+    public async Task Bench_of_a_missing_file_fails_to_connect_naming_the_path()
+    {
+        var path = _dir.File("missing.json.xz");
+        await using var connector = new BenchFactory().Create(Fixtures.Context(new TestHost(), ("path", path)));
+
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => connector.ConnectAsync(1, CancellationToken.None).AsTask());
+
+        Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
+    public async Task Bench_sink_reports_when_the_upstream_ends_and_asks_the_runtime_to_stop()
+    {
+        var path = await WriteAsync("data.json", "x\n");
+        var host = new TestHost { ManualClock = true, ClockNs = 100 * Second, Alias = "bench::bench" };
+        await using var connector = new BenchFactory().Create(Fixtures.Context(host, ("path", path)));
+        var sink = connector.Sink!;
+
+        // Ingested 1ms, 2ms and 3ms before they arrive.
+        var now = host.ClockNs;
+        var reply = await sink.OnBatchAsync(
+            Fixtures.SinkBatch(("aaaa", now - 3_000_000, Value.Null), ("bb", now - 2_000_000, Value.Null), ("c", now - 1_000_000, Value.Null)),
+            CancellationToken.None);
+        await sink.OnEndAsync(CancellationToken.None);
+        await connector.OnStopAsync(CancellationToken.None);
+
+        Assert.Equal(SinkStatus.Ack, reply.Status);
+        var (code, reason) = Assert.Single(host.Shutdowns);
+        Assert.Equal(0, code);
+        Assert.Equal("bench finished", reason);
+        var report = host.OutText.ToString();
+        Assert.Single(report.Split('\n'), l => l.StartsWith("BENCH ", StringComparison.Ordinal));
+        var json = Bench(report);
+        Assert.Equal("bench", json.GetProperty("connector").GetString());
+        Assert.Equal(3, json.GetProperty("events").GetInt64());
+        Assert.Equal(7, json.GetProperty("bytes").GetInt64());
+        Assert.Equal(0.003, json.GetProperty("elapsed_s").GetDouble(), 9);
+        Assert.Equal(1000, json.GetProperty("events_per_s").GetDouble(), 6);
+        Assert.InRange(json.GetProperty("p50_us").GetDouble(), 1995, 2005);
+        Assert.InRange(json.GetProperty("max_us").GetDouble(), 2995, 3005);
+        Assert.Contains("events:     3", report);
+        Assert.Contains("bytes:      7", report);
+    }
+
+    [Fact]
+    public async Task Blackhole_ignores_warmup_stops_after_the_configured_seconds_and_reports_once()
+    {
+        var host = new TestHost { ManualClock = true, ClockNs = 10 * Second, Alias = "bench::blackhole" };
+        await using var connector = new BlackholeFactory().Create(
+            Fixtures.Context(host, ("warmup-secs", 1), ("stop-after-secs", 5)));
+        Assert.Null(connector.Source);
+        var sink = connector.Sink!;
+        var start = host.ClockNs;
+
+        // Warmup: ingested within a second of the first event.
+        await sink.OnBatchAsync(Fixtures.SinkBatch(("w1", start, Value.Null), ("w2", start + Second / 2, Value.Null)), CancellationToken.None);
+        host.Advance(TimeSpan.FromSeconds(2));
+        var t = host.ClockNs;
+        await sink.OnBatchAsync(Fixtures.SinkBatch(("hello", t - 1_000_000, Value.Null), ("hi", t - 1_000_000, Value.Null)), CancellationToken.None);
+        Assert.Empty(host.Shutdowns);
+        Assert.Empty(host.OutText.ToString());
+
+        host.Advance(TimeSpan.FromSeconds(4));
+        t = host.ClockNs;
+        var reply = await sink.OnBatchAsync(Fixtures.SinkBatch(("last", t - 1_000_000, Value.Null)), CancellationToken.None);
+        await sink.OnBatchAsync(Fixtures.SinkBatch(("after", t, Value.Null)), CancellationToken.None);
+        await sink.OnEndAsync(CancellationToken.None);
+        await connector.OnStopAsync(CancellationToken.None);
+
+        Assert.Equal(SinkStatus.Ack, reply.Status);
+        Assert.Equal(0, Assert.Single(host.Shutdowns).Code);
+        var report = host.OutText.ToString();
+        Assert.Single(report.Split('\n'), l => l.StartsWith("BENCH ", StringComparison.Ordinal));
+        var json = Bench(report);
+        Assert.Equal("blackhole", json.GetProperty("connector").GetString());
+        Assert.Equal("bench::blackhole", json.GetProperty("alias").GetString());
+        Assert.Equal(3, json.GetProperty("events").GetInt64());
+        Assert.Equal(11, json.GetProperty("bytes").GetInt64());
+        Assert.Equal(2, json.GetProperty("warmup_events").GetInt64());
+        Assert.InRange(json.GetProperty("p99_us").GetDouble(), 995, 1005);
+        Assert.Contains("events:     3 (2 more ignored during warmup)", report);
+        Assert.Contains("p99.9", report);
+    }
+
+    [Fact]
+    public async Task Blackhole_reports_on_end_without_asking_to_stop()
+    {
+        var host = new TestHost();
+        await using var connector = new BlackholeFactory().Create(Fixtures.Context(host));
+
+        await connector.Sink!.OnEndAsync(CancellationToken.None);
+
+        Assert.Empty(host.Shutdowns);
+        Assert.Equal(0, Bench(host.OutText.ToString()).GetProperty("events").GetInt64());
+    }
+
+    private static JsonElement Bench(string report)
+    {
+        var line = report.Split('\n').Single(l => l.StartsWith("BENCH ", StringComparison.Ordinal));
+        return JsonDocument.Parse(line["BENCH ".Length..]).RootElement.Clone();
+    }
+}
