@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Tremor.Native.Abi;
+using Tremor.Pdk;
+
+namespace Tremor.Native.Connectors;
+
+/// <summary>What the host API callbacks of one instance reach through their GCHandle context.</summary>
+internal sealed class HostContext
+{
+    public HostContext(IPluginHost host, string pluginName, bool asyncSink)
+    {
+        Host = host;
+        PluginName = pluginName;
+        Pending = asyncSink ? new ConcurrentDictionary<ulong, EventId>() : null;
+    }
+
+    public IPluginHost Host { get; }
+
+    public string PluginName { get; }
+
+    /// <summary>u64 id handed to the plugin -> the event's id, for batches an asynchronous sink answered with PENDING.</summary>
+    public ConcurrentDictionary<ulong, EventId>? Pending { get; }
+}
+
+/// <summary>
+/// The host API table's functions. Plugins may call them from any thread; none throws into native code.
+/// </summary>
+internal static unsafe class HostCallbacks
+{
+    private static readonly double s_nsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
+
+    /// <summary>A host API table for one instance (native memory, freed with <see cref="FreeTable"/> after destroy).</summary>
+    public static TremorHostApi* AllocateTable(GCHandle context)
+    {
+        var table = (TremorHostApi*)NativeMemory.AllocZeroed((nuint)sizeof(TremorHostApi));
+        table->Size = (uint)sizeof(TremorHostApi);
+        table->AbiMinor = AbiConstants.Minor;
+        table->Ctx = (void*)GCHandle.ToIntPtr(context);
+        table->Log = &Log;
+        table->MonotonicNs = &MonotonicNs;
+        table->WallNs = &WallNs;
+        table->Ack = &Ack;
+        table->Fail = &Fail;
+        table->RequestShutdown = &RequestShutdown;
+        return table;
+    }
+
+    public static void FreeTable(TremorHostApi* table) => NativeMemory.Free(table);
+
+    private static HostContext? Context(void* ctx) =>
+        ctx == null ? null : GCHandle.FromIntPtr((nint)ctx).Target as HostContext;
+
+    private static string Text(byte* text, nuint len) =>
+        text == null || len == 0 ? "" : Encoding.UTF8.GetString(text, checked((int)len));
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void Log(void* ctx, int level, byte* msg, nuint len)
+    {
+        try
+        {
+            Context(ctx)?.Host.Log((PluginLogLevel)Math.Clamp(level, 0, 3), Text(msg, len));
+        }
+        catch (Exception)
+        {
+            // Nothing may unwind into the plugin; a failing logger loses the line.
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static ulong MonotonicNs(void* ctx) =>
+        Stopwatch.Frequency == 1_000_000_000 ? (ulong)Stopwatch.GetTimestamp() : (ulong)(Stopwatch.GetTimestamp() * s_nsPerTick);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static ulong WallNs(void* ctx)
+    {
+        try
+        {
+            if (Context(ctx) is { } c) return c.Host.NowNs();
+        }
+        catch (Exception)
+        {
+            // fall through to the system clock
+        }
+        return (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void Ack(void* ctx, ulong* ids, nuint count)
+    {
+        try
+        {
+            if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Ack(resolved);
+        }
+        catch (Exception e)
+        {
+            TryLog(ctx, $"ack failed in the host: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void Fail(void* ctx, ulong* ids, nuint count, byte* reason, nuint reasonLen)
+    {
+        try
+        {
+            if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Fail(resolved, Text(reason, reasonLen));
+        }
+        catch (Exception e)
+        {
+            TryLog(ctx, $"fail failed in the host: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void RequestShutdown(void* ctx, int exitCode, byte* reason, nuint reasonLen)
+    {
+        try
+        {
+            Context(ctx)?.Host.RequestShutdown(exitCode, Text(reason, reasonLen));
+        }
+        catch (Exception e)
+        {
+            TryLog(ctx, $"request_shutdown failed in the host: {e.Message}");
+        }
+    }
+
+    private static List<EventId>? Resolve(HostContext c, ulong* ids, nuint count)
+    {
+        if (ids == null || count == 0) return null;
+        if (c.Pending is null)
+        {
+            c.Host.Log(PluginLogLevel.Warning, $"{c.PluginName}: acked or failed {count} ids but does not declare TREMOR_FLAG_ASYNC_SINK; ignored");
+            return null;
+        }
+        var resolved = new List<EventId>((int)count);
+        var unknown = 0;
+        for (nuint i = 0; i < count; i++)
+        {
+            if (c.Pending.TryRemove(ids[i], out var id)) resolved.Add(id);
+            else unknown++;
+        }
+        if (unknown > 0) c.Host.Log(PluginLogLevel.Warning, $"{c.PluginName}: {unknown} acked or failed ids were not pending; ignored");
+        return resolved;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TryLog(void* ctx, string message)
+    {
+        try
+        {
+            if (Context(ctx) is { } c) c.Host.Log(PluginLogLevel.Error, $"{c.PluginName}: {message}");
+        }
+        catch (Exception)
+        {
+            // nothing more to do
+        }
+    }
+}
