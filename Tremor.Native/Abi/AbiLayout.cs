@@ -151,7 +151,8 @@ internal static unsafe class AbiLayout
         where TField : unmanaged
     {
         var structId = s_rows[^1].StructId;
-        var offset = (int)(nint)field((T*)0);
+        T instance = default; // a real address: C# null-checks &p->field
+        var offset = (int)((byte*)field(&instance) - (byte*)&instance);
         s_rows.Add(new LayoutRow(structId, memberId, s_structs[structId].Name, name, offset, sizeof(TField), minor));
     }
 }
