@@ -78,11 +78,6 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
         _values[_count] = value;
         _index?.TryAdd(key, _count);
         _count++;
-        if (_index is null && _count > IndexThreshold)
-        {
-            _index = new Dictionary<string, int>(_count * 2, StringComparer.Ordinal);
-            for (var k = 0; k < _count; k++) _index.TryAdd(_keys[k], k);
-        }
     }
 
     /// <summary>Removes a field; returns whether it was there.</summary>
@@ -105,6 +100,12 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
 
     private int IndexOf(string key)
     {
+        if (_index is null && _count > IndexThreshold)
+        {
+            // Built on the first lookup, not while decoding: most decoded records are never searched by key.
+            _index = new Dictionary<string, int>(_count * 2, StringComparer.Ordinal);
+            for (var k = 0; k < _count; k++) _index.TryAdd(_keys[k], k);
+        }
         if (_index is not null) return _index.TryGetValue(key, out var i) ? i : -1;
         for (var k = 0; k < _count; k++)
         {

@@ -36,6 +36,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Forgets what was written and keeps the rented array for the next batch.</summary>
     public void Reset() => _written = 0;
 
+    /// <summary>Forgets everything written after the first <paramref name="count"/> bytes (drops a half-written item).</summary>
+    public void Truncate(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _written);
+        _written = count;
+    }
+
     /// <inheritdoc />
     public void Advance(int count)
     {

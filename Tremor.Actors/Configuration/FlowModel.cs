@@ -1,0 +1,91 @@
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Configuration;
+
+/// <summary>How a connector reconnects after a failed connect: exponential backoff with jitter, or not at all.</summary>
+/// <param name="Enabled">Off by default, like Tremor: a failed connect fails the connector.</param>
+/// <param name="Interval">The first delay.</param>
+/// <param name="Growth">Each delay is the previous one times this.</param>
+/// <param name="MaxInterval">No delay is longer than this.</param>
+/// <param name="MaxRetries">Attempts after the first; null for no limit.</param>
+/// <param name="Jitter">Fraction (0..1) of each delay that is randomised.</param>
+public sealed record ReconnectSettings(bool Enabled, TimeSpan Interval, double Growth, TimeSpan MaxInterval, int? MaxRetries, double Jitter)
+{
+    /// <summary>No retry.</summary>
+    public static ReconnectSettings None { get; } = new(false, TimeSpan.FromSeconds(1), 2, TimeSpan.FromMinutes(1), 0, 0.2);
+}
+
+/// <summary>How the plugin proxy of a connector is restarted when the plugin fails.</summary>
+/// <param name="MinBackoff">Delay before the first restart.</param>
+/// <param name="MaxBackoff">Longest delay.</param>
+/// <param name="MaxRestarts">Restarts allowed within <paramref name="Window"/> before the connector is marked failed.</param>
+/// <param name="Window">The window in which restarts are counted.</param>
+/// <param name="Jitter">Fraction (0..1) of each delay that is randomised.</param>
+public sealed record RestartSettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, int MaxRestarts, TimeSpan Window, double Jitter)
+{
+    /// <summary>The defaults of <c>reference.conf</c>.</summary>
+    public static RestartSettings Default { get; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1), 0.2);
+}
+
+/// <summary>A codec or processor named in a flow, with its own config.</summary>
+/// <param name="Name">The codec or processor name.</param>
+/// <param name="Config">Its <c>config { }</c>.</param>
+public sealed record ProcessorSpec(string Name, PluginConfig Config);
+
+/// <summary>One connector of a flow as the HOCON describes it.</summary>
+public sealed record ConnectorSpec(
+    string Flow,
+    string Name,
+    string Type,
+    string Path,
+    ProcessorSpec? Codec,
+    IReadOnlyList<ProcessorSpec> Preprocessors,
+    IReadOnlyList<ProcessorSpec> Postprocessors,
+    PluginConfig Config,
+    ReconnectSettings Reconnect,
+    RestartSettings Restart)
+{
+    /// <summary><c>flow::connector</c>, how logs and status name it.</summary>
+    public string Alias => $"{Flow}::{Name}";
+}
+
+/// <summary>One pipeline of a flow.</summary>
+/// <param name="Flow">The flow it belongs to.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="Type">The pipeline kind (<c>passthrough</c> until the query language lands).</param>
+/// <param name="Path">Its HOCON key path.</param>
+/// <param name="Config">Its whole section.</param>
+public sealed record PipelineSpec(string Flow, string Name, string Type, string Path, PluginConfig Config)
+{
+    /// <summary><c>flow::pipeline</c>.</summary>
+    public string Alias => $"{Flow}::{Name}";
+}
+
+/// <summary>An edge: <c>from/port -&gt; to/port</c>.</summary>
+public sealed record LinkSpec(string From, string FromPort, string To, string ToPort, string Path)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{From}/{FromPort} -> {To}/{ToPort}";
+}
+
+/// <summary>A deployable flow: connectors, pipelines and the links between their ports.</summary>
+public sealed record FlowSpec(string Name, string Path, IReadOnlyList<ConnectorSpec> Connectors, IReadOnlyList<PipelineSpec> Pipelines, IReadOnlyList<LinkSpec> Links);
+
+/// <summary>Runtime knobs of the data path.</summary>
+/// <param name="BatchSize">Events per batch between actors.</param>
+/// <param name="Credits">Batches a downstream lets each upstream have in flight.</param>
+/// <param name="DrainTimeout">How long a drain may take before the runtime stops anyway.</param>
+public sealed record DataPathSettings(int BatchSize, int Credits, TimeSpan DrainTimeout)
+{
+    /// <summary>The defaults of <c>reference.conf</c>.</summary>
+    public static DataPathSettings Default { get; } = new(128, 8, TimeSpan.FromSeconds(30));
+}
+
+/// <summary>Where plugins come from and which are trusted.</summary>
+/// <param name="Directories">Folders searched for plugins.</param>
+/// <param name="Trusted">name → SHA-256 (hex) of allowed plugin files.</param>
+/// <param name="RequireTrusted">Refuse any plugin not in <paramref name="Trusted"/>.</param>
+public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted);
+
+/// <summary>The whole <c>tremor { }</c> section, validated.</summary>
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows);

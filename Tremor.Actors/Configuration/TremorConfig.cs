@@ -1,0 +1,293 @@
+using System.Globalization;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Configuration;
+
+/// <summary>
+/// Reads a HOCON file holding Akka's settings and the <c>tremor { }</c> section, falls back to the embedded
+/// <c>reference.conf</c>, and validates the deployment model. Every error is a <see cref="ConfigException"/> whose
+/// path names the file and key.
+/// </summary>
+public static class TremorConfig
+{
+    private static readonly Lazy<string> ReferenceText = new(() =>
+    {
+        using var stream = typeof(TremorConfig).Assembly.GetManifestResourceStream("Tremor.reference.conf")
+            ?? throw new InvalidOperationException("reference.conf is not embedded in Tremor.Actors");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    /// <summary>The embedded defaults (<c>hocon/reference.conf</c>).</summary>
+    public static Config Reference => ConfigurationFactory.ParseString(ReferenceText.Value);
+
+    /// <summary>Parses a file; the result falls back to the reference defaults.</summary>
+    public static Config LoadFile(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException(path, "no such file");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses text; <paramref name="source"/> names it in errors.</summary>
+    public static Config Parse(string text, string source)
+    {
+        HoconSyntax.Check(text, source);
+        Config parsed;
+        try
+        {
+            parsed = ConfigurationFactory.ParseString(text);
+        }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            throw new ConfigException(source, $"syntax error: {e.Message}");
+        }
+        return parsed.WithFallback(Reference);
+    }
+
+    /// <summary>Reads and validates the <c>tremor</c> section.</summary>
+    public static TremorSettings ReadSettings(Config config, string source)
+    {
+        var tremor = ToValue(config.GetValue("tremor"), "tremor").AsRecord()
+            ?? throw new ConfigException($"{source}: tremor", "expected a section tremor { ... }");
+        var root = new PluginConfig("tremor", tremor);
+        root.RejectUnknownKeys("plugins", "data-path", "flows", "api", "cluster");
+
+        var plugins = root.GetSection("plugins");
+        plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch");
+        var trusted = new Dictionary<string, string>(StringComparer.Ordinal);
+        var trustedSection = plugins.GetSection("trusted");
+        foreach (var (name, hash) in trustedSection.Raw)
+        {
+            var text = hash.AsString();
+            if (text is null || text.Length != 64 || !text.All(Uri.IsHexDigit))
+            {
+                throw new ConfigException($"{trustedSection.Path}.{name}", $"expected a SHA-256 as 64 hex digits, found '{hash}'");
+            }
+            trusted[name] = text.ToLowerInvariant();
+        }
+        var pluginSettings = new PluginSettings(plugins.GetStringList("directories"), trusted, plugins.GetBool("require-trusted", false));
+
+        var dataPath = root.GetSection("data-path");
+        dataPath.RejectUnknownKeys("batch-size", "credits", "drain-timeout");
+        var dataPathSettings = new DataPathSettings(
+            (int)Positive(dataPath, "batch-size", DataPathSettings.Default.BatchSize),
+            (int)Positive(dataPath, "credits", DataPathSettings.Default.Credits),
+            dataPath.GetDuration("drain-timeout", DataPathSettings.Default.DrainTimeout));
+
+        var flows = new List<FlowSpec>();
+        var flowsSection = root.GetSection("flows");
+        foreach (var (name, _) in flowsSection.Raw)
+        {
+            flows.Add(ReadFlow(name, flowsSection.GetSection(name)));
+        }
+        return new TremorSettings(pluginSettings, dataPathSettings, flows);
+    }
+
+    private static long Positive(PluginConfig section, string key, long defaultValue)
+    {
+        var value = section.GetInt(key, defaultValue);
+        if (value <= 0) throw new ConfigException($"{section.Path}.{key}", $"must be at least 1, found {value}");
+        return value;
+    }
+
+    /// <summary>Validates one flow's shape: names, types, links. Plugin availability is checked at deploy.</summary>
+    public static FlowSpec ReadFlow(string name, PluginConfig flow)
+    {
+        flow.RejectUnknownKeys("connectors", "pipelines", "links", "placement");
+        var connectors = new List<ConnectorSpec>();
+        var connectorSection = flow.GetSection("connectors");
+        foreach (var (connectorName, _) in connectorSection.Raw)
+        {
+            connectors.Add(ReadConnector(name, connectorName, connectorSection.GetSection(connectorName)));
+        }
+        var pipelines = new List<PipelineSpec>();
+        var pipelineSection = flow.GetSection("pipelines");
+        foreach (var (pipelineName, _) in pipelineSection.Raw)
+        {
+            var p = pipelineSection.GetSection(pipelineName);
+            p.RejectUnknownKeys("type", "query", "config");
+            if (connectors.Any(c => c.Name == pipelineName))
+            {
+                throw new ConfigException(p.Path, $"the name '{pipelineName}' is used by a connector and a pipeline; names in a flow must be unique");
+            }
+            pipelines.Add(new PipelineSpec(name, pipelineName, p.GetString("type", p.Has("query") ? "query" : "passthrough"), p.Path, p));
+        }
+        if (connectors.Count == 0) throw new ConfigException(connectorSection.Path, $"flow '{name}' has no connectors");
+
+        var links = new List<LinkSpec>();
+        if (flow.Raw.TryGetValue("links", out var linksValue))
+        {
+            var array = linksValue.AsArray() ?? throw new ConfigException($"{flow.Path}.links", "expected a list such as [\"in/out -> main/in\", \"main/out -> console/in\"]");
+            for (var i = 0; i < array.Count; i++)
+            {
+                links.Add(ReadLink(array[i], $"{flow.Path}.links[{i}]", connectors, pipelines));
+            }
+        }
+        if (links.Count == 0) throw new ConfigException($"{flow.Path}.links", $"flow '{name}' links nothing; add links such as \"source/out -> pipeline/in\"");
+        return new FlowSpec(name, flow.Path, connectors, pipelines, links);
+    }
+
+    private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
+    {
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation");
+        var type = c.GetString("type");
+        ProcessorSpec? codec = null;
+        if (c.Raw.TryGetValue("codec", out var codecValue))
+        {
+            codec = ReadProcessor(codecValue, $"{c.Path}.codec");
+        }
+        var reconnect = c.GetSection("reconnect");
+        reconnect.RejectUnknownKeys("enabled", "interval", "growth-rate", "max-interval", "max-retries", "jitter");
+        var reconnectSettings = reconnect.Raw.Count == 0
+            ? ReconnectSettings.None
+            : new ReconnectSettings(
+                reconnect.GetBool("enabled", true),
+                reconnect.GetDuration("interval", TimeSpan.FromSeconds(1)),
+                reconnect.GetDouble("growth-rate", 2),
+                reconnect.GetDuration("max-interval", TimeSpan.FromMinutes(1)),
+                reconnect.Has("max-retries") ? (int)reconnect.GetInt("max-retries") : null,
+                Fraction(reconnect, "jitter", 0.2));
+        var restart = c.GetSection("restart");
+        restart.RejectUnknownKeys("min-backoff", "max-backoff", "max-restarts", "within", "jitter");
+        var d = RestartSettings.Default;
+        var restartSettings = new RestartSettings(
+            restart.GetDuration("min-backoff", d.MinBackoff),
+            restart.GetDuration("max-backoff", d.MaxBackoff),
+            (int)restart.GetInt("max-restarts", d.MaxRestarts),
+            restart.GetDuration("within", d.Window),
+            Fraction(restart, "jitter", d.Jitter));
+        var isolation = c.GetString("isolation", "in-process");
+        if (isolation != "in-process")
+        {
+            throw new ConfigException($"{c.Path}.isolation", $"'{isolation}' is not available in this version; use in-process");
+        }
+        return new ConnectorSpec(
+            flow,
+            name,
+            type,
+            c.Path,
+            codec,
+            ReadProcessors(c, "preprocessors"),
+            ReadProcessors(c, "postprocessors"),
+            c.GetSection("config"),
+            reconnectSettings,
+            restartSettings);
+    }
+
+    private static double Fraction(PluginConfig section, string key, double defaultValue)
+    {
+        var v = section.GetDouble(key, defaultValue);
+        if (v is < 0 or > 1) throw new ConfigException($"{section.Path}.{key}", $"must be between 0 and 1, found {v.ToString(CultureInfo.InvariantCulture)}");
+        return v;
+    }
+
+    private static List<ProcessorSpec> ReadProcessors(PluginConfig c, string key)
+    {
+        var result = new List<ProcessorSpec>();
+        if (!c.Raw.TryGetValue(key, out var value) || value.IsNull) return result;
+        var array = value.AsArray() ?? throw new ConfigException($"{c.Path}.{key}", $"expected a list such as [\"separate\"], found '{value}'");
+        for (var i = 0; i < array.Count; i++)
+        {
+            result.Add(ReadProcessor(array[i], $"{c.Path}.{key}[{i}]"));
+        }
+        return result;
+    }
+
+    private static ProcessorSpec ReadProcessor(Value value, string path)
+    {
+        if (value.AsString() is { } name) return new ProcessorSpec(name, new PluginConfig($"{path}.config", null));
+        if (value.AsRecord() is { } record)
+        {
+            var section = new PluginConfig(path, record);
+            section.RejectUnknownKeys("name", "config");
+            return new ProcessorSpec(section.GetString("name"), section.GetSection("config"));
+        }
+        throw new ConfigException(path, $"expected a name or {{ name = ..., config {{ ... }} }}, found '{value}'");
+    }
+
+    private static LinkSpec ReadLink(Value value, string path, List<ConnectorSpec> connectors, List<PipelineSpec> pipelines)
+    {
+        var text = value.AsString() ?? throw new ConfigException(path, $"expected a link such as \"source/out -> main/in\", found '{value}'");
+        var parts = text.Split("->", StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+        {
+            throw new ConfigException(path, $"'{text}' is not a link; write \"from[/port] -> to[/port]\"");
+        }
+        var (from, fromPort) = SplitEnd(parts[0], "out");
+        var (to, toPort) = SplitEnd(parts[1], "in");
+        var known = connectors.Select(c => c.Name).Concat(pipelines.Select(p => p.Name)).ToList();
+        foreach (var end in new[] { from, to })
+        {
+            if (!known.Contains(end))
+            {
+                throw new ConfigException(path, $"'{text}' links to '{end}', which is no connector or pipeline of this flow (known: {string.Join(", ", known)})");
+            }
+        }
+        CheckPort(path, text, from, fromPort, output: true, connectors, pipelines);
+        CheckPort(path, text, to, toPort, output: false, connectors, pipelines);
+        return new LinkSpec(from, fromPort, to, toPort, path);
+    }
+
+    private static void CheckPort(string path, string text, string node, string port, bool output, List<ConnectorSpec> connectors, List<PipelineSpec> pipelines)
+    {
+        if (connectors.Any(c => c.Name == node))
+        {
+            string[] ports = output ? ["out", "err"] : ["in"];
+            if (!ports.Contains(port))
+            {
+                throw new ConfigException(path, $"'{text}': connector '{node}' has no {(output ? "output" : "input")} port '{port}' (it has: {string.Join(", ", ports)})");
+            }
+            return;
+        }
+        var pipeline = pipelines.First(p => p.Name == node);
+        if (pipeline.Type == "passthrough")
+        {
+            string[] ports = output ? ["out", "err"] : ["in"];
+            if (!ports.Contains(port))
+            {
+                throw new ConfigException(path, $"'{text}': pipeline '{node}' has no {(output ? "output" : "input")} port '{port}' (it has: {string.Join(", ", ports)})");
+            }
+        }
+    }
+
+    private static (string Name, string Port) SplitEnd(string end, string defaultPort)
+    {
+        var slash = end.IndexOf('/');
+        return slash < 0 ? (end, defaultPort) : (end[..slash].Trim(), end[(slash + 1)..].Trim());
+    }
+
+    /// <summary>Converts a HOCON value to a <see cref="Value"/> tree (scalars: integers, floats, bools, else strings).</summary>
+    public static Value ToValue(HoconValue? hocon, string path)
+    {
+        if (hocon is null) return default;
+        if (hocon.IsObject())
+        {
+            var record = new ValueRecord();
+            foreach (var (key, child) in hocon.GetObject().Items)
+            {
+                record.Set(key, ToValue(child, $"{path}.{key}"));
+            }
+            return Value.From(record);
+        }
+        if (hocon.IsArray())
+        {
+            var list = new List<Value>();
+            var i = 0;
+            foreach (var item in hocon.GetArray())
+            {
+                list.Add(ToValue(item, $"{path}[{i++}]"));
+            }
+            return Value.From(list);
+        }
+        if (hocon.IsEmpty) return default;
+        var text = hocon.GetString();
+        if (text is null) return default;
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && text.Any(char.IsDigit)) return d;
+        if (text is "true") return true;
+        if (text is "false") return false;
+        return text;
+    }
+}

@@ -1,0 +1,553 @@
+using Akka.Actor;
+using Akka.Event;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Links;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Connectors;
+
+/// <summary>The lifecycle states of a connector.</summary>
+public enum ConnectorState
+{
+    /// <summary>Created, links being set up.</summary>
+    Initializing,
+    /// <summary>Connecting (with retry, when configured).</summary>
+    Connecting,
+    /// <summary>Moving events.</summary>
+    Running,
+    /// <summary>Paused: the source does not pull, the sink does not deliver.</summary>
+    Paused,
+    /// <summary>Plugin instance failed; waiting for the backoff before re-creating it.</summary>
+    Restarting,
+    /// <summary>Finishing what is in flight, pulling nothing new.</summary>
+    Draining,
+    /// <summary>Failed for good: past the restart limit, or could not connect.</summary>
+    Failed,
+}
+
+/// <summary>
+/// One running connector: a state machine over its lifecycle (initializing → connecting → running ⇄ paused →
+/// draining, or failed), the source side (pulls while every downstream grants credit), the sink side (one batch in
+/// the plugin at a time, kept in an outbox until the plugin answers), and supervision of its plugin proxy with
+/// exponential backoff and a restart limit.
+/// </summary>
+public sealed class ConnectorActor : ReceiveActor, IWithTimers
+{
+    private readonly ConnectorSpec _spec;
+    private readonly IConnectorFactory _factory;
+    private readonly PluginCatalog _catalog;
+    private readonly RuntimeServices _services;
+    private readonly DataPathSettings _dataPath;
+    private readonly IActorRef _flow;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Outlets _outlets = new();
+    private readonly HashSet<IActorRef> _upstreams = [];
+    private readonly HashSet<IActorRef> _ended = [];
+    private readonly Queue<(IActorRef From, Event[] Events)> _queue = new();
+    private readonly Queue<DateTime> _restartTimes = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Random _random = new();
+    private CancellationTokenSource _pullCancel = new();
+    private ConnectorState _state = ConnectorState.Initializing;
+    private SourceDecoder? _decoder;
+    private SinkEncoder? _encoder;
+    private IActorRef? _proxy;
+    private uint _sourceId;
+    private bool _sourceActive;
+    private bool _sinkActive;
+    private bool _pulling;
+    private bool _sourceFinished;
+    private bool _sinkEnding;
+    private bool _sinkDrained;
+    private (IActorRef From, Event[] Events, long Sequence)? _inFlight;
+    private long _deliverySequence;
+    private int _consecutiveFailures;
+    private int _restarts;
+    private long _eventsIn;
+    private long _eventsOut;
+    private long _errors;
+    private long _dropped;
+    private string? _lastError;
+
+    /// <summary>Start connecting and moving events (after every link was set up).</summary>
+    public sealed record Start;
+
+    /// <summary>Stop pulling / delivering until <see cref="Resume"/>.</summary>
+    public sealed record Pause;
+
+    /// <summary>Go on after <see cref="Pause"/>.</summary>
+    public sealed record Resume;
+
+    /// <summary>Pull nothing new; flush, pass end-of-stream downstream, finish delivering.</summary>
+    public sealed record Drain;
+
+    /// <summary>Ask for a <see cref="Status"/>.</summary>
+    public sealed record GetStatus;
+
+    /// <summary>A connector's state and counters.</summary>
+    public sealed record Status(string Alias, string Type, ConnectorState State, int Restarts, long EventsIn, long EventsOut, long Errors, long Dropped, string? LastError);
+
+    /// <summary>Reported to the flow on every state change.</summary>
+    public sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
+
+    /// <summary>Reported to the flow: the source side sent its last event (or has none).</summary>
+    public sealed record SourceFinished(string Alias);
+
+    /// <summary>Reported to the flow: the sink side delivered everything it will get (or has none).</summary>
+    public sealed record SinkDrained(string Alias);
+
+    /// <summary>Sink → source: these events were delivered.</summary>
+    public sealed record AckEvents(EventId[] Ids);
+
+    /// <summary>Sink → source: these events failed.</summary>
+    public sealed record FailEvents(EventId[] Ids, string Reason);
+
+    /// <summary>An asynchronous sink answered for events through the host.</summary>
+    public sealed record SinkAsyncReply(EventId[] Ids, string? Error);
+
+    private sealed record RetryConnect(int Attempt);
+
+    private sealed record RecreateProxy;
+
+    private sealed record PullAgain;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for a connector of <paramref name="spec"/> whose plugin factory is <paramref name="factory"/>; reports go to <paramref name="flow"/>.</summary>
+    public static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
+        Akka.Actor.Props.Create(() => new ConnectorActor(spec, factory, catalog, services, dataPath, flow));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public ConnectorActor(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow)
+    {
+        _spec = spec;
+        _factory = factory;
+        _catalog = catalog;
+        _services = services;
+        _dataPath = dataPath;
+        _flow = flow;
+        Initializing();
+    }
+
+    /// <summary>Plugin failures stop the proxy; this actor re-creates it after a backoff (see <see cref="OnProxyDied"/>).</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _lastError = e is ActorInitializationException { InnerException: { } inner } ? inner.Message : e.Message;
+        _log.Warning("{0}: plugin failed: {1}", _spec.Alias, _lastError);
+        return Directive.Stop;
+    });
+
+    private void Initializing()
+    {
+        Receive<LinkOutput>(l => _outlets.Add(l));
+        Receive<Start>(_ => OnStart());
+        Common();
+    }
+
+    private void OnStart()
+    {
+        _sourceActive = _factory.Kinds.HasFlag(ConnectorKinds.Source) && (_outlets.IsLinked("out") || _outlets.IsLinked("err"));
+        _sinkActive = _factory.Kinds.HasFlag(ConnectorKinds.Sink) && _upstreams.Count > 0;
+        var codecSpec = _spec.Codec ?? (_factory.DefaultCodec is { } d ? new ProcessorSpec(d, new PluginConfig($"{_spec.Path}.codec.config", null)) : null);
+        if (_sourceActive)
+        {
+            _sourceId = _services.RegisterSource(Self);
+            var codec = codecSpec is null ? null : _catalog.Codec(codecSpec.Name, $"{_spec.Path}.codec").Create(codecSpec.Config);
+            var pre = _spec.Preprocessors.Select((p, i) => (_catalog.Preprocessor(p.Name, $"{_spec.Path}.preprocessors[{i}]"), p.Config)).ToList();
+            // Transactional-ness is the plugin's to say; the decoder learns it once the instance exists (see Connected).
+            _decoder = new SourceDecoder(_spec.Alias, _sourceId, transactional: false, codec, pre);
+        }
+        else
+        {
+            _sourceFinished = true;
+            _flow.Tell(new SourceFinished(_spec.Alias));
+        }
+        if (_sinkActive)
+        {
+            var sinkCodec = codecSpec ?? new ProcessorSpec("json", new PluginConfig($"{_spec.Path}.codec.config", null));
+            var codec = _catalog.Codec(sinkCodec.Name, $"{_spec.Path}.codec").Create(sinkCodec.Config);
+            var post = _spec.Postprocessors.Select((p, i) => (_catalog.Postprocessor(p.Name, $"{_spec.Path}.postprocessors[{i}]"), p.Config)).ToList();
+            _encoder = new SinkEncoder(codec, post);
+        }
+        else
+        {
+            _sinkDrained = true;
+            _flow.Tell(new SinkDrained(_spec.Alias));
+        }
+        StartProxy();
+        BecomeConnecting(1);
+    }
+
+    private void StartProxy()
+    {
+        var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
+        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _encoder, _stopping.Token), $"plugin-{_restarts}");
+        Context.Watch(_proxy);
+    }
+
+    private void BecomeConnecting(int attempt)
+    {
+        SetState(ConnectorState.Connecting, null);
+        Become(() =>
+        {
+            Receive<PluginProxy.Connected>(OnConnected);
+            Receive<RetryConnect>(m =>
+            {
+                _connectAttempt = m.Attempt;
+                _proxy?.Tell(new PluginProxy.Connect(m.Attempt));
+            });
+            Receive<Drain>(_ => BeginDrain());
+            Common();
+        });
+        _connectAttempt = attempt;
+        _proxy!.Tell(new PluginProxy.Connect(attempt));
+    }
+
+    private int _connectAttempt;
+    private bool _drainRequested;
+
+    private void OnConnected(PluginProxy.Connected m)
+    {
+        if (m.Ok)
+        {
+            BecomeRunning();
+            return;
+        }
+        _lastError = m.Error;
+        var r = _spec.Reconnect;
+        if (!r.Enabled || (r.MaxRetries is { } max && _connectAttempt > max))
+        {
+            Fail($"could not connect after {_connectAttempt} attempt(s): {m.Error}");
+            return;
+        }
+        var delay = Backoff.Delay(r.Interval, r.MaxInterval, r.Growth, _connectAttempt, r.Jitter, _random.NextDouble());
+        _log.Warning("{0}: connect attempt {1} failed ({2}); retrying in {3:0}ms", _spec.Alias, _connectAttempt, m.Error, delay.TotalMilliseconds);
+        Timers.StartSingleTimer("reconnect", new RetryConnect(_connectAttempt + 1), delay);
+    }
+
+    private void BecomeRunning()
+    {
+        SetState(ConnectorState.Running, null);
+        Become(() =>
+        {
+            Receive<Pause>(_ => BecomePaused());
+            Receive<Drain>(_ => BeginDrain());
+            Common();
+        });
+        if (_inFlight is { } pending) _proxy!.Tell(new PluginProxy.Deliver(pending.Sequence, pending.Events));
+        if (_drainRequested)
+        {
+            BeginDrain();
+            return;
+        }
+        TryPull();
+        TryDeliver();
+    }
+
+    private void BecomePaused()
+    {
+        SetState(ConnectorState.Paused, null);
+        _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Pause));
+        Become(() =>
+        {
+            Receive<Resume>(_ =>
+            {
+                _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Resume));
+                BecomeRunning();
+            });
+            Receive<Drain>(_ => BeginDrain());
+            Common();
+        });
+    }
+
+    private void BeginDrain()
+    {
+        _drainRequested = true;
+        SetState(ConnectorState.Draining, null);
+        Timers.Cancel("reconnect");
+        Become(() =>
+        {
+            Receive<Drain>(_ => { });
+            Common();
+        });
+        if (_proxy is null)
+        {
+            // Nothing can be flushed without an instance: end the stream here.
+            FinishSource();
+            return;
+        }
+        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+        if (_sourceActive && !_sourceFinished)
+        {
+            _pullCancel.Cancel();
+            if (!_pulling) _proxy.Tell(new PluginProxy.FlushSource());
+        }
+        TryDeliver();
+    }
+
+    private void Common()
+    {
+        Receive<LinkInput>(l =>
+        {
+            _upstreams.Add(l.Upstream);
+            l.Upstream.Tell(new Credit(_dataPath.Credits));
+        });
+        Receive<Credit>(c =>
+        {
+            _outlets.Grant(Sender, c.Batches);
+            TryPull();
+        });
+        Receive<PullAgain>(_ => TryPull());
+        Receive<PluginProxy.Pulled>(OnPulled);
+        Receive<EventBatch>(OnEventBatch);
+        Receive<EndOfStream>(_ =>
+        {
+            _ended.Add(Sender);
+            CheckSinkEnd();
+        });
+        Receive<PluginProxy.Delivered>(OnDelivered);
+        Receive<PluginProxy.HookDone>(OnHookDone);
+        Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
+        Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
+        Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _restarts, _eventsIn, _eventsOut, _errors, _dropped, _lastError)));
+        Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => OnProxyDied());
+        Receive<RecreateProxy>(_ =>
+        {
+            if (_state != ConnectorState.Restarting) return;
+            StartProxy();
+            BecomeConnecting(1);
+        });
+        Receive<PluginProxy.Connected>(_ => { });
+        Receive<Pause>(_ => { });
+        Receive<Resume>(_ => { });
+        Receive<Drain>(_ => { });
+        Receive<Start>(_ => { });
+        Receive<LinkOutput>(l => _outlets.Add(l));
+        Receive<RetryConnect>(_ => { });
+    }
+
+    private void TryPull()
+    {
+        if (!_sourceActive || _sourceFinished || _pulling || _state != ConnectorState.Running || _proxy is null) return;
+        if (!_outlets.AllHaveCredit) return;
+        _pulling = true;
+        if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
+        _proxy.Tell(new PluginProxy.Pull(_dataPath.BatchSize, _pullCancel.Token));
+    }
+
+    private void OnPulled(PluginProxy.Pulled m)
+    {
+        _pulling = false;
+        _consecutiveFailures = 0;
+        _eventsOut += m.Events.Length;
+        if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _dropped += m.Events.Length;
+        if (m.Errors.Length > 0)
+        {
+            _errors += m.Errors.Length;
+            if (!_outlets.Send("err", m.Errors, Self))
+            {
+                // An unlinked err port logs and counts (rate-limited so bad input cannot flood the log).
+                if (_errors <= 10 || _errors % 1000 == 0)
+                {
+                    _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, m.Errors[0].Data["error"], _errors);
+                }
+            }
+        }
+        if (m.Status == PullStatus.Finished)
+        {
+            FinishSource();
+            return;
+        }
+        if (_state == ConnectorState.Draining)
+        {
+            _proxy?.Tell(new PluginProxy.FlushSource());
+            return;
+        }
+        if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0)
+        {
+            Timers.StartSingleTimer("pull", new PullAgain(), TimeSpan.FromMilliseconds(10));
+            return;
+        }
+        TryPull();
+    }
+
+    private void FinishSource()
+    {
+        if (_sourceFinished) return;
+        _sourceFinished = true;
+        _outlets.EndAll(Self);
+        _flow.Tell(new SourceFinished(_spec.Alias));
+    }
+
+    private void OnEventBatch(EventBatch batch)
+    {
+        _eventsIn += batch.Events.Length;
+        if (!_sinkActive || _state == ConnectorState.Failed)
+        {
+            FailBack(batch.Events, _lastError ?? "connector failed");
+            Sender.Tell(new Credit(1));
+            return;
+        }
+        _queue.Enqueue((Sender, batch.Events));
+        TryDeliver();
+    }
+
+    private void TryDeliver()
+    {
+        if (_inFlight is not null || _queue.Count == 0 || _proxy is null) return;
+        if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
+        var (from, events) = _queue.Dequeue();
+        var seq = ++_deliverySequence;
+        _inFlight = (from, events, seq);
+        _proxy.Tell(new PluginProxy.Deliver(seq, events));
+    }
+
+    private void OnDelivered(PluginProxy.Delivered m)
+    {
+        if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
+        _inFlight = null;
+        _consecutiveFailures = 0;
+        foreach (var (e, reason) in m.EncodeFailures)
+        {
+            _errors++;
+            FailBack([e], reason);
+        }
+        switch (m.Reply.Status)
+        {
+            case SinkStatus.Ack:
+                AckBack(inFlight.Events);
+                break;
+            case SinkStatus.Fail:
+                _errors += inFlight.Events.Length;
+                _lastError = m.Reply.Error;
+                FailBack(inFlight.Events, m.Reply.Error ?? "the sink failed the batch");
+                break;
+            case SinkStatus.Pending:
+                break;
+        }
+        inFlight.From.Tell(new Credit(1));
+        TryDeliver();
+        CheckSinkEnd();
+    }
+
+    private void CheckSinkEnd()
+    {
+        if (!_sinkActive || _sinkEnding || _sinkDrained) return;
+        if (_ended.Count < _upstreams.Count || _queue.Count > 0 || _inFlight is not null) return;
+        if (_state == ConnectorState.Failed || _proxy is null)
+        {
+            _sinkDrained = true;
+            _flow.Tell(new SinkDrained(_spec.Alias));
+            return;
+        }
+        _sinkEnding = true;
+        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
+    }
+
+    private void OnHookDone(PluginProxy.HookDone m)
+    {
+        if (m.Kind != PluginProxy.HookKind.SinkEnd) return;
+        _sinkDrained = true;
+        _flow.Tell(new SinkDrained(_spec.Alias));
+    }
+
+    private void AckBack(Event[] events)
+    {
+        foreach (var group in events.Where(e => e.Transactional).GroupBy(e => e.Id.SourceId))
+        {
+            _services.Source(group.Key)?.Tell(new AckEvents(group.Select(e => e.Id).ToArray()));
+        }
+    }
+
+    private void FailBack(Event[] events, string reason)
+    {
+        foreach (var group in events.Where(e => e.Transactional).GroupBy(e => e.Id.SourceId))
+        {
+            _services.Source(group.Key)?.Tell(new FailEvents(group.Select(e => e.Id).ToArray(), reason));
+        }
+    }
+
+    private void Settle(EventId[] ids, string? error)
+    {
+        foreach (var group in ids.GroupBy(i => i.SourceId))
+        {
+            var source = _services.Source(group.Key);
+            if (source is null) continue;
+            source.Tell(error is null ? new AckEvents(group.ToArray()) : new FailEvents(group.ToArray(), error));
+        }
+    }
+
+    private void OnProxyDied()
+    {
+        _proxy = null;
+        _pulling = false;
+        _sinkEnding = false;
+        if (_state is ConnectorState.Failed) return;
+        var now = Context.System.Scheduler.Now.UtcDateTime;
+        while (_restartTimes.Count > 0 && now - _restartTimes.Peek() > _spec.Restart.Window) _restartTimes.Dequeue();
+        if (_restartTimes.Count >= _spec.Restart.MaxRestarts)
+        {
+            Fail($"the plugin failed {_restartTimes.Count + 1} times within {_spec.Restart.Window.TotalSeconds:0}s (limit {_spec.Restart.MaxRestarts} restarts): {_lastError}");
+            return;
+        }
+        _restartTimes.Enqueue(now);
+        _restarts++;
+        _consecutiveFailures++;
+        var r = _spec.Restart;
+        var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
+        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _restarts);
+        SetState(ConnectorState.Restarting, _lastError);
+        Become(() =>
+        {
+            Receive<Drain>(_ => _drainRequested = true);
+            Common();
+        });
+        Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
+    }
+
+    private void Fail(string reason)
+    {
+        _lastError = reason;
+        _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);
+        SetState(ConnectorState.Failed, reason);
+        Become(Common);
+        if (_proxy is not null)
+        {
+            Context.Unwatch(_proxy);
+            Context.Stop(_proxy);
+            _proxy = null;
+        }
+        // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
+        if (_inFlight is { } inFlight)
+        {
+            FailBack(inFlight.Events, reason);
+            inFlight.From.Tell(new Credit(1));
+            _inFlight = null;
+        }
+        while (_queue.Count > 0)
+        {
+            var (from, events) = _queue.Dequeue();
+            FailBack(events, reason);
+            from.Tell(new Credit(1));
+        }
+        FinishSource();
+        CheckSinkEnd();
+    }
+
+    private void SetState(ConnectorState state, string? reason)
+    {
+        _state = state;
+        _flow.Tell(new StateChanged(_spec.Alias, state, reason));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _pullCancel.Cancel();
+        if (_sourceId != 0) _services.UnregisterSource(_sourceId);
+    }
+}

@@ -1,0 +1,195 @@
+using Akka.Actor;
+using Akka.Event;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Connectors;
+
+/// <summary>
+/// Owns one plugin connector instance and makes every call into it, one at a time, on the plugin dispatcher. A
+/// plugin that throws makes this actor fail; its parent <see cref="ConnectorActor"/> decides, with backoff, when to
+/// re-create it, and keeps the batch that was in the call.
+/// </summary>
+public sealed class PluginProxy : ReceiveActor
+{
+    /// <summary>The dispatcher plugin calls run on (see <c>reference.conf</c>).</summary>
+    public const string Dispatcher = "akka.actor.tremor-plugin-dispatcher";
+
+    private readonly IConnectorFactory _factory;
+    private readonly ConnectorContext _context;
+    private readonly SourceDecoder? _decoder;
+    private readonly SinkEncoder? _encoder;
+    private readonly CancellationToken _stopping;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<Event> _events = new(256);
+    private readonly List<Event> _errors = [];
+    private readonly List<(Event, string)> _encodeFailures = [];
+    private IConnector? _connector;
+    private SourceBatch? _batch;
+
+    /// <summary>Connect (attempt counts from 1); answered with <see cref="Connected"/>.</summary>
+    public sealed record Connect(int Attempt);
+
+    /// <summary>The answer to <see cref="Connect"/>.</summary>
+    public sealed record Connected(bool Ok, string? Error);
+
+    /// <summary>Pull one batch; answered with <see cref="Pulled"/>.</summary>
+    public sealed record Pull(int Capacity, CancellationToken Cancel);
+
+    /// <summary>What a pull produced, decoded.</summary>
+    public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status);
+
+    /// <summary>Deliver a batch to the sink; answered with <see cref="Delivered"/>.</summary>
+    public sealed record Deliver(long Sequence, Event[] Events);
+
+    /// <summary>The sink's answer for batch <paramref name="Sequence"/>, and events the encoder refused.</summary>
+    public sealed record Delivered(long Sequence, SinkReply Reply, IReadOnlyList<(Event Event, string Reason)> EncodeFailures);
+
+    /// <summary>Flush the decoder (drain): answered with <see cref="Pulled"/> holding what was buffered.</summary>
+    public sealed record FlushSource;
+
+    /// <summary>A lifecycle hook to call; answered with <see cref="HookDone"/>.</summary>
+    public sealed record Hook(HookKind Kind);
+
+    /// <summary>A lifecycle hook finished.</summary>
+    public sealed record HookDone(HookKind Kind);
+
+    /// <summary>Acks / fails to hand to the source plugin.</summary>
+    public sealed record SourceAcks(IReadOnlyList<EventId> Acked, IReadOnlyList<EventId> Failed);
+
+    /// <summary>Which hook.</summary>
+    public enum HookKind
+    {
+        /// <summary>OnPauseAsync.</summary>
+        Pause,
+        /// <summary>OnResumeAsync.</summary>
+        Resume,
+        /// <summary>OnDrainAsync.</summary>
+        Drain,
+        /// <summary>Sink.OnEndAsync.</summary>
+        SinkEnd,
+    }
+
+    /// <summary>Props on the plugin dispatcher.</summary>
+    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, SinkEncoder? encoder, CancellationToken stopping) =>
+        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, encoder, stopping)).WithDispatcher(Dispatcher);
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, SinkEncoder? encoder, CancellationToken stopping)
+    {
+        _factory = factory;
+        _context = context;
+        _decoder = decoder;
+        _encoder = encoder;
+        _stopping = stopping;
+
+        ReceiveAsync<Connect>(async m =>
+        {
+            var replyTo = Sender;
+            try
+            {
+                var ok = await Instance.ConnectAsync(m.Attempt, _stopping);
+                replyTo.Tell(new Connected(ok, ok ? null : "the connector reported it could not connect"));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                replyTo.Tell(new Connected(false, $"{e.GetType().Name}: {e.Message}"));
+            }
+        });
+
+        ReceiveAsync<Pull>(async m =>
+        {
+            var replyTo = Sender;
+            var source = Instance.Source ?? throw new InvalidOperationException($"{_context.Host.Alias} has no source side");
+            _batch ??= new SourceBatch(m.Capacity);
+            _batch.Clear();
+            PullStatus status;
+            try
+            {
+                status = await source.PullAsync(_batch, m.Cancel);
+            }
+            catch (OperationCanceledException) when (m.Cancel.IsCancellationRequested)
+            {
+                status = PullStatus.Empty;
+            }
+            _events.Clear();
+            _errors.Clear();
+            _decoder!.Decode(_batch, _events, _errors);
+            if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
+            replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status));
+        });
+
+        Receive<FlushSource>(_ =>
+        {
+            _events.Clear();
+            _errors.Clear();
+            _decoder!.FinishAll(_events, _errors);
+            Sender.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), PullStatus.Finished));
+        });
+
+        ReceiveAsync<Deliver>(async m =>
+        {
+            var replyTo = Sender;
+            var sink = Instance.Sink ?? throw new InvalidOperationException($"{_context.Host.Alias} has no sink side");
+            _encodeFailures.Clear();
+            var batch = _encoder!.Encode(m.Events, _encodeFailures);
+            var reply = batch.Count == 0 ? SinkReply.Acked : await sink.OnBatchAsync(batch, _stopping);
+            replyTo.Tell(new Delivered(m.Sequence, reply, _encodeFailures.Count == 0 ? [] : _encodeFailures.ToArray()));
+        });
+
+        ReceiveAsync<Hook>(async m =>
+        {
+            var replyTo = Sender;
+            var c = Instance;
+            switch (m.Kind)
+            {
+                case HookKind.Pause: await c.OnPauseAsync(_stopping); break;
+                case HookKind.Resume: await c.OnResumeAsync(_stopping); break;
+                case HookKind.Drain: await c.OnDrainAsync(CancellationToken.None); break;
+                case HookKind.SinkEnd:
+                    if (c.Sink is { } sink) await sink.OnEndAsync(CancellationToken.None);
+                    break;
+            }
+            replyTo.Tell(new HookDone(m.Kind));
+        });
+
+        Receive<SourceAcks>(m =>
+        {
+            if (Instance.Source is not { } source) return;
+            foreach (var id in m.Acked) source.Ack(id.StreamId, id.PullId);
+            foreach (var id in m.Failed) source.Fail(id.StreamId, id.PullId);
+        });
+    }
+
+    private IConnector Instance => _connector ?? throw new InvalidOperationException("the plugin instance is not created");
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        // Creating the instance can fail (bad config the checks missed, plugin bug): that fails this actor and the
+        // parent's backoff applies, like any other plugin failure.
+        _connector = _factory.Create(_context);
+        if (_decoder is not null && _connector.Source is { } source) _decoder.Transactional = source.IsTransactional;
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        if (_connector is null) return;
+        try
+        {
+            if (!_connector.OnStopAsync(CancellationToken.None).AsTask().Wait(TimeSpan.FromSeconds(5)))
+            {
+                _log.Warning("{0}: OnStop did not finish within 5s", _context.Host.Alias);
+            }
+            if (!_connector.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)))
+            {
+                _log.Warning("{0}: Dispose did not finish within 5s", _context.Host.Alias);
+            }
+        }
+        catch (Exception e)
+        {
+            _log.Warning("{0}: stopping the plugin instance failed: {1}", _context.Host.Alias, e.Message);
+        }
+        _connector = null;
+    }
+}

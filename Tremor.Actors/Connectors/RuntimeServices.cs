@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Akka.Actor;
+
+namespace Tremor.Actors.Connectors;
+
+/// <summary>
+/// What every part of one runtime shares: where output goes, the clock, the directory of sources for acks, and who
+/// to tell when a plugin asks to shut down.
+/// </summary>
+public sealed class RuntimeServices
+{
+    private static readonly long EpochNsAtStart = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+    private static readonly long TimestampAtStart = Stopwatch.GetTimestamp();
+    private readonly ConcurrentDictionary<uint, IActorRef> _sources = new();
+    private int _nextSourceId;
+
+    /// <summary>Services writing to the given writers.</summary>
+    public RuntimeServices(TextWriter output, TextWriter error)
+    {
+        Out = output;
+        Error = error;
+    }
+
+    /// <summary>Where connectors print (stdout).</summary>
+    public TextWriter Out { get; }
+
+    /// <summary>Where connectors print errors (stderr).</summary>
+    public TextWriter Error { get; }
+
+    /// <summary>The world actor, once it exists; plugin shutdown requests go there.</summary>
+    public IActorRef World { get; set; } = ActorRefs.Nobody;
+
+    /// <summary>Wall-clock nanoseconds since the Unix epoch, from a monotonic clock (cheap, ns resolution).</summary>
+    public static ulong NowNs()
+    {
+        var elapsed = Stopwatch.GetTimestamp() - TimestampAtStart;
+        return (ulong)(EpochNsAtStart + (long)(elapsed * (1_000_000_000.0 / Stopwatch.Frequency)));
+    }
+
+    /// <summary>Gives a source connector its number for event ids and acks.</summary>
+    public uint RegisterSource(IActorRef source)
+    {
+        var id = (uint)Interlocked.Increment(ref _nextSourceId);
+        _sources[id] = source;
+        return id;
+    }
+
+    /// <summary>Forgets a stopped source.</summary>
+    public void UnregisterSource(uint id) => _sources.TryRemove(id, out _);
+
+    /// <summary>The connector actor of a source, for acks.</summary>
+    public IActorRef? Source(uint id) => _sources.TryGetValue(id, out var r) ? r : null;
+}

@@ -1,0 +1,166 @@
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Connectors;
+
+/// <summary>
+/// Turns a source's chunks into events: per-stream preprocessor chains, then the codec. Bytes that cannot be
+/// preprocessed or decoded become error events for the <c>err</c> port. Owned by the connector actor so its state
+/// (partial lines, sequence numbers) survives a restart of the plugin instance; used by one thread at a time.
+/// </summary>
+public sealed class SourceDecoder
+{
+    private readonly ICodec? _codec;
+    private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
+    private readonly Dictionary<ulong, IPreprocessor[]> _chains = [];
+    private readonly List<ReadOnlyMemory<byte>> _a = new(64);
+    private readonly List<ReadOnlyMemory<byte>> _b = new(64);
+    private readonly string _alias;
+    private ulong _sequence;
+
+    /// <summary>A decoder for one source connector.</summary>
+    public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors)
+    {
+        _alias = alias;
+        SourceId = sourceId;
+        Transactional = transactional;
+        _codec = codec;
+        _preprocessors = preprocessors;
+    }
+
+    /// <summary>The source's number in event ids.</summary>
+    public uint SourceId { get; }
+
+    /// <summary>Whether events want acks.</summary>
+    public bool Transactional { get; set; }
+
+    /// <summary>Events decoded so far.</summary>
+    public ulong Sequence => _sequence;
+
+    /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
+    public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)
+    {
+        ulong now = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var chunk = batch[i];
+            if (chunk.IsStreamEnd)
+            {
+                FinishStream(chunk.StreamId, events, errors);
+                continue;
+            }
+            var ingest = chunk.IngestNs;
+            if (ingest == 0)
+            {
+                if (now == 0) now = RuntimeServices.NowNs();
+                ingest = now;
+            }
+            if (chunk.IsStructured || _codec is null && _preprocessors.Count == 0 && chunk.Data.IsEmpty)
+            {
+                events.Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, chunk.Structured, chunk.Meta));
+                continue;
+            }
+            if (_preprocessors.Count == 0)
+            {
+                DecodeOne(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
+                continue;
+            }
+            var chain = Chain(chunk.StreamId);
+            _a.Clear();
+            _a.Add(chunk.Data);
+            if (!RunChain(chain, 0, chunk.StreamId, chunk.PullId, ingest, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
+        }
+    }
+
+    /// <summary>Flushes every stream's preprocessors (the source finished or drains).</summary>
+    public void FinishAll(List<Event> events, List<Event> errors)
+    {
+        foreach (var stream in _chains.Keys.ToList()) FinishStream(stream, events, errors);
+    }
+
+    private void FinishStream(ulong streamId, List<Event> events, List<Event> errors)
+    {
+        if (!_chains.Remove(streamId, out var chain)) return;
+        var now = RuntimeServices.NowNs();
+        // Flush stage by stage: what stage k emits on finish still goes through stages k+1..n.
+        for (var k = 0; k < chain.Length; k++)
+        {
+            _a.Clear();
+            chain[k].Finish(_a);
+            if (_a.Count == 0) continue;
+            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, default, events, errors);
+        }
+    }
+
+    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, List<Event> errors)
+    {
+        for (var k = from; k < chain.Length; k++)
+        {
+            _b.Clear();
+            foreach (var piece in _a)
+            {
+                if (!chain[k].TryProcess(piece, _b, out var error))
+                {
+                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}"));
+                }
+            }
+            _a.Clear();
+            _a.AddRange(_b);
+            if (_a.Count == 0) return false;
+        }
+        return true;
+    }
+
+    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors)
+    {
+        if (_codec is null)
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, Value.From(data.ToArray()), meta));
+            return;
+        }
+        if (_codec.TryDecode(data, out var value, out var error))
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, value, meta));
+        }
+        else
+        {
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}"));
+        }
+    }
+
+    private IPreprocessor[] Chain(ulong streamId)
+    {
+        if (!_chains.TryGetValue(streamId, out var chain))
+        {
+            chain = new IPreprocessor[_preprocessors.Count];
+            for (var k = 0; k < chain.Length; k++) chain[k] = _preprocessors[k].Factory.Create(_preprocessors[k].Config);
+            _chains[streamId] = chain;
+        }
+        return chain;
+    }
+
+    private Event NewEvent(ulong streamId, ulong pullId, ulong ingest, Value data, Value meta) => new()
+    {
+        Id = new EventId(SourceId, streamId, pullId, _sequence++),
+        IngestNs = ingest,
+        Data = data,
+        Meta = meta,
+        Transactional = Transactional,
+    };
+
+    private Event ErrorEvent(ulong streamId, ulong pullId, ulong ingest, string message)
+    {
+        var record = new ValueRecord(4);
+        record.Append("error", message);
+        record.Append("source", _alias);
+        record.Append("stream_id", Value.From(streamId));
+        return new Event
+        {
+            Id = new EventId(SourceId, streamId, pullId, _sequence++),
+            IngestNs = ingest,
+            Data = Value.From(record),
+            Transactional = false,
+        };
+    }
+}

@@ -1,0 +1,88 @@
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Pipelines;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Flows;
+
+/// <summary>
+/// Checks a flow against what is loaded before anything of it starts: connector types, codecs, processors, the
+/// connectors' own config (by creating and disposing an instance, which must do no I/O), ports that the connector
+/// type actually has, pipeline programs. The first problem is thrown as a <see cref="ConfigException"/>.
+/// </summary>
+public static class FlowValidator
+{
+    /// <summary>Validates <paramref name="flow"/>; returns the factories by connector name.</summary>
+    public static IReadOnlyDictionary<string, IConnectorFactory> Validate(FlowSpec flow, PluginCatalog catalog)
+    {
+        var factories = new Dictionary<string, IConnectorFactory>(StringComparer.Ordinal);
+        foreach (var c in flow.Connectors)
+        {
+            var factory = catalog.Connector(c.Type, $"{c.Path}.type");
+            factories[c.Name] = factory;
+            if (c.Codec is { } codec) catalog.Codec(codec.Name, $"{c.Path}.codec").Create(codec.Config);
+            for (var i = 0; i < c.Preprocessors.Count; i++)
+            {
+                catalog.Preprocessor(c.Preprocessors[i].Name, $"{c.Path}.preprocessors[{i}]").Create(c.Preprocessors[i].Config);
+            }
+            for (var i = 0; i < c.Postprocessors.Count; i++)
+            {
+                catalog.Postprocessor(c.Postprocessors[i].Name, $"{c.Path}.postprocessors[{i}]").Create(c.Postprocessors[i].Config);
+            }
+            IConnector instance;
+            try
+            {
+                instance = factory.Create(new ConnectorContext(new ValidationHost(c.Alias), c.Config));
+            }
+            catch (ConfigException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                throw new ConfigException(c.Path, $"connector type '{c.Type}' refused its configuration: {e.Message}");
+            }
+            instance.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        }
+        foreach (var p in flow.Pipelines) PipelinePrograms.Create(p);
+        foreach (var link in flow.Links)
+        {
+            if (factories.TryGetValue(link.From, out var from) && !from.Kinds.HasFlag(ConnectorKinds.Source))
+            {
+                throw new ConfigException(link.Path, $"'{link}': connector '{link.From}' (type {flow.Connectors.First(c => c.Name == link.From).Type}) is a sink only; it has no output port '{link.FromPort}'");
+            }
+            if (factories.TryGetValue(link.To, out var to) && !to.Kinds.HasFlag(ConnectorKinds.Sink))
+            {
+                throw new ConfigException(link.Path, $"'{link}': connector '{link.To}' (type {flow.Connectors.First(c => c.Name == link.To).Type}) is a source only; it has no input port '{link.ToPort}'");
+            }
+        }
+        return factories;
+    }
+
+    private sealed class ValidationHost(string alias) : IPluginHost
+    {
+        public string Alias => alias;
+
+        public TextWriter Out => TextWriter.Null;
+
+        public TextWriter Error => TextWriter.Null;
+
+        public void Log(PluginLogLevel level, string message)
+        {
+        }
+
+        public ulong NowNs() => Connectors.RuntimeServices.NowNs();
+
+        public void RequestShutdown(int exitCode, string reason)
+        {
+        }
+
+        public void Ack(IReadOnlyList<EventId> ids)
+        {
+        }
+
+        public void Fail(IReadOnlyList<EventId> ids, string reason)
+        {
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Akka.Actor;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Connectors;
+using Tremor.Actors.Pipelines;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Flows;
+
+/// <summary>Creates and supervises every connector actor.</summary>
+public sealed class ConnectorManager : ReceiveActor
+{
+    /// <summary>Create a connector for <paramref name="Flow"/>.</summary>
+    public sealed record CreateConnector(ConnectorSpec Spec, IConnectorFactory Factory, IActorRef Flow);
+
+    /// <summary>The created connector.</summary>
+    public sealed record ConnectorCreated(string Name, IActorRef Connector);
+
+    /// <summary>Props.</summary>
+    public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath) =>
+        Akka.Actor.Props.Create(() => new ConnectorManager(catalog, services, dataPath));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public ConnectorManager(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath)
+    {
+        Receive<CreateConnector>(m =>
+        {
+            var child = Context.ActorOf(ConnectorActor.Props(m.Spec, m.Factory, catalog, services, dataPath, m.Flow), ActorName(m.Spec.Alias));
+            m.Flow.Tell(new ConnectorCreated(m.Spec.Name, child));
+        });
+    }
+
+    /// <summary>A connector actor that throws has a bug, not a plugin failure: stop it; its flow notices.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    internal static string ActorName(string alias) => Uri.EscapeDataString(alias.Replace("::", "."));
+}
+
+/// <summary>Creates and supervises every pipeline actor.</summary>
+public sealed class PipelineManager : ReceiveActor
+{
+    /// <summary>Create a pipeline for <paramref name="Flow"/>.</summary>
+    public sealed record CreatePipeline(PipelineSpec Spec, IActorRef Flow);
+
+    /// <summary>The created pipeline.</summary>
+    public sealed record PipelineCreated(string Name, IActorRef Pipeline);
+
+    /// <summary>Props.</summary>
+    public static Props Props(DataPathSettings dataPath) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public PipelineManager(DataPathSettings dataPath)
+    {
+        Receive<CreatePipeline>(m =>
+        {
+            var child = Context.ActorOf(PipelineActor.Props(m.Spec, PipelinePrograms.Create(m.Spec), dataPath, m.Flow), ConnectorManager.ActorName(m.Spec.Alias));
+            m.Flow.Tell(new PipelineCreated(m.Spec.Name, child));
+        });
+    }
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+}
+
+/// <summary>Owns the flows: deploys validated flows and forwards requests to them.</summary>
+public sealed class FlowManager : ReceiveActor
+{
+    private readonly Dictionary<string, IActorRef> _flows = new(StringComparer.Ordinal);
+
+    /// <summary>Deploy a validated flow.</summary>
+    public sealed record Deploy(FlowSpec Spec, IReadOnlyDictionary<string, IConnectorFactory> Factories);
+
+    /// <summary>Send a message to every flow.</summary>
+    public sealed record Broadcast(object Message);
+
+    /// <summary>Props.</summary>
+    public static Props Props(IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
+        Akka.Actor.Props.Create(() => new FlowManager(connectorManager, pipelineManager, world));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public FlowManager(IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
+    {
+        Receive<Deploy>(m =>
+        {
+            _flows[m.Spec.Name] = Context.ActorOf(FlowActor.Props(m.Spec, m.Factories, connectorManager, pipelineManager, world), ConnectorManager.ActorName(m.Spec.Name));
+        });
+        Receive<Broadcast>(m =>
+        {
+            foreach (var f in _flows.Values) f.Forward(m.Message);
+        });
+    }
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+}
+
+/// <summary>The repository of plugins: answers what is loaded and refused.</summary>
+public sealed class PluginManager : ReceiveActor
+{
+    /// <summary>Ask for the plugin records.</summary>
+    public sealed record ListPlugins;
+
+    /// <summary>Every discovered plugin.</summary>
+    public sealed record PluginList(IReadOnlyList<PluginRecord> Plugins);
+
+    /// <summary>Props.</summary>
+    public static Props Props(PluginCatalog catalog) => Akka.Actor.Props.Create(() => new PluginManager(catalog));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public PluginManager(PluginCatalog catalog)
+    {
+        Receive<ListPlugins>(_ => Sender.Tell(new PluginList(catalog.Records)));
+    }
+}

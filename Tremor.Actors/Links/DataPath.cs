@@ -1,0 +1,103 @@
+using Akka.Actor;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Links;
+
+/// <summary>A batch of events sent from an upstream to one of a downstream's input ports.</summary>
+/// <param name="Port">The downstream's input port.</param>
+/// <param name="Events">The events, in order.</param>
+public sealed record EventBatch(string Port, Event[] Events);
+
+/// <summary>A downstream lets an upstream send <paramref name="Batches"/> more batches.</summary>
+public sealed record Credit(int Batches);
+
+/// <summary>An upstream will send nothing more on this link (it finished or drained).</summary>
+public sealed record EndOfStream
+{
+    /// <summary>The one instance.</summary>
+    public static EndOfStream Instance { get; } = new();
+}
+
+/// <summary>Flow → upstream: send what leaves <paramref name="FromPort"/> to <paramref name="Target"/>'s <paramref name="ToPort"/>.</summary>
+public sealed record LinkOutput(string FromPort, IActorRef Target, string ToPort);
+
+/// <summary>Flow → downstream: <paramref name="Upstream"/> will send to you; grant it credit.</summary>
+public sealed record LinkInput(IActorRef Upstream);
+
+/// <summary>
+/// The sending half of credit-based back-pressure: which downstreams each output port goes to and how many
+/// batches each downstream still accepts. An upstream sends only while every link it would use has credit.
+/// </summary>
+public sealed class Outlets
+{
+    private readonly Dictionary<string, List<(IActorRef Target, string Port)>> _byPort = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, int> _credits = [];
+
+    /// <summary>Adds a link.</summary>
+    public void Add(LinkOutput link)
+    {
+        if (!_byPort.TryGetValue(link.FromPort, out var targets))
+        {
+            targets = [];
+            _byPort[link.FromPort] = targets;
+        }
+        targets.Add((link.Target, link.ToPort));
+        _credits.TryAdd(link.Target, 0);
+    }
+
+    /// <summary>True when the port is linked to anything.</summary>
+    public bool IsLinked(string port) => _byPort.ContainsKey(port);
+
+    /// <summary>Every downstream.</summary>
+    public IEnumerable<IActorRef> Targets => _credits.Keys;
+
+    /// <summary>Records credit granted by <paramref name="from"/>.</summary>
+    public void Grant(IActorRef from, int batches)
+    {
+        // Credit may arrive before the flow's LinkOutput (two senders, no order between them): keep it.
+        _credits[from] = _credits.GetValueOrDefault(from) + batches;
+    }
+
+    /// <summary>True when every downstream can take at least one more batch (and there is at least one).</summary>
+    public bool AllHaveCredit
+    {
+        get
+        {
+            if (_credits.Count == 0) return false;
+            foreach (var c in _credits.Values)
+            {
+                if (c <= 0) return false;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>True when every downstream of <paramref name="port"/> can take one more batch.</summary>
+    public bool HasCredit(string port)
+    {
+        if (!_byPort.TryGetValue(port, out var targets)) return true;
+        foreach (var (target, _) in targets)
+        {
+            if (_credits[target] <= 0) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Sends a batch to every downstream of <paramref name="port"/>, spending one credit each. Returns false when the port is unlinked.</summary>
+    public bool Send(string port, Event[] events, IActorRef self)
+    {
+        if (!_byPort.TryGetValue(port, out var targets)) return false;
+        foreach (var (target, toPort) in targets)
+        {
+            _credits[target]--;
+            target.Tell(new EventBatch(toPort, events), self);
+        }
+        return true;
+    }
+
+    /// <summary>Tells every downstream the stream ended.</summary>
+    public void EndAll(IActorRef self)
+    {
+        foreach (var target in _credits.Keys) target.Tell(EndOfStream.Instance, self);
+    }
+}

@@ -1,0 +1,144 @@
+using Akka.Actor;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Links;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Pipelines;
+
+/// <summary>
+/// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants an
+/// upstream credit back only once the output of its batch has left, so a slow downstream slows the upstream.
+/// </summary>
+public sealed class PipelineActor : ReceiveActor
+{
+    private readonly PipelineSpec _spec;
+    private readonly IPipelineProgram _program;
+    private readonly DataPathSettings _dataPath;
+    private readonly IActorRef _flow;
+    private readonly Outlets _outlets = new();
+    private readonly HashSet<IActorRef> _upstreams = [];
+    private readonly HashSet<IActorRef> _ended = [];
+    private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
+    private readonly Collector _collector = new();
+    private long _eventsIn;
+    private long _eventsOut;
+    private long _dropped;
+    private bool _finished;
+
+    /// <summary>Ask for a <see cref="Status"/>.</summary>
+    public sealed record GetStatus;
+
+    /// <summary>A pipeline's counters.</summary>
+    public sealed record Status(string Alias, long EventsIn, long EventsOut, long Dropped, int Pending);
+
+    /// <summary>Reported to the flow when every upstream ended and everything was sent on.</summary>
+    public sealed record PipelineFinished(string Alias);
+
+    /// <summary>Props for <paramref name="spec"/> reporting to <paramref name="flow"/>.</summary>
+    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow) =>
+        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow));
+
+    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
+    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow)
+    {
+        _spec = spec;
+        _program = program;
+        _dataPath = dataPath;
+        _flow = flow;
+
+        Receive<LinkOutput>(l => _outlets.Add(l));
+        Receive<LinkInput>(l =>
+        {
+            _upstreams.Add(l.Upstream);
+            l.Upstream.Tell(new Credit(_dataPath.Credits));
+        });
+        Receive<EventBatch>(OnBatch);
+        Receive<Credit>(c =>
+        {
+            _outlets.Grant(Sender, c.Batches);
+            Flush();
+        });
+        Receive<EndOfStream>(_ =>
+        {
+            _ended.Add(Sender);
+            CheckFinished();
+        });
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count)));
+    }
+
+    private void OnBatch(EventBatch batch)
+    {
+        _eventsIn += batch.Events.Length;
+        List<(string, Event[])> output;
+        if (_program.IsPassthrough)
+        {
+            output = [("out", batch.Events)];
+        }
+        else
+        {
+            _collector.Clear();
+            _program.Process(batch.Port, batch.Events, _collector);
+            output = _collector.Drain();
+        }
+        _pending.Enqueue((Sender, output));
+        Flush();
+    }
+
+    private void Flush()
+    {
+        while (_pending.Count > 0)
+        {
+            var (from, output) = _pending.Peek();
+            foreach (var (port, _) in output)
+            {
+                if (!_outlets.HasCredit(port)) return;
+            }
+            _pending.Dequeue();
+            foreach (var (port, events) in output)
+            {
+                if (_outlets.Send(port, events, Self)) _eventsOut += events.Length;
+                else _dropped += events.Length;
+            }
+            from.Tell(new Credit(1));
+        }
+        CheckFinished();
+    }
+
+    private void CheckFinished()
+    {
+        if (_finished || _pending.Count > 0 || _ended.Count < _upstreams.Count || _upstreams.Count == 0) return;
+        _finished = true;
+        _outlets.EndAll(Self);
+        _flow.Tell(new PipelineFinished(_spec.Alias));
+    }
+
+    private sealed class Collector : IPipelineOutput
+    {
+        private readonly Dictionary<string, List<Event>> _byPort = new(StringComparer.Ordinal);
+
+        public void Emit(string port, Event e)
+        {
+            if (!_byPort.TryGetValue(port, out var list))
+            {
+                list = [];
+                _byPort[port] = list;
+            }
+            list.Add(e);
+        }
+
+        public void Clear()
+        {
+            foreach (var list in _byPort.Values) list.Clear();
+        }
+
+        public List<(string, Event[])> Drain()
+        {
+            var result = new List<(string, Event[])>(_byPort.Count);
+            foreach (var (port, list) in _byPort)
+            {
+                if (list.Count > 0) result.Add((port, list.ToArray()));
+            }
+            return result;
+        }
+    }
+}

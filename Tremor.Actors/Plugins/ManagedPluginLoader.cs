@@ -1,0 +1,128 @@
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Security.Cryptography;
+using McMaster.NETCore.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Plugins;
+
+/// <summary>A plugin refused by a check; the message is the one line an operator sees.</summary>
+public sealed class PluginRefusedException(string message) : Exception(message);
+
+/// <summary>
+/// Loads managed plugins: reads the PDK version the assembly references with <see cref="MetadataReader"/> before
+/// loading anything, then loads it into its own collectible load context that shares <c>Tremor.Pdk</c> with the host.
+/// </summary>
+public static class ManagedPluginLoader
+{
+    /// <summary>The version of <c>Tremor.Pdk</c> an assembly references, read from its metadata without loading it; null when it references none.</summary>
+    public static Version? ReadPdkReference(string assemblyPath)
+    {
+        using var stream = File.OpenRead(assemblyPath);
+        using var pe = new PEReader(stream);
+        if (!pe.HasMetadata) throw new PluginRefusedException($"{assemblyPath}: not a .NET assembly (no metadata)");
+        var reader = pe.GetMetadataReader();
+        foreach (var handle in reader.AssemblyReferences)
+        {
+            var reference = reader.GetAssemblyReference(handle);
+            if (reader.GetString(reference.Name) == "Tremor.Pdk") return reference.Version;
+        }
+        return null;
+    }
+
+    /// <summary>SHA-256 of a file as lowercase hex.</summary>
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>
+    /// Checks and loads <paramref name="assemblyPath"/>. Throws <see cref="PluginRefusedException"/> with one line naming
+    /// the file and what was wrong.
+    /// </summary>
+    public static LoadedManagedPlugin Load(string assemblyPath, string? expectedSha256)
+    {
+        Version? pdk;
+        try
+        {
+            pdk = ReadPdkReference(assemblyPath);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new PluginRefusedException($"{assemblyPath}: not a .NET assembly ({e.Message})");
+        }
+        if (pdk is null)
+        {
+            throw new PluginRefusedException($"{assemblyPath}: not a Tremor plugin: it does not reference Tremor.Pdk");
+        }
+        if (pdk.Major != PdkVersion.Major)
+        {
+            throw new PluginRefusedException(
+                $"{assemblyPath}: built for PDK {pdk.Major}.{pdk.Minor}, but this runtime provides PDK {PdkVersion.Text}; rebuild the plugin against Tremor.Pdk {PdkVersion.Major}.x");
+        }
+        if (expectedSha256 is not null)
+        {
+            var actual = Sha256(assemblyPath);
+            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PluginRefusedException($"{assemblyPath}: SHA-256 {actual} is not the trusted one ({expectedSha256}); add it to tremor.plugins.trusted if you trust this file");
+            }
+        }
+
+        var loader = PluginLoader.CreateFromAssemblyFile(
+            assemblyPath,
+            isUnloadable: true,
+            sharedTypes: [typeof(ITremorPlugin)],
+            configure: c => c.PreferSharedTypes = true);
+        try
+        {
+            var assembly = loader.LoadDefaultAssembly();
+            var types = assembly.GetExportedTypes()
+                .Where(t => typeof(ITremorPlugin).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+                .ToList();
+            if (types.Count != 1)
+            {
+                throw new PluginRefusedException(
+                    $"{assemblyPath}: expected exactly one public class implementing ITremorPlugin, found {types.Count}");
+            }
+            var plugin = (ITremorPlugin)(Activator.CreateInstance(types[0])
+                ?? throw new PluginRefusedException($"{assemblyPath}: could not create {types[0].FullName}"));
+            var manifest = plugin.Manifest;
+            if (string.IsNullOrWhiteSpace(manifest.Name))
+            {
+                throw new PluginRefusedException($"{assemblyPath}: the manifest has an empty name");
+            }
+            var declared = manifest.PdkVersion.Split('.');
+            if (declared.Length < 1 || !int.TryParse(declared[0], out var declaredMajor) || declaredMajor != PdkVersion.Major)
+            {
+                throw new PluginRefusedException(
+                    $"{assemblyPath}: the manifest says PDK {manifest.PdkVersion}, but this runtime provides PDK {PdkVersion.Text}");
+            }
+            return new LoadedManagedPlugin(assemblyPath, loader, plugin);
+        }
+        catch (PluginRefusedException)
+        {
+            loader.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            loader.Dispose();
+            throw new PluginRefusedException($"{assemblyPath}: could not be loaded: {e.GetType().Name}: {e.Message}");
+        }
+    }
+}
+
+/// <summary>A managed plugin loaded into its own load context.</summary>
+public sealed class LoadedManagedPlugin(string path, PluginLoader loader, ITremorPlugin plugin) : IDisposable
+{
+    /// <summary>The main assembly's path.</summary>
+    public string Path { get; } = path;
+
+    /// <summary>The plugin's entry point.</summary>
+    public ITremorPlugin Plugin { get; } = plugin;
+
+    /// <summary>Unloads the load context (after every instance was disposed).</summary>
+    public void Dispose() => loader.Dispose();
+}

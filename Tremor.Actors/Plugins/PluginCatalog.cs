@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Plugins;
+
+/// <summary>Whether a discovered plugin can be used.</summary>
+public enum PluginStatus
+{
+    /// <summary>Checked and loaded; its factories are registered.</summary>
+    Loaded,
+    /// <summary>Refused by a check; <see cref="PluginRecord.Reason"/> says why.</summary>
+    Refused,
+}
+
+/// <summary>
+/// What the runtime knows of one discovered plugin. Plain text only, so nothing long-lived holds a plugin's types
+/// and its load context can be unloaded.
+/// </summary>
+public sealed record PluginRecord(
+    string Name,
+    string Version,
+    string Kind,
+    string PdkVersion,
+    string Path,
+    PluginStatus Status,
+    string? Reason,
+    IReadOnlyList<string> Provides);
+
+/// <summary>
+/// The factories of every loaded plugin by name, plus the built-in codecs and processors. Read by the actors that
+/// create instances; written by the plugin manager.
+/// </summary>
+public sealed class PluginCatalog
+{
+    private readonly ConcurrentDictionary<string, (IConnectorFactory Factory, string Plugin)> _connectors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ICodecFactory> _codecs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IPreprocessorFactory> _preprocessors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IPostprocessorFactory> _postprocessors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PluginRecord> _records = new(StringComparer.Ordinal);
+
+    /// <summary>A catalog holding the built-in codecs and processors.</summary>
+    public PluginCatalog()
+    {
+        foreach (var c in Codecs.BuiltinCodecs.Codecs) _codecs[c.Name] = c;
+        foreach (var p in Codecs.BuiltinCodecs.Preprocessors) _preprocessors[p.Name] = p;
+        foreach (var p in Codecs.BuiltinCodecs.Postprocessors) _postprocessors[p.Name] = p;
+    }
+
+    /// <summary>Every plugin discovered so far, by path order.</summary>
+    public IReadOnlyList<PluginRecord> Records => _records.Values.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Path, StringComparer.Ordinal).ToList();
+
+    /// <summary>Connector types available.</summary>
+    public IReadOnlyCollection<string> ConnectorTypes => _connectors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+
+    /// <summary>Remembers a plugin's record (loaded or refused).</summary>
+    public void AddRecord(PluginRecord record) => _records[record.Path] = record;
+
+    /// <summary>Registers what a loaded plugin provides; a name already taken by another plugin is a conflict.</summary>
+    public IReadOnlyList<string> Register(string pluginName, ITremorPlugin plugin)
+    {
+        var provides = new List<string>();
+        foreach (var f in plugin.Connectors)
+        {
+            if (_connectors.TryGetValue(f.Type, out var existing) && existing.Plugin != pluginName)
+            {
+                throw new InvalidOperationException($"connector type '{f.Type}' is already provided by plugin '{existing.Plugin}'");
+            }
+            _connectors[f.Type] = (f, pluginName);
+            provides.Add($"connector:{f.Type}");
+        }
+        foreach (var f in plugin.Codecs)
+        {
+            _codecs[f.Name] = f;
+            provides.Add($"codec:{f.Name}");
+        }
+        foreach (var f in plugin.Preprocessors)
+        {
+            _preprocessors[f.Name] = f;
+            provides.Add($"preprocessor:{f.Name}");
+        }
+        foreach (var f in plugin.Postprocessors)
+        {
+            _postprocessors[f.Name] = f;
+            provides.Add($"postprocessor:{f.Name}");
+        }
+        return provides;
+    }
+
+    /// <summary>Registers a single connector factory (native plugins provide one).</summary>
+    public void RegisterConnector(string pluginName, IConnectorFactory factory)
+    {
+        if (_connectors.TryGetValue(factory.Type, out var existing) && existing.Plugin != pluginName)
+        {
+            throw new InvalidOperationException($"connector type '{factory.Type}' is already provided by plugin '{existing.Plugin}'");
+        }
+        _connectors[factory.Type] = (factory, pluginName);
+    }
+
+    /// <summary>The factory of a connector type, or a <see cref="ConfigException"/> listing what is available.</summary>
+    public IConnectorFactory Connector(string type, string path) =>
+        _connectors.TryGetValue(type, out var f)
+            ? f.Factory
+            : throw new ConfigException(path, $"unknown connector type '{type}'; loaded plugins provide: {string.Join(", ", ConnectorTypes)}{Nearest(type, _connectors.Keys)}");
+
+    /// <summary>The factory of a codec.</summary>
+    public ICodecFactory Codec(string name, string path) =>
+        _codecs.TryGetValue(name, out var f)
+            ? f
+            : throw new ConfigException(path, $"unknown codec '{name}'; available: {string.Join(", ", _codecs.Keys.Order(StringComparer.Ordinal))}{Nearest(name, _codecs.Keys)}");
+
+    /// <summary>The factory of a preprocessor.</summary>
+    public IPreprocessorFactory Preprocessor(string name, string path) =>
+        _preprocessors.TryGetValue(name, out var f)
+            ? f
+            : throw new ConfigException(path, $"unknown preprocessor '{name}'; available: {string.Join(", ", _preprocessors.Keys.Order(StringComparer.Ordinal))}{Nearest(name, _preprocessors.Keys)}");
+
+    /// <summary>The factory of a postprocessor.</summary>
+    public IPostprocessorFactory Postprocessor(string name, string path) =>
+        _postprocessors.TryGetValue(name, out var f)
+            ? f
+            : throw new ConfigException(path, $"unknown postprocessor '{name}'; available: {string.Join(", ", _postprocessors.Keys.Order(StringComparer.Ordinal))}{Nearest(name, _postprocessors.Keys)}");
+
+    private static string Nearest(string name, IEnumerable<string> candidates)
+    {
+        var best = candidates.Select(c => (c, d: Distance(name, c))).OrderBy(x => x.d).FirstOrDefault();
+        return best.c is not null && best.d <= Math.Max(2, name.Length / 3) ? $" (did you mean '{best.c}'?)" : "";
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+        }
+        return d[a.Length, b.Length];
+    }
+}

@@ -1,0 +1,126 @@
+using System.Reflection;
+using Tremor.Actors.Configuration;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Plugins;
+
+/// <summary>
+/// Finds plugins in the configured folders, checks and loads each, and registers what it provides. A refused
+/// plugin is recorded with its reason; the rest keep loading.
+/// </summary>
+public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settings)
+{
+    private readonly List<IDisposable> _loaded = [];
+
+    /// <summary>The catalog being filled.</summary>
+    public PluginCatalog Catalog => catalog;
+
+    /// <summary>
+    /// The folders searched: the configured ones, then <c>plugins</c> next to the executable, then the folder the build
+    /// puts the connector plugins into (recorded at build time).
+    /// </summary>
+    public static IReadOnlyList<string> SearchDirectories(IEnumerable<string> configured)
+    {
+        var result = new List<string>();
+        foreach (var d in configured) result.Add(Path.GetFullPath(d));
+        result.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
+        var built = typeof(PluginDiscovery).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "TremorPluginDir")?.Value;
+        if (!string.IsNullOrEmpty(built)) result.Add(Path.GetFullPath(built));
+        return result.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Discovers and loads every plugin under the search directories; returns the records.</summary>
+    public IReadOnlyList<PluginRecord> DiscoverAll(IEnumerable<string> extraDirectories)
+    {
+        var dirs = SearchDirectories(settings.Directories.Concat(extraDirectories));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var dir in dirs.Where(Directory.Exists))
+        {
+            foreach (var candidate in Candidates(dir))
+            {
+                if (!seen.Add(Path.GetFileName(candidate))) continue;
+                LoadOne(candidate);
+            }
+        }
+        return catalog.Records;
+    }
+
+    /// <summary>Plugin files in one folder: <c>NAME/NAME.dll</c> for managed plugins, any <c>.so</c> below it for native ones.</summary>
+    public static IEnumerable<string> Candidates(string dir)
+    {
+        foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+        {
+            var dll = Path.Combine(sub, Path.GetFileName(sub) + ".dll");
+            if (File.Exists(dll)) yield return dll;
+        }
+        foreach (var so in Directory.EnumerateFiles(dir, "*.so", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            yield return so;
+        }
+    }
+
+    /// <summary>Checks and loads one plugin file; refusals are recorded, never thrown.</summary>
+    public PluginRecord LoadOne(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        var isNative = fullPath.EndsWith(".so", StringComparison.Ordinal);
+        var fileName = Path.GetFileNameWithoutExtension(fullPath);
+        try
+        {
+            var expected = ExpectedHash(fullPath, fileName);
+            PluginRecord record;
+            if (isNative)
+            {
+                record = NativePlugins.Load(fullPath, expected, catalog, _loaded);
+            }
+            else
+            {
+                var loaded = ManagedPluginLoader.Load(fullPath, expected);
+                var manifest = loaded.Plugin.Manifest;
+                IReadOnlyList<string> provides;
+                try
+                {
+                    provides = catalog.Register(manifest.Name, loaded.Plugin);
+                }
+                catch (InvalidOperationException e)
+                {
+                    loaded.Dispose();
+                    throw new PluginRefusedException($"{fullPath}: {e.Message}");
+                }
+                _loaded.Add(loaded);
+                record = new PluginRecord(manifest.Name, manifest.Version, KindOf(provides), manifest.PdkVersion, fullPath, PluginStatus.Loaded, null, provides);
+            }
+            catalog.AddRecord(record);
+            return record;
+        }
+        catch (PluginRefusedException e)
+        {
+            var refused = new PluginRecord(fileName, "?", isNative ? "native" : "managed", "?", fullPath, PluginStatus.Refused, e.Message, []);
+            catalog.AddRecord(refused);
+            return refused;
+        }
+    }
+
+    private string? ExpectedHash(string path, string fileName)
+    {
+        if (settings.Trusted.TryGetValue(fileName, out var hash)) return hash;
+        if (!settings.RequireTrusted) return null;
+        var actual = ManagedPluginLoader.Sha256(path);
+        if (settings.Trusted.Values.Contains(actual, StringComparer.Ordinal)) return actual;
+        throw new PluginRefusedException($"{path}: not trusted: its SHA-256 {actual} is not listed in tremor.plugins.trusted and require-trusted is on");
+    }
+
+    internal static string KindOf(IEnumerable<string> provides)
+    {
+        var kinds = provides.Select(p => p[..p.IndexOf(':')]).Distinct().ToList();
+        return kinds.Count == 0 ? "none" : string.Join("+", kinds);
+    }
+
+    /// <summary>Unloads everything loaded (at shutdown, after every instance stopped).</summary>
+    public void UnloadAll()
+    {
+        foreach (var d in _loaded) d.Dispose();
+        _loaded.Clear();
+    }
+}

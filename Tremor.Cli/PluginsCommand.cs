@@ -1,0 +1,91 @@
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Cli;
+
+/// <summary><c>tremor plugins list | inspect | hash</c>.</summary>
+public static class PluginsCommand
+{
+    /// <summary>Discovers plugins and prints a table; exit 0 (refused plugins are listed, not fatal).</summary>
+    public static int List(IReadOnlyList<string> pluginDirs, FileInfo? configFile, TextWriter output, TextWriter error)
+    {
+        PluginSettings settings;
+        try
+        {
+            var config = configFile is null ? TremorConfig.Reference : TremorConfig.LoadFile(configFile.FullName);
+            settings = TremorConfig.ReadSettings(config, configFile?.FullName ?? "reference.conf").Plugins;
+        }
+        catch (ConfigException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return RunCommand.ConfigError;
+        }
+        var catalog = new PluginCatalog();
+        var discovery = new PluginDiscovery(catalog, settings);
+        var records = discovery.DiscoverAll(pluginDirs);
+        var rows = new List<string[]> { new[] { "NAME", "VERSION", "KIND", "PDK", "STATUS", "PROVIDES", "PATH" } };
+        foreach (var r in records)
+        {
+            rows.Add([r.Name, r.Version, r.Kind, r.PdkVersion, r.Status == PluginStatus.Loaded ? "loaded" : "refused", string.Join(",", r.Provides.Select(p => p[(p.IndexOf(':') + 1)..])), r.Path]);
+        }
+        WriteTable(output, rows);
+        foreach (var r in records.Where(r => r.Status == PluginStatus.Refused))
+        {
+            output.WriteLine($"refused: {r.Reason}");
+        }
+        if (records.Count == 0)
+        {
+            output.WriteLine($"no plugins found in: {string.Join(", ", PluginDiscovery.SearchDirectories(settings.Directories.Concat(pluginDirs)))}");
+        }
+        discovery.UnloadAll();
+        return 0;
+    }
+
+    /// <summary>Runs every check on one file; 0 when accepted, 2 when refused.</summary>
+    public static int Inspect(FileInfo file, TextWriter output, TextWriter error)
+    {
+        var catalog = new PluginCatalog();
+        var discovery = new PluginDiscovery(catalog, new PluginSettings([], new Dictionary<string, string>(), false));
+        if (!file.Exists)
+        {
+            error.WriteLine($"error: {file.FullName}: no such file");
+            return RunCommand.ConfigError;
+        }
+        var inspection = PluginInspection.Inspect(file.FullName);
+        foreach (var line in inspection.Lines) output.WriteLine(line);
+        discovery.UnloadAll();
+        if (!inspection.Accepted)
+        {
+            error.WriteLine($"refused: {inspection.Reason}");
+            return RunCommand.ConfigError;
+        }
+        output.WriteLine("accepted");
+        return 0;
+    }
+
+    /// <summary>Prints the SHA-256 of a file.</summary>
+    public static int Hash(FileInfo file, TextWriter output, TextWriter error)
+    {
+        if (!file.Exists)
+        {
+            error.WriteLine($"error: {file.FullName}: no such file");
+            return RunCommand.ConfigError;
+        }
+        output.WriteLine($"{Path.GetFileNameWithoutExtension(file.Name)} = \"{ManagedPluginLoader.Sha256(file.FullName)}\"");
+        return 0;
+    }
+
+    private static void WriteTable(TextWriter output, List<string[]> rows)
+    {
+        var widths = new int[rows[0].Length];
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Length; i++) widths[i] = Math.Max(widths[i], row[i].Length);
+        }
+        foreach (var row in rows)
+        {
+            output.WriteLine(string.Join("  ", row.Select((cell, i) => i == row.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Tremor.Cli;
+
+var pluginsOption = new Option<string[]>("--plugins")
+{
+    Description = "An extra folder to load plugins from (repeatable).",
+    AllowMultipleArgumentsPerToken = false,
+};
+
+var root = new RootCommand("Tremor.NET: an event processor whose connectors are plugins.");
+
+var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }." };
+var run = new Command("run", "Run the flows of a HOCON file until they finish, an exit connector fires, or Ctrl-C / SIGTERM (drain, then stop).")
+{
+    runFile,
+    pluginsOption,
+};
+run.SetAction((parse, cancel) => RunCommand.RunAsync(parse.GetValue(runFile)!, parse.GetValue(pluginsOption) ?? [], Console.Out, Console.Error));
+root.Subcommands.Add(run);
+
+var plugins = new Command("plugins", "List, inspect and hash plugins.");
+var configOption = new Option<FileInfo?>("--config") { Description = "A HOCON file whose tremor.plugins section to use." };
+var list = new Command("list", "Discover every plugin and print a table: name, version, kind, PDK version, path, status.")
+{
+    pluginsOption,
+    configOption,
+};
+list.SetAction(parse => PluginsCommand.List(parse.GetValue(pluginsOption) ?? [], parse.GetValue(configOption), Console.Out, Console.Error));
+plugins.Subcommands.Add(list);
+
+var inspectPath = new Argument<FileInfo>("path") { Description = "A plugin file: NAME.dll (managed) or NAME.so (native)." };
+var inspect = new Command("inspect", "Run every check on one plugin file and print what it is; exit 0 if accepted, 2 if refused.") { inspectPath };
+inspect.SetAction(parse => PluginsCommand.Inspect(parse.GetValue(inspectPath)!, Console.Out, Console.Error));
+plugins.Subcommands.Add(inspect);
+
+var hashPath = new Argument<FileInfo>("path") { Description = "A plugin file." };
+var hash = new Command("hash", "Print the SHA-256 of a plugin file, as tremor.plugins.trusted wants it.") { hashPath };
+hash.SetAction(parse => PluginsCommand.Hash(parse.GetValue(hashPath)!, Console.Out, Console.Error));
+plugins.Subcommands.Add(hash);
+root.Subcommands.Add(plugins);
+
+return await root.Parse(args).InvokeAsync();

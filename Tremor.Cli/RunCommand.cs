@@ -1,0 +1,107 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tremor.Actors;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Connectors;
+using Tremor.Actors.Flows;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Cli;
+
+/// <summary><c>tremor run FILE</c>: validate everything, then start the actor system through Akka.Hosting and run.</summary>
+public static class RunCommand
+{
+    /// <summary>Exit code for bad configuration or plugins.</summary>
+    public const int ConfigError = 2;
+
+    /// <summary>Runs the file's flows; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(FileInfo file, IReadOnlyList<string> pluginDirs, TextWriter output, TextWriter error)
+    {
+        Akka.Configuration.Config config;
+        TremorSettings settings;
+        var catalog = new PluginCatalog();
+        PluginDiscovery discovery;
+        try
+        {
+            config = TremorConfig.LoadFile(file.FullName);
+            settings = TremorConfig.ReadSettings(config, file.FullName);
+            if (settings.Flows.Count == 0)
+            {
+                throw new ConfigException($"{file.FullName}: tremor.flows", "no flows to run; define at least one under tremor.flows");
+            }
+            discovery = new PluginDiscovery(catalog, settings.Plugins);
+            foreach (var record in discovery.DiscoverAll(pluginDirs).Where(r => r.Status == PluginStatus.Refused))
+            {
+                error.WriteLine($"warning: plugin refused: {record.Reason}");
+            }
+            // Everything is checked before anything starts: nothing runs half-way on a bad file.
+            foreach (var flow in settings.Flows) FlowValidator.Validate(flow, catalog);
+        }
+        catch (ConfigException e)
+        {
+            error.WriteLine($"error: {Prefix(e.Path, file.FullName)}{e.Message}");
+            return ConfigError;
+        }
+
+        var services = new RuntimeServices(output, error);
+        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, QuietLifetime>();
+        builder.Services.AddAkka("tremor", akka =>
+        {
+            akka.AddHocon(config, HoconAddMode.Prepend);
+            akka.WithActors((system, registry) =>
+            {
+                var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit), "world");
+                registry.Register<World>(world);
+            });
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var registry = host.Services.GetRequiredService<ActorRegistry>();
+        var worldRef = await registry.GetAsync<World>();
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
+
+        foreach (var flow in settings.Flows)
+        {
+            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow), TimeSpan.FromSeconds(30));
+            if (answer is World.DeployFailed failed)
+            {
+                error.WriteLine($"error: {failed.Reason}");
+                await host.StopAsync();
+                return ConfigError;
+            }
+        }
+
+        var code = await exit.Task;
+        output.Flush();
+        await host.StopAsync();
+        discovery.UnloadAll();
+        return code;
+
+        void Drain(PosixSignalContext context)
+        {
+            // Keep the process alive: the world drains the flows and then ends the run.
+            context.Cancel = true;
+            worldRef.Tell(new World.ShutdownRequested(0, $"received {context.Signal}"));
+        }
+    }
+
+    private static string Prefix(string path, string file) => path.StartsWith(file, StringComparison.Ordinal) ? "" : $"{file}: ";
+
+    /// <summary>A host lifetime that leaves signals to the run command (which drains before stopping).</summary>
+    private sealed class QuietLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
