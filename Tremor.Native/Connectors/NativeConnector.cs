@@ -230,10 +230,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         using (var pin = bytes.Pin())
         {
             var basePtr = (byte*)pin.Pointer;
-            var hasArray = MemoryMarshal.TryGetArray(bytes, out var baseSegment);
-            ref var baseRef = ref MemoryMarshal.GetReference(bytes.Span);
             var slices = _sinkSlices;
-
             var events = batch.Events;
             ReadOnlySpan<SinkEvent> span = events switch
             {
@@ -241,43 +238,45 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                 List<SinkEvent> list => CollectionsMarshal.AsSpan(list),
                 _ => default,
             };
-            var indexed = span.IsEmpty && count > 0;
-            for (var i = 0; i < count; i++)
+            if (span.Length == count)
             {
-                var ev = indexed ? events[i] : span[i];
-                var payload = ev.Payload;
-                var len = payload.Length;
-                byte* data;
-                if (len == 0)
+                // The runtime lays payloads back to back in Bytes: check each against the expected slice (three
+                // compares, no type checks) and fall back to a general lookup when one is elsewhere.
+                var running = 0;
+                for (var i = 0; i < count; i++)
                 {
-                    data = basePtr;
-                }
-                else if (hasArray && MemoryMarshal.TryGetArray(payload, out var segment) && ReferenceEquals(segment.Array, baseSegment.Array))
-                {
-                    data = basePtr + (segment.Offset - baseSegment.Offset);
-                }
-                else
-                {
-                    var offset = (long)Unsafe.ByteOffset(ref baseRef, ref MemoryMarshal.GetReference(payload.Span));
-                    if (offset >= 0 && offset + len <= bytes.Length)
+                    ref readonly var ev = ref span[i];
+                    var len = ev.Payload.Length;
+                    byte* data;
+                    if ((uint)(running + len) <= (uint)bytes.Length && ev.Payload.Equals(bytes.Slice(running, len)))
                     {
-                        data = basePtr + offset;
+                        data = basePtr + running;
+                        running += len;
                     }
                     else
                     {
-                        // A payload outside SinkBatch.Bytes: pin it on its own (not the hot path).
-                        extraPins ??= new MemoryHandle[Math.Min(count, 16)];
-                        if (extraPinCount == extraPins.Length) Array.Resize(ref extraPins, extraPins.Length * 2);
-                        var handle = payload.Pin();
-                        extraPins[extraPinCount++] = handle;
-                        data = (byte*)handle.Pointer;
+                        data = Locate(bytes, basePtr, ev.Payload, ref extraPins, ref extraPinCount, count);
                     }
+                    ref var slice = ref slices[i];
+                    slice.Data = data;
+                    slice.Len = (nuint)len;
+                    slice.EventId = ev.Id.Sequence;
+                    slice.IngestNs = ev.IngestNs;
+                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
                 }
-                slices[i].Data = data;
-                slices[i].Len = (nuint)len;
-                slices[i].EventId = ev.Id.Sequence;
-                slices[i].IngestNs = ev.IngestNs;
-                if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+            }
+            else
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    var ev = events[i];
+                    ref var slice = ref slices[i];
+                    slice.Data = Locate(bytes, basePtr, ev.Payload, ref extraPins, ref extraPinCount, count);
+                    slice.Len = (nuint)ev.Payload.Length;
+                    slice.EventId = ev.Id.Sequence;
+                    slice.IngestNs = ev.IngestNs;
+                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+                }
             }
 
             var native = new TremorSinkBatch
@@ -310,6 +309,19 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         if (pending is not null) ForgetPending(batch);
         if (status < 0) throw Error("sink_batch", status, err);
         return status == Status.Failed ? SinkReply.Failed(Message(err, status)) : SinkReply.Acked;
+    }
+
+    /// <summary>Where a payload is: inside the pinned batch bytes, or pinned on its own (not the hot path).</summary>
+    private static byte* Locate(ReadOnlyMemory<byte> bytes, byte* basePtr, ReadOnlyMemory<byte> payload, ref MemoryHandle[]? extraPins, ref int extraPinCount, int count)
+    {
+        if (payload.Length == 0) return basePtr;
+        var offset = (long)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(bytes.Span), ref MemoryMarshal.GetReference(payload.Span));
+        if (offset >= 0 && offset + payload.Length <= bytes.Length) return basePtr + offset;
+        extraPins ??= new MemoryHandle[Math.Min(count, 16)];
+        if (extraPinCount == extraPins.Length) Array.Resize(ref extraPins, extraPins.Length * 2);
+        var handle = payload.Pin();
+        extraPins[extraPinCount++] = handle;
+        return (byte*)handle.Pointer;
     }
 
     private void ForgetPending(SinkBatch batch)

@@ -83,6 +83,20 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
     }
 
     [Fact]
+    public async Task Payloads_outside_the_batch_bytes_still_reach_the_sink_intact()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        var file = Path.Combine(fixture.WorkDir, $"scattered-{Guid.NewGuid():N}.txt");
+        var inOrder = FakeHost.Batch(new byte[64], "alpha", "beta", "gamma");
+        // Reversed order and a payload from another array: not back to back in Bytes.
+        var events = new List<SinkEvent> { inOrder.Events[2], inOrder.Events[0], inOrder.Events[1] with { Payload = Encoding.UTF8.GetBytes("elsewhere") } };
+        await using var connector = plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost(), ("path", file)));
+        Assert.True(await connector.ConnectAsync(1, default));
+        Assert.Equal(SinkStatus.Ack, (await connector.Sink!.OnBatchAsync(new SinkBatch(events, inOrder.Bytes), default)).Status);
+        Assert.Equal(["gamma", "alpha", "elsewhere"], File.ReadAllLines(file));
+    }
+
+    [Fact]
     public async Task An_error_status_surfaces_as_a_NativePluginException()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
