@@ -225,6 +225,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var delay = Backoff.Delay(r.Interval, r.MaxInterval, r.Growth, _connectAttempt, r.Jitter, _random.NextDouble());
         _log.Warning("{0}: connect attempt {1} failed ({2}); retrying in {3:0}ms", _spec.Alias, _connectAttempt, m.Error, delay.TotalMilliseconds);
         Timers.StartSingleTimer("reconnect", new RetryConnect(_connectAttempt + 1), delay);
+        SetState(ConnectorState.Connecting, $"attempt {_connectAttempt} failed ({m.Error}); next attempt in {delay.TotalMilliseconds:0}ms");
     }
 
     private void BecomeRunning()
@@ -499,13 +500,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var r = _spec.Restart;
         var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
         _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _restarts);
+        Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
         SetState(ConnectorState.Restarting, _lastError);
         Become(() =>
         {
             Receive<Drain>(_ => _drainRequested = true);
             Common();
         });
-        Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
     }
 
     private void Fail(string reason)

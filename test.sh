@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one command that builds everything (managed and native plugins included) and runs every test.
+# Prints a closing line "N passed, N failed, N skipped" and exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="$HOME/.cargo/bin:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+for tool in dotnet gcc cargo xz; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    if [ "$tool" = xz ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing xz-utils (the file connector tests make .xz files)" >&2
+      (apt-get update -qq && apt-get install -y -qq xz-utils) >/dev/null
+    else
+      echo "error: '$tool' is needed to build and test Tremor.NET; install it and run again" >&2
+      exit 2
+    fi
+  fi
+done
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+echo "==> building (Debug): runtime, connector plugins, native plugins (gcc, cargo), tests" >&2
+dotnet build Tremor.sln -c Debug -nologo -v q -clp:ErrorsOnly
+
+echo "==> testing" >&2
+status=0
+dotnet test Tremor.sln -c Debug --no-build -nologo -v q \
+  --logger "trx;LogFilePrefix=run" --results-directory "$results" || status=$?
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); p=${p:-0}
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=${f:-0}
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters"); t=${t:-0}
+  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters"); e=${e:-0}
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+done
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "error: no test ran" >&2
+  status=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Tests;
+
+/// <summary>A scriptable source: emits <see cref="Total"/> events (JSON bytes, or forever when null), records acks and fails.</summary>
+public sealed class TestSourceFactory : IConnectorFactory
+{
+    public string Type => "test-source";
+    public string Description => "test source";
+    public ConnectorKinds Kinds => ConnectorKinds.Source;
+    public string? DefaultCodec => "json";
+
+    public int? Total { get; init; } = 100;
+    public bool Transactional { get; init; }
+    public int FailConnects { get; init; }
+    public int ChunksPerPull { get; init; } = 10;
+    public Func<long, string>? Payload { get; init; }
+
+    public int ConnectAttempts;
+    public long Pulls;
+    public long Emitted;
+    public readonly ConcurrentBag<ulong> Acked = [];
+    public readonly ConcurrentBag<ulong> Failed = [];
+
+    public IConnector Create(ConnectorContext context) => new Source(this);
+
+    private sealed class Source(TestSourceFactory f) : ConnectorBase, ISource
+    {
+        private readonly List<byte[]> _keep = [];
+
+        public bool IsTransactional => f.Transactional;
+
+        public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+        {
+            var n = Interlocked.Increment(ref f.ConnectAttempts);
+            return ValueTask.FromResult(n > f.FailConnects);
+        }
+
+        public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref f.Pulls);
+            _keep.Clear();
+            for (var i = 0; i < f.ChunksPerPull && !batch.IsFull; i++)
+            {
+                if (f.Total is { } total && f.Emitted >= total) return ValueTask.FromResult(PullStatus.Finished);
+                var n = f.Emitted++;
+                var bytes = Encoding.UTF8.GetBytes(f.Payload?.Invoke(n) ?? $"{{\"n\":{n}}}");
+                _keep.Add(bytes);
+                batch.Add(bytes);
+            }
+            return ValueTask.FromResult(f.Total is { } t && f.Emitted >= t ? PullStatus.Finished : PullStatus.Data);
+        }
+
+        public void Ack(ulong streamId, ulong pullId) => f.Acked.Add(pullId);
+
+        public void Fail(ulong streamId, ulong pullId) => f.Failed.Add(pullId);
+    }
+}
+
+/// <summary>A scriptable sink: records the value of field <c>n</c> of every event it accepted; can throw, fail or wait on a gate.</summary>
+public sealed class TestSinkFactory : IConnectorFactory
+{
+    public TestSinkFactory(string type = "test-sink") => Type = type;
+
+    public string Type { get; }
+    public string Description => "test sink";
+    public ConnectorKinds Kinds => ConnectorKinds.Sink;
+    public string? DefaultCodec => "json";
+
+    /// <summary>Batch calls (1-based) on which the sink throws instead of accepting.</summary>
+    public HashSet<int> ThrowOn { get; init; } = [];
+    public bool AlwaysThrow { get; init; }
+    public bool FailAll { get; init; }
+
+    /// <summary>When set, every batch waits for one release of this semaphore.</summary>
+    public SemaphoreSlim? Gate { get; init; }
+
+    public int Calls;
+    public int Instances;
+    public int Ends;
+    public readonly ConcurrentDictionary<long, int> Received = new();
+    public long ReceivedCount => Received.Count;
+
+    public IConnector Create(ConnectorContext context)
+    {
+        Interlocked.Increment(ref Instances);
+        return new Sink(this);
+    }
+
+    private sealed class Sink(TestSinkFactory f) : ConnectorBase, ISink
+    {
+        public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+        {
+            var call = Interlocked.Increment(ref f.Calls);
+            if (f.AlwaysThrow || f.ThrowOn.Contains(call)) throw new InvalidOperationException($"test sink broke on call {call}");
+            if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
+            foreach (var e in batch.Events)
+            {
+                e.Event.Data["n"].TryGetI64(out var n);
+                f.Received.AddOrUpdate(n, 1, (_, c) => c + 1);
+            }
+            return f.FailAll ? SinkReply.Failed("test sink fails everything") : SinkReply.Acked;
+        }
+
+        public ValueTask OnEndAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref f.Ends);
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Connectors;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Tremor.Actors.Tests;
+
+/// <summary>TestKit with the runtime's reference config, a generous time factor for 2 cores, and flow helpers.</summary>
+public abstract class TremorTestKit : TestKit
+{
+    protected const string TestSchedulerConfig = "akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"";
+
+    protected TremorTestKit(string extraConfig = "")
+        : base(ConfigurationFactory.ParseString(extraConfig + "\nakka.test.timefactor = 3\nakka.loglevel = WARNING\nakka.loggers = [\"Akka.TestKit.TestEventListener, Akka.TestKit\"]")
+            .WithFallback(TremorConfig.Reference))
+    {
+        Services = new RuntimeServices(new StringWriter(), new StringWriter());
+    }
+
+    protected PluginCatalog Catalog { get; } = new();
+
+    protected RuntimeServices Services { get; }
+
+    protected static DataPathSettings DataPath(int batchSize = 10, int credits = 2) => new(batchSize, credits, TimeSpan.FromSeconds(10));
+
+    /// <summary>Parses a flow from HOCON text (the body of tremor.flows.NAME).</summary>
+    protected static FlowSpec Flow(string name, string body)
+    {
+        var config = TremorConfig.Parse($"tremor.flows.{name} {{\n{body}\n}}", "test.conf");
+        return TremorConfig.ReadSettings(config, "test.conf").Flows.Single();
+    }
+
+    protected static ConnectorSpec Connector(string type, string extra = "") =>
+        Flow("f", $"connectors {{\n c {{ type = {type}\n{extra}\n }}\n other {{ type = x }}\n }}\nlinks = [\"c -> other\"]").Connectors[0];
+
+    /// <summary>Starts a world, deploys <paramref name="flow"/>, returns the world and the exit task.</summary>
+    protected (IActorRef World, Task<int> Exit) Deploy(FlowSpec flow, DataPathSettings? dataPath = null)
+    {
+        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var world = Sys.ActorOf(World.Props(Catalog, Services, dataPath ?? DataPath(), exit), "world");
+        world.Tell(new World.DeployFlow(flow), TestActor);
+        ExpectMsg<World.FlowDeployed>();
+        return (world, exit.Task);
+    }
+
+    protected void Register(IConnectorFactory factory) => Catalog.RegisterConnector("tests", factory);
+}
