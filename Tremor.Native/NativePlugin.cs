@@ -34,6 +34,13 @@ public sealed class NativePlugin : IDisposable
     /// <summary>The connector type the plugin provides (<see cref="IConnectorFactory.Type"/> = the plugin's name).</summary>
     public IConnectorFactory ConnectorFactory { get; }
 
+    /// <summary>
+    /// A factory whose instances run this same plugin file in a separate plugin host process (isolation = process):
+    /// a crash, abort or hang of the plugin fails the call in flight instead of the runtime.
+    /// </summary>
+    public IConnectorFactory CreateIsolatedFactory(IsolationOptions options) =>
+        throw new NotSupportedException($"{Path}: isolation = process is not available in this build");
+
     /// <summary>The checks it passed.</summary>
     public NativeInspection Inspection { get; }
 

@@ -27,6 +27,17 @@ public sealed record RestartSettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, i
     public static RestartSettings Default { get; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), 5, TimeSpan.FromMinutes(1), 0.2);
 }
 
+/// <summary>Where a connector's plugin runs.</summary>
+/// <param name="Mode"><c>in-process</c> (fastest) or <c>process</c> (a native plugin in its own host process).</param>
+/// <param name="CallTimeout">With <c>process</c>: a call longer than this kills the child (watchdog).</param>
+/// <param name="MemoryLimitBytes">With <c>process</c>: memory limit of the child; null for none.</param>
+/// <param name="QuarantineAfter">A batch that failed the plugin this many times in a row is bisected to find the poison events.</param>
+public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? MemoryLimitBytes, int QuarantineAfter)
+{
+    /// <summary>The defaults of <c>reference.conf</c>.</summary>
+    public static IsolationSettings Default { get; } = new("in-process", TimeSpan.FromSeconds(10), null, 3);
+}
+
 /// <summary>A codec or processor named in a flow, with its own config.</summary>
 /// <param name="Name">The codec or processor name.</param>
 /// <param name="Config">Its <c>config { }</c>.</param>
@@ -43,7 +54,8 @@ public sealed record ConnectorSpec(
     IReadOnlyList<ProcessorSpec> Postprocessors,
     PluginConfig Config,
     ReconnectSettings Reconnect,
-    RestartSettings Restart)
+    RestartSettings Restart,
+    IsolationSettings Isolation)
 {
     /// <summary><c>flow::connector</c>, how logs and status name it.</summary>
     public string Alias => $"{Flow}::{Name}";

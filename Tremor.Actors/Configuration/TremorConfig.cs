@@ -131,7 +131,7 @@ public static class TremorConfig
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
-        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation");
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after");
         var type = c.GetString("type");
         ProcessorSpec? codec = null;
         if (c.Raw.TryGetValue("codec", out var codecValue))
@@ -158,11 +158,16 @@ public static class TremorConfig
             (int)restart.GetInt("max-restarts", d.MaxRestarts),
             restart.GetDuration("within", d.Window),
             Fraction(restart, "jitter", d.Jitter));
-        var isolation = c.GetString("isolation", "in-process");
-        if (isolation != "in-process")
+        var isolation = c.GetString("isolation", IsolationSettings.Default.Mode);
+        if (isolation is not ("in-process" or "process"))
         {
-            throw new ConfigException($"{c.Path}.isolation", $"'{isolation}' is not available in this version; use in-process");
+            throw new ConfigException($"{c.Path}.isolation", $"expected in-process or process, found '{isolation}'");
         }
+        var callTimeout = c.GetDuration("call-timeout", IsolationSettings.Default.CallTimeout);
+        if (callTimeout <= TimeSpan.Zero) throw new ConfigException($"{c.Path}.call-timeout", "must be longer than 0");
+        long? memoryLimit = c.Has("memory-limit") ? ByteSize(c, "memory-limit") : null;
+        var quarantineAfter = (int)c.GetInt("quarantine-after", IsolationSettings.Default.QuarantineAfter);
+        if (quarantineAfter < 1) throw new ConfigException($"{c.Path}.quarantine-after", $"must be at least 1, found {quarantineAfter}");
         return new ConnectorSpec(
             flow,
             name,
@@ -173,7 +178,30 @@ public static class TremorConfig
             ReadProcessors(c, "postprocessors"),
             c.GetSection("config"),
             reconnectSettings,
-            restartSettings);
+            restartSettings,
+            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter));
+    }
+
+    /// <summary>A size such as <c>512MiB</c>, <c>64M</c>, <c>1GiB</c>, <c>4096</c> (bytes).</summary>
+    private static long ByteSize(PluginConfig section, string key)
+    {
+        var text = section.GetString(key).Trim();
+        var split = 0;
+        while (split < text.Length && char.IsDigit(text[split])) split++;
+        if (split == 0 || !long.TryParse(text.AsSpan(0, split), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            throw new ConfigException($"{section.Path}.{key}", $"expected a size such as 512MiB, found '{text}'");
+        }
+        long? factor = text[split..].Trim().ToLowerInvariant() switch
+        {
+            "" or "b" => 1,
+            "k" or "kb" or "kib" => 1L << 10,
+            "m" or "mb" or "mib" => 1L << 20,
+            "g" or "gb" or "gib" => 1L << 30,
+            _ => null,
+        };
+        if (factor is null || n <= 0) throw new ConfigException($"{section.Path}.{key}", $"expected a size such as 512MiB, found '{text}'");
+        return n * factor.Value;
     }
 
     private static double Fraction(PluginConfig section, string key, double defaultValue)

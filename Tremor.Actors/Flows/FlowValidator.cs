@@ -18,7 +18,15 @@ public static class FlowValidator
         var factories = new Dictionary<string, IConnectorFactory>(StringComparer.Ordinal);
         foreach (var c in flow.Connectors)
         {
-            var factory = catalog.Connector(c.Type, $"{c.Path}.type");
+            IConnectorFactory factory;
+            try
+            {
+                factory = catalog.Connector(c.Type, $"{c.Path}.type", c.Isolation);
+            }
+            catch (NotSupportedException e)
+            {
+                throw new ConfigException($"{c.Path}.isolation", e.Message);
+            }
             factories[c.Name] = factory;
             if (c.Codec is { } codec) catalog.Codec(codec.Name, $"{c.Path}.codec").Create(codec.Config);
             for (var i = 0; i < c.Preprocessors.Count; i++)

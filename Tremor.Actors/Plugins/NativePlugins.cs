@@ -18,7 +18,10 @@ internal static class NativePlugins
         }
         try
         {
-            catalog.RegisterConnector(plugin.Manifest.Name, plugin.ConnectorFactory);
+            catalog.RegisterConnector(
+                plugin.Manifest.Name,
+                plugin.ConnectorFactory,
+                isolation => plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)));
         }
         catch (InvalidOperationException e)
         {

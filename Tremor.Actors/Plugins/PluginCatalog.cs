@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Tremor.Actors.Configuration;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Plugins;
@@ -37,6 +38,7 @@ public sealed class PluginCatalog
     private readonly ConcurrentDictionary<string, IPreprocessorFactory> _preprocessors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IPostprocessorFactory> _postprocessors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PluginRecord> _records = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<IsolationSettings, IConnectorFactory>> _isolated = new(StringComparer.Ordinal);
 
     /// <summary>A catalog holding the built-in codecs and processors.</summary>
     public PluginCatalog()
@@ -86,9 +88,13 @@ public sealed class PluginCatalog
         return provides;
     }
 
-    /// <summary>Registers a single connector factory (native plugins provide one).</summary>
-    public void RegisterConnector(string pluginName, IConnectorFactory factory)
+    /// <summary>
+    /// Registers a single connector factory (native plugins provide one); <paramref name="isolated"/> makes factories
+    /// whose instances run in a plugin host process (<c>isolation = process</c>).
+    /// </summary>
+    public void RegisterConnector(string pluginName, IConnectorFactory factory, Func<IsolationSettings, IConnectorFactory>? isolated = null)
     {
+        if (isolated is not null) _isolated[factory.Type] = isolated;
         if (_connectors.TryGetValue(factory.Type, out var existing) && existing.Plugin != pluginName)
         {
             throw new InvalidOperationException($"connector type '{factory.Type}' is already provided by plugin '{existing.Plugin}'");
@@ -101,6 +107,17 @@ public sealed class PluginCatalog
         _connectors.TryGetValue(type, out var f)
             ? f.Factory
             : throw new ConfigException(path, $"unknown connector type '{type}'; loaded plugins provide: {string.Join(", ", ConnectorTypes)}{Nearest(type, _connectors.Keys)}");
+
+    /// <summary>The factory for a connector type run as <paramref name="isolation"/> asks.</summary>
+    public IConnectorFactory Connector(string type, string path, IsolationSettings isolation)
+    {
+        var factory = Connector(type, path);
+        if (isolation.Mode != "process") return factory;
+        var parent = path.EndsWith(".type", StringComparison.Ordinal) ? path[..^".type".Length] : path;
+        return _isolated.TryGetValue(type, out var isolated)
+            ? isolated(isolation)
+            : throw new ConfigException($"{parent}.isolation", $"connector type '{type}' is a managed plugin; isolation = process is for native plugins (use in-process)");
+    }
 
     /// <summary>The factory of a codec.</summary>
     public ICodecFactory Codec(string name, string path) =>
