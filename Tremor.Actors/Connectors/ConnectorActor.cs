@@ -44,8 +44,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
-    private readonly Queue<(IActorRef From, Event[] Events)> _queue = new();
-    private readonly Queue<DateTime> _restartTimes = new();
+    private readonly LinkedList<Outgoing> _queue = new();
+    private readonly List<DateTime> _restartTimes = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Random _random = new();
     private CancellationTokenSource _pullCancel = new();
@@ -60,7 +60,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _sourceFinished;
     private bool _sinkEnding;
     private bool _sinkDrained;
-    private (IActorRef From, Event[] Events, long Sequence)? _inFlight;
+    private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
     private int _restarts;
@@ -173,8 +173,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         else
         {
-            _sinkDrained = true;
-            _flow.Tell(new SinkDrained(_spec.Alias));
+            MarkSinkDrained();
         }
         StartProxy();
         BecomeConnecting(1);
@@ -207,6 +206,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private int _connectAttempt;
     private bool _drainRequested;
+    private int _bisectBudget;
 
     private void OnConnected(PluginProxy.Connected m)
     {
@@ -245,6 +245,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         TryPull();
         TryDeliver();
+        CheckSinkEnd();
     }
 
     private void BecomePaused()
@@ -392,7 +393,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Sender.Tell(new Credit(1));
             return;
         }
-        _queue.Enqueue((Sender, batch.Events));
+        _queue.AddLast(new Outgoing(Sender, batch.Events, grantsCredit: true, bisecting: false));
         TryDeliver();
     }
 
@@ -400,10 +401,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (_inFlight is not null || _queue.Count == 0 || _proxy is null) return;
         if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
-        var (from, events) = _queue.Dequeue();
-        var seq = ++_deliverySequence;
-        _inFlight = (from, events, seq);
-        _proxy.Tell(new PluginProxy.Deliver(seq, events));
+        var next = _queue.First!.Value;
+        _queue.RemoveFirst();
+        next.Sequence = ++_deliverySequence;
+        _inFlight = next;
+        _proxy.Tell(new PluginProxy.Deliver(next.Sequence, next.Events));
     }
 
     private void OnDelivered(PluginProxy.Delivered m)
@@ -411,6 +413,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
         _inFlight = null;
         _consecutiveFailures = 0;
+        if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Events.Length * 2);
         foreach (var (e, reason) in m.EncodeFailures)
         {
             _errors++;
@@ -429,7 +432,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             case SinkStatus.Pending:
                 break;
         }
-        inFlight.From.Tell(new Credit(1));
+        if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
         TryDeliver();
         CheckSinkEnd();
     }
@@ -438,10 +441,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (!_sinkActive || _sinkEnding || _sinkDrained) return;
         if (_ended.Count < _upstreams.Count || _queue.Count > 0 || _inFlight is not null) return;
-        if (_state == ConnectorState.Failed || _proxy is null)
+        if (_state != ConnectorState.Failed && _proxy is null) return; // restarting: checked again once running
+        if (_state == ConnectorState.Failed)
         {
-            _sinkDrained = true;
-            _flow.Tell(new SinkDrained(_spec.Alias));
+            MarkSinkDrained();
             return;
         }
         _sinkEnding = true;
@@ -451,7 +454,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void OnHookDone(PluginProxy.HookDone m)
     {
         if (m.Kind != PluginProxy.HookKind.SinkEnd) return;
+        MarkSinkDrained();
+    }
+
+    private void MarkSinkDrained()
+    {
         _sinkDrained = true;
+        // A sink's err port (quarantined events) ends with its sink side.
+        if (!_sourceActive) _outlets.EndAll(Self);
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
 
@@ -488,15 +498,23 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _sinkEnding = false;
         if (_state is ConnectorState.Failed) return;
         var now = Context.System.Scheduler.Now.UtcDateTime;
-        while (_restartTimes.Count > 0 && now - _restartTimes.Peek() > _spec.Restart.Window) _restartTimes.Dequeue();
-        if (_restartTimes.Count >= _spec.Restart.MaxRestarts)
+        _restartTimes.RemoveAll(t => now - t > _spec.Restart.Window);
+        var wasBisecting = _inFlight is { Bisecting: true } && _bisectBudget > 0;
+        if (!wasBisecting && _restartTimes.Count >= _spec.Restart.MaxRestarts)
         {
             Fail($"the plugin failed {_restartTimes.Count + 1} times within {_spec.Restart.Window.TotalSeconds:0}s (limit {_spec.Restart.MaxRestarts} restarts): {_lastError}");
             return;
         }
-        _restartTimes.Enqueue(now);
+        // While a poison batch is being narrowed down, the crashes are expected: they neither count towards the
+        // restart limit nor grow the backoff, within a budget, so a plugin that fails on everything still ends failed.
+        var bisecting = Quarantine();
+        if (bisecting) _bisectBudget--;
+        if (!bisecting || _bisectBudget <= 0)
+        {
+            _restartTimes.Add(now);
+            _consecutiveFailures++;
+        }
         _restarts++;
-        _consecutiveFailures++;
         var r = _spec.Restart;
         var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
         _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _restarts);
@@ -507,6 +525,77 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Receive<Drain>(_ => _drainRequested = true);
             Common();
         });
+    }
+
+    /// <summary>
+    /// Crash quarantine: the batch in flight when the plugin died is kept. Once it killed the plugin
+    /// <c>quarantine-after</c> times in a row it is bisected (each half on its own, one failure each from then on)
+    /// until the events that kill the plugin are alone; those go to the <c>err</c> port with the reason and are
+    /// failed back to a transactional source; the rest is delivered. Returns true while bisecting.
+    /// </summary>
+    private bool Quarantine()
+    {
+        if (_inFlight is not { } inFlight) return false;
+        inFlight.Failures++;
+        var threshold = inFlight.Bisecting ? 1 : _spec.Isolation.QuarantineAfter;
+        if (inFlight.Failures < threshold) return inFlight.Bisecting;
+        if (inFlight.Events.Length == 1)
+        {
+            _inFlight = null;
+            Poisoned(inFlight.Events[0]);
+            if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
+            return true;
+        }
+        if (!inFlight.Bisecting)
+        {
+            _bisectBudget = BisectBudget(inFlight.Events.Length);
+            // The restarts this batch caused are the data's fault, not the plugin's: they do not count to the limit.
+            var caused = Math.Min(inFlight.Failures - 1, _restartTimes.Count);
+            _restartTimes.RemoveRange(_restartTimes.Count - caused, caused);
+        }
+        var half = inFlight.Events.Length / 2;
+        var first = new Outgoing(inFlight.From, inFlight.Events[..half], grantsCredit: false, bisecting: true);
+        var second = new Outgoing(inFlight.From, inFlight.Events[half..], inFlight.GrantsCredit, bisecting: true);
+        _queue.AddFirst(second);
+        _queue.AddFirst(first);
+        _inFlight = null;
+        _log.Warning("{0}: a batch of {1} event(s) killed the plugin {2} time(s); bisecting it to find the poison event(s)", _spec.Alias, inFlight.Events.Length, inFlight.Failures);
+        return true;
+    }
+
+    /// <summary>Crashes a bisection may take: two per halving (a poison event in each half) plus slack.</summary>
+    private static int BisectBudget(int events) => 2 * (int)Math.Ceiling(Math.Log2(Math.Max(events, 2))) + 2;
+
+    private void Poisoned(Event e)
+    {
+        _errors++;
+        var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
+        _log.Error("{0}: {1}", _spec.Alias, reason);
+        FailBack([e], reason);
+        var record = new ValueRecord(4);
+        record.Append("error", reason);
+        record.Append("connector", _spec.Alias);
+        record.Append("event", e.Data);
+        var error = new Event { Id = e.Id, IngestNs = e.IngestNs, Data = Value.From(record), Meta = e.Meta };
+        if (_outlets.IsLinked("err") && _outlets.HasCredit("err")) _outlets.Send("err", [error], Self);
+        else _dropped++;
+    }
+
+    /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
+    private sealed class Outgoing(IActorRef from, Event[] events, bool grantsCredit, bool bisecting)
+    {
+        public IActorRef From { get; } = from;
+
+        public Event[] Events { get; } = events;
+
+        /// <summary>Only one piece of a bisected batch gives the upstream its credit back.</summary>
+        public bool GrantsCredit { get; } = grantsCredit;
+
+        public bool Bisecting { get; } = bisecting;
+
+        public int Failures { get; set; }
+
+        public long Sequence { get; set; }
     }
 
     private void Fail(string reason)
@@ -525,15 +614,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_inFlight is { } inFlight)
         {
             FailBack(inFlight.Events, reason);
-            inFlight.From.Tell(new Credit(1));
+            if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
             _inFlight = null;
         }
-        while (_queue.Count > 0)
+        foreach (var pending in _queue)
         {
-            var (from, events) = _queue.Dequeue();
-            FailBack(events, reason);
-            from.Tell(new Credit(1));
+            FailBack(pending.Events, reason);
+            if (pending.GrantsCredit) pending.From.Tell(new Credit(1));
         }
+        _queue.Clear();
         FinishSource();
         CheckSinkEnd();
     }

@@ -55,7 +55,8 @@ public static class FlowValidator
         foreach (var p in flow.Pipelines) PipelinePrograms.Create(p);
         foreach (var link in flow.Links)
         {
-            if (factories.TryGetValue(link.From, out var from) && !from.Kinds.HasFlag(ConnectorKinds.Source))
+            // Every connector has an err port (a sink's quarantined events leave through it); out needs a source side.
+            if (factories.TryGetValue(link.From, out var from) && link.FromPort != "err" && !from.Kinds.HasFlag(ConnectorKinds.Source))
             {
                 throw new ConfigException(link.Path, $"'{link}': connector '{link.From}' (type {flow.Connectors.First(c => c.Name == link.From).Type}) is a sink only; it has no output port '{link.FromPort}'");
             }

@@ -98,6 +98,34 @@ public sealed class FlowTests : TremorTestKit
     }
 
     [Fact]
+    public async Task A_batch_that_keeps_killing_the_plugin_is_bisected_and_only_the_poison_events_go_to_err()
+    {
+        var source = new TestSourceFactory { Total = 200, Transactional = true, ChunksPerPull = 20 };
+        var sink = new TestSinkFactory { PoisonOn = [57, 133] };
+        var errors = new TestSinkFactory("err-sink");
+        Register(source);
+        Register(sink);
+        Register(errors);
+        var flow = Flow("f", """
+            connectors {
+              src { type = test-source }
+              snk { type = test-sink, quarantine-after = 3, restart { min-backoff = 5ms, max-backoff = 20ms, max-restarts = 3 } }
+              bad { type = err-sink }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["src -> main", "main -> snk", "snk/err -> bad"]
+            """);
+        var (world, exit) = Deploy(flow, DataPath(batchSize: 20, credits: 2));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
+        var delivered = Enumerable.Range(0, 200).Select(i => (long)i).Where(i => i is not (57 or 133));
+        Assert.Equal(delivered, sink.Received.Keys.Order());
+        Assert.Equal([57L, 133L], errors.Received.Keys.Order());
+        AwaitAssert(() => Assert.Equal([57UL, 133UL], source.Failed.Order()));
+        var status = await Sys.ActorSelection("/user/world/connectors/f.snk").Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(10));
+        Assert.NotEqual(ConnectorState.Failed, status.State);
+    }
+
+    [Fact]
     public void Back_pressure_a_slow_sink_bounds_the_events_in_flight()
     {
         var gate = new SemaphoreSlim(0);

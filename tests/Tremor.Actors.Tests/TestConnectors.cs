@@ -72,6 +72,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     /// <summary>Batch calls (1-based) on which the sink throws instead of accepting.</summary>
     public HashSet<int> ThrowOn { get; init; } = [];
     public bool AlwaysThrow { get; init; }
+
+    /// <summary>Throws on any batch holding an event whose <c>n</c> is in this set (a poison event).</summary>
+    public HashSet<long> PoisonOn { get; init; } = [];
     public bool FailAll { get; init; }
 
     /// <summary>When set, every batch waits for one release of this semaphore.</summary>
@@ -95,10 +98,16 @@ public sealed class TestSinkFactory : IConnectorFactory
         {
             var call = Interlocked.Increment(ref f.Calls);
             if (f.AlwaysThrow || f.ThrowOn.Contains(call)) throw new InvalidOperationException($"test sink broke on call {call}");
+            foreach (var e in batch.Events)
+            {
+                if (e.Event.Data["n"].TryGetI64(out var p) && f.PoisonOn.Contains(p)) throw new InvalidOperationException($"poison event n={p}");
+            }
             if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
             foreach (var e in batch.Events)
             {
-                e.Event.Data["n"].TryGetI64(out var n);
+                // Error events (quarantine) carry the original event under "event".
+                var data = e.Event.Data["event"].IsNull ? e.Event.Data : e.Event.Data["event"];
+                data["n"].TryGetI64(out var n);
                 f.Received.AddOrUpdate(n, 1, (_, c) => c + 1);
             }
             return f.FailAll ? SinkReply.Failed("test sink fails everything") : SinkReply.Acked;
