@@ -125,7 +125,8 @@ public interface ISource
 
     /// <summary>
     /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
-    /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires.
+    /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires (return
+    /// <see cref="PullStatus.Empty"/> or throw <see cref="OperationCanceledException"/>: the runtime treats both alike).
     /// </summary>
     ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken);
 

@@ -1,0 +1,35 @@
+using System.Runtime.CompilerServices;
+using PublicApiGenerator;
+using Tremor.Pdk;
+
+namespace Tremor.Pdk.Tests;
+
+/// <summary>
+/// The PDK's public surface is the plugin authors' contract: any change to it must be a visible decision. When this
+/// fails, read PublicApi.received.txt; if the change is intended, copy it over PublicApi.verified.txt (and bump
+/// PdkVersion: minor for additions, major for anything that breaks a built plugin).
+/// </summary>
+public sealed class PublicApiTests
+{
+    [Fact]
+    public void The_public_api_is_the_approved_one()
+    {
+        var api = typeof(Value).Assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }).ReplaceLineEndings("\n");
+        var folder = Folder();
+        var verified = Path.Combine(folder, "PublicApi.verified.txt");
+        var received = Path.Combine(folder, "PublicApi.received.txt");
+        var expected = File.Exists(verified) ? File.ReadAllText(verified).ReplaceLineEndings("\n") : "";
+        if (api != expected)
+        {
+            File.WriteAllText(received, api);
+            Assert.Fail($"The public API of Tremor.Pdk changed. Compare {received} with {verified}; if intended, copy it over.");
+        }
+        File.Delete(received);
+    }
+
+    [Fact]
+    public void The_assembly_version_is_pinned_to_the_major_so_newer_minor_plugins_bind() =>
+        Assert.Equal(new Version(PdkVersion.Major, 0, 0, 0), typeof(Value).Assembly.GetName().Version);
+
+    private static string Folder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}
