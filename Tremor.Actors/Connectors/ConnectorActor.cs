@@ -182,7 +182,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void StartProxy()
     {
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _encoder, _stopping.Token), $"plugin-{_restarts}");
+        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_restarts}");
         Context.Watch(_proxy);
     }
 
@@ -237,7 +237,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Receive<Drain>(_ => BeginDrain());
             Common();
         });
-        if (_inFlight is { } pending) _proxy!.Tell(new PluginProxy.Deliver(pending.Sequence, pending.Events));
+        if (_inFlight is { } pending) SendToSink(pending);
         if (_drainRequested)
         {
             BeginDrain();
@@ -405,7 +405,19 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _queue.RemoveFirst();
         next.Sequence = ++_deliverySequence;
         _inFlight = next;
-        _proxy.Tell(new PluginProxy.Deliver(next.Sequence, next.Events));
+        SendToSink(next);
+    }
+
+    /// <summary>
+    /// Encodes here, on the connector actor, so that encoding one batch overlaps with the plugin instance decoding
+    /// the next pull (a connector with both sides would otherwise do both on one thread). The encoder's buffer is
+    /// reused: only one batch is ever in the sink.
+    /// </summary>
+    private void SendToSink(Outgoing outgoing)
+    {
+        outgoing.EncodeFailures.Clear();
+        var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
+        _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch));
     }
 
     private void OnDelivered(PluginProxy.Delivered m)
@@ -414,20 +426,27 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _inFlight = null;
         _consecutiveFailures = 0;
         if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Events.Length * 2);
-        foreach (var (e, reason) in m.EncodeFailures)
+        var delivered = inFlight.Events;
+        if (inFlight.EncodeFailures.Count > 0)
         {
-            _errors++;
-            FailBack([e], reason);
+            foreach (var (e, reason) in inFlight.EncodeFailures)
+            {
+                _errors++;
+                _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+                FailBack([e], reason);
+            }
+            var failed = inFlight.EncodeFailures.Select(f => f.Event).ToHashSet();
+            delivered = delivered.Where(e => !failed.Contains(e)).ToArray();
         }
         switch (m.Reply.Status)
         {
             case SinkStatus.Ack:
-                AckBack(inFlight.Events);
+                AckBack(delivered);
                 break;
             case SinkStatus.Fail:
-                _errors += inFlight.Events.Length;
+                _errors += delivered.Length;
                 _lastError = m.Reply.Error;
-                FailBack(inFlight.Events, m.Reply.Error ?? "the sink failed the batch");
+                FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
                 break;
             case SinkStatus.Pending:
                 break;
@@ -594,6 +613,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         public bool Bisecting { get; } = bisecting;
 
         public int Failures { get; set; }
+
+        /// <summary>Events the encoder refused in the last encoding (failed back once the sink answered).</summary>
+        public List<(Event Event, string Reason)> EncodeFailures { get; } = [];
 
         public long Sequence { get; set; }
     }

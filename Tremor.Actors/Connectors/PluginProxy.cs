@@ -17,12 +17,10 @@ public sealed class PluginProxy : ReceiveActor
     private readonly IConnectorFactory _factory;
     private readonly ConnectorContext _context;
     private readonly SourceDecoder? _decoder;
-    private readonly SinkEncoder? _encoder;
     private readonly CancellationToken _stopping;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Event> _events = new(256);
     private readonly List<Event> _errors = [];
-    private readonly List<(Event, string)> _encodeFailures = [];
     private IConnector? _connector;
     private SourceBatch? _batch;
 
@@ -39,10 +37,11 @@ public sealed class PluginProxy : ReceiveActor
     public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status);
 
     /// <summary>Deliver a batch to the sink; answered with <see cref="Delivered"/>.</summary>
-    public sealed record Deliver(long Sequence, Event[] Events);
+    /// <remarks>The batch was encoded by the connector actor, so encoding runs in parallel with this instance's pulls.</remarks>
+    public sealed record Deliver(long Sequence, SinkBatch Batch);
 
-    /// <summary>The sink's answer for batch <paramref name="Sequence"/>, and events the encoder refused.</summary>
-    public sealed record Delivered(long Sequence, SinkReply Reply, IReadOnlyList<(Event Event, string Reason)> EncodeFailures);
+    /// <summary>The sink's answer for batch <paramref name="Sequence"/>.</summary>
+    public sealed record Delivered(long Sequence, SinkReply Reply);
 
     /// <summary>Flush the decoder (drain): answered with <see cref="Pulled"/> holding what was buffered.</summary>
     public sealed record FlushSource;
@@ -70,16 +69,15 @@ public sealed class PluginProxy : ReceiveActor
     }
 
     /// <summary>Props on the plugin dispatcher.</summary>
-    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, SinkEncoder? encoder, CancellationToken stopping) =>
-        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, encoder, stopping)).WithDispatcher(Dispatcher);
+    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, CancellationToken stopping) =>
+        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, stopping)).WithDispatcher(Dispatcher);
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, SinkEncoder? encoder, CancellationToken stopping)
+    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, CancellationToken stopping)
     {
         _factory = factory;
         _context = context;
         _decoder = decoder;
-        _encoder = encoder;
         _stopping = stopping;
 
         ReceiveAsync<Connect>(async m =>
@@ -130,10 +128,8 @@ public sealed class PluginProxy : ReceiveActor
         {
             var replyTo = Sender;
             var sink = Instance.Sink ?? throw new InvalidOperationException($"{_context.Host.Alias} has no sink side");
-            _encodeFailures.Clear();
-            var batch = _encoder!.Encode(m.Events, _encodeFailures);
-            var reply = batch.Count == 0 ? SinkReply.Acked : await sink.OnBatchAsync(batch, _stopping);
-            replyTo.Tell(new Delivered(m.Sequence, reply, _encodeFailures.Count == 0 ? [] : _encodeFailures.ToArray()));
+            var reply = m.Batch.Count == 0 ? SinkReply.Acked : await sink.OnBatchAsync(m.Batch, _stopping);
+            replyTo.Tell(new Delivered(m.Sequence, reply));
         });
 
         ReceiveAsync<Hook>(async m =>
