@@ -9,7 +9,7 @@ namespace Tremor.Actors.Pipelines;
 /// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants an
 /// upstream credit back only once the output of its batch has left, so a slow downstream slows the upstream.
 /// </summary>
-public sealed class PipelineActor : ReceiveActor
+public sealed class PipelineActor : ReceiveActor, IWithTimers
 {
     private readonly PipelineSpec _spec;
     private readonly IPipelineProgram _program;
@@ -24,12 +24,18 @@ public sealed class PipelineActor : ReceiveActor
     private long _eventsOut;
     private long _dropped;
     private bool _finished;
+    private bool _programFinished;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private sealed record TickNow;
 
     /// <summary>Ask for a <see cref="Status"/>.</summary>
     public sealed record GetStatus;
 
     /// <summary>A pipeline's counters.</summary>
-    public sealed record Status(string Alias, long EventsIn, long EventsOut, long Dropped, int Pending);
+    public sealed record Status(string Alias, long EventsIn, long EventsOut, long Dropped, int Pending, long Errors);
 
     /// <summary>Reported to the flow when every upstream ended and everything was sent on.</summary>
     public sealed record PipelineFinished(string Alias);
@@ -63,7 +69,24 @@ public sealed class PipelineActor : ReceiveActor
             _ended.Add(Sender);
             CheckFinished();
         });
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count, _program.ErrorCount)));
+        Receive<TickNow>(_ =>
+        {
+            if (_programFinished) return;
+            _collector.Clear();
+            _program.Tick(Connectors.RuntimeServices.NowNs(), _collector);
+            var output = _collector.Drain();
+            if (output.Count == 0) return;
+            // Output made by time, not by an upstream batch: no upstream gets credit for it.
+            _pending.Enqueue((ActorRefs.Nobody, output));
+            Flush();
+        });
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        if (_program.TickInterval is { } interval) Timers.StartPeriodicTimer("tick", new TickNow(), interval);
     }
 
     private void OnBatch(EventBatch batch)
@@ -99,7 +122,7 @@ public sealed class PipelineActor : ReceiveActor
                 if (_outlets.Send(port, events, Self)) _eventsOut += events.Length;
                 else _dropped += events.Length;
             }
-            from.Tell(new Credit(1));
+            if (!from.IsNobody()) from.Tell(new Credit(1));
         }
         CheckFinished();
     }
@@ -107,6 +130,21 @@ public sealed class PipelineActor : ReceiveActor
     private void CheckFinished()
     {
         if (_finished || _pending.Count > 0 || _ended.Count < _upstreams.Count || _upstreams.Count == 0) return;
+        if (!_programFinished)
+        {
+            // Every upstream ended: open windows emit what they hold, then the stream ends downstream.
+            _programFinished = true;
+            Timers.Cancel("tick");
+            _collector.Clear();
+            _program.Finish(Connectors.RuntimeServices.NowNs(), _collector);
+            var output = _collector.Drain();
+            if (output.Count > 0)
+            {
+                _pending.Enqueue((ActorRefs.Nobody, output));
+                Flush();
+                return;
+            }
+        }
         _finished = true;
         _outlets.EndAll(Self);
         _flow.Tell(new PipelineFinished(_spec.Alias));

@@ -19,6 +19,22 @@ public interface IPipelineProgram
     /// <summary>Processes events that arrived on <paramref name="port"/>.</summary>
     void Process(string port, Event[] events, IPipelineOutput output);
 
+    /// <summary>How often <see cref="Tick"/> is wanted (time-based windows, batch timeouts); null for never.</summary>
+    TimeSpan? TickInterval => null;
+
+    /// <summary>Time passed: close what is due by <paramref name="nowNs"/>.</summary>
+    void Tick(ulong nowNs, IPipelineOutput output)
+    {
+    }
+
+    /// <summary>Every upstream ended: emit what is still held (open windows).</summary>
+    void Finish(ulong nowNs, IPipelineOutput output)
+    {
+    }
+
+    /// <summary>Events the program sent to <c>err</c> because an expression failed.</summary>
+    long ErrorCount => 0;
+
     /// <summary>
     /// The whole batch went to <c>out</c> unchanged, when the program can say so without looking at events
     /// (lets the actor forward the batch without copying).
