@@ -21,6 +21,9 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<string> _deployed = new(StringComparer.Ordinal);
     private readonly HashSet<string> _completed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FlowSpec> _specs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<IActorRef>> _undeployWaiters = new(StringComparer.Ordinal);
+    private readonly bool _keepRunning;
     private IActorRef _flows = ActorRefs.Nobody;
     private int _exitCode;
     private bool _shuttingDown;
@@ -37,18 +40,35 @@ public sealed class World : ReceiveActor, IWithTimers
     /// <summary>Drain everything, then end the run with <paramref name="ExitCode"/>.</summary>
     public sealed record ShutdownRequested(int ExitCode, string Reason);
 
+    /// <summary>Drain a flow, then stop it; answered with <see cref="FlowUndeployed"/> or <see cref="UndeployFailed"/>.</summary>
+    public sealed record UndeployFlow(string Name);
+
+    /// <summary>The flow drained and stopped.</summary>
+    public sealed record FlowUndeployed(string Name);
+
+    /// <summary>The flow could not be undeployed.</summary>
+    public sealed record UndeployFailed(string Name, string Reason);
+
+    /// <summary>Ask for the deployed flows.</summary>
+    public sealed record ListFlows;
+
+    /// <summary>The deployed flows and whether each completed.</summary>
+    public sealed record FlowList(IReadOnlyList<(FlowSpec Spec, bool Completed)> Flows);
+
     private sealed record DrainTimedOut;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props; <paramref name="exit"/> completes with the exit code when the run ends.</summary>
-    public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, TaskCompletionSource<int> exit) =>
-        Akka.Actor.Props.Create(() => new World(catalog, services, dataPath, exit));
+    /// <remarks>With <paramref name="keepRunning"/> (a management API is serving), the run does not end when every flow completed.</remarks>
+    public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, TaskCompletionSource<int> exit, bool keepRunning = false) =>
+        Akka.Actor.Props.Create(() => new World(catalog, services, dataPath, exit, keepRunning));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public World(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, TaskCompletionSource<int> exit)
+    public World(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, TaskCompletionSource<int> exit, bool keepRunning)
     {
+        _keepRunning = keepRunning;
         _catalog = catalog;
         _services = services;
         _dataPath = dataPath;
@@ -72,14 +92,46 @@ public sealed class World : ReceiveActor, IWithTimers
                 return;
             }
             _deployed.Add(m.Spec.Name);
+            _specs[m.Spec.Name] = m.Spec;
             _flows.Tell(new FlowManager.Deploy(m.Spec, factories));
             Sender.Tell(new FlowDeployed(m.Spec.Name));
         });
         Receive<FlowActor.FlowCompleted>(m =>
         {
             _completed.Add(m.Name);
-            if (_completed.Count >= _deployed.Count) Finish(_exitCode, _shuttingDown ? "drained" : "every flow completed");
+            if (_undeployWaiters.Remove(m.Name, out var waiters))
+            {
+                Remove(m.Name);
+                foreach (var w in waiters) w.Tell(new FlowUndeployed(m.Name));
+            }
+            if (_completed.Count >= _deployed.Count && (!_keepRunning || _shuttingDown))
+            {
+                Finish(_exitCode, _shuttingDown ? "drained" : "every flow completed");
+            }
         });
+        Receive<UndeployFlow>(m =>
+        {
+            if (!_specs.ContainsKey(m.Name))
+            {
+                Sender.Tell(new UndeployFailed(m.Name, $"no flow named '{m.Name}' is deployed (deployed: {string.Join(", ", _specs.Keys)})"));
+                return;
+            }
+            if (_completed.Contains(m.Name))
+            {
+                Remove(m.Name);
+                Sender.Tell(new FlowUndeployed(m.Name));
+                return;
+            }
+            if (!_undeployWaiters.TryGetValue(m.Name, out var waiters))
+            {
+                waiters = [];
+                _undeployWaiters[m.Name] = waiters;
+                _flows.Tell(new FlowManager.SendTo(m.Name, new FlowActor.DrainFlow()));
+            }
+            waiters.Add(Sender);
+        });
+        Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
+        Receive<FlowManager.SendTo>(m => _flows.Forward(m));
         Receive<ShutdownRequested>(m =>
         {
             if (_shuttingDown) return;
@@ -113,6 +165,14 @@ public sealed class World : ReceiveActor, IWithTimers
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
         var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
+    }
+
+    private void Remove(string name)
+    {
+        _flows.Tell(new FlowManager.StopFlow(name));
+        _deployed.Remove(name);
+        _completed.Remove(name);
+        _specs.Remove(name);
     }
 
     private void Finish(int code, string reason)

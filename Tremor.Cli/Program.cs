@@ -39,4 +39,13 @@ hash.SetAction(parse => PluginsCommand.Hash(parse.GetValue(hashPath)!, Console.O
 plugins.Subcommands.Add(hash);
 root.Subcommands.Add(plugins);
 
+var apiMethod = new Argument<string>("method") { Description = "GET, POST, PUT or DELETE." };
+var apiPath = new Argument<string>("path") { Description = "e.g. /v1/plugins, /v1/flows, /v1/flows/NAME/pause, /v1/connectors, /metrics." };
+var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON for /v1/flows)." };
+var apiUrl = new Option<string>("--url") { Description = "The API's address.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
+var apiToken = new Option<string>("--token-file") { Description = "File holding the bearer token.", DefaultValueFactory = _ => "tremor-api.token" };
+var apiCommand = new Command("api", "Talk to a running tremor's management API (tremor.api.enabled = on).") { apiMethod, apiPath, apiBody, apiUrl, apiToken };
+apiCommand.SetAction((parse, cancel) => ApiCommand.RunAsync(parse.GetValue(apiMethod)!, parse.GetValue(apiPath)!, parse.GetValue(apiBody), parse.GetValue(apiUrl)!, parse.GetValue(apiToken)!, Console.Out, Console.Error));
+root.Subcommands.Add(apiCommand);
+
 return await root.Parse(args).InvokeAsync();

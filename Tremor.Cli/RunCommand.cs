@@ -30,7 +30,7 @@ public static class RunCommand
         {
             config = TremorConfig.LoadFile(file.FullName);
             settings = TremorConfig.ReadSettings(config, file.FullName);
-            if (settings.Flows.Count == 0)
+            if (settings.Flows.Count == 0 && !settings.Api.Enabled)
             {
                 throw new ConfigException($"{file.FullName}: tremor.flows", "no flows to run; define at least one under tremor.flows");
             }
@@ -58,7 +58,7 @@ public static class RunCommand
             akka.AddHocon(config, HoconAddMode.Prepend);
             akka.WithActors((system, registry) =>
             {
-                var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit), "world");
+                var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled), "world");
                 registry.Register<World>(world);
             });
         });
@@ -69,6 +69,21 @@ public static class RunCommand
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
+
+        Api.ManagementApi? api = null;
+        if (settings.Api.Enabled)
+        {
+            try
+            {
+                api = await Api.ManagementApi.StartAsync(settings.Api, settings.Plugins, worldRef, host.Services.GetRequiredService<ActorSystem>(), discovery, error);
+            }
+            catch (IOException e)
+            {
+                error.WriteLine($"error: {file.FullName}: tremor.api: cannot listen on {settings.Api.Bind}:{settings.Api.Port}: {e.Message}");
+                await host.StopAsync();
+                return ConfigError;
+            }
+        }
 
         foreach (var flow in settings.Flows)
         {
@@ -83,6 +98,7 @@ public static class RunCommand
 
         var code = await exit.Task;
         output.Flush();
+        if (api is not null) await api.DisposeAsync();
         await host.StopAsync();
         discovery.UnloadAll();
         return code;

@@ -99,5 +99,18 @@ public sealed record DataPathSettings(int BatchSize, int Credits, TimeSpan Drain
 /// <param name="RequireTrusted">Refuse any plugin not in <paramref name="Trusted"/>.</param>
 public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted);
 
+/// <summary>The management API (<c>tremor.api</c>).</summary>
+/// <param name="Enabled">Serve it.</param>
+/// <param name="Bind">Address to listen on (loopback by default).</param>
+/// <param name="Port">Port (0: any free one, printed at start).</param>
+/// <param name="Token">The bearer token; empty: generate one into <paramref name="TokenFile"/>.</param>
+/// <param name="TokenFile">Where a generated token is written (readable by the user only).</param>
+/// <param name="AllowUntrustedLoad">Let the API load plugins that are not in <c>tremor.plugins.trusted</c>.</param>
+public sealed record ApiSettings(bool Enabled, string Bind, int Port, string Token, string TokenFile, bool AllowUntrustedLoad)
+{
+    /// <summary>The defaults of <c>reference.conf</c>.</summary>
+    public static ApiSettings Default { get; } = new(false, "127.0.0.1", 9898, "", "tremor-api.token", false);
+}
+
 /// <summary>The whole <c>tremor { }</c> section, validated.</summary>
-public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows);
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api);

@@ -82,7 +82,19 @@ public static class TremorConfig
         {
             flows.Add(ReadFlow(name, flowsSection.GetSection(name)));
         }
-        return new TremorSettings(pluginSettings, dataPathSettings, flows);
+        var api = root.GetSection("api");
+        api.RejectUnknownKeys("enabled", "bind", "port", "token", "token-file", "allow-untrusted-load");
+        var d = ApiSettings.Default;
+        var port = api.GetInt("port", d.Port);
+        if (port is < 0 or > 65535) throw new ConfigException($"{api.Path}.port", $"expected a port 0-65535, found {port}");
+        var apiSettings = new ApiSettings(
+            api.GetBool("enabled", d.Enabled),
+            api.GetString("bind", d.Bind),
+            (int)port,
+            api.GetString("token", d.Token),
+            api.GetString("token-file", d.TokenFile),
+            api.GetBool("allow-untrusted-load", d.AllowUntrustedLoad));
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings);
     }
 
     private static long Positive(PluginConfig section, string key, long defaultValue)

@@ -33,7 +33,8 @@ public sealed class ConnectorManager : ReceiveActor
     /// <summary>A connector actor that throws has a bug, not a plugin failure: stop it; its flow notices.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    internal static string ActorName(string alias) => Uri.EscapeDataString(alias.Replace("::", "."));
+    /// <summary>The actor name of a connector, pipeline or flow (its alias, escaped).</summary>
+    public static string ActorName(string alias) => Uri.EscapeDataString(alias.Replace("::", "."));
 }
 
 /// <summary>Creates and supervises every pipeline actor.</summary>
@@ -73,6 +74,15 @@ public sealed class FlowManager : ReceiveActor
     /// <summary>Send a message to every flow.</summary>
     public sealed record Broadcast(object Message);
 
+    /// <summary>Forward a message to one flow (answered by it, or with <see cref="NoSuchFlow"/>).</summary>
+    public sealed record SendTo(string Name, object Message);
+
+    /// <summary>Stop one flow's actors (after it drained).</summary>
+    public sealed record StopFlow(string Name);
+
+    /// <summary>There is no flow of that name.</summary>
+    public sealed record NoSuchFlow(string Name);
+
     /// <summary>Props.</summary>
     public static Props Props(IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
         Akka.Actor.Props.Create(() => new FlowManager(connectorManager, pipelineManager, world));
@@ -87,6 +97,15 @@ public sealed class FlowManager : ReceiveActor
         Receive<Broadcast>(m =>
         {
             foreach (var f in _flows.Values) f.Forward(m.Message);
+        });
+        Receive<SendTo>(m =>
+        {
+            if (_flows.TryGetValue(m.Name, out var f)) f.Forward(m.Message);
+            else Sender.Tell(new NoSuchFlow(m.Name));
+        });
+        Receive<StopFlow>(m =>
+        {
+            if (_flows.Remove(m.Name, out var f)) Context.Stop(f);
         });
     }
 

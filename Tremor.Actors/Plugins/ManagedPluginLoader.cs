@@ -123,6 +123,9 @@ public sealed class LoadedManagedPlugin(string path, PluginLoader loader, ITremo
     /// <summary>The plugin's entry point.</summary>
     public ITremorPlugin Plugin { get; } = plugin;
 
+    /// <summary>A weak reference to the plugin's load context, to see it collected after <see cref="Dispose"/>.</summary>
+    public WeakReference LoadContext { get; } = new(loader.LoadContext);
+
     /// <summary>Unloads the load context (after every instance was disposed).</summary>
     public void Dispose() => loader.Dispose();
 }

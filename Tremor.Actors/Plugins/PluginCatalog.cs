@@ -39,6 +39,7 @@ public sealed class PluginCatalog
     private readonly ConcurrentDictionary<string, IPostprocessorFactory> _postprocessors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PluginRecord> _records = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Func<IsolationSettings, IConnectorFactory>> _isolated = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _pluginCodecs = new(StringComparer.Ordinal);
 
     /// <summary>A catalog holding the built-in codecs and processors.</summary>
     public PluginCatalog()
@@ -56,6 +57,38 @@ public sealed class PluginCatalog
 
     /// <summary>Remembers a plugin's record (loaded or refused).</summary>
     public void AddRecord(PluginRecord record) => _records[record.Path] = record;
+
+    /// <summary>The plugin that provides a connector type, or null.</summary>
+    public string? PluginOf(string connectorType) => _connectors.TryGetValue(connectorType, out var f) ? f.Plugin : null;
+
+    /// <summary>Forgets everything <paramref name="pluginName"/> provides, and its record.</summary>
+    public void Unregister(string pluginName)
+    {
+        foreach (var (type, entry) in _connectors)
+        {
+            if (entry.Plugin == pluginName)
+            {
+                _connectors.TryRemove(type, out _);
+                _isolated.TryRemove(type, out _);
+            }
+        }
+        foreach (var name in _pluginCodecs.Where(kv => kv.Value == pluginName).Select(kv => kv.Key).ToList())
+        {
+            _pluginCodecs.TryRemove(name, out _);
+            var colon = name.IndexOf(':');
+            var key = name[(colon + 1)..];
+            switch (name[..colon])
+            {
+                case "codec": _codecs.TryRemove(key, out _); break;
+                case "preprocessor": _preprocessors.TryRemove(key, out _); break;
+                case "postprocessor": _postprocessors.TryRemove(key, out _); break;
+            }
+        }
+        foreach (var (path, record) in _records)
+        {
+            if (record.Name == pluginName && record.Status == PluginStatus.Loaded) _records.TryRemove(path, out _);
+        }
+    }
 
     /// <summary>Registers what a loaded plugin provides; a name already taken by another plugin is a conflict.</summary>
     public IReadOnlyList<string> Register(string pluginName, ITremorPlugin plugin)
@@ -85,6 +118,7 @@ public sealed class PluginCatalog
             _postprocessors[f.Name] = f;
             provides.Add($"postprocessor:{f.Name}");
         }
+        foreach (var p in provides.Where(p => !p.StartsWith("connector:", StringComparison.Ordinal))) _pluginCodecs[p] = pluginName;
         return provides;
     }
 

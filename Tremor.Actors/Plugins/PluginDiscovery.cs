@@ -11,6 +11,8 @@ namespace Tremor.Actors.Plugins;
 public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settings)
 {
     private readonly List<IDisposable> _loaded = [];
+    private readonly Dictionary<string, IDisposable> _byName = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
 
     /// <summary>The catalog being filled.</summary>
     public PluginCatalog Catalog => catalog;
@@ -72,7 +74,7 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
             PluginRecord record;
             if (isNative)
             {
-                record = NativePlugins.Load(fullPath, expected, catalog, _loaded);
+                lock (_gate) record = NativePlugins.Load(fullPath, expected, catalog, _loaded);
             }
             else
             {
@@ -88,8 +90,12 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
                     loaded.Dispose();
                     throw new PluginRefusedException($"{fullPath}: {e.Message}");
                 }
-                _loaded.Add(loaded);
+                lock (_gate) _loaded.Add(loaded);
                 record = new PluginRecord(manifest.Name, manifest.Version, KindOf(provides), manifest.PdkVersion, fullPath, PluginStatus.Loaded, null, provides);
+            }
+            lock (_gate)
+            {
+                if (record.Status == PluginStatus.Loaded) _byName[record.Name] = _loaded[^1];
             }
             catalog.AddRecord(record);
             return record;
@@ -117,10 +123,31 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         return kinds.Count == 0 ? "none" : string.Join("+", kinds);
     }
 
+    /// <summary>
+    /// Unloads one plugin: its factories leave the catalog, then its load context is unloaded (managed) or its library
+    /// freed once its last instance is destroyed (native). The caller makes sure no flow uses it any more.
+    /// </summary>
+    public bool Unload(string name)
+    {
+        IDisposable? handle;
+        lock (_gate)
+        {
+            if (!_byName.Remove(name, out handle)) return false;
+            _loaded.Remove(handle);
+        }
+        catalog.Unregister(name);
+        handle.Dispose();
+        return true;
+    }
+
     /// <summary>Unloads everything loaded (at shutdown, after every instance stopped).</summary>
     public void UnloadAll()
     {
-        foreach (var d in _loaded) d.Dispose();
-        _loaded.Clear();
+        lock (_gate)
+        {
+            foreach (var d in _loaded) d.Dispose();
+            _loaded.Clear();
+            _byName.Clear();
+        }
     }
 }

@@ -1,0 +1,410 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tremor.Actors;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Connectors;
+using Tremor.Actors.Flows;
+using Tremor.Actors.Pipelines;
+using Tremor.Actors.Plugins;
+using Tremor.Pdk;
+
+namespace Tremor.Cli.Api;
+
+/// <summary>
+/// The management HTTP API of a running tremor: plugins (list, load, unload, replace), flows (list, deploy,
+/// undeploy, pause, resume), connector status, and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c>
+/// request needs the bearer token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
+/// </summary>
+public sealed class ManagementApi : IAsyncDisposable
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    private readonly WebApplication _app;
+
+    private ManagementApi(WebApplication app, Uri address, string token)
+    {
+        _app = app;
+        Address = address;
+        Token = token;
+    }
+
+    /// <summary>Where it listens.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The bearer token.</summary>
+    public string Token { get; }
+
+    /// <summary>Starts the API.</summary>
+    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error)
+    {
+        var token = settings.Token.Length > 0 ? settings.Token : GenerateToken(settings.TokenFile);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
+        var app = builder.Build();
+        var api = new Handlers(world, system, discovery, plugins, settings);
+
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/v1") &&
+                !string.Equals(context.Request.Headers.Authorization.ToString(), $"Bearer {token}", StringComparison.Ordinal))
+            {
+                await Json(context, 401, new Dictionary<string, object?> { ["error"] = "missing or wrong bearer token (Authorization: Bearer TOKEN; the token is in the token file or tremor.api.token)" });
+                return;
+            }
+            try
+            {
+                await next(context);
+            }
+            catch (ApiError e)
+            {
+                await Json(context, e.Status, new Dictionary<string, object?> { ["error"] = e.Message });
+            }
+        });
+
+        app.MapGet("/v1/plugins", async ctx => await Json(ctx, 200, api.Plugins()));
+        app.MapPost("/v1/plugins", async ctx => await Json(ctx, 201, await api.LoadPlugin(await Body(ctx))));
+        app.MapDelete("/v1/plugins/{name}", async ctx => await Json(ctx, 200, await api.UnloadPlugin((string)ctx.Request.RouteValues["name"]!, ctx.Request.Query["force"] == "true")));
+        app.MapPut("/v1/plugins/{name}", async ctx => await Json(ctx, 200, await api.ReplacePlugin((string)ctx.Request.RouteValues["name"]!, await Body(ctx))));
+        app.MapGet("/v1/flows", async ctx => await Json(ctx, 200, await api.Flows()));
+        app.MapPost("/v1/flows", async ctx => await Json(ctx, 201, await api.Deploy(await Body(ctx))));
+        app.MapDelete("/v1/flows/{name}", async ctx => await Json(ctx, 200, await api.Undeploy((string)ctx.Request.RouteValues["name"]!)));
+        app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
+        app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
+        app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
+        app.MapGet("/metrics", async ctx =>
+        {
+            ctx.Response.ContentType = "text/plain; version=0.0.4";
+            await ctx.Response.WriteAsync(await api.Metrics());
+        });
+        app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
+
+        await app.StartAsync();
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        error.WriteLine($"management API on {address} (token in {(settings.Token.Length > 0 ? "tremor.api.token" : Path.GetFullPath(settings.TokenFile))})");
+        return new ManagementApi(app, address, token);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static string GenerateToken(string file)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var full = Path.GetFullPath(file);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        // Created readable by the user only before the token is written into it.
+        File.WriteAllText(full, "");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(full, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(full, token);
+        return token;
+    }
+
+    private static async Task<string> Body(HttpContext ctx)
+    {
+        using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
+    private static Task Json(HttpContext ctx, int status, object body)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        return ctx.Response.WriteAsync(JsonText.Write(body));
+    }
+
+    /// <summary>An error answered with a status code and a message.</summary>
+    internal sealed class ApiError(int status, string message) : Exception(message)
+    {
+        public int Status { get; } = status;
+    }
+
+    /// <summary>The endpoints' logic: asks the world (Ask is for the edge), loads and unloads plugins.</summary>
+    private sealed class Handlers(IActorRef world, ActorSystem system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings)
+    {
+        private readonly SemaphoreSlim _pluginChanges = new(1, 1);
+
+        public object Plugins() => discovery.Catalog.Records.Select(Record).ToList();
+
+        public async Task<object> LoadPlugin(string body)
+        {
+            var path = RequiredPath(body);
+            await _pluginChanges.WaitAsync();
+            try
+            {
+                CheckTrusted(path);
+                var record = discovery.LoadOne(path);
+                if (record.Status == PluginStatus.Refused) throw new ApiError(422, record.Reason ?? "refused");
+                return Record(record);
+            }
+            finally
+            {
+                _pluginChanges.Release();
+            }
+        }
+
+        public async Task<object> UnloadPlugin(string name, bool force)
+        {
+            await _pluginChanges.WaitAsync();
+            try
+            {
+                if (!discovery.Catalog.Records.Any(r => r.Name == name && r.Status == PluginStatus.Loaded))
+                {
+                    throw new ApiError(404, $"no loaded plugin named '{name}'");
+                }
+                var users = await FlowsUsing(name);
+                if (users.Count > 0 && !force)
+                {
+                    throw new ApiError(409, $"plugin '{name}' is used by flow(s) {string.Join(", ", users.Select(u => u.Name))}; undeploy them first or unload with ?force=true (they are drained and stopped)");
+                }
+                foreach (var flow in users) await UndeployFlow(flow.Name);
+                discovery.Unload(name);
+                return new Dictionary<string, object?> { ["unloaded"] = name, ["undeployed"] = users.Select(u => u.Name).ToList() };
+            }
+            finally
+            {
+                _pluginChanges.Release();
+            }
+        }
+
+        public async Task<object> ReplacePlugin(string name, string body)
+        {
+            var path = RequiredPath(body);
+            await _pluginChanges.WaitAsync();
+            try
+            {
+                CheckTrusted(path);
+                var users = await FlowsUsing(name);
+                // Drain first: everything accepted before the swap is delivered by the old version.
+                foreach (var flow in users) await UndeployFlow(flow.Name);
+                discovery.Unload(name);
+                var record = discovery.LoadOne(path);
+                if (record.Status == PluginStatus.Refused) throw new ApiError(422, $"the new version was refused: {record.Reason}; the flows {string.Join(", ", users.Select(u => u.Name))} stay undeployed");
+                foreach (var flow in users) await DeployOne(flow);
+                return new Dictionary<string, object?> { ["replaced"] = name, ["version"] = record.Version, ["redeployed"] = users.Select(u => u.Name).ToList() };
+            }
+            finally
+            {
+                _pluginChanges.Release();
+            }
+        }
+
+        public async Task<object> Flows()
+        {
+            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var result = new List<object>();
+            foreach (var (spec, completed) in list.Flows)
+            {
+                var status = await world.Ask<object>(new FlowManager.SendTo(spec.Name, new FlowActor.GetFlowStatus()), AskTimeout);
+                result.Add(new Dictionary<string, object?>
+                {
+                    ["name"] = spec.Name,
+                    ["state"] = status is FlowActor.FlowStatus s ? s.State.ToString().ToLowerInvariant() : completed ? "completed" : "unknown",
+                    ["connectors"] = spec.Connectors.Select(c => c.Name).ToList(),
+                    ["pipelines"] = spec.Pipelines.Select(p => p.Name).ToList(),
+                    ["links"] = spec.Links.Select(l => l.ToString()).ToList(),
+                });
+            }
+            return result;
+        }
+
+        public async Task<object> Deploy(string body)
+        {
+            TremorSettings parsed;
+            try
+            {
+                parsed = TremorConfig.ReadSettings(TremorConfig.Parse(body, "request body"), "request body");
+            }
+            catch (ConfigException e)
+            {
+                throw new ApiError(400, e.Message);
+            }
+            if (parsed.Flows.Count == 0) throw new ApiError(400, "request body: no flows; send HOCON with tremor.flows.NAME { connectors, pipelines, links }");
+            var deployed = new List<string>();
+            foreach (var flow in parsed.Flows)
+            {
+                await DeployOne(flow);
+                deployed.Add(flow.Name);
+            }
+            return new Dictionary<string, object?> { ["deployed"] = deployed };
+        }
+
+        public async Task<object> Undeploy(string name)
+        {
+            await UndeployFlow(name);
+            return new Dictionary<string, object?> { ["undeployed"] = name };
+        }
+
+        public async Task<object> Pause(string name, bool pause)
+        {
+            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            if (list.Flows.All(f => f.Spec.Name != name)) throw new ApiError(404, $"no flow named '{name}' is deployed");
+            world.Tell(new FlowManager.SendTo(name, pause ? new FlowActor.PauseFlow() : new FlowActor.ResumeFlow()));
+            return new Dictionary<string, object?> { [pause ? "paused" : "resumed"] = name };
+        }
+
+        public async Task<object> Connectors()
+        {
+            var result = new List<object>();
+            foreach (var s in await ConnectorStatuses())
+            {
+                result.Add(new Dictionary<string, object?>
+                {
+                    ["alias"] = s.Alias,
+                    ["type"] = s.Type,
+                    ["state"] = s.State.ToString().ToLowerInvariant(),
+                    ["restarts"] = s.Restarts,
+                    ["events_in"] = s.EventsIn,
+                    ["events_out"] = s.EventsOut,
+                    ["errors"] = s.Errors,
+                    ["dropped"] = s.Dropped,
+                    ["last_error"] = s.LastError,
+                });
+            }
+            return result;
+        }
+
+        public async Task<string> Metrics()
+        {
+            var text = new StringBuilder();
+            var connectors = await ConnectorStatuses();
+            void Family(string name, string help, Func<ConnectorActor.Status, long> value)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n");
+                foreach (var s in connectors)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"{name}{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {value(s)}\n");
+                }
+            }
+            Family("tremor_connector_events_in_total", "Events a connector's sink side received.", s => s.EventsIn);
+            Family("tremor_connector_events_out_total", "Events a connector's source side emitted.", s => s.EventsOut);
+            Family("tremor_connector_errors_total", "Events that went to err or failed.", s => s.Errors);
+            Family("tremor_connector_restarts_total", "Restarts of the connector's plugin instance.", s => s.Restarts);
+            text.Append("# HELP tremor_connector_up 1 when the connector is running.\n# TYPE tremor_connector_up gauge\n");
+            foreach (var s in connectors)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"tremor_connector_up{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {(s.State == ConnectorState.Running ? 1 : 0)}\n");
+            }
+            var pipelines = await PipelineStatuses();
+            text.Append("# HELP tremor_pipeline_events_in_total Events into a pipeline.\n# TYPE tremor_pipeline_events_in_total counter\n");
+            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_events_in_total{{pipeline=\"{p.Alias}\"}} {p.EventsIn}\n");
+            text.Append("# HELP tremor_pipeline_events_out_total Events out of a pipeline.\n# TYPE tremor_pipeline_events_out_total counter\n");
+            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_events_out_total{{pipeline=\"{p.Alias}\"}} {p.EventsOut}\n");
+            text.Append("# HELP tremor_pipeline_errors_total Events a pipeline sent to err.\n# TYPE tremor_pipeline_errors_total counter\n");
+            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_errors_total{{pipeline=\"{p.Alias}\"}} {p.Errors}\n");
+            return text.ToString();
+        }
+
+        private async Task<List<ConnectorActor.Status>> ConnectorStatuses()
+        {
+            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var result = new List<ConnectorActor.Status>();
+            foreach (var (spec, _) in list.Flows)
+            {
+                foreach (var c in spec.Connectors)
+                {
+                    try
+                    {
+                        result.Add(await system.ActorSelection($"/user/world/connectors/{ConnectorManager.ActorName(c.Alias)}")
+                            .Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(5)));
+                    }
+                    catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
+                    {
+                        // Stopped between listing and asking.
+                    }
+                }
+            }
+            return result;
+        }
+
+        private async Task<List<PipelineActor.Status>> PipelineStatuses()
+        {
+            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var result = new List<PipelineActor.Status>();
+            foreach (var (spec, _) in list.Flows)
+            {
+                foreach (var p in spec.Pipelines)
+                {
+                    try
+                    {
+                        result.Add(await system.ActorSelection($"/user/world/pipelines/{ConnectorManager.ActorName(p.Alias)}")
+                            .Ask<PipelineActor.Status>(new PipelineActor.GetStatus(), TimeSpan.FromSeconds(5)));
+                    }
+                    catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
+                    {
+                    }
+                }
+            }
+            return result;
+        }
+
+        private async Task<List<FlowSpec>> FlowsUsing(string plugin)
+        {
+            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            return list.Flows.Select(f => f.Spec).Where(s => s.Connectors.Any(c => discovery.Catalog.PluginOf(c.Type) == plugin)).ToList();
+        }
+
+        private async Task UndeployFlow(string name)
+        {
+            var answer = await world.Ask<object>(new World.UndeployFlow(name), AskTimeout);
+            if (answer is World.UndeployFailed failed) throw new ApiError(404, failed.Reason);
+        }
+
+        private async Task DeployOne(FlowSpec flow)
+        {
+            var answer = await world.Ask<object>(new World.DeployFlow(flow), AskTimeout);
+            if (answer is World.DeployFailed failed) throw new ApiError(failed.Reason.Contains("already deployed", StringComparison.Ordinal) ? 409 : 400, failed.Reason);
+        }
+
+        private void CheckTrusted(string path)
+        {
+            if (settings.AllowUntrustedLoad) return;
+            if (!File.Exists(path)) throw new ApiError(400, $"{path}: no such file");
+            var hash = ManagedPluginLoader.Sha256(path);
+            if (!plugins.Trusted.Values.Contains(hash, StringComparer.Ordinal))
+            {
+                throw new ApiError(403, $"{path}: not trusted: loading a plugin runs its code, so the API loads only files listed in tremor.plugins.trusted; add {Path.GetFileNameWithoutExtension(path)} = \"{hash}\" there, or set tremor.api.allow-untrusted-load = on");
+            }
+        }
+
+        private static string RequiredPath(string body)
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(body);
+                if (doc.RootElement.TryGetProperty("path", out var p) && p.GetString() is { Length: > 0 } path) return Path.GetFullPath(path);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new ApiError(400, $"request body: not JSON ({e.Message}); send {{\"path\": \"/path/to/plugin.dll or .so\"}}");
+            }
+            throw new ApiError(400, "request body: missing \"path\"; send {\"path\": \"/path/to/plugin.dll or .so\"}");
+        }
+
+        private static Dictionary<string, object?> Record(PluginRecord r) => new()
+        {
+            ["name"] = r.Name,
+            ["version"] = r.Version,
+            ["kind"] = r.Kind,
+            ["pdk"] = r.PdkVersion,
+            ["path"] = r.Path,
+            ["status"] = r.Status == PluginStatus.Loaded ? "loaded" : "refused",
+            ["reason"] = r.Reason,
+            ["provides"] = r.Provides.ToList(),
+        };
+    }
+}
