@@ -140,6 +140,12 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         return true;
     }
 
+    /// <summary>A weak reference to a loaded managed plugin's load context (null for native or unknown ones).</summary>
+    internal WeakReference? LoadContextReference(string name)
+    {
+        lock (_gate) return _byName.TryGetValue(name, out var h) && h is LoadedManagedPlugin m ? m.LoadContext : null;
+    }
+
     /// <summary>Unloads everything loaded (at shutdown, after every instance stopped).</summary>
     public void UnloadAll()
     {
