@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Tremor.Native.Connectors;
+using Tremor.Native.Isolation;
 using Tremor.Pdk;
 
 namespace Tremor.Native;
@@ -38,8 +39,14 @@ public sealed class NativePlugin : IDisposable
     /// A factory whose instances run this same plugin file in a separate plugin host process (isolation = process):
     /// a crash, abort or hang of the plugin fails the call in flight instead of the runtime.
     /// </summary>
-    public IConnectorFactory CreateIsolatedFactory(IsolationOptions options) =>
-        throw new NotSupportedException($"{Path}: isolation = process is not available in this build");
+    /// <exception cref="NativePluginException">The plugin host program (tremor-plugin-host) was not found.</exception>
+    public IConnectorFactory CreateIsolatedFactory(IsolationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
+        return new IsolatedConnectorFactory(
+            Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options);
+    }
 
     /// <summary>The checks it passed.</summary>
     public NativeInspection Inspection { get; }

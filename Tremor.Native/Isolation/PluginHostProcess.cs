@@ -1,0 +1,417 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Tremor.Pdk;
+
+namespace Tremor.Native.Isolation;
+
+/// <summary>
+/// One running <c>tremor-plugin-host</c> process serving one plugin instance: starts it with a scrubbed environment,
+/// does the handshake, sends requests on its stdin and reads frames from its stdout. Every call runs under a watchdog
+/// that kills the process (SIGKILL) after the call-timeout; a call whose process died throws a
+/// <see cref="NativePluginException"/> that says how it died.
+/// </summary>
+internal sealed unsafe class PluginHostProcess : IDisposable
+{
+    private const long InitialRegionSize = 1 << 20;
+
+    private readonly Process _process;
+    private readonly Stream _input;
+    private readonly Stream _output;
+    private readonly IsolationOptions _options;
+    private readonly string _label;
+    private readonly IPluginHost _host;
+    private readonly ConcurrentDictionary<ulong, EventId>? _pending;
+    private readonly Lock _gate = new();
+    private readonly Timer _watchdog;
+    private readonly byte[] _header = new byte[Math.Max(sizeof(HostRequest), sizeof(HostFrameHeader))];
+    private byte[] _payload = new byte[4096];
+    private int _payloadLength;
+    private bool _inCall;
+    private long _callStarted;
+    private bool _timedOut;
+    private int _diedSignal;
+    private ulong _diedVmSize;
+    private string? _death;
+    private bool _disposed;
+
+    private PluginHostProcess(Process process, SharedRegion region, IsolationOptions options, string label, IPluginHost host, ConcurrentDictionary<ulong, EventId>? pending)
+    {
+        _process = process;
+        _input = process.StandardInput.BaseStream;
+        _output = process.StandardOutput.BaseStream;
+        Region = region;
+        _options = options;
+        _label = label;
+        _host = host;
+        _pending = pending;
+        _watchdog = new Timer(static state => ((PluginHostProcess)state!).OnWatchdog(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    public SharedRegion Region { get; }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>The host's ready line (protocol, abi, plugin, "checks passed").</summary>
+    public string ReadyLine { get; private set; } = "";
+
+    /// <summary>Why the process is gone, or null while it serves.</summary>
+    public string? Death => _death;
+
+    /// <summary>The payload of the last reply (the plugin's error message), valid until the next call.</summary>
+    public ReadOnlySpan<byte> ReplyPayload => _payload.AsSpan(0, _payloadLength);
+
+    /// <summary>Starts the host on <paramref name="pluginPath"/> and waits for READY (under the call-timeout).</summary>
+    public static PluginHostProcess Start(string hostPath, string pluginPath, IsolationOptions options, string label, IPluginHost host, ConcurrentDictionary<ulong, EventId>? pending)
+    {
+        var region = new SharedRegion(InitialRegionSize);
+        Process? process = null;
+        try
+        {
+            var info = new ProcessStartInfo(hostPath)
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = false,
+            };
+            info.ArgumentList.Add(pluginPath);
+            info.ArgumentList.Add(region.FilePath);
+            info.ArgumentList.Add((options.MemoryLimitBytes ?? 0).ToString(CultureInfo.InvariantCulture));
+            // Nothing of the runtime's environment (credentials, tokens) reaches the plugin: only PATH and LANG.
+            info.Environment.Clear();
+            foreach (var name in (string[])["PATH", "LANG"])
+            {
+                if (Environment.GetEnvironmentVariable(name) is { } value) info.Environment[name] = value;
+            }
+            try
+            {
+                process = Process.Start(info) ?? throw new NativePluginException($"{label}: could not start the plugin host {hostPath}");
+            }
+            catch (Win32Exception e)
+            {
+                throw new NativePluginException($"{label}: could not start the plugin host {hostPath}: {e.Message}");
+            }
+            var child = new PluginHostProcess(process, region, options, label, host, pending);
+            process = null; // from here on the child owns (and on failure kills and reaps) it
+            try
+            {
+                child.Handshake(pluginPath);
+            }
+            catch
+            {
+                child.Dispose();
+                throw;
+            }
+            return child;
+        }
+        catch
+        {
+            if (process is not null && !process.HasExited)
+            {
+                TryKill(process);
+            }
+            region.Dispose();
+            throw;
+        }
+    }
+
+    private void Handshake(string pluginPath)
+    {
+        Arm();
+        HostFrameHeader frame;
+        bool read;
+        try
+        {
+            read = TryReadFrame(out frame);
+            while (read && frame.Type is HostFrame.Log or HostFrame.Died)
+            {
+                HandleOutOfBand(frame);
+                read = TryReadFrame(out frame);
+            }
+        }
+        finally
+        {
+            Disarm();
+        }
+        if (!read) throw Died("handshake");
+        var line = Encoding.UTF8.GetString(ReplyPayload);
+        Region.Unlink();
+        if (frame.Type == HostFrame.Refused)
+        {
+            var inspection = new NativeInspection(pluginPath, [new NativeCheck("plugin host", false, line)]) { Refusal = line };
+            throw new NativePluginRefusedException(inspection);
+        }
+        if (frame.Type != HostFrame.Ready || frame.Status != 1)
+        {
+            Kill();
+            throw new NativePluginException($"{_label}: plugin host handshake: expected READY with protocol 1, found frame {frame.Type} status {frame.Status}");
+        }
+        ReadyLine = line;
+    }
+
+    /// <summary>
+    /// Sends one request and reads frames until its reply (logs and acks on the way are handed to the host).
+    /// Throws <see cref="NativePluginException"/> when the process died or was killed by the watchdog.
+    /// </summary>
+    public HostFrameHeader Call(string call, uint op, uint arg, ReadOnlySpan<byte> payload = default, ulong a = 0, ulong b = 0, ulong c = 0)
+    {
+        if (_death is not null) throw new NativePluginException($"{_label}: {call}: {_death}");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var request = new HostRequest { Op = op, Arg = arg, Len = (uint)payload.Length, RegionSize = (ulong)Region.Size, A = a, B = b, C = c };
+        Arm();
+        try
+        {
+            try
+            {
+                MemoryMarshal.Write(_header, in request);
+                _input.Write(_header, 0, sizeof(HostRequest));
+                if (!payload.IsEmpty) _input.Write(payload);
+                _input.Flush();
+            }
+            catch (IOException)
+            {
+                // EPIPE: it is gone; the frames it wrote before dying are still to be read.
+            }
+            while (true)
+            {
+                if (!TryReadFrame(out var frame)) break;
+                if (frame.Type == HostFrame.Reply)
+                {
+                    Region.Follow((long)frame.X);
+                    return frame;
+                }
+                HandleOutOfBand(frame);
+            }
+        }
+        finally
+        {
+            Disarm();
+        }
+        throw Died(call);
+    }
+
+    private NativePluginException Died(string call)
+    {
+        _death ??= DeathReason();
+        return new NativePluginException($"{_label}: {call}: {_death}");
+    }
+
+    private string DeathReason()
+    {
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(5)))
+        {
+            // Closed its stdout but lives on: not usable any more.
+            TryKill(_process);
+            _process.WaitForExit(TimeSpan.FromSeconds(5));
+        }
+        bool timedOut;
+        lock (_gate) timedOut = _timedOut;
+        if (timedOut) return $"call exceeded call-timeout {FormatDuration(_options.CallTimeout)}: plugin host process killed (SIGKILL)";
+
+        var code = _process.HasExited ? _process.ExitCode : -1;
+        // .NET reports a death by signal as 128 + signal; the host's DIED frame names the signal for certain.
+        var signal = _diedSignal != 0 ? _diedSignal : code > 128 && code < 160 ? code - 128 : 0;
+        var how = signal != 0 ? $"killed by signal {signal} ({SignalName(signal)})" : $"exited with code {code}";
+        if (_options.MemoryLimitBytes is long limit && limit > 0 && _diedVmSize > 0 &&
+            (long)_diedVmSize >= limit - Math.Max(limit / 8, 4L << 20))
+        {
+            how += $": it exceeded memory-limit {FormatBytes(limit)} (address space {FormatBytes((long)_diedVmSize)} when it died)";
+        }
+        return $"plugin host process died: {how}";
+    }
+
+    private void HandleOutOfBand(in HostFrameHeader frame)
+    {
+        try
+        {
+            switch (frame.Type)
+            {
+                case HostFrame.Log:
+                    _host.Log((PluginLogLevel)Math.Clamp(frame.Status, 0, 3), Encoding.UTF8.GetString(ReplyPayload));
+                    break;
+                case HostFrame.Died:
+                    _diedSignal = frame.Status;
+                    _diedVmSize = frame.X;
+                    break;
+                case HostFrame.Ack:
+                case HostFrame.Fail:
+                    Resolve(frame);
+                    break;
+                case HostFrame.Shutdown:
+                    _host.RequestShutdown(frame.Status, Encoding.UTF8.GetString(ReplyPayload));
+                    break;
+                default:
+                    _host.Log(PluginLogLevel.Warning, $"{_label}: plugin host sent an unexpected frame {frame.Type}; ignored");
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A failing logger or host must not break the channel.
+        }
+    }
+
+    private void Resolve(in HostFrameHeader frame)
+    {
+        var idBytes = (int)Math.Min((long)frame.Count * sizeof(ulong), _payloadLength);
+        var ids = MemoryMarshal.Cast<byte, ulong>(ReplyPayload[..idBytes]);
+        if (_pending is null)
+        {
+            _host.Log(PluginLogLevel.Warning, $"{_label}: acked or failed {ids.Length} ids but does not declare TREMOR_FLAG_ASYNC_SINK; ignored");
+            return;
+        }
+        var resolved = new List<EventId>(ids.Length);
+        foreach (var id in ids)
+        {
+            if (_pending.TryRemove(id, out var eventId)) resolved.Add(eventId);
+        }
+        if (resolved.Count == 0) return;
+        if (frame.Type == HostFrame.Ack) _host.Ack(resolved);
+        else _host.Fail(resolved, Encoding.UTF8.GetString(ReplyPayload[idBytes..]));
+    }
+
+    /// <summary>Reads one frame header and its payload into <see cref="ReplyPayload"/>; false at end of stream.</summary>
+    private bool TryReadFrame(out HostFrameHeader frame)
+    {
+        frame = default;
+        var size = sizeof(HostFrameHeader);
+        if (!TryRead(_header.AsSpan(0, size))) return false;
+        frame = MemoryMarshal.Read<HostFrameHeader>(_header);
+        var len = (int)frame.Len;
+        if (len < 0 || len > 64 << 20) return false;
+        if (_payload.Length < len) _payload = new byte[Math.Max(len, _payload.Length * 2)];
+        _payloadLength = len;
+        return len == 0 || TryRead(_payload.AsSpan(0, len));
+    }
+
+    private bool TryRead(Span<byte> buffer)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                var n = _output.Read(buffer);
+                if (n <= 0) return false;
+                buffer = buffer[n..];
+            }
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void Arm()
+    {
+        lock (_gate)
+        {
+            _inCall = true;
+            _callStarted = Stopwatch.GetTimestamp();
+        }
+        _watchdog.Change(_options.CallTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Disarm()
+    {
+        lock (_gate) _inCall = false;
+    }
+
+    private void OnWatchdog()
+    {
+        lock (_gate)
+        {
+            if (!_inCall || _disposed) return;
+            var left = _options.CallTimeout - Stopwatch.GetElapsedTime(_callStarted);
+            if (left > TimeSpan.FromMilliseconds(1))
+            {
+                // A stale firing from an earlier call: wait for the rest of this one's time.
+                _watchdog.Change(left, Timeout.InfiniteTimeSpan);
+                return;
+            }
+            _timedOut = true;
+        }
+        TryKill(_process);
+    }
+
+    /// <summary>SIGKILL, for a child that must not run on (used on handshake failure and disposal).</summary>
+    public void Kill() => TryKill(_process);
+
+    private static void TryKill(Process process)
+    {
+        try
+        {
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (Win32Exception)
+        {
+        }
+    }
+
+    /// <summary>Closes the channel (the host destroys its instance and exits), waits briefly, kills, reaps.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        _watchdog.Dispose();
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+        if (!_process.WaitForExit(_options.CallTimeout))
+        {
+            TryKill(_process);
+            _process.WaitForExit(TimeSpan.FromSeconds(5));
+        }
+        _output.Dispose();
+        _process.Dispose();
+        Region.Dispose();
+    }
+
+    internal static string SignalName(int signal) => signal switch
+    {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        31 => "SIGSYS",
+        _ => $"signal {signal}",
+    };
+
+    internal static string FormatBytes(long bytes) =>
+        bytes % (1L << 30) == 0 ? $"{bytes >> 30}GiB"
+        : bytes % (1L << 20) == 0 ? $"{bytes >> 20}MiB"
+        : bytes >= 1L << 20 ? $"{(bytes / (double)(1L << 20)).ToString("0.#", CultureInfo.InvariantCulture)}MiB"
+        : $"{bytes}B";
+
+    internal static string FormatDuration(TimeSpan duration) =>
+        duration.TotalMilliseconds % 1000 == 0 ? $"{(long)duration.TotalSeconds}s" : $"{(long)duration.TotalMilliseconds}ms";
+}

@@ -1,0 +1,105 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Tremor.Native.Isolation;
+
+/// <summary>
+/// The memory a plugin host process shares with this process: a file in /dev/shm mapped by both. Batches are copied
+/// into it once; it grows (file length, then a new mapping on both sides) when a batch or a pull needs more.
+/// </summary>
+internal sealed unsafe partial class SharedRegion : IDisposable
+{
+    private const int ProtRead = 1;
+    private const int ProtWrite = 2;
+    private const int MapShared = 1;
+
+    private readonly FileStream _stream;
+    private readonly SafeFileHandle _file;
+    private bool _unlinked;
+
+    public SharedRegion(long size)
+    {
+        var directory = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        FilePath = Path.Combine(directory, $"tremor-plugin-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        _stream = new FileStream(FilePath, options);
+        _file = _stream.SafeFileHandle;
+        try
+        {
+            Remap(RoundUp(size), setLength: true);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file the plugin host opens; removed once the host has it open (<see cref="Unlink"/>).</summary>
+    public string FilePath { get; }
+
+    public byte* Pointer { get; private set; }
+
+    public long Size { get; private set; }
+
+    /// <summary>Makes the region at least <paramref name="needed"/> bytes (this side grows the file).</summary>
+    public void EnsureCapacity(long needed)
+    {
+        if (needed <= Size) return;
+        var size = Size;
+        while (size < needed) size *= 2;
+        Remap(RoundUp(size), setLength: true);
+    }
+
+    /// <summary>Follows a growth the plugin host made (it grew the file for a large pull).</summary>
+    public void Follow(long size)
+    {
+        if (size > Size) Remap(size, setLength: false);
+    }
+
+    public void Unlink()
+    {
+        if (_unlinked) return;
+        _unlinked = true;
+        try
+        {
+            File.Delete(FilePath);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Remap(long size, bool setLength)
+    {
+        if (setLength) RandomAccess.SetLength(_file, size);
+        Unmap();
+        var p = Mmap(0, (nuint)size, ProtRead | ProtWrite, MapShared, (int)_file.DangerousGetHandle(), 0);
+        if (p == -1) throw new IOException($"mmap of the shared region {FilePath} ({size} bytes) failed: errno {Marshal.GetLastPInvokeError()}");
+        Pointer = (byte*)p;
+        Size = size;
+    }
+
+    private void Unmap()
+    {
+        if (Pointer != null) _ = Munmap((nint)Pointer, (nuint)Size);
+        Pointer = null;
+        Size = 0;
+    }
+
+    private static long RoundUp(long size) => Math.Max(4096, (size + 4095) & ~4095L);
+
+    public void Dispose()
+    {
+        Unmap();
+        _stream.Dispose();
+        Unlink();
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint address, nuint length);
+}
