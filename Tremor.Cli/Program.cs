@@ -37,6 +37,18 @@ var hashPath = new Argument<FileInfo>("path") { Description = "A plugin file." }
 var hash = new Command("hash", "Print the SHA-256 of a plugin file, as tremor.plugins.trusted wants it.") { hashPath };
 hash.SetAction(parse => PluginsCommand.Hash(parse.GetValue(hashPath)!, Console.Out, Console.Error));
 plugins.Subcommands.Add(hash);
+var newName = new Argument<string>("name") { Description = "The plugin's name (lowercase, digits, '-'); also its connector type." };
+var newLang = new Option<string>("--lang") { Description = "csharp, c or rust.", DefaultValueFactory = _ => "csharp" };
+var newOutput = new Option<DirectoryInfo?>("--output") { Description = "Where to create it (default: ./NAME)." };
+var newCommand = new Command("new", "Create a buildable plugin project (C# on Tremor.Pdk only, C on tremor_pdk.h only, Rust with no crates).") { newName, newLang, newOutput };
+newCommand.SetAction(parse => PluginKit.New(parse.GetValue(newName)!, parse.GetValue(newLang)!, parse.GetValue(newOutput), Console.Out, Console.Error));
+plugins.Subcommands.Add(newCommand);
+
+var verifyPath = new Argument<FileInfo>("path") { Description = "A built plugin: NAME.dll or NAME.so." };
+var verifyConfig = new Option<string?>("--config") { Description = "The example config, as HOCON fields (e.g. 'path = \"/tmp/x\"')." };
+var verify = new Command("verify", "Conformance run: inspect, load, bad config refused, create, connect, events through, pause, resume, drain, stop, destroy.") { verifyPath, verifyConfig };
+verify.SetAction((parse, cancel) => PluginKit.VerifyAsync(parse.GetValue(verifyPath)!, parse.GetValue(verifyConfig), Console.Out, Console.Error));
+plugins.Subcommands.Add(verify);
 root.Subcommands.Add(plugins);
 
 var apiMethod = new Argument<string>("method") { Description = "GET, POST, PUT or DELETE." };

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Tremor.Native;
+using Tremor.Pdk;
 
 namespace Tremor.Actors.Plugins;
 
@@ -18,10 +20,11 @@ internal static class NativePlugins
         }
         try
         {
+            var schema = plugin.Inspection.ConfigSchema;
             catalog.RegisterConnector(
                 plugin.Manifest.Name,
-                plugin.ConnectorFactory,
-                isolation => plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)));
+                new SchemaCheckedFactory(plugin.ConnectorFactory, schema),
+                isolation => new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema));
         }
         catch (InvalidOperationException e)
         {
@@ -54,5 +57,45 @@ internal static class NativePlugins
             lines.Add($"check {check.Name}: {(check.Passed ? "ok" : "FAIL")}{(string.IsNullOrEmpty(check.Detail) ? "" : $" ({check.Detail})")}");
         }
         return new PluginInspection(inspection.Accepted, inspection.Refusal, lines);
+    }
+}
+
+/// <summary>
+/// Checks a native connector's config against the top level of the JSON schema its plugin declares before the plugin
+/// sees it: with <c>additionalProperties: false</c>, an unknown key is a <see cref="ConfigException"/> naming it and the
+/// known ones, as for managed connectors.
+/// </summary>
+internal sealed class SchemaCheckedFactory(IConnectorFactory inner, string? schema) : IConnectorFactory
+{
+    private readonly string[]? _known = KnownKeys(schema);
+
+    public string Type => inner.Type;
+
+    public string Description => inner.Description;
+
+    public ConnectorKinds Kinds => inner.Kinds;
+
+    public string? DefaultCodec => inner.DefaultCodec;
+
+    public IConnector Create(ConnectorContext context)
+    {
+        if (_known is not null) context.Config.RejectUnknownKeys(_known);
+        return inner.Create(context);
+    }
+
+    private static string[]? KnownKeys(string? schema)
+    {
+        if (string.IsNullOrWhiteSpace(schema)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(schema);
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("additionalProperties", out var additional) || additional.ValueKind != JsonValueKind.False) return null;
+            return root.TryGetProperty("properties", out var properties) ? properties.EnumerateObject().Select(p => p.Name).ToArray() : [];
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

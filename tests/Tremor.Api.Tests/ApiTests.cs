@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+namespace Tremor.Api.Tests;
+
+public sealed class ApiTests
+{
+    private static string MetronomeToFile(string name, string output, string interval = "10ms") => $$"""
+        tremor.flows.{{name}} {
+          connectors {
+            tick { type = metronome, config { interval = {{interval}} } }
+            out { type = file, codec = json, postprocessors = ["separate"], config { path = "{{output}}", mode = append } }
+          }
+          pipelines { main { type = passthrough } }
+          links = ["tick -> main", "main -> out"]
+        }
+        """;
+
+    private static List<long> Ids(string file) =>
+        File.Exists(file) ? File.ReadAllLines(file).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetInt64()).ToList() : [];
+
+    /// <summary>Like TestKit's AwaitAssert, for a condition in another process: probes until true or 30 s passed.</summary>
+    private static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Every_v1_request_needs_the_bearer_token()
+    {
+        await using var tremor = await TremorProcess.StartAsync();
+        using var anonymous = new HttpClient { BaseAddress = tremor.Client.BaseAddress };
+        var response = await anonymous.GetAsync("/v1/plugins");
+        Assert.Equal(401, (int)response.StatusCode);
+        Assert.Contains("bearer token", await response.Content.ReadAsStringAsync());
+        var (status, plugins) = await tremor.SendAsync(HttpMethod.Get, "/v1/plugins");
+        Assert.Equal(200, status);
+        Assert.Contains(plugins.EnumerateArray(), p => p.GetProperty("name").GetString() == "std" && p.GetProperty("status").GetString() == "loaded");
+    }
+
+    [Fact]
+    public async Task Deploy_status_metrics_unload_refused_in_use_then_forced_drains()
+    {
+        await using var tremor = await TremorProcess.StartAsync();
+        var output = Path.Combine(tremor.Directory, "out.jsonl");
+        var (status, body) = await tremor.SendAsync(HttpMethod.Post, "/v1/flows", MetronomeToFile("ticks", output));
+        Assert.Equal(201, status);
+        Assert.Equal("ticks", body.GetProperty("deployed")[0].GetString());
+
+        await Eventually(async () =>
+        {
+            var (_, connectors) = await tremor.SendAsync(HttpMethod.Get, "/v1/connectors");
+            return connectors.EnumerateArray().Any(c => c.GetProperty("alias").GetString() == "ticks::out" && c.GetProperty("events_in").GetInt64() >= 5);
+        }, "five events at the sink");
+        var metrics = await tremor.Client.GetStringAsync("/metrics");
+        Assert.Contains("tremor_connector_events_out_total{connector=\"ticks::tick\",type=\"metronome\"}", metrics);
+
+        var (refused, why) = await tremor.SendAsync(HttpMethod.Delete, "/v1/plugins/std");
+        Assert.Equal(409, refused);
+        Assert.Contains("used by flow(s) ticks", why.GetProperty("error").GetString());
+
+        var (forced, result) = await tremor.SendAsync(HttpMethod.Delete, "/v1/plugins/std?force=true");
+        Assert.Equal(200, forced);
+        Assert.Equal("ticks", result.GetProperty("undeployed")[0].GetString());
+        var (_, flows) = await tremor.SendAsync(HttpMethod.Get, "/v1/flows");
+        Assert.Empty(flows.EnumerateArray());
+        // Drained before stopping: the ids at the sink have no gap.
+        var ids = Ids(output);
+        Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => (long)i), ids);
+
+        var (bad, error) = await tremor.SendAsync(HttpMethod.Post, "/v1/flows", MetronomeToFile("again", output));
+        Assert.Equal(400, bad);
+        Assert.Contains("unknown connector type 'metronome'", error.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Loading_an_untrusted_plugin_is_refused_with_its_hash()
+    {
+        await using var tremor = await TremorProcess.StartAsync();
+        var (_, plugins) = await tremor.SendAsync(HttpMethod.Get, "/v1/plugins");
+        var path = plugins.EnumerateArray().First(p => p.GetProperty("name").GetString() == "file").GetProperty("path").GetString()!;
+        var (status, body) = await tremor.SendAsync(HttpMethod.Post, "/v1/plugins", JsonSerializer.Serialize(new { path }));
+        Assert.Equal(403, status);
+        Assert.Contains("not trusted", body.GetProperty("error").GetString());
+        Assert.Matches("[0-9a-f]{64}", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Replacing_a_plugin_drains_its_flows_and_redeploys_them_on_the_new_version_without_loss()
+    {
+        await using var tremor = await TremorProcess.StartAsync("tremor.api.allow-untrusted-load = on");
+        var output = Path.Combine(tremor.Directory, "out.jsonl");
+        Assert.Equal(201, (await tremor.SendAsync(HttpMethod.Post, "/v1/flows", MetronomeToFile("ticks", output))).Status);
+        await Eventually(() => Task.FromResult(Ids(output).Count >= 10), "ten events before the swap");
+
+        var (_, plugins) = await tremor.SendAsync(HttpMethod.Get, "/v1/plugins");
+        var path = plugins.EnumerateArray().First(p => p.GetProperty("name").GetString() == "std").GetProperty("path").GetString()!;
+        var (status, body) = await tremor.SendAsync(HttpMethod.Put, "/v1/plugins/std", JsonSerializer.Serialize(new { path }));
+        Assert.Equal(200, status);
+        Assert.Equal("ticks", body.GetProperty("redeployed")[0].GetString());
+        var beforeSwap = Ids(output).Count;
+
+        // The new instance starts again at id 0; the old run's ids up to the swap are all there.
+        await Eventually(() => Task.FromResult(Ids(output).Count >= beforeSwap + 5), "events after the swap");
+        var ids = Ids(output);
+        var restart = ids.IndexOf(0, 1);
+        Assert.True(restart > 0, "the redeployed flow started a new sequence");
+        Assert.Equal(Enumerable.Range(0, restart).Select(i => (long)i), ids.Take(restart));
+        Assert.Equal(beforeSwap, restart);
+    }
+}
