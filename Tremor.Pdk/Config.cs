@@ -144,7 +144,7 @@ public sealed class PluginConfig
         {
             if (Array.IndexOf(known, key) < 0)
             {
-                throw new ConfigException(KeyPath(key), $"unknown key; known keys are: {string.Join(", ", known)}");
+                throw new ConfigException(KeyPath(key), known.Length == 0 ? "unknown key; this section takes no keys" : $"unknown key; known keys are: {string.Join(", ", known)}");
             }
         }
     }
