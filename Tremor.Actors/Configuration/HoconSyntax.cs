@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Configuration;
@@ -120,6 +121,27 @@ public static class HoconSyntax
             var (open, openLine, openCol) = stack.Peek();
             throw Error(source, openLine, openCol, $"'{open}' is never closed (expected '{(open == '{' ? '}' : ']')}' before the end of the file)");
         }
+    }
+
+    /// <summary>
+    /// Turns an error of Akka's HOCON parser (multi-line, with a character offset and a caret drawing) into one line
+    /// that names <paramref name="source"/>, line and column.
+    /// </summary>
+    public static ConfigException ParserError(string text, string source, Exception error)
+    {
+        var first = error.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? error.GetType().Name;
+        var position = Regex.Match(first, @"\s*at position (\d+):?");
+        if (!position.Success || !int.TryParse(position.Groups[1].ValueSpan, out var offset) || offset < 0 || offset > text.Length)
+        {
+            return new ConfigException(source, $"syntax error: {first}");
+        }
+        var line = 1 + text.AsSpan(0, offset).Count('\n');
+        var col = offset - (offset == 0 ? -1 : text.LastIndexOf('\n', offset - 1));
+        var message = first.Remove(position.Index, position.Length).TrimEnd(':', ' ');
+        var near = offset < text.Length && !char.IsWhiteSpace(text[offset]) ? $" '{text[offset]}'" : "";
+        // Akka's parser takes no ',' after an object, which HOCON allows: the commonest trip-up, so say what to do.
+        var hint = near == " ','" && text[..offset].TrimEnd().EndsWith('}') ? "; Akka's HOCON parser takes no ',' after '}': start the next key on a new line instead" : "";
+        return Error(source, line, col, $"{message}{near}{hint}");
     }
 
     private static ConfigException Error(string source, int line, int col, string message) =>

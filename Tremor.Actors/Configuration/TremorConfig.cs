@@ -41,7 +41,7 @@ public static class TremorConfig
         }
         catch (Exception e) when (e is not ConfigException)
         {
-            throw new ConfigException(source, $"syntax error: {e.Message}");
+            throw HoconSyntax.ParserError(text, source, e);
         }
         return parsed.WithFallback(Reference);
     }
