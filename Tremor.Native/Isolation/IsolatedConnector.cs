@@ -97,6 +97,8 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
     private ValueTask Lifecycle(uint lifecycleEvent, string name)
     {
         if (_destroyed) return ValueTask.CompletedTask;
+        // Stopping an instance whose process already died has nothing left to do (the call that killed it failed).
+        if (lifecycleEvent == AbiConstants.LifecycleStop && _child.Death is not null) return ValueTask.CompletedTask;
         var reply = _child.Call(name, HostOp.Lifecycle, lifecycleEvent);
         if (reply.Status < 0) throw Error(name, reply.Status);
         return ValueTask.CompletedTask;

@@ -13,15 +13,16 @@ namespace Tremor.NativeBench;
 /// <summary>
 /// Quick harness (no BenchmarkDotNet yet): ns/event of one native sink batch call, amortised over batches of 64 and
 /// 1024 events, against a bare function-pointer call to a trivial C function measured the same way.
-/// Run: dotnet run -c Release --project bench/Tremor.NativeBench
+/// Run: dotnet run -c Release --project bench/Tremor.NativeBench   (isolation = process vs in-process: add -- --isolation)
 /// </summary>
 internal static unsafe class Program
 {
     private const int Repetitions = 7;
     private static readonly TimeSpan s_runTime = TimeSpan.FromMilliseconds(250);
 
-    private static int Main()
+    private static int Main(string[] args)
     {
+        if (args is ["--isolation"]) return IsolationBench.Run();
         var pluginDir = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NativePluginDir").Value!;
         var trivialPath = Path.Combine(AppContext.BaseDirectory, "libbench_trivial.so");
         var trivialLib = NativeLibrary.Load(trivialPath);
