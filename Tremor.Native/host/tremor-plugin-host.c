@@ -209,6 +209,37 @@ static void install_signal_handlers(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* ---------------------------------------------------------------- orphan guard */
+
+static pid_t g_parent;
+
+/* A plugin stuck in a call never reads the closed channel: if the runtime dies, leave anyway. (Not
+ * PR_SET_PDEATHSIG: it fires when the forking *thread* exits, and .NET forks from pool threads that retire.) */
+static void *orphan_guard(void *arg)
+{
+    struct timespec second;
+    (void)arg;
+    second.tv_sec = 1;
+    second.tv_nsec = 0;
+    for (;;) {
+        nanosleep(&second, NULL);
+        if (getppid() != g_parent) _exit(9);
+    }
+    return NULL;
+}
+
+static void start_orphan_guard(void)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    g_parent = getppid();
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024); /* counts against memory-limit: keep it small */
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_create(&thread, &attr, orphan_guard, NULL);
+    pthread_attr_destroy(&attr);
+}
+
 /* ---------------------------------------------------------------- descriptors */
 
 /* Closes everything the host did not open itself, then moves the control channel off stdin/stdout. */
@@ -681,6 +712,7 @@ int main(int argc, char **argv)
 
     setup_descriptors();
     install_signal_handlers();
+    start_orphan_guard();
     if (argc != 4) {
         fprintf(stderr, "usage: tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes>\n");
         return 2;
