@@ -161,6 +161,33 @@ public sealed class IsolationTests(NativeFixture fixture)
         Assert.Equal("c-blackhole (test::native): sink_batch: plugin host process died: killed by signal 9 (SIGKILL)", error.Message);
     }
 
+    [Fact]
+    public async Task A_rust_panic_in_the_child_is_an_error_status_and_the_child_lives_on()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.RustSink);
+        await using var connector = plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(new FakeHost(), ("panic-on-batch", 2)));
+        Assert.True(await connector.ConnectAsync(1, default));
+        Assert.Equal(SinkReply.Acked, await connector.Sink!.OnBatchAsync(Batch("a"), default));
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await connector.Sink!.OnBatchAsync(Batch("b"), default));
+        Assert.Equal(-3, error.Status);
+        Assert.Equal("rust-sink (test::native): sink_batch: panic: batch 2 panics on purpose (panic-on-batch = 2) (panic caught at the boundary)", error.Message);
+    }
+
+    [Fact]
+    public async Task Asynchronous_acks_from_the_plugins_thread_reach_the_host_by_destroy()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.RustSink);
+        var host = new FakeHost();
+        var connector = plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(host, ("async", true)));
+        var batch = Batch("one", "two", "three");
+        Assert.Equal(SinkReply.Pending, await connector.Sink!.OnBatchAsync(batch, default));
+
+        // Acks travel as frames read during calls; destroy joins the ack thread, so all have arrived once it returned.
+        await connector.DisposeAsync();
+        Assert.Equal(batch.Events.Select(e => e.Id), host.Acked.OrderBy(id => id.Sequence));
+        Assert.Contains(host.Logs, l => l.Message == "rust-sink: 3 events, 11 bytes in 1 batches");
+    }
+
     public static TheoryData<string> Defects => new(NativeFixture.Defects);
 
     [Theory]
