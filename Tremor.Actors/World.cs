@@ -23,6 +23,7 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly HashSet<string> _completed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FlowSpec> _specs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _undeployWaiters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<IActorRef>> _stopping = new(StringComparer.Ordinal);
     private readonly bool _keepRunning;
     private IActorRef _flows = ActorRefs.Nobody;
     private int _exitCode;
@@ -76,7 +77,7 @@ public sealed class World : ReceiveActor, IWithTimers
 
         Receive<DeployFlow>(m =>
         {
-            if (_deployed.Contains(m.Spec.Name))
+            if (_deployed.Contains(m.Spec.Name) || _stopping.ContainsKey(m.Spec.Name))
             {
                 Sender.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: a flow named '{m.Spec.Name}' is already deployed"));
                 return;
@@ -99,11 +100,7 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<FlowActor.FlowCompleted>(m =>
         {
             _completed.Add(m.Name);
-            if (_undeployWaiters.Remove(m.Name, out var waiters))
-            {
-                Remove(m.Name);
-                foreach (var w in waiters) w.Tell(new FlowUndeployed(m.Name));
-            }
+            if (_undeployWaiters.Remove(m.Name, out var waiters)) Remove(m.Name, waiters);
             if (_completed.Count >= _deployed.Count && (!_keepRunning || _shuttingDown))
             {
                 Finish(_exitCode, _shuttingDown ? "drained" : "every flow completed");
@@ -118,8 +115,7 @@ public sealed class World : ReceiveActor, IWithTimers
             }
             if (_completed.Contains(m.Name))
             {
-                Remove(m.Name);
-                Sender.Tell(new FlowUndeployed(m.Name));
+                Remove(m.Name, [Sender]);
                 return;
             }
             if (!_undeployWaiters.TryGetValue(m.Name, out var waiters))
@@ -132,6 +128,11 @@ public sealed class World : ReceiveActor, IWithTimers
         });
         Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
         Receive<FlowManager.SendTo>(m => _flows.Forward(m));
+        Receive<FlowManager.FlowStopped>(m =>
+        {
+            if (!_stopping.Remove(m.Name, out var waiters)) return;
+            foreach (var w in waiters) w.Tell(new FlowUndeployed(m.Name));
+        });
         Receive<ShutdownRequested>(m =>
         {
             if (_shuttingDown) return;
@@ -167,8 +168,10 @@ public sealed class World : ReceiveActor, IWithTimers
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
     }
 
-    private void Remove(string name)
+    /// <summary>Stops a drained flow; the waiters hear <see cref="FlowUndeployed"/> once its actors are gone, so the name can be deployed again.</summary>
+    private void Remove(string name, List<IActorRef> waiters)
     {
+        _stopping[name] = waiters;
         _flows.Tell(new FlowManager.StopFlow(name));
         _deployed.Remove(name);
         _completed.Remove(name);

@@ -41,6 +41,7 @@ public sealed class FlowActor : ReceiveActor
     private readonly HashSet<string> _sinksDrained = new(StringComparer.Ordinal);
     private FlowState _state = FlowState.Deploying;
     private bool _drainRequested;
+    private bool _stoppingNodes;
 
     /// <summary>Drain the flow (sources stop, in-flight events are delivered).</summary>
     public sealed record DrainFlow;
@@ -56,6 +57,9 @@ public sealed class FlowActor : ReceiveActor
 
     /// <summary>A flow's state and the state of each connector.</summary>
     public sealed record FlowStatus(string Name, FlowState State, IReadOnlyDictionary<string, ConnectorState> Connectors);
+
+    /// <summary>Stop every connector and pipeline of the flow, then the flow itself.</summary>
+    public sealed record StopNodes;
 
     /// <summary>Reported to the world when the flow completed.</summary>
     public sealed record FlowCompleted(string Name);
@@ -154,8 +158,21 @@ public sealed class FlowActor : ReceiveActor
         });
         Receive<PipelineActor.PipelineFinished>(_ => { });
         Receive<GetFlowStatus>(_ => Sender.Tell(new FlowStatus(_spec.Name, _state, new Dictionary<string, ConnectorState>(_connectorStates))));
+        Receive<StopNodes>(_ =>
+        {
+            _stoppingNodes = true;
+            if (_nodes.Count == 0) Context.Stop(Self);
+            foreach (var node in _nodes.Values) node.Tell(PoisonPill.Instance);
+        });
         Receive<Terminated>(t =>
         {
+            if (_stoppingNodes)
+            {
+                var gone = _nodes.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)).Key;
+                if (gone is not null) _nodes.Remove(gone);
+                if (_nodes.Count == 0) Context.Stop(Self);
+                return;
+            }
             var name = _nodes.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)).Key;
             if (name is null || _state == FlowState.Completed) return;
             // A connector or pipeline actor that died (not its plugin: that is handled inside) cannot take part any more.

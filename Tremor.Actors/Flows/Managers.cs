@@ -67,6 +67,7 @@ public sealed class PipelineManager : ReceiveActor
 public sealed class FlowManager : ReceiveActor
 {
     private readonly Dictionary<string, IActorRef> _flows = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, (string Name, IActorRef ReplyTo)> _stoppingFlows = [];
 
     /// <summary>Deploy a validated flow.</summary>
     public sealed record Deploy(FlowSpec Spec, IReadOnlyDictionary<string, IConnectorFactory> Factories);
@@ -79,6 +80,9 @@ public sealed class FlowManager : ReceiveActor
 
     /// <summary>Stop one flow's actors (after it drained).</summary>
     public sealed record StopFlow(string Name);
+
+    /// <summary>The flow's actors (its connectors and pipelines, then the flow itself) stopped.</summary>
+    public sealed record FlowStopped(string Name);
 
     /// <summary>There is no flow of that name.</summary>
     public sealed record NoSuchFlow(string Name);
@@ -105,7 +109,18 @@ public sealed class FlowManager : ReceiveActor
         });
         Receive<StopFlow>(m =>
         {
-            if (_flows.Remove(m.Name, out var f)) Context.Stop(f);
+            if (!_flows.Remove(m.Name, out var f))
+            {
+                Sender.Tell(new FlowStopped(m.Name));
+                return;
+            }
+            _stoppingFlows[f] = (m.Name, Sender);
+            Context.Watch(f);
+            f.Tell(new FlowActor.StopNodes());
+        });
+        Receive<Terminated>(t =>
+        {
+            if (_stoppingFlows.Remove(t.ActorRef, out var entry)) entry.ReplyTo.Tell(new FlowStopped(entry.Name));
         });
     }
 
