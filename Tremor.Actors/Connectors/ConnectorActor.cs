@@ -132,12 +132,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Plugin failures stop the proxy; this actor re-creates it after a backoff (see <see cref="OnProxyDied"/>).</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(null, null, e =>
     {
         _lastError = e is ActorInitializationException { InnerException: { } inner } ? inner.Message : e.Message;
         _log.Warning("{0}: plugin failed: {1}", _spec.Alias, _lastError);
         return Directive.Stop;
-    });
+    }, loggingEnabled: false); // logged once, above, with the connector's name
 
     private void Initializing()
     {
