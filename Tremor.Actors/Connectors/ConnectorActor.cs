@@ -132,7 +132,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Plugin failures stop the proxy; this actor re-creates it after a backoff (see <see cref="OnProxyDied"/>).</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(null, null, e =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, e =>
     {
         _lastError = e is ActorInitializationException { InnerException: { } inner } ? inner.Message : e.Message;
         _log.Warning("{0}: plugin failed: {1}", _spec.Alias, _lastError);
