@@ -1,0 +1,316 @@
+using System.Globalization;
+using HdrHistogram;
+using Tremor.Pdk;
+using Tremor.Script.Functions;
+using Tremor.Script.Runtime;
+
+namespace Tremor.Script.Aggregates;
+
+/// <summary>
+/// The running state of one aggregate call in one window of one group. Chained windows merge the lower
+/// window's state into the higher one when the lower closes.
+/// </summary>
+internal interface IAggregator
+{
+    void Accumulate(ReadOnlySpan<Value> args);
+
+    Value Emit();
+
+    void Merge(IAggregator lower);
+
+    void Reset();
+}
+
+internal sealed record AggregateDef(string Name, int MinArgs, int MaxArgs, Func<IAggregator> Create);
+
+/// <summary>The <c>aggr::</c> functions, only valid in a windowed select.</summary>
+internal static class AggregateRegistry
+{
+    private static readonly Dictionary<string, AggregateDef> Defs = new(StringComparer.Ordinal)
+    {
+        ["aggr::stats::count"] = new("aggr::stats::count", 0, 1, () => new Count()),
+        ["aggr::stats::sum"] = new("aggr::stats::sum", 1, 1, () => new Sum()),
+        ["aggr::stats::min"] = new("aggr::stats::min", 1, 1, () => new MinMax("aggr::stats::min", -1)),
+        ["aggr::stats::max"] = new("aggr::stats::max", 1, 1, () => new MinMax("aggr::stats::max", 1)),
+        ["aggr::stats::mean"] = new("aggr::stats::mean", 1, 1, () => new Moments("aggr::stats::mean", Moments.Output.Mean)),
+        ["aggr::stats::var"] = new("aggr::stats::var", 1, 1, () => new Moments("aggr::stats::var", Moments.Output.Variance)),
+        ["aggr::stats::stdev"] = new("aggr::stats::stdev", 1, 1, () => new Moments("aggr::stats::stdev", Moments.Output.Stdev)),
+        ["aggr::stats::hdr"] = new("aggr::stats::hdr", 1, 2, () => new Hdr()),
+        ["aggr::win::first"] = new("aggr::win::first", 1, 1, () => new FirstLast(first: true)),
+        ["aggr::win::last"] = new("aggr::win::last", 1, 1, () => new FirstLast(first: false)),
+        ["aggr::win::collect_flattened"] = new("aggr::win::collect_flattened", 1, 1, () => new Collect()),
+    };
+
+    public static IEnumerable<string> Names => Defs.Keys;
+
+    public static AggregateDef? Find(string name)
+    {
+        if (name.StartsWith("std::", StringComparison.Ordinal)) name = name[5..];
+        return Defs.GetValueOrDefault(name);
+    }
+
+    internal static double Number(Value v, string fn) =>
+        v.TryGetF64(out var d) ? d : throw new FunctionError($"{fn}: expected a number, got {ValueOps.TypeName(v)} {ValueOps.Short(v)}");
+
+    private sealed class Count : IAggregator
+    {
+        private long _n;
+
+        public void Accumulate(ReadOnlySpan<Value> args) => _n++;
+
+        public Value Emit() => Value.From(_n);
+
+        public void Merge(IAggregator lower) => _n += ((Count)lower)._n;
+
+        public void Reset() => _n = 0;
+    }
+
+    private sealed class Sum : IAggregator
+    {
+        private long _int;
+        private double _float;
+        private bool _isFloat;
+
+        public void Accumulate(ReadOnlySpan<Value> args) => Add(args[0]);
+
+        private void Add(Value v)
+        {
+            if (!_isFloat && v.Kind == ValueKind.I64)
+            {
+                var r = _int + v.RawI64;
+                if (((_int ^ r) & (v.RawI64 ^ r)) >= 0)
+                {
+                    _int = r;
+                    return;
+                }
+            }
+            if (!_isFloat)
+            {
+                _isFloat = true;
+                _float = _int;
+            }
+            _float += Number(v, "aggr::stats::sum");
+        }
+
+        public Value Emit() => _isFloat ? Value.From(_float) : Value.From(_int);
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (Sum)lower;
+            Add(o.Emit());
+        }
+
+        public void Reset()
+        {
+            _int = 0;
+            _float = 0;
+            _isFloat = false;
+        }
+    }
+
+    private sealed class MinMax(string name, int sign) : IAggregator
+    {
+        private Value _best;
+        private bool _any;
+
+        public void Accumulate(ReadOnlySpan<Value> args) => Add(args[0]);
+
+        private void Add(Value v)
+        {
+            Number(v, name);
+            if (!_any || ValueOps.Compare(v, _best, name, 0) * sign > 0) _best = v;
+            _any = true;
+        }
+
+        public Value Emit() => _any ? _best : Value.Null;
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (MinMax)lower;
+            if (o._any) Add(o._best);
+        }
+
+        public void Reset()
+        {
+            _any = false;
+            _best = default;
+        }
+    }
+
+    /// <summary>Welford's running mean and variance (sample variance, n - 1), mergeable across windows.</summary>
+    internal sealed class Moments(string name, Moments.Output output) : IAggregator
+    {
+        internal enum Output
+        {
+            Mean,
+            Variance,
+            Stdev,
+        }
+
+        private long _n;
+        private double _mean;
+        private double _m2;
+
+        public void Accumulate(ReadOnlySpan<Value> args) => Add(Number(args[0], name));
+
+        public void Add(double x)
+        {
+            _n++;
+            var delta = x - _mean;
+            _mean += delta / _n;
+            _m2 += delta * (x - _mean);
+        }
+
+        public Value Emit()
+        {
+            if (_n == 0) return Value.Null;
+            var variance = _n > 1 ? _m2 / (_n - 1) : 0.0;
+            return output switch
+            {
+                Output.Mean => Value.From(_mean),
+                Output.Variance => Value.From(variance),
+                _ => Value.From(Math.Sqrt(variance)),
+            };
+        }
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (Moments)lower;
+            if (o._n == 0) return;
+            var n = _n + o._n;
+            var delta = o._mean - _mean;
+            _m2 += o._m2 + delta * delta * _n * o._n / n;
+            _mean += delta * o._n / n;
+            _n = n;
+        }
+
+        public void Reset()
+        {
+            _n = 0;
+            _mean = 0;
+            _m2 = 0;
+        }
+    }
+
+    /// <summary>
+    /// Count, min, max, mean, stdev and percentiles of non-negative values through an HdrHistogram
+    /// (2 significant digits, as Tremor's default).
+    /// </summary>
+    private sealed class Hdr : IAggregator
+    {
+        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.99", "0.999"];
+        private readonly LongHistogram _histogram = new(long.MaxValue / 4, 2);
+        private readonly Moments _moments = new("aggr::stats::hdr", Moments.Output.Stdev);
+        private string[]? _percentiles;
+        private long _min = long.MaxValue;
+        private long _max = long.MinValue;
+
+        public void Accumulate(ReadOnlySpan<Value> args)
+        {
+            if (_percentiles is null && args.Length > 1) _percentiles = Percentiles(args[1]);
+            var d = Number(args[0], "aggr::stats::hdr");
+            if (d < 0) throw new FunctionError($"aggr::stats::hdr: values must not be negative, got {ValueOps.Short(args[0])}");
+            var v = (long)Math.Round(d);
+            _histogram.RecordValue(v);
+            _moments.Add(v);
+            _min = Math.Min(_min, v);
+            _max = Math.Max(_max, v);
+        }
+
+        private static string[] Percentiles(Value spec)
+        {
+            if (spec.AsArray() is not { } list) throw new FunctionError("aggr::stats::hdr: percentiles must be an array of strings like \"0.99\"");
+            var result = new string[list.Count];
+            for (var i = 0; i < list.Count; i++)
+            {
+                var s = list[i].AsString();
+                if (s is null || !double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) || p is < 0 or > 1)
+                    throw new FunctionError($"aggr::stats::hdr: percentile {list[i]} must be a string between \"0\" and \"1\"");
+                result[i] = s;
+            }
+            return result;
+        }
+
+        public Value Emit()
+        {
+            var r = new ValueRecord(7);
+            var count = _histogram.TotalCount;
+            r.Append("count", Value.From(count));
+            r.Append("min", count == 0 ? Value.Null : Value.From(_min));
+            r.Append("max", count == 0 ? Value.Null : Value.From(_max));
+            r.Append("mean", _moments.Emit() is { IsNull: false } && count > 0 ? Value.From(_histogram.GetMean()) : Value.Null);
+            r.Append("stdev", count == 0 ? Value.Null : _moments.Emit());
+            var percentiles = new ValueRecord();
+            foreach (var p in _percentiles ?? DefaultPercentiles)
+            {
+                var q = double.Parse(p, CultureInfo.InvariantCulture) * 100;
+                percentiles.Append(p, count == 0 ? Value.Null : Value.From(_histogram.GetValueAtPercentile(q)));
+            }
+            r.Append("percentiles", Value.From(percentiles));
+            return Value.From(r);
+        }
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (Hdr)lower;
+            _percentiles ??= o._percentiles;
+            _histogram.Add(o._histogram);
+            _moments.Merge(o._moments);
+            if (o._histogram.TotalCount > 0)
+            {
+                _min = Math.Min(_min, o._min);
+                _max = Math.Max(_max, o._max);
+            }
+        }
+
+        public void Reset()
+        {
+            _histogram.Reset();
+            _moments.Reset();
+            _min = long.MaxValue;
+            _max = long.MinValue;
+        }
+    }
+
+    private sealed class FirstLast(bool first) : IAggregator
+    {
+        private Value _value;
+        private bool _any;
+
+        public void Accumulate(ReadOnlySpan<Value> args) => Set(args[0]);
+
+        private void Set(Value v)
+        {
+            if (!first || !_any) _value = v;
+            _any = true;
+        }
+
+        public Value Emit() => _value;
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (FirstLast)lower;
+            if (o._any) Set(o._value);
+        }
+
+        public void Reset()
+        {
+            _any = false;
+            _value = default;
+        }
+    }
+
+    private sealed class Collect : IAggregator
+    {
+        private List<Value> _items = [];
+
+        public void Accumulate(ReadOnlySpan<Value> args) => _items.Add(args[0]);
+
+        // A fresh list each time: the emitted array belongs to the output event.
+        public Value Emit() => Value.From(new List<Value>(_items));
+
+        public void Merge(IAggregator lower) => _items.AddRange(((Collect)lower)._items);
+
+        public void Reset() => _items = [];
+    }
+}

@@ -1,0 +1,857 @@
+using System.Text;
+using Tremor.Pdk;
+using Tremor.Script.Aggregates;
+using Tremor.Script.Functions;
+using Tremor.Script.Runtime;
+using Tremor.Script.Syntax;
+
+namespace Tremor.Script.Compilation;
+
+internal delegate bool Matcher(Context c, Value v);
+
+/// <summary>
+/// Compiles expressions ahead of time into closures over a <see cref="Context"/>: each node of the tree becomes
+/// one delegate, so per event there is no dispatch on syntax and no allocation beyond produced values.
+/// </summary>
+internal sealed class Compiler(Source source, Scope scope)
+{
+    [ThreadStatic]
+    private static StringBuilder? _builder;
+
+    public Scope Scope { get; } = scope;
+
+    public Eval Compile(Expr e) => e switch
+    {
+        LiteralExpr l => Const(l.Value),
+        InterpolatedExpr s => Interpolated(s),
+        ArrayExpr a => Array(a),
+        RecordExpr r => Record(r),
+        PathExpr p => Path(p, lenientMissing: false),
+        UnaryExpr u => Unary(u),
+        BinaryExpr b => Binary(b),
+        CallExpr call => Call(call),
+        LetExpr let => Let(let),
+        PresentExpr p => Present(p),
+        MatchExpr m => Match(m),
+        PatchExpr p => Patch(p),
+        MergeExpr m => Merge(m),
+        ForExpr f => For(f),
+        EmitExpr em => Emit(em),
+        DropExpr d => Drop(d),
+        _ => throw source.Error(e.Pos, $"unsupported expression {e.GetType().Name}"),
+    };
+
+    /// <summary>Statements in order; stops at emit or drop. A body ending in `let` yields the event.</summary>
+    public Eval Block(List<Expr> body, bool yieldsEventAfterLet)
+    {
+        var stmts = body.Select(Compile).ToList();
+        if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
+        if (stmts.Count == 1) return stmts[0];
+        var array = stmts.ToArray();
+        return c =>
+        {
+            Value v = default;
+            for (var i = 0; i < array.Length; i++)
+            {
+                v = array[i](c);
+                if (c.Flow != Flow.Continue) return v;
+            }
+            return v;
+        };
+    }
+
+    /// <summary>Evaluates an expression that must not depend on an event (definition parameters).</summary>
+    public static Value EvaluateConstant(Source source, Expr e)
+    {
+        var scope = new Scope(ScopeKind.Constant);
+        var eval = new Compiler(source, scope).Compile(e);
+        var c = new Context(scope.LocalCount, scope.ScratchCount);
+        try
+        {
+            return eval(c);
+        }
+        catch (RuntimeError err)
+        {
+            throw source.Error(err.Pos, err.Message);
+        }
+    }
+
+    private static Eval Const(Value v) => _ => v;
+
+    private Eval Interpolated(InterpolatedExpr s)
+    {
+        var parts = s.Parts.Select(p => p is Expr e ? (object)Compile(e) : p).ToArray();
+        return c =>
+        {
+            var sb = _builder ??= new StringBuilder();
+            sb.Clear();
+            foreach (var p in parts)
+            {
+                if (p is string text) sb.Append(text);
+                else sb.Append(ValueOps.Display(((Eval)p)(c)));
+            }
+            return Value.From(sb.ToString());
+        };
+    }
+
+    private Eval Array(ArrayExpr a)
+    {
+        var items = a.Items.Select(Compile).ToArray();
+        if (a.Items.All(i => i is LiteralExpr))
+        {
+            // Shared between events: copy-on-write guarantees nobody writes into it.
+            var constant = Value.From(a.Items.Select(i => ((LiteralExpr)i).Value).ToList());
+            return _ => constant;
+        }
+        return c =>
+        {
+            var list = new List<Value>(items.Length);
+            foreach (var item in items) list.Add(item(c));
+            return Value.From(list);
+        };
+    }
+
+    private Eval Record(RecordExpr r)
+    {
+        var keys = r.Fields.Select(f => f.Key is LiteralExpr { Value.Kind: ValueKind.String } l ? l.Value.AsString() : null).ToArray();
+        var keyEvals = r.Fields.Select(f => Compile(f.Key)).ToArray();
+        var values = r.Fields.Select(f => Compile(f.Value)).ToArray();
+        var positions = r.Fields.Select(f => f.Key.Pos).ToArray();
+        var unique = keys.All(k => k is not null) && keys.Distinct(StringComparer.Ordinal).Count() == keys.Length;
+        if (unique)
+        {
+            var fixedKeys = keys.Select(k => k!).ToArray();
+            return c =>
+            {
+                var record = new ValueRecord(values.Length);
+                for (var i = 0; i < values.Length; i++) record.Append(fixedKeys[i], values[i](c));
+                return Value.From(record);
+            };
+        }
+        return c =>
+        {
+            var record = new ValueRecord(values.Length);
+            for (var i = 0; i < values.Length; i++)
+            {
+                var key = keyEvals[i](c);
+                record.Set(key.AsString() ?? throw new RuntimeError(positions[i], $"record keys must be strings, got {ValueOps.TypeName(key)}"), values[i](c));
+            }
+            return Value.From(record);
+        };
+    }
+
+    // ---- paths ----
+
+    private Eval Root(PathExpr p)
+    {
+        switch (p.Root)
+        {
+            case PathRoot.Event: return c => c.Event;
+            case PathRoot.Meta: return c => c.Meta;
+            case PathRoot.State: return c => c.State;
+            case PathRoot.Group: return c => c.Group;
+            case PathRoot.Window: return c => c.Window;
+            case PathRoot.Args: return c => c.Args;
+            case PathRoot.Expr: return Compile(p.Base!);
+            default:
+                {
+                    var slot = Scope.Lookup(p.Name!) ?? throw source.Error(p.Pos, $"unknown local `{p.Name}`", LocalHint(p.Name!));
+                    return c => c.Locals[slot];
+                }
+        }
+    }
+
+    private string LocalHint(string name)
+    {
+        var nearest = Source.Nearest(name, Scope.LocalNames.Concat(["event", "state", "group", "window", "args"]));
+        return nearest is not null ? $"did you mean `{nearest}`?" : $"assign it first with `let {name} = ...;`, or use `event.{name}` for a field of the event";
+    }
+
+    private static string RootText(PathExpr p) => p.Root switch
+    {
+        PathRoot.Event => "event",
+        PathRoot.Meta => "$",
+        PathRoot.State => "state",
+        PathRoot.Group => "group",
+        PathRoot.Window => "window",
+        PathRoot.Args => "args",
+        PathRoot.Local => p.Name!,
+        _ => "(expression)",
+    };
+
+    private static string[] Prefixes(PathExpr p)
+    {
+        var prefixes = new string[p.Segments.Count];
+        var sb = new StringBuilder(RootText(p));
+        for (var i = 0; i < p.Segments.Count; i++)
+        {
+            prefixes[i] = sb.ToString();
+            switch (p.Segments[i])
+            {
+                case FieldSegment f:
+                    if (p.Root == PathRoot.Meta && i == 0) sb.Append(f.Name);
+                    else sb.Append('.').Append(f.Name);
+                    break;
+                default: sb.Append("[...]"); break;
+            }
+        }
+        return prefixes;
+    }
+
+    private Eval Path(PathExpr p, bool lenientMissing)
+    {
+        var root = Root(p);
+        if (p.Segments.Count == 0) return root;
+        // Metadata is optional by nature: a missing $key reads as null.
+        var lenient = lenientMissing || p.Root == PathRoot.Meta;
+        var prefixes = Prefixes(p);
+        if (p.Segments.All(s => s is FieldSegment))
+        {
+            var names = p.Segments.Select(s => ((FieldSegment)s).Name).ToArray();
+            var pos = p.Segments.Select(s => s.Pos).ToArray();
+            if (names.Length == 1)
+            {
+                var n0 = names[0];
+                return c =>
+                {
+                    var v = root(c);
+                    if (v.AsRecord() is { } r && r.TryGetValue(n0, out var x)) return x;
+                    return MissingField(v, n0, prefixes[0], pos[0], lenient);
+                };
+            }
+            return c =>
+            {
+                var v = root(c);
+                for (var i = 0; i < names.Length; i++)
+                {
+                    if (v.AsRecord() is { } r && r.TryGetValue(names[i], out var x)) v = x;
+                    else return MissingField(v, names[i], prefixes[i], pos[i], lenient);
+                }
+                return v;
+            };
+        }
+        var segs = p.Segments.Select(CompileSegment).ToArray();
+        return c =>
+        {
+            var v = root(c);
+            for (var i = 0; i < segs.Length; i++)
+            {
+                if (!Step(c, ref v, segs[i], prefixes[i], out var error))
+                {
+                    if (lenient) return Value.Null;
+                    throw error!;
+                }
+            }
+            return v;
+        };
+    }
+
+    private static Value MissingField(Value v, string name, string prefix, int pos, bool lenient)
+    {
+        if (lenient) return Value.Null;
+        if (v.Kind == ValueKind.Record) throw new RuntimeError(pos, $"key `{name}` not found in `{prefix}`");
+        throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
+    }
+
+    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To);
+
+    private CompiledSegment CompileSegment(Segment s) => s switch
+    {
+        FieldSegment f => new CompiledSegment(f.Pos, f.Name, null, null),
+        IndexSegment i => new CompiledSegment(i.Pos, null, Compile(i.Index), null),
+        RangeSegment r => new CompiledSegment(r.Pos, null, Compile(r.From), Compile(r.To)),
+        _ => throw source.Error(s.Pos, "unsupported path segment"),
+    };
+
+    private static bool Step(Context c, ref Value v, CompiledSegment seg, string prefix, out RuntimeError? error)
+    {
+        error = null;
+        if (seg.Field is { } field)
+        {
+            if (v.AsRecord() is { } r && r.TryGetValue(field, out var x))
+            {
+                v = x;
+                return true;
+            }
+            error = v.Kind == ValueKind.Record
+                ? new RuntimeError(seg.Pos, $"key `{field}` not found in `{prefix}`")
+                : new RuntimeError(seg.Pos, $"cannot read field `{field}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
+            return false;
+        }
+        var index = seg.Index!(c);
+        if (seg.To is { } toEval)
+        {
+            var to = toEval(c);
+            if (v.AsArray() is not { } arr || !index.TryGetI64(out var a) || !to.TryGetI64(out var b) || a < 0 || b < a || b > arr.Count)
+            {
+                error = new RuntimeError(seg.Pos, $"range [{index}:{to}] is not valid for `{prefix}` ({ValueOps.TypeName(v)})");
+                return false;
+            }
+            v = Value.From(arr.GetRange((int)a, (int)(b - a)));
+            return true;
+        }
+        if (index.AsString() is { } key)
+        {
+            if (v.AsRecord() is { } r && r.TryGetValue(key, out var x))
+            {
+                v = x;
+                return true;
+            }
+            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Record ? $"key `{key}` not found in `{prefix}`" : $"cannot read key `{key}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
+            return false;
+        }
+        if (index.TryGetI64(out var idx))
+        {
+            if (v.AsArray() is { } arr && idx >= 0 && idx < arr.Count)
+            {
+                v = arr[(int)idx];
+                return true;
+            }
+            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Array
+                ? $"index {idx} out of bounds for `{prefix}` of length {v.AsArray()!.Count}"
+                : $"cannot index `{prefix}` with {idx}: it is {ValueOps.TypeName(v)}, not an array");
+            return false;
+        }
+        error = new RuntimeError(seg.Pos, $"an index must be an integer or a string, got {ValueOps.TypeName(index)}");
+        return false;
+    }
+
+    private Eval Present(PresentExpr p)
+    {
+        var root = Root(p.Path);
+        var segs = p.Path.Segments;
+        if (segs.Count == 0) return p.Negate ? c => Value.From(root(c).IsNull) : c => Value.From(!root(c).IsNull);
+        var compiled = segs.Select(CompileSegment).ToArray();
+        var negate = p.Negate;
+        return c =>
+        {
+            var v = root(c);
+            foreach (var s in compiled)
+            {
+                if (!Step(c, ref v, s, "", out _)) return Value.From(negate);
+            }
+            return Value.From(!negate);
+        };
+    }
+
+    // ---- operators ----
+
+    private Eval Unary(UnaryExpr u)
+    {
+        var operand = Compile(u.Operand);
+        var pos = u.Pos;
+        return u.Op switch
+        {
+            "not" => c => Value.From(!ValueOps.Bool(operand(c), pos, "the operand of `not`")),
+            "-" => c => ValueOps.Negate(operand(c), pos),
+            _ => c =>
+            {
+                var v = operand(c);
+                return v.IsNumber ? v : throw new RuntimeError(pos, $"unary `+` needs a number, got {ValueOps.TypeName(v)}");
+            },
+        };
+    }
+
+    private Eval Binary(BinaryExpr b)
+    {
+        var l = Compile(b.Left);
+        var r = Compile(b.Right);
+        var pos = b.Pos;
+        switch (b.Op)
+        {
+            case "and": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `and`") && ValueOps.Bool(r(c), pos, "the right side of `and`"));
+            case "or": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `or`") || ValueOps.Bool(r(c), pos, "the right side of `or`"));
+            case "xor": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `xor`") ^ ValueOps.Bool(r(c), pos, "the right side of `xor`"));
+            case "==":
+                if (b.Right is LiteralExpr { Value.Kind: ValueKind.String } lit)
+                {
+                    // The common filter `event.x == "literal"`: compare strings without the general equality path.
+                    var s = lit.Value.AsString();
+                    return c =>
+                    {
+                        var v = l(c);
+                        return Value.From(v.Kind == ValueKind.String ? string.Equals(v.AsString(), s, StringComparison.Ordinal) : v.Equals(lit.Value));
+                    };
+                }
+                return c => Value.From(l(c).Equals(r(c)));
+            case "!=": return c => Value.From(!l(c).Equals(r(c)));
+            case "<": return c => Value.From(ValueOps.Compare(l(c), r(c), "<", pos) < 0);
+            case "<=": return c => Value.From(ValueOps.Compare(l(c), r(c), "<=", pos) <= 0);
+            case ">": return c => Value.From(ValueOps.Compare(l(c), r(c), ">", pos) > 0);
+            case ">=": return c => Value.From(ValueOps.Compare(l(c), r(c), ">=", pos) >= 0);
+            case "+": return c => ValueOps.Add(l(c), r(c), pos);
+            default:
+                var op = b.Op;
+                return c => ValueOps.Arith(op, l(c), r(c), pos);
+        }
+    }
+
+    // ---- calls ----
+
+    private Eval Call(CallExpr call)
+    {
+        if (AggregateRegistry.Find(call.Name) is { } aggregate) return Aggregate(call, aggregate);
+        var def = FunctionRegistry.Find(call.Name);
+        if (def is null)
+        {
+            var nearest = Source.Nearest(call.Name, FunctionRegistry.Names);
+            throw source.Error(call.Pos, $"unknown function `{call.Name}`", nearest is not null ? $"did you mean `{nearest}`?" : "see the standard modules: string, math, array, record, json, type, re, integer, float, nanos, aggr");
+        }
+        CheckArity(call, def.Name, def.MinArgs, def.MaxArgs);
+        var args = call.Args.Select(Compile).ToArray();
+        var fn = def.Fn;
+        var pos = call.Pos;
+        if (def.Pure && call.Args.All(a => a is LiteralExpr))
+        {
+            try
+            {
+                var values = call.Args.Select(a => ((LiteralExpr)a).Value).ToArray();
+                var folded = fn(values);
+                return _ => folded;
+            }
+            catch (FunctionError e)
+            {
+                throw source.Error(pos, e.Message);
+            }
+        }
+        var n = args.Length;
+        var off = Scope.AllocScratch(n);
+        if (n == 1)
+        {
+            var a0 = args[0];
+            return c =>
+            {
+                var s = c.Scratch;
+                s[off] = a0(c);
+                try
+                {
+                    return fn(new ReadOnlySpan<Value>(s, off, 1));
+                }
+                catch (FunctionError e)
+                {
+                    throw new RuntimeError(pos, e.Message);
+                }
+            };
+        }
+        return c =>
+        {
+            var s = c.Scratch;
+            for (var i = 0; i < n; i++) s[off + i] = args[i](c);
+            try
+            {
+                return fn(new ReadOnlySpan<Value>(s, off, n));
+            }
+            catch (FunctionError e)
+            {
+                throw new RuntimeError(pos, e.Message);
+            }
+        };
+    }
+
+    private void CheckArity(CallExpr call, string name, int min, int max)
+    {
+        if (call.Args.Count >= min && call.Args.Count <= max) return;
+        var expected = min == max ? $"{min}" : max == int.MaxValue ? $"at least {min}" : $"{min} to {max}";
+        throw source.Error(call.Pos, $"`{name}` takes {expected} argument{(min == 1 && max == 1 ? "" : "s")}, got {call.Args.Count}");
+    }
+
+    private Eval Aggregate(CallExpr call, AggregateDef def)
+    {
+        if (Scope.Kind != ScopeKind.WindowedSelect || !Scope.AggregatesAllowed)
+            throw source.Error(call.Pos, $"aggregate function `{def.Name}` is only allowed in a select over a window",
+                "select aggr::stats::count() from in[my_window] into out;");
+        if (Scope.InAggregate) throw source.Error(call.Pos, "aggregate functions cannot be nested");
+        CheckArity(call, def.Name, def.MinArgs, def.MaxArgs);
+        Scope.InAggregate = true;
+        var args = call.Args.Select(Compile).ToArray();
+        Scope.InAggregate = false;
+        var index = Scope.Aggregates.Count;
+        Scope.Aggregates.Add(new AggregateSite(def, args, Scope.AllocScratch(args.Length)));
+        return c => c.Aggregates![index].Emit();
+    }
+
+    // ---- let ----
+
+    private Eval Let(LetExpr let)
+    {
+        if (Scope.Kind != ScopeKind.Script) throw source.Error(let.Pos, "`let` is only allowed in a script");
+        var value = Compile(let.Value);
+        var target = let.Target;
+        var root = target.Root;
+        var slot = root == PathRoot.Local ? (target.Segments.Count == 0 ? Scope.Declare(target.Name!) : Scope.Lookup(target.Name!) ?? throw source.Error(target.Pos, $"unknown local `{target.Name}`", LocalHint(target.Name!))) : -1;
+        if (target.Segments.Count == 0)
+        {
+            return root switch
+            {
+                PathRoot.Event => c => { c.Event = value(c); return Value.Null; },
+                PathRoot.Meta => c => { c.Meta = value(c); return Value.Null; },
+                PathRoot.State => c => { c.State = value(c); return Value.Null; },
+                _ => c => { c.Locals[slot] = value(c); return Value.Null; },
+            };
+        }
+        var segs = target.Segments.Select(CompileSegment).ToArray();
+        var prefixes = Prefixes(target);
+        return c =>
+        {
+            var v = value(c);
+            var container = root switch
+            {
+                PathRoot.Event => c.Event,
+                PathRoot.Meta => c.Meta,
+                PathRoot.State => c.State,
+                _ => c.Locals[slot],
+            };
+            container = Owned(c, container, segs[0], prefixes[0]);
+            switch (root)
+            {
+                case PathRoot.Event: c.Event = container; break;
+                case PathRoot.Meta: c.Meta = container; break;
+                case PathRoot.State: c.State = container; break;
+                default: c.Locals[slot] = container; break;
+            }
+            for (var i = 0; i < segs.Length - 1; i++)
+            {
+                var key = Key(c, segs[i]);
+                var child = Get(container, key);
+                child = Owned(c, child, segs[i + 1], prefixes[i + 1]);
+                Set(container, key, child, segs[i], prefixes[i]);
+                container = child;
+            }
+            Set(container, Key(c, segs[^1]), v, segs[^1], prefixes[^1]);
+            return Value.Null;
+        };
+    }
+
+    private static Value Key(Context c, CompiledSegment s) => s.Field is { } f ? Value.From(f) : s.Index!(c);
+
+    private static Value Get(Value container, Value key) =>
+        key.AsString() is { } k ? container[k] : key.TryGetI64(out var i) && i is >= 0 and <= int.MaxValue ? container[(int)i] : default;
+
+    private static void Set(Value container, Value key, Value v, CompiledSegment seg, string prefix)
+    {
+        if (key.AsString() is { } k && container.AsRecord() is { } r)
+        {
+            r.Set(k, v);
+            return;
+        }
+        if (key.TryGetI64(out var i) && container.AsArray() is { } a)
+        {
+            if (i < 0 || i >= a.Count) throw new RuntimeError(seg.Pos, $"index {i} out of bounds for `{prefix}` of length {a.Count}");
+            a[(int)i] = v;
+            return;
+        }
+        throw new RuntimeError(seg.Pos, $"cannot assign {Describe(key)} in `{prefix}`: it is {ValueOps.TypeName(container)}");
+    }
+
+    private static string Describe(Value key) => key.AsString() is { } k ? $"field `{k}`" : $"index {key}";
+
+    /// <summary>The container, copied unless this event already owns it; null becomes a new record.</summary>
+    private static Value Owned(Context c, Value v, CompiledSegment next, string prefix)
+    {
+        switch (v.Kind)
+        {
+            case ValueKind.Null:
+                {
+                    var fresh = Value.NewRecord();
+                    c.Own(fresh.AsRecord()!);
+                    return fresh;
+                }
+            case ValueKind.Record:
+                {
+                    var r = v.AsRecord()!;
+                    if (c.IsOwned(r)) return v;
+                    var copy = ValueOps.ShallowCopy(v);
+                    c.Own(copy.AsRecord()!);
+                    return copy;
+                }
+            case ValueKind.Array:
+                {
+                    var a = v.AsArray()!;
+                    if (c.IsOwned(a)) return v;
+                    var copy = ValueOps.ShallowCopy(v);
+                    c.Own(copy.AsArray()!);
+                    return copy;
+                }
+            default:
+                throw new RuntimeError(next.Pos, $"cannot assign into `{prefix}`: it is {ValueOps.TypeName(v)}, not a record or array");
+        }
+    }
+
+    // ---- match ----
+
+    private Eval Match(MatchExpr m)
+    {
+        var subject = Compile(m.Subject);
+        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        return c =>
+        {
+            var v = subject(c);
+            foreach (var (matcher, guard, body, pos) in cases)
+            {
+                if (!matcher(c, v)) continue;
+                if (guard is not null && !ValueOps.Bool(guard(c), pos, "a `when` guard")) continue;
+                return body(c);
+            }
+            return Value.Null;
+        };
+    }
+
+    private Matcher Pattern(Pattern p)
+    {
+        switch (p)
+        {
+            case AnyPattern: return static (_, _) => true;
+            case ValuePattern vp:
+                {
+                    var expected = Compile(vp.Value);
+                    return (c, v) => v.Equals(expected(c));
+                }
+            case BindPattern bp:
+                {
+                    var inner = Pattern(bp.Inner);
+                    var slot = Scope.Declare(bp.Name);
+                    return (c, v) =>
+                    {
+                        if (!inner(c, v)) return false;
+                        c.Locals[slot] = v;
+                        return true;
+                    };
+                }
+            case RecordPattern rp:
+                {
+                    var items = rp.Items.Select(RecordItem).ToArray();
+                    return (c, v) =>
+                    {
+                        if (v.AsRecord() is not { } r) return false;
+                        foreach (var item in items)
+                        {
+                            if (!item(c, r)) return false;
+                        }
+                        return true;
+                    };
+                }
+            case ArrayPattern ap:
+                {
+                    var items = ap.Items.Select(Pattern).ToArray();
+                    // Tremor's array patterns search: each element pattern must match some element.
+                    return (c, v) =>
+                    {
+                        if (v.AsArray() is not { } a) return false;
+                        foreach (var item in items)
+                        {
+                            var found = false;
+                            foreach (var x in a)
+                            {
+                                if (item(c, x))
+                                {
+                                    found = true;
+                                    break;
+                                }
+                            }
+                            if (!found) return false;
+                        }
+                        return true;
+                    };
+                }
+            case TuplePattern tp:
+                {
+                    var items = tp.Items.Select(Pattern).ToArray();
+                    return (c, v) =>
+                    {
+                        if (v.AsArray() is not { } a || a.Count != items.Length) return false;
+                        for (var i = 0; i < items.Length; i++)
+                        {
+                            if (!items[i](c, a[i])) return false;
+                        }
+                        return true;
+                    };
+                }
+            default: throw source.Error(p.Pos, "unsupported pattern");
+        }
+    }
+
+    private Func<Context, ValueRecord, bool> RecordItem(RecordPatternItem item)
+    {
+        var key = item.Key;
+        switch (item.Kind)
+        {
+            case "present": return (_, r) => r.ContainsKey(key);
+            case "absent": return (_, r) => !r.ContainsKey(key);
+            case "nested":
+                {
+                    var nested = Pattern(item.Nested!);
+                    return (c, r) => r.TryGetValue(key, out var v) && nested(c, v);
+                }
+            case "==":
+                {
+                    var expected = Compile(item.Value!);
+                    return (c, r) => r.TryGetValue(key, out var v) && v.Equals(expected(c));
+                }
+            case "!=":
+                {
+                    var expected = Compile(item.Value!);
+                    return (c, r) => r.TryGetValue(key, out var v) && !v.Equals(expected(c));
+                }
+            default:
+                {
+                    var expected = Compile(item.Value!);
+                    var op = item.Kind;
+                    return (c, r) =>
+                    {
+                        if (!r.TryGetValue(key, out var v)) return false;
+                        var e = expected(c);
+                        if (!(v.IsNumber && e.IsNumber) && !(v.Kind == e.Kind && v.Kind == ValueKind.String)) return false;
+                        var cmp = ValueOps.Compare(v, e, op, item.Pos);
+                        return op switch { "<" => cmp < 0, "<=" => cmp <= 0, ">" => cmp > 0, _ => cmp >= 0 };
+                    };
+                }
+        }
+    }
+
+    // ---- patch, merge, for ----
+
+    private Eval Patch(PatchExpr p)
+    {
+        var target = Compile(p.Target);
+        var ops = p.Ops.Select(o => (o.Kind, Key: o.Key is null ? null : Compile(o.Key), Value: o.Value is null ? null : Compile(o.Value), o.Pos)).ToArray();
+        var pos = p.Pos;
+        return c =>
+        {
+            var t = target(c);
+            if (t.Kind != ValueKind.Record) throw new RuntimeError(pos, $"can only patch a record, got {ValueOps.TypeName(t)}");
+            var result = ValueOps.ShallowCopy(t);
+            var r = result.AsRecord()!;
+            foreach (var (kind, keyEval, valueEval, opPos) in ops)
+            {
+                string? key = null;
+                if (keyEval is not null)
+                {
+                    var k = keyEval(c);
+                    key = k.AsString() ?? throw new RuntimeError(opPos, $"patch keys must be strings, got {ValueOps.TypeName(k)}");
+                }
+                switch (kind)
+                {
+                    case "insert":
+                        if (r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch insert: key `{key}` already exists");
+                        r.Set(key!, valueEval!(c));
+                        break;
+                    case "update":
+                        if (!r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch update: key `{key}` does not exist");
+                        r.Set(key!, valueEval!(c));
+                        break;
+                    case "upsert": r.Set(key!, valueEval!(c)); break;
+                    case "erase": r.Remove(key!); break;
+                    case "default":
+                        if (key is null)
+                        {
+                            var d = valueEval!(c);
+                            if (d.AsRecord() is not { } dr) throw new RuntimeError(opPos, "patch default => needs a record");
+                            foreach (var (k, v) in dr)
+                            {
+                                if (!r.ContainsKey(k)) r.Set(k, v);
+                            }
+                        }
+                        else if (!r.ContainsKey(key)) r.Set(key, valueEval!(c));
+                        break;
+                    case "merge":
+                        if (key is null)
+                        {
+                            var m = valueEval!(c);
+                            if (m.AsRecord() is not { } mr) throw new RuntimeError(opPos, "patch merge => needs a record");
+                            foreach (var (k, v) in mr)
+                            {
+                                if (v.IsNull) r.Remove(k);
+                                else r.Set(k, ValueOps.Merge(r[k], v));
+                            }
+                        }
+                        else r.Set(key, ValueOps.Merge(r[key], valueEval!(c)));
+                        break;
+                }
+            }
+            return result;
+        };
+    }
+
+    private Eval Merge(MergeExpr m)
+    {
+        var target = Compile(m.Target);
+        var with = Compile(m.With);
+        var pos = m.Pos;
+        return c =>
+        {
+            var t = target(c);
+            var w = with(c);
+            if (t.Kind != ValueKind.Record || w.Kind != ValueKind.Record)
+                throw new RuntimeError(pos, $"merge needs two records, got {ValueOps.TypeName(t)} and {ValueOps.TypeName(w)}");
+            return ValueOps.Merge(t, w);
+        };
+    }
+
+    private Eval For(ForExpr f)
+    {
+        var sourceEval = Compile(f.Source);
+        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var pos = f.Pos;
+        return c =>
+        {
+            var s = sourceEval(c);
+            var result = new List<Value>();
+            if (s.AsArray() is { } a)
+            {
+                for (var i = 0; i < a.Count; i++) ForOne(c, Value.From((long)i), a[i], result);
+            }
+            else if (s.AsRecord() is { } r)
+            {
+                foreach (var (k, v) in r) ForOne(c, Value.From(k), v, result);
+            }
+            else throw new RuntimeError(pos, $"`for` needs an array or a record, got {ValueOps.TypeName(s)}");
+            return Value.From(result);
+        };
+
+        void ForOne(Context c, Value key, Value value, List<Value> result)
+        {
+            foreach (var (k, v, guard, body, casePos) in cases)
+            {
+                c.Locals[k] = key;
+                c.Locals[v] = value;
+                if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
+                result.Add(body(c));
+                return;
+            }
+        }
+    }
+
+    // ---- emit, drop ----
+
+    private Eval Emit(EmitExpr e)
+    {
+        if (Scope.Kind != ScopeKind.Script) throw source.Error(e.Pos, "`emit` is only allowed in a script", "a select always emits its value into its target");
+        var value = e.Value is null ? null : Compile(e.Value);
+        var port = e.Port is null ? null : Compile(e.Port);
+        var pos = e.Pos;
+        return c =>
+        {
+            var v = value is null ? c.Event : value(c);
+            string? p = null;
+            if (port is not null)
+            {
+                var pv = port(c);
+                p = pv.AsString() ?? throw new RuntimeError(pos, $"emit port must be a string, got {ValueOps.TypeName(pv)}");
+            }
+            c.Flow = Flow.Emit;
+            c.EmitValue = v;
+            c.EmitPort = p;
+            return v;
+        };
+    }
+
+    private Eval Drop(DropExpr d)
+    {
+        if (Scope.Kind != ScopeKind.Script) throw source.Error(d.Pos, "`drop` is only allowed in a script", "filter in a select with `where`");
+        return c =>
+        {
+            c.Flow = Flow.Drop;
+            return Value.Null;
+        };
+    }
+}

@@ -1,0 +1,61 @@
+using Tremor.Script.Aggregates;
+using Tremor.Script.Runtime;
+
+namespace Tremor.Script.Compilation;
+
+/// <summary>An aggregate call site in a windowed select: how to build its state and evaluate its arguments per event.</summary>
+internal sealed record AggregateSite(AggregateDef Def, Eval[] Args, int ScratchOffset);
+
+/// <summary>What a body may use while it is compiled, and the slots it needs at run time.</summary>
+internal sealed class Scope(ScopeKind kind)
+{
+    private readonly Dictionary<string, int> _locals = new(StringComparer.Ordinal);
+
+    public ScopeKind Kind { get; } = kind;
+
+    public int LocalCount => _locals.Count;
+
+    public int ScratchCount { get; private set; }
+
+    public List<AggregateSite> Aggregates { get; } = [];
+
+    /// <summary>Set while compiling an aggregate's arguments: aggregates do not nest.</summary>
+    public bool InAggregate { get; set; }
+
+    /// <summary>Aggregates belong in a windowed select's target and having, not in its where or group by.</summary>
+    public bool AggregatesAllowed { get; set; }
+
+    public IEnumerable<string> LocalNames => _locals.Keys;
+
+    public int Declare(string name)
+    {
+        if (_locals.TryGetValue(name, out var slot)) return slot;
+        slot = _locals.Count;
+        _locals[name] = slot;
+        return slot;
+    }
+
+    public int? Lookup(string name) => _locals.TryGetValue(name, out var slot) ? slot : null;
+
+    public int AllocScratch(int n)
+    {
+        var off = ScratchCount;
+        ScratchCount += n;
+        return off;
+    }
+}
+
+internal enum ScopeKind
+{
+    /// <summary>A select without windows: expressions only.</summary>
+    Select,
+
+    /// <summary>A windowed select: aggregates allowed.</summary>
+    WindowedSelect,
+
+    /// <summary>A script body: let, emit and drop allowed.</summary>
+    Script,
+
+    /// <summary>A constant: definitions' <c>with</c> parameters.</summary>
+    Constant,
+}

@@ -1,0 +1,52 @@
+using Tremor.Script.Runtime;
+using Tremor.Script.Syntax;
+
+namespace Tremor.Script.Compilation;
+
+/// <summary>A compiled select: where, group by, windows with their aggregate sites, target and having.</summary>
+internal sealed class SelectPlan
+{
+    public required int Pos { get; init; }
+    public required Endpoint From { get; init; }
+    public required Endpoint Into { get; init; }
+    public required Eval Target { get; init; }
+    public Eval? Where { get; init; }
+    public Eval? Having { get; init; }
+    public string? GroupKind { get; init; }
+    public Eval[] GroupExprs { get; init; } = [];
+    public required WindowPlan[] Windows { get; init; }
+    public required AggregateSite[] Aggregates { get; init; }
+    public required int Locals { get; init; }
+    public required int Scratch { get; init; }
+
+    /// <summary><c>select event</c>: the input event passes on as it is, no new event.</summary>
+    public bool TargetIsEvent { get; init; }
+
+    public static SelectPlan Compile(Source src, SelectStmt s, Endpoint from, Endpoint into, List<WindowPlan> windows)
+    {
+        var scope = new Scope(windows.Count > 0 ? ScopeKind.WindowedSelect : ScopeKind.Select);
+        var compiler = new Compiler(src, scope);
+        var where = s.Where is null ? null : compiler.Compile(s.Where);
+        var groupExprs = s.Group?.Exprs.Select(compiler.Compile).ToArray() ?? [];
+        if (s.Group is { Kind: "each" } g && g.Exprs.Count != 1) throw src.Error(g.Pos, "`group by each(...)` takes one expression");
+        scope.AggregatesAllowed = true;
+        var target = compiler.Compile(s.Target);
+        var having = s.Having is null ? null : compiler.Compile(s.Having);
+        return new SelectPlan
+        {
+            Pos = s.Pos,
+            From = from,
+            Into = into,
+            Target = target,
+            Where = where,
+            Having = having,
+            GroupKind = s.Group?.Kind,
+            GroupExprs = groupExprs,
+            Windows = [.. windows],
+            Aggregates = [.. scope.Aggregates],
+            Locals = scope.LocalCount,
+            Scratch = scope.ScratchCount,
+            TargetIsEvent = s.Target is PathExpr { Root: PathRoot.Event, Segments.Count: 0 },
+        };
+    }
+}

@@ -1,0 +1,78 @@
+using Tremor.Pdk;
+
+namespace Tremor.Script.Operators;
+
+/// <summary>
+/// grouper::bucket: rate-limits per <c>$class</c> and <c>$dimensions</c> to <c>$rate</c> events over a sliding
+/// one-second window (ten 100 ms slots). Events over the rate leave on <c>overflow</c>; events without
+/// <c>$class</c> or <c>$rate</c> go to <c>err</c>. At most <c>cardinality</c> dimension buckets per class are
+/// kept; the least recently used one is dropped beyond that.
+/// </summary>
+internal sealed class Bucket(int cardinality) : IOperatorInstance
+{
+    private const ulong SlotNs = 100_000_000;
+    private const int Slots = 10;
+    private readonly Dictionary<string, Dictionary<Value, Limiter>> _classes = new(StringComparer.Ordinal);
+
+    public void Process(Event e, ulong nowNs, IEmitter output)
+    {
+        var meta = e.Meta;
+        if (meta["class"].AsString() is not { } cls)
+        {
+            output.Error(e, "grouper::bucket: the event has no `$class` (a string); set it in a script before the bucket");
+            return;
+        }
+        if (!meta["rate"].TryGetI64(out var rate) || rate < 0)
+        {
+            output.Error(e, "grouper::bucket: the event has no `$rate` (a non-negative integer); set it in a script before the bucket");
+            return;
+        }
+        if (!_classes.TryGetValue(cls, out var buckets))
+        {
+            buckets = new Dictionary<Value, Limiter>();
+            _classes[cls] = buckets;
+        }
+        var dimensions = meta["dimensions"];
+        if (!buckets.TryGetValue(dimensions, out var limiter))
+        {
+            if (buckets.Count >= cardinality) EvictOldest(buckets);
+            limiter = new Limiter();
+            buckets[dimensions] = limiter;
+        }
+        output.Emit(limiter.TryTake(nowNs, rate) ? "out" : "overflow", e);
+    }
+
+    private static void EvictOldest(Dictionary<Value, Limiter> buckets)
+    {
+        var oldest = buckets.MinBy(kv => kv.Value.LastSlot);
+        buckets.Remove(oldest.Key);
+    }
+
+    private sealed class Limiter
+    {
+        private readonly long[] _counts = new long[Slots];
+        private readonly ulong[] _slotIds = new ulong[Slots];
+
+        public ulong LastSlot { get; private set; }
+
+        public bool TryTake(ulong nowNs, long rate)
+        {
+            var slot = nowNs / SlotNs;
+            LastSlot = slot;
+            long total = 0;
+            for (var i = 0; i < Slots; i++)
+            {
+                if (_slotIds[i] + Slots > slot) total += _counts[i];
+            }
+            if (total >= rate) return false;
+            var idx = (int)(slot % Slots);
+            if (_slotIds[idx] != slot)
+            {
+                _slotIds[idx] = slot;
+                _counts[idx] = 0;
+            }
+            _counts[idx]++;
+            return true;
+        }
+    }
+}

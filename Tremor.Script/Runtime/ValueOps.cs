@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text;
+using Tremor.Pdk;
+
+namespace Tremor.Script.Runtime;
+
+/// <summary>Operators and helpers over <see cref="Value"/> with Tremor's semantics.</summary>
+internal static class ValueOps
+{
+    public static string TypeName(Value v) => v.Kind switch
+    {
+        ValueKind.Null => "null",
+        ValueKind.Bool => "bool",
+        ValueKind.I64 or ValueKind.U64 => "integer",
+        ValueKind.F64 => "float",
+        ValueKind.String => "string",
+        ValueKind.Bytes => "binary",
+        ValueKind.Array => "array",
+        ValueKind.Record => "record",
+        _ => "unknown",
+    };
+
+    public static bool IsInt(Value v) => v.Kind is ValueKind.I64 or ValueKind.U64;
+
+    /// <summary>Strings as they are, everything else as JSON: what <c>#{...}</c> and string::format insert.</summary>
+    public static string Display(Value v) => v.Kind switch
+    {
+        ValueKind.String => v.AsString()!,
+        ValueKind.Null => "null",
+        ValueKind.I64 => v.RawI64.ToString(CultureInfo.InvariantCulture),
+        _ => v.ToString(),
+    };
+
+    public static Value Add(Value a, Value b, int pos)
+    {
+        if (a.Kind == ValueKind.I64 && b.Kind == ValueKind.I64)
+        {
+            var r = a.RawI64 + b.RawI64;
+            if (((a.RawI64 ^ r) & (b.RawI64 ^ r)) < 0) throw Overflow(pos, a, "+", b);
+            return Value.From(r);
+        }
+        if (a.Kind == ValueKind.String && b.Kind == ValueKind.String) return Value.From(string.Concat(a.AsString(), b.AsString()));
+        if (a.Kind == ValueKind.Array && b.Kind == ValueKind.Array)
+        {
+            var x = a.AsArray()!;
+            var y = b.AsArray()!;
+            var list = new List<Value>(x.Count + y.Count);
+            list.AddRange(x);
+            list.AddRange(y);
+            return Value.From(list);
+        }
+        return Numeric(a, b, "+", pos);
+    }
+
+    public static Value Arith(string op, Value a, Value b, int pos)
+    {
+        if (IsInt(a) && IsInt(b))
+        {
+            if (a.Kind == ValueKind.U64 || b.Kind == ValueKind.U64) return Numeric(a, b, op, pos);
+            long x = a.RawI64, y = b.RawI64;
+            try
+            {
+                switch (op)
+                {
+                    case "-": return Value.From(checked(x - y));
+                    case "*": return Value.From(checked(x * y));
+                    case "/":
+                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} / 0");
+                        if (x % y == 0) return Value.From(checked(x / y));
+                        return Value.From((double)x / y);
+                    case "%":
+                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} % 0");
+                        return Value.From(x % y);
+                    case "&": return Value.From(x & y);
+                    case "|": return Value.From(x | y);
+                    case "^": return Value.From(x ^ y);
+                    case "<<": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x << (int)y);
+                    case ">>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x >> (int)y);
+                }
+            }
+            catch (OverflowException)
+            {
+                throw Overflow(pos, a, op, b);
+            }
+        }
+        if (op is "&" or "|" or "^" && a.Kind == ValueKind.Bool && b.Kind == ValueKind.Bool)
+        {
+            var (x, y) = (a.AsBool(), b.AsBool());
+            return Value.From(op == "&" ? x & y : op == "|" ? x | y : x ^ y);
+        }
+        if (op is "&" or "|" or "^" or "<<" or ">>") throw TypeMismatch(pos, a, op, b);
+        return Numeric(a, b, op, pos);
+    }
+
+    private static Value Numeric(Value a, Value b, string op, int pos)
+    {
+        if (!a.TryGetF64(out var x) || !b.TryGetF64(out var y)) throw TypeMismatch(pos, a, op, b);
+        if (op is "/" or "%" && y == 0 && IsInt(b)) throw new RuntimeError(pos, $"division by zero: {a} {op} 0");
+        return op switch
+        {
+            "+" => Value.From(x + y),
+            "-" => Value.From(x - y),
+            "*" => Value.From(x * y),
+            "/" => Value.From(x / y),
+            "%" => Value.From(x % y),
+            _ => throw TypeMismatch(pos, a, op, b),
+        };
+    }
+
+    public static Value Negate(Value a, int pos) => a.Kind switch
+    {
+        ValueKind.I64 when a.RawI64 == long.MinValue => throw new RuntimeError(pos, "arithmetic overflow: -(" + a + ")"),
+        ValueKind.I64 => Value.From(-a.RawI64),
+        ValueKind.F64 => Value.From(-a.RawF64),
+        _ => throw new RuntimeError(pos, $"cannot negate a {TypeName(a)}"),
+    };
+
+    public static int Compare(Value a, Value b, string op, int pos)
+    {
+        if (a.IsNumber && b.IsNumber)
+        {
+            if (a.Kind == ValueKind.I64 && b.Kind == ValueKind.I64) return a.RawI64.CompareTo(b.RawI64);
+            a.TryGetF64(out var x);
+            b.TryGetF64(out var y);
+            return x.CompareTo(y);
+        }
+        if (a.Kind == ValueKind.String && b.Kind == ValueKind.String) return string.CompareOrdinal(a.AsString(), b.AsString());
+        if (a.Kind == ValueKind.Bool && b.Kind == ValueKind.Bool) return a.AsBool().CompareTo(b.AsBool());
+        if (a.Kind == ValueKind.Array && b.Kind == ValueKind.Array)
+        {
+            var x = a.AsArray()!;
+            var y = b.AsArray()!;
+            for (var i = 0; i < Math.Min(x.Count, y.Count); i++)
+            {
+                var c = Compare(x[i], y[i], op, pos);
+                if (c != 0) return c;
+            }
+            return x.Count.CompareTo(y.Count);
+        }
+        throw TypeMismatch(pos, a, op, b);
+    }
+
+    /// <summary>Ordering for sorting mixed values: by type, then by value.</summary>
+    public static int SortCompare(Value a, Value b)
+    {
+        var ka = a.IsNumber ? 2 : (int)a.Kind;
+        var kb = b.IsNumber ? 2 : (int)b.Kind;
+        if (ka != kb) return ka.CompareTo(kb);
+        return a.Kind is ValueKind.Record or ValueKind.Bytes or ValueKind.Null ? 0 : Compare(a, b, "<", 0);
+    }
+
+    public static bool Bool(Value v, int pos, string what) =>
+        v.Kind == ValueKind.Bool ? v.AsBool() : throw new RuntimeError(pos, $"{what} must be a bool, got {TypeName(v)} {Short(v)}");
+
+    public static string Short(Value v)
+    {
+        var s = v.ToString();
+        return s.Length > 60 ? s[..57] + "..." : s;
+    }
+
+    private static RuntimeError TypeMismatch(int pos, Value a, string op, Value b) =>
+        new(pos, $"cannot apply `{op}` to {TypeName(a)} {Short(a)} and {TypeName(b)} {Short(b)}");
+
+    private static RuntimeError Overflow(int pos, Value a, string op, Value b) =>
+        new(pos, $"arithmetic overflow: {a} {op} {b} does not fit a 64-bit integer");
+
+    public static Value ShallowCopy(Value v)
+    {
+        if (v.AsRecord() is { } r)
+        {
+            var copy = new ValueRecord(r.Count + 2);
+            foreach (var (k, x) in r) copy.Append(k, x);
+            return Value.From(copy);
+        }
+        if (v.AsArray() is { } a) return Value.From(new List<Value>(a));
+        return v;
+    }
+
+    public static Value DeepCopy(Value v)
+    {
+        if (v.AsRecord() is { } r)
+        {
+            var copy = new ValueRecord(r.Count + 2);
+            foreach (var (k, x) in r) copy.Append(k, DeepCopy(x));
+            return Value.From(copy);
+        }
+        if (v.AsArray() is { } a)
+        {
+            var list = new List<Value>(a.Count);
+            foreach (var x in a) list.Add(DeepCopy(x));
+            return Value.From(list);
+        }
+        return v;
+    }
+
+    /// <summary>RFC 7386 merge: records merge key by key (null removes), anything else replaces. Never mutates its inputs.</summary>
+    public static Value Merge(Value target, Value with)
+    {
+        if (with.AsRecord() is not { } patch) return with;
+        var result = target.AsRecord() is { } t ? ShallowCopy(target).AsRecord()! : new ValueRecord(patch.Count);
+        foreach (var (k, v) in patch)
+        {
+            if (v.IsNull) result.Remove(k);
+            else result.Set(k, Merge(result[k], v));
+        }
+        return Value.From(result);
+    }
+
+    public static string Interpolate(List<object> parts, Value[] values)
+    {
+        var sb = new StringBuilder();
+        var j = 0;
+        foreach (var p in parts)
+        {
+            if (p is string s) sb.Append(s);
+            else sb.Append(Display(values[j++]));
+        }
+        return sb.ToString();
+    }
+}

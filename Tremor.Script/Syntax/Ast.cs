@@ -1,0 +1,104 @@
+using Tremor.Pdk;
+
+namespace Tremor.Script.Syntax;
+
+// The syntax tree only lives between parsing and compilation: nothing walks it per event.
+
+internal abstract record Expr(int Pos);
+
+internal sealed record LiteralExpr(int Pos, Value Value) : Expr(Pos);
+
+internal sealed record InterpolatedExpr(int Pos, List<object> Parts) : Expr(Pos);
+
+internal sealed record ArrayExpr(int Pos, List<Expr> Items) : Expr(Pos);
+
+internal sealed record RecordExpr(int Pos, List<(Expr Key, Expr Value)> Fields) : Expr(Pos);
+
+internal enum PathRoot
+{
+    Event,
+    Meta,
+    State,
+    Group,
+    Window,
+    Args,
+    Local,
+    Expr,
+}
+
+internal abstract record Segment(int Pos);
+
+internal sealed record FieldSegment(int Pos, string Name) : Segment(Pos);
+
+internal sealed record IndexSegment(int Pos, Expr Index) : Segment(Pos);
+
+internal sealed record RangeSegment(int Pos, Expr From, Expr To) : Segment(Pos);
+
+/// <summary>A path: a root (event, $, state, a local, ...) and segments. <see cref="Name"/> is the local's name.</summary>
+internal sealed record PathExpr(int Pos, PathRoot Root, string? Name, Expr? Base, List<Segment> Segments) : Expr(Pos);
+
+internal sealed record UnaryExpr(int Pos, string Op, Expr Operand) : Expr(Pos);
+
+internal sealed record BinaryExpr(int Pos, string Op, Expr Left, Expr Right) : Expr(Pos);
+
+internal sealed record CallExpr(int Pos, string Name, List<Expr> Args) : Expr(Pos);
+
+internal sealed record LetExpr(int Pos, PathExpr Target, Expr Value) : Expr(Pos);
+
+internal sealed record PresentExpr(int Pos, PathExpr Path, bool Negate) : Expr(Pos);
+
+internal sealed record MatchCase(int Pos, Pattern Pattern, Expr? Guard, List<Expr> Body);
+
+internal sealed record MatchExpr(int Pos, Expr Subject, List<MatchCase> Cases) : Expr(Pos);
+
+internal sealed record PatchOp(int Pos, string Kind, Expr? Key, Expr? Value);
+
+internal sealed record PatchExpr(int Pos, Expr Target, List<PatchOp> Ops) : Expr(Pos);
+
+internal sealed record MergeExpr(int Pos, Expr Target, Expr With) : Expr(Pos);
+
+internal sealed record ForCase(int Pos, string KeyName, string ValueName, Expr? Guard, List<Expr> Body);
+
+internal sealed record ForExpr(int Pos, Expr Source, List<ForCase> Cases) : Expr(Pos);
+
+internal sealed record EmitExpr(int Pos, Expr? Value, Expr? Port) : Expr(Pos);
+
+internal sealed record DropExpr(int Pos) : Expr(Pos);
+
+internal abstract record Pattern(int Pos);
+
+internal sealed record AnyPattern(int Pos) : Pattern(Pos);
+
+internal sealed record ValuePattern(int Pos, Expr Value) : Pattern(Pos);
+
+internal sealed record RecordPatternItem(int Pos, string Key, string Kind, Expr? Value, Pattern? Nested);
+
+internal sealed record RecordPattern(int Pos, List<RecordPatternItem> Items) : Pattern(Pos);
+
+internal sealed record ArrayPattern(int Pos, List<Pattern> Items) : Pattern(Pos);
+
+internal sealed record TuplePattern(int Pos, List<Pattern> Items) : Pattern(Pos);
+
+internal sealed record BindPattern(int Pos, string Name, Pattern Inner) : Pattern(Pos);
+
+// Query statements.
+
+internal abstract record Stmt(int Pos);
+
+internal sealed record StreamRef(int Pos, string Name, string? Port);
+
+internal sealed record WindowRef(int Pos, string Name);
+
+internal sealed record GroupBy(int Pos, string Kind, List<Expr> Exprs);
+
+internal sealed record SelectStmt(int Pos, Expr Target, StreamRef From, List<WindowRef> Windows, Expr? Where, GroupBy? Group, StreamRef Into, Expr? Having) : Stmt(Pos);
+
+internal sealed record WithParam(int Pos, string Name, Expr Value);
+
+internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<WithParam> Params) : Stmt(Pos);
+
+internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Params, List<Expr> Body) : Stmt(Pos);
+
+internal sealed record DefineOperatorStmt(int Pos, string Name, string Kind, int KindPos, List<WithParam> Params) : Stmt(Pos);
+
+internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos) : Stmt(Pos);

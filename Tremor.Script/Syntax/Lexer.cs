@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Text;
+
+namespace Tremor.Script.Syntax;
+
+internal enum TokenKind
+{
+    Ident,
+    Int,
+    Float,
+    String,
+    Punct,
+    End,
+}
+
+/// <summary>A piece of a string literal: literal text, or the source range of a <c>#{...}</c> expression.</summary>
+internal readonly record struct StringPart(string? Text, int ExprStart, int ExprEnd);
+
+internal sealed record Token(TokenKind Kind, string Text, int Start, int End)
+{
+    public long IntValue { get; init; }
+    public double FloatValue { get; init; }
+    public List<StringPart>? Parts { get; init; }
+
+    public bool Is(string punctOrKeyword) =>
+        (Kind == TokenKind.Punct || Kind == TokenKind.Ident) && string.Equals(Text, punctOrKeyword, StringComparison.Ordinal);
+
+    public string Describe() => Kind switch
+    {
+        TokenKind.End => "end of input",
+        TokenKind.String => "a string",
+        _ => $"`{Text}`",
+    };
+}
+
+/// <summary>Turns trickle text into tokens; <c>#</c> starts a comment, strings may hold <c>#{expr}</c>.</summary>
+internal sealed class Lexer
+{
+    private static readonly string[] Puncts =
+    [
+        "::", "=>", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "%{", "%[", "%(", "~=",
+        "+", "-", "*", "/", "%", "<", ">", "=", ".", ",", ";", ":", "(", ")", "[", "]", "{", "}", "$", "!", "&", "|", "^",
+    ];
+
+    private readonly Source _source;
+    private readonly string _text;
+    private readonly int _end;
+    private int _pos;
+
+    public Lexer(Source source, int start, int end)
+    {
+        _source = source;
+        _text = source.Text;
+        _pos = start;
+        _end = end;
+    }
+
+    public List<Token> Tokenize()
+    {
+        var tokens = new List<Token>();
+        while (true)
+        {
+            SkipTrivia();
+            if (_pos >= _end)
+            {
+                tokens.Add(new Token(TokenKind.End, "", _end, _end));
+                return tokens;
+            }
+            tokens.Add(Next());
+        }
+    }
+
+    private void SkipTrivia()
+    {
+        while (_pos < _end)
+        {
+            var c = _text[_pos];
+            if (char.IsWhiteSpace(c)) _pos++;
+            else if (c == '#')
+            {
+                while (_pos < _end && _text[_pos] != '\n') _pos++;
+            }
+            else return;
+        }
+    }
+
+    private Token Next()
+    {
+        var start = _pos;
+        var c = _text[_pos];
+        if (char.IsAsciiLetter(c) || c == '_')
+        {
+            while (_pos < _end && (char.IsAsciiLetterOrDigit(_text[_pos]) || _text[_pos] == '_')) _pos++;
+            return new Token(TokenKind.Ident, _text[start.._pos], start, _pos);
+        }
+        if (c == '`')
+        {
+            _pos++;
+            while (_pos < _end && _text[_pos] != '`') _pos++;
+            if (_pos >= _end) throw _source.Error(start, "unterminated quoted identifier", "close it with `");
+            _pos++;
+            return new Token(TokenKind.Ident, _text[(start + 1)..(_pos - 1)], start, _pos);
+        }
+        if (char.IsAsciiDigit(c)) return Number(start);
+        if (c == '"') return StringLiteral(start);
+        foreach (var p in Puncts)
+        {
+            if (string.CompareOrdinal(_text, _pos, p, 0, p.Length) == 0 && _pos + p.Length <= _end)
+            {
+                _pos += p.Length;
+                return new Token(TokenKind.Punct, p, start, _pos);
+            }
+        }
+        throw _source.Error(start, $"unexpected character `{c}`", c == '\'' ? "strings use double quotes: \"...\"" : null);
+    }
+
+    private Token Number(int start)
+    {
+        var isFloat = false;
+        if (_text[_pos] == '0' && _pos + 1 < _end && (_text[_pos + 1] == 'x' || _text[_pos + 1] == 'X'))
+        {
+            _pos += 2;
+            var hexStart = _pos;
+            while (_pos < _end && char.IsAsciiHexDigit(_text[_pos])) _pos++;
+            if (!long.TryParse(_text.AsSpan(hexStart, _pos - hexStart), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hex))
+                throw _source.Error(start, "invalid hexadecimal integer");
+            return new Token(TokenKind.Int, _text[start.._pos], start, _pos) { IntValue = hex };
+        }
+        while (_pos < _end && (char.IsAsciiDigit(_text[_pos]) || _text[_pos] == '_')) _pos++;
+        if (_pos + 1 < _end && _text[_pos] == '.' && char.IsAsciiDigit(_text[_pos + 1]))
+        {
+            isFloat = true;
+            _pos++;
+            while (_pos < _end && char.IsAsciiDigit(_text[_pos])) _pos++;
+        }
+        if (_pos < _end && (_text[_pos] == 'e' || _text[_pos] == 'E') && _pos + 1 < _end &&
+            (char.IsAsciiDigit(_text[_pos + 1]) || ((_text[_pos + 1] == '-' || _text[_pos + 1] == '+') && _pos + 2 < _end && char.IsAsciiDigit(_text[_pos + 2]))))
+        {
+            isFloat = true;
+            _pos += 2;
+            while (_pos < _end && char.IsAsciiDigit(_text[_pos])) _pos++;
+        }
+        var digits = _text[start.._pos].Replace("_", "", StringComparison.Ordinal);
+        if (isFloat)
+        {
+            return new Token(TokenKind.Float, _text[start.._pos], start, _pos) { FloatValue = double.Parse(digits, CultureInfo.InvariantCulture) };
+        }
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            throw _source.Error(start, $"integer literal `{digits}` does not fit a 64-bit signed integer");
+        // Duration literals (1s, 250ms, ...) are integer nanoseconds, as nanos::from_* would give.
+        var unitStart = _pos;
+        while (_pos < _end && char.IsAsciiLetter(_text[_pos])) _pos++;
+        if (_pos > unitStart)
+        {
+            var unit = _text[unitStart.._pos];
+            long factor = unit switch
+            {
+                "ns" => 1,
+                "us" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                "h" => 3_600_000_000_000,
+                _ => throw _source.Error(unitStart, $"unknown duration unit `{unit}`", "use ns, us, ms, s, m or h"),
+            };
+            try
+            {
+                value = checked(value * factor);
+            }
+            catch (OverflowException)
+            {
+                throw _source.Error(start, "duration does not fit 64-bit nanoseconds");
+            }
+        }
+        return new Token(TokenKind.Int, _text[start.._pos], start, _pos) { IntValue = value };
+    }
+
+    private Token StringLiteral(int start)
+    {
+        _pos++;
+        var parts = new List<StringPart>();
+        var sb = new StringBuilder();
+        while (true)
+        {
+            if (_pos >= _end) throw _source.Error(start, "unterminated string", "close it with \"");
+            var c = _text[_pos];
+            if (c == '"')
+            {
+                _pos++;
+                break;
+            }
+            if (c == '\\')
+            {
+                if (_pos + 1 >= _end) throw _source.Error(start, "unterminated string", "close it with \"");
+                var e = _text[_pos + 1];
+                _pos += 2;
+                switch (e)
+                {
+                    case 'n': sb.Append('\n'); break;
+                    case 't': sb.Append('\t'); break;
+                    case 'r': sb.Append('\r'); break;
+                    case '\\': sb.Append('\\'); break;
+                    case '"': sb.Append('"'); break;
+                    case '#': sb.Append('#'); break;
+                    case '/': sb.Append('/'); break;
+                    case 'u':
+                        if (_pos + 4 > _end || !int.TryParse(_text.AsSpan(_pos, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
+                            throw _source.Error(_pos - 2, "invalid \\u escape", "write four hex digits: \\u00e9");
+                        sb.Append((char)code);
+                        _pos += 4;
+                        break;
+                    default: throw _source.Error(_pos - 2, $"unknown escape `\\{e}`", "valid escapes: \\n \\t \\r \\\\ \\\" \\# \\uXXXX");
+                }
+                continue;
+            }
+            if (c == '#' && _pos + 1 < _end && _text[_pos + 1] == '{')
+            {
+                if (sb.Length > 0)
+                {
+                    parts.Add(new StringPart(sb.ToString(), 0, 0));
+                    sb.Clear();
+                }
+                var exprStart = _pos + 2;
+                var exprEnd = FindInterpolationEnd(exprStart, start);
+                parts.Add(new StringPart(null, exprStart, exprEnd));
+                _pos = exprEnd + 1;
+                continue;
+            }
+            sb.Append(c);
+            _pos++;
+        }
+        if (sb.Length > 0 || parts.Count == 0) parts.Add(new StringPart(sb.ToString(), 0, 0));
+        var text = parts.Count == 1 && parts[0].Text is { } only ? only : "";
+        return new Token(TokenKind.String, text, start, _pos) { Parts = parts };
+    }
+
+    private int FindInterpolationEnd(int pos, int stringStart)
+    {
+        var depth = 0;
+        var inString = false;
+        while (pos < _end)
+        {
+            var c = _text[pos];
+            if (inString)
+            {
+                if (c == '\\') pos++;
+                else if (c == '"') inString = false;
+            }
+            else if (c == '"') inString = true;
+            else if (c == '{') depth++;
+            else if (c == '}')
+            {
+                if (depth == 0) return pos;
+                depth--;
+            }
+            pos++;
+        }
+        throw _source.Error(stringStart, "unterminated `#{` interpolation in string", "close it with }");
+    }
+}

@@ -1,0 +1,608 @@
+using Tremor.Pdk;
+
+namespace Tremor.Script.Syntax;
+
+/// <summary>Recursive-descent parser for trickle queries and the script language inside them.</summary>
+internal sealed class Parser
+{
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
+    {
+        "event", "state", "group", "window", "args", "match", "of", "case", "when", "end", "default", "let", "patch",
+        "merge", "for", "emit", "drop", "present", "absent", "true", "false", "null", "not", "and", "or", "xor",
+        "select", "from", "where", "into", "having", "define", "create", "with", "script", "operator", "stream",
+    };
+
+    private readonly Source _source;
+    private readonly List<Token> _tokens;
+    private int _i;
+
+    private Parser(Source source, int start, int end)
+    {
+        _source = source;
+        _tokens = new Lexer(source, start, end).Tokenize();
+    }
+
+    public static List<Stmt> ParseQuery(Source source)
+    {
+        var p = new Parser(source, 0, source.Text.Length);
+        var stmts = new List<Stmt>();
+        while (p.Peek.Kind != TokenKind.End) stmts.Add(p.Statement());
+        return stmts;
+    }
+
+    /// <summary>A standalone expression (tests, and <c>#{...}</c> interpolations).</summary>
+    public static Expr ParseExpression(Source source, int start, int end)
+    {
+        var p = new Parser(source, start, end);
+        var e = p.Expression();
+        if (p.Peek.Kind != TokenKind.End) throw p.Unexpected("the end of the expression");
+        return e;
+    }
+
+    private Token Peek => _tokens[_i];
+
+    private Token PeekAt(int n) => _tokens[Math.Min(_i + n, _tokens.Count - 1)];
+
+    private Token Advance() => _tokens[_i++ < _tokens.Count - 1 ? _i - 1 : _tokens.Count - 1];
+
+    private bool Accept(string s)
+    {
+        if (!Peek.Is(s)) return false;
+        _i++;
+        return true;
+    }
+
+    private Token Expect(string s, string? hint = null)
+    {
+        if (Peek.Is(s)) return Advance();
+        if (s == ";")
+        {
+            var prev = _tokens[Math.Max(0, _i - 1)];
+            throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", hint ?? "end every statement with `;`");
+        }
+        throw _source.Error(Peek.Start, $"expected `{s}`, found {Peek.Describe()}", hint);
+    }
+
+    private ScriptException Unexpected(string expected, string? hint = null) =>
+        _source.Error(Peek.Start, $"expected {expected}, found {Peek.Describe()}", hint);
+
+    private string Ident(string what)
+    {
+        if (Peek.Kind != TokenKind.Ident) throw Unexpected(what);
+        return Advance().Text;
+    }
+
+    // ---- query statements ----
+
+    private Stmt Statement()
+    {
+        var t = Peek;
+        if (Accept("select")) return Select(t.Start);
+        if (Accept("define")) return Define(t.Start);
+        if (Accept("create")) return Create(t.Start);
+        if (Accept("use"))
+        {
+            // Standard modules are always in scope; `use std::x;` is accepted for compatibility.
+            while (Peek.Kind == TokenKind.Ident || Peek.Is("::")) Advance();
+            if (Accept("as")) Ident("a name");
+            Expect(";");
+            return Use(t.Start);
+        }
+        throw Unexpected("`select`, `define` or `create`");
+    }
+
+    private static CreateStmt Use(int pos) => new(pos, "use", "", "", pos);
+
+    private SelectStmt Select(int pos)
+    {
+        var target = Expression();
+        Expect("from", "a select reads `from` a stream: select event from in into out;");
+        var from = StreamReference();
+        var windows = new List<WindowRef>();
+        if (Accept("["))
+        {
+            do
+            {
+                var wp = Peek.Start;
+                windows.Add(new WindowRef(wp, Ident("a window name")));
+            }
+            while (Accept(","));
+            Expect("]");
+        }
+        Expr? where = null;
+        GroupBy? group = null;
+        Expr? having = null;
+        if (Accept("where")) where = Expression();
+        if (Peek.Is("group"))
+        {
+            var gp = Advance().Start;
+            Expect("by");
+            group = GroupByClause(gp);
+        }
+        Expect("into", "a select ends with `into` a stream: ... into out;");
+        var into = StreamReference();
+        if (Accept("having")) having = Expression();
+        Expect(";");
+        return new SelectStmt(pos, target, from, windows, where, group, into, having);
+    }
+
+    private GroupBy GroupByClause(int pos)
+    {
+        if ((Peek.Is("set") || Peek.Is("each")) && PeekAt(1).Is("("))
+        {
+            var kind = Advance().Text;
+            Expect("(");
+            var exprs = new List<Expr>();
+            if (!Peek.Is(")"))
+            {
+                do exprs.Add(Expression());
+                while (Accept(","));
+            }
+            Expect(")");
+            return new GroupBy(pos, kind, exprs);
+        }
+        return new GroupBy(pos, "expr", [Expression()]);
+    }
+
+    private StreamRef StreamReference()
+    {
+        var pos = Peek.Start;
+        var name = Ident("a stream name (in, out, err or a created node)");
+        string? port = null;
+        if (Accept("/")) port = Ident("a port name");
+        return new StreamRef(pos, name, port);
+    }
+
+    private Stmt Define(int pos)
+    {
+        if (Accept("window"))
+        {
+            var np = Peek.Start;
+            var name = Ident("a window name");
+            Expect("from");
+            var kind = Ident("a window kind (tumbling)");
+            var ps = WithParams();
+            Expect("end");
+            Expect(";");
+            return new DefineWindowStmt(np, name, kind, ps);
+        }
+        if (Accept("script"))
+        {
+            var np = Peek.Start;
+            var name = Ident("a script name");
+            var ps = Peek.Is("with") ? WithParams() : [];
+            Expect("script");
+            var body = Block("end");
+            Expect("end");
+            Expect(";");
+            return new DefineScriptStmt(np, name, ps, body);
+        }
+        if (Accept("operator"))
+        {
+            var np = Peek.Start;
+            var name = Ident("an operator name");
+            Expect("from");
+            var kp = Peek.Start;
+            var kind = QualifiedName();
+            var ps = WithParams();
+            if (ps.Count > 0 || Peek.Is("end")) Expect("end");
+            Expect(";");
+            return new DefineOperatorStmt(np, name, kind, kp, ps);
+        }
+        // Older trickle: `define tumbling window w with ... end;`, `define grouper::bucket operator b;`
+        var kindPos = Peek.Start;
+        var qualified = QualifiedName();
+        if (Accept("window"))
+        {
+            var np = Peek.Start;
+            var name = Ident("a window name");
+            var ps = WithParams();
+            Expect("end");
+            Expect(";");
+            return new DefineWindowStmt(np, name, qualified, ps);
+        }
+        if (Accept("operator"))
+        {
+            var np = Peek.Start;
+            var name = Ident("an operator name");
+            var ps = WithParams();
+            if (ps.Count > 0) Expect("end");
+            else Accept("end");
+            Expect(";");
+            return new DefineOperatorStmt(np, name, qualified, kindPos, ps);
+        }
+        throw _source.Error(kindPos, $"expected `window`, `script` or `operator` after `define`, found `{qualified}`",
+            "define window NAME from tumbling with size = 10 end;");
+    }
+
+    private string QualifiedName()
+    {
+        var name = Ident("a name");
+        while (Accept("::")) name += "::" + Ident("a name after `::`");
+        return name;
+    }
+
+    private List<WithParam> WithParams()
+    {
+        var ps = new List<WithParam>();
+        if (!Accept("with")) return ps;
+        do
+        {
+            var pp = Peek.Start;
+            var name = Ident("a parameter name");
+            Expect("=");
+            ps.Add(new WithParam(pp, name, Expression()));
+        }
+        while (Accept(","));
+        return ps;
+    }
+
+    private CreateStmt Create(int pos)
+    {
+        var what = Ident("`script`, `operator` or `stream`");
+        if (what is not ("script" or "operator" or "stream"))
+            throw _source.Error(_tokens[_i - 1].Start, $"cannot create `{what}`", "create script NAME; create operator NAME; or create stream NAME;");
+        var np = Peek.Start;
+        var name = Ident($"a {what} name");
+        var def = name;
+        var dp = np;
+        if (what != "stream" && Accept("from"))
+        {
+            dp = Peek.Start;
+            def = Ident("a definition name");
+        }
+        Expect(";");
+        return new CreateStmt(np, what, name, def, dp);
+    }
+
+    // ---- script statements ----
+
+    private List<Expr> Block(params string[] terminators)
+    {
+        var body = new List<Expr>();
+        while (true)
+        {
+            if (terminators.Any(Peek.Is) || Peek.Kind == TokenKind.End) return body;
+            body.Add(ScriptStatement());
+            if (terminators.Any(Peek.Is)) return body;
+            if (!Accept(";") && !Accept(","))
+            {
+                var prev = _tokens[Math.Max(0, _i - 1)];
+                throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", "separate statements with `;`");
+            }
+        }
+    }
+
+    private Expr ScriptStatement()
+    {
+        if (Peek.Is("let"))
+        {
+            var pos = Advance().Start;
+            var target = Postfix(Primary());
+            if (target is not PathExpr path || path.Root is PathRoot.Group or PathRoot.Window or PathRoot.Args or PathRoot.Expr)
+                throw _source.Error(target.Pos, "`let` assigns to a local, `event`, `$meta` or `state` path", "let x = ...; let event.a = ...; let $m = ...");
+            Expect("=");
+            return new LetExpr(pos, path, Expression());
+        }
+        return Expression();
+    }
+
+    // ---- expressions ----
+
+    public Expr Expression() => Binary(0);
+
+    private static readonly string[][] Levels =
+    [
+        ["or", "||"], ["xor"], ["and", "&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"],
+    ];
+
+    private Expr Binary(int level)
+    {
+        if (level == Levels.Length) return Unary();
+        var left = Binary(level + 1);
+        while (true)
+        {
+            var op = Levels[level].FirstOrDefault(Peek.Is);
+            if (op is null) return left;
+            var t = Advance();
+            var right = Binary(level + 1);
+            left = new BinaryExpr(t.Start, op switch { "||" => "or", "&&" => "and", _ => op }, left, right);
+        }
+    }
+
+    private Expr Unary()
+    {
+        var t = Peek;
+        if (Accept("not") || Accept("!")) return new UnaryExpr(t.Start, "not", Unary());
+        if (Accept("-")) return new UnaryExpr(t.Start, "-", Unary());
+        if (Accept("+")) return new UnaryExpr(t.Start, "+", Unary());
+        if (Accept("present") || Accept("absent"))
+        {
+            var target = Postfix(Primary());
+            if (target is not PathExpr path) throw _source.Error(target.Pos, $"`{t.Text}` takes a path", $"{t.Text} event.field");
+            return new PresentExpr(t.Start, path, t.Text == "absent");
+        }
+        return Postfix(Primary());
+    }
+
+    private Expr Postfix(Expr e)
+    {
+        while (true)
+        {
+            if (Peek.Is("."))
+            {
+                var pos = Advance().Start;
+                var name = Peek.Kind switch
+                {
+                    TokenKind.Ident or TokenKind.String => Advance().Text,
+                    TokenKind.Int => Advance().Text,
+                    _ => throw Unexpected("a field name after `.`"),
+                };
+                e = AddSegment(e, new FieldSegment(pos, name));
+            }
+            else if (Peek.Is("["))
+            {
+                var pos = Advance().Start;
+                var index = Expression();
+                if (Accept(":"))
+                {
+                    var to = Expression();
+                    Expect("]");
+                    e = AddSegment(e, new RangeSegment(pos, index, to));
+                }
+                else
+                {
+                    Expect("]");
+                    e = AddSegment(e, new IndexSegment(pos, index));
+                }
+            }
+            else return e;
+        }
+    }
+
+    private static PathExpr AddSegment(Expr e, Segment s)
+    {
+        if (e is PathExpr p) return p with { Segments = [.. p.Segments, s] };
+        return new PathExpr(e.Pos, PathRoot.Expr, null, e, [s]);
+    }
+
+    private Expr Primary()
+    {
+        var t = Peek;
+        switch (t.Kind)
+        {
+            case TokenKind.Int: Advance(); return new LiteralExpr(t.Start, Value.From(t.IntValue));
+            case TokenKind.Float: Advance(); return new LiteralExpr(t.Start, Value.From(t.FloatValue));
+            case TokenKind.String: Advance(); return StringExpr(t);
+            case TokenKind.End: throw Unexpected("an expression");
+        }
+        if (Accept("("))
+        {
+            var inner = Expression();
+            Expect(")");
+            return inner;
+        }
+        if (Accept("[")) return new ArrayExpr(t.Start, List("]", Expression));
+        if (Accept("{"))
+        {
+            var fields = List("}", () =>
+            {
+                Expr key = Peek.Kind == TokenKind.String ? StringExpr(Advance()) :
+                    Peek.Kind == TokenKind.Ident ? new LiteralExpr(Peek.Start, Value.From(Advance().Text)) : throw Unexpected("a record key");
+                Expect(":");
+                return (key, Expression());
+            });
+            return new RecordExpr(t.Start, fields);
+        }
+        if (Accept("$"))
+        {
+            string? name = null;
+            if (Peek.Kind == TokenKind.Ident && Peek.Start == t.End) name = Advance().Text;
+            var segs = new List<Segment>();
+            if (name is not null) segs.Add(new FieldSegment(t.Start, name));
+            return new PathExpr(t.Start, PathRoot.Meta, null, null, segs);
+        }
+        if (t.Kind != TokenKind.Ident) throw Unexpected("an expression");
+        switch (t.Text)
+        {
+            case "true": Advance(); return new LiteralExpr(t.Start, Value.True);
+            case "false": Advance(); return new LiteralExpr(t.Start, Value.False);
+            case "null": Advance(); return new LiteralExpr(t.Start, Value.Null);
+            case "event": Advance(); return new PathExpr(t.Start, PathRoot.Event, null, null, []);
+            case "state": Advance(); return new PathExpr(t.Start, PathRoot.State, null, null, []);
+            case "group": Advance(); return new PathExpr(t.Start, PathRoot.Group, null, null, []);
+            case "window": Advance(); return new PathExpr(t.Start, PathRoot.Window, null, null, []);
+            case "args": Advance(); return new PathExpr(t.Start, PathRoot.Args, null, null, []);
+            case "match": Advance(); return Match(t.Start);
+            case "patch": Advance(); return Patch(t.Start);
+            case "merge": Advance(); return Merge(t.Start);
+            case "for": Advance(); return For(t.Start);
+            case "emit": Advance(); return Emit(t.Start);
+            case "drop": Advance(); return new DropExpr(t.Start);
+            case "let": throw _source.Error(t.Start, "`let` is a statement, not an expression", "use it in a script body: define script s script let x = 1; x end;");
+        }
+        if (PeekAt(1).Is("::"))
+        {
+            Advance();
+            var name = t.Text;
+            while (Accept("::")) name += "::" + Ident("a name after `::`");
+            Expect("(", "call a function with parentheses: string::len(x)");
+            return new CallExpr(t.Start, name, List(")", Expression));
+        }
+        if (Reserved.Contains(t.Text)) throw _source.Error(t.Start, $"expected an expression, found keyword `{t.Text}`");
+        Advance();
+        if (Peek.Is("(")) throw _source.Error(t.Start, $"functions live in modules: `{t.Text}(...)` is not a known call", "write module::function(...), e.g. string::len(x)");
+        return new PathExpr(t.Start, PathRoot.Local, t.Text, null, []);
+    }
+
+    private List<T> List<T>(string close, Func<T> item)
+    {
+        var items = new List<T>();
+        while (!Accept(close))
+        {
+            items.Add(item());
+            if (!Accept(",") && !Peek.Is(close)) throw Unexpected($"`,` or `{close}`");
+        }
+        return items;
+    }
+
+    private Expr StringExpr(Token t)
+    {
+        var parts = t.Parts!;
+        if (parts.Count == 1 && parts[0].Text is { } s) return new LiteralExpr(t.Start, Value.From(s));
+        var list = new List<object>();
+        foreach (var part in parts)
+        {
+            if (part.Text is { } text) list.Add(text);
+            else list.Add(ParseExpression(_source, part.ExprStart, part.ExprEnd));
+        }
+        return new InterpolatedExpr(t.Start, list);
+    }
+
+    private Expr Match(int pos)
+    {
+        var subject = Expression();
+        Expect("of");
+        var cases = new List<MatchCase>();
+        while (!Accept("end"))
+        {
+            var cp = Peek.Start;
+            Pattern pattern;
+            if (Accept("default")) pattern = new AnyPattern(cp);
+            else
+            {
+                if (!Accept("case")) throw Unexpected("`case`, `default` or `end`", "match x of case 1 => \"one\" case _ => \"other\" end");
+                pattern = Pattern();
+            }
+            Expr? guard = Accept("when") ? Expression() : null;
+            Expect("=>");
+            var body = Block("case", "default", "end");
+            if (body.Count == 0) throw Unexpected("an expression after `=>`");
+            cases.Add(new MatchCase(cp, pattern, guard, body));
+        }
+        return new MatchExpr(pos, subject, cases);
+    }
+
+    private Pattern Pattern()
+    {
+        var t = Peek;
+        if (t.Is("_"))
+        {
+            Advance();
+            return new AnyPattern(t.Start);
+        }
+        if (t.Kind == TokenKind.Ident && PeekAt(1).Is("=") && !Reserved.Contains(t.Text))
+        {
+            Advance();
+            Advance();
+            return new BindPattern(t.Start, t.Text, Pattern());
+        }
+        if (Accept("%{"))
+        {
+            var items = List("}", () =>
+            {
+                var ip = Peek.Start;
+                if (Accept("present")) return new RecordPatternItem(ip, PatternKey(), "present", null, null);
+                if (Accept("absent")) return new RecordPatternItem(ip, PatternKey(), "absent", null, null);
+                var key = PatternKey();
+                if (Accept("~=")) return new RecordPatternItem(ip, key, "nested", null, Pattern());
+                foreach (var op in (string[])["==", "!=", "<=", ">=", "<", ">"])
+                {
+                    if (Accept(op)) return new RecordPatternItem(ip, key, op, Binary(8), null);
+                }
+                return new RecordPatternItem(ip, key, "present", null, null);
+            });
+            return new RecordPattern(t.Start, items);
+        }
+        if (Accept("%[")) return new ArrayPattern(t.Start, List("]", Pattern));
+        if (Accept("%(")) return new TuplePattern(t.Start, List(")", Pattern));
+        return new ValuePattern(t.Start, Expression());
+    }
+
+    private string PatternKey() => Peek.Kind switch
+    {
+        TokenKind.Ident => Advance().Text,
+        TokenKind.String when Peek.Parts is [{ Text: not null }] => Advance().Text,
+        _ => throw Unexpected("a field name in the record pattern"),
+    };
+
+    private Expr Patch(int pos)
+    {
+        var target = Expression();
+        Expect("of");
+        var ops = new List<PatchOp>();
+        while (!Accept("end"))
+        {
+            var op = Peek;
+            var kind = op.Kind == TokenKind.Ident ? op.Text : "";
+            Advance();
+            switch (kind)
+            {
+                case "insert" or "upsert" or "update":
+                    {
+                        var key = Expression();
+                        Expect("=>");
+                        ops.Add(new PatchOp(op.Start, kind, key, Expression()));
+                        break;
+                    }
+                case "erase":
+                    ops.Add(new PatchOp(op.Start, kind, Expression(), null));
+                    break;
+                case "merge" or "default":
+                    {
+                        Expr? key = null;
+                        if (!Peek.Is("=>")) key = Expression();
+                        Expect("=>");
+                        ops.Add(new PatchOp(op.Start, kind, key, Expression()));
+                        break;
+                    }
+                default:
+                    throw _source.Error(op.Start, $"unknown patch operation {op.Describe()}", "use insert, upsert, update, erase, merge or default");
+            }
+            if (!Accept(";")) Accept(",");
+        }
+        return new PatchExpr(pos, target, ops);
+    }
+
+    private Expr Merge(int pos)
+    {
+        var target = Expression();
+        Expect("of");
+        var with = Expression();
+        Expect("end");
+        return new MergeExpr(pos, target, with);
+    }
+
+    private Expr For(int pos)
+    {
+        var source = Expression();
+        Expect("of");
+        var cases = new List<ForCase>();
+        while (!Accept("end"))
+        {
+            var cp = Peek.Start;
+            Expect("case", "for x of case (k, v) => v end");
+            Expect("(");
+            var k = Ident("a key name");
+            Expect(",");
+            var v = Ident("a value name");
+            Expect(")");
+            Expr? guard = Accept("when") ? Expression() : null;
+            Expect("=>");
+            var body = Block("case", "end");
+            cases.Add(new ForCase(cp, k, v, guard, body));
+        }
+        if (cases.Count == 0) throw _source.Error(pos, "a `for` needs at least one case", "for x of case (k, v) => v end");
+        return new ForExpr(pos, source, cases);
+    }
+
+    private Expr Emit(int pos)
+    {
+        if (Accept("=>")) return new EmitExpr(pos, null, Expression());
+        if (Peek.Is(";") || Peek.Is(",") || Peek.Is("end") || Peek.Is("case") || Peek.Is("default") || Peek.Kind == TokenKind.End)
+            return new EmitExpr(pos, null, null);
+        var value = Expression();
+        Expr? port = Accept("=>") ? Expression() : null;
+        return new EmitExpr(pos, value, port);
+    }
+}
