@@ -154,10 +154,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_sourceActive)
         {
             _sourceId = _services.RegisterSource(Self);
-            var codec = codecSpec is null ? null : _catalog.Codec(codecSpec.Name, $"{_spec.Path}.codec").Create(codecSpec.Config);
+            var codecFactory = codecSpec is null ? null : _catalog.Codec(codecSpec.Name, $"{_spec.Path}.codec");
+            var codec = codecFactory?.Create(codecSpec!.Config);
+            var secondCodec = codecFactory?.Create(codecSpec!.Config);
             var pre = _spec.Preprocessors.Select((p, i) => (_catalog.Preprocessor(p.Name, $"{_spec.Path}.preprocessors[{i}]"), p.Config)).ToList();
-            // Transactional-ness is the plugin's to say; the decoder learns it once the instance exists (see Connected).
-            _decoder = new SourceDecoder(_spec.Alias, _sourceId, transactional: false, codec, pre);
+            // Transactional-ness is the plugin's to say; the decoder learns it once the instance exists (see the proxy).
+            _decoder = new SourceDecoder(_spec.Alias, _sourceId, transactional: false, codec, pre, secondCodec);
         }
         else
         {
