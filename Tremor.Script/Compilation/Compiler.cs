@@ -83,14 +83,18 @@ internal sealed class Compiler(Source source, Scope scope)
         var parts = s.Parts.Select(p => p is Expr e ? (object)Compile(e) : p).ToArray();
         return c =>
         {
-            var sb = _builder ??= new StringBuilder();
+            // Rented, not shared: an interpolation may nest inside another.
+            var sb = _builder ?? new StringBuilder();
+            _builder = null;
             sb.Clear();
             foreach (var p in parts)
             {
                 if (p is string text) sb.Append(text);
                 else sb.Append(ValueOps.Display(((Eval)p)(c)));
             }
-            return Value.From(sb.ToString());
+            var result = sb.ToString();
+            _builder = sb;
+            return Value.From(result);
         };
     }
 
