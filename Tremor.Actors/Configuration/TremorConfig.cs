@@ -119,12 +119,12 @@ public static class TremorConfig
         foreach (var (pipelineName, _) in pipelineSection.Raw)
         {
             var p = pipelineSection.GetSection(pipelineName);
-            p.RejectUnknownKeys("type", "query", "config");
+            p.RejectUnknownKeys("type", "query", "query-file", "config");
             if (connectors.Any(c => c.Name == pipelineName))
             {
                 throw new ConfigException(p.Path, $"the name '{pipelineName}' is used by a connector and a pipeline; names in a flow must be unique");
             }
-            pipelines.Add(new PipelineSpec(name, pipelineName, p.GetString("type", p.Has("query") ? "query" : "passthrough"), p.Path, p));
+            pipelines.Add(new PipelineSpec(name, pipelineName, p.GetString("type", p.Has("query") || p.Has("query-file") ? "query" : "passthrough"), p.Path, p));
         }
         if (connectors.Count == 0) throw new ConfigException(connectorSection.Path, $"flow '{name}' has no connectors");
 

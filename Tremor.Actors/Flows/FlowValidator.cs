@@ -52,7 +52,26 @@ public static class FlowValidator
             }
             instance.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
-        foreach (var p in flow.Pipelines) PipelinePrograms.Create(p);
+        foreach (var p in flow.Pipelines)
+        {
+            if (p.Type != "query")
+            {
+                PipelinePrograms.Create(p);
+                continue;
+            }
+            var query = PipelinePrograms.Compile(p);
+            foreach (var link in flow.Links)
+            {
+                if (link.To == p.Name && !query.InputPorts.Contains(link.ToPort))
+                {
+                    throw new ConfigException(link.Path, $"'{link}': pipeline '{p.Name}' has no input port '{link.ToPort}' (its query reads: {string.Join(", ", query.InputPorts)})");
+                }
+                if (link.From == p.Name && !query.OutputPorts.Contains(link.FromPort))
+                {
+                    throw new ConfigException(link.Path, $"'{link}': pipeline '{p.Name}' has no output port '{link.FromPort}' (its query writes: {string.Join(", ", query.OutputPorts)})");
+                }
+            }
+        }
         foreach (var link in flow.Links)
         {
             // Every connector has an err port (a sink's quarantined events leave through it); out needs a source side.

@@ -1,5 +1,6 @@
 using Tremor.Actors.Configuration;
 using Tremor.Pdk;
+using Tremor.Script;
 
 namespace Tremor.Actors.Pipelines;
 
@@ -55,6 +56,49 @@ public sealed class PassthroughProgram : IPipelineProgram
     }
 }
 
+/// <summary>A pipeline written in the query language (Tremor.Script): compiled once, run per batch.</summary>
+public sealed class QueryProgram(QueryInstance instance) : IPipelineProgram
+{
+    private readonly Adapter _adapter = new();
+
+    /// <inheritdoc />
+    public bool IsPassthrough => false;
+
+    /// <inheritdoc />
+    public TimeSpan? TickInterval => instance.TickInterval;
+
+    /// <inheritdoc />
+    public long ErrorCount => instance.ErrorCount;
+
+    /// <inheritdoc />
+    public void Process(string port, Event[] events, IPipelineOutput output)
+    {
+        _adapter.Output = output;
+        instance.Process(port, events, Connectors.RuntimeServices.NowNs(), _adapter);
+    }
+
+    /// <inheritdoc />
+    public void Tick(ulong nowNs, IPipelineOutput output)
+    {
+        _adapter.Output = output;
+        instance.Tick(nowNs, _adapter);
+    }
+
+    /// <inheritdoc />
+    public void Finish(ulong nowNs, IPipelineOutput output)
+    {
+        _adapter.Output = output;
+        instance.Finish(nowNs, _adapter);
+    }
+
+    private sealed class Adapter : IQueryOutput
+    {
+        public IPipelineOutput Output { get; set; } = null!;
+
+        public void Emit(string port, Event e) => Output.Emit(port, e);
+    }
+}
+
 /// <summary>Makes the program of a pipeline spec.</summary>
 public static class PipelinePrograms
 {
@@ -62,6 +106,34 @@ public static class PipelinePrograms
     public static IPipelineProgram Create(PipelineSpec spec) => spec.Type switch
     {
         "passthrough" => new PassthroughProgram(),
-        _ => throw new ConfigException($"{spec.Path}.type", $"unknown pipeline type '{spec.Type}'; this version has: passthrough"),
+        "query" => new QueryProgram(Compile(spec).Instantiate()),
+        _ => throw new ConfigException($"{spec.Path}.type", $"unknown pipeline type '{spec.Type}'; use passthrough, or give a query (query = \"\"\"...\"\"\" or query-file = ...)"),
     };
+
+    /// <summary>Compiles the pipeline's query (from <c>query</c> or <c>query-file</c>); errors name the key or file, line and column.</summary>
+    public static Query Compile(PipelineSpec spec)
+    {
+        string source;
+        string origin;
+        if (spec.Config.GetOptionalString("query-file") is { } file)
+        {
+            origin = Path.GetFullPath(file);
+            if (!File.Exists(origin)) throw new ConfigException($"{spec.Path}.query-file", $"no such file: {origin}");
+            source = File.ReadAllText(origin);
+        }
+        else
+        {
+            origin = $"{spec.Path}.query";
+            source = spec.Config.GetOptionalString("query") ?? throw new ConfigException(spec.Path, "a query pipeline needs query = \"\"\"...\"\"\" or query-file = \"...\"");
+        }
+        try
+        {
+            return Query.Compile(source, origin);
+        }
+        catch (ScriptException e)
+        {
+            var where = $"{origin}:{e.Line}:{e.Column}";
+            throw new ConfigException(where, e.Message.StartsWith(where + ":", StringComparison.Ordinal) ? e.Message[(where.Length + 1)..].TrimStart() : e.Message);
+        }
+    }
 }
