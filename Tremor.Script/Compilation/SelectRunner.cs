@@ -90,7 +90,13 @@ internal sealed class SelectRunner
         var first = state.Windows[0];
         if (first.Plan.IntervalNs > 0)
         {
-            if (first.Open && nowNs >= first.StartNs + first.Plan.IntervalNs) Close(state, 0, nowNs);
+            if (first.Open && nowNs >= first.StartNs + first.Plan.IntervalNs)
+            {
+                Close(state, 0, nowNs);
+                // Emitting evaluated the target over the closed window; this event is next.
+                c.Begin(e.Data, e.Meta);
+                c.Group = group;
+            }
             if (!first.Open)
             {
                 first.Open = true;
