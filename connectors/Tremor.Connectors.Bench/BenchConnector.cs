@@ -91,6 +91,7 @@ internal sealed class BenchConnector(
     TimeSpan warmup) : ConnectorBase, ISource, ISink
 {
     private readonly BenchRecorder _recorder = new(host, "bench", warmup, null);
+    private bool _sinkUsed;
     private readonly ulong? _stopAfterNs = stopAfter is { } s ? (ulong)(s.Ticks * 100) : null;
     private BenchReplay? _replay;
     private ulong _startedNs;
@@ -147,6 +148,7 @@ internal sealed class BenchConnector(
 
     public ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
+        _sinkUsed = true;
         _recorder.Record(batch);
         return ValueTask.FromResult(SinkReply.Acked);
     }
@@ -160,7 +162,8 @@ internal sealed class BenchConnector(
 
     public override ValueTask OnStopAsync(CancellationToken cancellationToken)
     {
-        _recorder.Report();
+        // Used only as a source (another connector measures), the sink side has nothing to report.
+        if (_sinkUsed) _recorder.Report();
         return ValueTask.CompletedTask;
     }
 }
