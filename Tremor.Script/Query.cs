@@ -64,6 +64,8 @@ public sealed class Query
                     break;
                 case DefineOperatorStmt o:
                     if (!operators.TryAdd(o.Name, o)) throw src.Error(o.Pos, $"operator `{o.Name}` is already defined");
+                    // Checked where it is defined, even if never created.
+                    BuiltinOperators.Prepare(src, o, ConstantParams(src, o.Params));
                     break;
                 case CreateStmt { What: "use" }:
                     break;
