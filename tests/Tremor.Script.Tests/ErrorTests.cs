@@ -67,9 +67,9 @@ public class ErrorTests
               hint: did you mean `grouper::bucket`?
             """.Replace("\r", ""), Harness.CompileError("define operator b from grouper::bucker end;"));
         Assert.Equal("""
-            bad.trickle:1:43: `generic::batch` has no parameter `cont`
+            bad.trickle:1:44: `generic::batch` has no parameter `cont`
                 define operator b from generic::batch with cont = 1 end; create operator b;
-                                                          ^
+                                                           ^
               hint: did you mean `count`?
             """.Replace("\r", ""), Harness.CompileError("define operator b from generic::batch with cont = 1 end; create operator b;"));
     }
