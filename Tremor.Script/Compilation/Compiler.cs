@@ -352,7 +352,8 @@ internal sealed class Compiler(Source source, Scope scope)
             {
                 var v = operand(c);
                 return v.IsNumber ? v : throw new RuntimeError(pos, $"unary `+` needs a number, got {ValueOps.TypeName(v)}");
-            },
+            }
+            ,
         };
     }
 
@@ -487,10 +488,14 @@ internal sealed class Compiler(Source source, Scope scope)
         {
             return root switch
             {
-                PathRoot.Event => c => { c.Event = value(c); return Value.Null; },
-                PathRoot.Meta => c => { c.Meta = value(c); return Value.Null; },
-                PathRoot.State => c => { c.State = value(c); return Value.Null; },
-                _ => c => { c.Locals[slot] = value(c); return Value.Null; },
+                PathRoot.Event => c => { c.Event = value(c); return Value.Null; }
+                ,
+                PathRoot.Meta => c => { c.Meta = value(c); return Value.Null; }
+                ,
+                PathRoot.State => c => { c.State = value(c); return Value.Null; }
+                ,
+                _ => c => { c.Locals[slot] = value(c); return Value.Null; }
+                ,
             };
         }
         var segs = target.Segments.Select(CompileSegment).ToArray();

@@ -68,8 +68,16 @@ public class ExampleTests
         var classes = output.On("out").GroupBy(e => e.Meta["class"].AsString()!).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(new Dictionary<string, int>
         {
-            ["applog_app1"] = 13, ["applog_app2"] = 20, ["applog_app3"] = 16, ["applog_app4"] = 21, ["applog_app5"] = 14,
-            ["applog_app6"] = 2, ["default"] = 2, ["edilog"] = 1, ["syslog_app1"] = 3, ["tag1"] = 8,
+            ["applog_app1"] = 13,
+            ["applog_app2"] = 20,
+            ["applog_app3"] = 16,
+            ["applog_app4"] = 21,
+            ["applog_app5"] = 14,
+            ["applog_app6"] = 2,
+            ["default"] = 2,
+            ["edilog"] = 1,
+            ["syslog_app1"] = 3,
+            ["tag1"] = 8,
         }, classes);
         Assert.All(output.On("out"), e => Assert.True(e.Meta["rate"].RawI64 > 0));
         // The input events are untouched: classification lives in new events' metadata.
