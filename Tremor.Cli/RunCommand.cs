@@ -96,6 +96,12 @@ public static class RunCommand
             }
         }
 
+        using var watcher = settings.Plugins.Watch
+            ? new PluginWatcher(discovery, settings.Plugins, r => error.WriteLine(r.Status == PluginStatus.Loaded
+                ? $"plugin loaded while running: {r.Name} {r.Version} ({r.Path})"
+                : $"warning: plugin refused: {r.Reason}"))
+            : null;
+
         var code = await exit.Task;
         output.Flush();
         if (api is not null) await api.DisposeAsync();

@@ -97,7 +97,8 @@ public sealed record DataPathSettings(int BatchSize, int Credits, TimeSpan Drain
 /// <param name="Directories">Folders searched for plugins.</param>
 /// <param name="Trusted">name → SHA-256 (hex) of allowed plugin files.</param>
 /// <param name="RequireTrusted">Refuse any plugin not in <paramref name="Trusted"/>.</param>
-public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted);
+/// <param name="Watch">Load plugins dropped into <paramref name="Directories"/> while running.</param>
+public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted, bool Watch = false);
 
 /// <summary>The management API (<c>tremor.api</c>).</summary>
 /// <param name="Enabled">Serve it.</param>

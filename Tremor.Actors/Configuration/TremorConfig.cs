@@ -67,7 +67,7 @@ public static class TremorConfig
             }
             trusted[name] = text.ToLowerInvariant();
         }
-        var pluginSettings = new PluginSettings(plugins.GetStringList("directories"), trusted, plugins.GetBool("require-trusted", false));
+        var pluginSettings = new PluginSettings(plugins.GetStringList("directories"), trusted, plugins.GetBool("require-trusted", false), plugins.GetBool("watch", false));
 
         var dataPath = root.GetSection("data-path");
         dataPath.RejectUnknownKeys("batch-size", "credits", "drain-timeout");

@@ -78,6 +78,48 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task A_plugin_dropped_into_a_watched_directory_is_loaded_and_usable_by_a_new_flow()
+    {
+        await using var tremor = await TremorProcess.StartAsync(
+            "tremor.plugins { directories = [\"watched\"], watch = on }",
+            dir => Directory.CreateDirectory(Path.Combine(dir, "watched")));
+        // Build a plugin from the C template elsewhere, then drop it in.
+        var build = Path.Combine(tremor.Directory, "build");
+        Directory.CreateDirectory(build);
+        var templates = Path.Combine(AppContext.BaseDirectory, "Templates", "c");
+        File.Copy(Path.Combine(templates, "tremor_pdk.h"), Path.Combine(build, "tremor_pdk.h"));
+        File.WriteAllText(Path.Combine(build, "watched-sink.c"), File.ReadAllText(Path.Combine(templates, "__NAME__.c")).Replace("__NAME__", "watched-sink", StringComparison.Ordinal));
+        using (var gcc = System.Diagnostics.Process.Start("gcc", ["-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", build, "-o", Path.Combine(build, "watched-sink.so"), Path.Combine(build, "watched-sink.c")]))
+        {
+            await gcc!.WaitForExitAsync();
+            Assert.Equal(0, gcc.ExitCode);
+        }
+        File.Move(Path.Combine(build, "watched-sink.so"), Path.Combine(tremor.Directory, "watched", "watched-sink.so"));
+
+        await Eventually(async () =>
+        {
+            var (_, plugins) = await tremor.SendAsync(HttpMethod.Get, "/v1/plugins");
+            return plugins.EnumerateArray().Any(p => p.GetProperty("name").GetString() == "watched-sink" && p.GetProperty("status").GetString() == "loaded");
+        }, "the dropped plugin to load");
+        var flow = """
+            tremor.flows.w {
+              connectors {
+                tick { type = metronome, config { interval = 10ms, iterations = 3 } }
+                out { type = watched-sink }
+              }
+              links = ["tick -> out"]
+            }
+            """;
+        Assert.Equal(201, (await tremor.SendAsync(HttpMethod.Post, "/v1/flows", flow)).Status);
+        await Eventually(async () =>
+        {
+            var (_, connectors) = await tremor.SendAsync(HttpMethod.Get, "/v1/connectors");
+            return connectors.EnumerateArray().Any(c => c.GetProperty("alias").GetString() == "w::out" && c.GetProperty("events_in").GetInt64() == 3);
+        }, "three events at the dropped-in sink");
+        Assert.Contains("plugin loaded while running: watched-sink", tremor.Stderr);
+    }
+
+    [Fact]
     public async Task Loading_an_untrusted_plugin_is_refused_with_its_hash()
     {
         await using var tremor = await TremorProcess.StartAsync();

@@ -52,9 +52,10 @@ public sealed class TremorProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<TremorProcess> StartAsync(string extraConfig = "")
+    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null)
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tremor-api-").FullName;
+        prepare?.Invoke(dir);
         var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0, token-file = \"{Path.Combine(dir, "token")}\" }}\n{extraConfig}");
         var address = await p._address.Task.WaitAsync(TimeSpan.FromSeconds(60));
         p.Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
