@@ -78,21 +78,13 @@ public sealed class QueryInstance
     {
         _output = output;
         _nowNs = nowNs;
-        // Selects and nodes in definition order; a node's flush may feed windows of later selects, so those run after.
-        var runnersDone = new HashSet<SelectRunner>();
-        foreach (var r in Runners.Where(r => r.Plan.From.Node < 0))
-        {
-            r.Finish(nowNs);
-            runnersDone.Add(r);
-        }
+        // Selects on pipeline inputs first, then each node followed by the selects reading it: a flush upstream
+        // reaches windows downstream before those are flushed themselves.
+        foreach (var r in Runners.Where(r => r.Plan.From.Node < 0)) r.Finish(nowNs);
         for (var i = 0; i < _nodes.Length; i++)
         {
             _nodes[i].Finish(nowNs, _outlets[i]);
-            foreach (var r in Runners.Where(r => r.Plan.From.Node == i))
-            {
-                r.Finish(nowNs);
-                runnersDone.Add(r);
-            }
+            foreach (var r in Runners.Where(r => r.Plan.From.Node == i)) r.Finish(nowNs);
         }
     }
 

@@ -223,12 +223,7 @@ internal sealed class SelectRunner
             for (var level = 0; level < state.Windows.Length; level++)
             {
                 var w = state.Windows[level];
-                if (w.Count > 0)
-                {
-                    var saved = w.Plan.EmitEmpty;
-                    Close(state, level, nowNs);
-                    _ = saved;
-                }
+                if (w.Count > 0) Close(state, level, nowNs);
             }
         }
         _groups.Clear();

@@ -125,3 +125,21 @@ public class ErrorTests
         Assert.Equal(10, e.Column);
     }
 }
+
+public class SemanticErrorTests
+{
+    [Theory]
+    [InlineData("select emit event from in into out;", "bad.trickle:1:8: `emit` is only allowed in a script")]
+    [InlineData("select event from in into in;", "bad.trickle:1:27: cannot select into `in`: it is the pipeline's input")]
+    [InlineData("select event from out into out;", "bad.trickle:1:19: cannot select from `out`: it is a pipeline output")]
+    [InlineData("create script s;", "bad.trickle:1:15: unknown script `s`")]
+    [InlineData("define window w from sliding with size = 1 end;", "bad.trickle:1:15: unknown window kind `sliding`")]
+    [InlineData("define window w from tumbling with size = 0 end;", "bad.trickle:1:36: window `size` must be a positive integer, got 0")]
+    [InlineData("select string::len(1, 2) from in into out;", "bad.trickle:1:8: `string::len` takes 1 argument, got 2")]
+    [InlineData("select 99999999999999999999 from in into out;", "bad.trickle:1:8: integer literal `99999999999999999999` does not fit a 64-bit signed integer")]
+    [InlineData("select 5 parsecs from in into out;", "bad.trickle:1:10: expected `from`, found `parsecs`")]
+    [InlineData("select 5x from in into out;", "bad.trickle:1:9: unknown duration unit `x`")]
+    [InlineData("define operator b from generic::batch with count = 1 end; create operator b; select event from b/overflow into out;", "bad.trickle:1:96: `b` has no output port `overflow`")]
+    public void Semantic_errors(string query, string expectedFirstLine) =>
+        Assert.Equal(expectedFirstLine, Harness.CompileError(query).Split('\n')[0]);
+}
