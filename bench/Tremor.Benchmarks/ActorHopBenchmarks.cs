@@ -1,0 +1,63 @@
+using Akka.Actor;
+using BenchmarkDotNet.Attributes;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Links;
+using Tremor.Actors.Pipelines;
+using Tremor.Pdk;
+
+namespace Tremor.Benchmarks;
+
+/// <summary>
+/// The cost of one actor hop per batch on the data path: a batch goes through a passthrough <see cref="PipelineActor"/>
+/// to a receiver, which grants the credit back, as a sink connector would. One operation = one batch of
+/// <see cref="BatchSize"/> events; divide by it for the cost per event.
+/// </summary>
+[MemoryDiagnoser]
+public class ActorHopBenchmarks
+{
+    private ActorSystem _system = null!;
+    private IActorRef _pipeline = null!;
+    private IActorRef _receiver = null!;
+    private Event[] _batch = null!;
+    private TaskCompletionSource _done = null!;
+
+    [Params(64, 1024)]
+    public int BatchSize { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _system = ActorSystem.Create("bench", Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(TremorConfig.Reference));
+        var spec = new PipelineSpec("bench", "main", "passthrough", "tremor.flows.bench.pipelines.main", new PluginConfig("p", null));
+        _pipeline = _system.ActorOf(PipelineActor.Props(spec, new PassthroughProgram(), new DataPathSettings(BatchSize, 8, TimeSpan.FromSeconds(5)), ActorRefs.Nobody));
+        _receiver = _system.ActorOf(Props.Create(() => new Receiver(this)));
+        _pipeline.Tell(new LinkOutput("out", _receiver, "in"));
+        _pipeline.Tell(new Credit(1_000_000), _receiver);
+        _batch = Enumerable.Range(0, BatchSize).Select(i => new Event { Id = new EventId(1, 0, (ulong)i, (ulong)i) }).ToArray();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _system.Terminate().Wait();
+
+    /// <summary>Sends one batch and waits until it arrived downstream.</summary>
+    [Benchmark]
+    public Task OneHopPerBatch()
+    {
+        _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pipeline.Tell(new EventBatch("in", _batch), _receiver);
+        return _done.Task;
+    }
+
+    private sealed class Receiver : ReceiveActor
+    {
+        public Receiver(ActorHopBenchmarks owner)
+        {
+            Receive<EventBatch>(_ =>
+            {
+                Sender.Tell(new Credit(1));
+                owner._done.TrySetResult();
+            });
+            Receive<Credit>(_ => { });
+        }
+    }
+}
