@@ -19,7 +19,6 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly DataPathSettings _dataPath;
     private readonly TaskCompletionSource<int> _exit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HashSet<string> _deployed = new(StringComparer.Ordinal);
     private readonly HashSet<string> _completed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FlowSpec> _specs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _undeployWaiters = new(StringComparer.Ordinal);
@@ -77,7 +76,7 @@ public sealed class World : ReceiveActor, IWithTimers
 
         Receive<DeployFlow>(m =>
         {
-            if (_deployed.Contains(m.Spec.Name) || _stopping.ContainsKey(m.Spec.Name))
+            if (_specs.ContainsKey(m.Spec.Name) || _stopping.ContainsKey(m.Spec.Name))
             {
                 Sender.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: a flow named '{m.Spec.Name}' is already deployed"));
                 return;
@@ -92,7 +91,6 @@ public sealed class World : ReceiveActor, IWithTimers
                 Sender.Tell(new DeployFailed(m.Spec.Name, e.Message));
                 return;
             }
-            _deployed.Add(m.Spec.Name);
             _specs[m.Spec.Name] = m.Spec;
             _flows.Tell(new FlowManager.Deploy(m.Spec, factories));
             Sender.Tell(new FlowDeployed(m.Spec.Name));
@@ -101,7 +99,7 @@ public sealed class World : ReceiveActor, IWithTimers
         {
             _completed.Add(m.Name);
             if (_undeployWaiters.Remove(m.Name, out var waiters)) Remove(m.Name, waiters);
-            if (_completed.Count >= _deployed.Count && (!_keepRunning || _shuttingDown))
+            if (_completed.Count >= _specs.Count && (!_keepRunning || _shuttingDown))
             {
                 Finish(_exitCode, _shuttingDown ? "drained" : "every flow completed");
             }
@@ -139,7 +137,7 @@ public sealed class World : ReceiveActor, IWithTimers
             _shuttingDown = true;
             _exitCode = m.ExitCode;
             _log.Info("shutdown requested ({0}): draining", m.Reason);
-            if (_completed.Count >= _deployed.Count)
+            if (_completed.Count >= _specs.Count)
             {
                 Finish(_exitCode, m.Reason);
                 return;
@@ -173,7 +171,6 @@ public sealed class World : ReceiveActor, IWithTimers
     {
         _stopping[name] = waiters;
         _flows.Tell(new FlowManager.StopFlow(name));
-        _deployed.Remove(name);
         _completed.Remove(name);
         _specs.Remove(name);
     }

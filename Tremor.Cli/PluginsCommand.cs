@@ -45,8 +45,6 @@ public static class PluginsCommand
     /// <summary>Runs every check on one file; 0 when accepted, 2 when refused.</summary>
     public static int Inspect(FileInfo file, TextWriter output, TextWriter error)
     {
-        var catalog = new PluginCatalog();
-        var discovery = new PluginDiscovery(catalog, new PluginSettings([], new Dictionary<string, string>(), false));
         if (!file.Exists)
         {
             error.WriteLine($"error: {file.FullName}: no such file");
@@ -54,7 +52,6 @@ public static class PluginsCommand
         }
         var inspection = PluginInspection.Inspect(file.FullName);
         foreach (var line in inspection.Lines) output.WriteLine(line);
-        discovery.UnloadAll();
         if (!inspection.Accepted)
         {
             error.WriteLine($"refused: {inspection.Reason}");
