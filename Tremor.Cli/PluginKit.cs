@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Tremor.Actors.Configuration;
+using Tremor.Actors.Connectors;
 using Tremor.Actors.Plugins;
 using Tremor.Codecs;
 using Tremor.Pdk;
@@ -124,7 +125,7 @@ public static partial class PluginKit
         {
             stdout.WriteLine($"connector type {type}");
             var factory = catalog.Connector(type, type);
-            var host = new VerifyHost(type);
+            var host = new DetachedPluginHost(type);
             try
             {
                 var bad = factory.Create(new ConnectorContext(host, new PluginConfig("config", new ValueRecord { ["tremor-verify-no-such-key"] = 1 })));
@@ -228,35 +229,5 @@ public static partial class PluginKit
         }
         var memory = buffer.WrittenMemory;
         return new SinkBatch(events.Select((e, i) => new SinkEvent(e.Id, e.IngestNs, memory.Slice(spans[i].Item1, spans[i].Item2), e)).ToList(), memory);
-    }
-
-    private sealed class VerifyHost(string alias) : IPluginHost
-    {
-        public List<string> Errors { get; } = [];
-
-        public string Alias => alias;
-
-        public TextWriter Out => TextWriter.Null;
-
-        public TextWriter Error => TextWriter.Null;
-
-        public void Log(PluginLogLevel level, string message)
-        {
-            if (level == PluginLogLevel.Error) Errors.Add(message);
-        }
-
-        public ulong NowNs() => (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-
-        public void RequestShutdown(int exitCode, string reason)
-        {
-        }
-
-        public void Ack(IReadOnlyList<EventId> ids)
-        {
-        }
-
-        public void Fail(IReadOnlyList<EventId> ids, string reason)
-        {
-        }
     }
 }

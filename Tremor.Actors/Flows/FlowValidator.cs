@@ -40,7 +40,7 @@ public static class FlowValidator
             IConnector instance;
             try
             {
-                instance = factory.Create(new ConnectorContext(new ValidationHost(c.Alias), c.Config));
+                instance = factory.Create(new ConnectorContext(new Connectors.DetachedPluginHost(c.Alias), c.Config));
             }
             catch (ConfigException)
             {
@@ -85,32 +85,5 @@ public static class FlowValidator
             }
         }
         return factories;
-    }
-
-    private sealed class ValidationHost(string alias) : IPluginHost
-    {
-        public string Alias => alias;
-
-        public TextWriter Out => TextWriter.Null;
-
-        public TextWriter Error => TextWriter.Null;
-
-        public void Log(PluginLogLevel level, string message)
-        {
-        }
-
-        public ulong NowNs() => Connectors.RuntimeServices.NowNs();
-
-        public void RequestShutdown(int exitCode, string reason)
-        {
-        }
-
-        public void Ack(IReadOnlyList<EventId> ids)
-        {
-        }
-
-        public void Fail(IReadOnlyList<EventId> ids, string reason)
-        {
-        }
     }
 }

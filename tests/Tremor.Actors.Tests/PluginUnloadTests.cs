@@ -33,7 +33,7 @@ public sealed class PluginUnloadTests
         Assert.Equal(PluginStatus.Loaded, record.Status);
         // Use it: an instance is created and disposed, as a flow would.
         var factory = catalog.Connector("metronome", "test");
-        var instance = factory.Create(new ConnectorContext(new NullHost(), new PluginConfig("c", null)));
+        var instance = factory.Create(new ConnectorContext(new Connectors.DetachedPluginHost("test"), new PluginConfig("c", null)));
         instance.DisposeAsync().AsTask().Wait();
         var context = discovery.LoadContextReference("std")!;
         Assert.True(discovery.Unload("std"));
@@ -68,17 +68,5 @@ public sealed class PluginUnloadTests
         Assert.Equal(PluginStatus.Refused, record.Status);
         Assert.Contains(wrong, record.Reason);
         Assert.Contains(ManagedPluginLoader.Sha256(path), record.Reason);
-    }
-
-    private sealed class NullHost : IPluginHost
-    {
-        public string Alias => "test";
-        public TextWriter Out => TextWriter.Null;
-        public TextWriter Error => TextWriter.Null;
-        public void Log(PluginLogLevel level, string message) { }
-        public ulong NowNs() => 0;
-        public void RequestShutdown(int exitCode, string reason) { }
-        public void Ack(IReadOnlyList<EventId> ids) { }
-        public void Fail(IReadOnlyList<EventId> ids, string reason) { }
     }
 }
