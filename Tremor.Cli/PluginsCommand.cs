@@ -24,6 +24,10 @@ public static class PluginsCommand
         var catalog = new PluginCatalog();
         var discovery = new PluginDiscovery(catalog, settings);
         var records = discovery.DiscoverAll(pluginDirs);
+        foreach (var missing in discovery.MissingDirectories)
+        {
+            error.WriteLine($"warning: plugin directory {missing} does not exist (named by --plugins or tremor.plugins.directories); nothing loaded from it");
+        }
         var rows = new List<string[]> { new[] { "NAME", "VERSION", "KIND", "PDK", "STATUS", "PROVIDES", "PATH" } };
         foreach (var r in records)
         {

@@ -39,6 +39,10 @@ public static class RunCommand
             {
                 error.WriteLine($"warning: plugin refused: {record.Reason}");
             }
+            foreach (var missing in discovery.MissingDirectories)
+            {
+                error.WriteLine($"warning: plugin directory {missing} does not exist (named by --plugins or tremor.plugins.directories); nothing loaded from it");
+            }
             // Everything is checked before anything starts: nothing runs half-way on a bad file.
             foreach (var flow in settings.Flows) FlowValidator.Validate(flow, catalog);
         }

@@ -32,10 +32,15 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         return result.Distinct(StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Folders the user named (configuration or <c>--plugins</c>) that did not exist at the last discovery.</summary>
+    public IReadOnlyList<string> MissingDirectories { get; private set; } = [];
+
     /// <summary>Discovers and loads every plugin under the search directories; returns the records.</summary>
     public IReadOnlyList<PluginRecord> DiscoverAll(IEnumerable<string> extraDirectories)
     {
-        var dirs = SearchDirectories(settings.Directories.Concat(extraDirectories));
+        var named = settings.Directories.Concat(extraDirectories).ToList();
+        MissingDirectories = named.Select(Path.GetFullPath).Where(d => !Directory.Exists(d)).Distinct(StringComparer.Ordinal).ToList();
+        var dirs = SearchDirectories(named);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var dir in dirs.Where(Directory.Exists))
         {

@@ -65,3 +65,16 @@ public sealed class QueryFlowTests : IDisposable
         Assert.Contains("pipeline 'main' has no output port 'alerts'", result.Stderr);
     }
 }
+
+/// <summary>A plugin folder the user names but that does not exist is said, not silently skipped.</summary>
+public sealed class MissingPluginDirectoryTests
+{
+    [Fact]
+    public async Task A_missing_plugins_folder_is_warned_about()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"tremor-no-such-dir-{Guid.NewGuid():N}");
+        var result = await TremorProcess.RunAsync("plugins", "list", "--plugins", missing);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains($"warning: plugin directory {missing} does not exist", result.Stderr);
+    }
+}
