@@ -41,4 +41,16 @@ public interface IPluginHost
 
     /// <summary>Fails events an asynchronous sink could not deliver.</summary>
     void Fail(IReadOnlyList<EventId> ids, string reason);
+
+    /// <summary>
+    /// The connector lost its peer (a client whose server went away, a socket that closed). The runtime opens the
+    /// circuit breaker upstream, so sources stop pulling instead of buffering, keeps the batch in flight, calls
+    /// <see cref="IConnector.ConnectAsync"/> again with the connector's reconnect strategy (backoff with jitter) and
+    /// closes the breaker once it connected. Safe to call from any thread, also during a sink call (return
+    /// <see cref="SinkReply.Failed"/> from that call: the runtime retries the batch after the reconnect).
+    /// Added in PDK 1.1; hosts that do not reconnect ignore it.
+    /// </summary>
+    void ConnectionLost(string reason)
+    {
+    }
 }

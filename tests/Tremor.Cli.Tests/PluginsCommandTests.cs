@@ -5,7 +5,7 @@ namespace Tremor.Cli.Tests;
 /// <summary><c>tremor plugins list | inspect | hash</c> through the real CLI, against the built plugins and the PDK-2 fixture.</summary>
 public sealed class PluginsCommandTests
 {
-    private const string Pdk2Refusal = "built for PDK 2.0, but this runtime provides PDK 1.0";
+    private const string Pdk2Refusal = "built for PDK 2.0, but this runtime provides PDK 1.1";
 
     [Fact]
     public async Task List_shows_the_built_plugins_loaded_and_a_pdk2_plugin_refused_with_both_versions()
@@ -48,7 +48,7 @@ public sealed class PluginsCommandTests
         var result = await TremorProcess.RunAsync("plugins", "inspect", Repo.Pdk2Plugin);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains(result.StdoutLines, l => l.StartsWith("check pdk-reference: FAIL (Tremor.Pdk 2.0.0.0, host provides 1.0)", StringComparison.Ordinal));
+        Assert.Contains(result.StdoutLines, l => l.StartsWith("check pdk-reference: FAIL (Tremor.Pdk 2.0.0.0, host provides 1.1)", StringComparison.Ordinal));
         Assert.DoesNotContain("accepted", result.Stdout);
         var refusal = Assert.Single(result.StderrLines);
         Assert.Equal($"refused: {Repo.Pdk2Plugin}: {Pdk2Refusal}; rebuild the plugin against Tremor.Pdk 1.x", refusal);
