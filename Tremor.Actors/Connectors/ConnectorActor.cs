@@ -48,6 +48,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private readonly List<DateTime> _restartTimes = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Random _random = new();
+    private readonly CircuitBreakers _breakers = new();
     private CancellationTokenSource _pullCancel = new();
     private ConnectorState _state = ConnectorState.Initializing;
     private SourceDecoder? _decoder;
@@ -69,6 +70,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private long _errors;
     private long _dropped;
     private string? _lastError;
+    private bool _connectionLost;
+    private bool _pausedWhenLost;
+    private string? _lostReason;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     public sealed record Start;
@@ -85,8 +89,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>Ask for a <see cref="Status"/>.</summary>
     public sealed record GetStatus;
 
-    /// <summary>A connector's state and counters.</summary>
-    public sealed record Status(string Alias, string Type, ConnectorState State, int Restarts, long EventsIn, long EventsOut, long Errors, long Dropped, string? LastError);
+    /// <summary>A connector's state and counters; <paramref name="CircuitBreakerOpen"/> while a downstream sink that lost its peer holds this source back.</summary>
+    public sealed record Status(string Alias, string Type, ConnectorState State, int Restarts, long EventsIn, long EventsOut, long Errors, long Dropped, string? LastError, bool CircuitBreakerOpen = false);
+
+    /// <summary>The plugin lost its peer (<see cref="IPluginHost.ConnectionLost"/>): reconnect, holding the sources upstream back meanwhile.</summary>
+    public sealed record ConnectionLost(string Reason);
 
     /// <summary>Reported to the flow on every state change.</summary>
     public sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
@@ -214,14 +221,16 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (m.Ok)
         {
-            BecomeRunning();
+            if (_connectionLost) Reconnected();
+            else BecomeRunning();
             return;
         }
         _lastError = m.Error;
         var r = _spec.Reconnect;
         if (!r.Enabled || (r.MaxRetries is { } max && _connectAttempt > max))
         {
-            Fail($"could not connect after {_connectAttempt} attempt(s): {m.Error}");
+            var lost = _connectionLost ? $"connection lost ({_lostReason}); " : "";
+            Fail($"{lost}could not connect after {_connectAttempt} attempt(s): {m.Error}");
             return;
         }
         var delay = Backoff.Delay(r.Interval, r.MaxInterval, r.Growth, _connectAttempt, r.Jitter, _random.NextDouble());
@@ -316,7 +325,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
         Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
         Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _restarts, _eventsIn, _eventsOut, _errors, _dropped, _lastError)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _restarts, _eventsIn, _eventsOut, _errors, _dropped, _lastError, _breakers.IsOpen)));
+        Receive<ConnectionLost>(OnConnectionLost);
+        Receive<CircuitBreaker>(m =>
+        {
+            if (!_breakers.Apply(m, Sender)) return;
+            if (m.Open)
+            {
+                _log.Warning("{0}: circuit breaker open ({1}): pulling stops until it closes", _spec.Alias, m.Reason);
+            }
+            else
+            {
+                _log.Info("{0}: circuit breaker closed: pulling again", _spec.Alias);
+                TryPull();
+            }
+        });
         Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => OnProxyDied());
         Receive<RecreateProxy>(_ =>
         {
@@ -333,9 +356,46 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<RetryConnect>(_ => { });
     }
 
+    private void OnConnectionLost(ConnectionLost m)
+    {
+        _lastError = m.Reason;
+        if (_state is not (ConnectorState.Running or ConnectorState.Paused))
+        {
+            // Connecting already, restarting, draining or failed: those paths deal with a dead peer themselves.
+            _log.Warning("{0}: connection lost while {1}: {2}", _spec.Alias, _state, m.Reason);
+            return;
+        }
+        _log.Warning("{0}: connection lost ({1}); circuit breaker opened upstream, reconnecting", _spec.Alias, m.Reason);
+        _connectionLost = true;
+        _lostReason = m.Reason;
+        _pausedWhenLost = _state == ConnectorState.Paused;
+        TellUpstreams(new CircuitBreaker(true, $"{_spec.Alias}: {m.Reason}"));
+        // A pull waiting on the dead peer would hold the plugin instance: the connect must get through.
+        if (_pulling) _pullCancel.Cancel();
+        BecomeConnecting(1);
+    }
+
+    private void Reconnected()
+    {
+        _connectionLost = false;
+        _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
+        TellUpstreams(new CircuitBreaker(false, "reconnected"));
+        if (_pausedWhenLost && !_drainRequested)
+        {
+            BecomePaused();
+            return;
+        }
+        BecomeRunning();
+    }
+
+    private void TellUpstreams(CircuitBreaker message)
+    {
+        foreach (var upstream in _upstreams) upstream.Tell(message);
+    }
+
     private void TryPull()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _state != ConnectorState.Running || _proxy is null) return;
+        if (!_sourceActive || _sourceFinished || _pulling || _state != ConnectorState.Running || _proxy is null || _breakers.IsOpen) return;
         if (!_outlets.AllHaveCredit) return;
         _pulling = true;
         if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
@@ -426,6 +486,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
         _inFlight = null;
+        if (_connectionLost && m.Reply.Status == SinkStatus.Fail)
+        {
+            // The peer went away under this batch: keep it (the outbox) and deliver it again once reconnected.
+            _queue.AddFirst(inFlight);
+            return;
+        }
         _consecutiveFailures = 0;
         if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Events.Length * 2);
         var delivered = inFlight.Events;
@@ -624,6 +690,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Fail(string reason)
     {
+        if (_connectionLost)
+        {
+            // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
+            _connectionLost = false;
+            TellUpstreams(new CircuitBreaker(false, reason));
+        }
         _lastError = reason;
         _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);
         SetState(ConnectorState.Failed, reason);

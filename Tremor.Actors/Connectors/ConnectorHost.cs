@@ -32,4 +32,6 @@ internal sealed class ConnectorHost(string alias, RuntimeServices services, ILog
     public void Ack(IReadOnlyList<EventId> ids) => connector.Tell(new ConnectorActor.SinkAsyncReply(ids.ToArray(), null));
 
     public void Fail(IReadOnlyList<EventId> ids, string reason) => connector.Tell(new ConnectorActor.SinkAsyncReply(ids.ToArray(), reason));
+
+    public void ConnectionLost(string reason) => connector.Tell(new ConnectorActor.ConnectionLost(reason));
 }

@@ -18,6 +18,30 @@ public sealed record EndOfStream
     public static EndOfStream Instance { get; } = new();
 }
 
+/// <summary>
+/// Downstream → upstream: a circuit breaker opened (<paramref name="Open"/>: a sink lost its peer and is reconnecting)
+/// or closed again. Sources stop pulling while any breaker downstream of them is open; pipelines pass it upstream.
+/// </summary>
+public sealed record CircuitBreaker(bool Open, string Reason);
+
+/// <summary>Which downstreams hold a circuit breaker open (an actor's bookkeeping for <see cref="Links.CircuitBreaker"/>).</summary>
+public sealed class CircuitBreakers
+{
+    private readonly HashSet<IActorRef> _open = [];
+
+    /// <summary>True while any downstream holds its breaker open.</summary>
+    public bool IsOpen => _open.Count > 0;
+
+    /// <summary>Applies a message from <paramref name="from"/>; true when the overall state changed (to pass on).</summary>
+    public bool Apply(CircuitBreaker message, IActorRef from)
+    {
+        var wasOpen = IsOpen;
+        if (message.Open) _open.Add(from);
+        else _open.Remove(from);
+        return wasOpen != IsOpen;
+    }
+}
+
 /// <summary>Flow → upstream: send what leaves <paramref name="FromPort"/> to <paramref name="Target"/>'s <paramref name="ToPort"/>.</summary>
 public sealed record LinkOutput(string FromPort, IActorRef Target, string ToPort);
 

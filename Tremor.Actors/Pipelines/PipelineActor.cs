@@ -20,6 +20,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> _ended = [];
     private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
     private readonly Collector _collector = new();
+    private readonly CircuitBreakers _breakers = new();
     private long _eventsIn;
     private long _eventsOut;
     private long _dropped;
@@ -68,6 +69,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         {
             _ended.Add(Sender);
             CheckFinished();
+        });
+        Receive<CircuitBreaker>(m =>
+        {
+            // A pipeline buffers nothing of its own beyond a batch: it passes the breaker on to whatever feeds it.
+            if (!_breakers.Apply(m, Sender)) return;
+            foreach (var upstream in _upstreams) upstream.Tell(m);
         });
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count, _program.ErrorCount)));
         Receive<TickNow>(_ =>
