@@ -9,7 +9,8 @@ namespace Tremor.Connectors.Bench;
 /// latency (skipping the first <c>warmup-secs</c>) when the upstream ends, then asks the runtime to stop.
 /// Chunks are whole lines without their line end, so the flow needs no <c>separate</c> preprocessor. With
 /// <c>base64 = true</c> each line is checked to be base64 at connect time and still emitted as it is: add the
-/// <c>base64</c> preprocessor to the flow to decode it.
+/// <c>base64</c> preprocessor to the flow to decode it. With <c>interval</c> (e.g. <c>5us</c>) one event is emitted
+/// per interval at most (Tremor's throttle, for latency at a given rate); without it, as fast as the flow takes them.
 /// </summary>
 public sealed class BenchFactory : IConnectorFactory
 {
@@ -18,7 +19,7 @@ public sealed class BenchFactory : IConnectorFactory
 
     /// <inheritdoc />
     public string Description =>
-        "Replays a file's lines and measures throughput and latency (keys: path, base64, iterations, stop-after-secs, warmup-secs)";
+        "Replays a file's lines and measures throughput and latency (keys: path, base64, iterations, stop-after-secs, warmup-secs, interval)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
@@ -30,7 +31,7 @@ public sealed class BenchFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("path", "base64", "iterations", "stop-after-secs", "warmup-secs");
+        config.RejectUnknownKeys("path", "base64", "iterations", "stop-after-secs", "warmup-secs", "interval");
 
         var path = config.GetString("path");
         string fullPath;
@@ -53,7 +54,9 @@ public sealed class BenchFactory : IConnectorFactory
         }
         var stopAfter = BenchConfig.OptionalSeconds(config, "stop-after-secs");
         var warmup = BenchConfig.Warmup(config);
-        return new BenchConnector(context.Host, fullPath, base64, iterations, stopAfter, warmup);
+        var interval = config.GetDuration("interval", TimeSpan.Zero);
+        if (interval < TimeSpan.Zero) throw new ConfigException($"{config.Path}.interval", $"must not be negative, found {interval}");
+        return new BenchConnector(context.Host, fullPath, base64, iterations, stopAfter, warmup, (ulong)(interval.Ticks * 100));
     }
 }
 
@@ -88,7 +91,8 @@ internal sealed class BenchConnector(
     bool base64,
     long? iterations,
     TimeSpan? stopAfter,
-    TimeSpan warmup) : ConnectorBase, ISource, ISink
+    TimeSpan warmup,
+    ulong intervalNs) : ConnectorBase, ISource, ISink
 {
     private readonly BenchRecorder _recorder = new(host, "bench", warmup, null);
     private bool _sinkUsed;
@@ -98,6 +102,7 @@ internal sealed class BenchConnector(
     private int _position;
     private long _passes;
     private bool _finished;
+    private ulong _nextDueNs;
 
     public bool IsTransactional => false;
 
@@ -109,26 +114,52 @@ internal sealed class BenchConnector(
         return true;
     }
 
-    public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
-        if (_finished) return ValueTask.FromResult(PullStatus.Finished);
+        if (intervalNs == 0 || _finished) return Fill(batch, int.MaxValue);
+        var now = host.NowNs();
+        if (_nextDueNs == 0) _nextDueNs = now;
+        if (now < _nextDueNs)
+        {
+            // Nothing due yet: wait for the next event's time (timer resolution is ~1 ms; the events then due go out
+            // together, each stamped when it is added, so the wait is not counted as latency).
+            try
+            {
+                await Task.Delay(TimeSpan.FromTicks((long)Math.Max((_nextDueNs - now) / 100, TimeSpan.TicksPerMillisecond / 2)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return PullStatus.Empty;
+            }
+            now = host.NowNs();
+        }
+        var due = now < _nextDueNs ? 0 : (int)Math.Min((now - _nextDueNs) / intervalNs + 1, int.MaxValue);
+        if (due == 0) return PullStatus.Empty;
+        var status = Fill(batch, due);
+        _nextDueNs += (ulong)batch.Count * intervalNs;
+        return status;
+    }
+
+    private PullStatus Fill(SourceBatch batch, int limit)
+    {
+        if (_finished) return PullStatus.Finished;
         var lines = (_replay ?? throw new InvalidOperationException($"bench '{path}' was pulled before it was connected")).Lines;
 
         var now = host.NowNs();
         if (_startedNs == 0) _startedNs = now;
-        if (_stopAfterNs is { } stopAfterNs && now - _startedNs >= stopAfterNs) return ValueTask.FromResult(Finish(batch));
+        if (_stopAfterNs is { } stopAfterNs && now - _startedNs >= stopAfterNs) return Finish(batch);
 
-        while (!batch.IsFull)
+        while (!batch.IsFull && batch.Count < limit)
         {
             // Every line is its own event with its own ingest time, as if it had just arrived.
             batch.Add(lines[_position], 0, host.NowNs());
             if (++_position == lines.Length)
             {
                 _position = 0;
-                if (++_passes == iterations) return ValueTask.FromResult(Finish(batch));
+                if (++_passes == iterations) return Finish(batch);
             }
         }
-        return ValueTask.FromResult(PullStatus.Data);
+        return PullStatus.Data;
     }
 
     private PullStatus Finish(SourceBatch batch)

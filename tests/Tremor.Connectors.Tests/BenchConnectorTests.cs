@@ -50,6 +50,42 @@ public sealed class BenchConnectorTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_with_an_interval_emits_only_the_events_that_are_due()
+    {
+        var path = await WriteAsync("data.json", "{\"a\":1}\n");
+        var host = new TestHost { ManualClock = true, ClockNs = 42 * Second };
+        await using var connector = new BenchFactory().Create(Fixtures.Context(host, ("path", path), ("interval", "1ms")));
+        await connector.ConnectAsync(1, CancellationToken.None);
+        var batch = new SourceBatch(100);
+
+        // The first event is due at once; the clock standing still, nothing more is due.
+        Assert.Equal(PullStatus.Data, await connector.Source!.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(1, batch.Count);
+        batch.Clear();
+        Assert.Equal(PullStatus.Empty, await connector.Source.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(0, batch.Count);
+
+        // 10 ms later ten events are due (one per millisecond), not a batch-full.
+        host.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(PullStatus.Data, await connector.Source.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(10, batch.Count);
+        batch.Clear();
+        Assert.Equal(PullStatus.Empty, await connector.Source.PullAsync(batch, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("bench", "interval")]
+    [InlineData("blackhole", "delay")]
+    public void A_bad_throttle_names_the_key(string type, string key)
+    {
+        var e = Assert.Throws<ConfigException>(() => type == "bench"
+            ? new BenchFactory().Create(Fixtures.Context(new TestHost(), ("path", "x.json"), (key, "soon")))
+            : new BlackholeFactory().Create(Fixtures.Context(new TestHost(), (key, "soon"))));
+        Assert.EndsWith("." + key, e.Path);
+        Assert.Contains("duration", e.Message);
+    }
+
+    [Fact]
     public async Task Bench_replays_an_xz_file()
     {
         var plain = await WriteAsync("data.json", "x\ny\n");
