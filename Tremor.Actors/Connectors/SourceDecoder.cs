@@ -15,6 +15,8 @@ public sealed class SourceDecoder
     private string?[] _decodeErrors = new string?[256];
     private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
     private readonly Dictionary<ulong, IPreprocessor[]> _chains = [];
+    // The metadata of a stream's last chunk (a connection's peer): what its preprocessors flush at the end gets it too.
+    private readonly Dictionary<ulong, Value> _streamMeta = [];
     private readonly List<ReadOnlyMemory<byte>> _a = new(64);
     private readonly List<ReadOnlyMemory<byte>> _b = new(64);
     private readonly string _alias;
@@ -78,9 +80,10 @@ public sealed class SourceDecoder
                 continue;
             }
             var chain = Chain(chunk.StreamId);
+            if (!chunk.Meta.IsNull) _streamMeta[chunk.StreamId] = chunk.Meta;
             _a.Clear();
             _a.Add(chunk.Data);
-            if (!RunChain(chain, 0, chunk.StreamId, chunk.PullId, ingest, errors)) continue;
+            if (!RunChain(chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
             foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
         }
     }
@@ -116,7 +119,7 @@ public sealed class SourceDecoder
             var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
             if (_decodeErrors[i] is { } error)
             {
-                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}"));
+                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}", chunk.Meta));
                 _decodeErrors[i] = null;
             }
             else
@@ -145,6 +148,7 @@ public sealed class SourceDecoder
     private void FinishStream(ulong streamId, List<Event> events, List<Event> errors)
     {
         if (!_chains.Remove(streamId, out var chain)) return;
+        _streamMeta.Remove(streamId, out var meta);
         var now = RuntimeServices.NowNs();
         // Flush stage by stage: what stage k emits on finish still goes through stages k+1..n.
         for (var k = 0; k < chain.Length; k++)
@@ -152,12 +156,12 @@ public sealed class SourceDecoder
             _a.Clear();
             chain[k].Finish(_a);
             if (_a.Count == 0) continue;
-            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, default, events, errors);
+            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, meta, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, meta, events, errors);
         }
     }
 
-    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, List<Event> errors)
+    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> errors)
     {
         for (var k = from; k < chain.Length; k++)
         {
@@ -166,7 +170,7 @@ public sealed class SourceDecoder
             {
                 if (!chain[k].TryProcess(piece, _b, out var error))
                 {
-                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}"));
+                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", meta));
                 }
             }
             _a.Clear();
@@ -189,7 +193,7 @@ public sealed class SourceDecoder
         }
         else
         {
-            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}"));
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", meta));
         }
     }
 
@@ -213,7 +217,8 @@ public sealed class SourceDecoder
         Transactional = Transactional,
     };
 
-    private Event ErrorEvent(ulong streamId, ulong pullId, ulong ingest, string message)
+    /// <summary>An event for the <c>err</c> port; it keeps the chunk's metadata (e.g. which peer sent the bad bytes).</summary>
+    private Event ErrorEvent(ulong streamId, ulong pullId, ulong ingest, string message, Value meta = default)
     {
         var record = new ValueRecord(4);
         record.Append("error", message);
@@ -224,6 +229,7 @@ public sealed class SourceDecoder
             Id = new EventId(SourceId, streamId, pullId, _sequence++),
             IngestNs = ingest,
             Data = Value.From(record),
+            Meta = meta,
             Transactional = false,
         };
     }

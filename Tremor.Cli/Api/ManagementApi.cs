@@ -273,6 +273,7 @@ public sealed class ManagementApi : IAsyncDisposable
                     ["errors"] = s.Errors,
                     ["dropped"] = s.Dropped,
                     ["last_error"] = s.LastError,
+                    ["circuit_breaker_open"] = s.CircuitBreakerOpen,
                 });
             }
             return result;
@@ -298,6 +299,11 @@ public sealed class ManagementApi : IAsyncDisposable
             foreach (var s in connectors)
             {
                 text.Append(CultureInfo.InvariantCulture, $"tremor_connector_up{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {(s.State == ConnectorState.Running ? 1 : 0)}\n");
+            }
+            text.Append("# HELP tremor_connector_circuit_breaker_open 1 while a downstream that lost its peer holds the source back.\n# TYPE tremor_connector_circuit_breaker_open gauge\n");
+            foreach (var s in connectors)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"tremor_connector_circuit_breaker_open{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {(s.CircuitBreakerOpen ? 1 : 0)}\n");
             }
             var pipelines = await PipelineStatuses();
             text.Append("# HELP tremor_pipeline_events_in_total Events into a pipeline.\n# TYPE tremor_pipeline_events_in_total counter\n");

@@ -1,0 +1,50 @@
+using System.Text;
+using Tremor.Actors.Connectors;
+using Tremor.Codecs;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Tests;
+
+public sealed class SourceDecoderTests
+{
+    private static SourceDecoder LinesOfJson() => new(
+        "t::src",
+        sourceId: 1,
+        transactional: false,
+        BuiltinCodecs.FindCodec("json")!.Create(new PluginConfig("codec", null)),
+        [(BuiltinCodecs.FindPreprocessor("separate")!, new PluginConfig("pre", null))]);
+
+    private static Value Peer(string host)
+    {
+        var record = new ValueRecord();
+        record.Set("peer", host);
+        return Value.From(record);
+    }
+
+    [Fact]
+    public void Streams_keep_their_own_partial_lines_and_what_they_flush_at_the_end_keeps_their_metadata()
+    {
+        var decoder = LinesOfJson();
+        var batch = new SourceBatch(16);
+        // Two connections interleaved, each writing half a line at a time.
+        batch.Add(Encoding.UTF8.GetBytes("{\"n\":1"), streamId: 1, meta: Peer("a"));
+        batch.Add(Encoding.UTF8.GetBytes("{\"n\":2"), streamId: 2, meta: Peer("b"));
+        batch.Add(Encoding.UTF8.GetBytes("1}\n{\"n\":1"), streamId: 1, meta: Peer("a"));
+        batch.Add(Encoding.UTF8.GetBytes("2}\nnot json\n"), streamId: 2, meta: Peer("b"));
+        batch.Add(Encoding.UTF8.GetBytes("2}"), streamId: 1, meta: Peer("a"));
+        batch.EndStream(1);
+        var events = new List<Event>();
+        var errors = new List<Event>();
+
+        decoder.Decode(batch, events, errors);
+
+        Assert.Equal([(11L, "a"), (22L, "b"), (12L, "a")], events.Select(e => (N(e), e.Meta["peer"].AsString())).ToList());
+        Assert.Equal([1UL, 2UL, 1UL], events.Select(e => e.StreamId).ToList());
+        // The bad line's error event says which peer sent it.
+        var error = Assert.Single(errors);
+        Assert.Equal("b", error.Meta["peer"].AsString());
+        Assert.Contains("codec", error.Data["error"].AsString());
+    }
+
+    private static long N(Event e) => e.Data["n"].TryGetI64(out var n) ? n : -1;
+}
