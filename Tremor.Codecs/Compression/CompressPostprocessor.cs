@@ -21,6 +21,10 @@ public sealed class CompressPostprocessor : IPostprocessor
 
     private const string LevelKey = "level";
 
+    private static ReadOnlySpan<byte> EmptyGzip => [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    private static ReadOnlySpan<byte> EmptyZlib => [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+
     private readonly CompressionFormat _format;
     private readonly int _level;
     private readonly BufferWriterStream _output = new();
@@ -59,6 +63,12 @@ public sealed class CompressPostprocessor : IPostprocessor
             case CompressionFormat.Lz4:
                 LZ4Frame.Encode(data, output, (LZ4Level)_level);
                 return true;
+        }
+        if (data.IsEmpty && _format is CompressionFormat.Gzip or CompressionFormat.Zlib)
+        {
+            // .NET writes nothing at all for a stream that was never written to; the other end expects a valid stream.
+            output.Write(_format == CompressionFormat.Gzip ? EmptyGzip : EmptyZlib);
+            return true;
         }
         _output.Reset(output);
         try

@@ -14,7 +14,8 @@ namespace Tremor.Codecs;
 /// gzip, zlib, xz, snappy (framed), lz4 (frame format), zstd, or <c>autodetect</c>: the format is chosen per chunk by
 /// its magic bytes, and a chunk that starts with none of them passes through unchanged, as Tremor does. Output larger
 /// than <c>max-bytes</c> (default 64 MiB) is an error, which bounds what one small chunk (a decompression bomb) can
-/// make the process allocate; corrupt input is an error naming the format. Either way that chunk is dropped.
+/// make the process allocate; corrupt or truncated input is an error naming the format. Either way that chunk is
+/// dropped.
 /// </summary>
 public sealed class DecompressPreprocessor : IPreprocessor
 {
@@ -57,6 +58,12 @@ public sealed class DecompressPreprocessor : IPreprocessor
             output.Add(data);
             return true;
         }
+        var name = CompressionFormats.NameOf(known);
+        if (!StreamIntegrity.HasHeader(known, data.Span))
+        {
+            error = $"corrupt {name} data ({data.Length} bytes): it does not start with a {name} header";
+            return false;
+        }
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialBuffer, _maxBytes + 1));
         try
         {
@@ -69,12 +76,17 @@ public sealed class DecompressPreprocessor : IPreprocessor
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                error = $"corrupt {CompressionFormats.NameOf(known)} data ({data.Length} bytes): {e.Message}";
+                error = $"corrupt {name} data ({data.Length} bytes): {e.Message}";
                 return false;
             }
             if (length > _maxBytes)
             {
-                error = $"{CompressionFormats.NameOf(known)} data of {data.Length} bytes decompresses to more than max-bytes {_maxBytes}; chunk dropped";
+                error = $"{name} data of {data.Length} bytes decompresses to more than max-bytes {_maxBytes}; chunk dropped";
+                return false;
+            }
+            if (StreamIntegrity.CheckComplete(known, data.Span, buffer.AsSpan(0, length)) is { } incomplete)
+            {
+                error = $"corrupt {name} data ({data.Length} bytes): {incomplete}";
                 return false;
             }
             var result = _arena.Allocate(length);
