@@ -31,6 +31,7 @@ public sealed class DecompressPreprocessor : IPreprocessor
     private readonly int _maxBytes;
     private readonly ReadOnlyMemoryStream _input = new();
     private readonly ByteArena _arena = new();
+    private Decompressor? _zstd;
 
     /// <summary>A preprocessor for <paramref name="format"/> (null: autodetect) producing at most <paramref name="maxBytes"/> per chunk.</summary>
     public DecompressPreprocessor(CompressionFormat? format, int maxBytes = DefaultMaxBytes)
@@ -74,6 +75,11 @@ public sealed class DecompressPreprocessor : IPreprocessor
                 using var stream = Open(known, _input);
                 length = ReadUpTo(stream, ref buffer, _maxBytes + 1);
             }
+            catch (ZstdException e) when (e.Code == ZstdSharp.Unsafe.ZSTD_ErrorCode.ZSTD_error_frameParameter_windowTooLarge)
+            {
+                error = $"zstd data of {data.Length} bytes asks for a decoding window larger than max-bytes {_maxBytes} allows (twice max-bytes, at least 1 MiB); chunk dropped";
+                return false;
+            }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 error = $"corrupt {name} data ({data.Length} bytes): {e.Message}";
@@ -106,16 +112,36 @@ public sealed class DecompressPreprocessor : IPreprocessor
     {
     }
 
-    private static Stream Open(CompressionFormat format, Stream input) => format switch
+    private Stream Open(CompressionFormat format, Stream input) => format switch
     {
         CompressionFormat.Gzip => new GZipStream(input, CompressionMode.Decompress, leaveOpen: true),
         CompressionFormat.Zlib => new ZLibStream(input, CompressionMode.Decompress, leaveOpen: true),
         CompressionFormat.Xz => new XZStream(input),
         CompressionFormat.Snappy => new SnappyStream(input, CompressionMode.Decompress, leaveOpen: true),
         CompressionFormat.Lz4 => LZ4Stream.Decode(input, 0, leaveOpen: true),
-        CompressionFormat.Zstd => new DecompressionStream(input, leaveOpen: true),
+        CompressionFormat.Zstd => new DecompressionStream(input, ZstdContext(), checkEndOfStream: true, preserveDecompressor: true, leaveOpen: true),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
+
+    /// <summary>
+    /// One zstd context per instance, reset for each chunk, instead of a new one (and its buffers) per chunk. Its window
+    /// limit is twice max-bytes (at least 1 MiB, at most zstd's own default of 128 MiB), so a frame header cannot make
+    /// it allocate far more than the output it would be allowed to produce.
+    /// </summary>
+    private Decompressor ZstdContext()
+    {
+        if (_zstd is null)
+        {
+            _zstd = new Decompressor();
+            var windowLog = Math.Clamp((int)Math.Ceiling(Math.Log2(_maxBytes)) + 1, 20, 27);
+            _zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_dParameter.ZSTD_d_windowLogMax, windowLog);
+        }
+        else
+        {
+            _zstd.ResetStream();
+        }
+        return _zstd;
+    }
 
     /// <summary>Reads until the end of <paramref name="stream"/> or <paramref name="limit"/> bytes, growing the rented buffer as needed.</summary>
     private static int ReadUpTo(Stream stream, ref byte[] buffer, int limit)

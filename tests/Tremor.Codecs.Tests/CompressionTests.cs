@@ -197,6 +197,20 @@ public sealed class CompressionTests
     }
 
     [Fact]
+    public void A_zstd_frame_asking_for_a_window_far_beyond_max_bytes_is_refused()
+    {
+        using var compressed = new MemoryStream();
+        using (var zstd = new ZstdSharp.CompressionStream(compressed, 1, leaveOpen: true))
+        {
+            zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_windowLog, 25);
+            zstd.Write(Payload(100, 3));
+        }
+        var frame = compressed.ToArray();
+        Assert.Equal(Payload(100, 3), Decompress("zstd", frame));
+        Assert.Equal($"zstd data of {frame.Length} bytes asks for a decoding window larger than max-bytes 1048576 allows (twice max-bytes, at least 1 MiB); chunk dropped", Fail(Pre("decompress", ("format", "zstd"), ("max-bytes", 1024L * 1024)), frame));
+    }
+
+    [Fact]
     public void Output_of_exactly_max_bytes_is_accepted()
     {
         var data = Payload(5000, 1);
