@@ -28,7 +28,7 @@ public sealed class CompressPostprocessor : IPostprocessor
     private readonly CompressionFormat _format;
     private readonly int _level;
     private readonly BufferWriterStream _output = new();
-    private readonly Compressor? _zstd;
+    private Compressor? _zstd;
 
     /// <summary>A postprocessor writing <paramref name="format"/> at <paramref name="level"/> (null: the format's default).</summary>
     public CompressPostprocessor(CompressionFormat format, int? level = null)
@@ -40,7 +40,6 @@ public sealed class CompressPostprocessor : IPostprocessor
         }
         _format = format;
         _level = level ?? defaultLevel;
-        if (format == CompressionFormat.Zstd) _zstd = new Compressor(_level);
     }
 
     /// <summary>A postprocessor from its flow configuration.</summary>
@@ -57,7 +56,9 @@ public sealed class CompressPostprocessor : IPostprocessor
         switch (_format)
         {
             case CompressionFormat.Zstd:
-                var written = _zstd!.Wrap(data, output.GetSpan(Compressor.GetCompressBound(data.Length)));
+                // Created on first use: the flow validator builds processors only to check their configuration.
+                _zstd ??= new Compressor(_level);
+                var written = _zstd.Wrap(data, output.GetSpan(Compressor.GetCompressBound(data.Length)));
                 output.Advance(written);
                 return true;
             case CompressionFormat.Lz4:
