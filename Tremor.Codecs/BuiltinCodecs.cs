@@ -17,18 +17,34 @@ public static class BuiltinCodecs
         new CodecFactory(MsgpackCodec.Name, static config => Stateless(config, new MsgpackCodec())),
     ];
 
-    /// <summary><c>separate</c>, <c>base64</c>.</summary>
+    /// <summary>
+    /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>decompress</c>,
+    /// <c>remove-empty</c>, <c>ingest-ns</c>.
+    /// </summary>
     public static IReadOnlyList<IPreprocessorFactory> Preprocessors { get; } =
     [
         new PreprocessorFactory(SeparatePreprocessor.Name, static config => new SeparatePreprocessor(config)),
         new PreprocessorFactory(Base64Preprocessor.Name, static config => Stateless(config, new Base64Preprocessor())),
+        new PreprocessorFactory(LengthPrefixedPreprocessor.Name, static config => new LengthPrefixedPreprocessor(config)),
+        new PreprocessorFactory(TextualLengthPrefixedPreprocessor.Name, static config => new TextualLengthPrefixedPreprocessor(config)),
+        new PreprocessorFactory(DecompressPreprocessor.Name, static config => new DecompressPreprocessor(config)),
+        new PreprocessorFactory(RemoveEmptyPreprocessor.Name, static config => Stateless(config, new RemoveEmptyPreprocessor())),
+        new PreprocessorFactory(IngestNsPreprocessor.Name, static config => Stateless(config, new IngestNsPreprocessor())),
     ];
 
-    /// <summary><c>separate</c>, <c>base64</c>.</summary>
+    /// <summary>
+    /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>compress</c>,
+    /// <c>chunk</c>, <c>ingest-ns</c>.
+    /// </summary>
     public static IReadOnlyList<IPostprocessorFactory> Postprocessors { get; } =
     [
         new PostprocessorFactory(SeparatePostprocessor.Name, static config => new SeparatePostprocessor(config)),
         new PostprocessorFactory(Base64Postprocessor.Name, static config => Stateless(config, new Base64Postprocessor())),
+        new PostprocessorFactory(LengthPrefixedPostprocessor.Name, static config => Stateless(config, new LengthPrefixedPostprocessor())),
+        new PostprocessorFactory(TextualLengthPrefixedPostprocessor.Name, static config => Stateless(config, new TextualLengthPrefixedPostprocessor())),
+        new PostprocessorFactory(CompressPostprocessor.Name, static config => new CompressPostprocessor(config)),
+        new PostprocessorFactory(ChunkPostprocessor.Name, static config => new ChunkPostprocessor(config)),
+        new PostprocessorFactory(IngestNsPostprocessor.Name, static config => Stateless(config, new IngestNsPostprocessor())),
     ];
 
     /// <summary>The built-in codec called <paramref name="name"/>, or null.</summary>

@@ -16,6 +16,10 @@ static void PrintThroughput(IEnumerable<Summary> summaries)
         [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Encode)}"] = recordBytes,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.Separate)}"] = BenchData.Json.Length,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.SeparateIn4KChunks)}"] = BenchData.Json.Length,
+        [$"{nameof(LengthPrefixedBenchmarks)}.{nameof(LengthPrefixedBenchmarks.OneChunk)}"] = BenchData.Json.Length + 300,
+        [$"{nameof(LengthPrefixedBenchmarks)}.{nameof(LengthPrefixedBenchmarks.In4KChunks)}"] = BenchData.Json.Length + 300,
+        [$"{nameof(CompressionBenchmarks)}.{nameof(CompressionBenchmarks.Compress)}"] = recordBytes,
+        [$"{nameof(CompressionBenchmarks)}.{nameof(CompressionBenchmarks.Decompress)}"] = recordBytes,
     };
     Console.WriteLine();
     Console.WriteLine($"Throughput (one JSON operation = one record of {recordBytes:F0} bytes on average; one separate operation = 63,015 bytes):");

@@ -8,8 +8,8 @@ public sealed class RegistryAndBufferTests
     public void The_registry_lists_every_builtin_once_by_name()
     {
         Assert.Equal(["json", "string", "binary", "msgpack"], BuiltinCodecs.Codecs.Select(f => f.Name));
-        Assert.Equal(["separate", "base64"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
-        Assert.Equal(["separate", "base64"], BuiltinCodecs.Postprocessors.Select(f => f.Name));
+        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "decompress", "remove-empty", "ingest-ns"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
+        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "compress", "chunk", "ingest-ns"], BuiltinCodecs.Postprocessors.Select(f => f.Name));
         Assert.Null(BuiltinCodecs.FindCodec("yaml"));
     }
 
