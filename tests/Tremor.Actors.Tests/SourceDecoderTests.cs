@@ -46,5 +46,38 @@ public sealed class SourceDecoderTests
         Assert.Contains("codec", error.Data["error"].AsString());
     }
 
+    [Fact]
+    public void Compressed_chunks_are_decompressed_and_corrupt_ones_go_to_err_with_the_format_named()
+    {
+        var config = new ValueRecord();
+        config.Set("format", "autodetect");
+        var decoder = new SourceDecoder(
+            "t::src",
+            sourceId: 1,
+            transactional: false,
+            BuiltinCodecs.FindCodec("json")!.Create(new PluginConfig("codec", null)),
+            [(BuiltinCodecs.FindPreprocessor("decompress")!, new PluginConfig("pre", config))]);
+        using var gzipped = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write("{\"n\":7}"u8);
+        }
+        var good = gzipped.ToArray();
+        var corrupt = good.ToArray();
+        corrupt[^6] ^= 0xff; // inside the CRC/length trailer
+        var batch = new SourceBatch(4);
+        batch.Add(good, streamId: 1);
+        batch.Add(corrupt, streamId: 2);
+        var events = new List<Event>();
+        var errors = new List<Event>();
+
+        decoder.Decode(batch, events, errors);
+
+        Assert.Equal(7, N(Assert.Single(events)));
+        var error = Assert.Single(errors).Data["error"].AsString();
+        Assert.StartsWith("preprocessor 'decompress': ", error);
+        Assert.Contains("gzip", error);
+    }
+
     private static long N(Event e) => e.Data["n"].TryGetI64(out var n) ? n : -1;
 }
