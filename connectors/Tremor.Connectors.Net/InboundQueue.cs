@@ -40,6 +40,9 @@ internal sealed class InboundQueue
         });
     }
 
+    /// <summary>Items waiting for a pull.</summary>
+    public int Count => _channel.Reader.Count;
+
     /// <summary>Waits for room, then queues (a reader awaits this before it reads its socket again).</summary>
     public ValueTask WriteAsync(Inbound item, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(item, cancellationToken);
 

@@ -192,7 +192,7 @@ internal static class NetConfig
             // A certificate and key in one file are fine too: then key may be left out.
             return X509Certificate2.CreateFromPemFile(certPath, keyPath);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new ConfigException(Key(tls, keyPath is null ? certKey : keyKey), $"'{keyPath ?? certPath}' does not hold a usable PEM certificate and private key: {e.Message}");
         }

@@ -54,6 +54,9 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     /// <summary>Connections currently open (handshaking ones included).</summary>
     internal int ConnectionCount => Volatile.Read(ref _connectionCount);
 
+    /// <summary>Chunks waiting for a pull.</summary>
+    internal int QueuedChunks => _inbound.Count;
+
     public bool IsTransactional => false;
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
