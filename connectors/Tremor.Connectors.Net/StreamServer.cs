@@ -218,6 +218,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     private async Task<string> ReadLoopAsync(ServerConnection connection)
     {
         string reason;
+        var peerFinished = false;
         while (true)
         {
             var buffer = ArrayPool<byte>.Shared.Rent(options.BufferSize);
@@ -237,6 +238,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 reason = "closed by the peer";
+                peerFinished = true;
                 break;
             }
             try
@@ -250,12 +252,21 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                 return "the connector stopped";
             }
         }
-        // Close before the end marker waits for room, so the peer sees the close at once.
-        _connections.TryRemove(connection.StreamId, out _);
-        await connection.DisposeAsync().ConfigureAwait(false);
+        if (!peerFinished)
+        {
+            // Close before the end marker waits for room, so the peer sees the close at once.
+            _connections.TryRemove(connection.StreamId, out _);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
         try
         {
             await _inbound.WriteAsync(Inbound.End(connection.StreamId), _stop.Token).ConfigureAwait(false);
+            if (peerFinished)
+            {
+                // The peer may only have closed its sending side (nc -q1, a request/response client) and still wait
+                // for replies: the stream ends now, the connection stays writable for a grace period, then closes.
+                await connection.WaitClosedAsync(ReplyGrace, _stop.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -263,6 +274,11 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         }
         return reason;
     }
+
+    /// <summary>How long a connection whose peer finished sending stays open for replies (at most the idle timeout).</summary>
+    private TimeSpan ReplyGrace => options.IdleTimeout is { } idle && idle < DefaultReplyGrace ? idle : DefaultReplyGrace;
+
+    internal static readonly TimeSpan DefaultReplyGrace = TimeSpan.FromSeconds(5);
 
     private Value Meta(Socket socket, ulong streamId)
     {
@@ -420,6 +436,7 @@ internal sealed class ServerConnection : IAsyncDisposable
     private readonly TimeSpan? _idleTimeout;
     private readonly CancellationTokenSource _idle = new();
     private readonly CancellationTokenSource _read;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
     private volatile bool _reading;
 
@@ -472,9 +489,17 @@ internal sealed class ServerConnection : IAsyncDisposable
         if (_idleTimeout is { } timeout && !_idle.IsCancellationRequested) _idle.CancelAfter(timeout);
     }
 
+    /// <summary>Waits until the connection is aborted (a write failed, the connector stops) or the time is up.</summary>
+    public async Task WaitClosedAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(_closed.Task, Task.Delay(limit, cancellationToken)).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
     /// <summary>Closes the socket at once (its reader sees an error and ends the stream).</summary>
     public void Abort()
     {
+        _closed.TrySetResult();
         if (Volatile.Read(ref _disposed) != 0) return;
         try
         {
@@ -489,6 +514,7 @@ internal sealed class ServerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _closed.TrySetResult();
         try
         {
             await _stream.DisposeAsync().ConfigureAwait(false);

@@ -118,6 +118,24 @@ public sealed class TcpServerTests
     }
 
     [Fact]
+    public async Task A_peer_that_only_closed_its_sending_side_gets_its_stream_end_and_still_its_reply()
+    {
+        var host = new TestHost();
+        var (runner, _, port) = await StartAsync(host);
+        await using var _ = runner;
+        using var client = await ConnectAsync(port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("{\"q\":1}\n"u8.ToArray());
+        client.Client.Shutdown(SocketShutdown.Send);
+        await Fixtures.Eventually(() => runner.Ended.Count == 1, "the stream end");
+
+        var reply = await runner.DeliverAsync(Fixtures.SinkBatch(("{\"a\":1}\n", runner.Chunks[0].Meta)));
+
+        Assert.Equal(SinkStatus.Ack, reply.Status);
+        Assert.Equal("{\"a\":1}", await new StreamReader(stream).ReadLineAsync().WaitAsync(Fixtures.Timeout));
+    }
+
+    [Fact]
     public async Task Events_without_a_connection_in_their_meta_fail_with_the_reason_and_the_others_are_still_sent()
     {
         var host = new TestHost();
@@ -157,6 +175,7 @@ public sealed class TcpServerTests
         Assert.True(await IsClosedByServerAsync(port));
         Assert.True(host.Logged("max-connections (2) reached"));
 
+        first.Client.Close(0); // a reset: no half-close grace period for replies
         first.Dispose();
         await Fixtures.Eventually(() => server.ConnectionCount == 1, "the first connection to be gone");
         using var fourth = await ConnectAsync(port);
