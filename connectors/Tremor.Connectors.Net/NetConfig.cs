@@ -53,6 +53,10 @@ internal static class NetConfig
             {
                 throw new ConfigException(Key(config, "url"), $"needs a port ({scheme}://HOST:PORT), found '{text}'");
             }
+            if (portRequired && uri.Port == 0)
+            {
+                throw new ConfigException(Key(config, "url"), $"needs a port between 1 and 65535 to connect to, found '{text}'");
+            }
             if (uri.AbsolutePath.Length > 1 || uri.Query.Length > 0)
             {
                 throw new ConfigException(Key(config, "url"), $"expected only {scheme}://HOST:PORT, found '{text}'");
