@@ -47,6 +47,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     private int _connectionCount;
     private long _refused;
     private bool _stopped;
+    private DateTime _socketFileWritten;
 
     /// <summary>Where the server listens once connected (the real port when configured with port 0).</summary>
     internal EndPoint? LocalEndPoint { get; private set; }
@@ -70,6 +71,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                 listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 RemoveStaleSocket(path);
                 listener.Bind(new UnixDomainSocketEndPoint(path));
+                _socketFileWritten = File.GetLastWriteTimeUtc(path);
                 if (options.Permissions is { } mode && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, mode);
             }
             else
@@ -407,7 +409,8 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
         await Task.WhenAll(_serving.Values).ConfigureAwait(false);
         _inbound.Complete();
-        if (options.SocketPath is { } path && _listener is not null)
+        // Only the file this instance bound: a successor (a restart) may already have bound its own at the path.
+        if (options.SocketPath is { } path && _listener is not null && File.Exists(path) && File.GetLastWriteTimeUtc(path) == _socketFileWritten)
         {
             try
             {

@@ -84,6 +84,26 @@ public sealed class UnixSocketTests
     }
 
     [Fact]
+    public async Task A_stopping_server_leaves_the_socket_file_of_its_successor_alone()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("restart.sock");
+        var old = new UnixSocketServerFactory().Create(Fixtures.Context(new TestHost(), ("path", path)));
+        Assert.True(await old.ConnectAsync(1, CancellationToken.None));
+        await old.OnDrainAsync(CancellationToken.None);
+
+        await using var successor = new Runner(new UnixSocketServerFactory().Create(Fixtures.Context(new TestHost(), ("path", path))));
+        Assert.True(await successor.ConnectAsync(1));
+        await old.OnStopAsync(CancellationToken.None);
+        await old.DisposeAsync();
+
+        Assert.True(File.Exists(path));
+        using var peer = await ConnectAsync(path);
+        await peer.SendAsync("still here\n"u8.ToArray());
+        await Fixtures.Eventually(() => successor.Text == "still here\n", "data through the successor's socket");
+    }
+
+    [Fact]
     public async Task Client_and_server_talk_both_ways_and_the_client_reports_the_server_leaving()
     {
         using var dir = new TempDir();
