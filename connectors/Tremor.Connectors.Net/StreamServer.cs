@@ -223,15 +223,18 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         var peerFinished = false;
         while (true)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(options.BufferSize);
+            byte[]? buffer = null;
             int read;
             try
             {
+                // A zero-byte read waits for data without holding a buffer: an idle connection costs no read buffer.
+                await connection.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                buffer = ArrayPool<byte>.Shared.Rent(options.BufferSize);
                 read = await connection.ReadAsync(buffer.AsMemory(0, options.BufferSize)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
                 if (_stop.IsCancellationRequested) return "the connector stopped";
                 reason = connection.IdledOut ? IdleReason : e.Message;
                 break;
