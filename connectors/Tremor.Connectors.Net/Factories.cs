@@ -11,6 +11,11 @@ internal static class NetDefaults
     public const int MaxBufferSize = 16 * 1024 * 1024;
     public const int MaxDatagramSize = 65_507;
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary><c>write-timeout</c>: 10s unless set; 0 turns it off.</summary>
+    public static TimeSpan? ConfiguredWriteTimeout(PluginConfig config) =>
+        config.Has("write-timeout") ? NetConfig.OptionalDuration(config, "write-timeout") : WriteTimeout;
 
     public static int ReadBacklog(PluginConfig config) => NetConfig.Int(config, "backlog", Backlog, 1, 65_535, "connections");
 
@@ -24,7 +29,7 @@ internal static class NetDefaults
 /// <summary>
 /// <c>tcp_server</c>: listens on <c>url</c> (or <c>host</c> + <c>port</c>); one stream per connection; replies go back
 /// on the connection named in an event's <c>$tcp_server.stream</c> meta. Keys: url, host, port, backlog,
-/// max-connections, idle-timeout, buffer-size, tls { cert, key, client-ca }.
+/// max-connections, idle-timeout, write-timeout, buffer-size, tls { cert, key, client-ca }.
 /// </summary>
 public sealed class TcpServerFactory : IConnectorFactory
 {
@@ -32,7 +37,7 @@ public sealed class TcpServerFactory : IConnectorFactory
     public string Type => "tcp_server";
 
     /// <inheritdoc />
-    public string Description => "TCP server: one stream per connection, replies back on it (keys: url | host + port, backlog, max-connections, idle-timeout, buffer-size, tls)";
+    public string Description => "TCP server: one stream per connection, replies back on it (keys: url | host + port, backlog, max-connections, idle-timeout, write-timeout, buffer-size, tls)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
@@ -44,7 +49,7 @@ public sealed class TcpServerFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("url", "host", "port", "backlog", "max-connections", "idle-timeout", "buffer-size", "tls");
+        config.RejectUnknownKeys("url", "host", "port", "backlog", "max-connections", "idle-timeout", "write-timeout", "buffer-size", "tls");
         var options = new StreamServerOptions(
             Type,
             NetConfig.Endpoint(config, "tcp", "0.0.0.0", portRequired: false),
@@ -53,6 +58,7 @@ public sealed class TcpServerFactory : IConnectorFactory
             NetDefaults.ReadBacklog(config),
             NetDefaults.ReadMaxConnections(config),
             NetConfig.OptionalDuration(config, "idle-timeout"),
+            NetDefaults.ConfiguredWriteTimeout(config),
             NetDefaults.ReadBufferSize(config),
             NetConfig.TlsServer(config));
         if (!config.Has("url") && !config.Has("port"))
@@ -104,7 +110,7 @@ public sealed class TcpClientFactory : IConnectorFactory
 
 /// <summary>
 /// <c>unix_socket_server</c>: listens on the socket file <c>path</c> (a stale one is replaced, it is removed at stop);
-/// otherwise like <c>tcp_server</c>. Keys: path, permissions, backlog, max-connections, idle-timeout, buffer-size.
+/// otherwise like <c>tcp_server</c>. Keys: path, permissions, backlog, max-connections, idle-timeout, write-timeout, buffer-size.
 /// </summary>
 public sealed class UnixSocketServerFactory : IConnectorFactory
 {
@@ -112,7 +118,7 @@ public sealed class UnixSocketServerFactory : IConnectorFactory
     public string Type => "unix_socket_server";
 
     /// <inheritdoc />
-    public string Description => "Unix socket server: one stream per connection, replies back on it (keys: path, permissions, backlog, max-connections, idle-timeout, buffer-size)";
+    public string Description => "Unix socket server: one stream per connection, replies back on it (keys: path, permissions, backlog, max-connections, idle-timeout, write-timeout, buffer-size)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
@@ -124,7 +130,7 @@ public sealed class UnixSocketServerFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("path", "permissions", "backlog", "max-connections", "idle-timeout", "buffer-size");
+        config.RejectUnknownKeys("path", "permissions", "backlog", "max-connections", "idle-timeout", "write-timeout", "buffer-size");
         var options = new StreamServerOptions(
             Type,
             Endpoint: null,
@@ -133,6 +139,7 @@ public sealed class UnixSocketServerFactory : IConnectorFactory
             NetDefaults.ReadBacklog(config),
             NetDefaults.ReadMaxConnections(config),
             NetConfig.OptionalDuration(config, "idle-timeout"),
+            NetDefaults.ConfiguredWriteTimeout(config),
             NetDefaults.ReadBufferSize(config),
             Tls: null);
         return new StreamServer(context.Host, options);

@@ -15,6 +15,7 @@ internal sealed record StreamServerOptions(
     int Backlog,
     int MaxConnections,
     TimeSpan? IdleTimeout,
+    TimeSpan? WriteTimeout,
     int BufferSize,
     TlsServerSettings? Tls)
 {
@@ -356,11 +357,12 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             }
             try
             {
-                await connection.WriteAsync(e.Payload, cancellationToken).ConfigureAwait(false);
+                await connection.WriteAsync(e.Payload, options.WriteTimeout, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception x) when (x is IOException or SocketException or ObjectDisposedException)
+            catch (Exception x) when (x is IOException or SocketException or ObjectDisposedException or TimeoutException)
             {
-                (failed ??= []).Add((e.Id, $"{options.Type}: writing to connection {streamId} ({connection.Peer}) failed: {x.Message}"));
+                // A peer that does not read would otherwise hold up the replies to every other peer: it is closed.
+                (failed ??= []).Add((e.Id, $"{options.Type}: writing to connection {streamId} ({connection.Peer}) failed, the connection is closed: {x.Message}"));
                 connection.Abort();
             }
         }
@@ -443,6 +445,7 @@ internal sealed class ServerConnection : IAsyncDisposable
     private readonly CancellationTokenSource _idle = new();
     private readonly CancellationTokenSource _read;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource _write = new();
     private int _disposed;
     private volatile bool _reading;
 
@@ -484,9 +487,36 @@ internal sealed class ServerConnection : IAsyncDisposable
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Writes; with a timeout, a peer that does not take the bytes in time fails the write with <see cref="TimeoutException"/>.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> payload, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        await _stream.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
+        if (timeout is not { } limit)
+        {
+            await _stream.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // One timer per connection, re-armed per write: no allocation per event.
+            if (!_write.TryReset())
+            {
+                _write.Dispose();
+                _write = new CancellationTokenSource();
+            }
+            _write.CancelAfter(limit);
+            try
+            {
+                await _stream.WriteAsync(payload, _write.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_write.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the peer did not take the bytes within {limit} (write-timeout)");
+            }
+            finally
+            {
+                _write.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+        }
         if (_reading) Touch();
     }
 
@@ -531,5 +561,6 @@ internal sealed class ServerConnection : IAsyncDisposable
         }
         _read.Dispose();
         _idle.Dispose();
+        _write.Dispose();
     }
 }

@@ -26,6 +26,8 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("max-connections", "many")], "max-connections" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("idle-timeout", "soon")], "idle-timeout" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("buffer-size", 0)], "buffer-size" },
+        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("write-timeout", "-1s")], "write-timeout" },
+        { new UnixSocketServerFactory(), [("path", "x.sock"), ("write-timeout", "never")], "write-timeout" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("max-conections", 3)], "max-conections" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", true)], "tls" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section())], "tls.cert" },

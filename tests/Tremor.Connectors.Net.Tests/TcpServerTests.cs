@@ -136,6 +136,32 @@ public sealed class TcpServerTests
     }
 
     [Fact]
+    public async Task A_peer_that_does_not_read_is_closed_after_write_timeout_and_the_others_still_get_their_replies()
+    {
+        var host = new TestHost();
+        var (runner, _, port) = await StartAsync(host, ("write-timeout", "300ms"));
+        await using var _ = runner;
+        using var stuck = await ConnectAsync(port);
+        stuck.ReceiveBufferSize = 4096;
+        using var reader = await ConnectAsync(port);
+        await stuck.GetStream().WriteAsync("stuck\n"u8.ToArray());
+        await reader.GetStream().WriteAsync("reader\n"u8.ToArray());
+        await Fixtures.Eventually(() => runner.Chunks.Select(c => c.StreamId).Distinct().Count() == 2, "both peers' chunks");
+        var metaOf = runner.Chunks.ToDictionary(c => Encoding.UTF8.GetString(c.Data), c => c.Meta);
+
+        // Far more than the socket buffers hold: the write to the peer that never reads cannot finish.
+        var flood = new byte[64 * 1024 * 1024];
+        var reply = await runner.DeliverAsync(Fixtures.SinkBatch((flood, metaOf["stuck\n"]), ("for you\n"u8.ToArray(), metaOf["reader\n"])));
+
+        Assert.Equal(SinkStatus.Pending, reply.Status);
+        var failure = Assert.Single(host.Failed);
+        Assert.Equal(0UL, failure.Id.PullId);
+        Assert.Contains("write-timeout", failure.Reason);
+        Assert.Equal([1UL], host.Acked.Select(id => id.PullId));
+        Assert.Equal("for you", await new StreamReader(reader.GetStream()).ReadLineAsync().WaitAsync(Fixtures.Timeout));
+    }
+
+    [Fact]
     public async Task Events_without_a_connection_in_their_meta_fail_with_the_reason_and_the_others_are_still_sent()
     {
         var host = new TestHost();
