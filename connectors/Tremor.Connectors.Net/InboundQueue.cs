@@ -1,0 +1,124 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Net;
+
+/// <summary>What a socket reader hands the source side: bytes of one stream (a pooled buffer), or the stream's end.</summary>
+internal readonly record struct Inbound(ulong StreamId, byte[]? Buffer, int Length, Value Meta, ulong IngestNs)
+{
+    public bool IsEnd => Buffer is null;
+
+    public static Inbound End(ulong streamId) => new(streamId, null, 0, default, 0);
+}
+
+/// <summary>
+/// The bounded queue between the socket readers (one task per connection) and the runtime's pulls. When the runtime
+/// does not pull, the queue fills, the readers wait on it and stop reading their sockets, and the kernel's receive
+/// window pushes back on the peers: memory stays bounded by capacity times the read buffer size.
+/// Buffers handed to a pull stay untouched until the next pull and then go back to the pool.
+/// </summary>
+internal sealed class InboundQueue
+{
+    /// <summary>
+    /// How long a pull waits for data before it answers Empty. The runtime calls a connector's source and sink from
+    /// one thread in turn, so a pull that waited for the next byte would hold up replies to peers (the sink side).
+    /// </summary>
+    internal static readonly TimeSpan PullWait = TimeSpan.FromMilliseconds(50);
+
+    private readonly Channel<Inbound> _channel;
+    private readonly List<byte[]> _lent = [];
+    private readonly CancellationTokenSource _wait = new();
+
+    public InboundQueue(int capacity)
+    {
+        _channel = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Items waiting for a pull.</summary>
+    public int Count => _channel.Reader.Count;
+
+    /// <summary>Waits for room, then queues (a reader awaits this before it reads its socket again).</summary>
+    public ValueTask WriteAsync(Inbound item, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(item, cancellationToken);
+
+    /// <summary>No more items will come (the connector stops).</summary>
+    public void Complete() => _channel.Writer.TryComplete();
+
+    /// <summary>Fills the batch from the queue, waiting a short while for the first item.</summary>
+    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+    {
+        ReturnLent();
+        var reader = _channel.Reader;
+        if (!reader.TryPeek(out _))
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(PullWait);
+            try
+            {
+                if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) return PullStatus.Finished;
+            }
+            catch (OperationCanceledException)
+            {
+                return PullStatus.Empty;
+            }
+        }
+        while (!batch.IsFull && reader.TryRead(out var item))
+        {
+            if (item.IsEnd)
+            {
+                batch.EndStream(item.StreamId);
+                continue;
+            }
+            _lent.Add(item.Buffer!);
+            batch.Add(item.Buffer.AsMemory(0, item.Length), item.StreamId, item.IngestNs, item.Meta);
+        }
+        return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;
+    }
+
+    /// <summary>Returns the buffers of the previous pull, and everything still queued, to the pool.</summary>
+    public void Release()
+    {
+        ReturnLent();
+        while (_channel.Reader.TryRead(out var item))
+        {
+            if (item.Buffer is not null) ArrayPool<byte>.Shared.Return(item.Buffer);
+        }
+    }
+
+    private void ReturnLent()
+    {
+        foreach (var buffer in _lent) ArrayPool<byte>.Shared.Return(buffer);
+        _lent.Clear();
+    }
+}
+
+/// <summary>Turns per-event failures of a sink batch into one reply.</summary>
+internal static class SinkOutcome
+{
+    /// <summary>
+    /// Acked when nothing failed, Failed when everything did; when only some events failed, the delivered ones are
+    /// acked and the failed ones failed through the host, each with its reason, and the reply is Pending (already
+    /// settled), so a retry never sends an event twice.
+    /// </summary>
+    public static SinkReply Reply(IPluginHost host, SinkBatch batch, List<(EventId Id, string Reason)>? failed)
+    {
+        if (failed is null || failed.Count == 0) return SinkReply.Acked;
+        if (failed.Count == batch.Count)
+        {
+            var reasons = failed.Select(f => f.Reason).Distinct(StringComparer.Ordinal).ToList();
+            return SinkReply.Failed(reasons.Count == 1 ? reasons[0] : string.Join("; ", reasons.Take(3)));
+        }
+        var failedIds = failed.Select(f => f.Id).ToHashSet();
+        host.Ack(batch.Events.Select(e => e.Id).Where(id => !failedIds.Contains(id)).ToList());
+        foreach (var group in failed.GroupBy(f => f.Reason, StringComparer.Ordinal))
+        {
+            host.Fail(group.Select(f => f.Id).ToList(), group.Key);
+        }
+        return SinkReply.Pending;
+    }
+}

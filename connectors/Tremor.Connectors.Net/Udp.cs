@@ -1,0 +1,230 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Net;
+
+/// <summary>
+/// <c>udp_server</c>: each datagram is one chunk on a stream of its own (ended right after it, so a preprocessor
+/// never joins two datagrams), with the sender in its meta (<c>{ udp_server: { peer: { host, port } } }</c>). When the
+/// runtime does not pull, the socket is not read and the kernel drops what overflows its buffer: UDP has no way to
+/// push back.
+/// </summary>
+internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize) : ConnectorBase, ISource
+{
+    private readonly InboundQueue _inbound = new(StreamServer.QueueCapacity);
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _socket;
+    private Task? _receiver;
+    private long _nextStreamId;
+    private bool _stopped;
+
+    public override ISink? Sink => null;
+
+    public bool IsTransactional => false;
+
+    /// <summary>Where the socket is bound (the real port when configured with port 0).</summary>
+    internal EndPoint? LocalEndPoint { get; private set; }
+
+    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+    {
+        if (_socket is not null || _stopped) return true;
+        var endPoint = await endpoint.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(endPoint);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            host.Log(PluginLogLevel.Warning, $"udp_server: cannot bind {endpoint} (attempt {attempt}): {e.Message}");
+            return false;
+        }
+        _socket = socket;
+        LocalEndPoint = socket.LocalEndPoint;
+        host.Log(PluginLogLevel.Info, $"udp_server: listening on {NetConfig.Describe(LocalEndPoint)}");
+        _receiver = Task.Run(() => ReceiveLoopAsync(socket));
+        return true;
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket)
+    {
+        EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        long oversized = 0;
+        while (!_stop.IsCancellationRequested)
+        {
+            // One byte more than allowed, so a datagram that does not fit is recognised rather than cut short.
+            var buffer = ArrayPool<byte>.Shared.Rent(maxDatagramSize + 1);
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                return;
+            }
+            catch (SocketException e)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                if (e.SocketErrorCode == SocketError.MessageSize)
+                {
+                    LogOversized(++oversized);
+                }
+                else
+                {
+                    host.Log(PluginLogLevel.Warning, $"udp_server: receive failed: {e.Message}");
+                }
+                continue;
+            }
+            if (received.ReceivedBytes > maxDatagramSize)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                LogOversized(++oversized);
+                continue;
+            }
+            var streamId = (ulong)Interlocked.Increment(ref _nextStreamId);
+            var meta = new ValueRecord(1);
+            var inner = new ValueRecord(1);
+            inner.Append("peer", StreamServer.PeerValue(received.RemoteEndPoint));
+            meta.Append("udp_server", Value.From(inner));
+            try
+            {
+                await _inbound.WriteAsync(new Inbound(streamId, buffer, received.ReceivedBytes, Value.From(meta), host.NowNs()), _stop.Token).ConfigureAwait(false);
+                await _inbound.WriteAsync(Inbound.End(streamId), _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void LogOversized(long count)
+    {
+        if (count <= 10 || count % 1000 == 0)
+        {
+            host.Log(PluginLogLevel.Warning, $"udp_server: dropped a datagram larger than max-datagram-size ({maxDatagramSize} bytes; {count} so far)");
+        }
+    }
+
+    public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken) =>
+        _inbound.PullAsync(batch, cancellationToken);
+
+    public void Ack(ulong streamId, ulong pullId)
+    {
+    }
+
+    public void Fail(ulong streamId, ulong pullId)
+    {
+    }
+
+    public override async ValueTask OnStopAsync(CancellationToken cancellationToken) => await ShutdownAsync().ConfigureAwait(false);
+
+    private async Task ShutdownAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        if (_receiver is not null) await _receiver.ConfigureAwait(false);
+        _inbound.Complete();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync().ConfigureAwait(false);
+        _inbound.Release();
+        _stop.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// <c>udp_client</c>: each event's encoded payload (after postprocessors) is one datagram to the configured address.
+/// A payload larger than <c>max-datagram-size</c> fails that event with the reason; the others are still sent.
+/// </summary>
+internal sealed class UdpClientConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize) : ConnectorBase, ISink
+{
+    private Socket? _socket;
+
+    public override ISource? Source => null;
+
+    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+    {
+        if (_socket is not null) return true;
+        IPEndPoint target;
+        try
+        {
+            target = await endpoint.ResolveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            host.Log(PluginLogLevel.Warning, $"udp_client: cannot resolve {endpoint} (attempt {attempt}): {e.Message}");
+            return false;
+        }
+        var socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            await socket.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            host.Log(PluginLogLevel.Warning, $"udp_client: cannot address {endpoint} (attempt {attempt}): {e.Message}");
+            return false;
+        }
+        _socket = socket;
+        return true;
+    }
+
+    public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        var socket = _socket ?? throw new InvalidOperationException($"udp_client: {endpoint} was written before it was connected");
+        List<(EventId, string)>? failed = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var e = batch.Events[i];
+            if (e.Payload.Length > maxDatagramSize)
+            {
+                (failed ??= []).Add((e.Id, $"udp_client: the event's payload of {e.Payload.Length} bytes does not fit in one datagram (max-datagram-size {maxDatagramSize})"));
+                continue;
+            }
+            try
+            {
+                await SendAsync(socket, e.Payload, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException x)
+            {
+                (failed ??= []).Add((e.Id, $"udp_client: sending to {endpoint} failed: {x.Message}"));
+            }
+        }
+        return SinkOutcome.Reply(host, batch, failed);
+    }
+
+    private static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.SendAsync(payload, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            // A connected UDP socket reports an earlier datagram's "port unreachable" on the next send: this one
+            // was not sent yet, so send it again.
+            await socket.SendAsync(payload, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public override async ValueTask DisposeAsync()
+    {
+        _socket?.Dispose();
+        _socket = null;
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
