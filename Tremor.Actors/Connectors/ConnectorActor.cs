@@ -73,6 +73,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _connectionLost;
     private bool _pausedWhenLost;
     private string? _lostReason;
+    private bool _pullInterrupted;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     public sealed record Start;
@@ -405,6 +406,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void OnPulled(PluginProxy.Pulled m)
     {
         _pulling = false;
+        var interrupted = _pullInterrupted;
+        _pullInterrupted = false;
         _consecutiveFailures = 0;
         _eventsOut += m.Events.Length;
         if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _dropped += m.Events.Length;
@@ -430,7 +433,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _proxy?.Tell(new PluginProxy.FlushSource());
             return;
         }
-        if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0)
+        if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0 && !interrupted)
         {
             Timers.StartSingleTimer("pull", new PullAgain(), TimeSpan.FromMilliseconds(10));
             return;
@@ -467,6 +470,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _queue.RemoveFirst();
         next.Sequence = ++_deliverySequence;
         _inFlight = next;
+        if (_pulling && !_pullInterrupted)
+        {
+            // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold
+            // the reply back. Cut the wait short; the pull is taken up again right after.
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
         SendToSink(next);
     }
 
