@@ -291,15 +291,15 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
             while ((batch.Count == 0 || batch.Count + 2 <= batch.Capacity) && _queue.Reader.TryRead(out var request))
             {
                 if (request.Abandoned) continue;
-                batch.Add(request.Body, request.Id, request.IngestNs, request.Meta);
+                // A request without a body (a GET) is the event null: no codec could make anything of no bytes.
+                if (request.Body.Length == 0) batch.AddStructured(Value.Null, request.Id, request.IngestNs, request.Meta);
+                else batch.Add(request.Body, request.Id, request.IngestNs, request.Meta);
                 batch.EndStream(request.Id);
             }
             if (batch.Count > 0) return PullStatus.Data;
-            try
-            {
-                if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Empty;
-            }
-            catch (OperationCanceledException)
+            // With requests waiting for their response the sink side needs its turns (see SinkTurns).
+            var reader = _queue.Reader;
+            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, bounded: !_awaiting.IsEmpty, cancellationToken).ConfigureAwait(false))
             {
                 return PullStatus.Empty;
             }

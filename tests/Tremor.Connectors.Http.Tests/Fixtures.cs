@@ -49,7 +49,7 @@ internal static class Fixtures
     }
 
     /// <summary>A chunk a pull produced, copied (batches are reused).</summary>
-    public sealed record Chunk(ulong StreamId, byte[] Data, Value Meta, bool IsStreamEnd)
+    public sealed record Chunk(ulong StreamId, byte[] Data, Value Meta, bool IsStreamEnd, bool IsStructured = false, Value Structured = default)
     {
         public string Text => Encoding.UTF8.GetString(Data);
     }
@@ -65,7 +65,7 @@ internal static class Fixtures
             var status = await source.PullAsync(batch, patience.Token);
             patience.Token.ThrowIfCancellationRequested();
             var chunks = Enumerable.Range(0, batch.Count).Select(i => batch[i])
-                .Select(c => new Chunk(c.StreamId, c.Data.ToArray(), c.Meta, c.IsStreamEnd)).ToList();
+                .Select(c => new Chunk(c.StreamId, c.Data.ToArray(), c.Meta, c.IsStreamEnd, c.IsStructured, c.Structured)).ToList();
             if (chunks.Any(c => !c.IsStreamEnd)) return chunks;
             Assert.NotEqual(PullStatus.Finished, status);
         }

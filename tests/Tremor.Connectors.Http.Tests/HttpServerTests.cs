@@ -75,6 +75,8 @@ public sealed class HttpServerTests
         while (chunks.Count(c => !c.IsStreamEnd) < 2) chunks.AddRange(await PullDataAsync(server));
         var data = chunks.Where(c => !c.IsStreamEnd).ToList();
         Assert.NotEqual(data[0].StreamId, data[1].StreamId);
+        // No body: the event is null, without a codec.
+        Assert.All(data, c => Assert.True(c.IsStructured && c.Structured.IsNull));
         // Answer in reverse order: each response goes to the request its meta names.
         await server.OnBatchAsync(SinkBatch(
             (data[1].Meta["http_server"]["request"]["path"].AsString()!, Reply(data[1].Meta)),
