@@ -9,5 +9,5 @@ public sealed class HttpPlugin : ITremorPlugin
     public PluginManifest Manifest { get; } = new("http", "0.1.0", "HTTP and WebSocket connectors: http_server, http_client, ws_server, ws_client (TLS with tls { })");
 
     /// <inheritdoc />
-    public IReadOnlyList<IConnectorFactory> Connectors { get; } = [new HttpServerFactory(), new HttpClientFactory()];
+    public IReadOnlyList<IConnectorFactory> Connectors { get; } = [new HttpServerFactory(), new HttpClientFactory(), new WsServerFactory(), new WsClientFactory()];
 }
