@@ -74,6 +74,7 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
     private readonly Channel<(byte[] Body, Value Meta, ulong IngestNs)> _responses = Channel.CreateUnbounded<(byte[], Value, ulong)>(new UnboundedChannelOptions { SingleReader = true });
     private int _queued;
     private ulong _nextStream;
+    private volatile bool _requestsEnded;
 
     public HttpClientConnector(IPluginHost host, HttpClientSettings settings)
     {
@@ -249,6 +250,8 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
                 batch.EndStream(stream);
             }
             if (batch.Count > 0) return PullStatus.Data;
+            // Every response comes from a request: once the requests ended and their responses went out, so does the source.
+            if (_requestsEnded) return PullStatus.Finished;
             // Responses come from sink calls: give the sink its turn (see SinkTurns).
             if (!await SinkTurns.WaitAsync(_responses.Reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
             {
@@ -265,7 +268,12 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
     {
     }
 
-    public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask OnEndAsync(CancellationToken cancellationToken)
+    {
+        // Sink calls are over: everything they queued is already in the channel.
+        _requestsEnded = true;
+        return ValueTask.CompletedTask;
+    }
 
     public override async ValueTask DisposeAsync()
     {
