@@ -125,4 +125,20 @@ public sealed class HttpClientTests
         Assert.Equal(PullStatus.Empty, await Within(client.PullAsync(batch, CancellationToken.None).AsTask()));
         Assert.Equal(0, batch.Count);
     }
+
+    [Fact]
+    public async Task The_source_finishes_once_the_requests_ended_and_every_response_was_pulled()
+    {
+        await using var server = await TestServer.StartAsync();
+        var host = new TestHost();
+        await using var client = Create(host, ("url", server.Url.ToString()));
+        await client.OnBatchAsync(SinkBatch(("{}", default)), CancellationToken.None);
+        await client.OnEndAsync(CancellationToken.None);
+
+        var batch = new SourceBatch(4);
+        Assert.Equal(PullStatus.Data, await Within(client.PullAsync(batch, CancellationToken.None).AsTask()));
+        Assert.Equal(2, batch.Count);
+        batch.Clear();
+        Assert.Equal(PullStatus.Finished, await Within(client.PullAsync(batch, CancellationToken.None).AsTask()));
+    }
 }
