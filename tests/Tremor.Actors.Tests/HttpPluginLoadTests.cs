@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Plugins;
@@ -61,5 +62,41 @@ public sealed class HttpPluginLoadTests
             await connector.DisposeAsync();
             discovery.UnloadAll();
         }
+    }
+
+    [Fact]
+    public async Task The_http_plugin_s_load_context_is_collected_after_a_server_ran_and_the_plugin_was_unloaded()
+    {
+        var context = await RunAndUnloadAsync();
+        for (var round = 0; round < 10 && context.IsAlive; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(context.IsAlive, "the http plugin's load context is still alive after 10 rounds of GC.Collect");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> RunAndUnloadAsync()
+    {
+        var catalog = new PluginCatalog();
+        var discovery = new PluginDiscovery(catalog, NoTrust);
+        Assert.Equal(PluginStatus.Loaded, discovery.LoadOne(BuiltPlugin("Tremor.Connectors.Http")).Status);
+        var config = new ValueRecord();
+        config.Set("url", "http://127.0.0.1:0");
+        config.Set("reply", "accepted");
+        var connector = catalog.Connector("http_server", "test").Create(new ConnectorContext(new Connectors.DetachedPluginHost("test"), new PluginConfig("c", config)));
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+        var url = (Uri)connector.GetType().GetProperty("BoundUrl", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.GetValue(connector)!;
+        using (var client = new HttpClient { BaseAddress = url })
+        {
+            using var response = await client.PostAsync("/", new StringContent("{}")).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await connector.OnStopAsync(CancellationToken.None);
+        await connector.DisposeAsync();
+        var context = discovery.LoadContextReference("http")!;
+        Assert.True(discovery.Unload("http"));
+        return context;
     }
 }
