@@ -56,6 +56,7 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
     private ClientWebSocket? _socket;
     private Task? _receiving;
     private ulong _stream;
+    private volatile bool _stopping;
 
     public bool IsTransactional => false;
 
@@ -110,7 +111,8 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         {
             reason = $"{settings.Url}: {e.Message}";
         }
-        if (token.IsCancellationRequested) return;
+        // Closed by this side (stop, dispose, a reconnect replacing it): nothing was lost.
+        if (_stopping || token.IsCancellationRequested || !ReferenceEquals(socket, _socket)) return;
         try
         {
             await _inbound.Writer.WriteAsync(new InboundMessage(stream, null, false, default, 0), token).ConfigureAwait(false);
@@ -202,14 +204,17 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
 
     public override async ValueTask OnStopAsync(CancellationToken cancellationToken)
     {
-        await _closing.CancelAsync().ConfigureAwait(false);
+        // Close first and cancel after: cancelling a pending receive aborts the socket instead of closing it.
+        _stopping = true;
         await CloseAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        await _closing.CancelAsync().ConfigureAwait(false);
+        _stopping = true;
         await CloseAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false);
         if (_receiving is { } receiving) await receiving.ConfigureAwait(false);
         _inbound.Writer.TryComplete();
         _closing.Dispose();

@@ -52,6 +52,7 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
     private readonly ConcurrentDictionary<ulong, WebSocket> _connections = new();
     private readonly CancellationTokenSource _closing = new();
     private KestrelServer? _server;
+    private volatile bool _draining;
     private long _nextStream;
     private long _unroutable;
 
@@ -87,7 +88,7 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
             context.Response.Headers.Upgrade = "websocket";
             return;
         }
-        if (_closing.IsCancellationRequested)
+        if (_draining || _closing.IsCancellationRequested)
         {
             context.Response.StatusCode = 503;
             return;
@@ -97,32 +98,23 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
         _connections[stream] = socket;
         var peer = HttpMeta.Peer(context.Connection.RemoteIpAddress, context.Connection.RemotePort);
         var path = context.Request.Path.Value ?? "/";
+        // Receives are not cancelled on stop (a cancelled receive aborts the socket): stop sends a close instead, and the
+        // peer's answer ends this loop. Only a wait for room in the queue is cancelled.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token, context.RequestAborted);
         try
         {
-            while (await WebSocketMessages.ReceiveAsync(socket, _settings.MaxMessageSize, stop.Token).ConfigureAwait(false) is { } message)
+            while (await WebSocketMessages.ReceiveAsync(socket, _settings.MaxMessageSize, context.RequestAborted).ConfigureAwait(false) is { } message)
             {
                 await _inbound.Writer.WriteAsync(new InboundMessage(stream, message.Data, message.Binary, Meta(stream, peer, path, message.Binary), _host.NowNs()), stop.Token).ConfigureAwait(false);
             }
             if (socket.State == WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, stop.Token).ConfigureAwait(false);
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ChannelClosedException)
         {
             if (e is WebSocketException) _host.Log(PluginLogLevel.Warning, $"ws_server connection {stream} from {peer["host"]}:{peer["port"]}: {e.Message}");
-            if (_closing.IsCancellationRequested && socket.State == WebSocketState.Open)
-            {
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                try
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "the server is shutting down", grace.Token).ConfigureAwait(false);
-                }
-                catch (Exception closeError) when (closeError is WebSocketException or OperationCanceledException)
-                {
-                }
-            }
         }
         finally
         {
@@ -198,15 +190,41 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
 
     public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>New connections are refused (503); open ones stay, so the flow can still send to them until stop.</summary>
+    public override ValueTask OnDrainAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        return ValueTask.CompletedTask;
+    }
+
     public override async ValueTask OnStopAsync(CancellationToken cancellationToken)
     {
-        await _closing.CancelAsync().ConfigureAwait(false);
+        await CloseConnectionsAsync().ConfigureAwait(false);
         if (_server is { } server) await server.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    }
+
+    /// <summary>Tells every peer the server is going away (1001); their close answers end the receive loops.</summary>
+    private async Task CloseConnectionsAsync()
+    {
+        _draining = true;
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        foreach (var (_, socket) in _connections)
+        {
+            if (socket.State != WebSocketState.Open) continue;
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "the server is shutting down", grace.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+        await _closing.CancelAsync().ConfigureAwait(false);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        await _closing.CancelAsync().ConfigureAwait(false);
+        await CloseConnectionsAsync().ConfigureAwait(false);
         if (_server is { } server)
         {
             _server = null;

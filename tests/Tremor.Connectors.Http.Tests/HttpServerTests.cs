@@ -236,4 +236,22 @@ public sealed class HttpServerTests
         using var response = await Within(responseTask);
         Assert.Equal("secret", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task Past_max_connections_a_new_connection_is_refused()
+    {
+        var host = new TestHost();
+        await using var server = await StartAsync(host, ("max-connections", 1));
+        using var first = new HttpClient { BaseAddress = server.BoundUrl };
+        var held = first.GetAsync("/held");
+        var chunk = (await PullDataAsync(server)).First(c => !c.IsStreamEnd);
+
+        // Another client opens another connection: over the limit, Kestrel closes it.
+        using var second = new HttpClient { BaseAddress = server.BoundUrl };
+        await Assert.ThrowsAsync<HttpRequestException>(() => Within(second.GetAsync("/refused")));
+
+        await server.OnBatchAsync(SinkBatch(("ok", Reply(chunk.Meta))), CancellationToken.None);
+        using var response = await Within(held);
+        Assert.Equal("ok", await response.Content.ReadAsStringAsync());
+    }
 }

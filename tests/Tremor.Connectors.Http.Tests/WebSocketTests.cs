@@ -155,4 +155,31 @@ public sealed class WebSocketTests
         await using var untrusting = (WsClientConnector)new WsClientFactory().Create(Context(host, ("url", $"wss://localhost:{server.BoundUrl!.Port}/")));
         Assert.False(await untrusting.ConnectAsync(1, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Drain_refuses_new_connections_and_keeps_open_ones_until_stop_closes_them_with_1001()
+    {
+        var host = new TestHost();
+        await using var server = await StartServerAsync(host);
+        using var open = new ClientWebSocket();
+        await Within(open.ConnectAsync(WsUrl(server), CancellationToken.None));
+        await open.SendAsync("1"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        var chunk = Assert.Single(await PullChunksAsync(server, 1));
+
+        await server.OnDrainAsync(CancellationToken.None);
+        using var late = new ClientWebSocket();
+        await Assert.ThrowsAsync<WebSocketException>(() => Within(late.ConnectAsync(WsUrl(server), CancellationToken.None)));
+
+        await server.OnBatchAsync(SinkBatch(("still here", Record(("ws_server", Record(("stream", chunk.Meta["ws_server"]["stream"])))))), CancellationToken.None);
+        Assert.Equal("still here", Encoding.UTF8.GetString((await ReceiveAsync(open)).Data));
+
+        // Stop closes with 1001 and waits for the peer's answer.
+        var stop = server.OnStopAsync(CancellationToken.None).AsTask();
+        var (_, type) = await ReceiveAsync(open);
+        Assert.Equal(WebSocketMessageType.Close, type);
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, open.CloseStatus);
+        await open.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        await Within(stop);
+        Assert.Equal(WebSocketState.Closed, open.State);
+    }
 }
