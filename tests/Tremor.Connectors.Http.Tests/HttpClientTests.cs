@@ -141,4 +141,22 @@ public sealed class HttpClientTests
         batch.Clear();
         Assert.Equal(PullStatus.Finished, await Within(client.PullAsync(batch, CancellationToken.None).AsTask()));
     }
+
+    [Fact]
+    public async Task Past_max_queued_responses_a_batch_fails_without_sending_instead_of_growing_memory()
+    {
+        await using var server = await TestServer.StartAsync();
+        var host = new TestHost();
+        await using var client = Create(host, ("url", server.Url.ToString()), ("max-queued-responses", 1));
+        Assert.Equal(SinkStatus.Ack, (await client.OnBatchAsync(SinkBatch(("1", default)), CancellationToken.None)).Status);
+
+        var refused = await client.OnBatchAsync(SinkBatch(("2", default)), CancellationToken.None);
+        Assert.Equal(SinkStatus.Fail, refused.Status);
+        Assert.Contains("max-queued-responses", refused.Error, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+
+        await PullDataAsync(client);
+        Assert.Equal(SinkStatus.Ack, (await client.OnBatchAsync(SinkBatch(("3", default)), CancellationToken.None)).Status);
+        Assert.Equal(2, server.Requests.Count);
+    }
 }

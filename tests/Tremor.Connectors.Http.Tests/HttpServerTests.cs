@@ -254,4 +254,23 @@ public sealed class HttpServerTests
         using var response = await Within(held);
         Assert.Equal("ok", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task While_a_request_waits_for_its_response_a_pull_returns_empty_so_the_sink_gets_its_turn()
+    {
+        var host = new TestHost();
+        await using var server = await StartAsync(host);
+        using var client = new HttpClient { BaseAddress = server.BoundUrl };
+        var waiting = client.GetAsync("/waiting");
+        var chunk = (await PullDataAsync(server)).First(c => !c.IsStreamEnd);
+
+        // The runtime makes one call at a time: a pull that waited for the next request would hold back the response.
+        var batch = new SourceBatch(4);
+        Assert.Equal(PullStatus.Empty, await Within(server.PullAsync(batch, CancellationToken.None).AsTask()));
+        Assert.Equal(0, batch.Count);
+
+        await server.OnBatchAsync(SinkBatch(("answered", Reply(chunk.Meta))), CancellationToken.None);
+        using var response = await Within(waiting);
+        Assert.Equal("answered", await response.Content.ReadAsStringAsync());
+    }
 }
