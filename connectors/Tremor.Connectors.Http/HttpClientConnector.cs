@@ -15,6 +15,7 @@ internal sealed record HttpClientSettings(
     int Concurrency,
     bool FailOnStatus,
     int MaxQueuedResponses,
+    int MaxResponseSize,
     X509Certificate2Collection? TrustedRoots);
 
 /// <summary>
@@ -29,7 +30,7 @@ public sealed class HttpClientFactory : IConnectorFactory
 
     /// <inheritdoc />
     public string Description =>
-        "HTTP(S) client: each event a request, each response an event (keys: url, method, headers, timeout, concurrency, fail-on-status, max-queued-responses, tls)";
+        "HTTP(S) client: each event a request, each response an event (keys: url, method, headers, timeout, concurrency, fail-on-status, max-queued-responses, max-response-size, tls)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
@@ -41,7 +42,7 @@ public sealed class HttpClientFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("url", "method", "headers", "timeout", "concurrency", "fail-on-status", "max-queued-responses", "tls");
+        config.RejectUnknownKeys("url", "method", "headers", "timeout", "concurrency", "fail-on-status", "max-queued-responses", "max-response-size", "tls");
         var url = ConfigReading.Url(config, "url", ["http", "https"]);
         var method = Method(config.GetString("method", "POST")) ?? throw new ConfigException(ConfigReading.KeyPath(config, "method"), $"'{config.GetString("method")}' is not an HTTP method");
         var headers = HttpMeta.ReadHeaders(config.Has("headers") ? Value.From(config.GetSection("headers").Raw) : default, out var headersError) ?? [];
@@ -54,6 +55,7 @@ public sealed class HttpClientFactory : IConnectorFactory
             ConfigReading.PositiveInt(config, "concurrency", 4, 1024),
             config.GetBool("fail-on-status", false),
             ConfigReading.PositiveInt(config, "max-queued-responses", 1024, 1_000_000),
+            ConfigReading.PositiveInt(config, "max-response-size", 16 * 1024 * 1024),
             ConfigReading.ClientTrust(config));
         if (settings.TrustedRoots is not null && url.Scheme != "https")
         {
@@ -90,7 +92,7 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ConfigReading.ValidateAgainst(roots, certificate, chain, errors);
         }
-        _client = new HttpClient(handler) { Timeout = settings.Timeout };
+        _client = new HttpClient(handler) { Timeout = settings.Timeout, MaxResponseContentBufferSize = settings.MaxResponseSize };
     }
 
     public bool IsTransactional => false;
@@ -198,9 +200,10 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
         }
 
         var request = new HttpRequestMessage(method, url);
-        if (method != HttpMethod.Get && method != HttpMethod.Head || !e.Payload.IsEmpty)
+        // A GET or HEAD without a payload goes without a body.
+        if ((method != HttpMethod.Get && method != HttpMethod.Head) || !e.Payload.IsEmpty)
         {
-            // The payload is lent for this call only; the request may outlive nothing of it, but copy to be plain.
+            // The payload is lent for the sink call only: the request owns a copy.
             request.Content = new ByteArrayContent(e.Payload.ToArray());
         }
         foreach (var (name, values) in headers is null ? _settings.Headers : [.. _settings.Headers.Where(h => !headers.Any(o => string.Equals(o.Name, h.Name, StringComparison.OrdinalIgnoreCase))), .. headers])

@@ -32,6 +32,7 @@ public sealed class ConfigAndPluginTests
         { new HttpClientFactory(), [("url", ServerUrl), ("concurrency", 0)], "concurrency" },
         { new HttpClientFactory(), [("url", ServerUrl), ("fail-on-status", "maybe")], "fail-on-status" },
         { new HttpClientFactory(), [("url", ServerUrl), ("max-queued-responses", 0)], "max-queued-responses" },
+        { new HttpClientFactory(), [("url", ServerUrl), ("max-response-size", 0)], "max-response-size" },
         { new HttpClientFactory(), [("url", "https://127.0.0.1:1"), ("tls", Fixtures.Record(("ca", "missing.pem")))], "tls.ca" },
         { new HttpClientFactory(), [("url", ServerUrl), ("tls", Fixtures.Record(("cert", "x.pem")))], "tls.cert" },
         { new HttpClientFactory(), [("url", ServerUrl), ("retries", 3)], "retries" },

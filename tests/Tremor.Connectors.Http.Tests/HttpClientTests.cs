@@ -159,4 +159,16 @@ public sealed class HttpClientTests
         Assert.Equal(SinkStatus.Ack, (await client.OnBatchAsync(SinkBatch(("3", default)), CancellationToken.None)).Status);
         Assert.Equal(2, server.Requests.Count);
     }
+
+    [Fact]
+    public async Task A_response_over_max_response_size_fails_the_batch_and_is_not_emitted()
+    {
+        await using var server = await TestServer.StartAsync();
+        var host = new TestHost();
+        await using var client = Create(host, ("url", server.Url.ToString()), ("max-response-size", 8));
+        var reply = await client.OnBatchAsync(SinkBatch(("""{"long":"enough to be over eight bytes"}""", default)), CancellationToken.None);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Empty(host.ConnectionsLost);
+        Assert.Equal(0, await PullNowAsync(client));
+    }
 }
