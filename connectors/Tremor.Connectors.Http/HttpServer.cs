@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
@@ -207,23 +208,48 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
         var max = _settings.Listen.MaxBodySize;
         var declared = context.Request.ContentLength;
         if (declared is { } length && length > max) return await TooLarge(context, length).ConfigureAwait(false);
-        using var buffer = new MemoryStream(declared is { } known ? (int)known : 0);
-        var chunk = new byte[16 * 1024];
+        try
+        {
+            if (declared is { } exact)
+            {
+                // The usual case: one allocation of the right size, which the event's chunk then borrows.
+                var body = exact == 0 ? [] : new byte[exact];
+                var filled = 0;
+                while (filled < body.Length)
+                {
+                    var read = await context.Request.Body.ReadAsync(body.AsMemory(filled), context.RequestAborted).ConfigureAwait(false);
+                    if (read == 0) break;
+                    filled += read;
+                }
+                return filled == body.Length ? body : body[..filled];
+            }
+            return await ReadChunkedAsync(context, max).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return await TooLarge(context, max + 1).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A body without content-length: read through a pooled buffer, stopping at max-body-size.</summary>
+    private async Task<byte[]?> ReadChunkedAsync(HttpContext context, long max)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             while (true)
             {
                 var read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
-                if (read == 0) break;
+                if (read == 0) return buffer.ToArray();
                 if (buffer.Length + read > max) return await TooLarge(context, buffer.Length + read).ConfigureAwait(false);
                 buffer.Write(chunk, 0, read);
             }
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        finally
         {
-            return await TooLarge(context, buffer.Length).ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(chunk);
         }
-        return buffer.ToArray();
     }
 
     private async Task<byte[]?> TooLarge(HttpContext context, long seen)
