@@ -37,6 +37,22 @@ public static class ManagedPluginLoader
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
+    /// <summary>Lets the plugin's load context find assemblies of shared frameworks only the plugin names (see <see cref="SharedFrameworks"/>).</summary>
+    private static void ResolveSharedFrameworks(PluginLoader loader, string assemblyPath)
+    {
+        var directories = SharedFrameworks.Directories(assemblyPath);
+        if (directories.Count == 0) return;
+        loader.LoadContext.Resolving += (context, name) =>
+        {
+            foreach (var directory in directories)
+            {
+                var candidate = Path.Combine(directory, name.Name + ".dll");
+                if (File.Exists(candidate)) return context.LoadFromAssemblyPath(candidate);
+            }
+            return null;
+        };
+    }
+
     /// <summary>
     /// Checks and loads <paramref name="assemblyPath"/>. Throws <see cref="PluginRefusedException"/> with one line naming
     /// the file and what was wrong.
@@ -77,6 +93,7 @@ public static class ManagedPluginLoader
             configure: c => c.PreferSharedTypes = true);
         try
         {
+            ResolveSharedFrameworks(loader, assemblyPath);
             var assembly = loader.LoadDefaultAssembly();
             var types = assembly.GetExportedTypes()
                 .Where(t => typeof(ITremorPlugin).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
@@ -112,6 +129,51 @@ public static class ManagedPluginLoader
             throw new PluginRefusedException($"{assemblyPath}: could not be loaded: {e.GetType().Name}: {e.Message}");
         }
     }
+}
+
+/// <summary>
+/// McMaster resolves a plugin's own files and the host's assemblies, but not a shared framework that only the plugin
+/// names (a plugin with <c>FrameworkReference Microsoft.AspNetCore.App</c> in a host without it). This finds those
+/// frameworks from the plugin's <c>runtimeconfig.json</c> next to the host's runtime and loads their assemblies into
+/// the plugin's load context when the host has none of its own (a host that has them shares its copies).
+/// </summary>
+internal static class SharedFrameworks
+{
+    public static IReadOnlyList<string> Directories(string assemblyPath)
+    {
+        var runtimeConfig = Path.ChangeExtension(assemblyPath, ".runtimeconfig.json");
+        if (!File.Exists(runtimeConfig)) return [];
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(runtimeConfig));
+        if (!document.RootElement.TryGetProperty("runtimeOptions", out var options)) return [];
+        var frameworks = new List<(string Name, string Version)>();
+        if (options.TryGetProperty("framework", out var single)) frameworks.Add(Read(single));
+        if (options.TryGetProperty("frameworks", out var many))
+        {
+            foreach (var f in many.EnumerateArray()) frameworks.Add(Read(f));
+        }
+        // .../shared/Microsoft.NETCore.App/<version>/ holds the host's core library; its siblings are the other frameworks.
+        var sharedRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(typeof(object).Assembly.Location)!)!)!;
+        var directories = new List<string>();
+        foreach (var (name, version) in frameworks)
+        {
+            if (name.Length == 0 || string.Equals(name, "Microsoft.NETCore.App", StringComparison.Ordinal)) continue;
+            if (!Version.TryParse(version, out var wanted)) wanted = new Version(0, 0);
+            var best = Directory.Exists(Path.Combine(sharedRoot, name))
+                ? Directory.GetDirectories(Path.Combine(sharedRoot, name))
+                    .Select(d => (Dir: d, Version: Version.TryParse(Path.GetFileName(d).Split('-')[0], out var v) ? v : null))
+                    .Where(d => d.Version is not null && d.Version.Major == wanted.Major && d.Version >= wanted)
+                    .OrderByDescending(d => d.Version)
+                    .Select(d => d.Dir)
+                    .FirstOrDefault()
+                : null;
+            directories.Add(best ?? throw new PluginRefusedException(
+                $"{assemblyPath}: needs the shared framework {name} {version} (or a later {wanted.Major}.x), which is not installed under {sharedRoot}"));
+        }
+        return directories;
+    }
+
+    private static (string Name, string Version) Read(System.Text.Json.JsonElement framework) =>
+        (framework.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "", framework.TryGetProperty("version", out var v) ? v.GetString() ?? "" : "");
 }
 
 /// <summary>A managed plugin loaded into its own load context.</summary>

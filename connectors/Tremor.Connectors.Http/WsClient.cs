@@ -1,0 +1,223 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Http;
+
+internal sealed record WsClientSettings(Uri Url, bool BinaryByDefault, int MaxMessageSize, int MaxQueuedMessages, TimeSpan ConnectTimeout, X509Certificate2Collection? TrustedRoots);
+
+/// <summary>
+/// <c>ws_client</c>: one WebSocket connection to <c>url</c>; each event on <c>in</c> a message, each message received an
+/// event on <c>out</c> (one stream per connection). A close or failure reports the connection lost, and the runtime
+/// reconnects with backoff.
+/// </summary>
+public sealed class WsClientFactory : IConnectorFactory
+{
+    /// <inheritdoc />
+    public string Type => "ws_client";
+
+    /// <inheritdoc />
+    public string Description =>
+        "WebSocket client: events on in are sent as messages, messages received are events; reconnects when the connection is lost (keys: url, mode, max-message-size, max-queued-messages, connect-timeout, tls)";
+
+    /// <inheritdoc />
+    public ConnectorKinds Kinds => ConnectorKinds.Both;
+
+    /// <inheritdoc />
+    public string? DefaultCodec => "json";
+
+    /// <inheritdoc />
+    public IConnector Create(ConnectorContext context)
+    {
+        var config = context.Config;
+        config.RejectUnknownKeys("url", "mode", "max-message-size", "max-queued-messages", "connect-timeout", "tls");
+        var url = ConfigReading.Url(config, "url", ["ws", "wss"]);
+        var settings = new WsClientSettings(
+            url,
+            ConfigReading.OneOf(config, "mode", "text", "text", "binary") == "binary",
+            ConfigReading.PositiveInt(config, "max-message-size", 1024 * 1024, int.MaxValue - 1),
+            ConfigReading.PositiveInt(config, "max-queued-messages", 1024, 1_000_000),
+            ConfigReading.PositiveDuration(config, "connect-timeout", TimeSpan.FromSeconds(10)),
+            ConfigReading.ClientTrust(config));
+        if (settings.TrustedRoots is not null && url.Scheme != "wss")
+        {
+            throw new ConfigException(ConfigReading.KeyPath(config, "tls"), "tls is set but the url is not wss");
+        }
+        return new WsClientConnector(context.Host, settings);
+    }
+}
+
+internal sealed class WsClientConnector(IPluginHost host, WsClientSettings settings) : ConnectorBase, ISource, ISink
+{
+    // Bounded: when the flow does not pull, the receive loop waits here and TCP pushes back on the server.
+    private readonly Channel<InboundMessage> _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(settings.MaxQueuedMessages) { SingleReader = true });
+    private readonly CancellationTokenSource _closing = new();
+    private ClientWebSocket? _socket;
+    private Task? _receiving;
+    private ulong _stream;
+    private volatile bool _stopping;
+
+    public bool IsTransactional => false;
+
+    /// <summary>True while a connection is open.</summary>
+    internal bool IsConnected => _socket is { State: WebSocketState.Open };
+
+    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+    {
+        if (IsConnected) return true;
+        await CloseAsync().ConfigureAwait(false);
+        var socket = new ClientWebSocket();
+        if (settings.TrustedRoots is { } roots)
+        {
+            socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ConfigReading.ValidateAgainst(roots, certificate, chain, errors);
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(settings.Url, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            host.Log(PluginLogLevel.Warning, $"ws_client: cannot connect to {settings.Url} (attempt {attempt}): {e.Message}");
+            return false;
+        }
+        _socket = socket;
+        var stream = ++_stream;
+        _receiving = ReceiveLoopAsync(socket, stream);
+        host.Log(PluginLogLevel.Info, $"ws_client connected to {settings.Url}");
+        return true;
+    }
+
+    private async Task ReceiveLoopAsync(ClientWebSocket socket, ulong stream)
+    {
+        var token = _closing.Token;
+        string reason;
+        try
+        {
+            while (await WebSocketMessages.ReceiveAsync(socket, settings.MaxMessageSize, token).ConfigureAwait(false) is { } message)
+            {
+                await _inbound.Writer.WriteAsync(new InboundMessage(stream, message.Data, message.Binary, Meta(stream, message.Binary), host.NowNs()), token).ConfigureAwait(false);
+            }
+            reason = $"{settings.Url} closed the connection ({socket.CloseStatus} {socket.CloseStatusDescription})";
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ChannelClosedException)
+        {
+            reason = $"{settings.Url}: {e.Message}";
+        }
+        // Closed by this side (stop, dispose, a reconnect replacing it): nothing was lost.
+        if (_stopping || token.IsCancellationRequested || !ReferenceEquals(socket, _socket)) return;
+        try
+        {
+            await _inbound.Writer.WriteAsync(new InboundMessage(stream, null, false, default, 0), token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            return;
+        }
+        host.Log(PluginLogLevel.Warning, $"ws_client lost its connection: {reason}");
+        host.ConnectionLost(reason);
+    }
+
+    private Value Meta(ulong stream, bool binary)
+    {
+        var ws = new ValueRecord(3);
+        ws.Set("stream", (long)stream);
+        ws.Set("url", settings.Url.ToString());
+        ws.Set("binary", binary);
+        var meta = new ValueRecord(1);
+        meta.Set("ws_client", Value.From(ws));
+        return Value.From(meta);
+    }
+
+    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (WebSocketMessages.Fill(_inbound.Reader, batch)) return PullStatus.Data;
+            // Events to send may come at any time: the sink side needs its turns (see SinkTurns).
+            if (!await SinkTurns.WaitAsync(_inbound.Reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
+            {
+                return PullStatus.Empty;
+            }
+        }
+    }
+
+    public void Ack(ulong streamId, ulong pullId)
+    {
+    }
+
+    public void Fail(ulong streamId, ulong pullId)
+    {
+    }
+
+    public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        if (_socket is not { State: WebSocketState.Open } socket)
+        {
+            var reason = $"not connected to {settings.Url}";
+            host.ConnectionLost(reason);
+            return SinkReply.Failed(reason);
+        }
+        try
+        {
+            foreach (var e in batch.Events)
+            {
+                await socket.SendAsync(e.Payload, WebSocketMessages.TypeFor(e.Event.Meta["ws_client"]["binary"], settings.BinaryByDefault), true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (WebSocketException e)
+        {
+            var reason = $"{settings.Url}: sending failed: {e.Message}";
+            host.ConnectionLost(reason);
+            return SinkReply.Failed(reason);
+        }
+        return SinkReply.Acked;
+    }
+
+    public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    private async Task CloseAsync()
+    {
+        if (_socket is not { } socket) return;
+        _socket = null;
+        if (socket.State == WebSocketState.Open)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "closing", grace.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+            }
+        }
+        socket.Abort();
+        socket.Dispose();
+    }
+
+    public override async ValueTask OnStopAsync(CancellationToken cancellationToken)
+    {
+        // Close first and cancel after: cancelling a pending receive aborts the socket instead of closing it.
+        _stopping = true;
+        await CloseAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        await CloseAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false);
+        if (_receiving is { } receiving) await receiving.ConfigureAwait(false);
+        _inbound.Writer.TryComplete();
+        _closing.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
