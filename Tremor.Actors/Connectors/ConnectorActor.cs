@@ -414,6 +414,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (m.Errors.Length > 0)
         {
             _errors += m.Errors.Length;
+            if (_decoder is { Transactional: true })
+            {
+                // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
+                // answers the request with an error instead of waiting for a reply that will never come).
+                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
+                if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
+            }
             if (!_outlets.Send("err", m.Errors, Self))
             {
                 // An unlinked err port logs and counts (rate-limited so bad input cannot flood the log).

@@ -126,6 +126,20 @@ public sealed class FlowTests : TremorTestKit
     }
 
     [Fact]
+    public async Task Bytes_the_codec_rejects_are_failed_back_to_a_transactional_source_at_once()
+    {
+        var source = new TestSourceFactory { Total = 100, Transactional = true, Payload = n => n % 10 == 3 ? "not json" : $"{{\"n\":{n}}}" };
+        var sink = new TestSinkFactory();
+        Register(source);
+        Register(sink);
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        var bad = Enumerable.Range(0, 100).Where(n => n % 10 == 3).Select(n => (ulong)n).ToList();
+        AwaitAssert(() => Assert.Equal(bad, source.Failed.Order()));
+        Assert.Equal(90, sink.ReceivedCount);
+    }
+
+    [Fact]
     public void Back_pressure_a_slow_sink_bounds_the_events_in_flight()
     {
         var gate = new SemaphoreSlim(0);
