@@ -44,7 +44,8 @@ public sealed class ManagementApi : IAsyncDisposable
     public string Token { get; }
 
     /// <summary>Starts the API.</summary>
-    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error)
+    /// <remarks><paramref name="coordinator"/> (a cluster node: the placement coordinator's proxy) serves <c>GET /v1/cluster</c>.</remarks>
+    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error, IActorRef? coordinator = null)
     {
         var token = settings.Token.Length > 0 ? settings.Token : GenerateToken(settings.TokenFile);
         var builder = WebApplication.CreateSlimBuilder();
@@ -81,6 +82,7 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
+        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator)));
         app.MapGet("/metrics", async ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4";
@@ -100,6 +102,41 @@ public sealed class ManagementApi : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private static async Task<object> ClusterStatus(IActorRef? coordinator)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
+        Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus status;
+        try
+        {
+            status = await coordinator.Ask<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus(), TimeSpan.FromSeconds(10));
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiError(503, "the placement coordinator did not answer within 10 s (the cluster is forming, or this node is not up yet)");
+        }
+        return new Dictionary<string, object?>
+        {
+            ["coordinator"] = status.Coordinator,
+            ["nodes"] = status.Nodes.Select(n => new Dictionary<string, object?>
+            {
+                ["address"] = n.Address,
+                ["status"] = n.Status,
+                ["reachable"] = n.Reachable,
+                ["roles"] = n.Roles.ToList(),
+                ["inventory"] = n.Inventory.ToList(),
+                ["flows"] = n.Flows.ToList(),
+            }).ToList(),
+            ["flows"] = status.Flows.Select(f => new Dictionary<string, object?>
+            {
+                ["name"] = f.Name,
+                ["placement"] = f.Placement,
+                ["node_local"] = f.NodeLocal,
+                ["note"] = f.Note,
+                ["instances"] = f.Instances.Select(i => new Dictionary<string, object?> { ["node"] = i.Address, ["state"] = i.State }).ToList(),
+            }).ToList(),
+        };
     }
 
     private static string GenerateToken(string file)

@@ -50,8 +50,6 @@ public abstract class ClusterTestKit : TestKit, IAsyncLifetime
           }
           # Nodes are stopped together at the end of a test: no graceful leave to wait for.
           coordinated-shutdown.run-by-actor-system-terminate = off
-          cluster {
-          }
         }
         """).WithFallback(TremorConfig.Reference);
 
