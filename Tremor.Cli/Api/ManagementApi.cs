@@ -82,7 +82,7 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
-        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator)));
+        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
         app.MapGet("/metrics", async ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4";
@@ -104,7 +104,7 @@ public sealed class ManagementApi : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task<object> ClusterStatus(IActorRef? coordinator)
+    private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
         Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus status;
@@ -116,9 +116,19 @@ public sealed class ManagementApi : IAsyncDisposable
         {
             throw new ApiError(503, "the placement coordinator did not answer within 10 s (the cluster is forming, or this node is not up yet)");
         }
+        // This node's own view of the membership: gossip may not have reached it yet even when the coordinator sees every node up.
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
         return new Dictionary<string, object?>
         {
             ["coordinator"] = status.Coordinator,
+            ["self"] = cluster.SelfAddress.ToString(),
+            ["view"] = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(m => new Dictionary<string, object?>
+            {
+                ["address"] = m.Address.ToString(),
+                ["status"] = m.Status.ToString().ToLowerInvariant(),
+                ["reachable"] = !state.Unreachable.Contains(m),
+            }).ToList(),
             ["nodes"] = status.Nodes.Select(n => new Dictionary<string, object?>
             {
                 ["address"] = n.Address,
