@@ -181,7 +181,7 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
 
     private void Report(NodeAgent.NodeReport report)
     {
-        if (!_members.TryGetValue(report.Address, out var member)) return;
+        if (!_members.ContainsKey(report.Address)) return;
         var inventory = report.Inventory.ToHashSet(StringComparer.Ordinal);
         var changed = !_nodes.TryGetValue(report.Address, out var known) || !known.Inventory.SetEquals(inventory);
         _nodes[report.Address] = new Node(Sender, inventory);
@@ -209,7 +209,6 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
             changed = true;
         }
         if (changed) Evaluate();
-        _ = member;
     }
 
     private void Evaluate()
