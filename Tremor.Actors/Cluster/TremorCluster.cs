@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.Singleton;
+using Akka.DistributedData;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Plugins;
 
@@ -19,6 +20,9 @@ public static class TremorCluster
     /// <summary>Starts placement on <paramref name="system"/> (whose provider is <c>cluster</c>); <paramref name="submit"/> joins the desired state once this node is Up.</summary>
     public static Handles Start(ActorSystem system, IActorRef world, PluginCatalog catalog, TremorClusterSettings settings, IReadOnlyList<FlowDefinition> submit, TimeSpan? reportInterval = null)
     {
+        // Started now, not on first use: the replicators of other nodes gossip to this one as soon as it is a member,
+        // and Distributed Data's serializers are registered when its extension starts.
+        DistributedData.Get(system);
         system.ActorOf(
             ClusterSingletonManager.Props(
                 PlacementCoordinator.Props(settings, reportInterval),

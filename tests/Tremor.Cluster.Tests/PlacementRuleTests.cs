@@ -74,7 +74,7 @@ public sealed class PlacementRuleTests
     [Fact]
     public void A_flow_definition_survives_the_trip_through_the_desired_state()
     {
-        var config = TremorConfig.Parse("""
+        var config = TremorConfig.Parse(""""
             tremor.flows.q {
               placement { nodes = all, role = ingest }
               connectors {
@@ -90,7 +90,7 @@ public sealed class PlacementRuleTests
               }
               links = ["in -> main", "main -> out"]
             }
-            """, "test.conf");
+            """", "test.conf");
         var original = TremorConfig.ReadSettings(config, "test.conf").Flows.Single();
         var definition = Assert.Single(FlowDefinition.FromConfig(config, [original]));
         var parsed = definition.Parse();
@@ -100,7 +100,7 @@ public sealed class PlacementRuleTests
         Assert.Equal(TimeSpan.FromMilliseconds(250), parsed.Connectors[0].Config.GetDuration("interval"));
         Assert.Equal(3, parsed.Connectors[0].Config.GetInt("iterations"));
         Assert.Equal("|", parsed.Connectors[1].Postprocessors.Single().Config.GetString("separator"));
-        Assert.Equal(["connector:metronome", "connector:stdio", "postprocessor:separate"], FlowDefinition.Requirements(parsed));
+        Assert.Equal(["codec:json", "connector:metronome", "connector:stdio", "postprocessor:separate"], FlowDefinition.Requirements(parsed));
         Assert.Equal(["out (stdio)"], FlowDefinition.NodeLocalConnectors(parsed, TremorClusterSettings.Default.NodeLocalConnectors));
     }
 
