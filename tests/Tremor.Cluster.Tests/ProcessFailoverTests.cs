@@ -13,8 +13,8 @@ namespace Tremor.Cluster.Tests;
 /// </summary>
 public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("akka.test.timefactor = 1"), IAsyncLifetime
 {
-    private const string Token = "cluster-test-token";
     private readonly List<TremorNodeProcess> _nodes = [];
+    private readonly List<int> _apiPorts = [];
     private bool _passed;
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"tremor-cluster-{Guid.NewGuid():N}");
 
@@ -31,7 +31,7 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
           }
         }
         tremor {
-          api { enabled = on, port = {{apiPort}}, token = "{{Token}}" }
+          api { enabled = on, port = {{apiPort}} }
           flows {
             ticker {
               connectors {
@@ -48,22 +48,22 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
     public async Task A_flow_on_a_node_killed_with_SIGKILL_resumes_on_a_survivor()
     {
         var ports = Enumerable.Range(0, 3).Select(_ => TremorNodeProcess.FreePort()).ToList();
-        var apiPorts = Enumerable.Range(0, 3).Select(_ => TremorNodeProcess.FreePort()).ToList();
+        _apiPorts.AddRange(Enumerable.Range(0, 3).Select(_ => TremorNodeProcess.FreePort()));
         for (var i = 0; i < 3; i++)
         {
-            _nodes.Add(TremorNodeProcess.Start(Path.Combine(_root, $"n{i + 1}"), NodeConfig(ports[i], apiPorts[i], ports)));
+            _nodes.Add(TremorNodeProcess.Start(Path.Combine(_root, $"n{i + 1}"), NodeConfig(ports[i], _apiPorts[i], ports)));
         }
 
         var runner = -1;
         await AwaitAssertAsync(async () =>
         {
             // Every node itself sees all three up (not only the coordinator): a node still joining cannot take over.
-            foreach (var api in apiPorts)
+            foreach (var api in _apiPorts)
             {
                 var view = (await ClusterStatus(api)).GetProperty("view");
                 Assert.Equal(3, view.EnumerateArray().Count(n => n.GetProperty("status").GetString() == "up"));
             }
-            var status = await ClusterStatus(apiPorts[0]);
+            var status = await ClusterStatus(_apiPorts[0]);
             Assert.Equal(3, status.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("status").GetString() == "up"));
             var ticker = status.GetProperty("flows").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "ticker");
             var instance = Assert.Single(ticker.GetProperty("instances").EnumerateArray());
@@ -92,8 +92,15 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
             Assert.Fail($"no survivor runs the ticker yet\n{string.Join("\n---\n", survivors.Select(i => Tail(_nodes[i].Output)))}");
         }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50));
 
-        var status = await ClusterStatus(apiPorts[resumedOn]);
+        var status = await ClusterStatus(_apiPorts[resumedOn]);
         Assert.Equal(2, status.GetProperty("nodes").GetArrayLength());
+
+        // What an operator sees: tremor cluster status, against the survivor's API, with its generated token.
+        var cli = await RunCli("cluster", "status", "--url", $"http://127.0.0.1:{_apiPorts[resumedOn]}", "--token-file", Path.Combine(_nodes[resumedOn].Directory, "tremor-api.token"));
+        Assert.True(cli.ExitCode == 0, cli.Output);
+        var tickerLine = cli.Output.Split('\n').Single(l => l.StartsWith("ticker ", StringComparison.Ordinal));
+        Assert.Contains($"127.0.0.1:{ports[resumedOn]} (running)", tickerLine);
+        Assert.Contains("yes", tickerLine);
         var failoverMs = (firstTick - killedAt) / 1_000_000.0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"failover: {failoverMs:0} ms from SIGKILL of node {runner + 1} to the first event on node {resumedOn + 1}"));
         _passed = true;
@@ -119,10 +126,29 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
         return doc.RootElement.GetProperty("ingest_ns").GetInt64();
     }
 
+    private static async Task<(int ExitCode, string Output)> RunCli(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tremor.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     private async Task<JsonElement> ClusterStatus(int apiPort)
     {
+        var node = _nodes[_apiPorts.IndexOf(apiPort)];
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(node.Directory, "tremor-api.token"))).Trim());
         using var response = await client.GetAsync("/v1/cluster");
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"GET /v1/cluster on {apiPort}: {(int)response.StatusCode} {body}\n{string.Join("\n---\n", _nodes.Select(n => n.Output[^Math.Min(n.Output.Length, 3000)..]))}");
