@@ -34,6 +34,24 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
     private readonly HashSet<(string Flow, string Address)> _unassigning = [];
     private bool _settled;
 
+    /// <summary>
+    /// Add or replace flows in the desired state (the management API); answered with <see cref="FlowsSubmitted"/>
+    /// once a majority has them (or the write timed out and the flows spread by gossip).
+    /// </summary>
+    public sealed record SubmitFlows(IReadOnlyList<FlowDefinition> Flows);
+
+    /// <summary>The flows are in the desired state.</summary>
+    public sealed record FlowsSubmitted(IReadOnlyList<string> Names, bool Majority);
+
+    /// <summary>Remove a flow from the desired state: it is drained and stopped wherever it runs; answered with <see cref="FlowRemoved"/> or <see cref="NoSuchFlow"/>.</summary>
+    public sealed record RemoveFlow(string Name);
+
+    /// <summary>The flow left the desired state.</summary>
+    public sealed record FlowRemoved(string Name, bool Majority);
+
+    /// <summary>No flow of that name is desired.</summary>
+    public sealed record NoSuchFlow(string Name, IReadOnlyList<string> Known);
+
     /// <summary>Ask for the cluster's nodes and flows; answered with <see cref="ClusterStatus"/>.</summary>
     public sealed record GetClusterStatus;
 
@@ -54,6 +72,8 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
     private sealed record Node(IActorRef Agent, IReadOnlySet<string> Inventory);
 
     private sealed record RequestReports;
+
+    private sealed record PendingReply(IActorRef ReplyTo, Func<bool, object> Answer);
 
     private sealed record Settle;
 
@@ -128,6 +148,36 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
             Evaluate();
         });
         Receive<GetClusterStatus>(_ => Sender.Tell(Status()));
+        Receive<SubmitFlows>(m =>
+        {
+            var flows = m.Flows;
+            var names = flows.Select(f => f.Name).ToList();
+            Write(new PendingReply(Sender, majority => new FlowsSubmitted(names, majority)), d =>
+            {
+                foreach (var f in flows) d = d.SetItem(_cluster, f.Name, f.Text);
+                return d;
+            });
+        });
+        Receive<RemoveFlow>(m =>
+        {
+            if (!_desired.ContainsKey(m.Name))
+            {
+                Sender.Tell(new NoSuchFlow(m.Name, _desired.Keys.Order(StringComparer.Ordinal).ToList()));
+                return;
+            }
+            var name = m.Name;
+            Write(new PendingReply(Sender, majority => new FlowRemoved(name, majority)), d => d.Remove(_cluster, name));
+        });
+        Receive<UpdateSuccess>(u =>
+        {
+            if (u.Request is PendingReply p) p.ReplyTo.Tell(p.Answer(true));
+        });
+        Receive<IUpdateFailure>(u =>
+        {
+            // The local replica has the change; it reaches the others by gossip.
+            _log.Warning("cluster: a desired-state change did not reach a majority in time ({0}); it spreads by gossip", u);
+            if (u is UpdateTimeout { Request: PendingReply p }) p.ReplyTo.Tell(p.Answer(false));
+        });
     }
 
     /// <inheritdoc />
@@ -149,6 +199,9 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
         _replicator.Tell(new Unsubscribe(FlowsKey, Self));
     }
 
+    private void Write(PendingReply reply, Func<LWWDictionary<string, string>, LWWDictionary<string, string>> modify) =>
+        _replicator.Tell(Dsl.Update(FlowsKey, LWWDictionary<string, string>.Empty, new WriteMajority(TimeSpan.FromSeconds(5)), reply, modify));
+
     private static string Key(Member member) => member.Address.ToString();
 
     private void RequestReport(Address address) =>
@@ -161,6 +214,15 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
         {
             if (_desired.TryGetValue(name, out var known) && known.Definition.Text == text) continue;
             var definition = new FlowDefinition(name, text);
+            if (known is not null && _assigned.TryGetValue(name, out var running))
+            {
+                // A changed definition: the agents drain the old one and deploy the new one where it runs.
+                foreach (var address in running.Where(_nodes.ContainsKey))
+                {
+                    _states[(name, address)] = "starting";
+                    _nodes[address].Agent.Tell(new NodeAgent.Assign(definition));
+                }
+            }
             _refused.Remove(name);
             foreach (var k in _refusals.Keys.Where(k => k.Flow == name).ToList()) _refusals.Remove(k);
             try

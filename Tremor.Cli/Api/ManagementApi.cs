@@ -83,6 +83,8 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
+        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx))));
+        app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
         app.MapGet("/metrics", async ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4";
@@ -102,6 +104,48 @@ public sealed class ManagementApi : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use POST /v1/flows");
+        IReadOnlyList<Tremor.Actors.Cluster.FlowDefinition> definitions;
+        try
+        {
+            var config = TremorConfig.Parse(body, "request body");
+            definitions = Tremor.Actors.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
+        }
+        catch (ConfigException e)
+        {
+            throw new ApiError(400, e.Message);
+        }
+        if (definitions.Count == 0) throw new ApiError(400, "request body: no flows; send HOCON with tremor.flows.NAME { connectors, pipelines, links, placement }");
+        var answer = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.SubmitFlows(definitions));
+        return new Dictionary<string, object?> { ["submitted"] = answer.Names.ToList(), ["majority"] = answer.Majority };
+    }
+
+    private static async Task<object> RemoveClusterFlow(IActorRef? coordinator, string name)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use DELETE /v1/flows/NAME");
+        var answer = await AskCoordinator<object>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.RemoveFlow(name));
+        if (answer is Tremor.Actors.Cluster.PlacementCoordinator.NoSuchFlow missing)
+        {
+            throw new ApiError(404, $"no flow named '{name}' in the cluster's desired state (known: {string.Join(", ", missing.Known)})");
+        }
+        var removed = (Tremor.Actors.Cluster.PlacementCoordinator.FlowRemoved)answer;
+        return new Dictionary<string, object?> { ["removed"] = removed.Name, ["majority"] = removed.Majority };
+    }
+
+    private static async Task<T> AskCoordinator<T>(IActorRef coordinator, object message)
+    {
+        try
+        {
+            return await coordinator.Ask<T>(message, TimeSpan.FromSeconds(15));
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiError(503, "the placement coordinator did not answer within 15 s (the cluster is forming, or this node is not up yet)");
+        }
     }
 
     private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)

@@ -70,6 +70,29 @@ public sealed class PlacementTests : ClusterTestKit
         Assert.Contains("node-local", needsFile.Note);
         Assert.False(status.Flows.Single(f => f.Name == "ticker").NodeLocal);
         Assert.Equal(3, status.Flows.Single(f => f.Name == "listener").Instances.Count);
+
+        // The API's way to change the desired state: a flow removed is drained and stopped wherever it runs, a flow
+        // submitted is placed.
+        var coordinator = b.Placement.Coordinator;
+        await coordinator.Ask<PlacementCoordinator.FlowRemoved>(new PlacementCoordinator.RemoveFlow("ticker"), TimeSpan.FromSeconds(15));
+        var added = Flows("""
+            tremor.flows.added {
+              placement = all
+              connectors {
+                tick { type = metronome, config { interval = 100ms } }
+                sink { type = discard }
+              }
+              links = ["tick -> sink"]
+            }
+            """);
+        await coordinator.Ask<PlacementCoordinator.FlowsSubmitted>(new PlacementCoordinator.SubmitFlows(added), TimeSpan.FromSeconds(15));
+        await AwaitAssertAsync(async () =>
+        {
+            Assert.Empty(await NodesRunning("ticker", all));
+            Assert.Equal(["a", "b", "c"], await NodesRunning("added", all));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250));
+        var unknown = await coordinator.Ask<PlacementCoordinator.NoSuchFlow>(new PlacementCoordinator.RemoveFlow("ticker"), TimeSpan.FromSeconds(15));
+        Assert.DoesNotContain("ticker", unknown.Known);
     }
 
     [Fact]
