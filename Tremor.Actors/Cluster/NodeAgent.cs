@@ -131,8 +131,8 @@ public sealed class NodeAgent : ReceiveActor
         var replicator = DistributedData.Get(Context.System).Replicator;
         var cluster = _cluster;
         var flows = _submit;
-        // A union keyed by name: a flow another node already submitted is left as it is, so nodes starting with the
-        // same file add each flow once.
+        // A union keyed by name: a flow another node already submitted (or the API removed) is left as it is, so
+        // nodes starting with the same file add each flow once.
         replicator.Tell(Dsl.Update(
             PlacementCoordinator.FlowsKey,
             LWWDictionary<string, string>.Empty,

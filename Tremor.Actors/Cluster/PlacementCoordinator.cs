@@ -15,8 +15,11 @@ namespace Tremor.Actors.Cluster;
 /// </summary>
 public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
 {
-    /// <summary>The desired state: flow name → <see cref="FlowDefinition.Text"/>.</summary>
+    /// <summary>The desired state: flow name → <see cref="FlowDefinition.Text"/>, or <see cref="Removed"/>.</summary>
     public static readonly LWWDictionaryKey<string, string> FlowsKey = new("tremor-flows");
+
+    /// <summary>The text of a removed flow: it stays removed until submitted again through the API.</summary>
+    public const string Removed = "";
 
     private readonly TremorClusterSettings _settings;
     private readonly TimeSpan _reportInterval;
@@ -166,7 +169,9 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
                 return;
             }
             var name = m.Name;
-            Write(new PendingReply(Sender, majority => new FlowRemoved(name, majority)), d => d.Remove(_cluster, name));
+            // A tombstone rather than a removal: an observed-remove would lose against a node's concurrent submission
+            // of the same flow from its file, and the flow would come back.
+            Write(new PendingReply(Sender, majority => new FlowRemoved(name, majority)), d => d.SetItem(_cluster, name, Removed));
         });
         Receive<UpdateSuccess>(u =>
         {
@@ -209,9 +214,10 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
 
     private void Desire(LWWDictionary<string, string> flows)
     {
-        foreach (var gone in _desired.Keys.Where(k => !flows.ContainsKey(k)).ToList()) _desired.Remove(gone);
+        foreach (var gone in _desired.Keys.Where(k => !flows.TryGetValue(k, out var t) || t == Removed).ToList()) _desired.Remove(gone);
         foreach (var (name, text) in flows.Entries)
         {
+            if (text == Removed) continue;
             if (_desired.TryGetValue(name, out var known) && known.Definition.Text == text) continue;
             var definition = new FlowDefinition(name, text);
             if (known is not null && _assigned.TryGetValue(name, out var running))
