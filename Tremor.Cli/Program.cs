@@ -60,4 +60,12 @@ var apiCommand = new Command("api", "Talk to a running tremor's management API (
 apiCommand.SetAction((parse, cancel) => ApiCommand.RunAsync(parse.GetValue(apiMethod)!, parse.GetValue(apiPath)!, parse.GetValue(apiBody), parse.GetValue(apiUrl)!, parse.GetValue(apiToken)!, Console.Out, Console.Error));
 root.Subcommands.Add(apiCommand);
 
+var clusterUrl = new Option<string>("--url") { Description = "A cluster node's management API.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
+var clusterToken = new Option<string>("--token-file") { Description = "File holding the bearer token.", DefaultValueFactory = _ => "tremor-api.token" };
+var clusterJson = new Option<bool>("--json") { Description = "Print the API's JSON instead of tables." };
+var clusterStatus = new Command("status", "Nodes (status, roles, plugin inventory) and which flow runs where, from any node's management API.") { clusterUrl, clusterToken, clusterJson };
+clusterStatus.SetAction((parse, cancel) => ClusterCommand.StatusAsync(parse.GetValue(clusterUrl)!, parse.GetValue(clusterToken)!, parse.GetValue(clusterJson), Console.Out, Console.Error));
+var clusterCommand = new Command("cluster", "A tremor cluster (akka.actor.provider = cluster).") { clusterStatus };
+root.Subcommands.Add(clusterCommand);
+
 return await root.Parse(args).InvokeAsync();

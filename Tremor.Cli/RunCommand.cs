@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tremor.Actors;
+using Tremor.Actors.Cluster;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
@@ -26,11 +27,13 @@ public static class RunCommand
         TremorSettings settings;
         var catalog = new PluginCatalog();
         PluginDiscovery discovery;
+        var clustered = false;
         try
         {
             config = TremorConfig.LoadFile(file.FullName);
             settings = TremorConfig.ReadSettings(config, file.FullName);
-            if (settings.Flows.Count == 0 && !settings.Api.Enabled)
+            clustered = settings.ClusterOrDefault.Enabled;
+            if (settings.Flows.Count == 0 && !settings.Api.Enabled && !clustered)
             {
                 throw new ConfigException($"{file.FullName}: tremor.flows", "no flows to run; define at least one under tremor.flows");
             }
@@ -44,7 +47,17 @@ public static class RunCommand
                 error.WriteLine($"warning: plugin directory {missing} does not exist (named by --plugins or tremor.plugins.directories); nothing loaded from it");
             }
             // Everything is checked before anything starts: nothing runs half-way on a bad file.
-            foreach (var flow in settings.Flows) FlowValidator.Validate(flow, catalog);
+            foreach (var flow in settings.Flows)
+            {
+                // A cluster node checks the flows it could run; the others run on nodes that have their plugins.
+                var missing = clustered ? FlowDefinition.Requirements(flow).Except(catalog.Inventory, StringComparer.Ordinal).ToList() : [];
+                if (missing.Count > 0)
+                {
+                    error.WriteLine($"note: flow '{flow.Name}' needs {string.Join(", ", missing)}, which this node does not have; it runs on a cluster node that has them");
+                    continue;
+                }
+                FlowValidator.Validate(flow, catalog);
+            }
         }
         catch (ConfigException e)
         {
@@ -62,14 +75,36 @@ public static class RunCommand
             akka.AddHocon(config, HoconAddMode.Prepend);
             akka.WithActors((system, registry) =>
             {
-                var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled), "world");
+                var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled || clustered), "world");
                 registry.Register<World>(world);
+                if (clustered)
+                {
+                    // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
+                    var placement = TremorCluster.Start(system, world, catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
+                    registry.Register<PlacementCoordinator>(placement.Coordinator);
+                }
             });
         });
         using var host = builder.Build();
         await host.StartAsync();
         var registry = host.Services.GetRequiredService<ActorRegistry>();
         var worldRef = await registry.GetAsync<World>();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        IActorRef? coordinator = null;
+        var shuttingDown = false;
+        if (clustered)
+        {
+            coordinator = await registry.GetAsync<PlacementCoordinator>();
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            error.WriteLine($"cluster: node {cluster.SelfAddress} (roles: {string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}) joining; flows of this file submitted: {string.Join(", ", settings.Flows.Select(f => f.Name))}");
+            cluster.RegisterOnMemberUp(() => error.WriteLine($"cluster: node {cluster.SelfAddress} is up"));
+            // Downed (e.g. on the minority side of a partition) or left: this process is done with the cluster.
+            cluster.RegisterOnMemberRemoved(() =>
+            {
+                if (!shuttingDown) error.WriteLine($"error: cluster: node {cluster.SelfAddress} was removed from the cluster (downed); stopping");
+                exit.TrySetResult(shuttingDown ? 0 : 3);
+            });
+        }
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
@@ -79,7 +114,7 @@ public static class RunCommand
         {
             try
             {
-                api = await Api.ManagementApi.StartAsync(settings.Api, settings.Plugins, worldRef, host.Services.GetRequiredService<ActorSystem>(), discovery, error);
+                api = await Api.ManagementApi.StartAsync(settings.Api, settings.Plugins, worldRef, system, discovery, error, coordinator);
             }
             catch (IOException e)
             {
@@ -89,7 +124,7 @@ public static class RunCommand
             }
         }
 
-        foreach (var flow in settings.Flows)
+        foreach (var flow in clustered ? [] : settings.Flows)
         {
             var answer = await worldRef.Ask<object>(new World.DeployFlow(flow), TimeSpan.FromSeconds(30));
             if (answer is World.DeployFailed failed)
@@ -117,6 +152,9 @@ public static class RunCommand
         {
             // Keep the process alive: the world drains the flows and then ends the run.
             context.Cancel = true;
+            shuttingDown = true;
+            // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
+            if (clustered) Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
             worldRef.Tell(new World.ShutdownRequested(0, $"received {context.Signal}"));
         }
     }

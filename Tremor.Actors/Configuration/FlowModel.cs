@@ -81,7 +81,20 @@ public sealed record LinkSpec(string From, string FromPort, string To, string To
 }
 
 /// <summary>A deployable flow: connectors, pipelines and the links between their ports.</summary>
-public sealed record FlowSpec(string Name, string Path, IReadOnlyList<ConnectorSpec> Connectors, IReadOnlyList<PipelineSpec> Pipelines, IReadOnlyList<LinkSpec> Links);
+/// <param name="Placement">Where the flow runs in a cluster (ignored on a single node); null means the default, one node.</param>
+public sealed record FlowSpec(string Name, string Path, IReadOnlyList<ConnectorSpec> Connectors, IReadOnlyList<PipelineSpec> Pipelines, IReadOnlyList<LinkSpec> Links, FlowPlacement? Placement = null);
+
+/// <summary>Where a flow runs in a cluster (<c>placement = one | all</c>, or <c>placement { nodes = one | all, role = ROLE }</c>).</summary>
+/// <param name="Everywhere">On every eligible node (e.g. a listener per node) instead of exactly one.</param>
+/// <param name="Role">Only nodes with this cluster role are eligible; null for any node.</param>
+public sealed record FlowPlacement(bool Everywhere, string? Role)
+{
+    /// <summary>Exactly one node, any role: the default.</summary>
+    public static FlowPlacement One { get; } = new(false, null);
+
+    /// <inheritdoc />
+    public override string ToString() => (Everywhere ? "all" : "one") + (Role is null ? "" : $" (role {Role})");
+}
 
 /// <summary>Runtime knobs of the data path.</summary>
 /// <param name="BatchSize">Events per batch between actors.</param>
@@ -113,5 +126,18 @@ public sealed record ApiSettings(bool Enabled, string Bind, int Port, string Tok
     public static ApiSettings Default { get; } = new(false, "127.0.0.1", 9898, "", "tremor-api.token", false);
 }
 
+/// <summary>Cluster deployment (<c>tremor.cluster</c>); only used when <c>akka.actor.provider = cluster</c>.</summary>
+/// <param name="Enabled">The file configures a cluster (<c>akka.actor.provider = cluster</c>).</param>
+/// <param name="NodeLocalConnectors">Connector types whose resources (files, stdin) stay on the node: a flow using one restarts elsewhere without them, and the status says so.</param>
+public sealed record TremorClusterSettings(bool Enabled, IReadOnlyList<string> NodeLocalConnectors)
+{
+    /// <summary>The defaults of <c>reference.conf</c>: no cluster.</summary>
+    public static TremorClusterSettings Default { get; } = new(false, ["file", "stdio"]);
+}
+
 /// <summary>The whole <c>tremor { }</c> section, validated.</summary>
-public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api);
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null)
+{
+    /// <summary>The cluster settings (never null).</summary>
+    public TremorClusterSettings ClusterOrDefault => Cluster ?? TremorClusterSettings.Default;
+}

@@ -94,7 +94,14 @@ public static class TremorConfig
             api.GetString("token", d.Token),
             api.GetString("token-file", d.TokenFile),
             api.GetBool("allow-untrusted-load", d.AllowUntrustedLoad));
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings);
+        var cluster = root.GetSection("cluster");
+        cluster.RejectUnknownKeys("node-local-connectors");
+        var provider = config.HasPath("akka.actor.provider") ? config.GetString("akka.actor.provider") ?? "" : "";
+        var clustered = provider == "cluster" || provider.Contains("ClusterActorRefProvider", StringComparison.Ordinal);
+        var clusterSettings = new TremorClusterSettings(
+            clustered,
+            cluster.Has("node-local-connectors") ? cluster.GetStringList("node-local-connectors") : TremorClusterSettings.Default.NodeLocalConnectors);
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings);
     }
 
     private static long Positive(PluginConfig section, string key, long defaultValue)
@@ -138,7 +145,28 @@ public static class TremorConfig
             }
         }
         if (links.Count == 0) throw new ConfigException($"{flow.Path}.links", $"flow '{name}' links nothing; add links such as \"source/out -> pipeline/in\"");
-        return new FlowSpec(name, flow.Path, connectors, pipelines, links);
+        return new FlowSpec(name, flow.Path, connectors, pipelines, links, ReadPlacement(flow));
+    }
+
+    /// <summary><c>placement = one | all</c> or <c>placement { nodes = one | all, role = ROLE }</c>.</summary>
+    private static FlowPlacement ReadPlacement(PluginConfig flow)
+    {
+        if (!flow.Raw.TryGetValue("placement", out var value) || value.IsNull) return FlowPlacement.One;
+        var path = $"{flow.Path}.placement";
+        if (value.AsString() is { } text) return new FlowPlacement(Nodes(text, path), null);
+        if (value.AsRecord() is null) throw new ConfigException(path, $"expected one, all or {{ nodes = one | all, role = ROLE }}, found '{value}'");
+        var section = flow.GetSection("placement");
+        section.RejectUnknownKeys("nodes", "role");
+        var role = section.Has("role") ? section.GetString("role") : null;
+        if (role is { Length: 0 }) throw new ConfigException($"{path}.role", "must name a cluster role (akka.cluster.roles of the nodes)");
+        return new FlowPlacement(Nodes(section.GetString("nodes", "one"), $"{path}.nodes"), role);
+
+        static bool Nodes(string text, string path) => text switch
+        {
+            "one" => false,
+            "all" => true,
+            _ => throw new ConfigException(path, $"expected one (a single node, the default) or all (every eligible node), found '{text}'"),
+        };
     }
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)

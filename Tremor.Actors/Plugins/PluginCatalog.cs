@@ -55,6 +55,18 @@ public sealed class PluginCatalog
     /// <summary>Connector types available.</summary>
     public IReadOnlyCollection<string> ConnectorTypes => _connectors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// What this node can run: <c>connector:TYPE</c>, <c>codec:NAME</c>, <c>preprocessor:NAME</c>,
+    /// <c>postprocessor:NAME</c>, sorted. A cluster node advertises it so flows are placed where their plugins are.
+    /// </summary>
+    public IReadOnlyList<string> Inventory =>
+        _connectors.Keys.Select(k => $"connector:{k}")
+            .Concat(_codecs.Keys.Select(k => $"codec:{k}"))
+            .Concat(_preprocessors.Keys.Select(k => $"preprocessor:{k}"))
+            .Concat(_postprocessors.Keys.Select(k => $"postprocessor:{k}"))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
     /// <summary>Remembers a plugin's record (loaded or refused).</summary>
     public void AddRecord(PluginRecord record) => _records[record.Path] = record;
 

@@ -44,7 +44,8 @@ public sealed class ManagementApi : IAsyncDisposable
     public string Token { get; }
 
     /// <summary>Starts the API.</summary>
-    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error)
+    /// <remarks><paramref name="coordinator"/> (a cluster node: the placement coordinator's proxy) serves <c>GET /v1/cluster</c>.</remarks>
+    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error, IActorRef? coordinator = null)
     {
         var token = settings.Token.Length > 0 ? settings.Token : GenerateToken(settings.TokenFile);
         var builder = WebApplication.CreateSlimBuilder();
@@ -81,6 +82,9 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
+        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
+        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx))));
+        app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
         app.MapGet("/metrics", async ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4";
@@ -100,6 +104,93 @@ public sealed class ManagementApi : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use POST /v1/flows");
+        IReadOnlyList<Tremor.Actors.Cluster.FlowDefinition> definitions;
+        try
+        {
+            var config = TremorConfig.Parse(body, "request body");
+            definitions = Tremor.Actors.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
+        }
+        catch (ConfigException e)
+        {
+            throw new ApiError(400, e.Message);
+        }
+        if (definitions.Count == 0) throw new ApiError(400, "request body: no flows; send HOCON with tremor.flows.NAME { connectors, pipelines, links, placement }");
+        var answer = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.SubmitFlows(definitions));
+        return new Dictionary<string, object?> { ["submitted"] = answer.Names.ToList(), ["majority"] = answer.Majority };
+    }
+
+    private static async Task<object> RemoveClusterFlow(IActorRef? coordinator, string name)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use DELETE /v1/flows/NAME");
+        var answer = await AskCoordinator<object>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.RemoveFlow(name));
+        if (answer is Tremor.Actors.Cluster.PlacementCoordinator.NoSuchFlow missing)
+        {
+            throw new ApiError(404, $"no flow named '{name}' in the cluster's desired state (known: {string.Join(", ", missing.Known)})");
+        }
+        var removed = (Tremor.Actors.Cluster.PlacementCoordinator.FlowRemoved)answer;
+        return new Dictionary<string, object?> { ["removed"] = removed.Name, ["majority"] = removed.Majority };
+    }
+
+    private static async Task<T> AskCoordinator<T>(IActorRef coordinator, object message)
+    {
+        try
+        {
+            return await coordinator.Ask<T>(message, TimeSpan.FromSeconds(15));
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiError(503, "the placement coordinator did not answer within 15 s (the cluster is forming, or this node is not up yet)");
+        }
+    }
+
+    private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)
+    {
+        if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
+        Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus status;
+        try
+        {
+            status = await coordinator.Ask<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus(), TimeSpan.FromSeconds(10));
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiError(503, "the placement coordinator did not answer within 10 s (the cluster is forming, or this node is not up yet)");
+        }
+        // This node's own view of the membership: gossip may not have reached it yet even when the coordinator sees every node up.
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
+        return new Dictionary<string, object?>
+        {
+            ["coordinator"] = status.Coordinator,
+            ["self"] = cluster.SelfAddress.ToString(),
+            ["view"] = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(m => new Dictionary<string, object?>
+            {
+                ["address"] = m.Address.ToString(),
+                ["status"] = m.Status.ToString().ToLowerInvariant(),
+                ["reachable"] = !state.Unreachable.Contains(m),
+            }).ToList(),
+            ["nodes"] = status.Nodes.Select(n => new Dictionary<string, object?>
+            {
+                ["address"] = n.Address,
+                ["status"] = n.Status,
+                ["reachable"] = n.Reachable,
+                ["roles"] = n.Roles.ToList(),
+                ["inventory"] = n.Inventory.ToList(),
+                ["flows"] = n.Flows.ToList(),
+            }).ToList(),
+            ["flows"] = status.Flows.Select(f => new Dictionary<string, object?>
+            {
+                ["name"] = f.Name,
+                ["placement"] = f.Placement,
+                ["node_local"] = f.NodeLocal,
+                ["note"] = f.Note,
+                ["instances"] = f.Instances.Select(i => new Dictionary<string, object?> { ["node"] = i.Address, ["state"] = i.State }).ToList(),
+            }).ToList(),
+        };
     }
 
     private static string GenerateToken(string file)

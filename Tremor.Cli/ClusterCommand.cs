@@ -1,0 +1,73 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Tremor.Cli;
+
+/// <summary><c>tremor cluster status</c>: the nodes of the cluster and which flow runs where, from a node's management API.</summary>
+public static class ClusterCommand
+{
+    /// <summary>Prints the cluster status (or the raw JSON with <paramref name="json"/>); exit 0, or 1 when no API answered.</summary>
+    public static async Task<int> StatusAsync(string url, string tokenFile, bool json, TextWriter output, TextWriter error)
+    {
+        string token;
+        try
+        {
+            token = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        }
+        catch (IOException e)
+        {
+            error.WriteLine($"error: cannot read the API token from {Path.GetFullPath(tokenFile)}: {e.Message} (use --token-file)");
+            return 2;
+        }
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        string body;
+        try
+        {
+            using var response = await client.GetAsync("/v1/cluster");
+            body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                error.WriteLine($"error: {(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}");
+                return 1;
+            }
+        }
+        catch (HttpRequestException e)
+        {
+            error.WriteLine($"error: no tremor API at {url}: {e.Message} (is tremor.api.enabled on for that node?)");
+            return 1;
+        }
+        if (json)
+        {
+            output.WriteLine(body);
+            return 0;
+        }
+        using var doc = JsonDocument.Parse(body);
+        var root = doc.RootElement;
+        output.WriteLine($"coordinator: {root.GetProperty("coordinator").GetString()}");
+        output.WriteLine();
+        output.WriteLine("NODE                                      STATUS    REACHABLE  ROLES          CONNECTORS                      FLOWS");
+        foreach (var n in root.GetProperty("nodes").EnumerateArray())
+        {
+            var connectors = n.GetProperty("inventory").EnumerateArray().Select(i => i.GetString()!).Where(i => i.StartsWith("connector:", StringComparison.Ordinal)).Select(i => i["connector:".Length..]);
+            output.WriteLine(
+                $"{n.GetProperty("address").GetString(),-41} {n.GetProperty("status").GetString(),-9} {(n.GetProperty("reachable").GetBoolean() ? "yes" : "NO"),-10} " +
+                $"{Join(n.GetProperty("roles")),-14} {string.Join(",", connectors),-31} {Join(n.GetProperty("flows"))}");
+        }
+        output.WriteLine();
+        output.WriteLine("FLOW                 PLACEMENT            NODE-LOCAL  RUNS ON");
+        foreach (var f in root.GetProperty("flows").EnumerateArray())
+        {
+            var instances = string.Join(", ", f.GetProperty("instances").EnumerateArray().Select(i => $"{i.GetProperty("node").GetString()} ({i.GetProperty("state").GetString()})"));
+            output.WriteLine($"{f.GetProperty("name").GetString(),-20} {f.GetProperty("placement").GetString(),-20} {(f.GetProperty("node_local").GetBoolean() ? "yes" : "no"),-11} {(instances.Length == 0 ? "-" : instances)}");
+            if (f.GetProperty("note").GetString() is { } note) output.WriteLine($"{"",-20} note: {note}");
+        }
+        return 0;
+    }
+
+    private static string Join(JsonElement array)
+    {
+        var text = string.Join(",", array.EnumerateArray().Select(e => e.GetString()));
+        return text.Length == 0 ? "-" : text;
+    }
+}
