@@ -172,7 +172,9 @@ public static class TremorConfig
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
         c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after");
-        var type = c.GetString("type");
+        // Akka's HOCON parser reads `type = null` and even `type = "null"` as a null value: that can only mean the
+        // `null` connector, since a type cannot be left out on purpose.
+        var type = c.Raw.TryGetValue("type", out var typeValue) && typeValue.IsNull ? "null" : c.GetString("type");
         ProcessorSpec? codec = null;
         if (c.Raw.TryGetValue("codec", out var codecValue))
         {
