@@ -124,6 +124,14 @@ public interface ISource
     bool IsTransactional { get; }
 
     /// <summary>
+    /// When true, after <see cref="IConnector.OnDrainAsync"/> the runtime keeps pulling until a pull returns
+    /// <see cref="PullStatus.Finished"/> or comes back with nothing, so what the source had already accepted (reads
+    /// queued from open connections) is delivered instead of dropped; once draining, accept nothing new. When false
+    /// (the default) nothing is pulled after the drain. Added in PDK 1.1.
+    /// </summary>
+    bool PullsWhileDraining => false;
+
+    /// <summary>
     /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
     /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires (return
     /// <see cref="PullStatus.Empty"/> or throw <see cref="OperationCanceledException"/>: the runtime treats both alike).

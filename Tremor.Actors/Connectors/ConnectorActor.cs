@@ -295,8 +295,17 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
         if (_sourceActive && !_sourceFinished)
         {
-            _pullCancel.Cancel();
-            if (!_pulling) _proxy.Tell(new PluginProxy.FlushSource());
+            if (_decoder is { PullsWhileDraining: true })
+            {
+                // The source hands over what it already accepted: pull (after the drain hook, which the instance
+                // sees first) until a pull comes back empty.
+                TryPull();
+            }
+            else
+            {
+                _pullCancel.Cancel();
+                if (!_pulling) _proxy.Tell(new PluginProxy.FlushSource());
+            }
         }
         TryDeliver();
     }
@@ -396,7 +405,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void TryPull()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _state != ConnectorState.Running || _proxy is null || _breakers.IsOpen) return;
+        if (!_sourceActive || _sourceFinished || _pulling || _proxy is null || _breakers.IsOpen) return;
+        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _decoder is { PullsWhileDraining: true })) return;
         if (!_outlets.AllHaveCredit) return;
         _pulling = true;
         if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
@@ -437,6 +447,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         if (_state == ConnectorState.Draining)
         {
+            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0))
+            {
+                TryPull();
+                return;
+            }
             _proxy?.Tell(new PluginProxy.FlushSource());
             return;
         }

@@ -164,7 +164,11 @@ public sealed class PluginProxy : ReceiveActor
         // Creating the instance can fail (bad config the checks missed, plugin bug): that fails this actor and the
         // parent's backoff applies, like any other plugin failure.
         _connector = _factory.Create(_context);
-        if (_decoder is not null && _connector.Source is { } source) _decoder.Transactional = source.IsTransactional;
+        if (_decoder is not null && _connector.Source is { } source)
+        {
+            _decoder.Transactional = source.IsTransactional;
+            _decoder.PullsWhileDraining = source.PullsWhileDraining;
+        }
     }
 
     /// <inheritdoc />

@@ -43,6 +43,9 @@ public sealed class SourceDecoder
     /// <summary>Whether events want acks.</summary>
     public bool Transactional { get; set; }
 
+    /// <summary>Whether the source hands over what it already accepted when draining (<see cref="ISource.PullsWhileDraining"/>).</summary>
+    public bool PullsWhileDraining { get; set; }
+
     /// <summary>Events decoded so far.</summary>
     public ulong Sequence => _sequence;
 

@@ -61,6 +61,9 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
 
     public bool IsTransactional => false;
 
+    /// <summary>What was read from open connections before a drain is still handed over, not dropped.</summary>
+    public bool PullsWhileDraining => true;
+
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
         if (_listener is not null || _stopped) return true;

@@ -24,6 +24,9 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
 
     public bool IsTransactional => false;
 
+    /// <summary>Datagrams received before a drain are still handed over, not dropped.</summary>
+    public bool PullsWhileDraining => true;
+
     /// <summary>Where the socket is bound (the real port when configured with port 0).</summary>
     internal EndPoint? LocalEndPoint { get; private set; }
 
