@@ -4,49 +4,19 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Tremor.Pdk;
 
-namespace Tremor.Connectors.Http.Tests;
+namespace Tremor.Connectors.Testing;
 
-/// <summary>Builders for configs, metadata, sink batches, pulls and certificates.</summary>
-internal static class Fixtures
+/// <summary>Sink batches whose data is the payload, pulls that wait for data, and certificates.</summary>
+internal static partial class Fixtures
 {
-    public const string ConfigPath = "tremor.flows.main.connectors.under_test.config";
-
     /// <summary>A safety net so a broken connector fails a test instead of hanging it; never a synchronisation.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static ConnectorContext Context(TestHost host, params (string Key, Value Value)[] config)
-    {
-        var record = new ValueRecord();
-        foreach (var (key, value) in config) record.Set(key, value);
-        return new ConnectorContext(host, new PluginConfig(ConfigPath, record));
-    }
-
-    public static Value Record(params (string Key, Value Value)[] fields)
-    {
-        var record = new ValueRecord();
-        foreach (var (key, value) in fields) record.Set(key, value);
-        return Value.From(record);
-    }
-
     public static Value Strings(params string[] values) => Value.From(values.Select(Value.From).ToList());
 
-    /// <summary>A sink batch of events whose payloads lie back to back in one buffer, as the runtime hands them over.</summary>
-    public static SinkBatch SinkBatch(params (string Payload, Value Meta)[] events)
-    {
-        var bytes = Encoding.UTF8.GetBytes(string.Concat(events.Select(e => e.Payload)));
-        var memory = new ReadOnlyMemory<byte>(bytes);
-        var list = new List<SinkEvent>(events.Length);
-        var offset = 0;
-        for (var i = 0; i < events.Length; i++)
-        {
-            var length = Encoding.UTF8.GetByteCount(events[i].Payload);
-            var id = new EventId(1, 0, (ulong)i, (ulong)i);
-            var e = new Event { Id = id, IngestNs = 1, Data = events[i].Payload, Meta = events[i].Meta };
-            list.Add(new SinkEvent(id, 1, memory.Slice(offset, length), e));
-            offset += length;
-        }
-        return new SinkBatch(list, memory);
-    }
+    /// <summary>A sink batch of events whose data is their payload (as a string).</summary>
+    public static SinkBatch SinkBatch(params (string Payload, Value Meta)[] events) =>
+        BackToBack(events.Select(e => (Encoding.UTF8.GetBytes(e.Payload), 1UL, (Value)e.Payload, e.Meta)).ToArray());
 
     /// <summary>A chunk a pull produced, copied (batches are reused).</summary>
     public sealed record Chunk(ulong StreamId, byte[] Data, Value Meta, bool IsStreamEnd, bool IsStructured = false, Value Structured = default)

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Tremor.Pdk;
-using static Tremor.Connectors.Http.Tests.Fixtures;
+using static Tremor.Connectors.Testing.Fixtures;
 
 namespace Tremor.Connectors.Http.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using Tremor.Pdk;
-using static Tremor.Connectors.Http.Tests.Fixtures;
+using static Tremor.Connectors.Testing.Fixtures;
 
 namespace Tremor.Connectors.Http.Tests;
 

@@ -30,9 +30,9 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
         { new UnixSocketServerFactory(), [("path", "x.sock"), ("write-timeout", "never")], "write-timeout" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("max-conections", 3)], "max-conections" },
         { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", true)], "tls" },
-        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section())], "tls.cert" },
-        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section(("cert", "missing.pem"), ("key", "missing.pem")))], "tls.cert" },
-        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section(("cert", "x"), ("kee", "y")))], "tls.kee" },
+        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Record())], "tls.cert" },
+        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Record(("cert", "missing.pem"), ("key", "missing.pem")))], "tls.cert" },
+        { new TcpServerFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Record(("cert", "x"), ("kee", "y")))], "tls.kee" },
         { new TcpClientFactory(), [], "url" },
         { new TcpClientFactory(), [("host", "127.0.0.1")], "port" },
         { new TcpClientFactory(), [("host", "127.0.0.1"), ("port", 0)], "port" },
@@ -40,8 +40,8 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
         { new UdpClientFactory(), [("url", "udp://127.0.0.1:0")], "url" },
         { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("connect-timeout", "0s")], "connect-timeout" },
         { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("tls", "perhaps")], "tls" },
-        { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section(("ca", "missing.pem")))], "tls.ca" },
-        { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Section(("domain", "")))], "tls.domain" },
+        { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Record(("ca", "missing.pem")))], "tls.ca" },
+        { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("tls", Fixtures.Record(("domain", "")))], "tls.domain" },
         { new TcpClientFactory(), [("url", "127.0.0.1:1"), ("backlog", 3)], "backlog" },
         { new UnixSocketServerFactory(), [], "path" },
         { new UnixSocketServerFactory(), [("path", "")], "path" },
@@ -72,7 +72,7 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
     [Fact]
     public void A_key_file_that_is_not_the_certificates_key_is_refused_naming_tls_key()
     {
-        var tls = Fixtures.Section(("cert", _certs.ServerCertPem), ("key", _certs.ClientKeyPem));
+        var tls = Fixtures.Record(("cert", _certs.ServerCertPem), ("key", _certs.ClientKeyPem));
 
         var error = Assert.Throws<ConfigException>(() => new TcpServerFactory().Create(Fixtures.Context(new TestHost(), ("url", "127.0.0.1:1"), ("tls", tls))));
 
@@ -84,7 +84,7 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
     {
         // Nothing listens or connects before ConnectAsync: creating against unreachable places is fine.
         var host = new TestHost();
-        await using var server = new TcpServerFactory().Create(Fixtures.Context(host, ("host", "127.0.0.1"), ("port", 4242), ("idle-timeout", "30s"), ("tls", Fixtures.Section(("cert", _certs.ServerCertPem), ("key", _certs.ServerKeyPem), ("client-ca", _certs.CaPem)))));
+        await using var server = new TcpServerFactory().Create(Fixtures.Context(host, ("host", "127.0.0.1"), ("port", 4242), ("idle-timeout", "30s"), ("tls", Fixtures.Record(("cert", _certs.ServerCertPem), ("key", _certs.ServerKeyPem), ("client-ca", _certs.CaPem)))));
         await using var client = new TcpClientFactory().Create(Fixtures.Context(host, ("url", "tcp://db.invalid:4242"), ("tls", true)));
         await using var unix = new UnixSocketServerFactory().Create(Fixtures.Context(host, ("path", "does/not/exist.sock"), ("permissions", 660)));
         await using var udp = new UdpClientFactory().Create(Fixtures.Context(host, ("url", "udp://[::1]:9")));

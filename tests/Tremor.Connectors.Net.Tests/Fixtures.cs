@@ -4,48 +4,19 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Tremor.Pdk;
 
-namespace Tremor.Connectors.Net.Tests;
+namespace Tremor.Connectors.Testing;
 
-/// <summary>Builders for configs and sink batches, and a deadline helper.</summary>
-internal static class Fixtures
+/// <summary>Sink batches with meta, and a deadline helper.</summary>
+internal static partial class Fixtures
 {
-    public const string ConfigPath = "tremor.flows.main.connectors.under_test.config";
-
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-
-    public static ConnectorContext Context(TestHost host, params (string Key, Value Value)[] config)
-    {
-        var record = new ValueRecord();
-        foreach (var (key, value) in config) record.Set(key, value);
-        return new ConnectorContext(host, new PluginConfig(ConfigPath, record));
-    }
-
-    public static Value Section(params (string Key, Value Value)[] entries)
-    {
-        var record = new ValueRecord();
-        foreach (var (key, value) in entries) record.Set(key, value);
-        return Value.From(record);
-    }
 
     /// <summary>A sink batch of events (payload and meta) whose payloads lie back to back, as the runtime hands them over.</summary>
     public static SinkBatch SinkBatch(params (string Payload, Value Meta)[] events) =>
         SinkBatch(events.Select(e => (Encoding.UTF8.GetBytes(e.Payload), e.Meta)).ToArray());
 
-    public static SinkBatch SinkBatch(params (byte[] Payload, Value Meta)[] events)
-    {
-        var bytes = events.SelectMany(e => e.Payload).ToArray();
-        var memory = new ReadOnlyMemory<byte>(bytes);
-        var list = new List<SinkEvent>(events.Length);
-        var offset = 0;
-        for (var i = 0; i < events.Length; i++)
-        {
-            var id = new EventId(1, 0, (ulong)i, (ulong)i);
-            var e = new Event { Id = id, IngestNs = 1, Data = Value.Null, Meta = events[i].Meta };
-            list.Add(new SinkEvent(id, 1, memory.Slice(offset, events[i].Payload.Length), e));
-            offset += events[i].Payload.Length;
-        }
-        return new SinkBatch(list, memory);
-    }
+    public static SinkBatch SinkBatch(params (byte[] Payload, Value Meta)[] events) =>
+        BackToBack(events.Select(e => (e.Payload, 1UL, Value.Null, e.Meta)).ToArray());
 
     /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
     public static async Task Eventually(Func<bool> condition, string what)
@@ -61,21 +32,6 @@ internal static class Fixtures
     public static int Port(EndPoint? endPoint) => Assert.IsType<IPEndPoint>(endPoint).Port;
 
     public static string Text(IEnumerable<byte[]> parts) => Encoding.UTF8.GetString(parts.SelectMany(p => p).ToArray());
-}
-
-/// <summary>A temp directory per test, removed afterwards (short, so socket paths fit sockaddr_un).</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = Directory.CreateTempSubdirectory("tnet-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }
 
 /// <summary>A CA, a server certificate for localhost / 127.0.0.1 and a client certificate, as PEM files.</summary>

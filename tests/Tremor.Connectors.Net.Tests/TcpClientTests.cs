@@ -42,7 +42,7 @@ public sealed class TcpClientTests
         Assert.Equal(1UL, chunk.StreamId);
         Assert.Equal("127.0.0.1", chunk.Meta["tcp_client"]["peer"]["host"].AsString());
         Assert.Equal(port, chunk.Meta["tcp_client"]["peer"]["port"].RawI64);
-        Assert.Empty(host.ConnectionLosts);
+        Assert.Empty(host.ConnectionsLost);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class TcpClientTests
 
         Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
         Assert.True(host.Logged("failed (attempt 1)"));
-        Assert.Empty(host.ConnectionLosts);
+        Assert.Empty(host.ConnectionsLost);
     }
 
     [Fact]
@@ -73,14 +73,14 @@ public sealed class TcpClientTests
         // The server goes away.
         peer.Dispose();
         listener.Stop();
-        await Fixtures.Eventually(() => host.ConnectionLosts.Count == 1, "ConnectionLost");
-        Assert.Contains("closed the connection", host.ConnectionLosts[0]);
+        await Fixtures.Eventually(() => host.ConnectionsLost.Count == 1, "ConnectionLost");
+        Assert.Contains("closed the connection", host.ConnectionsLost[0]);
         await Fixtures.Eventually(() => runner.Ended.Contains(1UL), "the first connection's stream end");
 
         var failed = await runner.DeliverAsync(Fixtures.SinkBatch(("in flight\n", Value.Null)));
         Assert.Equal(SinkStatus.Fail, failed.Status);
         Assert.Contains($"127.0.0.1:{port}", failed.Error);
-        Assert.Single(host.ConnectionLosts);
+        Assert.Single(host.ConnectionsLost);
 
         // While the server is down, connects fail; once it is back, the runtime's reconnect succeeds.
         Assert.False(await runner.ConnectAsync(2));
@@ -95,7 +95,7 @@ public sealed class TcpClientTests
             await again.GetStream().WriteAsync("back\n"u8.ToArray());
             await Fixtures.Eventually(() => runner.Chunks.Any(c => c.StreamId == 2UL), "data on the new connection's stream");
             Assert.Equal("back\n", Fixtures.Text(runner.Chunks.Where(c => c.StreamId == 2UL).Select(c => c.Data)));
-            Assert.Single(host.ConnectionLosts);
+            Assert.Single(host.ConnectionsLost);
         }
         finally
         {
@@ -123,7 +123,7 @@ public sealed class TcpClientTests
             reply = runner.DeliverAsync(Fixtures.SinkBatch(("x\n", Value.Null))).GetAwaiter().GetResult();
             return reply.Status == SinkStatus.Fail;
         }, "a write to fail after the reset");
-        Assert.Single(host.ConnectionLosts);
+        Assert.Single(host.ConnectionsLost);
         Assert.Contains("127.0.0.1", reply.Error);
     }
 }

@@ -176,7 +176,7 @@ public sealed class TcpServerTests
         Assert.Equal(SinkStatus.Fail, none.Status);
         Assert.Contains("$tcp_server.stream", none.Error);
 
-        var gone = Fixtures.Section(("tcp_server", Fixtures.Section(("stream", 999))));
+        var gone = Fixtures.Record(("tcp_server", Fixtures.Record(("stream", 999))));
         var mixed = await runner.DeliverAsync(Fixtures.SinkBatch(("one\n", meta), ("lost\n", Value.Null), ("two\n", gone)));
         Assert.Equal(SinkStatus.Pending, mixed.Status);
         Assert.Equal([0UL], host.Acked.Select(id => id.PullId));

@@ -27,13 +27,13 @@ public sealed class TlsTests : IClassFixture<TlsTests.CertificateFixture>
         var tls = new List<(string, Value)> { ("cert", _certs.ServerCertPem), ("key", _certs.ServerKeyPem) };
         if (requireClientCertificate) tls.Add(("client-ca", _certs.CaPem));
         var host = new TestHost();
-        var connector = new TcpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0"), ("tls", Fixtures.Section([.. tls]))));
+        var connector = new TcpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0"), ("tls", Fixtures.Record([.. tls]))));
         Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
         return (new Runner(connector), Fixtures.Port(((StreamServer)connector).LocalEndPoint), host);
     }
 
     private Runner Client(TestHost host, int port, params (string, Value)[] tls) =>
-        new(new TcpClientFactory().Create(Fixtures.Context(host, ("url", $"127.0.0.1:{port}"), ("tls", Fixtures.Section(tls)))));
+        new(new TcpClientFactory().Create(Fixtures.Context(host, ("url", $"127.0.0.1:{port}"), ("tls", Fixtures.Record(tls)))));
 
     [Fact]
     public async Task Tls_client_and_server_with_a_private_ca_talk_both_ways_and_the_meta_says_tls()
@@ -80,7 +80,7 @@ public sealed class TlsTests : IClassFixture<TlsTests.CertificateFixture>
             if (await anonymous.ConnectAsync(1))
             {
                 await anonymous.DeliverAsync(Fixtures.SinkBatch(("{\"anonymous\":1}\n", Value.Null)));
-                await Fixtures.Eventually(() => anonymousHost.ConnectionLosts.Count == 1, "the server to close the connection");
+                await Fixtures.Eventually(() => anonymousHost.ConnectionsLost.Count == 1, "the server to close the connection");
             }
             await Fixtures.Eventually(() => serverHost.Logged("TLS handshake with 127.0.0.1"), "the server's handshake failure log");
         }

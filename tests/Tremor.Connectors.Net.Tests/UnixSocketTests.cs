@@ -125,7 +125,7 @@ public sealed class UnixSocketTests
         Assert.Equal(path, client.Chunks[0].Meta["unix_socket_client"]["path"].AsString());
 
         await server.DisposeAsync();
-        await Fixtures.Eventually(() => clientHost.ConnectionLosts.Count == 1, "ConnectionLost at the client");
+        await Fixtures.Eventually(() => clientHost.ConnectionsLost.Count == 1, "ConnectionLost at the client");
         Assert.Equal(SinkStatus.Fail, (await client.DeliverAsync(Fixtures.SinkBatch(("lost\n", Value.Null)))).Status);
         Assert.False(await client.ConnectAsync(3));
     }

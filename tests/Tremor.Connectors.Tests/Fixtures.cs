@@ -2,37 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using Tremor.Pdk;
 
-namespace Tremor.Connectors.Tests;
+namespace Tremor.Connectors.Testing;
 
-/// <summary>Builders for configs, sink batches, pulls and temp files.</summary>
-internal static class Fixtures
+/// <summary>Sink batches with data and ingest times, pulls until finished, and xz fixtures.</summary>
+internal static partial class Fixtures
 {
-    public const string ConfigPath = "tremor.flows.main.connectors.under_test.config";
-
-    public static ConnectorContext Context(TestHost host, params (string Key, Value Value)[] config)
-    {
-        var record = new ValueRecord();
-        foreach (var (key, value) in config) record.Set(key, value);
-        return new ConnectorContext(host, new PluginConfig(ConfigPath, record));
-    }
-
-    /// <summary>A sink batch of events whose payloads lie back to back in one buffer, as the runtime hands them over.</summary>
-    public static SinkBatch SinkBatch(params (string Payload, ulong IngestNs, Value Data)[] events)
-    {
-        var bytes = Encoding.UTF8.GetBytes(string.Concat(events.Select(e => e.Payload)));
-        var memory = new ReadOnlyMemory<byte>(bytes);
-        var list = new List<SinkEvent>(events.Length);
-        var offset = 0;
-        for (var i = 0; i < events.Length; i++)
-        {
-            var length = Encoding.UTF8.GetByteCount(events[i].Payload);
-            var id = new EventId(1, 0, (ulong)i, (ulong)i);
-            var e = new Event { Id = id, IngestNs = events[i].IngestNs, Data = events[i].Data };
-            list.Add(new SinkEvent(id, events[i].IngestNs, memory.Slice(offset, length), e));
-            offset += length;
-        }
-        return new SinkBatch(list, memory);
-    }
+    public static SinkBatch SinkBatch(params (string Payload, ulong IngestNs, Value Data)[] events) =>
+        BackToBack(events.Select(e => (Encoding.UTF8.GetBytes(e.Payload), e.IngestNs, e.Data, Value.Null)).ToArray());
 
     public static SinkBatch SinkBatch(params string[] payloads) =>
         SinkBatch(payloads.Select(p => (p, 1UL, Value.Null)).ToArray());
@@ -82,19 +58,4 @@ internal static class Fixtures
         }
         return path + ".xz";
     }
-}
-
-/// <summary>A temp directory per test, removed afterwards.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = Directory.CreateTempSubdirectory("tremor-connectors-tests-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

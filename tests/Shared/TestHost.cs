@@ -1,11 +1,19 @@
 using Tremor.Pdk;
 
-namespace Tremor.Connectors.Http.Tests;
+namespace Tremor.Connectors.Testing;
 
-/// <summary>An <see cref="IPluginHost"/> that records what a connector asks of the runtime, with a clock tests can drive.</summary>
+/// <summary>
+/// An <see cref="IPluginHost"/> that records what a connector asks of the runtime (logs, shutdowns, acks, fails,
+/// ConnectionLost), with a clock tests can drive. The recorded lists are snapshots, safe to poll while the connector runs.
+/// </summary>
 internal sealed class TestHost : IPluginHost
 {
     private readonly Lock _lock = new();
+    private readonly List<(PluginLogLevel Level, string Message)> _logs = [];
+    private readonly List<(int Code, string Reason)> _shutdowns = [];
+    private readonly List<EventId> _acked = [];
+    private readonly List<(EventId Id, string Reason)> _failed = [];
+    private readonly List<string> _connectionsLost = [];
     private ulong _clockNs;
 
     public string Alias { get; init; } = "test::connector";
@@ -24,15 +32,30 @@ internal sealed class TestHost : IPluginHost
     /// <summary>With the manual clock: how far each <see cref="NowNs"/> call moves it.</summary>
     public ulong TickNs { get; init; }
 
-    public List<(PluginLogLevel Level, string Message)> Logs { get; } = [];
+    public List<(PluginLogLevel Level, string Message)> Logs
+    {
+        get { lock (_lock) return [.. _logs]; }
+    }
 
-    public List<(int Code, string Reason)> Shutdowns { get; } = [];
+    public List<(int Code, string Reason)> Shutdowns
+    {
+        get { lock (_lock) return [.. _shutdowns]; }
+    }
 
-    public List<EventId> Acked { get; } = [];
+    public List<EventId> Acked
+    {
+        get { lock (_lock) return [.. _acked]; }
+    }
 
-    public List<(EventId Id, string Reason)> Failed { get; } = [];
+    public List<(EventId Id, string Reason)> Failed
+    {
+        get { lock (_lock) return [.. _failed]; }
+    }
 
-    public List<string> ConnectionsLost { get; } = [];
+    public List<string> ConnectionsLost
+    {
+        get { lock (_lock) return [.. _connectionsLost]; }
+    }
 
     /// <summary>Completes the first time the connector reports a lost connection.</summary>
     public TaskCompletionSource<string> FirstConnectionLost { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,6 +67,8 @@ internal sealed class TestHost : IPluginHost
     }
 
     public void Advance(TimeSpan by) => ClockNs += (ulong)(by.Ticks * 100);
+
+    public bool Logged(string fragment) => Logs.Exists(l => l.Message.Contains(fragment, StringComparison.Ordinal));
 
     public ulong NowNs()
     {
@@ -58,30 +83,30 @@ internal sealed class TestHost : IPluginHost
 
     public void Log(PluginLogLevel level, string message)
     {
-        lock (_lock) Logs.Add((level, message));
+        lock (_lock) _logs.Add((level, message));
     }
 
     public void RequestShutdown(int exitCode, string reason)
     {
-        lock (_lock) Shutdowns.Add((exitCode, reason));
+        lock (_lock) _shutdowns.Add((exitCode, reason));
     }
 
     public void Ack(IReadOnlyList<EventId> ids)
     {
-        lock (_lock) Acked.AddRange(ids);
+        lock (_lock) _acked.AddRange(ids);
     }
 
     public void Fail(IReadOnlyList<EventId> ids, string reason)
     {
         lock (_lock)
         {
-            foreach (var id in ids) Failed.Add((id, reason));
+            foreach (var id in ids) _failed.Add((id, reason));
         }
     }
 
     public void ConnectionLost(string reason)
     {
-        lock (_lock) ConnectionsLost.Add(reason);
+        lock (_lock) _connectionsLost.Add(reason);
         FirstConnectionLost.TrySetResult(reason);
     }
 }
