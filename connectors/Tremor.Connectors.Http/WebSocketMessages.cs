@@ -35,8 +35,51 @@ internal static class WebSocketMessages
         }
     }
 
+    /// <summary>
+    /// Queues each whole message of connection <paramref name="stream"/> until the peer closes. Receives and waits for room
+    /// in the queue take separate tokens, since a cancelled receive aborts the socket.
+    /// </summary>
+    public static async Task ReceiveIntoAsync(
+        WebSocket socket,
+        int maxSize,
+        ChannelWriter<InboundMessage> inbound,
+        ulong stream,
+        Func<bool, Value> meta,
+        IPluginHost host,
+        CancellationToken receiveToken,
+        CancellationToken queueToken)
+    {
+        while (await ReceiveAsync(socket, maxSize, receiveToken).ConfigureAwait(false) is { } message)
+        {
+            await inbound.WriteAsync(new InboundMessage(stream, message.Data, message.Binary, meta(message.Binary), host.NowNs()), queueToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes the close handshake when the peer started it.</summary>
+    public static async Task AnswerCloseAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        if (socket.State == WebSocketState.CloseReceived)
+        {
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A pull: what is queued, else a wait for more that gives the sink side its turns (see SinkTurns).</summary>
+    public static async ValueTask<PullStatus> PullAsync(ChannelReader<InboundMessage> reader, SourceBatch batch, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (Fill(reader, batch)) return PullStatus.Data;
+            // Events to send may come at any time while the source waits for messages.
+            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
+            {
+                return PullStatus.Empty;
+            }
+        }
+    }
+
     /// <summary>Moves queued messages into a pull's batch: each message one chunk, each ended connection its stream end.</summary>
-    public static bool Fill(ChannelReader<InboundMessage> reader, SourceBatch batch)
+    private static bool Fill(ChannelReader<InboundMessage> reader, SourceBatch batch)
     {
         while ((batch.Count == 0 || batch.Count < batch.Capacity) && reader.TryRead(out var message))
         {

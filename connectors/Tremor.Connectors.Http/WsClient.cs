@@ -97,15 +97,9 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         string reason;
         try
         {
-            while (await WebSocketMessages.ReceiveAsync(socket, settings.MaxMessageSize, token).ConfigureAwait(false) is { } message)
-            {
-                await _inbound.Writer.WriteAsync(new InboundMessage(stream, message.Data, message.Binary, Meta(stream, message.Binary), host.NowNs()), token).ConfigureAwait(false);
-            }
+            await WebSocketMessages.ReceiveIntoAsync(socket, settings.MaxMessageSize, _inbound.Writer, stream, binary => Meta(stream, binary), host, token, token).ConfigureAwait(false);
             reason = $"{settings.Url} closed the connection ({socket.CloseStatus} {socket.CloseStatusDescription})";
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, token).ConfigureAwait(false);
-            }
+            await WebSocketMessages.AnswerCloseAsync(socket, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ChannelClosedException)
         {
@@ -136,18 +130,8 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         return Value.From(meta);
     }
 
-    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (WebSocketMessages.Fill(_inbound.Reader, batch)) return PullStatus.Data;
-            // Events to send may come at any time: the sink side needs its turns (see SinkTurns).
-            if (!await SinkTurns.WaitAsync(_inbound.Reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
-            {
-                return PullStatus.Empty;
-            }
-        }
-    }
+    public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken) =>
+        WebSocketMessages.PullAsync(_inbound.Reader, batch, cancellationToken);
 
     public void Ack(ulong streamId, ulong pullId)
     {

@@ -103,14 +103,9 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token, context.RequestAborted);
         try
         {
-            while (await WebSocketMessages.ReceiveAsync(socket, _settings.MaxMessageSize, context.RequestAborted).ConfigureAwait(false) is { } message)
-            {
-                await _inbound.Writer.WriteAsync(new InboundMessage(stream, message.Data, message.Binary, Meta(stream, peer, path, message.Binary), _host.NowNs()), stop.Token).ConfigureAwait(false);
-            }
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted).ConfigureAwait(false);
-            }
+            await WebSocketMessages.ReceiveIntoAsync(
+                socket, _settings.MaxMessageSize, _inbound.Writer, stream, binary => Meta(stream, peer, path, binary), _host, context.RequestAborted, stop.Token).ConfigureAwait(false);
+            await WebSocketMessages.AnswerCloseAsync(socket, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ChannelClosedException)
         {
@@ -142,18 +137,8 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
         return Value.From(meta);
     }
 
-    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (WebSocketMessages.Fill(_inbound.Reader, batch)) return PullStatus.Data;
-            // Messages to send may come at any time: the sink side needs its turns (see SinkTurns).
-            if (!await SinkTurns.WaitAsync(_inbound.Reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
-            {
-                return PullStatus.Empty;
-            }
-        }
-    }
+    public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken) =>
+        WebSocketMessages.PullAsync(_inbound.Reader, batch, cancellationToken);
 
     public void Ack(ulong streamId, ulong pullId)
     {
