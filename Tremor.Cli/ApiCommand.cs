@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 
 namespace Tremor.Cli;
@@ -9,18 +8,8 @@ public static class ApiCommand
     /// <summary>Sends one request; prints the JSON answer; exit 0 on 2xx, 1 otherwise.</summary>
     public static async Task<int> RunAsync(string method, string path, string? body, string url, string tokenFile, TextWriter output, TextWriter error)
     {
-        string token;
-        try
-        {
-            token = (await File.ReadAllTextAsync(tokenFile)).Trim();
-        }
-        catch (IOException e)
-        {
-            error.WriteLine($"error: cannot read the API token from {Path.GetFullPath(tokenFile)}: {e.Message} (use --token-file)");
-            return 2;
-        }
-        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var client = await ApiClient.CreateAsync(url, tokenFile, TimeSpan.FromMinutes(2), error);
+        if (client is null) return 2;
         using var request = new HttpRequestMessage(new HttpMethod(method.ToUpperInvariant()), path.StartsWith('/') ? path : "/" + path);
         if (body is not null)
         {

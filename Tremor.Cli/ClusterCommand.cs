@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 
 namespace Tremor.Cli;
@@ -9,18 +8,8 @@ public static class ClusterCommand
     /// <summary>Prints the cluster status (or the raw JSON with <paramref name="json"/>); exit 0, or 1 when no API answered.</summary>
     public static async Task<int> StatusAsync(string url, string tokenFile, bool json, TextWriter output, TextWriter error)
     {
-        string token;
-        try
-        {
-            token = (await File.ReadAllTextAsync(tokenFile)).Trim();
-        }
-        catch (IOException e)
-        {
-            error.WriteLine($"error: cannot read the API token from {Path.GetFullPath(tokenFile)}: {e.Message} (use --token-file)");
-            return 2;
-        }
-        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var client = await ApiClient.CreateAsync(url, tokenFile, TimeSpan.FromSeconds(30), error);
+        if (client is null) return 2;
         string body;
         try
         {
