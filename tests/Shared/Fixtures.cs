@@ -12,6 +12,17 @@ internal static partial class Fixtures
 
     public static Value Record(params (string Key, Value Value)[] fields) => Value.From(RecordOf(fields));
 
+    /// <summary>
+    /// Asserts that <paramref name="factory"/> refuses <paramref name="config"/> at create with a <see cref="ConfigException"/>
+    /// whose path and message name the config key <paramref name="key"/>.
+    /// </summary>
+    public static void AssertRefusedNaming(IConnectorFactory factory, (string, Value)[] config, string key)
+    {
+        var error = Assert.Throws<ConfigException>(() => factory.Create(Context(new TestHost(), config)));
+        Assert.Equal($"{ConfigPath}.{key}", error.Path);
+        Assert.StartsWith($"{ConfigPath}.{key}: ", error.Message, StringComparison.Ordinal);
+    }
+
     private static ValueRecord RecordOf((string Key, Value Value)[] fields)
     {
         var record = new ValueRecord();

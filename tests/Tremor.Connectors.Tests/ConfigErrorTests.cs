@@ -33,13 +33,8 @@ public sealed class ConfigErrorTests
 
     [Theory]
     [MemberData(nameof(BadConfigs))]
-    public void Bad_configs_are_refused_at_create_naming_the_key_path(IConnectorFactory factory, (string, Value)[] config, string key)
-    {
-        var error = Assert.Throws<ConfigException>(() => factory.Create(Fixtures.Context(new TestHost(), config)));
-
-        Assert.Equal($"{Fixtures.ConfigPath}.{key}", error.Path);
-        Assert.StartsWith($"{Fixtures.ConfigPath}.{key}: ", error.Message);
-    }
+    public void Bad_configs_are_refused_at_create_naming_the_key_path(IConnectorFactory factory, (string, Value)[] config, string key) =>
+        Fixtures.AssertRefusedNaming(factory, config, key);
 
     [Fact]
     public async Task Creating_does_no_io()
