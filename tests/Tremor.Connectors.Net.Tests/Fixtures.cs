@@ -41,22 +41,15 @@ internal sealed class Certificates : IDisposable
 
     public Certificates()
     {
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Tremor Test CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         var now = DateTimeOffset.UtcNow;
-        using var ca = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+        using var ca = TestCa.Create(now);
         CaPem = Write("ca.pem", ca.ExportCertificatePem());
 
         (ServerCertPem, ServerKeyPem) = Issue(ca, "server", "CN=localhost", serverAuth: true, now);
         (ClientCertPem, ClientKeyPem) = Issue(ca, "client", "CN=tremor-client", serverAuth: false, now);
 
         // A second CA that signed nothing here: trusting only it must refuse the server.
-        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var otherRequest = new CertificateRequest("CN=Other CA", otherKey, HashAlgorithmName.SHA256);
-        otherRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var other = otherRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+        using var other = TestCa.Create(now, "CN=Other CA");
         OtherCaPem = Write("other-ca.pem", other.ExportCertificatePem());
     }
 
