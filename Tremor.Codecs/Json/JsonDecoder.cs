@@ -36,7 +36,8 @@ internal static class JsonDecoder
             return false;
         }
         var scratch = t_scratch ??= new Scratch();
-        var keys = KeyCache.Current;
+        var keys = StringCache.Keys;
+        var strings = StringCache.Values;
         var reader = new Utf8JsonReader(data, isFinalBlock: true, new JsonReaderState(s_options));
         var depth = 0;
         var sp = 0;
@@ -61,7 +62,7 @@ internal static class JsonDecoder
                             {
                                 if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
                                 {
-                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, out value, out error);
+                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
                                 }
                             }
                             else
@@ -74,22 +75,28 @@ internal static class JsonDecoder
                             var bit = 1UL << (keyHash & 63);
                             if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
                             frame.KeyFilter |= bit;
+                            frame.Shape = (frame.Shape ^ (uint)keyHash) * 0x9E3779B1;
                             continue;
                         }
                     case JsonTokenType.EndObject:
                         {
                             var frame = scratch.Frames[--depth];
                             var count = sp - frame.Start;
-                            var record = new ValueRecord(count);
                             var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
                             var fieldValues = scratch.Values.AsSpan(frame.Start, count);
-                            if (frame.MaybeDuplicate)
+                            ValueRecord record;
+                            if (count == 0)
                             {
+                                record = new ValueRecord();
+                            }
+                            else if (frame.MaybeDuplicate)
+                            {
+                                record = new ValueRecord(count);
                                 for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
                             }
                             else
                             {
-                                for (var i = 0; i < count; i++) record.Append(fieldKeys[i], fieldValues[i]);
+                                record = new ValueRecord(scratch.Shapes.Get(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
                             }
                             fieldKeys.Clear();
                             fieldValues.Clear();
@@ -111,7 +118,19 @@ internal static class JsonDecoder
                             break;
                         }
                     case JsonTokenType.String:
-                        item = Value.From(reader.GetString());
+                        if (!reader.ValueIsEscaped)
+                        {
+                            // Utf8JsonReader does not validate UTF-8 inside strings; the cache does (or Utf8Text for long ones).
+                            if (!strings.TryGet(reader.ValueSpan, out var text, out var bad))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                            }
+                            item = Value.From(text);
+                        }
+                        else
+                        {
+                            item = Value.From(reader.GetString());
+                        }
                         break;
                     case JsonTokenType.Number:
                         if (!TryReadNumber(ref reader, out item))
@@ -191,11 +210,11 @@ internal static class JsonDecoder
         return false;
     }
 
-    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, out Value value, out string? error)
+    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, string what, int used, int depth, out Value value, out string? error)
     {
-        t_scratch?.Clear(t_scratch.Values.Length, t_scratch.Frames.Length);
+        t_scratch?.Clear(used, depth);
         value = default;
-        error = $"invalid UTF-8 in a JSON key at byte {offset} ({Utf8Text.DescribeByte(data, offset)})";
+        error = $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})";
         return false;
     }
 
@@ -223,7 +242,34 @@ internal static class JsonDecoder
         public readonly int Start = start;
         public ulong KeyFilter;
         public bool MaybeDuplicate;
+        public uint Shape;
         public string? PendingKey;
+    }
+
+    /// <summary>
+    /// One keys array per record shape (the same keys in the same order), shared by every record of that shape:
+    /// records of a stream mostly repeat one or a few shapes, so this saves a keys array per record. Direct-mapped and
+    /// bounded; keys from <see cref="StringCache"/> are the same instances each time, so matching compares references.
+    /// </summary>
+    private sealed class ShapeCache
+    {
+        private const int Slots = 64;
+        private readonly string[]?[] _shapes = new string[]?[Slots];
+
+        public string[] Get(ReadOnlySpan<string> keys, uint shape)
+        {
+            var slot = (int)((shape ^ (uint)keys.Length) & (Slots - 1));
+            var cached = _shapes[slot];
+            if (cached is not null && cached.Length == keys.Length)
+            {
+                var i = 0;
+                while (i < keys.Length && ReferenceEquals(cached[i], keys[i])) i++;
+                if (i == keys.Length) return cached;
+            }
+            var fresh = keys.ToArray();
+            _shapes[slot] = fresh;
+            return fresh;
+        }
     }
 
     private sealed class Scratch
@@ -231,6 +277,7 @@ internal static class JsonDecoder
         public Frame[] Frames = new Frame[16];
         public Value[] Values = new Value[256];
         public string[] Keys = new string[256];
+        public readonly ShapeCache Shapes = new();
 
         public void Grow()
         {

@@ -6,6 +6,8 @@ namespace Tremor.Benchmarks;
 
 /// <summary>JSON decode and encode of tremor's 100 demo records; one operation is one record.</summary>
 [MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class JsonBenchmarks
 {
     private const int Records = 100;
@@ -22,7 +24,21 @@ public class JsonBenchmarks
         _values = [.. _lines.Select(l => _codec.TryDecode(l, out var v, out var e) ? v : throw new InvalidOperationException(e))];
     }
 
+    /// <summary>The decoder as it was before issue 8 (a frozen copy in Baseline/), for a ratio in the same run.</summary>
+    [Benchmark(OperationsPerInvoke = Records, Baseline = true)]
+    [BenchmarkCategory("Decode")]
+    public Value DecodeBaseline()
+    {
+        Value last = default;
+        foreach (var line in _lines)
+        {
+            if (!Baseline.JsonDecoder.TryDecode(line.Span, out last, out var error)) throw new InvalidOperationException(error);
+        }
+        return last;
+    }
+
     [Benchmark(OperationsPerInvoke = Records)]
+    [BenchmarkCategory("Decode")]
     public Value Decode()
     {
         Value last = default;
@@ -33,7 +49,18 @@ public class JsonBenchmarks
         return last;
     }
 
+    /// <summary>The encoder as it was before issue 8 (a frozen copy in Baseline/), for a ratio in the same run.</summary>
+    [Benchmark(OperationsPerInvoke = Records, Baseline = true)]
+    [BenchmarkCategory("Encode")]
+    public int EncodeBaseline()
+    {
+        _output.Reset();
+        foreach (var value in _values) Baseline.JsonEncoder.Encode(value, _output);
+        return _output.WrittenCount;
+    }
+
     [Benchmark(OperationsPerInvoke = Records)]
+    [BenchmarkCategory("Encode")]
     public int Encode()
     {
         _output.Reset();

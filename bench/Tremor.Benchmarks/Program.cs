@@ -14,6 +14,8 @@ static void PrintThroughput(IEnumerable<Summary> summaries)
     {
         [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Decode)}"] = recordBytes,
         [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Encode)}"] = recordBytes,
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.DecodeBaseline)}"] = recordBytes,
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.EncodeBaseline)}"] = recordBytes,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.Separate)}"] = BenchData.Json.Length,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.SeparateIn4KChunks)}"] = BenchData.Json.Length,
     };

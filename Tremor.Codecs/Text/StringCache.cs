@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Tremor.Codecs;
+
+/// <summary>
+/// A small, bounded, per-thread cache from the UTF-8 bytes of a short string to the string, so decoders do not
+/// allocate the same record keys and short values ("info", "tag1", host names) for every event. Direct-mapped over
+/// fixed arrays: a miss overwrites the slot in place (copying the bytes into the slot's own region), so the cache never
+/// grows and a stream of distinct strings costs a hash, a compare and a copy per string, not an allocation. Strings are
+/// immutable, so events sharing them is safe.
+/// </summary>
+internal sealed class StringCache
+{
+    /// <summary>Keys longer than this are not cached (they are rarely repeated field names).</summary>
+    public const int MaxKeyLength = 64;
+
+    /// <summary>String values longer than this are not cached (long texts are rarely repeated).</summary>
+    public const int MaxValueLength = 32;
+
+    /// <summary>Slots per cache; also the most strings one cache ever holds.</summary>
+    public const int Slots = 1024;
+
+    [ThreadStatic]
+    private static StringCache? t_keys;
+
+    [ThreadStatic]
+    private static StringCache? t_values;
+
+    private readonly int _maxLength;
+    private readonly byte[] _bytes;
+    private readonly int[] _lengths = new int[Slots];
+    private readonly int[] _hashes = new int[Slots];
+    private readonly string?[] _strings = new string?[Slots];
+
+    private StringCache(int maxLength)
+    {
+        _maxLength = maxLength;
+        _bytes = new byte[Slots * maxLength];
+    }
+
+    /// <summary>The calling thread's cache of record keys.</summary>
+    public static StringCache Keys => t_keys ??= new StringCache(MaxKeyLength);
+
+    /// <summary>The calling thread's cache of short string values.</summary>
+    public static StringCache Values => t_values ??= new StringCache(MaxValueLength);
+
+    /// <summary>How many strings the cache holds (at most <see cref="Slots"/>).</summary>
+    public int Count
+    {
+        get
+        {
+            var n = 0;
+            foreach (var s in _strings) n += s is null ? 0 : 1;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// The string for <paramref name="utf8"/> and its <see cref="string.GetHashCode()"/>; false when the bytes are not
+    /// valid UTF-8 (<paramref name="invalidOffset"/> says where).
+    /// </summary>
+    public bool TryGet(ReadOnlySpan<byte> utf8, out string text, out int textHash, out int invalidOffset)
+    {
+        if (utf8.Length > _maxLength)
+        {
+            invalidOffset = -1;
+            if (!Utf8Text.TryDecode(utf8, out text, out invalidOffset))
+            {
+                textHash = 0;
+                return false;
+            }
+            textHash = text.GetHashCode();
+            return true;
+        }
+        var slot = Lookup(utf8);
+        if (slot < 0)
+        {
+            slot = ~slot;
+            if (!Insert(slot, utf8, out invalidOffset))
+            {
+                text = string.Empty;
+                textHash = 0;
+                return false;
+            }
+            _hashes[slot] = _strings[slot]!.GetHashCode();
+        }
+        invalidOffset = -1;
+        text = _strings[slot]!;
+        textHash = _hashes[slot];
+        return true;
+    }
+
+    /// <summary>The string for <paramref name="utf8"/>; false when the bytes are not valid UTF-8 (<paramref name="invalidOffset"/> says where).</summary>
+    public bool TryGet(ReadOnlySpan<byte> utf8, out string text, out int invalidOffset)
+    {
+        if (utf8.Length > _maxLength) return Utf8Text.TryDecode(utf8, out text, out invalidOffset);
+        var slot = Lookup(utf8);
+        if (slot < 0)
+        {
+            slot = ~slot;
+            if (!Insert(slot, utf8, out invalidOffset))
+            {
+                text = string.Empty;
+                return false;
+            }
+        }
+        invalidOffset = -1;
+        text = _strings[slot]!;
+        return true;
+    }
+
+    /// <summary>The slot holding <paramref name="utf8"/>, or the complement of the slot it belongs in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Lookup(ReadOnlySpan<byte> utf8)
+    {
+        var slot = (int)(Hash(utf8) & (Slots - 1));
+        return _strings[slot] is not null && _lengths[slot] == utf8.Length && utf8.SequenceEqual(_bytes.AsSpan(slot * _maxLength, utf8.Length))
+            ? slot
+            : ~slot;
+    }
+
+    private bool Insert(int slot, ReadOnlySpan<byte> utf8, out int invalidOffset)
+    {
+        // Only valid UTF-8 is cached, so a hit needs no validation.
+        if (!Utf8Text.TryDecode(utf8, out var text, out invalidOffset)) return false;
+        utf8.CopyTo(_bytes.AsSpan(slot * _maxLength));
+        _lengths[slot] = utf8.Length;
+        _strings[slot] = text;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ReadOnlySpan<byte> bytes)
+    {
+        const ulong Prime = 0x9E3779B97F4A7C15;
+        var h = (ulong)bytes.Length * Prime;
+        var i = 0;
+        for (; i + 8 <= bytes.Length; i += 8)
+        {
+            h = (h ^ MemoryMarshal.Read<ulong>(bytes[i..])) * Prime;
+            h ^= h >> 29;
+        }
+        ulong tail = 0;
+        for (var shift = 0; i < bytes.Length; i++, shift += 8)
+        {
+            tail |= (ulong)bytes[i] << shift;
+        }
+        h = (h ^ tail) * Prime;
+        return h ^ (h >> 32);
+    }
+}
