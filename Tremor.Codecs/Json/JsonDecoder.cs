@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Tremor.Pdk;
 
 namespace Tremor.Codecs;
@@ -16,6 +17,13 @@ internal static class JsonDecoder
 {
     /// <summary>Deepest nesting of arrays and records accepted.</summary>
     public const int MaxDepth = 1024;
+
+    /// <summary>
+    /// Unescaped strings longer than this (in UTF-8 bytes) are kept as their UTF-8 bytes (<see cref="Value.FromUtf8"/>):
+    /// half the memory of the UTF-16 string for ASCII text, and re-encoding them is a copy. Shorter ones are cheaper
+    /// as strings (and most come from the string cache).
+    /// </summary>
+    public const int KeepUtf8Above = 64;
 
     private static readonly JsonReaderOptions s_options = new()
     {
@@ -72,6 +80,7 @@ internal static class JsonDecoder
                             }
                             ref var frame = ref scratch.Frames[depth - 1];
                             frame.PendingKey = key;
+                            frame.PendingKeyHash = keyHash;
                             var bit = 1UL << (keyHash & 63);
                             if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
                             frame.KeyFilter |= bit;
@@ -89,7 +98,7 @@ internal static class JsonDecoder
                             {
                                 record = new ValueRecord();
                             }
-                            else if (frame.MaybeDuplicate)
+                            else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
                             {
                                 record = new ValueRecord(count);
                                 for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
@@ -120,12 +129,24 @@ internal static class JsonDecoder
                     case JsonTokenType.String:
                         if (!reader.ValueIsEscaped)
                         {
-                            // Utf8JsonReader does not validate UTF-8 inside strings; the cache does (or Utf8Text for long ones).
-                            if (!strings.TryGet(reader.ValueSpan, out var text, out var bad))
+                            // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Utf8.IsValid for long ones.
+                            var utf8 = reader.ValueSpan;
+                            if (utf8.Length > KeepUtf8Above)
                             {
-                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                                if (!Utf8.IsValid(utf8))
+                                {
+                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
+                                }
+                                item = Value.FromUtf8(utf8.ToArray());
                             }
-                            item = Value.From(text);
+                            else
+                            {
+                                if (!strings.TryGet(utf8, out var text, out var bad))
+                                {
+                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                                }
+                                item = Value.From(text);
+                            }
                         }
                         else
                         {
@@ -159,6 +180,7 @@ internal static class JsonDecoder
                 // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
                 ref var parent = ref scratch.Frames[depth - 1];
                 scratch.Keys[sp] = parent.PendingKey!;
+                scratch.Hashes[sp] = parent.PendingKeyHash;
                 parent.PendingKey = null;
                 scratch.Values[sp++] = item;
             }
@@ -186,6 +208,24 @@ internal static class JsonDecoder
         value = result;
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// Whether a record really has a key twice, once its 64-bit filter said it might: the filter is wrong for most
+    /// records of a dozen keys or more, and the pairwise check on full hashes is much cheaper than setting every field
+    /// by lookup.
+    /// </summary>
+    private static bool HasDuplicate(ReadOnlySpan<string> keys, ReadOnlySpan<int> hashes)
+    {
+        for (var i = 1; i < hashes.Length; i++)
+        {
+            var h = hashes[i];
+            for (var j = 0; j < i; j++)
+            {
+                if (hashes[j] == h && string.Equals(keys[i], keys[j], StringComparison.Ordinal)) return true;
+            }
+        }
+        return false;
     }
 
     private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
@@ -244,6 +284,7 @@ internal static class JsonDecoder
         public bool MaybeDuplicate;
         public uint Shape;
         public string? PendingKey;
+        public int PendingKeyHash;
     }
 
     /// <summary>
@@ -277,12 +318,14 @@ internal static class JsonDecoder
         public Frame[] Frames = new Frame[16];
         public Value[] Values = new Value[256];
         public string[] Keys = new string[256];
+        public int[] Hashes = new int[256];
         public readonly ShapeCache Shapes = new();
 
         public void Grow()
         {
             Array.Resize(ref Values, Values.Length * 2);
             Array.Resize(ref Keys, Keys.Length * 2);
+            Array.Resize(ref Hashes, Hashes.Length * 2);
         }
 
         public void Clear(int used, int depth)

@@ -20,6 +20,10 @@ internal static class JsonEncoder
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f" +
         "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f");
 
+    private static readonly SearchValues<byte> s_needsEscapeUtf8 = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f"u8 +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
+
     private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
     public static void Encode(in Value value, IBufferWriter<byte> output)
@@ -73,7 +77,8 @@ internal static class JsonEncoder
                 WriteFloat(ref writer, value.RawF64);
                 break;
             case ValueKind.String:
-                WriteString(ref writer, value.AsString()!);
+                if (value.TryGetUtf8(out var utf8)) WriteUtf8String(ref writer, utf8);
+                else WriteString(ref writer, value.AsString()!);
                 break;
             case ValueKind.Bytes:
                 WriteBase64(ref writer, value.AsBytes()!);
@@ -161,6 +166,25 @@ internal static class JsonEncoder
             if (plain < 0) break;
             WriteEscape(ref writer, chars[0]);
             chars = chars[1..];
+        }
+        writer.WriteByte((byte)'"');
+    }
+
+    /// <summary>Writes a quoted, escaped JSON string from valid UTF-8 (bytes of multi-byte sequences never need escaping).</summary>
+    private static void WriteUtf8String(ref Utf8Output writer, ReadOnlySpan<byte> utf8)
+    {
+        writer.WriteByte((byte)'"');
+        while (!utf8.IsEmpty)
+        {
+            var plain = utf8.IndexOfAny(s_needsEscapeUtf8);
+            if (plain < 0)
+            {
+                writer.Write(utf8);
+                break;
+            }
+            writer.Write(utf8[..plain]);
+            WriteEscape(ref writer, (char)utf8[plain]);
+            utf8 = utf8[(plain + 1)..];
         }
         writer.WriteByte((byte)'"');
     }

@@ -4,6 +4,12 @@ using BenchmarkDotNet.Running;
 using Tremor.Benchmarks;
 
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --filter '*' [--job short]
+// dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]
+if (args.Length > 0 && args[0] == "--interleaved")
+{
+    Interleaved.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 41);
+    return;
+}
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(JsonBenchmarks).Assembly).Run(args);
 PrintThroughput(summaries);
 
