@@ -16,6 +16,9 @@ internal static class JsonEncoder
 {
     private const int StringSegment = 4096;
 
+    /// <summary>Strings up to this many chars (most keys and short values) are tried with a plain loop first.</summary>
+    private const int ShortString = 32;
+
     private static readonly SearchValues<char> s_needsEscape = SearchValues.Create(
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f" +
         "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f");
@@ -147,6 +150,7 @@ internal static class JsonEncoder
     /// <summary>Writes a quoted, escaped JSON string. Lone surrogates become U+FFFD (they have no UTF-8 form).</summary>
     public static void WriteString(ref Utf8Output writer, string s)
     {
+        if (s.Length <= ShortString && TryWriteShortAscii(ref writer, s)) return;
         var chars = s.AsSpan();
         writer.WriteByte((byte)'"');
         while (!chars.IsEmpty)
@@ -168,6 +172,26 @@ internal static class JsonEncoder
             chars = chars[1..];
         }
         writer.WriteByte((byte)'"');
+    }
+
+    /// <summary>
+    /// Writes a short string that is printable ASCII without '"' or '\\' (nothing to escape or transcode) in one pass;
+    /// false, having written nothing, for any other string. For a handful of chars this beats the vectorised search
+    /// and transcoding calls of the general path.
+    /// </summary>
+    private static bool TryWriteShortAscii(ref Utf8Output writer, string s)
+    {
+        var span = writer.Reserve(s.Length + 2);
+        span[0] = (byte)'"';
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c - 0x20u > 0x7E - 0x20 || c == '"' || c == '\\') return false;
+            span[i + 1] = (byte)c;
+        }
+        span[s.Length + 1] = (byte)'"';
+        writer.Advance(s.Length + 2);
+        return true;
     }
 
     /// <summary>Writes a quoted, escaped JSON string from valid UTF-8 (bytes of multi-byte sequences never need escaping).</summary>

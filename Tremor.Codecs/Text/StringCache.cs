@@ -130,23 +130,32 @@ internal sealed class StringCache
         return true;
     }
 
+    /// <summary>
+    /// A cheap hash of a short string: its length and its first and last 8 (or 4) bytes. Strings that differ only in
+    /// the middle share a slot and evict each other, which costs a miss, never a wrong answer (hits compare all bytes).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Hash(ReadOnlySpan<byte> bytes)
     {
         const ulong Prime = 0x9E3779B97F4A7C15;
-        var h = (ulong)bytes.Length * Prime;
-        var i = 0;
-        for (; i + 8 <= bytes.Length; i += 8)
+        ulong head, tail;
+        if (bytes.Length >= 8)
         {
-            h = (h ^ MemoryMarshal.Read<ulong>(bytes[i..])) * Prime;
-            h ^= h >> 29;
+            head = MemoryMarshal.Read<ulong>(bytes);
+            tail = MemoryMarshal.Read<ulong>(bytes[^8..]);
         }
-        ulong tail = 0;
-        for (var shift = 0; i < bytes.Length; i++, shift += 8)
+        else if (bytes.Length >= 4)
         {
-            tail |= (ulong)bytes[i] << shift;
+            head = MemoryMarshal.Read<uint>(bytes);
+            tail = MemoryMarshal.Read<uint>(bytes[^4..]);
         }
-        h = (h ^ tail) * Prime;
+        else
+        {
+            head = bytes.IsEmpty ? 0 : bytes[0] | (ulong)bytes[bytes.Length / 2] << 8 | (ulong)bytes[^1] << 16;
+            tail = 0;
+        }
+        var h = ((ulong)bytes.Length * Prime ^ head) * Prime;
+        h = (h ^ (h >> 29) ^ tail) * Prime;
         return h ^ (h >> 32);
     }
 }
