@@ -230,6 +230,26 @@ internal static class JsonDecoder
 
     private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
     {
+        // The reader has checked the syntax: a short run of digits (with an optional '-') is an integer that fits a
+        // long, so it is parsed here in one plain loop instead of through the general number parser.
+        var digits = reader.ValueSpan;
+        if (digits.Length <= 18)
+        {
+            var negative = !digits.IsEmpty && digits[0] == (byte)'-';
+            long n = 0;
+            var i = negative ? 1 : 0;
+            for (; i < digits.Length; i++)
+            {
+                var digit = (uint)(digits[i] - '0');
+                if (digit > 9) break;
+                n = n * 10 + digit;
+            }
+            if (i == digits.Length && digits.Length > (negative ? 1 : 0))
+            {
+                value = Value.From(negative ? -n : n);
+                return true;
+            }
+        }
         if (reader.TryGetInt64(out var l))
         {
             value = Value.From(l);
