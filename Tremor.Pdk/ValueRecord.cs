@@ -49,6 +49,12 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
         set => Set(key, value);
     }
 
+    /// <summary>The keys in insertion order, for encoders that walk every field (no copy, no per-field checks).</summary>
+    internal ReadOnlySpan<string> KeySpan => _keys.AsSpan(0, _count);
+
+    /// <summary>The values in insertion order, beside <see cref="KeySpan"/>.</summary>
+    internal ReadOnlySpan<Value> ValueSpan => _values.AsSpan(0, _count);
+
     /// <summary>The key at a position (insertion order).</summary>
     public string KeyAt(int index) => (uint)index < (uint)_count ? _keys[index] : throw new ArgumentOutOfRangeException(nameof(index));
 

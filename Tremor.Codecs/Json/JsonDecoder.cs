@@ -98,6 +98,11 @@ internal static class JsonDecoder
                             {
                                 record = new ValueRecord();
                             }
+                            else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
+                            {
+                                // A cached shape was checked for duplicates when it was added.
+                                record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
+                            }
                             else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
                             {
                                 record = new ValueRecord(count);
@@ -105,7 +110,7 @@ internal static class JsonDecoder
                             }
                             else
                             {
-                                record = new ValueRecord(scratch.Shapes.Get(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
+                                record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
                             }
                             fieldKeys.Clear();
                             fieldValues.Clear();
@@ -317,20 +322,27 @@ internal static class JsonDecoder
         private const int Slots = 64;
         private readonly string[]?[] _shapes = new string[]?[Slots];
 
-        public string[] Get(ReadOnlySpan<string> keys, uint shape)
+        /// <summary>The cached keys array equal to <paramref name="keys"/> (same instances, same order), if any.</summary>
+        public bool TryGet(ReadOnlySpan<string> keys, uint shape, out string[] cached)
         {
-            var slot = (int)((shape ^ (uint)keys.Length) & (Slots - 1));
-            var cached = _shapes[slot];
-            if (cached is not null && cached.Length == keys.Length)
+            cached = _shapes[Slot(keys, shape)]!;
+            if (cached is null || cached.Length != keys.Length) return false;
+            for (var i = 0; i < keys.Length; i++)
             {
-                var i = 0;
-                while (i < keys.Length && ReferenceEquals(cached[i], keys[i])) i++;
-                if (i == keys.Length) return cached;
+                if (!ReferenceEquals(cached[i], keys[i])) return false;
             }
+            return true;
+        }
+
+        /// <summary>Caches a copy of <paramref name="keys"/> (which must hold no key twice) in place of its slot's shape.</summary>
+        public string[] Add(ReadOnlySpan<string> keys, uint shape)
+        {
             var fresh = keys.ToArray();
-            _shapes[slot] = fresh;
+            _shapes[Slot(keys, shape)] = fresh;
             return fresh;
         }
+
+        private static int Slot(ReadOnlySpan<string> keys, uint shape) => (int)((shape ^ (uint)keys.Length) & (Slots - 1));
     }
 
     private sealed class Scratch

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
 using Tremor.Pdk;
@@ -66,6 +67,11 @@ internal static class JsonEncoder
                 break;
             case ValueKind.I64:
                 {
+                    if ((ulong)value.RawI64 < 10)
+                    {
+                        writer.WriteByte((byte)('0' + value.RawI64));
+                        break;
+                    }
                     Utf8Formatter.TryFormat(value.RawI64, writer.Reserve(20), out var written);
                     writer.Advance(written);
                     break;
@@ -88,12 +94,12 @@ internal static class JsonEncoder
                 break;
             case ValueKind.Array:
                 {
-                    var list = value.AsArray()!;
+                    var items = CollectionsMarshal.AsSpan(value.AsArray());
                     writer.WriteByte((byte)'[');
-                    for (var i = 0; i < list.Count; i++)
+                    for (var i = 0; i < items.Length; i++)
                     {
                         if (i > 0) writer.WriteByte((byte)',');
-                        Write(ref writer, list[i]);
+                        Write(ref writer, items[i]);
                     }
                     writer.WriteByte((byte)']');
                     break;
@@ -101,13 +107,15 @@ internal static class JsonEncoder
             case ValueKind.Record:
                 {
                     var record = value.AsRecord()!;
+                    var keys = record.KeySpan;
+                    var values = record.ValueSpan;
                     writer.WriteByte((byte)'{');
-                    for (var i = 0; i < record.Count; i++)
+                    for (var i = 0; i < keys.Length; i++)
                     {
                         if (i > 0) writer.WriteByte((byte)',');
-                        WriteString(ref writer, record.KeyAt(i));
+                        WriteString(ref writer, keys[i]);
                         writer.WriteByte((byte)':');
-                        Write(ref writer, record.ValueAt(i));
+                        Write(ref writer, values[i]);
                     }
                     writer.WriteByte((byte)'}');
                     break;
