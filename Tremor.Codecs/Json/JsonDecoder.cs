@@ -44,156 +44,15 @@ internal static class JsonDecoder
             return false;
         }
         var scratch = t_scratch ??= new Scratch();
-        var keys = StringCache.Keys;
-        var strings = StringCache.Values;
         var reader = new Utf8JsonReader(data, isFinalBlock: true, new JsonReaderState(s_options));
-        var depth = 0;
-        var sp = 0;
-        Value result = default;
         try
         {
-            while (reader.Read())
-            {
-                Value item;
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.StartObject:
-                    case JsonTokenType.StartArray:
-                        if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
-                        scratch.Frames[depth++] = new Frame(sp);
-                        continue;
-                    case JsonTokenType.PropertyName:
-                        {
-                            string key;
-                            int keyHash;
-                            if (!reader.ValueIsEscaped)
-                            {
-                                if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
-                                {
-                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
-                                }
-                            }
-                            else
-                            {
-                                key = reader.GetString()!;
-                                keyHash = key.GetHashCode();
-                            }
-                            ref var frame = ref scratch.Frames[depth - 1];
-                            frame.PendingKey = key;
-                            frame.PendingKeyHash = keyHash;
-                            var bit = 1UL << (keyHash & 63);
-                            if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
-                            frame.KeyFilter |= bit;
-                            frame.Shape = (frame.Shape ^ (uint)keyHash) * 0x9E3779B1;
-                            continue;
-                        }
-                    case JsonTokenType.EndObject:
-                        {
-                            var frame = scratch.Frames[--depth];
-                            var count = sp - frame.Start;
-                            var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
-                            var fieldValues = scratch.Values.AsSpan(frame.Start, count);
-                            ValueRecord record;
-                            if (count == 0)
-                            {
-                                record = new ValueRecord();
-                            }
-                            else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
-                            {
-                                // A cached shape was checked for duplicates when it was added.
-                                record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
-                            }
-                            else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
-                            {
-                                record = new ValueRecord(count);
-                                for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
-                            }
-                            else
-                            {
-                                record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
-                            }
-                            fieldKeys.Clear();
-                            fieldValues.Clear();
-                            sp = frame.Start;
-                            item = Value.From(record);
-                            break;
-                        }
-                    case JsonTokenType.EndArray:
-                        {
-                            var frame = scratch.Frames[--depth];
-                            var count = sp - frame.Start;
-                            var list = new List<Value>(count);
-                            CollectionsMarshal.SetCount(list, count);
-                            var items = scratch.Values.AsSpan(frame.Start, count);
-                            items.CopyTo(CollectionsMarshal.AsSpan(list));
-                            items.Clear();
-                            sp = frame.Start;
-                            item = Value.From(list);
-                            break;
-                        }
-                    case JsonTokenType.String:
-                        if (!reader.ValueIsEscaped)
-                        {
-                            // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Utf8.IsValid for long ones.
-                            var utf8 = reader.ValueSpan;
-                            if (utf8.Length > KeepUtf8Above)
-                            {
-                                if (!Utf8.IsValid(utf8))
-                                {
-                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
-                                }
-                                item = Value.FromUtf8(utf8.ToArray());
-                            }
-                            else
-                            {
-                                if (!strings.TryGet(utf8, out var text, out var bad))
-                                {
-                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
-                                }
-                                item = Value.From(text);
-                            }
-                        }
-                        else
-                        {
-                            item = Value.From(reader.GetString());
-                        }
-                        break;
-                    case JsonTokenType.Number:
-                        if (!TryReadNumber(ref reader, out item))
-                        {
-                            value = default;
-                            error = $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float";
-                            return false;
-                        }
-                        break;
-                    case JsonTokenType.True:
-                        item = Value.True;
-                        break;
-                    case JsonTokenType.False:
-                        item = Value.False;
-                        break;
-                    default:
-                        item = Value.Null;
-                        break;
-                }
-                if (depth == 0)
-                {
-                    result = item;
-                    continue;
-                }
-                if (sp == scratch.Values.Length) scratch.Grow();
-                // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
-                ref var parent = ref scratch.Frames[depth - 1];
-                scratch.Keys[sp] = parent.PendingKey!;
-                scratch.Hashes[sp] = parent.PendingKeyHash;
-                parent.PendingKey = null;
-                scratch.Values[sp++] = item;
-            }
+            return Parse(ref reader, data, scratch, out value, out error);
         }
         catch (JsonException e)
         {
             // Leave no references to this event's values behind on the shared scratch stack.
-            scratch.Clear(sp, depth);
+            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
             value = default;
             error = Describe(data, e);
             return false;
@@ -201,7 +60,7 @@ internal static class JsonDecoder
         catch (InvalidOperationException)
         {
             // GetString on a string token that is not valid UTF-8 (or holds an escaped lone surrogate).
-            scratch.Clear(sp, depth);
+            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
             var start = (int)reader.TokenStartIndex;
             var bad = Utf8Text.FindInvalid(data[start..]);
             value = default;
@@ -209,6 +68,157 @@ internal static class JsonDecoder
                 ? $"invalid UTF-8 in a JSON string at byte {start + bad} ({Utf8Text.DescribeByte(data, start + bad)})"
                 : $"invalid JSON string at byte {start}: an escaped surrogate (\\uD800-\\uDFFF) is not part of a valid pair";
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The token loop, apart from <see cref="TryDecode"/>'s exception handlers: in a method without them the JIT keeps
+    /// the stack pointer and depth in registers.
+    /// </summary>
+    private static bool Parse(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
+    {
+        var keys = StringCache.Keys;
+        var strings = StringCache.Values;
+        var depth = 0;
+        var sp = 0;
+        Value result = default;
+        while (reader.Read())
+        {
+            Value item;
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                case JsonTokenType.StartArray:
+                    if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
+                    scratch.Frames[depth++] = new Frame(sp);
+                    continue;
+                case JsonTokenType.PropertyName:
+                    {
+                        string key;
+                        int keyHash;
+                        if (!reader.ValueIsEscaped)
+                        {
+                            if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
+                            }
+                        }
+                        else
+                        {
+                            key = reader.GetString()!;
+                            keyHash = key.GetHashCode();
+                        }
+                        ref var frame = ref scratch.Frames[depth - 1];
+                        frame.PendingKey = key;
+                        frame.PendingKeyHash = keyHash;
+                        var bit = 1UL << (keyHash & 63);
+                        if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
+                        frame.KeyFilter |= bit;
+                        frame.Shape = (frame.Shape ^ (uint)keyHash) * 0x9E3779B1;
+                        continue;
+                    }
+                case JsonTokenType.EndObject:
+                    {
+                        var frame = scratch.Frames[--depth];
+                        var count = sp - frame.Start;
+                        var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
+                        var fieldValues = scratch.Values.AsSpan(frame.Start, count);
+                        ValueRecord record;
+                        if (count == 0)
+                        {
+                            record = new ValueRecord();
+                        }
+                        else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
+                        {
+                            // A cached shape was checked for duplicates when it was added.
+                            record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
+                        }
+                        else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
+                        {
+                            record = new ValueRecord(count);
+                            for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
+                        }
+                        else
+                        {
+                            record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
+                        }
+                        fieldKeys.Clear();
+                        fieldValues.Clear();
+                        sp = frame.Start;
+                        item = Value.From(record);
+                        break;
+                    }
+                case JsonTokenType.EndArray:
+                    {
+                        var frame = scratch.Frames[--depth];
+                        var count = sp - frame.Start;
+                        var list = new List<Value>(count);
+                        CollectionsMarshal.SetCount(list, count);
+                        var items = scratch.Values.AsSpan(frame.Start, count);
+                        items.CopyTo(CollectionsMarshal.AsSpan(list));
+                        items.Clear();
+                        sp = frame.Start;
+                        item = Value.From(list);
+                        break;
+                    }
+                case JsonTokenType.String:
+                    if (!reader.ValueIsEscaped)
+                    {
+                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Utf8.IsValid for long ones.
+                        var utf8 = reader.ValueSpan;
+                        if (utf8.Length > KeepUtf8Above)
+                        {
+                            if (!Utf8.IsValid(utf8))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
+                            }
+                            item = Value.FromUtf8(utf8.ToArray());
+                        }
+                        else
+                        {
+                            if (!strings.TryGet(utf8, out var text, out var bad))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                            }
+                            item = Value.From(text);
+                        }
+                    }
+                    else
+                    {
+                        item = Value.From(reader.GetString());
+                    }
+                    break;
+                case JsonTokenType.Number:
+                    if (!TryReadNumber(ref reader, out item))
+                    {
+                        scratch.Clear(sp, depth);
+                        value = default;
+                        error = $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float";
+                        return false;
+                    }
+                    break;
+                case JsonTokenType.True:
+                    item = Value.True;
+                    break;
+                case JsonTokenType.False:
+                    item = Value.False;
+                    break;
+                default:
+                    item = Value.Null;
+                    break;
+            }
+            if (depth == 0)
+            {
+                result = item;
+                continue;
+            }
+            if (sp == scratch.Values.Length) scratch.Grow();
+            // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
+            ref var parent = ref scratch.Frames[depth - 1];
+            scratch.Keys[sp] = parent.PendingKey!;
+            scratch.Hashes[sp] = parent.PendingKeyHash;
+            parent.PendingKey = null;
+            scratch.Values[sp++] = item;
         }
         value = result;
         error = null;

@@ -19,7 +19,9 @@ internal sealed class StringCache
     public const int MaxValueLength = 32;
 
     /// <summary>Slots per cache; also the most strings one cache ever holds.</summary>
-    public const int Slots = 1024;
+    public const int Slots = 1 << SlotBits;
+
+    private const int SlotBits = 10;
 
     [ThreadStatic]
     private static StringCache? t_keys;
@@ -114,7 +116,7 @@ internal sealed class StringCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Lookup(ReadOnlySpan<byte> utf8)
     {
-        var slot = (int)(Hash(utf8) & (Slots - 1));
+        var slot = (int)(Hash(utf8) >> (64 - SlotBits));
         return _strings[slot] is not null && _lengths[slot] == utf8.Length && utf8.SequenceEqual(_bytes.AsSpan(slot * _maxLength, utf8.Length))
             ? slot
             : ~slot;
@@ -154,8 +156,8 @@ internal sealed class StringCache
             head = bytes.IsEmpty ? 0 : bytes[0] | (ulong)bytes[bytes.Length / 2] << 8 | (ulong)bytes[^1] << 16;
             tail = 0;
         }
-        var h = ((ulong)bytes.Length * Prime ^ head) * Prime;
-        h = (h ^ (h >> 29) ^ tail) * Prime;
-        return h ^ (h >> 32);
+        // Two independent multiplies (not a chain of dependent ones: this sits on every key and short value); the
+        // slot is taken from the well-mixed high bits.
+        return ((head + (ulong)bytes.Length) * Prime) ^ (tail * 0xC2B2AE3D27D4EB4F);
     }
 }
