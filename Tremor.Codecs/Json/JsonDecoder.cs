@@ -84,7 +84,9 @@ internal static class JsonDecoder
         Value result = default;
         while (reader.Read())
         {
-            Value item;
+            // Each value is written straight into its slot on the scratch stack (not through a local, which cost a
+            // struct copy with a write barrier per value); the slot is scratch.Values[sp] once sp is final.
+            if (sp == scratch.Values.Length) scratch.Grow();
             switch (reader.TokenType)
             {
                 case JsonTokenType.StartObject:
@@ -145,7 +147,7 @@ internal static class JsonDecoder
                         fieldKeys.Clear();
                         fieldValues.Clear();
                         sp = frame.Start;
-                        item = Value.From(record);
+                        scratch.Values[sp] = Value.From(record);
                         break;
                     }
                 case JsonTokenType.EndArray:
@@ -158,7 +160,7 @@ internal static class JsonDecoder
                         items.CopyTo(CollectionsMarshal.AsSpan(list));
                         items.Clear();
                         sp = frame.Start;
-                        item = Value.From(list);
+                        scratch.Values[sp] = Value.From(list);
                         break;
                     }
                 case JsonTokenType.String:
@@ -172,7 +174,7 @@ internal static class JsonDecoder
                             {
                                 return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
                             }
-                            item = Value.FromUtf8(utf8.ToArray());
+                            scratch.Values[sp] = Value.FromUtf8(utf8.ToArray());
                         }
                         else
                         {
@@ -180,16 +182,16 @@ internal static class JsonDecoder
                             {
                                 return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
                             }
-                            item = Value.From(text);
+                            scratch.Values[sp] = Value.From(text);
                         }
                     }
                     else
                     {
-                        item = Value.From(reader.GetString());
+                        scratch.Values[sp] = Value.From(reader.GetString());
                     }
                     break;
                 case JsonTokenType.Number:
-                    if (!TryReadNumber(ref reader, out item))
+                    if (!TryReadNumber(ref reader, out scratch.Values[sp]))
                     {
                         scratch.Clear(sp, depth);
                         value = default;
@@ -198,27 +200,27 @@ internal static class JsonDecoder
                     }
                     break;
                 case JsonTokenType.True:
-                    item = Value.True;
+                    scratch.Values[sp] = Value.True;
                     break;
                 case JsonTokenType.False:
-                    item = Value.False;
+                    scratch.Values[sp] = Value.False;
                     break;
                 default:
-                    item = Value.Null;
+                    scratch.Values[sp] = Value.Null;
                     break;
             }
             if (depth == 0)
             {
-                result = item;
+                result = scratch.Values[sp];
+                scratch.Values[sp] = default;
                 continue;
             }
-            if (sp == scratch.Values.Length) scratch.Grow();
             // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
             ref var parent = ref scratch.Frames[depth - 1];
             scratch.Keys[sp] = parent.PendingKey!;
             scratch.Hashes[sp] = parent.PendingKeyHash;
             parent.PendingKey = null;
-            scratch.Values[sp++] = item;
+            sp++;
         }
         value = result;
         error = null;
