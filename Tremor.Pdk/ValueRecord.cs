@@ -52,6 +52,12 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
     /// <summary>The keys in insertion order, for encoders that walk every field (no copy, no per-field checks).</summary>
     internal ReadOnlySpan<string> KeySpan => _keys.AsSpan(0, _count);
 
+    /// <summary>
+    /// The keys array when it is shared with other records of the same shape (it then never changes, so encoders may
+    /// cache what they derive from it by reference).
+    /// </summary>
+    internal string[]? SharedKeys => _sharedKeys ? _keys : null;
+
     /// <summary>The values in insertion order, beside <see cref="KeySpan"/>.</summary>
     internal ReadOnlySpan<Value> ValueSpan => _values.AsSpan(0, _count);
 

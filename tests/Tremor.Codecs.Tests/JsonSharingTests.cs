@@ -134,6 +134,28 @@ public sealed class JsonSharingTests
         Assert.Equal(expected, value.RawI64);
     }
 
+    [Fact]
+    public void Records_of_one_shape_encode_the_same_every_time_and_after_a_change()
+    {
+        const string Json = "{\"a\\\"b\":1,\"é\":{\"x\":[1,{\"y\":null}]},\"ctl\\u0001\":\"v\"}";
+        var first = TestData.Decode(_codec, Json);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(Json, TestData.EncodeText(_codec, first));
+            Assert.Equal(Json, TestData.EncodeText(_codec, TestData.Decode(_codec, Json)));
+        }
+        var changed = first.AsRecord()!;
+        changed.Append("new", 7);
+        Assert.Equal(Json[..^1] + ",\"new\":7}", TestData.EncodeText(_codec, first));
+        Assert.True(changed.Remove("a\"b"));
+        Assert.Equal("{\"é\":{\"x\":[1,{\"y\":null}]},\"ctl\\u0001\":\"v\",\"new\":7}", TestData.EncodeText(_codec, first));
+        var data = TestData.Lines(TestData.Json);
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var line in data) Assert.Equal(Encoding.UTF8.GetString(line), TestData.EncodeText(_codec, TestData.Decode(_codec, line)));
+        }
+    }
+
     [Theory]
     [InlineData("a\"b", "\"a\\\"b\"")]
     [InlineData("back\\slash", "\"back\\\\slash\"")]
