@@ -211,7 +211,8 @@ public sealed class MsgpackCodec : ICodec
                 writer.Write(value.RawF64);
                 break;
             case ValueKind.String:
-                writer.Write(value.AsString());
+                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
+                else writer.Write(value.AsString());
                 break;
             case ValueKind.Bytes:
                 writer.Write(value.AsBytes().AsSpan());

@@ -101,6 +101,18 @@ public sealed class JsonSharingTests
     }
 
     [Fact]
+    public void Strings_kept_as_utf8_encode_with_every_codec_like_plain_strings()
+    {
+        var text = new string('z', 100) + "é中😀";
+        var decoded = TestData.Decode(_codec, "[\"" + text + "\"]")[0];
+        ICodec[] codecs = [new StringCodec(), new BinaryCodec(), new MsgpackCodec(), _codec];
+        foreach (var codec in codecs)
+        {
+            Assert.Equal(TestData.Encode(codec, Value.From(text)), TestData.Encode(codec, decoded));
+        }
+    }
+
+    [Fact]
     public void Invalid_utf8_in_a_long_string_is_an_error_naming_the_byte()
     {
         byte[] data = [.. "[\""u8, .. Encoding.ASCII.GetBytes(new string('a', 80)), 0xc3, 0x28, .. "\"]"u8];
