@@ -72,6 +72,27 @@ public readonly struct Value : IEquatable<Value>
     /// <summary>A float.</summary>
     public static Value From(double value) => new(ValueKind.F64, BitConverter.DoubleToInt64Bits(value), null);
 
+    /// <summary>
+    /// A string held as the UTF-8 bytes it was decoded from (not copied; they must be valid UTF-8 and never change):
+    /// a codec that only passes it on re-encodes the bytes, and the UTF-16 string is made on first use.
+    /// </summary>
+    internal static Value FromUtf8(byte[] utf8) => new(ValueKind.String, 0, new Utf8String(utf8));
+
+    /// <summary>The UTF-8 bytes of a string value that was made by <see cref="FromUtf8"/>.</summary>
+    internal bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
+    {
+        if (Kind == ValueKind.String && _ref is Utf8String u)
+        {
+            utf8 = u.Utf8;
+            return true;
+        }
+        utf8 = default;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private string Text() => _ref!.GetType() == typeof(string) ? Unsafe.As<string>(_ref) : Unsafe.As<Utf8String>(_ref).Text;
+
     /// <summary>A string; null becomes <see cref="Null"/>.</summary>
     public static Value From(string? value) => value is null ? default : new(ValueKind.String, 0, value);
 
@@ -133,7 +154,7 @@ public readonly struct Value : IEquatable<Value>
     }
 
     /// <summary>The string, or null when this is not a string.</summary>
-    public string? AsString() => Kind == ValueKind.String ? Ref<string>() : null;
+    public string? AsString() => Kind == ValueKind.String ? Text() : null;
 
     /// <summary>The bytes, or null when this is not bytes.</summary>
     public byte[]? AsBytes() => Kind == ValueKind.Bytes ? Ref<byte[]>() : null;
@@ -177,7 +198,10 @@ public readonly struct Value : IEquatable<Value>
             case ValueKind.I64:
             case ValueKind.U64: return _bits == other._bits;
             case ValueKind.F64: return RawF64.Equals(other.RawF64);
-            case ValueKind.String: return string.Equals(Ref<string>(), other.Ref<string>(), StringComparison.Ordinal);
+            case ValueKind.String:
+                return _ref is Utf8String mine && other._ref is Utf8String theirs
+                    ? mine.Utf8.AsSpan().SequenceEqual(theirs.Utf8)
+                    : string.Equals(Text(), other.Text(), StringComparison.Ordinal);
             case ValueKind.Bytes: return Ref<byte[]>().AsSpan().SequenceEqual(other.Ref<byte[]>());
             case ValueKind.Array:
                 {
@@ -202,7 +226,7 @@ public readonly struct Value : IEquatable<Value>
 
     public override int GetHashCode() => Kind switch
     {
-        ValueKind.String => StringComparer.Ordinal.GetHashCode(Ref<string>()),
+        ValueKind.String => StringComparer.Ordinal.GetHashCode(Text()),
         ValueKind.F64 => RawF64.GetHashCode(),
         ValueKind.I64 => ((double)_bits).GetHashCode(),
         ValueKind.Array => HashCode.Combine(Kind, Ref<List<Value>>().Count),
@@ -231,7 +255,7 @@ public readonly struct Value : IEquatable<Value>
             case ValueKind.I64: sb.Append(_bits.ToString(CultureInfo.InvariantCulture)); break;
             case ValueKind.U64: sb.Append(unchecked((ulong)_bits).ToString(CultureInfo.InvariantCulture)); break;
             case ValueKind.F64: sb.Append(RawF64.ToString("R", CultureInfo.InvariantCulture)); break;
-            case ValueKind.String: AppendQuoted(sb, Ref<string>()); break;
+            case ValueKind.String: AppendQuoted(sb, Text()); break;
             case ValueKind.Bytes: AppendQuoted(sb, Convert.ToBase64String(Ref<byte[]>())); break;
             case ValueKind.Array:
                 sb.Append('[');

@@ -14,12 +14,29 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
     private int _count;
     private Dictionary<string, int>? _index;
 
+    // The keys array may be shared with other records of the same shape (decoders hand out one per shape); every
+    // write to it goes through OwnKeys first.
+    private bool _sharedKeys;
+
     /// <summary>An empty record with room for <paramref name="capacity"/> fields.</summary>
     public ValueRecord(int capacity = 4)
     {
         capacity = Math.Max(capacity, 1);
         _keys = new string[capacity];
         _values = new Value[capacity];
+    }
+
+    /// <summary>
+    /// A record that adopts <paramref name="keys"/> and <paramref name="values"/> (same length, unique keys) without
+    /// copying; with <paramref name="sharedKeys"/> the keys array is treated as read-only (it is copied before any change).
+    /// </summary>
+    internal ValueRecord(string[] keys, Value[] values, bool sharedKeys)
+    {
+        if (keys.Length != values.Length || keys.Length == 0) throw new ArgumentException("keys and values must have the same, non-zero length");
+        _keys = keys;
+        _values = values;
+        _count = values.Length;
+        _sharedKeys = sharedKeys;
     }
 
     /// <summary>The number of fields.</summary>
@@ -31,6 +48,18 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
         get => TryGetValue(key, out var value) ? value : default;
         set => Set(key, value);
     }
+
+    /// <summary>The keys in insertion order, for encoders that walk every field (no copy, no per-field checks).</summary>
+    internal ReadOnlySpan<string> KeySpan => _keys.AsSpan(0, _count);
+
+    /// <summary>
+    /// The keys array when it is shared with other records of the same shape (it then never changes, so encoders may
+    /// cache what they derive from it by reference).
+    /// </summary>
+    internal string[]? SharedKeys => _sharedKeys ? _keys : null;
+
+    /// <summary>The values in insertion order, beside <see cref="KeySpan"/>.</summary>
+    internal ReadOnlySpan<Value> ValueSpan => _values.AsSpan(0, _count);
 
     /// <summary>The key at a position (insertion order).</summary>
     public string KeyAt(int index) => (uint)index < (uint)_count ? _keys[index] : throw new ArgumentOutOfRangeException(nameof(index));
@@ -73,7 +102,9 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
         {
             Array.Resize(ref _keys, _count * 2);
             Array.Resize(ref _values, _count * 2);
+            _sharedKeys = false;
         }
+        OwnKeys();
         _keys[_count] = key;
         _values[_count] = value;
         _index?.TryAdd(key, _count);
@@ -85,6 +116,7 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
     {
         var i = IndexOf(key);
         if (i < 0) return false;
+        OwnKeys();
         Array.Copy(_keys, i + 1, _keys, i, _count - i - 1);
         Array.Copy(_values, i + 1, _values, i, _count - i - 1);
         _count--;
@@ -96,6 +128,13 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
             for (var k = 0; k < _count; k++) _index.TryAdd(_keys[k], k);
         }
         return true;
+    }
+
+    private void OwnKeys()
+    {
+        if (!_sharedKeys) return;
+        _keys = (string[])_keys.Clone();
+        _sharedKeys = false;
     }
 
     private int IndexOf(string key)

@@ -111,10 +111,17 @@ public sealed class SourceDecoder
             _values = new Value[n];
             _decodeErrors = new string?[n];
         }
-        var half = n / 2;
-        var other = Task.Run(() => DecodeRange(_secondCodec!, batch, half, n));
-        DecodeRange(_codec!, batch, 0, half);
-        other.GetAwaiter().GetResult();
+        // The two threads claim chunks from one counter rather than a fixed half each: when the helper starts late
+        // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
+        // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
+        // earlier batch that starts very late finds its own batch done.
+        var shared = new SharedDecode(batch, n);
+        var other = Task.Run(() =>
+        {
+            if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
+        });
+        DecodeShared(_codec!, shared);
+        if (Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
         var now = RuntimeServices.NowNs();
         for (var i = 0; i < n; i++)
         {
@@ -133,13 +140,33 @@ public sealed class SourceDecoder
         }
     }
 
-    private void DecodeRange(ICodec codec, SourceBatch batch, int from, int to)
+    private const int HelperIdle = 0;
+    private const int HelperRunning = 1;
+    private const int HelperNotNeeded = 2;
+    private const int ChunksPerClaim = 8;
+
+    private void DecodeShared(ICodec codec, SharedDecode shared)
     {
-        for (var i = from; i < to; i++)
+        var batch = shared.Batch;
+        int from;
+        while ((from = Interlocked.Add(ref shared.Next, ChunksPerClaim) - ChunksPerClaim) < shared.Count)
         {
-            if (codec.TryDecode(batch[i].Data, out var value, out var error)) _values[i] = value;
-            else _decodeErrors[i] = error ?? "could not decode";
+            var to = Math.Min(from + ChunksPerClaim, shared.Count);
+            for (var i = from; i < to; i++)
+            {
+                if (codec.TryDecode(batch[i].Data, out var value, out var error)) _values[i] = value;
+                else _decodeErrors[i] = error ?? "could not decode";
+            }
         }
+    }
+
+    /// <summary>One batch decoded by two threads: the next chunk to claim and whether the helper thread runs.</summary>
+    private sealed class SharedDecode(SourceBatch batch, int count)
+    {
+        public readonly SourceBatch Batch = batch;
+        public readonly int Count = count;
+        public int Next;
+        public int Helper;
     }
 
     /// <summary>Flushes every stream's preprocessors (the source finished or drains).</summary>

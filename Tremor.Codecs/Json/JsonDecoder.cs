@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Tremor.Pdk;
 
 namespace Tremor.Codecs;
@@ -16,6 +17,13 @@ internal static class JsonDecoder
 {
     /// <summary>Deepest nesting of arrays and records accepted.</summary>
     public const int MaxDepth = 1024;
+
+    /// <summary>
+    /// Unescaped strings longer than this (in UTF-8 bytes) are kept as their UTF-8 bytes (<see cref="Value.FromUtf8"/>):
+    /// half the memory of the UTF-16 string for ASCII text, and re-encoding them is a copy. Shorter ones are cheaper
+    /// as strings (and most come from the string cache).
+    /// </summary>
+    public const int KeepUtf8Above = 64;
 
     private static readonly JsonReaderOptions s_options = new()
     {
@@ -36,118 +44,15 @@ internal static class JsonDecoder
             return false;
         }
         var scratch = t_scratch ??= new Scratch();
-        var keys = KeyCache.Current;
         var reader = new Utf8JsonReader(data, isFinalBlock: true, new JsonReaderState(s_options));
-        var depth = 0;
-        var sp = 0;
-        Value result = default;
         try
         {
-            while (reader.Read())
-            {
-                Value item;
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.StartObject:
-                    case JsonTokenType.StartArray:
-                        if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
-                        scratch.Frames[depth++] = new Frame(sp);
-                        continue;
-                    case JsonTokenType.PropertyName:
-                        {
-                            string key;
-                            int keyHash;
-                            if (!reader.ValueIsEscaped)
-                            {
-                                if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
-                                {
-                                    return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, out value, out error);
-                                }
-                            }
-                            else
-                            {
-                                key = reader.GetString()!;
-                                keyHash = key.GetHashCode();
-                            }
-                            ref var frame = ref scratch.Frames[depth - 1];
-                            frame.PendingKey = key;
-                            var bit = 1UL << (keyHash & 63);
-                            if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
-                            frame.KeyFilter |= bit;
-                            continue;
-                        }
-                    case JsonTokenType.EndObject:
-                        {
-                            var frame = scratch.Frames[--depth];
-                            var count = sp - frame.Start;
-                            var record = new ValueRecord(count);
-                            var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
-                            var fieldValues = scratch.Values.AsSpan(frame.Start, count);
-                            if (frame.MaybeDuplicate)
-                            {
-                                for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
-                            }
-                            else
-                            {
-                                for (var i = 0; i < count; i++) record.Append(fieldKeys[i], fieldValues[i]);
-                            }
-                            fieldKeys.Clear();
-                            fieldValues.Clear();
-                            sp = frame.Start;
-                            item = Value.From(record);
-                            break;
-                        }
-                    case JsonTokenType.EndArray:
-                        {
-                            var frame = scratch.Frames[--depth];
-                            var count = sp - frame.Start;
-                            var list = new List<Value>(count);
-                            CollectionsMarshal.SetCount(list, count);
-                            var items = scratch.Values.AsSpan(frame.Start, count);
-                            items.CopyTo(CollectionsMarshal.AsSpan(list));
-                            items.Clear();
-                            sp = frame.Start;
-                            item = Value.From(list);
-                            break;
-                        }
-                    case JsonTokenType.String:
-                        item = Value.From(reader.GetString());
-                        break;
-                    case JsonTokenType.Number:
-                        if (!TryReadNumber(ref reader, out item))
-                        {
-                            value = default;
-                            error = $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float";
-                            return false;
-                        }
-                        break;
-                    case JsonTokenType.True:
-                        item = Value.True;
-                        break;
-                    case JsonTokenType.False:
-                        item = Value.False;
-                        break;
-                    default:
-                        item = Value.Null;
-                        break;
-                }
-                if (depth == 0)
-                {
-                    result = item;
-                    continue;
-                }
-                if (sp == scratch.Values.Length) scratch.Grow();
-                // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
-                ref var parent = ref scratch.Frames[depth - 1];
-                scratch.Keys[sp] = parent.PendingKey!;
-                parent.PendingKey = null;
-                scratch.Values[sp++] = item;
-            }
+            return Parse(ref reader, data, scratch, out value, out error);
         }
         catch (JsonException e)
         {
             // Leave no references to this event's values behind on the shared scratch stack.
-            scratch.Clear(sp, depth);
+            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
             value = default;
             error = Describe(data, e);
             return false;
@@ -155,7 +60,7 @@ internal static class JsonDecoder
         catch (InvalidOperationException)
         {
             // GetString on a string token that is not valid UTF-8 (or holds an escaped lone surrogate).
-            scratch.Clear(sp, depth);
+            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
             var start = (int)reader.TokenStartIndex;
             var bad = Utf8Text.FindInvalid(data[start..]);
             value = default;
@@ -164,13 +69,204 @@ internal static class JsonDecoder
                 : $"invalid JSON string at byte {start}: an escaped surrogate (\\uD800-\\uDFFF) is not part of a valid pair";
             return false;
         }
+    }
+
+    /// <summary>
+    /// The token loop, apart from <see cref="TryDecode"/>'s exception handlers: in a method without them the JIT keeps
+    /// the stack pointer and depth in registers.
+    /// </summary>
+    private static bool Parse(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
+    {
+        var keys = StringCache.Keys;
+        var strings = StringCache.Values;
+        var depth = 0;
+        var sp = 0;
+        Value result = default;
+        while (reader.Read())
+        {
+            // Each value is written straight into its slot on the scratch stack (not through a local, which cost a
+            // struct copy with a write barrier per value); the slot is scratch.Values[sp] once sp is final.
+            if (sp == scratch.Values.Length) scratch.Grow();
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                case JsonTokenType.StartArray:
+                    if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
+                    scratch.Frames[depth++] = new Frame(sp);
+                    continue;
+                case JsonTokenType.PropertyName:
+                    {
+                        string key;
+                        int keyHash;
+                        if (!reader.ValueIsEscaped)
+                        {
+                            if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
+                            }
+                        }
+                        else
+                        {
+                            key = reader.GetString()!;
+                            keyHash = key.GetHashCode();
+                        }
+                        ref var frame = ref scratch.Frames[depth - 1];
+                        frame.PendingKey = key;
+                        frame.PendingKeyHash = keyHash;
+                        var bit = 1UL << (keyHash & 63);
+                        if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
+                        frame.KeyFilter |= bit;
+                        frame.Shape = (frame.Shape ^ (uint)keyHash) * 0x9E3779B1;
+                        continue;
+                    }
+                case JsonTokenType.EndObject:
+                    {
+                        var frame = scratch.Frames[--depth];
+                        var count = sp - frame.Start;
+                        var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
+                        var fieldValues = scratch.Values.AsSpan(frame.Start, count);
+                        ValueRecord record;
+                        if (count == 0)
+                        {
+                            record = new ValueRecord();
+                        }
+                        else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
+                        {
+                            // A cached shape was checked for duplicates when it was added.
+                            record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
+                        }
+                        else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
+                        {
+                            record = new ValueRecord(count);
+                            for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
+                        }
+                        else
+                        {
+                            record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
+                        }
+                        fieldKeys.Clear();
+                        fieldValues.Clear();
+                        sp = frame.Start;
+                        scratch.Values[sp] = Value.From(record);
+                        break;
+                    }
+                case JsonTokenType.EndArray:
+                    {
+                        var frame = scratch.Frames[--depth];
+                        var count = sp - frame.Start;
+                        var list = new List<Value>(count);
+                        CollectionsMarshal.SetCount(list, count);
+                        var items = scratch.Values.AsSpan(frame.Start, count);
+                        items.CopyTo(CollectionsMarshal.AsSpan(list));
+                        items.Clear();
+                        sp = frame.Start;
+                        scratch.Values[sp] = Value.From(list);
+                        break;
+                    }
+                case JsonTokenType.String:
+                    if (!reader.ValueIsEscaped)
+                    {
+                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Utf8.IsValid for long ones.
+                        var utf8 = reader.ValueSpan;
+                        if (utf8.Length > KeepUtf8Above)
+                        {
+                            if (!Utf8.IsValid(utf8))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
+                            }
+                            scratch.Values[sp] = Value.FromUtf8(utf8.ToArray());
+                        }
+                        else
+                        {
+                            if (!strings.TryGet(utf8, out var text, out var bad))
+                            {
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                            }
+                            scratch.Values[sp] = Value.From(text);
+                        }
+                    }
+                    else
+                    {
+                        scratch.Values[sp] = Value.From(reader.GetString());
+                    }
+                    break;
+                case JsonTokenType.Number:
+                    if (!TryReadNumber(ref reader, out scratch.Values[sp]))
+                    {
+                        scratch.Clear(sp, depth);
+                        value = default;
+                        error = $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float";
+                        return false;
+                    }
+                    break;
+                case JsonTokenType.True:
+                    scratch.Values[sp] = Value.True;
+                    break;
+                case JsonTokenType.False:
+                    scratch.Values[sp] = Value.False;
+                    break;
+                default:
+                    scratch.Values[sp] = Value.Null;
+                    break;
+            }
+            if (depth == 0)
+            {
+                result = scratch.Values[sp];
+                scratch.Values[sp] = default;
+                continue;
+            }
+            // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
+            ref var parent = ref scratch.Frames[depth - 1];
+            scratch.Keys[sp] = parent.PendingKey!;
+            scratch.Hashes[sp] = parent.PendingKeyHash;
+            parent.PendingKey = null;
+            sp++;
+        }
         value = result;
         error = null;
         return true;
     }
 
+    /// <summary>
+    /// Whether a record really has a key twice, once its 64-bit filter said it might: the filter is wrong for most
+    /// records of a dozen keys or more, and the pairwise check on full hashes is much cheaper than setting every field
+    /// by lookup.
+    /// </summary>
+    private static bool HasDuplicate(ReadOnlySpan<string> keys, ReadOnlySpan<int> hashes)
+    {
+        for (var i = 1; i < hashes.Length; i++)
+        {
+            var h = hashes[i];
+            for (var j = 0; j < i; j++)
+            {
+                if (hashes[j] == h && string.Equals(keys[i], keys[j], StringComparison.Ordinal)) return true;
+            }
+        }
+        return false;
+    }
+
     private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
     {
+        // The reader has checked the syntax: a short run of digits (with an optional '-') is an integer that fits a
+        // long, so it is parsed here in one plain loop instead of through the general number parser.
+        var digits = reader.ValueSpan;
+        if (digits.Length <= 18)
+        {
+            var negative = !digits.IsEmpty && digits[0] == (byte)'-';
+            long n = 0;
+            var i = negative ? 1 : 0;
+            for (; i < digits.Length; i++)
+            {
+                var digit = (uint)(digits[i] - '0');
+                if (digit > 9) break;
+                n = n * 10 + digit;
+            }
+            if (i == digits.Length && digits.Length > (negative ? 1 : 0))
+            {
+                value = Value.From(negative ? -n : n);
+                return true;
+            }
+        }
         if (reader.TryGetInt64(out var l))
         {
             value = Value.From(l);
@@ -191,11 +287,11 @@ internal static class JsonDecoder
         return false;
     }
 
-    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, out Value value, out string? error)
+    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, string what, int used, int depth, out Value value, out string? error)
     {
-        t_scratch?.Clear(t_scratch.Values.Length, t_scratch.Frames.Length);
+        t_scratch?.Clear(used, depth);
         value = default;
-        error = $"invalid UTF-8 in a JSON key at byte {offset} ({Utf8Text.DescribeByte(data, offset)})";
+        error = $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})";
         return false;
     }
 
@@ -223,7 +319,42 @@ internal static class JsonDecoder
         public readonly int Start = start;
         public ulong KeyFilter;
         public bool MaybeDuplicate;
+        public uint Shape;
         public string? PendingKey;
+        public int PendingKeyHash;
+    }
+
+    /// <summary>
+    /// One keys array per record shape (the same keys in the same order), shared by every record of that shape:
+    /// records of a stream mostly repeat one or a few shapes, so this saves a keys array per record. Direct-mapped and
+    /// bounded; keys from <see cref="StringCache"/> are the same instances each time, so matching compares references.
+    /// </summary>
+    private sealed class ShapeCache
+    {
+        private const int Slots = 64;
+        private readonly string[]?[] _shapes = new string[]?[Slots];
+
+        /// <summary>The cached keys array equal to <paramref name="keys"/> (same instances, same order), if any.</summary>
+        public bool TryGet(ReadOnlySpan<string> keys, uint shape, out string[] cached)
+        {
+            cached = _shapes[Slot(keys, shape)]!;
+            if (cached is null || cached.Length != keys.Length) return false;
+            for (var i = 0; i < keys.Length; i++)
+            {
+                if (!ReferenceEquals(cached[i], keys[i])) return false;
+            }
+            return true;
+        }
+
+        /// <summary>Caches a copy of <paramref name="keys"/> (which must hold no key twice) in place of its slot's shape.</summary>
+        public string[] Add(ReadOnlySpan<string> keys, uint shape)
+        {
+            var fresh = keys.ToArray();
+            _shapes[Slot(keys, shape)] = fresh;
+            return fresh;
+        }
+
+        private static int Slot(ReadOnlySpan<string> keys, uint shape) => (int)((shape ^ (uint)keys.Length) & (Slots - 1));
     }
 
     private sealed class Scratch
@@ -231,11 +362,14 @@ internal static class JsonDecoder
         public Frame[] Frames = new Frame[16];
         public Value[] Values = new Value[256];
         public string[] Keys = new string[256];
+        public int[] Hashes = new int[256];
+        public readonly ShapeCache Shapes = new();
 
         public void Grow()
         {
             Array.Resize(ref Values, Values.Length * 2);
             Array.Resize(ref Keys, Keys.Length * 2);
+            Array.Resize(ref Hashes, Hashes.Length * 2);
         }
 
         public void Clear(int used, int depth)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
 using Tremor.Pdk;
@@ -16,9 +17,16 @@ internal static class JsonEncoder
 {
     private const int StringSegment = 4096;
 
+    /// <summary>Strings up to this many chars (most keys and short values) are tried with a plain loop first.</summary>
+    private const int ShortString = 32;
+
     private static readonly SearchValues<char> s_needsEscape = SearchValues.Create(
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f" +
         "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f");
+
+    private static readonly SearchValues<byte> s_needsEscapeUtf8 = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f"u8 +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
 
     private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
@@ -59,6 +67,11 @@ internal static class JsonEncoder
                 break;
             case ValueKind.I64:
                 {
+                    if ((ulong)value.RawI64 < 10)
+                    {
+                        writer.WriteByte((byte)('0' + value.RawI64));
+                        break;
+                    }
                     Utf8Formatter.TryFormat(value.RawI64, writer.Reserve(20), out var written);
                     writer.Advance(written);
                     break;
@@ -73,19 +86,20 @@ internal static class JsonEncoder
                 WriteFloat(ref writer, value.RawF64);
                 break;
             case ValueKind.String:
-                WriteString(ref writer, value.AsString()!);
+                if (value.TryGetUtf8(out var utf8)) WriteUtf8String(ref writer, utf8);
+                else WriteString(ref writer, value.AsString()!);
                 break;
             case ValueKind.Bytes:
                 WriteBase64(ref writer, value.AsBytes()!);
                 break;
             case ValueKind.Array:
                 {
-                    var list = value.AsArray()!;
+                    var items = CollectionsMarshal.AsSpan(value.AsArray());
                     writer.WriteByte((byte)'[');
-                    for (var i = 0; i < list.Count; i++)
+                    for (var i = 0; i < items.Length; i++)
                     {
                         if (i > 0) writer.WriteByte((byte)',');
-                        Write(ref writer, list[i]);
+                        Write(ref writer, items[i]);
                     }
                     writer.WriteByte((byte)']');
                     break;
@@ -93,17 +107,107 @@ internal static class JsonEncoder
             case ValueKind.Record:
                 {
                     var record = value.AsRecord()!;
+                    var keys = record.KeySpan;
+                    var values = record.ValueSpan;
+                    if (record.SharedKeys is { } shared && KeyFragments.For(shared) is { } fragments)
+                    {
+                        WriteFields(ref writer, fragments, values);
+                        break;
+                    }
                     writer.WriteByte((byte)'{');
-                    for (var i = 0; i < record.Count; i++)
+                    for (var i = 0; i < keys.Length; i++)
                     {
                         if (i > 0) writer.WriteByte((byte)',');
-                        WriteString(ref writer, record.KeyAt(i));
+                        WriteString(ref writer, keys[i]);
                         writer.WriteByte((byte)':');
-                        Write(ref writer, record.ValueAt(i));
+                        Write(ref writer, values[i]);
                     }
                     writer.WriteByte((byte)'}');
                     break;
                 }
+        }
+    }
+
+    /// <summary>A record whose keys are pre-encoded: <c>{"k0":</c>, then <c>,"k1":</c> ... from one array.</summary>
+    private static void WriteFields(ref Utf8Output writer, KeyFragments fragments, ReadOnlySpan<Value> values)
+    {
+        var bytes = fragments.Bytes;
+        var ends = fragments.Ends;
+        var start = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            writer.Write(bytes.AsSpan(start, ends[i] - start));
+            start = ends[i];
+            Write(ref writer, values[i]);
+        }
+        writer.WriteByte((byte)'}');
+    }
+
+    /// <summary>
+    /// The encoded keys of a shared keys array (records of one shape, see <c>ValueRecord.SharedKeys</c>): <c>{"a":</c>,
+    /// <c>,"b":</c>, ... back to back. Built the second time an array is seen in a row of lookups, so a stream of ever
+    /// new shapes costs a reference compare per record and no allocation; a few per thread, replaced round robin.
+    /// </summary>
+    private sealed class KeyFragments
+    {
+        private const int Entries = 4;
+
+        [ThreadStatic]
+        private static Cache? t_cache;
+
+        private KeyFragments(string[] keys, byte[] bytes, int[] ends)
+        {
+            Keys = keys;
+            Bytes = bytes;
+            Ends = ends;
+        }
+
+        public string[] Keys { get; }
+
+        public byte[] Bytes { get; }
+
+        public int[] Ends { get; }
+
+        public static KeyFragments? For(string[] keys)
+        {
+            var cache = t_cache ??= new Cache();
+            foreach (var entry in cache.Entries)
+            {
+                if (entry is not null && ReferenceEquals(entry.Keys, keys)) return entry;
+            }
+            if (!ReferenceEquals(cache.Candidate, keys))
+            {
+                cache.Candidate = keys;
+                return null;
+            }
+            var built = Build(keys);
+            cache.Entries[cache.Next] = built;
+            cache.Next = (cache.Next + 1) % Entries;
+            cache.Candidate = null;
+            return built;
+        }
+
+        private static KeyFragments Build(string[] keys)
+        {
+            var buffer = new ArrayBufferWriter<byte>(keys.Length * 16);
+            var ends = new int[keys.Length];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var writer = new Utf8Output(buffer);
+                writer.WriteByte(i == 0 ? (byte)'{' : (byte)',');
+                WriteString(ref writer, keys[i]);
+                writer.WriteByte((byte)':');
+                writer.Flush();
+                ends[i] = buffer.WrittenCount;
+            }
+            return new KeyFragments(keys, buffer.WrittenSpan.ToArray(), ends);
+        }
+
+        private sealed class Cache
+        {
+            public readonly KeyFragments?[] Entries = new KeyFragments?[KeyFragments.Entries];
+            public string[]? Candidate;
+            public int Next;
         }
     }
 
@@ -142,6 +246,7 @@ internal static class JsonEncoder
     /// <summary>Writes a quoted, escaped JSON string. Lone surrogates become U+FFFD (they have no UTF-8 form).</summary>
     public static void WriteString(ref Utf8Output writer, string s)
     {
+        if (s.Length <= ShortString && TryWriteShortAscii(ref writer, s)) return;
         var chars = s.AsSpan();
         writer.WriteByte((byte)'"');
         while (!chars.IsEmpty)
@@ -161,6 +266,45 @@ internal static class JsonEncoder
             if (plain < 0) break;
             WriteEscape(ref writer, chars[0]);
             chars = chars[1..];
+        }
+        writer.WriteByte((byte)'"');
+    }
+
+    /// <summary>
+    /// Writes a short string that is printable ASCII without '"' or '\\' (nothing to escape or transcode) in one pass;
+    /// false, having written nothing, for any other string. For a handful of chars this beats the vectorised search
+    /// and transcoding calls of the general path.
+    /// </summary>
+    private static bool TryWriteShortAscii(ref Utf8Output writer, string s)
+    {
+        var span = writer.Reserve(s.Length + 2);
+        span[0] = (byte)'"';
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c - 0x20u > 0x7E - 0x20 || c == '"' || c == '\\') return false;
+            span[i + 1] = (byte)c;
+        }
+        span[s.Length + 1] = (byte)'"';
+        writer.Advance(s.Length + 2);
+        return true;
+    }
+
+    /// <summary>Writes a quoted, escaped JSON string from valid UTF-8 (bytes of multi-byte sequences never need escaping).</summary>
+    private static void WriteUtf8String(ref Utf8Output writer, ReadOnlySpan<byte> utf8)
+    {
+        writer.WriteByte((byte)'"');
+        while (!utf8.IsEmpty)
+        {
+            var plain = utf8.IndexOfAny(s_needsEscapeUtf8);
+            if (plain < 0)
+            {
+                writer.Write(utf8);
+                break;
+            }
+            writer.Write(utf8[..plain]);
+            WriteEscape(ref writer, (char)utf8[plain]);
+            utf8 = utf8[(plain + 1)..];
         }
         writer.WriteByte((byte)'"');
     }

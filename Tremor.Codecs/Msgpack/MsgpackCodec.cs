@@ -68,7 +68,7 @@ public sealed class MsgpackCodec : ICodec
                 value = Value.From(reader.ReadDouble());
                 return true;
             case MessagePackType.String:
-                return TryReadString(ref reader, KeyCache.Current, isKey: false, out value, out _, out error);
+                return TryReadString(ref reader, StringCache.Keys, isKey: false, out value, out _, out error);
             case MessagePackType.Binary:
                 {
                     var bytes = reader.ReadBytes();
@@ -97,7 +97,7 @@ public sealed class MsgpackCodec : ICodec
                     if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
                     var count = reader.ReadMapHeader();
                     var record = new ValueRecord(count);
-                    var keys = KeyCache.Current;
+                    var keys = StringCache.Keys;
                     ulong keyFilter = 0;
                     var maybeDuplicate = false;
                     for (var i = 0; i < count; i++)
@@ -151,7 +151,7 @@ public sealed class MsgpackCodec : ICodec
         }
     }
 
-    private static bool TryReadString(ref MessagePackReader reader, KeyCache keys, bool isKey, out Value value, out int keyHash, out string? error)
+    private static bool TryReadString(ref MessagePackReader reader, StringCache keys, bool isKey, out Value value, out int keyHash, out string? error)
     {
         var offset = reader.Consumed;
         ReadOnlySpan<byte> utf8;
@@ -163,7 +163,7 @@ public sealed class MsgpackCodec : ICodec
         int bad;
         string text;
         keyHash = 0;
-        var ok = isKey ? keys.TryGet(utf8, out text, out keyHash, out bad) : Utf8Text.TryDecode(utf8, out text, out bad);
+        var ok = isKey ? keys.TryGet(utf8, out text, out keyHash, out bad) : StringCache.Values.TryGet(utf8, out text, out bad);
         if (!ok)
         {
             value = default;
@@ -211,7 +211,8 @@ public sealed class MsgpackCodec : ICodec
                 writer.Write(value.RawF64);
                 break;
             case ValueKind.String:
-                writer.Write(value.AsString());
+                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
+                else writer.Write(value.AsString());
                 break;
             case ValueKind.Bytes:
                 writer.Write(value.AsBytes().AsSpan());

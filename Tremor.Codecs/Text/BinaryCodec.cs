@@ -29,7 +29,8 @@ public sealed class BinaryCodec : ICodec
                 output.Write(value.AsBytes());
                 break;
             case ValueKind.String:
-                StringCodec.WriteUtf8(value.AsString()!, output);
+                if (value.TryGetUtf8(out var utf8)) output.Write(utf8);
+                else StringCodec.WriteUtf8(value.AsString()!, output);
                 break;
             default:
                 JsonEncoder.Encode(value, output);

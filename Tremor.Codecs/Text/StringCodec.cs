@@ -34,7 +34,8 @@ public sealed class StringCodec : ICodec
         switch (value.Kind)
         {
             case ValueKind.String:
-                WriteUtf8(value.AsString()!, output);
+                if (value.TryGetUtf8(out var utf8)) output.Write(utf8);
+                else WriteUtf8(value.AsString()!, output);
                 break;
             case ValueKind.Bytes:
                 output.Write(value.AsBytes());

@@ -6,6 +6,8 @@ namespace Tremor.Benchmarks;
 
 /// <summary>JSON decode and encode of tremor's 100 demo records; one operation is one record.</summary>
 [MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class JsonBenchmarks
 {
     private const int Records = 100;
@@ -13,6 +15,7 @@ public class JsonBenchmarks
     private readonly PooledBufferWriter _output = new(128 * 1024);
     private ReadOnlyMemory<byte>[] _lines = [];
     private Value[] _values = [];
+    private Value[] _baselineValues = [];
 
     [GlobalSetup]
     public void Setup()
@@ -20,9 +23,24 @@ public class JsonBenchmarks
         _lines = [.. BenchData.JsonLines().Select(l => (ReadOnlyMemory<byte>)l)];
         if (_lines.Length != Records) throw new InvalidOperationException($"expected {Records} records, found {_lines.Length}");
         _values = [.. _lines.Select(l => _codec.TryDecode(l, out var v, out var e) ? v : throw new InvalidOperationException(e))];
+        _baselineValues = [.. _lines.Select(l => Baseline.JsonDecoder.TryDecode(l.Span, out var v, out var e) ? v : throw new InvalidOperationException(e))];
+    }
+
+    /// <summary>The decoder as it was before issue 8 (a frozen copy in Baseline/), for a ratio in the same run.</summary>
+    [Benchmark(OperationsPerInvoke = Records, Baseline = true)]
+    [BenchmarkCategory("Decode")]
+    public Value DecodeBaseline()
+    {
+        Value last = default;
+        foreach (var line in _lines)
+        {
+            if (!Baseline.JsonDecoder.TryDecode(line.Span, out last, out var error)) throw new InvalidOperationException(error);
+        }
+        return last;
     }
 
     [Benchmark(OperationsPerInvoke = Records)]
+    [BenchmarkCategory("Decode")]
     public Value Decode()
     {
         Value last = default;
@@ -33,7 +51,18 @@ public class JsonBenchmarks
         return last;
     }
 
+    /// <summary>The encoder as it was before issue 8 (a frozen copy in Baseline/), for a ratio in the same run.</summary>
+    [Benchmark(OperationsPerInvoke = Records, Baseline = true)]
+    [BenchmarkCategory("Encode")]
+    public int EncodeBaseline()
+    {
+        _output.Reset();
+        foreach (var value in _baselineValues) Baseline.JsonEncoder.Encode(value, _output);
+        return _output.WrittenCount;
+    }
+
     [Benchmark(OperationsPerInvoke = Records)]
+    [BenchmarkCategory("Encode")]
     public int Encode()
     {
         _output.Reset();

@@ -4,6 +4,12 @@ using BenchmarkDotNet.Running;
 using Tremor.Benchmarks;
 
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --filter '*' [--job short]
+// dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]
+if (args.Length > 0 && args[0] == "--interleaved")
+{
+    Interleaved.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 41);
+    return;
+}
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(JsonBenchmarks).Assembly).Run(args);
 PrintThroughput(summaries);
 
@@ -14,6 +20,8 @@ static void PrintThroughput(IEnumerable<Summary> summaries)
     {
         [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Decode)}"] = recordBytes,
         [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.Encode)}"] = recordBytes,
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.DecodeBaseline)}"] = recordBytes,
+        [$"{nameof(JsonBenchmarks)}.{nameof(JsonBenchmarks.EncodeBaseline)}"] = recordBytes,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.Separate)}"] = BenchData.Json.Length,
         [$"{nameof(SeparateBenchmarks)}.{nameof(SeparateBenchmarks.SeparateIn4KChunks)}"] = BenchData.Json.Length,
         [$"{nameof(LengthPrefixedBenchmarks)}.{nameof(LengthPrefixedBenchmarks.OneChunk)}"] = BenchData.Json.Length + 300,

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Tremor.Codecs;
+namespace Tremor.Benchmarks.Baseline;
 
 /// <summary>
 /// A small, bounded, per-thread cache from the UTF-8 bytes of a record key to its string, so decoders do not allocate the

@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+using System.Globalization;
+using Tremor.Codecs;
+using Tremor.Pdk;
+
+namespace Tremor.Benchmarks;
+
+/// <summary>
+/// A/B of the JSON codec against its frozen baseline (Baseline/), interleaved: every round times each variant once
+/// over all records, so load from other processes on a shared machine hits both alike; time is the thread's CPU time
+/// (Linux), so being descheduled by other processes does not count. Prints the median per-record time of each, the
+/// median of the per-round ratios, and the bytes allocated per record (deterministic).
+/// <c>dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]</c>.
+/// </summary>
+internal static class Interleaved
+{
+    public static void Run(int rounds)
+    {
+        var lines = BenchData.JsonLines();
+        var codec = new JsonCodec();
+        var values = lines.Select(l => codec.TryDecode(l.AsSpan(), out var v, out _) ? v : default).ToArray();
+        var baselineValues = lines.Select(l => Baseline.JsonDecoder.TryDecode(l, out var v, out _) ? v : default).ToArray();
+        using var output = new PooledBufferWriter(128 * 1024);
+        const int Repeat = 50;
+        var records = lines.Length * Repeat;
+
+        Sample Time(Action body)
+        {
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var cpu = ThreadCpuNs();
+            body();
+            var ns = (ThreadCpuNs() - cpu) / (double)records;
+            return new Sample(ns, (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)records);
+        }
+
+        void DecodeNew()
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                foreach (var line in lines) codec.TryDecode(line.AsSpan(), out _, out _);
+            }
+        }
+
+        void DecodeOld()
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                foreach (var line in lines) Baseline.JsonDecoder.TryDecode(line, out _, out _);
+            }
+        }
+
+        void EncodeNew()
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                output.Reset();
+                foreach (var value in values) codec.Encode(value, output);
+            }
+        }
+
+        void EncodeOld()
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                output.Reset();
+                foreach (var value in baselineValues) Baseline.JsonEncoder.Encode(value, output);
+            }
+        }
+
+        var cases = new (string Name, Action Old, Action New)[] { ("decode", DecodeOld, DecodeNew), ("encode", EncodeOld, EncodeNew) };
+        foreach (var (_, old, @new) in cases)
+        {
+            for (var w = 0; w < 20; w++)
+            {
+                old();
+                @new();
+            }
+        }
+        Console.WriteLine($"Interleaved A/B, {rounds} rounds of {records} records each ({BenchData.AverageRecordBytes:F0} bytes per record on average); medians:");
+        Console.WriteLine($"{"case",-8} {"baseline ns",12} {"new ns",10} {"new/base",9} {"base B",8} {"new B",8} {"base MB/s",10} {"new MB/s",10}");
+        foreach (var (name, old, @new) in cases)
+        {
+            var oldNs = new List<double>();
+            var newNs = new List<double>();
+            var ratios = new List<double>();
+            double oldBytes = 0, newBytes = 0;
+            for (var round = 0; round < rounds; round++)
+            {
+                // Alternate which variant goes first, so neither always runs right after a collection the other caused.
+                var (a, b) = round % 2 == 0 ? (Time(old), Time(@new)) : Swap(Time(@new), Time(old));
+                oldNs.Add(a.Ns);
+                newNs.Add(b.Ns);
+                ratios.Add(b.Ns / a.Ns);
+                oldBytes = a.Bytes;
+                newBytes = b.Bytes;
+            }
+            var mbOld = BenchData.AverageRecordBytes / Median(oldNs) * 1e3;
+            var mbNew = BenchData.AverageRecordBytes / Median(newNs) * 1e3;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name,-8} {Median(oldNs),12:F1} {Median(newNs),10:F1} {Median(ratios),9:F3} {oldBytes,8:F0} {newBytes,8:F0} {mbOld,10:F1} {mbNew,10:F1}"));
+        }
+    }
+
+    /// <summary>CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in ns.</summary>
+    private static long ThreadCpuNs()
+    {
+        if (clock_gettime(3, out var ts) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed (Linux only)");
+        return ts.Seconds * 1_000_000_000 + ts.Nanoseconds;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int clock_gettime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    private static (Sample, Sample) Swap(Sample first, Sample second) => (second, first);
+
+    private readonly record struct Sample(double Ns, double Bytes);
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        var mid = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
