@@ -19,7 +19,7 @@ public sealed class NetworkFlowTests : TremorTestKit
         var padding = new string('x', 200);
         using var server = new LineServer { StopAfter = 1000 };
         server.Start();
-        var source = new TestSourceFactory { Total = total, Transactional = true, ChunksPerPull = 10, Payload = n => $"{{\"n\":{n},\"pad\":\"{padding}\"}}" };
+        var source = new TestSourceFactory { Total = total, Transactional = true, ReplayFailed = true, ChunksPerPull = 10, Payload = n => $"{{\"n\":{n},\"pad\":\"{padding}\"}}" };
         Register(source);
         foreach (var factory in new NetPlugin().Connectors) Register(factory);
         var (_, exit) = Deploy(Flow("f", $$"""
@@ -47,10 +47,11 @@ public sealed class NetworkFlowTests : TremorTestKit
 
         server.Start();
         Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
-        // Every event arrived once: the set of distinct ids, not a count.
+        // Every event arrived once: the set of distinct ids, not a count. The batch in flight when the peer went away
+        // was kept and delivered again; events a partly written batch failed went back to the source, which replayed
+        // them (a transactional source), and none was written twice.
         var received = server.Lines.Select(l => System.Text.Json.JsonDocument.Parse(l.Line).RootElement.GetProperty("n").GetInt64()).ToList();
         Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), received.Order());
-        Assert.Empty(source.Failed);
         Assert.Contains(server.Lines, l => l.Connection == 2);
     }
 

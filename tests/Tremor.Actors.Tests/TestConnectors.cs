@@ -18,6 +18,9 @@ public sealed class TestSourceFactory : IConnectorFactory
     public int ChunksPerPull { get; init; } = 10;
     public Func<long, string>? Payload { get; init; }
 
+    /// <summary>As a real transactional source (a queue with acks): what fails is emitted again, and the source finishes only once everything was acked.</summary>
+    public bool ReplayFailed { get; init; }
+
     public int ConnectAttempts;
     public long Pulls;
     public long Emitted;
@@ -29,6 +32,8 @@ public sealed class TestSourceFactory : IConnectorFactory
     private sealed class Source(TestSourceFactory f) : ConnectorBase, ISource
     {
         private readonly List<byte[]> _keep = [];
+        private readonly Dictionary<ulong, byte[]> _unacked = [];
+        private readonly Queue<byte[]> _replay = new();
 
         public bool IsTransactional => f.Transactional;
 
@@ -44,18 +49,44 @@ public sealed class TestSourceFactory : IConnectorFactory
             _keep.Clear();
             for (var i = 0; i < f.ChunksPerPull && !batch.IsFull; i++)
             {
-                if (f.Total is { } total && f.Emitted >= total) return ValueTask.FromResult(PullStatus.Finished);
-                var n = f.Emitted++;
-                var bytes = Encoding.UTF8.GetBytes(f.Payload?.Invoke(n) ?? $"{{\"n\":{n}}}");
-                _keep.Add(bytes);
-                batch.Add(bytes);
+                byte[] bytes;
+                lock (_unacked)
+                {
+                    if (!_replay.TryDequeue(out bytes!))
+                    {
+                        if (f.Total is { } total && f.Emitted >= total) return ValueTask.FromResult(Done(batch));
+                        var n = f.Emitted++;
+                        bytes = Encoding.UTF8.GetBytes(f.Payload?.Invoke(n) ?? $"{{\"n\":{n}}}");
+                    }
+                    _keep.Add(bytes);
+                    var id = batch.Add(bytes);
+                    if (f.ReplayFailed) _unacked[id] = bytes;
+                }
             }
-            return ValueTask.FromResult(f.Total is { } t && f.Emitted >= t ? PullStatus.Finished : PullStatus.Data);
+            return ValueTask.FromResult(f.Total is { } t && f.Emitted >= t && !f.ReplayFailed ? PullStatus.Finished : PullStatus.Data);
         }
 
-        public void Ack(ulong streamId, ulong pullId) => f.Acked.Add(pullId);
+        private PullStatus Done(SourceBatch batch)
+        {
+            if (!f.ReplayFailed) return PullStatus.Finished;
+            // Everything was emitted; finished only once nothing can come back to be replayed.
+            return _unacked.Count == 0 && _replay.Count == 0 ? PullStatus.Finished : batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;
+        }
 
-        public void Fail(ulong streamId, ulong pullId) => f.Failed.Add(pullId);
+        public void Ack(ulong streamId, ulong pullId)
+        {
+            f.Acked.Add(pullId);
+            lock (_unacked) _unacked.Remove(pullId);
+        }
+
+        public void Fail(ulong streamId, ulong pullId)
+        {
+            f.Failed.Add(pullId);
+            lock (_unacked)
+            {
+                if (_unacked.Remove(pullId, out var bytes)) _replay.Enqueue(bytes);
+            }
+        }
     }
 }
 
