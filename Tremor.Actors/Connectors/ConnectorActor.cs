@@ -480,7 +480,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Sender.Tell(new Credit(1));
             return;
         }
-        _queue.AddLast(new Outgoing(Sender, batch.Events, grantsCredit: true, bisecting: false));
+        _queue.AddLast(new Outgoing([Sender], batch.Events, bisecting: false));
         TryDeliver();
     }
 
@@ -490,6 +490,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
         var next = _queue.First!.Value;
         _queue.RemoveFirst();
+        if (_spec.Isolation.Mode == "process") next = Coalesce(next, _dataPath.BatchSize * CoalesceBatches);
         next.Sequence = ++_deliverySequence;
         _inFlight = next;
         if (_pulling && !_pullInterrupted)
@@ -500,6 +501,43 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _pullCancel.Cancel();
         }
         SendToSink(next);
+    }
+
+    /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
+    private const int CoalesceBatches = 4;
+
+    /// <summary>
+    /// A call into a process-isolated plugin costs a round trip to another process whatever its size: batches waiting
+    /// in the outbox go in one call (up to <paramref name="maxEvents"/> events), each still returning its own credit.
+    /// A batch being bisected or retried after a crash is sent as it is.
+    /// </summary>
+    private Outgoing Coalesce(Outgoing first, int maxEvents)
+    {
+        if (first.Bisecting || first.Failures > 0 || _queue.First is null) return first;
+        var count = first.Events.Length;
+        var taken = 1;
+        for (var node = _queue.First; node is not null; node = node.Next)
+        {
+            var o = node.Value;
+            if (o.Bisecting || o.Failures > 0 || count + o.Events.Length > maxEvents) break;
+            count += o.Events.Length;
+            taken++;
+        }
+        if (taken == 1) return first;
+        var events = new Event[count];
+        var credits = new List<IActorRef>(taken);
+        first.Events.CopyTo(events, 0);
+        credits.AddRange(first.CreditTo);
+        var at = first.Events.Length;
+        for (var i = 1; i < taken; i++)
+        {
+            var o = _queue.First!.Value;
+            _queue.RemoveFirst();
+            o.Events.CopyTo(events, at);
+            at += o.Events.Length;
+            credits.AddRange(o.CreditTo);
+        }
+        return new Outgoing(credits, events, bisecting: false);
     }
 
     /// <summary>
@@ -551,7 +589,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             case SinkStatus.Pending:
                 break;
         }
-        if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
+        inFlight.ReturnCredits();
         TryDeliver();
         CheckSinkEnd();
     }
@@ -662,7 +700,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             _inFlight = null;
             Poisoned(inFlight.Events[0]);
-            if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
+            inFlight.ReturnCredits();
             return true;
         }
         if (!inFlight.Bisecting)
@@ -673,8 +711,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _restartTimes.RemoveRange(_restartTimes.Count - caused, caused);
         }
         var half = inFlight.Events.Length / 2;
-        var first = new Outgoing(inFlight.From, inFlight.Events[..half], grantsCredit: false, bisecting: true);
-        var second = new Outgoing(inFlight.From, inFlight.Events[half..], inFlight.GrantsCredit, bisecting: true);
+        var first = new Outgoing([], inFlight.Events[..half], bisecting: true);
+        var second = new Outgoing(inFlight.CreditTo, inFlight.Events[half..], bisecting: true);
         _queue.AddFirst(second);
         _queue.AddFirst(first);
         _inFlight = null;
@@ -701,14 +739,17 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
-    private sealed class Outgoing(IActorRef from, Event[] events, bool grantsCredit, bool bisecting)
+    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, bool bisecting)
     {
-        public IActorRef From { get; } = from;
+        /// <summary>The upstream batches this holds: each gives its sender one credit back once answered.</summary>
+        public IReadOnlyList<IActorRef> CreditTo { get; } = creditTo;
 
         public Event[] Events { get; } = events;
 
-        /// <summary>Only one piece of a bisected batch gives the upstream its credit back.</summary>
-        public bool GrantsCredit { get; } = grantsCredit;
+        public void ReturnCredits()
+        {
+            foreach (var upstream in CreditTo) upstream.Tell(new Credit(1));
+        }
 
         public bool Bisecting { get; } = bisecting;
 
@@ -742,13 +783,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_inFlight is { } inFlight)
         {
             FailBack(inFlight.Events, reason);
-            if (inFlight.GrantsCredit) inFlight.From.Tell(new Credit(1));
+            inFlight.ReturnCredits();
             _inFlight = null;
         }
         foreach (var pending in _queue)
         {
             FailBack(pending.Events, reason);
-            if (pending.GrantsCredit) pending.From.Tell(new Credit(1));
+            pending.ReturnCredits();
         }
         _queue.Clear();
         FinishSource();
