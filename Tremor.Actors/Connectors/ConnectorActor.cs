@@ -74,6 +74,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _pausedWhenLost;
     private string? _lostReason;
     private bool _pullInterrupted;
+    private bool _pullSentWhileDraining;
+    private bool _flushSent;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     public sealed record Start;
@@ -191,6 +193,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void StartProxy()
     {
+        _flushSent = false; // a flush sent to an instance that died was never answered
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
         _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_restarts}");
         Context.Watch(_proxy);
@@ -304,7 +307,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             else
             {
                 _pullCancel.Cancel();
-                if (!_pulling) _proxy.Tell(new PluginProxy.FlushSource());
+                if (!_pulling) FlushSource();
             }
         }
         TryDeliver();
@@ -405,10 +408,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void TryPull()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _proxy is null || _breakers.IsOpen) return;
+        if (!_sourceActive || _sourceFinished || _pulling || _flushSent || _proxy is null || _breakers.IsOpen) return;
         if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _decoder is { PullsWhileDraining: true })) return;
         if (!_outlets.AllHaveCredit) return;
         _pulling = true;
+        _pullSentWhileDraining = _state == ConnectorState.Draining;
         if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
         _proxy.Tell(new PluginProxy.Pull(_dataPath.BatchSize, _pullCancel.Token));
     }
@@ -447,12 +451,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         if (_state == ConnectorState.Draining)
         {
-            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0))
+            // Pull on while pulls bring something; a pull sent before the drain hook ran does not count as the last.
+            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0 || !_pullSentWhileDraining))
             {
                 TryPull();
                 return;
             }
-            _proxy?.Tell(new PluginProxy.FlushSource());
+            FlushSource();
             return;
         }
         if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0 && !interrupted)
@@ -461,6 +466,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         TryPull();
+    }
+
+    /// <summary>The last step of a source's drain: flush the preprocessors; no pull after it.</summary>
+    private void FlushSource()
+    {
+        _flushSent = true;
+        _proxy?.Tell(new PluginProxy.FlushSource());
     }
 
     private void FinishSource()

@@ -59,13 +59,25 @@ public sealed class DrainTests : TremorTestKit
                 return ValueTask.CompletedTask;
             }
 
-            public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+            public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
             {
-                if (f.DrainedAt < 0 && _taken >= 10) return ValueTask.FromResult(PullStatus.Empty);
-                if (!f.Queue.TryDequeue(out var item)) return ValueTask.FromResult(PullStatus.Empty);
+                if (f.DrainedAt < 0 && _taken >= 10)
+                {
+                    // Like a server waiting for input: the pull waits a while, then comes back empty. So a pull is
+                    // usually under way when the drain begins, and comes back empty after it: not the last one.
+                    try
+                    {
+                        await Task.Delay(50, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                    return PullStatus.Empty;
+                }
+                if (!f.Queue.TryDequeue(out var item)) return PullStatus.Empty;
                 _taken++;
                 batch.Add(item);
-                return ValueTask.FromResult(PullStatus.Data);
+                return PullStatus.Data;
             }
 
             public void Ack(ulong streamId, ulong pullId)
