@@ -33,6 +33,14 @@ public interface IPostprocessor
 {
     /// <summary>Appends the processed form of <paramref name="data"/> to <paramref name="output"/>; false with a reason on failure.</summary>
     bool TryProcess(ReadOnlySpan<byte> data, IBufferWriter<byte> output, out string? error);
+
+    /// <summary>
+    /// As <see cref="TryProcess(ReadOnlySpan{byte}, IBufferWriter{byte}, out string?)"/>, told the event's ingest time
+    /// (nanoseconds since the Unix epoch); the runtime calls this one. Override it when the output depends on the
+    /// ingest time (<c>ingest-ns</c>). Added in PDK 1.1.
+    /// </summary>
+    bool TryProcess(ReadOnlySpan<byte> data, ulong ingestNs, IBufferWriter<byte> output, out string? error) =>
+        TryProcess(data, output, out error);
 }
 
 /// <summary>Makes codecs of one name.</summary>

@@ -54,7 +54,7 @@ public sealed class SinkEncoder
                 var last = k == _postprocessors.Length - 1;
                 var target = last ? _buffer : output;
                 if (!last) output.Reset();
-                if (!_postprocessors[k].TryProcess(input.WrittenSpan, target, out var reason))
+                if (!_postprocessors[k].TryProcess(input.WrittenSpan, e.IngestNs, target, out var reason))
                 {
                     error = $"postprocessor '{_postprocessorNames[k]}': {reason}";
                     break;

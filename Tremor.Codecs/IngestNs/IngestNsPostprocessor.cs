@@ -9,9 +9,8 @@ namespace Tremor.Codecs;
 /// front of each event's bytes, for the <c>ingest-ns</c> preprocessor at the other end to strip.
 /// </summary>
 /// <remarks>
-/// Tremor writes the event's ingest time. <see cref="IPostprocessor"/> is handed the encoded bytes only, not the
-/// event, so the timestamp written here is the wall-clock time at which the event was postprocessed (its egress
-/// time), the closest time this stage can know.
+/// As in Tremor, the event's ingest time is written (the runtime passes it, PDK 1.1). Called without one (the
+/// one-argument form, or an ingest time of 0), the wall-clock time of postprocessing is written instead.
 /// </remarks>
 public sealed class IngestNsPostprocessor : IPostprocessor
 {
@@ -33,9 +32,13 @@ public sealed class IngestNsPostprocessor : IPostprocessor
     }
 
     /// <inheritdoc />
-    public bool TryProcess(ReadOnlySpan<byte> data, IBufferWriter<byte> output, out string? error)
+    public bool TryProcess(ReadOnlySpan<byte> data, IBufferWriter<byte> output, out string? error) =>
+        TryProcess(data, 0, output, out error);
+
+    /// <inheritdoc />
+    public bool TryProcess(ReadOnlySpan<byte> data, ulong ingestNs, IBufferWriter<byte> output, out string? error)
     {
-        var nanoseconds = (ulong)(_clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var nanoseconds = ingestNs != 0 ? ingestNs : (ulong)(_clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
         var span = output.GetSpan(sizeof(ulong) + data.Length);
         BinaryPrimitives.WriteUInt64BigEndian(span, nanoseconds);
         data.CopyTo(span[sizeof(ulong)..]);

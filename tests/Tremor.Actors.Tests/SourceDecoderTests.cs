@@ -81,3 +81,22 @@ public sealed class SourceDecoderTests
 
     private static long N(Event e) => e.Data["n"].TryGetI64(out var n) ? n : -1;
 }
+
+public sealed class SinkEncoderTests
+{
+    [Fact]
+    public void The_ingest_ns_postprocessor_writes_each_events_own_ingest_time()
+    {
+        var encoder = new SinkEncoder(
+            BuiltinCodecs.FindCodec("json")!.Create(new PluginConfig("codec", null)),
+            [(BuiltinCodecs.FindPostprocessor("ingest-ns")!, new PluginConfig("post", null))]);
+        var events = new[] { 1_700_000_000_000_000_001UL, 1_700_000_000_000_000_002UL }
+            .Select((ns, i) => new Event { Id = new EventId(1, 0, (ulong)i, (ulong)i), IngestNs = ns, Data = Value.From((long)i) })
+            .ToArray();
+
+        var batch = encoder.Encode(events, []);
+
+        Assert.Equal(events.Select(e => e.IngestNs), batch.Events.Select(e => System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(e.Payload.Span)));
+        Assert.Equal("1", Encoding.UTF8.GetString(batch.Events[1].Payload.Span[8..]));
+    }
+}
