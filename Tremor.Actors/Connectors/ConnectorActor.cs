@@ -70,9 +70,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private long _errors;
     private long _dropped;
     private string? _lastError;
-    private bool _connectionLost;
     private bool _pausedWhenLost;
-    private string? _lostReason;
+    private readonly bool _isolated;
+    private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
     private bool _pullInterrupted;
     private bool _pullSentWhileDraining;
     private bool _flushSent;
@@ -138,6 +138,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _services = services;
         _dataPath = dataPath;
         _flow = flow;
+        _isolated = spec.Isolation.Mode == "process";
         Initializing();
     }
 
@@ -225,7 +226,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (m.Ok)
         {
-            if (_connectionLost) Reconnected();
+            if (_lostReason is not null) Reconnected();
             else BecomeRunning();
             return;
         }
@@ -233,7 +234,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var r = _spec.Reconnect;
         if (!r.Enabled || (r.MaxRetries is { } max && _connectAttempt > max))
         {
-            var lost = _connectionLost ? $"connection lost ({_lostReason}); " : "";
+            var lost = _lostReason is not null ? $"connection lost ({_lostReason}); " : "";
             Fail($"{lost}could not connect after {_connectAttempt} attempt(s): {m.Error}");
             return;
         }
@@ -379,7 +380,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         _log.Warning("{0}: connection lost ({1}); circuit breaker opened upstream, reconnecting", _spec.Alias, m.Reason);
-        _connectionLost = true;
         _lostReason = m.Reason;
         _pausedWhenLost = _state == ConnectorState.Paused;
         TellUpstreams(new CircuitBreaker(true, $"{_spec.Alias}: {m.Reason}"));
@@ -390,7 +390,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Reconnected()
     {
-        _connectionLost = false;
+        _lostReason = null;
         _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
         TellUpstreams(new CircuitBreaker(false, "reconnected"));
         if (_pausedWhenLost && !_drainRequested)
@@ -502,7 +502,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
         var next = _queue.First!.Value;
         _queue.RemoveFirst();
-        if (_spec.Isolation.Mode == "process") next = Coalesce(next, _dataPath.BatchSize * CoalesceBatches);
+        if (_isolated) next = Coalesce(next, _dataPath.BatchSize * CoalesceBatches);
         next.Sequence = ++_deliverySequence;
         _inFlight = next;
         if (_pulling && !_pullInterrupted)
@@ -568,7 +568,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
         _inFlight = null;
-        if (_connectionLost && m.Reply.Status == SinkStatus.Fail)
+        if (_lostReason is not null && m.Reply.Status == SinkStatus.Fail)
         {
             // The peer went away under this batch: keep it (the outbox) and deliver it again once reconnected.
             _queue.AddFirst(inFlight);
@@ -775,10 +775,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Fail(string reason)
     {
-        if (_connectionLost)
+        if (_lostReason is not null)
         {
             // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
-            _connectionLost = false;
+            _lostReason = null;
             TellUpstreams(new CircuitBreaker(false, reason));
         }
         _lastError = reason;
