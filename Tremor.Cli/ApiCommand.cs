@@ -27,6 +27,11 @@ public static class ApiCommand
             }
             return 0;
         }
+        catch (TaskCanceledException)
+        {
+            error.WriteLine($"error: the tremor API at {url} did not answer within 2 min (is that process stuck or overloaded?)");
+            return 1;
+        }
         catch (HttpRequestException e)
         {
             error.WriteLine($"error: no tremor API at {url}: {e.Message} (is tremor.api.enabled on?)");

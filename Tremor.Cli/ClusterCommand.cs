@@ -21,6 +21,11 @@ public static class ClusterCommand
                 return 1;
             }
         }
+        catch (TaskCanceledException)
+        {
+            error.WriteLine($"error: the tremor API at {url} did not answer within 30 s (is that process stuck or overloaded?)");
+            return 1;
+        }
         catch (HttpRequestException e)
         {
             error.WriteLine($"error: no tremor API at {url}: {e.Message} (is tremor.api.enabled on for that node?)");

@@ -96,7 +96,8 @@ public static class RunCommand
         {
             coordinator = await registry.GetAsync<PlacementCoordinator>();
             var cluster = Akka.Cluster.Cluster.Get(system);
-            error.WriteLine($"cluster: node {cluster.SelfAddress} (roles: {string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}) joining; flows of this file submitted: {string.Join(", ", settings.Flows.Select(f => f.Name))}");
+            var submitting = settings.Flows.Count == 0 ? "" : $"; once up it adds this file's flows to the cluster's desired state (names already there are kept): {string.Join(", ", settings.Flows.Select(f => f.Name))}";
+            error.WriteLine($"cluster: node {cluster.SelfAddress} (roles: {string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}) joining{submitting}");
             cluster.RegisterOnMemberUp(() => error.WriteLine($"cluster: node {cluster.SelfAddress} is up"));
             // Downed (e.g. on the minority side of a partition) or left: this process is done with the cluster.
             cluster.RegisterOnMemberRemoved(() =>

@@ -105,6 +105,9 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithTimers
                 foreach (var where in _assigned.Values) where.Remove(key);
                 foreach (var k in _states.Keys.Where(k => k.Address == key).ToList()) _states.Remove(k);
                 _unassigning.RemoveWhere(k => k.Address == key);
+                // A node that comes back at this address (restarted, maybe with other plugins) is asked afresh.
+                foreach (var k in _refusals.Keys.Where(k => k.Address == key).ToList()) _refusals.Remove(k);
+                foreach (var by in _refused.Values) by.Remove(key);
                 _log.Info("cluster: {0} removed; placing its flows elsewhere", key);
             }
             else

@@ -151,15 +151,7 @@ public sealed class ManagementApi : IAsyncDisposable
     private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
-        Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus status;
-        try
-        {
-            status = await coordinator.Ask<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus(), TimeSpan.FromSeconds(10));
-        }
-        catch (AskTimeoutException)
-        {
-            throw new ApiError(503, "the placement coordinator did not answer within 10 s (the cluster is forming, or this node is not up yet)");
-        }
+        var status = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus());
         // This node's own view of the membership: gossip may not have reached it yet even when the coordinator sees every node up.
         var cluster = Akka.Cluster.Cluster.Get(system);
         var state = cluster.State;
