@@ -240,6 +240,29 @@ public readonly record struct SinkReply(SinkStatus Status, string? Error = null)
 
     /// <summary>All failed, with a reason.</summary>
     public static SinkReply Failed(string reason) => new(SinkStatus.Fail, reason);
+
+    /// <summary>
+    /// The reply for a batch whose events fared differently: <see cref="Acked"/> when none failed, <see cref="Failed"/>
+    /// when all did (the runtime may then retry the whole batch); otherwise the delivered events are acked and the
+    /// failed ones failed through <paramref name="host"/>, each with its reason, and the reply is
+    /// <see cref="Pending"/> (already settled), so a retry never sends a delivered event twice. Added in PDK 1.1.
+    /// </summary>
+    public static SinkReply Settle(IPluginHost host, SinkBatch batch, IReadOnlyCollection<(EventId Id, string Reason)>? failed)
+    {
+        if (failed is null || failed.Count == 0) return Acked;
+        if (failed.Count == batch.Count)
+        {
+            var reasons = failed.Select(f => f.Reason).Distinct(StringComparer.Ordinal).ToList();
+            return Failed(reasons.Count == 1 ? reasons[0] : string.Join("; ", reasons.Take(3)));
+        }
+        var failedIds = failed.Select(f => f.Id).ToHashSet();
+        host.Ack(batch.Events.Select(e => e.Id).Where(id => !failedIds.Contains(id)).ToList());
+        foreach (var group in failed.GroupBy(f => f.Reason, StringComparer.Ordinal))
+        {
+            host.Fail(group.Select(f => f.Id).ToList(), group.Key);
+        }
+        return Pending;
+    }
 }
 
 /// <summary>The sink side of a connector.</summary>

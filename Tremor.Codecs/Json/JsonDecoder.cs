@@ -234,6 +234,16 @@ internal static class JsonDecoder
     /// </summary>
     private static bool HasDuplicate(ReadOnlySpan<string> keys, ReadOnlySpan<int> hashes)
     {
+        if (keys.Length > PairwiseLimit)
+        {
+            // Pairwise is quadratic: a record with very many keys (hostile input) would stall the decoder.
+            var seen = new HashSet<string>(keys.Length, StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                if (!seen.Add(key)) return true;
+            }
+            return false;
+        }
         for (var i = 1; i < hashes.Length; i++)
         {
             var h = hashes[i];
@@ -244,6 +254,8 @@ internal static class JsonDecoder
         }
         return false;
     }
+
+    private const int PairwiseLimit = 32;
 
     private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
     {

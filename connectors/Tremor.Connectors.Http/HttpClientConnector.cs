@@ -110,7 +110,8 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            _host.Log(PluginLogLevel.Warning, $"http_client: {_settings.Url.Host}:{_settings.Url.Port} is not reachable (attempt {attempt}): {e.Message}");
+            var why = e is OperationCanceledException ? $"no connection within {_settings.Timeout.TotalSeconds:0.###}s (timeout)" : e.Message;
+            _host.Log(PluginLogLevel.Warning, $"http_client: {_settings.Url.Host}:{_settings.Url.Port} is not reachable (attempt {attempt}): {why}");
             return false;
         }
     }
@@ -122,43 +123,51 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
         {
             return SinkReply.Failed($"{_settings.MaxQueuedResponses} responses are waiting to be pulled (max-queued-responses); the flow does not take them");
         }
-        var requests = new List<(HttpRequestMessage Request, Value Correlation)>(batch.Count);
+        // Each event is settled on its own: a request that got its response is never sent again when others failed.
+        var failed = new List<(EventId Id, string Reason)>();
+        var requests = new List<(HttpRequestMessage Request, Value Correlation, EventId Id)>(batch.Count);
         foreach (var e in batch.Events)
         {
             var request = BuildRequest(e, out var error);
-            if (request is null)
-            {
-                foreach (var (r, _) in requests) r.Dispose();
-                return SinkReply.Failed($"event {e.Id}: {error}");
-            }
-            requests.Add((request, e.Event.Meta["correlation"]));
+            if (request is null) failed.Add((e.Id, $"event {e.Id}: {error}"));
+            else requests.Add((request, e.Event.Meta["correlation"], e.Id));
         }
 
         string? connectionLost = null;
-        string? failure = null;
-        var failureLock = new Lock();
         await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = _settings.Concurrency, CancellationToken = cancellationToken }, async (item, ct) =>
         {
             using var request = item.Request;
-            if (Volatile.Read(ref connectionLost) is not null) return;
-            try
+            string? failure = null;
+            if (Volatile.Read(ref connectionLost) is { } lost)
             {
-                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-                var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-                Enqueue(body, ResponseMeta(request, response, item.Correlation));
-                if (_settings.FailOnStatus && !response.IsSuccessStatusCode)
+                failure = $"not sent: {lost}";
+            }
+            else
+            {
+                try
                 {
-                    lock (failureLock) failure ??= $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode} {response.ReasonPhrase}";
+                    using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+                    var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+                    Enqueue(body, ResponseMeta(request, response, item.Correlation));
+                    if (_settings.FailOnStatus && !response.IsSuccessStatusCode)
+                    {
+                        failure = $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode} {response.ReasonPhrase} (fail-on-status)";
+                    }
+                }
+                catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+                {
+                    failure = $"{request.Method} {request.RequestUri}: {e.Message}";
+                    Interlocked.CompareExchange(ref connectionLost, failure, null);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+                {
+                    var reason = e is TaskCanceledException ? $"no response within {_settings.Timeout.TotalMilliseconds:0}ms (timeout)" : e.Message;
+                    failure = $"{request.Method} {request.RequestUri}: {reason}";
                 }
             }
-            catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+            if (failure is not null)
             {
-                Interlocked.CompareExchange(ref connectionLost, $"{request.Method} {request.RequestUri}: {e.Message}", null);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
-            {
-                var reason = e is TaskCanceledException ? $"no response within {_settings.Timeout.TotalMilliseconds:0}ms" : e.Message;
-                lock (failureLock) failure ??= $"{request.Method} {request.RequestUri}: {reason}";
+                lock (failed) failed.Add((item.Id, failure));
             }
         }).ConfigureAwait(false);
 
@@ -166,14 +175,12 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
         {
             _host.Log(PluginLogLevel.Warning, $"http_client lost its server: {connectionLost}");
             _host.ConnectionLost(connectionLost);
-            return SinkReply.Failed(connectionLost);
         }
-        if (failure is not null)
+        else if (failed.Count > 0)
         {
-            _host.Log(PluginLogLevel.Warning, $"http_client: {failure}");
-            return SinkReply.Failed(failure);
+            _host.Log(PluginLogLevel.Warning, $"http_client: {failed.Count} of {batch.Count} request(s) failed, e.g. {failed[0].Reason}");
         }
-        return SinkReply.Acked;
+        return SinkReply.Settle(_host, batch, failed);
     }
 
     private HttpRequestMessage? BuildRequest(in SinkEvent e, out string? error)

@@ -54,7 +54,16 @@ internal sealed class KestrelServer : IAsyncDisposable
         var app = builder.Build();
         if (webSockets) app.UseWebSockets();
         app.Run(handler);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Port in use, bad certificate: the connect is retried with backoff, each attempt with a new app.
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("Kestrel started without an address");
         return new KestrelServer(app, new Uri(address));

@@ -81,7 +81,8 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            host.Log(PluginLogLevel.Warning, $"ws_client: cannot connect to {settings.Url} (attempt {attempt}): {e.Message}");
+            var why = e is OperationCanceledException ? $"no connection within {settings.ConnectTimeout.TotalSeconds:0.###}s (connect-timeout)" : e.Message;
+            host.Log(PluginLogLevel.Warning, $"ws_client: cannot connect to {settings.Url} (attempt {attempt}): {why}");
             return false;
         }
         _socket = socket;

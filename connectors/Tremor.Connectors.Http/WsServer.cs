@@ -86,11 +86,13 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
         {
             context.Response.StatusCode = 426;
             context.Response.Headers.Upgrade = "websocket";
+            await context.Response.WriteAsync("ws_server: this is a WebSocket endpoint; connect with a WebSocket client (ws:// or wss://)\n").ConfigureAwait(false);
             return;
         }
         if (_draining || _closing.IsCancellationRequested)
         {
             context.Response.StatusCode = 503;
+            await context.Response.WriteAsync("ws_server: the connector is draining or stopping; new connections are refused\n").ConfigureAwait(false);
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);

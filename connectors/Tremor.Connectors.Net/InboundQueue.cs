@@ -96,29 +96,3 @@ internal sealed class InboundQueue
         _lent.Clear();
     }
 }
-
-/// <summary>Turns per-event failures of a sink batch into one reply.</summary>
-internal static class SinkOutcome
-{
-    /// <summary>
-    /// Acked when nothing failed, Failed when everything did; when only some events failed, the delivered ones are
-    /// acked and the failed ones failed through the host, each with its reason, and the reply is Pending (already
-    /// settled), so a retry never sends an event twice.
-    /// </summary>
-    public static SinkReply Reply(IPluginHost host, SinkBatch batch, List<(EventId Id, string Reason)>? failed)
-    {
-        if (failed is null || failed.Count == 0) return SinkReply.Acked;
-        if (failed.Count == batch.Count)
-        {
-            var reasons = failed.Select(f => f.Reason).Distinct(StringComparer.Ordinal).ToList();
-            return SinkReply.Failed(reasons.Count == 1 ? reasons[0] : string.Join("; ", reasons.Take(3)));
-        }
-        var failedIds = failed.Select(f => f.Id).ToHashSet();
-        host.Ack(batch.Events.Select(e => e.Id).Where(id => !failedIds.Contains(id)).ToList());
-        foreach (var group in failed.GroupBy(f => f.Reason, StringComparer.Ordinal))
-        {
-            host.Fail(group.Select(f => f.Id).ToList(), group.Key);
-        }
-        return SinkReply.Pending;
-    }
-}

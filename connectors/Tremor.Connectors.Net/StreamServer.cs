@@ -369,7 +369,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                 connection.Abort();
             }
         }
-        return SinkOutcome.Reply(host, batch, failed);
+        return SinkReply.Settle(host, batch, failed);
     }
 
     private bool TryGetStream(Value meta, out ulong streamId, out string error)

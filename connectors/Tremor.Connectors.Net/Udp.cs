@@ -56,23 +56,23 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
     {
         EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
         long oversized = 0;
+        // One receive buffer for the socket, one byte more than allowed so a datagram that does not fit is recognised
+        // rather than cut short; each datagram is then copied into a pooled buffer of its own size (a 20-byte datagram
+        // does not hold a 64 KiB buffer while it waits in the queue).
+        var receive = new byte[maxDatagramSize + 1];
         while (!_stop.IsCancellationRequested)
         {
-            // One byte more than allowed, so a datagram that does not fit is recognised rather than cut short.
-            var buffer = ArrayPool<byte>.Shared.Rent(maxDatagramSize + 1);
             SocketReceiveFromResult received;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                received = await socket.ReceiveFromAsync(receive, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
                 return;
             }
             catch (SocketException e)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
                 if (e.SocketErrorCode == SocketError.MessageSize)
                 {
                     LogOversized(++oversized);
@@ -85,10 +85,11 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             }
             if (received.ReceivedBytes > maxDatagramSize)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
                 LogOversized(++oversized);
                 continue;
             }
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(received.ReceivedBytes, 1));
+            receive.AsSpan(0, received.ReceivedBytes).CopyTo(buffer);
             var streamId = (ulong)Interlocked.Increment(ref _nextStreamId);
             var meta = new ValueRecord(1);
             var inner = new ValueRecord(1);
@@ -205,7 +206,7 @@ internal sealed class UdpClientConnector(IPluginHost host, HostPort endpoint, in
                 (failed ??= []).Add((e.Id, $"udp_client: sending to {endpoint} failed: {x.Message}"));
             }
         }
-        return SinkOutcome.Reply(host, batch, failed);
+        return SinkReply.Settle(host, batch, failed);
     }
 
     private static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)

@@ -180,4 +180,19 @@ public sealed class JsonSharingTests
         Assert.Equal(expected, TestData.EncodeText(_codec, text));
         Assert.Equal(text, TestData.Decode(_codec, expected).AsString());
     }
+
+    [Fact]
+    public void A_record_with_very_many_keys_decodes_and_a_repeated_key_keeps_its_last_value()
+    {
+        // Far past the pairwise duplicate check: the set-based one keeps this linear.
+        var keys = Enumerable.Range(0, 20_000).Select(i => $"\"k{i}\":{i}");
+        var json = "{" + string.Join(",", keys) + ",\"k7\":-1}";
+        var codec = new JsonCodec();
+
+        Assert.True(codec.TryDecode(System.Text.Encoding.UTF8.GetBytes(json), out var value, out var error), error);
+
+        Assert.Equal(20_000, value.AsRecord()!.Count);
+        Assert.Equal(-1, value["k7"].RawI64);
+        Assert.Equal(19_999, value["k19999"].RawI64);
+    }
 }

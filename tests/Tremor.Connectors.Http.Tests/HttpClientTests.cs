@@ -43,6 +43,26 @@ public sealed class HttpClientTests
     }
 
     [Fact]
+    public async Task When_some_requests_of_a_batch_fail_the_others_are_acked_and_never_sent_again()
+    {
+        await using var server = await TestServer.StartAsync();
+        var host = new TestHost();
+        await using var client = Create(host, ("url", server.Url.ToString()));
+        var bad = Record(("http_client", Record(("request", Record(("url", "ftp://example.invalid/"))))));
+        var batch = SinkBatch(("1", default), ("2", bad), ("3", default));
+
+        var reply = await client.OnBatchAsync(batch, CancellationToken.None);
+
+        // Settled per event: a retry of the batch would have sent 1 and 3 twice.
+        Assert.Equal(SinkStatus.Pending, reply.Status);
+        Assert.Equal([batch.Events[0].Id, batch.Events[2].Id], host.Acked.OrderBy(id => id.Sequence));
+        var failed = Assert.Single(host.Failed);
+        Assert.Equal(batch.Events[1].Id, failed.Id);
+        Assert.Contains("ftp://example.invalid/", failed.Reason);
+        Assert.Equal(["1", "3"], server.Requests.Select(r => r.Body).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Meta_overrides_url_and_method_per_event()
     {
         await using var server = await TestServer.StartAsync();
