@@ -41,11 +41,15 @@ internal static class CompressionFormats
     /// </summary>
     public static CompressionFormat? Read(PluginConfig config, bool allowAutodetect)
     {
+        var known = string.Join(", ", allowAutodetect ? [.. _names, Autodetect] : _names);
+        if (!config.Has(FormatKey))
+        {
+            throw new ConfigException(ProcessorConfig.PathOf(config, FormatKey), $"is required: one of {known}, e.g. {{ name = \"{(allowAutodetect ? "decompress" : "compress")}\", config {{ format = \"gzip\" }} }}");
+        }
         var text = config.GetString(FormatKey);
         var index = Array.IndexOf(_names, text);
         if (index >= 0) return (CompressionFormat)index;
         if (allowAutodetect && string.Equals(text, Autodetect, StringComparison.Ordinal)) return null;
-        var known = string.Join(", ", allowAutodetect ? [.. _names, Autodetect] : _names);
         throw new ConfigException(ProcessorConfig.PathOf(config, FormatKey), $"unknown format '{text}'; known formats are: {known}");
     }
 

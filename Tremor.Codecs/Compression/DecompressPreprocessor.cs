@@ -62,7 +62,7 @@ public sealed class DecompressPreprocessor : IPreprocessor
         var name = CompressionFormats.NameOf(known);
         if (!StreamIntegrity.HasHeader(known, data.Span))
         {
-            error = $"corrupt {name} data ({data.Length} bytes): it does not start with a {name} header";
+            error = $"corrupt {name} data ({data.Length} bytes): it does not start with a {name} header; check format, or use format = autodetect";
             return false;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialBuffer, _maxBytes + 1));

@@ -41,7 +41,7 @@ public sealed class ChunkPostprocessor : IPostprocessor
     {
         if (data.Length > _maxBytes)
         {
-            error = $"payload of {data.Length} bytes exceeds max-bytes {_maxBytes}; event not sent";
+            error = $"payload of {data.Length} bytes exceeds max-bytes {_maxBytes}; event not sent (raise max-bytes if payloads this big are expected)";
             return false;
         }
         output.Write(data);

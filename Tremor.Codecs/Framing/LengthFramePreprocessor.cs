@@ -94,7 +94,7 @@ public abstract class LengthFramePreprocessor : IPreprocessor
             }
             if (length > MaxLength)
             {
-                Report(ref error, ref errors, $"frame of {length} bytes exceeds max-length {MaxLength}; its bytes are skipped");
+                Report(ref error, ref errors, $"frame of {length} bytes exceeds max-length {MaxLength}; its bytes are skipped (raise max-length if frames this big are expected)");
                 _skip = length;
                 continue;
             }

@@ -22,7 +22,7 @@ public sealed class IngestNsPreprocessor : IPreprocessor
     {
         if (data.Length < sizeof(ulong))
         {
-            error = $"chunk of {data.Length} bytes is too short for the 8-byte ingest-ns prefix";
+            error = $"chunk of {data.Length} bytes is too short for the 8-byte ingest-ns prefix; on a byte stream, frame it first (e.g. preprocessors = [\"length-prefixed\", \"ingest-ns\"])";
             return false;
         }
         output.Add(data[sizeof(ulong)..]);

@@ -109,7 +109,7 @@ public sealed class CompressionTests
     public void Data_of_another_format_is_an_error_naming_the_expected_one()
     {
         var gzip = Compress("gzip", Sample);
-        Assert.Equal($"corrupt zstd data ({gzip.Length} bytes): it does not start with a zstd header", Fail(Pre("decompress", ("format", "zstd")), gzip));
+        Assert.Equal($"corrupt zstd data ({gzip.Length} bytes): it does not start with a zstd header; check format, or use format = autodetect", Fail(Pre("decompress", ("format", "zstd")), gzip));
     }
 
     [Fact]
@@ -243,7 +243,7 @@ public sealed class CompressionTests
     public void Config_errors_name_the_key()
     {
         const string Prefix = "flow.connectors.in.preprocessors[0].config.";
-        Assert.Equal(Prefix + "format: is required (a string)", PreConfigError("decompress").Message);
+        Assert.Equal(Prefix + "format: is required: one of gzip, zlib, xz, snappy, lz4, zstd, autodetect, e.g. { name = \"decompress\", config { format = \"gzip\" } }", PreConfigError("decompress").Message);
         Assert.Equal(Prefix + "format: unknown format 'brotli'; known formats are: gzip, zlib, xz, snappy, lz4, zstd, autodetect", PreConfigError("decompress", ("format", "brotli")).Message);
         Assert.Equal(Prefix + "format: unknown format 'autodetect'; known formats are: gzip, zlib, xz, snappy, lz4, zstd", PostConfigError("compress", ("format", "autodetect")).Message);
         Assert.Equal(Prefix + "format: xz cannot be written (the library only decompresses it); use gzip, zlib, snappy, lz4 or zstd", PostConfigError("compress", ("format", "xz")).Message);

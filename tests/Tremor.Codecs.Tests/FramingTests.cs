@@ -96,7 +96,7 @@ public sealed class FramingTests
             var errors = new List<string>();
             var output = Run(Pre(name, ("max-length", 10L)), [stream[..split], stream[split..]], errors);
             Assert.Equal(["ok", "after"], Texts(output));
-            Assert.Equal("frame of 100 bytes exceeds max-length 10; its bytes are skipped", Assert.Single(errors));
+            Assert.Equal("frame of 100 bytes exceeds max-length 10; its bytes are skipped (raise max-length if frames this big are expected)", Assert.Single(errors));
         }
     }
 
@@ -110,7 +110,7 @@ public sealed class FramingTests
     public void Default_max_length_matches_separate()
     {
         var header = new byte[] { 0, 0x80, 0, 1 };
-        Assert.Equal($"frame of {(8 * 1024 * 1024) + 1} bytes exceeds max-length {8 * 1024 * 1024}; its bytes are skipped", Fail(Pre("length-prefixed"), header));
+        Assert.Equal($"frame of {(8 * 1024 * 1024) + 1} bytes exceeds max-length {8 * 1024 * 1024}; its bytes are skipped (raise max-length if frames this big are expected)", Fail(Pre("length-prefixed"), header));
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class FramingTests
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
         Assert.False(Post("chunk", ("max-bytes", 4L)).TryProcess("abcde"u8, output, out var error));
-        Assert.Equal("payload of 5 bytes exceeds max-bytes 4; event not sent", error);
+        Assert.Equal("payload of 5 bytes exceeds max-bytes 4; event not sent (raise max-bytes if payloads this big are expected)", error);
         Assert.Equal(0, output.WrittenCount);
     }
 

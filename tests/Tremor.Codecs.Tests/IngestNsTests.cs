@@ -43,7 +43,7 @@ public sealed class IngestNsTests
     [Fact]
     public void A_chunk_shorter_than_the_prefix_is_an_error()
     {
-        Assert.Equal("chunk of 7 bytes is too short for the 8-byte ingest-ns prefix", Fail(Pre("ingest-ns"), new byte[7]));
+        Assert.Equal("chunk of 7 bytes is too short for the 8-byte ingest-ns prefix; on a byte stream, frame it first (e.g. preprocessors = [\"length-prefixed\", \"ingest-ns\"])", Fail(Pre("ingest-ns"), new byte[7]));
     }
 
     [Fact]
