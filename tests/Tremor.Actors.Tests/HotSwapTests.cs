@@ -1,5 +1,8 @@
+using System.Runtime.CompilerServices;
+using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
+using Tremor.Actors.Plugins;
 
 namespace Tremor.Actors.Tests;
 
@@ -36,12 +39,15 @@ public sealed class HotSwapTests : TremorTestKit
 
         // Three batches through the first version; the fourth waits in it (in flight) when the swap begins.
         gate.Release(3);
-        AwaitCondition(() => outV1.ReceivedCount == 30);
+        AwaitCondition(() => outV1.ReceivedCount == 30 && Volatile.Read(ref outV1.Calls) == 4);
         var outV2 = new TestSinkFactory("swap-sink");
         var countsV2 = new TestSinkFactory("count-sink");
         Catalog.RegisterConnector("sinks", outV2);
         Catalog.RegisterConnector("sinks", countsV2);
         world.Tell(new World.SwapPlugin("sinks", ["swap-sink", "count-sink"]), TestActor);
+        // The old instance is in a call (the fourth batch, held by the gate) when the swap begins; it finishes that call.
+        AwaitCondition(() => ConnectorState("f", "out") == Connectors.ConnectorState.Swapping);
+        Assert.Equal(4, Volatile.Read(ref outV1.Calls));
         gate.Release(1);
         var swapped = ExpectMsg<World.PluginSwapped>();
         Assert.Equal(["f::counts", "f::out"], swapped.Restarted);
@@ -95,6 +101,49 @@ public sealed class HotSwapTests : TremorTestKit
         world.Tell(new FlowManager.SendTo("f", new FlowActor.ResumeFlow()));
         AwaitCondition(() => sinkV2.ReceivedCount > 0);
         Assert.Equal(1, source.ConnectAttempts);
+    }
+
+    [Fact]
+    public void The_old_version_s_load_context_is_collected_once_its_connectors_run_the_new_one()
+    {
+        var discovery = new PluginDiscovery(Catalog, new PluginSettings([], new Dictionary<string, string>(), false));
+        var std = Path.Combine(PluginDiscovery.SearchDirectories([])[^1], "Tremor.Connectors.Std", "Tremor.Connectors.Std.dll");
+        Assert.Equal(PluginStatus.Loaded, discovery.LoadOne(std).Status);
+        var sink = new TestSinkFactory();
+        Catalog.RegisterConnector("sinks", sink);
+        var flow = Flow("f", """
+            connectors {
+              tick { type = metronome, config { interval = 1ms } }
+              out { type = test-sink, codec = json }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["tick -> main", "main -> out"]
+            """);
+        var (world, _) = Deploy(flow);
+        AwaitCondition(() => Volatile.Read(ref sink.Calls) > 0);
+
+        var old = SwapStd(discovery, std, world, flow);
+        var calls = Volatile.Read(ref sink.Calls);
+        AwaitCondition(() => Volatile.Read(ref sink.Calls) > calls); // the new version's metronome ticks
+        for (var round = 0; round < 10 && old.IsAlive; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(old.IsAlive, "the old version's load context is still reachable after the swap");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference SwapStd(PluginDiscovery discovery, string path, Akka.Actor.IActorRef world, FlowSpec flow)
+    {
+        var old = discovery.LoadContextReference("std")!;
+        using var staged = discovery.Stage(path);
+        staged.CheckReplaces("std", Catalog, [flow]);
+        var retired = discovery.Replace("std", staged);
+        world.Tell(new World.SwapPlugin("std", staged.Connectors.Select(c => c.Type).ToList()), TestActor);
+        Assert.Equal(["f::tick"], ExpectMsg<World.PluginSwapped>().Restarted);
+        retired!.Dispose();
+        return old;
     }
 
     private ConnectorState? ConnectorState(string flow, string connector)
