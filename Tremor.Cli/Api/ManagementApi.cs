@@ -507,7 +507,7 @@ public sealed class ManagementApi : IAsyncDisposable
             var hash = ManagedPluginLoader.Sha256(path);
             if (!plugins.Trusted.Values.Contains(hash, StringComparer.Ordinal))
             {
-                throw new ApiError(403, $"{path}: not trusted: loading a plugin runs its code, so the API loads only files listed in tremor.plugins.trusted; add {Path.GetFileNameWithoutExtension(path)} = \"{hash}\" there, or set tremor.api.allow-untrusted-load = on");
+                throw new ApiError(403, $"{path}: not trusted: loading a plugin runs its code, so the API loads only files listed in tremor.plugins.trusted; add {PluginsCommand.TrustedLine(path)} there, or set tremor.api.allow-untrusted-load = on");
             }
         }
 
