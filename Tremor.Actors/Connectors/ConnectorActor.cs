@@ -999,6 +999,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
+        if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);
