@@ -139,6 +139,48 @@ public sealed class SwapTests
         Assert.Equal(total, connectors.EnumerateArray().Single(c => c.GetProperty("alias").GetString() == "swap::in").GetProperty("events_out").GetInt64());
     }
 
+    [Fact]
+    public async Task Swapping_a_native_sink_destroys_the_old_instance_and_the_metronome_of_another_plugin_keeps_counting()
+    {
+        await using var tremor = await TremorProcess.StartAsync(
+            "tremor.api.allow-untrusted-load = on\ntremor.plugins.directories = [\"v1\"]",
+            dir => File.Move(BuildFromCTemplate(Path.Combine(dir, "build1"), "swap-sink", "").Result, Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "v1")).FullName, "swap-sink.so")));
+        var v2 = await BuildFromCTemplate(Path.Combine(tremor.Directory, "build2"), "swap-sink", "", version: "0.2.0");
+        var output = Path.Combine(tremor.Directory, "out.jsonl");
+        var flow = $$"""
+            tremor.flows.n {
+              connectors {
+                tick { type = metronome, config { interval = 10ms } }
+                native { type = swap-sink }
+                copy { type = file, codec = json, postprocessors = ["separate"], config { path = "{{output}}", mode = append } }
+              }
+              pipelines { main { type = passthrough } }
+              links = ["tick -> main", "main -> native", "main -> copy"]
+            }
+            """;
+        Assert.Equal(201, (await tremor.SendAsync(HttpMethod.Post, "/v1/flows", flow)).Status);
+        await Eventually(() => Ids(output).Count >= 5, "events before the swap");
+
+        var (status, body) = await tremor.SendAsync(HttpMethod.Put, "/v1/plugins/swap-sink", JsonSerializer.Serialize(new { path = v2 }));
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(["n::native"], body.GetProperty("restarted").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("0.2.0", body.GetProperty("version").GetString());
+        Assert.Equal("0.1.0", body.GetProperty("previous_version").GetString());
+        // The old instance was destroyed (the template logs its count in destroy); the new one receives events.
+        await Eventually(() => tremor.Stderr.Contains("swap-sink: ", StringComparison.Ordinal) && tremor.Stderr.Contains(" events, ", StringComparison.Ordinal), "the old instance's destroy line");
+        var (_, plugins) = await tremor.SendAsync(HttpMethod.Get, "/v1/plugins");
+        Assert.Equal(v2, Assert.Single(plugins.EnumerateArray(), p => p.GetProperty("name").GetString() == "swap-sink").GetProperty("path").GetString());
+        var atSwap = Ids(output).Count;
+        await Eventually(() => Ids(output).Count > atSwap + 5, "events after the swap");
+        // The metronome (plugin std) was not restarted: one sequence from 0.
+        var ids = Ids(output);
+        Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => (long)i), ids);
+        var (_, connectors) = await tremor.SendAsync(HttpMethod.Get, "/v1/connectors");
+        var native = connectors.EnumerateArray().Single(c => c.GetProperty("alias").GetString() == "n::native");
+        Assert.Equal("running", native.GetProperty("state").GetString());
+        Assert.Equal(0, native.GetProperty("restarts").GetInt32());
+    }
+
     private static long N(string? line) => JsonDocument.Parse(line ?? throw new InvalidOperationException("stdout ended")).RootElement.GetProperty("n").GetInt64();
 
     private static string MetronomeToFile(string name, string output) => $$"""
@@ -167,13 +209,14 @@ public sealed class SwapTests
     }
 
     /// <summary>Builds the C plugin template as plugin <paramref name="name"/>, with <paramref name="afterInclude"/> after the header's include.</summary>
-    private static async Task<string> BuildFromCTemplate(string dir, string name, string afterInclude)
+    private static async Task<string> BuildFromCTemplate(string dir, string name, string afterInclude, string version = "0.1.0")
     {
         var templates = Path.Combine(AppContext.BaseDirectory, "Templates", "c");
-        var sub = Directory.CreateDirectory(Path.Combine(dir, Guid.NewGuid().ToString("N"))).FullName;
+        var sub = Directory.CreateDirectory(Path.Combine(dir, Guid.NewGuid().ToString("N"))).FullName; // creates dir too
         File.Copy(Path.Combine(templates, "tremor_pdk.h"), Path.Combine(sub, "tremor_pdk.h"));
         var source = File.ReadAllText(Path.Combine(templates, "__NAME__.c"))
             .Replace("__NAME__", name, StringComparison.Ordinal)
+            .Replace("\"0.1.0\"", $"\"{version}\"", StringComparison.Ordinal)
             .Replace("#include \"tremor_pdk.h\"", "#include \"tremor_pdk.h\"\n" + afterInclude, StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(sub, name + ".c"), source);
         var output = Path.Combine(sub, name + ".so");
