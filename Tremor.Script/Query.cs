@@ -32,19 +32,28 @@ public sealed class Query
 
     /// <summary>Parses and compiles <paramref name="source"/>; <paramref name="origin"/> (file or HOCON key) names it in errors.</summary>
     /// <exception cref="ScriptException">On any syntax or semantic error.</exception>
-    public static Query Compile(string source, string origin)
+    public static Query Compile(string source, string origin) =>
+        Compile(source, origin, Path.IsPathRooted(origin) ? Path.GetDirectoryName(origin) : null);
+
+    /// <summary>
+    /// Parses and compiles <paramref name="source"/>; <c>use NAME;</c> loads <c>NAME.tremor</c> (<c>use a::b;</c>:
+    /// <c>a/b.tremor</c>) from <paramref name="moduleDirectory"/>. Without one, only inline <c>mod</c>s can be used.
+    /// </summary>
+    /// <exception cref="ScriptException">On any syntax or semantic error, in the query or a module it uses.</exception>
+    public static Query Compile(string source, string origin, string? moduleDirectory)
     {
         var query = new Query(new Source(source, origin));
-        query.Build(Parser.ParseQuery(query.Source));
+        query.Build(Parser.ParseQuery(query.Source), new Definitions(null, moduleDirectory));
         return query;
     }
 
     /// <summary>A fresh instance: its own windows, script state and operator state.</summary>
     public QueryInstance Instantiate() => new(this);
 
-    private void Build(List<Stmt> stmts)
+    private void Build(List<Stmt> stmts, Definitions definitions)
     {
         var src = Source;
+        definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt), "");
         var windows = new Dictionary<string, WindowPlan>(StringComparer.Ordinal);
         var scripts = new Dictionary<string, DefineScriptStmt>(StringComparer.Ordinal);
         var operators = new Dictionary<string, DefineOperatorStmt>(StringComparer.Ordinal);
@@ -67,8 +76,6 @@ public sealed class Query
                     // Checked where it is defined, even if never created.
                     BuiltinOperators.Prepare(src, o, ConstantParams(src, o.Params));
                     break;
-                case CreateStmt { What: "use" }:
-                    break;
                 case CreateStmt c:
                     {
                         if (c.Name is "in" or "out" or "err") throw src.Error(c.Pos, $"`{c.Name}` is a pipeline port and cannot be created");
@@ -81,17 +88,20 @@ public sealed class Query
                                 throw src.Error(c.DefinitionPos, $"unknown script `{c.Definition}`", Hint(c.Definition, scripts.Keys, $"define it first: define script {c.Definition} script event end;"));
                             if (!compiledScripts.TryGetValue(def.Name, out var plan))
                             {
-                                plan = ScriptPlan.Compile(src, def);
+                                plan = ScriptPlan.Compile(src, def, definitions);
                                 compiledScripts[def.Name] = plan;
                             }
                             var p = plan;
-                            node = new NodePlan(c.Name, () => new ScriptNode(p, src), ["out", "err", .. plan.EmitPorts]) { AnyPort = true };
+                            var args = plan.ArgsFor(src, c, definitions);
+                            node = new NodePlan(c.Name, () => new ScriptNode(p, src, args), ["out", "err", .. plan.EmitPorts]) { AnyPort = true };
                         }
                         else
                         {
                             if (!operators.TryGetValue(c.Definition, out var def))
                                 throw src.Error(c.DefinitionPos, $"unknown operator `{c.Definition}`", Hint(c.Definition, operators.Keys, $"define it first: define operator {c.Definition} from passthrough end;"));
-                            var ps = ConstantParams(src, def.Params);
+                            var ps = ConstantParams(src, def.Params, definitions);
+                            // `create operator o from d with k = v end` overrides the definition's parameters.
+                            foreach (var (k, v) in ConstantParams(src, c.Params, definitions)) ps[k] = v;
                             node = new NodePlan(c.Name, BuiltinOperators.Prepare(src, def, ps), [.. BuiltinOperators.OutputPorts(def.Kind, ps)]);
                         }
                         nodeIndex[c.Name] = Nodes.Count;
@@ -119,7 +129,7 @@ public sealed class Query
                     throw src.Error(w.Pos, $"unknown window `{w.Name}`", Hint(w.Name, windows.Keys, $"define it first: define window {w.Name} from tumbling with size = 10 end;"));
                 ws.Add(plan);
             }
-            Selects.Add(SelectPlan.Compile(src, s, from, into, ws));
+            Selects.Add(SelectPlan.Compile(src, s, from, into, ws, definitions));
         }
         if (inputs.Count == 0) inputs.Add("in");
         if (!outputs.Contains("err")) outputs.Add("err");
@@ -130,12 +140,12 @@ public sealed class Query
     internal static string? Hint(string name, IEnumerable<string> candidates, string otherwise) =>
         Source.Nearest(name, candidates) is { } nearest ? $"did you mean `{nearest}`?" : otherwise;
 
-    internal static Dictionary<string, (Value, int)> ConstantParams(Source src, List<WithParam> ps)
+    internal static Dictionary<string, (Value, int)> ConstantParams(Source src, List<WithParam> ps, Definitions? definitions = null)
     {
         var result = new Dictionary<string, (Value, int)>(StringComparer.Ordinal);
         foreach (var p in ps)
         {
-            if (!result.TryAdd(p.Name, (Compiler.EvaluateConstant(src, p.Value), p.Pos))) throw src.Error(p.Pos, $"parameter `{p.Name}` is given twice");
+            if (!result.TryAdd(p.Name, (Compiler.EvaluateConstant(src, p.Value, definitions), p.Pos))) throw src.Error(p.Pos, $"parameter `{p.Name}` is given twice");
         }
         return result;
     }
@@ -207,16 +217,41 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
 }
 
 /// <summary>A compiled script definition: its body closure and the slots an instance needs.</summary>
-internal sealed record ScriptPlan(string Name, Eval Body, int Locals, int Scratch, Value Args, string[] EmitPorts)
+internal sealed record ScriptPlan(string Name, Eval Body, int Locals, int Scratch, DefineScriptStmt Def, string[] EmitPorts)
 {
-    public static ScriptPlan Compile(Source src, DefineScriptStmt def)
+    public static ScriptPlan Compile(Source src, DefineScriptStmt def, Definitions definitions)
     {
         var scope = new Scope(ScopeKind.Script);
-        var body = new Compiler(src, scope).Block(def.Body, yieldsEventAfterLet: true);
-        var args = new ValueRecord();
-        foreach (var (name, (v, _)) in Query.ConstantParams(src, def.Params)) args.Set(name, v);
+        // The script's own fn/const/use stay inside it.
+        var body = new Compiler(src, scope, definitions.Child()).Block(def.Body, yieldsEventAfterLet: true);
         var ports = def.Body.SelectMany(Emits).Distinct().ToArray();
-        return new ScriptPlan(def.Name, body, scope.LocalCount, scope.ScratchCount, Value.From(args), ports);
+        return new ScriptPlan(def.Name, body, scope.LocalCount, scope.ScratchCount, def, ports);
+    }
+
+    /// <summary>
+    /// The <c>args</c> of one created script: the definition's defaults (<c>args x = 1</c>, or the older
+    /// <c>with x = 1</c>) overridden by the create's <c>with</c>; a required argument left out is an error there.
+    /// </summary>
+    public Value ArgsFor(Source src, CreateStmt create, Definitions definitions)
+    {
+        var given = Query.ConstantParams(src, create.Params, definitions);
+        var args = new ValueRecord();
+        foreach (var (name, (v, _)) in Query.ConstantParams(src, Def.Params, definitions)) args.Set(name, v);
+        foreach (var a in Def.Args)
+        {
+            if (given.ContainsKey(a.Name)) continue;
+            if (a.Default is null)
+                throw src.Error(create.Pos, $"script `{Def.Name}` needs the argument `{a.Name}`", $"create script {create.Name} from {Def.Name} with {a.Name} = ... end;");
+            args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
+        }
+        var known = Def.Args.Select(a => a.Name).Concat(Def.Params.Select(p => p.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, (v, pos)) in given)
+        {
+            if (!known.Contains(name))
+                throw src.Error(pos, $"script `{Def.Name}` has no argument `{name}`", Query.Hint(name, known, $"declare it: define script {Def.Name} args {name} = ... script ... end;"));
+            args.Set(name, v);
+        }
+        return Value.From(args);
     }
 
     // Literal emit ports make `from script/port` checkable; computed ports are accepted at run time.

@@ -13,8 +13,13 @@ internal delegate bool Matcher(Context c, Value v);
 /// Compiles expressions ahead of time into closures over a <see cref="Context"/>: each node of the tree becomes
 /// one delegate, so per event there is no dispatch on syntax and no allocation beyond produced values.
 /// </summary>
-internal sealed class Compiler(Source source, Scope scope)
+internal sealed class Compiler(Source source, Scope scope, Definitions? definitions = null, string modulePrefix = "")
 {
+    /// <summary>Deep enough for honest recursion, far from the thread's stack limit; tail calls use <c>recur</c>.</summary>
+    public const int MaxCallDepth = 512;
+
+    private readonly Definitions _definitions = definitions ?? new Definitions(null, null);
+
     [ThreadStatic]
     private static StringBuilder? _builder;
 
@@ -38,12 +43,18 @@ internal sealed class Compiler(Source source, Scope scope)
         ForExpr f => For(f),
         EmitExpr em => Emit(em),
         DropExpr d => Drop(d),
+        RecurExpr r => Recur(r),
+        DefinitionExpr d => throw source.Error(d.Pos, "a definition (fn, const, mod, use) belongs among a script's statements, not inside an expression"),
         _ => throw source.Error(e.Pos, $"unsupported expression {e.GetType().Name}"),
     };
 
     /// <summary>Statements in order; stops at emit or drop. A body ending in `let` yields the event.</summary>
     public Eval Block(List<Expr> body, bool yieldsEventAfterLet)
     {
+        // Definitions take effect for the whole block: a function may be used above the line that defines it.
+        var defs = body.OfType<DefinitionExpr>().Select(d => d.Definition).ToList();
+        if (defs.Count > 0) _definitions.Register(source, defs, modulePrefix);
+        body = body.Where(e => e is not DefinitionExpr).ToList();
         var stmts = body.Select(Compile).ToList();
         if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
         if (stmts.Count == 1) return stmts[0];
@@ -61,10 +72,10 @@ internal sealed class Compiler(Source source, Scope scope)
     }
 
     /// <summary>Evaluates an expression that must not depend on an event (definition parameters).</summary>
-    public static Value EvaluateConstant(Source source, Expr e)
+    public static Value EvaluateConstant(Source source, Expr e, Definitions? definitions = null, string modulePrefix = "")
     {
         var scope = new Scope(ScopeKind.Constant);
-        var eval = new Compiler(source, scope).Compile(e);
+        var eval = new Compiler(source, scope, definitions, modulePrefix).Compile(e);
         var c = new Context(scope.LocalCount, scope.ScratchCount);
         try
         {
@@ -155,12 +166,22 @@ internal sealed class Compiler(Source source, Scope scope)
             case PathRoot.State: return c => c.State;
             case PathRoot.Group: return c => c.Group;
             case PathRoot.Window: return c => c.Window;
-            case PathRoot.Args: return c => c.Args;
+            case PathRoot.Args:
+                if (Scope.Function is { VarArgsSlot: >= 0 } open)
+                {
+                    var argsSlot = open.VarArgsSlot;
+                    return c => c.Locals[argsSlot];
+                }
+                return c => c.Args;
             case PathRoot.Expr: return Compile(p.Base!);
             default:
                 {
-                    var slot = Scope.Lookup(p.Name!) ?? throw source.Error(p.Pos, $"unknown local `{p.Name}`", LocalHint(p.Name!));
-                    return c => c.Locals[slot];
+                    if (Scope.Lookup(p.Name!) is { } slot) return c => c.Locals[slot];
+                    var (found, constant) = _definitions.FindConstant(p.Name!, modulePrefix);
+                    if (found) return _ => constant;
+                    if (p.Name!.Contains("::", StringComparison.Ordinal))
+                        throw source.Error(p.Pos, $"unknown constant `{p.Name}`", "define it in the module: const NAME = ...; or call a function with parentheses: m::f(x)");
+                    throw source.Error(p.Pos, $"unknown local `{p.Name}`", LocalHint(p.Name!));
                 }
         }
     }
@@ -395,12 +416,28 @@ internal sealed class Compiler(Source source, Scope scope)
 
     private Eval Call(CallExpr call)
     {
+        if (_definitions.FindFunction(call.Name, modulePrefix) is { } user)
+        {
+            if (user.Def.Intrinsic is { } target)
+            {
+                // An intrinsic declaration names a standard function: call it directly.
+                if (FunctionRegistry.Find(target) is null && AggregateRegistry.Find(target) is null)
+                    throw source.Error(call.Pos, $"`{call.Name}` is declared as the intrinsic `{target}`, which Tremor.NET does not implement");
+                CheckArity(call, user.QualifiedName, user.Def.Params.Count, user.Def.Open ? int.MaxValue : user.Def.Params.Count);
+                return Call(call with { Name = target });
+            }
+            return UserCall(call, user);
+        }
         if (AggregateRegistry.Find(call.Name) is { } aggregate) return Aggregate(call, aggregate);
         var def = FunctionRegistry.Find(call.Name);
         if (def is null)
         {
-            var nearest = Source.Nearest(call.Name, FunctionRegistry.Names);
-            throw source.Error(call.Pos, $"unknown function `{call.Name}`", nearest is not null ? $"did you mean `{nearest}`?" : "see the standard modules: string, math, array, record, json, type, re, integer, float, nanos, aggr");
+            var nearest = Source.Nearest(call.Name, FunctionRegistry.Names.Concat(_definitions.FunctionNames));
+            var hint = nearest is not null ? $"did you mean `{nearest}`?"
+                : call.Name.Contains("::", StringComparison.Ordinal)
+                    ? "see the standard modules: string, math, array, record, json, type, re, integer, float, nanos, aggr; or `use` the module that defines it"
+                    : $"define it first: fn {call.Name}(x) with x end;";
+            throw source.Error(call.Pos, $"unknown function `{call.Name}`", hint);
         }
         CheckArity(call, def.Name, def.MinArgs, def.MaxArgs);
         var args = call.Args.Select(Compile).ToArray();
@@ -453,6 +490,76 @@ internal sealed class Compiler(Source source, Scope scope)
         };
     }
 
+    private Eval UserCall(CallExpr call, UserFunction fn)
+    {
+        var fixedCount = fn.Def.Params.Count;
+        CheckArity(call, fn.QualifiedName, fixedCount, fn.Def.Open ? int.MaxValue : fixedCount);
+        fn.EnsureCompiled();
+        var args = call.Args.Select(Compile).ToArray();
+        var pos = call.Pos;
+        var foreign = !ReferenceEquals(fn.Source, source);
+        return c =>
+        {
+            var body = fn.Body ?? throw new RuntimeError(pos, $"function `{fn.QualifiedName}` is not compiled yet: a constant cannot call a function that calls it");
+            var locals = new Value[fn.Locals];
+            for (var i = 0; i < fixedCount; i++) locals[i] = args[i](c);
+            if (fn.VarArgsSlot >= 0)
+            {
+                var rest = new List<Value>(args.Length - fixedCount);
+                for (var i = fixedCount; i < args.Length; i++) rest.Add(args[i](c));
+                locals[fn.VarArgsSlot] = Value.From(rest);
+            }
+            if (c.CallDepth >= MaxCallDepth)
+                throw new RuntimeError(pos, $"`{fn.QualifiedName}` recursed deeper than {MaxCallDepth} calls; make the recursive call the last thing it does with recur(...)");
+            var (savedLocals, savedScratch) = (c.Locals, c.Scratch);
+            c.Locals = locals;
+            c.Scratch = new Value[fn.Scratch];
+            c.CallDepth++;
+            try
+            {
+                while (true)
+                {
+                    var v = body(c);
+                    if (c.Flow != Flow.Recur) return v;
+                    // Tail recursion: new arguments, fresh locals, same frame.
+                    c.Flow = Flow.Continue;
+                    System.Array.Copy(c.Scratch, c.RecurOffset, locals, 0, fixedCount);
+                    System.Array.Clear(locals, fixedCount, locals.Length - fixedCount);
+                }
+            }
+            catch (RuntimeError e) when (foreign)
+            {
+                // Positions are offsets into the module file: name it, and report at the call.
+                var (line, col) = fn.Source.Locate(e.Pos);
+                throw new RuntimeError(pos, $"in `{fn.QualifiedName}` ({fn.Source.Origin}:{line}:{col}): {e.Message}");
+            }
+            finally
+            {
+                c.CallDepth--;
+                c.Locals = savedLocals;
+                c.Scratch = savedScratch;
+            }
+        };
+    }
+
+    private Eval Recur(RecurExpr r)
+    {
+        if (Scope.Function is not { } fn) throw source.Error(r.Pos, "`recur` is only allowed inside a function", "fn f(n) with match n of case 0 => 0 default => recur(n - 1) end end;");
+        if (fn.Def.Open) throw source.Error(r.Pos, "`recur` is not allowed in a function with `...` arguments");
+        if (r.Args.Count != fn.Def.Params.Count)
+            throw source.Error(r.Pos, $"`recur` in `{fn.QualifiedName}` takes {fn.Def.Params.Count} argument{(fn.Def.Params.Count == 1 ? "" : "s")}, got {r.Args.Count}");
+        var args = r.Args.Select(Compile).ToArray();
+        var off = Scope.AllocScratch(args.Length);
+        return c =>
+        {
+            // All arguments first: they may read the current ones.
+            for (var i = 0; i < args.Length; i++) c.Scratch[off + i] = args[i](c);
+            c.RecurOffset = off;
+            c.Flow = Flow.Recur;
+            return Value.Null;
+        };
+    }
+
     private void CheckArity(CallExpr call, string name, int min, int max)
     {
         if (call.Args.Count >= min && call.Args.Count <= max) return;
@@ -479,7 +586,9 @@ internal sealed class Compiler(Source source, Scope scope)
 
     private Eval Let(LetExpr let)
     {
-        if (Scope.Kind != ScopeKind.Script) throw source.Error(let.Pos, "`let` is only allowed in a script");
+        if (Scope.Kind is not (ScopeKind.Script or ScopeKind.Function)) throw source.Error(let.Pos, "`let` is only allowed in a script or a function");
+        if (Scope.Kind == ScopeKind.Function && let.Target.Root != PathRoot.Local)
+            throw source.Error(let.Pos, "a function can only `let` its own locals", "return the new value instead: fn f(e) with merge e of {\"a\": 1} end end;");
         var value = Compile(let.Value);
         var target = let.Target;
         var root = target.Root;

@@ -25,7 +25,10 @@ internal sealed class Scope(ScopeKind kind)
     /// <summary>Aggregates belong in a windowed select's target and having, not in its where or group by.</summary>
     public bool AggregatesAllowed { get; set; }
 
-    public IEnumerable<string> LocalNames => _locals.Keys;
+    public IEnumerable<string> LocalNames => _locals.Keys.Where(k => !k.StartsWith('\0'));
+
+    /// <summary>The function whose body this is (for <c>recur</c> and <c>args</c>), else null.</summary>
+    public UserFunction? Function { get; init; }
 
     public int Declare(string name)
     {
@@ -56,6 +59,9 @@ internal enum ScopeKind
     /// <summary>A script body: let, emit and drop allowed.</summary>
     Script,
 
-    /// <summary>A constant: definitions' <c>with</c> parameters.</summary>
+    /// <summary>A constant: definitions' <c>with</c> parameters, <c>const</c>.</summary>
     Constant,
+
+    /// <summary>A user function's body: let of locals and recur allowed.</summary>
+    Function,
 }

@@ -6,9 +6,9 @@ using Tremor.Script.Syntax;
 namespace Tremor.Script.Compilation;
 
 /// <summary>A created script: runs its compiled body per event; <c>state</c> lives as long as the instance.</summary>
-internal sealed class ScriptNode(ScriptPlan plan, Source source) : IOperatorInstance
+internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : IOperatorInstance
 {
-    private readonly Context _c = new(plan.Locals, plan.Scratch) { Args = plan.Args };
+    private readonly Context _c = new(plan.Locals, plan.Scratch) { Args = args };
 
     public void Process(Event e, ulong nowNs, IEmitter output)
     {

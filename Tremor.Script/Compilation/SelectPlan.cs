@@ -22,10 +22,10 @@ internal sealed class SelectPlan
     /// <summary><c>select event</c>: the input event passes on as it is, no new event.</summary>
     public bool TargetIsEvent { get; init; }
 
-    public static SelectPlan Compile(Source src, SelectStmt s, Endpoint from, Endpoint into, List<WindowPlan> windows)
+    public static SelectPlan Compile(Source src, SelectStmt s, Endpoint from, Endpoint into, List<WindowPlan> windows, Definitions definitions)
     {
         var scope = new Scope(windows.Count > 0 ? ScopeKind.WindowedSelect : ScopeKind.Select);
-        var compiler = new Compiler(src, scope);
+        var compiler = new Compiler(src, scope, definitions);
         var where = s.Where is null ? null : compiler.Compile(s.Where);
         var groupExprs = s.Group?.Exprs.Select(compiler.Compile).ToArray() ?? [];
         if (s.Group is { Kind: "each" } g && g.Exprs.Count != 1) throw src.Error(g.Pos, "`group by each(...)` takes one expression");

@@ -11,6 +11,9 @@ internal enum Flow : byte
     Continue,
     Emit,
     Drop,
+
+    /// <summary>A <c>recur</c> asked its function to run again with new arguments (in <see cref="Context.RecurOffset"/>).</summary>
+    Recur,
 }
 
 /// <summary>
@@ -32,6 +35,12 @@ internal sealed class Context
     public Value EmitValue;
     public string? EmitPort;
     public ulong NowNs;
+
+    /// <summary>Where in <see cref="Scratch"/> a pending <c>recur</c> left its arguments.</summary>
+    public int RecurOffset;
+
+    /// <summary>Nesting of user function calls: bounded, so runaway recursion is an error, not a crash.</summary>
+    public int CallDepth;
 
     // Containers this event already copied (copy-on-write): written in place from then on.
     private object?[] _owned = new object?[8];

@@ -26,6 +26,9 @@ internal enum PathRoot
     Expr,
 }
 
+/// <summary>A user function: <c>fn name(a, b) with ... end</c>, or <c>of case (...) => ... end</c> desugared to a match.</summary>
+internal sealed record FnDef(int Pos, string Name, List<string> Params, bool Open, List<Expr> Body, string? Intrinsic);
+
 internal abstract record Segment(int Pos);
 
 internal sealed record FieldSegment(int Pos, string Name) : Segment(Pos);
@@ -65,6 +68,11 @@ internal sealed record EmitExpr(int Pos, Expr? Value, Expr? Port) : Expr(Pos);
 
 internal sealed record DropExpr(int Pos) : Expr(Pos);
 
+internal sealed record RecurExpr(int Pos, List<Expr> Args) : Expr(Pos);
+
+/// <summary>A definition (fn, const, mod, use) among a script's statements: registered at compile time, no value.</summary>
+internal sealed record DefinitionExpr(int Pos, Stmt Definition) : Expr(Pos);
+
 internal abstract record Pattern(int Pos);
 
 internal sealed record AnyPattern(int Pos) : Pattern(Pos);
@@ -97,8 +105,20 @@ internal sealed record WithParam(int Pos, string Name, Expr Value);
 
 internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<WithParam> Params) : Stmt(Pos);
 
-internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Params, List<Expr> Body) : Stmt(Pos);
+/// <summary>A definition's argument: <c>args x = 1, y</c>; <see cref="Default"/> is null for a required one.</summary>
+internal sealed record ArgParam(int Pos, string Name, Expr? Default);
+
+internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Params, List<ArgParam> Args, List<Expr> Body) : Stmt(Pos);
 
 internal sealed record DefineOperatorStmt(int Pos, string Name, string Kind, int KindPos, List<WithParam> Params) : Stmt(Pos);
 
-internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos) : Stmt(Pos);
+internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos, List<WithParam> Params) : Stmt(Pos);
+
+internal sealed record FnStmt(int Pos, FnDef Fn) : Stmt(Pos);
+
+internal sealed record ConstStmt(int Pos, string Name, Expr Value) : Stmt(Pos);
+
+internal sealed record ModStmt(int Pos, string Name, List<Stmt> Body) : Stmt(Pos);
+
+/// <summary><c>use a::b [as c];</c>: <see cref="Alias"/> is the name the module is known by (<c>b</c> unless renamed).</summary>
+internal sealed record UseStmt(int Pos, List<string> Path, string Alias) : Stmt(Pos);

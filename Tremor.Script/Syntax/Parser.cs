@@ -10,6 +10,7 @@ internal sealed class Parser
         "event", "state", "group", "window", "args", "match", "of", "case", "when", "end", "default", "let", "patch",
         "merge", "for", "emit", "drop", "present", "absent", "true", "false", "null", "not", "and", "or", "xor",
         "select", "from", "where", "into", "having", "define", "create", "with", "script", "operator", "stream",
+        "fn", "const", "mod", "use", "intrinsic", "recur",
     };
 
     private readonly Source _source;
@@ -80,18 +81,134 @@ internal sealed class Parser
         if (Accept("select")) return Select(t.Start);
         if (Accept("define")) return Define(t.Start);
         if (Accept("create")) return Create(t.Start);
-        if (Accept("use"))
+        if (IsDefinitionStart)
         {
-            // Standard modules are always in scope; `use std::x;` is accepted for compatibility.
-            while (Peek.Kind == TokenKind.Ident || Peek.Is("::")) Advance();
-            if (Accept("as")) Ident("a name");
-            Expect(";");
-            return Use(t.Start);
+            var d = Definition();
+            Accept(";");
+            return d;
         }
-        throw Unexpected("`select`, `define` or `create`");
+        throw Unexpected("`select`, `define`, `create`, `use`, `fn`, `const` or `mod`");
     }
 
-    private static CreateStmt Use(int pos) => new(pos, "use", "", "", pos);
+    /// <summary>A module file: definitions only (use, const, fn, intrinsic, mod), separated by `;`.</summary>
+    public static List<Stmt> ParseModule(Source source)
+    {
+        var p = new Parser(source, 0, source.Text.Length);
+        var stmts = new List<Stmt>();
+        while (p.Peek.Kind != TokenKind.End)
+        {
+            if (!p.IsDefinitionStart) throw p.Unexpected("`use`, `const`, `fn`, `intrinsic` or `mod` in a module file");
+            stmts.Add(p.Definition());
+            p.Accept(";");
+        }
+        return stmts;
+    }
+
+    private bool IsDefinitionStart => Peek.Kind == TokenKind.Ident && Peek.Text is "fn" or "intrinsic" or "const" or "mod" or "use";
+
+    private Stmt Definition()
+    {
+        var t = Advance();
+        switch (t.Text)
+        {
+            case "use":
+                {
+                    var path = new List<string> { Ident("a module name") };
+                    while (Accept("::")) path.Add(Ident("a module name after `::`"));
+                    var alias = Accept("as") ? Ident("a name after `as`") : path[^1];
+                    return new UseStmt(t.Start, path, alias);
+                }
+            case "const":
+                {
+                    var np = Peek.Start;
+                    var name = Ident("a constant name");
+                    Expect("=", "const NAME = value;");
+                    return new ConstStmt(np, name, Expression());
+                }
+            case "mod":
+                {
+                    var np = Peek.Start;
+                    var name = Ident("a module name");
+                    Expect("with", "mod NAME with fn f(x) with x end; end;");
+                    var body = new List<Stmt>();
+                    while (!Accept("end"))
+                    {
+                        if (!IsDefinitionStart) throw Unexpected("`use`, `const`, `fn`, `intrinsic`, `mod` or `end` in a module");
+                        body.Add(Definition());
+                        Accept(";");
+                    }
+                    return new ModStmt(np, name, body);
+                }
+            case "intrinsic":
+                {
+                    Expect("fn");
+                    var np = Peek.Start;
+                    var name = Ident("a function name");
+                    var (ps, open) = FnParams();
+                    Expect("as", "intrinsic fn len(s) as string::len;");
+                    var target = QualifiedName();
+                    return new FnStmt(np, new FnDef(np, name, ps, open, [], target));
+                }
+            default:
+                {
+                    var np = Peek.Start;
+                    var name = Ident("a function name");
+                    var (ps, open) = FnParams();
+                    if (Accept("with"))
+                    {
+                        var body = Block("end");
+                        if (body.Count == 0) throw Unexpected("a function body");
+                        Expect("end");
+                        return new FnStmt(np, new FnDef(np, name, ps, open, body, null));
+                    }
+                    var op = Peek.Start;
+                    Expect("of", "fn f(x) with x + 1 end; or fn f(x) of case (0) => 1 default => x end;");
+                    // `of` cases match the arguments as a tuple.
+                    var subject = new ArrayExpr(op, ps.Select(n => (Expr)new PathExpr(op, PathRoot.Local, n, null, [])).ToList());
+                    var cases = new List<MatchCase>();
+                    while (!Accept("end"))
+                    {
+                        var cp = Peek.Start;
+                        Pattern pattern;
+                        if (Accept("default")) pattern = new AnyPattern(cp);
+                        else
+                        {
+                            if (!Accept("case")) throw Unexpected("`case`, `default` or `end`", "fn f(x) of case (0) => \"zero\" default => \"other\" end;");
+                            var pp = Peek.Start;
+                            Expect("(", "a function case matches its arguments: case (a, b) => ...");
+                            pattern = new TuplePattern(pp, List(")", Pattern));
+                        }
+                        Expr? guard = Accept("when") ? Expression() : null;
+                        Expect("=>");
+                        var block = Block("case", "default", "end");
+                        if (block.Count == 0) throw Unexpected("an expression after `=>`");
+                        cases.Add(new MatchCase(cp, pattern, guard, block));
+                    }
+                    return new FnStmt(np, new FnDef(np, name, ps, open, [new MatchExpr(op, subject, cases)], null));
+                }
+        }
+    }
+
+    private (List<string> Params, bool Open) FnParams()
+    {
+        Expect("(");
+        var ps = new List<string>();
+        var open = false;
+        while (!Accept(")"))
+        {
+            if (Accept("."))
+            {
+                Expect(".");
+                Expect(".");
+                open = true;
+                Expect(")", "`...` ends the argument list: fn f(a, ...)");
+                break;
+            }
+            ps.Add(Ident("an argument name"));
+            if (!Accept(",") && !Peek.Is(")")) throw Unexpected("`,` or `)`");
+        }
+        return (ps, open);
+    }
 
     private SelectStmt Select(int pos)
     {
@@ -170,12 +287,23 @@ internal sealed class Parser
         {
             var np = Peek.Start;
             var name = Ident("a script name");
+            var args = new List<ArgParam>();
+            if (Accept("args"))
+            {
+                do
+                {
+                    var ap = Peek.Start;
+                    var an = Ident("an argument name");
+                    args.Add(new ArgParam(ap, an, Accept("=") ? Expression() : null));
+                }
+                while (Accept(","));
+            }
             var ps = Peek.Is("with") ? WithParams() : [];
             Expect("script");
             var body = Block("end");
             Expect("end");
             Expect(";");
-            return new DefineScriptStmt(np, name, ps, body);
+            return new DefineScriptStmt(np, name, ps, args, body);
         }
         if (Accept("operator"))
         {
@@ -251,8 +379,10 @@ internal sealed class Parser
             dp = Peek.Start;
             def = Ident("a definition name");
         }
+        var ps = what != "stream" ? WithParams() : [];
+        if (ps.Count > 0) Accept("end");
         Expect(";");
-        return new CreateStmt(np, what, name, def, dp);
+        return new CreateStmt(np, what, name, def, dp, ps);
     }
 
     // ---- script statements ----
@@ -275,6 +405,11 @@ internal sealed class Parser
 
     private Expr ScriptStatement()
     {
+        if (IsDefinitionStart)
+        {
+            var pos = Peek.Start;
+            return new DefinitionExpr(pos, Definition());
+        }
         if (Peek.Is("let"))
         {
             var pos = Advance().Start;
@@ -426,12 +561,19 @@ internal sealed class Parser
             Advance();
             var name = t.Text;
             while (Accept("::")) name += "::" + Ident("a name after `::`");
-            Expect("(", "call a function with parentheses: string::len(x)");
+            // Without parentheses a module path names a constant: `m::answer`.
+            if (!Accept("(")) return new PathExpr(t.Start, PathRoot.Local, name, null, []);
             return new CallExpr(t.Start, name, List(")", Expression));
+        }
+        if (t.Text == "recur" && PeekAt(1).Is("("))
+        {
+            Advance();
+            Advance();
+            return new RecurExpr(t.Start, List(")", Expression));
         }
         if (Reserved.Contains(t.Text)) throw _source.Error(t.Start, $"expected an expression, found keyword `{t.Text}`");
         Advance();
-        if (Peek.Is("(")) throw _source.Error(t.Start, $"functions live in modules: `{t.Text}(...)` is not a known call", "write module::function(...), e.g. string::len(x)");
+        if (Accept("(")) return new CallExpr(t.Start, t.Text, List(")", Expression));
         return new PathExpr(t.Start, PathRoot.Local, t.Text, null, []);
     }
 
