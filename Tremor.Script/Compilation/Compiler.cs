@@ -908,32 +908,58 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private Eval For(ForExpr f)
     {
         var sourceEval = Compile(f.Source);
+        var initial = f.Initial is null ? null : Compile(f.Initial);
         var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
         var pos = f.Pos;
+        var op = f.Fold ?? "+";
+        var foldPos = f.FoldPos;
         return c =>
         {
             var s = sourceEval(c);
-            var result = new List<Value>();
+            // The accumulator: an array collects, a record merges the cases' records, a scalar folds with `op`.
+            var acc = initial is null ? Value.From(new List<Value>()) : initial(c);
+            if (acc.AsArray() is { } initialArray) acc = Value.From(new List<Value>(initialArray));
+            else if (acc.Kind == ValueKind.Record) acc = ValueOps.ShallowCopy(acc);
+            if (op != "+" && acc.Kind is ValueKind.Array or ValueKind.Record)
+                throw new RuntimeError(foldPos, $"cannot fold into {ValueOps.TypeName(acc)} with `{op}`: arrays and records fold with `+` only");
             if (s.AsArray() is { } a)
             {
-                for (var i = 0; i < a.Count; i++) ForOne(c, Value.From((long)i), a[i], result);
+                for (var i = 0; i < a.Count; i++) ForOne(c, Value.From((long)i), a[i], ref acc);
             }
             else if (s.AsRecord() is { } r)
             {
-                foreach (var (k, v) in r) ForOne(c, Value.From(k), v, result);
+                foreach (var (k, v) in r) ForOne(c, Value.From(k), v, ref acc);
             }
             else throw new RuntimeError(pos, $"`for` needs an array or a record, got {ValueOps.TypeName(s)}");
-            return Value.From(result);
+            return acc;
         };
 
-        void ForOne(Context c, Value key, Value value, List<Value> result)
+        void ForOne(Context c, Value key, Value value, ref Value acc)
         {
             foreach (var (k, v, guard, body, casePos) in cases)
             {
                 c.Locals[k] = key;
                 c.Locals[v] = value;
                 if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
-                result.Add(body(c));
+                var result = body(c);
+                if (acc.AsArray() is { } list) list.Add(result);
+                else if (acc.AsRecord() is { } record)
+                {
+                    if (result.AsRecord() is not { } entries)
+                        throw new RuntimeError(casePos, $"a `for` into a record needs records from its cases, got {ValueOps.TypeName(result)}");
+                    foreach (var (ek, ev) in entries) record.Set(ek, ev);
+                }
+                else
+                {
+                    acc = op switch
+                    {
+                        "+" => ValueOps.Add(acc, result, foldPos),
+                        "and" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `and`") && ValueOps.Bool(result, casePos, "a case of a fold with `and`")),
+                        "or" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `or`") || ValueOps.Bool(result, casePos, "a case of a fold with `or`")),
+                        "xor" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `xor`") ^ ValueOps.Bool(result, casePos, "a case of a fold with `xor`")),
+                        _ => ValueOps.Arith(op, acc, result, foldPos),
+                    };
+                }
                 return;
             }
         }

@@ -62,7 +62,8 @@ internal sealed record MergeExpr(int Pos, Expr Target, Expr With) : Expr(Pos);
 
 internal sealed record ForCase(int Pos, string KeyName, string ValueName, Expr? Guard, List<Expr> Body);
 
-internal sealed record ForExpr(int Pos, Expr Source, List<ForCase> Cases) : Expr(Pos);
+/// <summary><c>for x of cases [into initial [use op]] end</c>: <see cref="Initial"/> null means <c>[]</c>, <see cref="Fold"/> null means <c>+</c>.</summary>
+internal sealed record ForExpr(int Pos, Expr Source, List<ForCase> Cases, Expr? Initial, string? Fold, int FoldPos) : Expr(Pos);
 
 internal sealed record EmitExpr(int Pos, Expr? Value, Expr? Port) : Expr(Pos);
 

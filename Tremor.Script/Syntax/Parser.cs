@@ -13,6 +13,8 @@ internal sealed class Parser
         "fn", "const", "mod", "use", "intrinsic", "recur",
     };
 
+    private static readonly HashSet<string> FoldOperators = new(StringComparer.Ordinal) { "+", "-", "*", "/", "%", "and", "or", "xor", "&", "|", "^" };
+
     private readonly Source _source;
     private readonly List<Token> _tokens;
     private int _i;
@@ -720,8 +722,25 @@ internal sealed class Parser
         var source = Expression();
         Expect("of");
         var cases = new List<ForCase>();
+        Expr? initial = null;
+        string? fold = null;
+        var foldPos = pos;
         while (!Accept("end"))
         {
+            if (cases.Count > 0 && Accept("into"))
+            {
+                initial = Expression();
+                if (Accept("use"))
+                {
+                    foldPos = Peek.Start;
+                    fold = Peek.Text;
+                    if (!FoldOperators.Contains(fold) || Peek.Kind is not (TokenKind.Punct or TokenKind.Ident))
+                        throw Unexpected("a fold operator: + - * / % and or xor & | ^", "for x of case (k, v) => v into 0 use + end");
+                    Advance();
+                }
+                Expect("end", "`into INITIAL [use OP]` is the last part of a for: ... into 0 use + end");
+                break;
+            }
             var cp = Peek.Start;
             Expect("case", "for x of case (k, v) => v end");
             Expect("(");
@@ -731,11 +750,11 @@ internal sealed class Parser
             Expect(")");
             Expr? guard = Accept("when") ? Expression() : null;
             Expect("=>");
-            var body = Block("case", "end");
+            var body = Block("case", "into", "end");
             cases.Add(new ForCase(cp, k, v, guard, body));
         }
         if (cases.Count == 0) throw _source.Error(pos, "a `for` needs at least one case", "for x of case (k, v) => v end");
-        return new ForExpr(pos, source, cases);
+        return new ForExpr(pos, source, cases, initial, fold, foldPos);
     }
 
     private Expr Emit(int pos)
