@@ -35,7 +35,7 @@ public class FoldTests
     {
         Assert.Equal("ERR: test.trickle:1:48: cannot fold into array with `*`: arrays and records fold with `+` only",
             Harness.Eval("for [1] of case (i, e) => e into [] use * end"));
-        Assert.Equal("ERR: test.trickle:1:12: a `for` into a record needs records from its cases, got integer",
+        Assert.Equal("ERR: test.trickle:1:19: a `for` into a record needs records from its cases, got integer",
             Harness.Eval("for [1] of case (i, e) => e into {} end"));
     }
 
