@@ -7,7 +7,8 @@ using Tremor.Script.Syntax;
 
 namespace Tremor.Script.Compilation;
 
-internal delegate bool Matcher(Context c, Value v);
+/// <summary>Tests a value against a pattern; when <c>need</c>, also yields what the pattern binds (Tremor's pattern result).</summary>
+internal delegate bool Matcher(Context c, Value v, bool need, out Value result);
 
 /// <summary>
 /// Compiles expressions ahead of time into closures over a <see cref="Context"/>: each node of the tree becomes
@@ -706,7 +707,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             var v = subject(c);
             foreach (var (matcher, guard, body, pos) in cases)
             {
-                if (!matcher(c, v)) continue;
+                if (!matcher(c, v, false, out _)) continue;
                 if (guard is not null && !ValueOps.Bool(guard(c), pos, "a `when` guard")) continue;
                 return body(c);
             }
@@ -718,69 +719,93 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         switch (p)
         {
-            case AnyPattern: return static (_, _) => true;
+            case AnyPattern:
+                return static (Context _, Value v, bool _, out Value r) =>
+                {
+                    r = v;
+                    return true;
+                };
             case ValuePattern vp:
                 {
                     var expected = Compile(vp.Value);
-                    return (c, v) => v.Equals(expected(c));
+                    return (Context c, Value v, bool _, out Value r) =>
+                    {
+                        r = v;
+                        return v.Equals(expected(c));
+                    };
+                }
+            case ExtractPattern ep:
+                {
+                    var extract = Extractors.Compile(source, ep);
+                    return (Context _, Value v, bool need, out Value r) => extract(v, need, out r);
                 }
             case BindPattern bp:
                 {
                     var inner = Pattern(bp.Inner);
                     var slot = Scope.Declare(bp.Name);
-                    return (c, v) =>
+                    return (Context c, Value v, bool _, out Value r) =>
                     {
-                        if (!inner(c, v)) return false;
-                        c.Locals[slot] = v;
+                        if (!inner(c, v, true, out r)) return false;
+                        c.Locals[slot] = r;
                         return true;
                     };
                 }
             case RecordPattern rp:
                 {
                     var items = rp.Items.Select(RecordItem).ToArray();
-                    return (c, v) =>
+                    return (Context c, Value v, bool need, out Value r) =>
                     {
-                        if (v.AsRecord() is not { } r) return false;
+                        r = default;
+                        if (v.AsRecord() is not { } record) return false;
+                        // Tremor binds a record pattern to the keys it tested: present keys, extractions, nested results.
+                        var acc = need ? new ValueRecord(items.Length) : null;
                         foreach (var item in items)
                         {
-                            if (!item(c, r)) return false;
+                            if (!item(c, record, acc)) return false;
                         }
+                        r = need ? Value.From(acc!) : v;
                         return true;
                     };
                 }
             case ArrayPattern ap:
                 {
                     var items = ap.Items.Select(Pattern).ToArray();
-                    // Tremor's array patterns search: each element pattern must match some element.
-                    return (c, v) =>
+                    // Tremor's array patterns search: each element pattern must match some element; bound as [[index, result], ...].
+                    return (Context c, Value v, bool need, out Value r) =>
                     {
+                        r = default;
                         if (v.AsArray() is not { } a) return false;
+                        var acc = need ? new List<Value>() : null;
                         foreach (var item in items)
                         {
                             var found = false;
-                            foreach (var x in a)
+                            for (var i = 0; i < a.Count; i++)
                             {
-                                if (item(c, x))
-                                {
-                                    found = true;
-                                    break;
-                                }
+                                if (!item(c, a[i], need, out var x)) continue;
+                                found = true;
+                                if (!need) break;
+                                acc!.Add(Value.From(new List<Value> { Value.From((long)i), x }));
                             }
                             if (!found) return false;
                         }
+                        r = need ? Value.From(acc!) : v;
                         return true;
                     };
                 }
             case TuplePattern tp:
                 {
                     var items = tp.Items.Select(Pattern).ToArray();
-                    return (c, v) =>
+                    return (Context c, Value v, bool need, out Value r) =>
                     {
+                        r = default;
                         if (v.AsArray() is not { } a || a.Count != items.Length) return false;
+                        var acc = need ? new List<Value>(items.Length) : null;
                         for (var i = 0; i < items.Length; i++)
                         {
-                            if (!items[i](c, a[i])) return false;
+                            if (!items[i](c, a[i], need, out var x)) return false;
+                            acc?.Add(x);
                         }
+                        r = need ? Value.From(acc!) : v;
                         return true;
                     };
                 }
@@ -788,33 +813,47 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         }
     }
 
-    private Func<Context, ValueRecord, bool> RecordItem(RecordPatternItem item)
+    private Func<Context, ValueRecord, ValueRecord?, bool> RecordItem(RecordPatternItem item)
     {
         var key = item.Key;
         switch (item.Kind)
         {
-            case "present": return (_, r) => r.ContainsKey(key);
-            case "absent": return (_, r) => !r.ContainsKey(key);
+            case "present":
+                return (_, r, acc) =>
+                {
+                    if (!r.TryGetValue(key, out var v)) return false;
+                    acc?.Set(key, v);
+                    return true;
+                };
+            case "absent": return (_, r, _) => !r.ContainsKey(key);
             case "nested":
                 {
                     var nested = Pattern(item.Nested!);
-                    return (c, r) => r.TryGetValue(key, out var v) && nested(c, v);
+                    var assign = item.Assign is { } name ? Scope.Declare(name) : -1;
+                    return (c, r, acc) =>
+                    {
+                        if (!r.TryGetValue(key, out var v)) return false;
+                        if (!nested(c, v, acc is not null || assign >= 0, out var x)) return false;
+                        if (assign >= 0) c.Locals[assign] = x;
+                        else acc?.Set(key, x);
+                        return true;
+                    };
                 }
             case "==":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r) => r.TryGetValue(key, out var v) && v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && v.Equals(expected(c));
                 }
             case "!=":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r) => r.TryGetValue(key, out var v) && !v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && !v.Equals(expected(c));
                 }
             default:
                 {
                     var expected = Compile(item.Value!);
                     var op = item.Kind;
-                    return (c, r) =>
+                    return (c, r, _) =>
                     {
                         if (!r.TryGetValue(key, out var v)) return false;
                         var e = expected(c);

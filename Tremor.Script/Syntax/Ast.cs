@@ -80,7 +80,14 @@ internal sealed record AnyPattern(int Pos) : Pattern(Pos);
 
 internal sealed record ValuePattern(int Pos, Expr Value) : Pattern(Pos);
 
-internal sealed record RecordPatternItem(int Pos, string Key, string Kind, Expr? Value, Pattern? Nested);
+/// <summary>One test of a record pattern; <see cref="Assign"/> names the local of <c>x = key ~= ext|...|</c>.</summary>
+internal sealed record RecordPatternItem(int Pos, string Key, string Kind, Expr? Value, Pattern? Nested)
+{
+    public string? Assign { get; init; }
+}
+
+/// <summary>An extractor test <c>~ name|rule|</c>: matches when the extractor accepts the string, yields what it extracted.</summary>
+internal sealed record ExtractPattern(int Pos, string Name, string Rule, int RulePos) : Pattern(Pos);
 
 internal sealed record RecordPattern(int Pos, List<RecordPatternItem> Items) : Pattern(Pos);
 

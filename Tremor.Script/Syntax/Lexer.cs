@@ -10,6 +10,9 @@ internal enum TokenKind
     Float,
     String,
     Punct,
+
+    /// <summary>An extractor: <c>name|rule|</c>; <see cref="Token.Text"/> is the name, <see cref="Token.Rule"/> the rule.</summary>
+    Extractor,
     End,
 }
 
@@ -22,6 +25,8 @@ internal sealed record Token(TokenKind Kind, string Text, int Start, int End)
     public double FloatValue { get; init; }
     public List<StringPart>? Parts { get; init; }
 
+    public string? Rule { get; init; }
+
     public bool Is(string punctOrKeyword) =>
         (Kind == TokenKind.Punct || Kind == TokenKind.Ident) && string.Equals(Text, punctOrKeyword, StringComparison.Ordinal);
 
@@ -29,6 +34,7 @@ internal sealed record Token(TokenKind Kind, string Text, int Start, int End)
     {
         TokenKind.End => "end of input",
         TokenKind.String => "a string",
+        TokenKind.Extractor => $"the extractor `{Text}|...|`",
         _ => $"`{Text}`",
     };
 }
@@ -38,7 +44,7 @@ internal sealed class Lexer
 {
     private static readonly string[] Puncts =
     [
-        "::", "=>", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "%{", "%[", "%(", "~=",
+        "::", "=>", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||", "%{", "%[", "%(", "~=", "~",
         "+", "-", "*", "/", "%", "<", ">", "=", ".", ",", ";", ":", "(", ")", "[", "]", "{", "}", "$", "!", "&", "|", "^",
     ];
 
@@ -91,7 +97,9 @@ internal sealed class Lexer
         if (char.IsAsciiLetter(c) || c == '_')
         {
             while (_pos < _end && (char.IsAsciiLetterOrDigit(_text[_pos]) || _text[_pos] == '_')) _pos++;
-            return new Token(TokenKind.Ident, _text[start.._pos], start, _pos);
+            var ident = _text[start.._pos];
+            if (_pos < _end && _text[_pos] == '|' && Extractors.Contains(ident)) return Extractor(start, ident);
+            return new Token(TokenKind.Ident, ident, start, _pos);
         }
         if (c == '`')
         {
@@ -112,6 +120,33 @@ internal sealed class Lexer
             }
         }
         throw _source.Error(start, $"unexpected character `{c}`", c == '\'' ? "strings use double quotes: \"...\"" : null);
+    }
+
+    // Only these names start an extractor, so `a|b` elsewhere stays an operator.
+    private static readonly HashSet<string> Extractors = new(StringComparer.Ordinal)
+    {
+        "glob", "re", "rerg", "base64", "kv", "json", "dissect", "grok", "cidr", "influx", "datetime",
+    };
+
+    private Token Extractor(int start, string name)
+    {
+        _pos++;
+        var sb = new StringBuilder();
+        while (true)
+        {
+            if (_pos >= _end) throw _source.Error(start, $"unterminated extractor `{name}|...`", "close it with |; write \\| for a | inside");
+            var c = _text[_pos];
+            if (c == '\\' && _pos + 1 < _end && _text[_pos + 1] == '|')
+            {
+                sb.Append('|');
+                _pos += 2;
+                continue;
+            }
+            _pos++;
+            if (c == '|') break;
+            sb.Append(c);
+        }
+        return new Token(TokenKind.Extractor, name, start, _pos) { Rule = sb.ToString() };
     }
 
     private Token Number(int start)

@@ -648,8 +648,15 @@ internal sealed class Parser
                 var ip = Peek.Start;
                 if (Accept("present")) return new RecordPatternItem(ip, PatternKey(), "present", null, null);
                 if (Accept("absent")) return new RecordPatternItem(ip, PatternKey(), "absent", null, null);
+                string? assign = null;
+                if (Peek.Kind == TokenKind.Ident && PeekAt(1).Is("=") && PeekAt(2).Kind == TokenKind.Ident && PeekAt(3).Is("~="))
+                {
+                    assign = Advance().Text;
+                    Advance();
+                }
                 var key = PatternKey();
-                if (Accept("~=")) return new RecordPatternItem(ip, key, "nested", null, Pattern());
+                if (Accept("~=")) return new RecordPatternItem(ip, key, "nested", null, Peek.Kind == TokenKind.Extractor ? Extract() : Pattern()) { Assign = assign };
+                if (assign is not null) throw Unexpected("`~=` after the key of `name = key ~= extractor|...|`");
                 foreach (var op in (string[])["==", "!=", "<=", ">=", "<", ">"])
                 {
                     if (Accept(op)) return new RecordPatternItem(ip, key, op, Binary(8), null);
@@ -658,9 +665,18 @@ internal sealed class Parser
             });
             return new RecordPattern(t.Start, items);
         }
+        if (Accept("~")) return Extract();
         if (Accept("%[")) return new ArrayPattern(t.Start, List("]", Pattern));
         if (Accept("%(")) return new TuplePattern(t.Start, List(")", Pattern));
         return new ValuePattern(t.Start, Expression());
+    }
+
+    private ExtractPattern Extract()
+    {
+        if (Peek.Kind != TokenKind.Extractor)
+            throw Unexpected("an extractor (glob, re, rerg, base64, kv, json, dissect, grok, cidr, influx, datetime)", "~ re|^a.*b$| or ~ dissect|%{a} %{b}|");
+        var t = Advance();
+        return new ExtractPattern(t.Start, t.Text, t.Rule!, t.Start + t.Text.Length + 1);
     }
 
     private string PatternKey() => Peek.Kind switch
