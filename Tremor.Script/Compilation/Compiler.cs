@@ -898,6 +898,19 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         break;
                     case "upsert": r.Set(key!, valueEval!(c)); break;
                     case "erase": r.Remove(key!); break;
+                    case "copy" or "move":
+                        {
+                            var to = valueEval!(c);
+                            var toKey = to.AsString() ?? throw new RuntimeError(opPos, $"patch {kind}: the target key must be a string, got {ValueOps.TypeName(to)}");
+                            if (r.ContainsKey(toKey)) throw new RuntimeError(opPos, $"patch {kind}: key `{toKey}` already exists");
+                            // A missing source key copies or moves nothing, as in Tremor.
+                            if (r.TryGetValue(key!, out var moved))
+                            {
+                                if (kind == "move") r.Remove(key!);
+                                r.Set(toKey, moved);
+                            }
+                            break;
+                        }
                     case "default":
                         if (key is null)
                         {

@@ -110,7 +110,7 @@ internal sealed class Lexer
             return new Token(TokenKind.Ident, _text[(start + 1)..(_pos - 1)], start, _pos);
         }
         if (char.IsAsciiDigit(c)) return Number(start);
-        if (c == '"') return StringLiteral(start);
+        if (c == '"') return string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0 && _pos + 3 <= _end ? Heredoc(start) : StringLiteral(start);
         foreach (var p in Puncts)
         {
             if (string.CompareOrdinal(_text, _pos, p, 0, p.Length) == 0 && _pos + p.Length <= _end)
@@ -210,19 +210,42 @@ internal sealed class Lexer
         return new Token(TokenKind.Int, _text[start.._pos], start, _pos) { IntValue = value };
     }
 
-    private Token StringLiteral(int start)
+    // """ then a newline opens a heredoc: text up to the closing """, with escapes and #{...} like a string.
+    private Token Heredoc(int start)
     {
+        _pos += 3;
+        while (_pos < _end && _text[_pos] is ' ' or '\t' or '\r') _pos++;
+        if (_pos >= _end || _text[_pos] != '\n') throw _source.Error(start, "a heredoc starts with \"\"\" and a new line", "write \"\"\" on a line of its own, the text below, and \"\"\" to close");
         _pos++;
+        return StringLiteral(start, heredoc: true);
+    }
+
+    private Token StringLiteral(int start, bool heredoc = false)
+    {
+        if (!heredoc) _pos++;
         var parts = new List<StringPart>();
         var sb = new StringBuilder();
         while (true)
         {
-            if (_pos >= _end) throw _source.Error(start, "unterminated string", "close it with \"");
+            if (_pos >= _end) throw _source.Error(start, heredoc ? "unterminated heredoc" : "unterminated string", heredoc ? "close it with \"\"\"" : "close it with \"");
             var c = _text[_pos];
-            if (c == '"')
+            if (c == '"' && !heredoc)
             {
                 _pos++;
                 break;
+            }
+            if (c == '"' && string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0 && _pos + 3 <= _end)
+            {
+                _pos += 3;
+                break;
+            }
+            if (heredoc && c == '\n' && _pos + 1 < _end && _text.AsSpan(_pos + 1).TrimStart(" \t").StartsWith("\"\"\""))
+            {
+                // Each line keeps its new line; the indentation of the closing """ is layout.
+                sb.Append('\n');
+                _pos++;
+                while (_text[_pos] != '"') _pos++;
+                continue;
             }
             if (c == '\\')
             {

@@ -708,6 +708,13 @@ internal sealed class Parser
                 case "erase":
                     ops.Add(new PatchOp(op.Start, kind, Expression(), null));
                     break;
+                case "copy" or "move":
+                    {
+                        var from = Expression();
+                        Expect("=>", $"{kind} \"from\" => \"to\"");
+                        ops.Add(new PatchOp(op.Start, kind, from, Expression()));
+                        break;
+                    }
                 case "merge" or "default":
                     {
                         Expr? key = null;
@@ -717,7 +724,7 @@ internal sealed class Parser
                         break;
                     }
                 default:
-                    throw _source.Error(op.Start, $"unknown patch operation {op.Describe()}", "use insert, upsert, update, erase, merge or default");
+                    throw _source.Error(op.Start, $"unknown patch operation {op.Describe()}", "use insert, upsert, update, erase, copy, move, merge or default");
             }
             if (!Accept(";")) Accept(",");
         }

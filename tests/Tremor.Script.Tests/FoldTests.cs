@@ -45,3 +45,28 @@ public class FoldTests
         Assert.StartsWith("bad.trickle:1:47: expected a fold operator", Harness.CompileError("select for [1] of case (i, e) => e into 0 use == end from in into out;"));
     }
 }
+
+/// <summary>Heredocs and patch copy/move.</summary>
+public class HeredocAndPatchTests
+{
+    [Fact]
+    public void A_heredoc_keeps_its_lines_quotes_and_interpolations()
+    {
+        var query = "select \"\"\"\n  say \"#{event.name}\"\n  done\n  \"\"\" from in into out;";
+        Assert.Equal("\"  say \\\"ada\\\"\\n  done\\n\"", Harness.Run(query, """{"name": "ada"}""").Data().Single());
+    }
+
+    [Fact]
+    public void An_unterminated_heredoc_points_at_its_start()
+    {
+        Assert.StartsWith("bad.trickle:1:8: unterminated heredoc", Harness.CompileError("select \"\"\"\nnever closed"));
+        Assert.StartsWith("bad.trickle:1:8: a heredoc starts with", Harness.CompileError("select \"\"\"same line\"\"\" from in into out;"));
+    }
+
+    [Theory]
+    [InlineData("patch event of copy \"a\" => \"b\" end", "{\"a\":1,\"b\":1}")]
+    [InlineData("patch event of move \"a\" => \"b\" end", "{\"b\":1}")]
+    [InlineData("patch event of move \"missing\" => \"b\" end", "{\"a\":1}")]
+    [InlineData("patch event of copy \"a\" => \"a\" end", "ERR: test.trickle:1:23: patch copy: key `a` already exists")]
+    public void Patch_copy_and_move(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr, """{"a": 1}"""));
+}
