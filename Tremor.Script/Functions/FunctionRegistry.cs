@@ -21,6 +21,7 @@ internal static partial class FunctionRegistry
         RegisterRecord();
         RegisterType();
         RegisterOther();
+        RegisterMore();
     }
 
     public static IEnumerable<string> Names => Functions.Keys.Concat(Aggregates.AggregateRegistry.Names);
