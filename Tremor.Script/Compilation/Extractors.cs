@@ -32,8 +32,9 @@ internal static partial class Extractors
                 "kv" => Kv(p.Rule),
                 "dissect" => Dissect(p.Rule),
                 "cidr" => Cidr(p.Rule),
+                "grok" => Grok.Compile(p.Rule),
                 _ => throw source.Error(p.Pos, $"the `{p.Name}` extractor is not supported by Tremor.NET yet",
-                    "supported: glob, re, rerg, base64, json, kv, dissect, cidr"),
+                    "supported: glob, re, rerg, base64, json, kv, dissect, grok, cidr"),
             };
         }
         catch (ArgumentException e)

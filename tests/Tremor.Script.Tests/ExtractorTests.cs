@@ -45,6 +45,16 @@ public class ExtractorTests
     }
 
     [Fact]
+    public void Grok_expands_the_default_patterns_into_typed_fields()
+    {
+        var line = "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \\\"GET /apache_pb.gif HTTP/1.0\\\" 200 2326";
+        var result = Extract("~ grok|%{COMMONAPACHELOG}|", $"\"{line}\"");
+        Assert.Equal("{\"clientip\":\"127.0.0.1\",\"ident\":\"-\",\"auth\":\"frank\",\"timestamp\":\"10/Oct/2000:13:55:36 -0700\",\"verb\":\"GET\",\"request\":\"/apache_pb.gif\",\"httpversion\":\"1.0\",\"response\":\"200\",\"bytes\":\"2326\"}", result);
+        Assert.Equal("{\"level\":\"WARN\",\"code\":42}", Extract("~ grok|%{LOGLEVEL:level} code=%{INT:code:int}|", "\"WARN code=42\""));
+        Assert.StartsWith("bad.trickle:1:35: invalid `grok` rule: unknown grok pattern `NOPE`", Harness.CompileError("select match event of case ~ grok|%{NOPE}| => 1 default => 0 end from in into out;"));
+    }
+
+    [Fact]
     public void An_escaped_bar_belongs_to_the_rule() =>
         Assert.Equal("{\"a\":\"x\",\"b\":\"y\"}", Extract("~ dissect|%{a}\\|%{b}|", "\"x|y\""));
 
