@@ -36,7 +36,7 @@ public static class BuiltinCodecs
 
     /// <summary>
     /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>decompress</c>,
-    /// <c>remove-empty</c>, <c>ingest-ns</c>.
+    /// <c>remove-empty</c>, <c>ingest-ns</c>, <c>gelf-chunking</c>.
     /// </summary>
     public static IReadOnlyList<IPreprocessorFactory> Preprocessors { get; } =
     [
@@ -47,6 +47,7 @@ public static class BuiltinCodecs
         new PreprocessorFactory(DecompressPreprocessor.Name, static config => new DecompressPreprocessor(config)),
         new PreprocessorFactory(RemoveEmptyPreprocessor.Name, static config => Stateless(config, new RemoveEmptyPreprocessor())),
         new PreprocessorFactory(IngestNsPreprocessor.Name, static config => Stateless(config, new IngestNsPreprocessor())),
+        new PreprocessorFactory(GelfChunkingPreprocessor.Name, static config => Stateless(config, new GelfChunkingPreprocessor())),
     ];
 
     /// <summary>

@@ -127,7 +127,14 @@ public sealed class AvroCodec : ICodec
         }
         try
         {
-            schema = Schema.Parse(Encoding.UTF8.GetString(json));
+            var parsed = Schema.Parse(Encoding.UTF8.GetString(json));
+            if (parsed is null)
+            {
+                schema = null!;
+                error = "Apache.Avro read no schema from it";
+                return false;
+            }
+            schema = parsed;
             _lastWriterSchema = new WriterSchema(json.ToArray(), schema);
             return true;
         }

@@ -142,32 +142,40 @@ public sealed class InfluxCodec : ICodec
         while (p < s.Length && s[p] is not ((byte)',' or (byte)' ')) p++;
         var text = s[start..p];
         if (text.IsEmpty) return TextParse.Fail(Name, start, $"field '{key}' has no value", out value, out error);
-        switch (text)
+        if (IsTrue(text))
         {
-            case [(byte)'t' or (byte)'T'] or "true"u8 or "True"u8 or "TRUE"u8:
-                fieldValue = Value.True;
-                break;
-            case [(byte)'f' or (byte)'F'] or "false"u8 or "False"u8 or "FALSE"u8:
-                fieldValue = Value.False;
-                break;
-            case [.., (byte)'i'] when long.TryParse(text[..^1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i):
-                fieldValue = i;
-                break;
-            case [.., (byte)'u'] when ulong.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var u):
-                fieldValue = Value.From(u);
-                break;
-            default:
-                if (!IsFloatText(text) || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
-                {
-                    return TextParse.Fail(Name, start, $"the value of field '{key}' is not a number, string or boolean: '{TextParse.Str(text)}'", out value, out error);
-                }
-                fieldValue = d;
-                break;
+            fieldValue = Value.True;
+        }
+        else if (IsFalse(text))
+        {
+            fieldValue = Value.False;
+        }
+        else if (text[^1] == (byte)'i' && long.TryParse(text[..^1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i))
+        {
+            fieldValue = i;
+        }
+        else if (text[^1] == (byte)'u' && ulong.TryParse(text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var u))
+        {
+            fieldValue = Value.From(u);
+        }
+        else if (IsFloatText(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
+        {
+            fieldValue = d;
+        }
+        else
+        {
+            return TextParse.Fail(Name, start, $"the value of field '{key}' is not a number, string or boolean: '{TextParse.Str(text)}'", out value, out error);
         }
         value = default;
         error = null;
         return true;
     }
+
+    private static bool IsTrue(ReadOnlySpan<byte> t) =>
+        (t.Length == 1 && t[0] is (byte)'t' or (byte)'T') || t.SequenceEqual("true"u8) || t.SequenceEqual("True"u8) || t.SequenceEqual("TRUE"u8);
+
+    private static bool IsFalse(ReadOnlySpan<byte> t) =>
+        (t.Length == 1 && t[0] is (byte)'f' or (byte)'F') || t.SequenceEqual("false"u8) || t.SequenceEqual("False"u8) || t.SequenceEqual("FALSE"u8);
 
     private static bool IsFloatText(ReadOnlySpan<byte> text)
     {

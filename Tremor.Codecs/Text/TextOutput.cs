@@ -20,10 +20,10 @@ internal ref struct TextOutput
 
     public void Byte(byte b) => _out.WriteByte(b);
 
-    public void Bytes(ReadOnlySpan<byte> bytes) => _out.Write(bytes);
+    public void Bytes(scoped ReadOnlySpan<byte> bytes) => _out.Write(bytes);
 
     /// <summary>A string as UTF-8 (lone surrogates become U+FFFD: they have no UTF-8 form).</summary>
-    public void Text(ReadOnlySpan<char> s)
+    public void Text(scoped ReadOnlySpan<char> s)
     {
         while (!s.IsEmpty)
         {

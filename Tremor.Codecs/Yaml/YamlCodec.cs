@@ -55,11 +55,18 @@ public sealed class YamlCodec : ICodec
             var reason = e.InnerException is { } inner && e.Message.Contains("See inner exception", StringComparison.Ordinal) ? inner.Message : e.Message;
             return TextParse.Fail(Name, at, $"line {e.Start.Line}, column {e.Start.Column}: {reason}", out value, out error);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet reports some malformed streams (bad tags, impossible states) this way instead of with a YamlException.
+            var mark = parser.Current?.Start;
+            var at = ByteOffset(text, mark?.Index ?? 0);
+            return TextParse.Fail(Name, at, $"line {mark?.Line ?? 1}, column {mark?.Column ?? 1}: malformed document ({e.Message})", out value, out error);
+        }
         error = null;
         return true;
     }
 
-    private static long ByteOffset(string text, long charIndex) =>
+    private static int ByteOffset(string text, long charIndex) =>
         Encoding.UTF8.GetByteCount(text.AsSpan(0, (int)Math.Clamp(charIndex, 0, text.Length)));
 
     private sealed class State
