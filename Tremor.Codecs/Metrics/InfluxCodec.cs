@@ -20,6 +20,10 @@ public sealed class InfluxCodec : ICodec
     private static readonly SearchValues<char> s_keyEscape = SearchValues.Create(",= ");
     private static readonly SearchValues<char> s_stringEscape = SearchValues.Create("\"\\");
 
+    /// <summary>Unescaping scratch, one per thread: the codec is shared, and a token is copied out before the next.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     /// <inheritdoc />
     public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
     {
@@ -30,7 +34,7 @@ public sealed class InfluxCodec : ICodec
         if (s.IsEmpty) return TextParse.Fail(Name, 0, "the line is empty (expected measurement,tags fields timestamp)", out value, out error);
         if (s[0] == (byte)'#') return TextParse.Fail(Name, 0, "the line is a comment, not a point", out value, out error);
         var p = 0;
-        var scratch = new ArrayBufferWriter<byte>(64);
+        var scratch = t_scratch ??= new ArrayBufferWriter<byte>(256);
         if (!ReadToken(s, ref p, scratch, ", "u8, out var measurement)) return TextParse.Fail(Name, p, "truncated after the measurement: fields are missing", out value, out error);
         if (measurement.Length == 0) return TextParse.Fail(Name, 0, "the measurement is empty", out value, out error);
         var tags = new ValueRecord(4);

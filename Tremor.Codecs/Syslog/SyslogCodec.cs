@@ -434,7 +434,8 @@ public sealed class SyslogCodec : ICodec
             WriteOrNil(record, key, ref text);
         }
         text.Byte((byte)' ');
-        if (record.TryGetValue("structured_data", out var sd) && !sd.IsNull) WriteStructuredData(sd, ref text);
+        // An empty record has no elements to write: '-' keeps the header complete.
+        if (record.TryGetValue("structured_data", out var sd) && !sd.IsNull && sd.AsRecord() is not { Count: 0 }) WriteStructuredData(sd, ref text);
         else text.Byte((byte)'-');
         if (record.TryGetValue("msg", out var msg) && msg.AsString() is { } m)
         {

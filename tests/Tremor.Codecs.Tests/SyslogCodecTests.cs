@@ -102,6 +102,13 @@ public sealed class SyslogCodecTests
     }
 
     [Fact]
+    public void Minimal_event_encodes_as_rfc5424_with_nil_fields()
+    {
+        var v = TestData.Decode(new JsonCodec(), """{"facility":"user","severity":"info","structured_data":{}}""");
+        Assert.Equal("<14>1 - - - - - -", TestData.EncodeText(_codec, v));
+    }
+
+    [Fact]
     public void Values_syslog_cannot_hold_fail_with_the_reason()
     {
         var noFacility = TestData.Decode(new JsonCodec(), """{"severity":"notice","msg":"x"}""");
