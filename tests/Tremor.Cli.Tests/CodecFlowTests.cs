@@ -65,18 +65,23 @@ public sealed class CodecFlowTests : IDisposable
                 main { type = passthrough }
                 last { query = "select event from in where event.msg == \"last\" into out;" }
               }
-              links = ["tcp -> main", "udp -> main", "main -> out", "udp -> last", "last -> stop"]
+              links = ["tcp -> main", "udp -> main", "main -> out", "tcp -> last", "last -> stop"]
             }
             """);
         await using var tremor = TremorProcess.Start(["run", file]);
-        await WaitUntilListeningAsync(tcpPort);
 
-        // RFC 5424 with structured data over TCP, framed by octet counting (RFC 6587), as rsyslog forwards it.
+        // RFC 3164 over UDP, sent until the flow prints it: a datagram sent before the socket is bound is simply lost.
+        var deadline = DateTime.UtcNow + TremorProcess.DefaultTimeout;
+        do
+        {
+            await LoggerAsync("--udp", "--rfc3164", "--port", udpPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", "user.err", "-t", "app", "udp hello");
+        }
+        while (await Task.WhenAny(tremor.FirstLine, Task.Delay(500)) != tremor.FirstLine && DateTime.UtcNow < deadline);
+        await WaitUntilListeningAsync(tcpPort);
+        // RFC 5424 with structured data over TCP, framed by octet counting (RFC 6587) as rsyslog forwards it; its
+        // message "last" stops the flow through the exit connector.
         await LoggerAsync("--tcp", "--octet-count", "--rfc5424", "--port", tcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--msgid", "ID47", "--sd-id", "exampleSDID@32473", "--sd-param", "iut=\"3\"", "-p", "local4.notice", "-t", "evntslog", "tcp hello");
-        await tremor.FirstLine.WaitAsync(TremorProcess.DefaultTimeout);
-        // RFC 3164 over UDP; its "last" message stops the flow through the exit connector.
-        await LoggerAsync("--udp", "--rfc3164", "--port", udpPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", "user.err", "-t", "app", "last");
+            "--msgid", "ID47", "--sd-id", "exampleSDID@32473", "--sd-param", "iut=\"3\"", "-p", "local4.notice", "-t", "evntslog", "last");
         var result = await tremor.WaitAsync(TremorProcess.DefaultTimeout);
 
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -87,13 +92,13 @@ public sealed class CodecFlowTests : IDisposable
         Assert.Equal("evntslog", tcp.GetProperty("appname").GetString());
         Assert.Equal("ID47", tcp.GetProperty("msgid").GetString());
         Assert.Equal("3", tcp.GetProperty("structured_data").GetProperty("exampleSDID@32473")[0].GetProperty("iut").GetString());
-        Assert.Equal("tcp hello", tcp.GetProperty("msg").GetString());
+        Assert.Equal("last", tcp.GetProperty("msg").GetString());
         Assert.False(string.IsNullOrEmpty(tcp.GetProperty("hostname").GetString()));
-        var udp = Assert.Single(events, e => e.GetProperty("protocol").GetString() == "RFC3164");
+        var udp = events.First(e => e.GetProperty("protocol").GetString() == "RFC3164");
         Assert.Equal("err", udp.GetProperty("severity").GetString());
         Assert.Equal("user", udp.GetProperty("facility").GetString());
         Assert.Equal("app", udp.GetProperty("appname").GetString());
-        Assert.Equal("last", udp.GetProperty("msg").GetString());
+        Assert.Equal("udp hello", udp.GetProperty("msg").GetString());
         Assert.True(udp.GetProperty("timestamp").GetInt64() > 0);
     }
 
