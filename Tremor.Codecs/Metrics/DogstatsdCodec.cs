@@ -22,6 +22,7 @@ public sealed class DogstatsdCodec : ICodec
     {
         var s = data.Span;
         if (!TextParse.CheckUtf8(Name, s, out value, out error)) return false;
+        s = TextParse.TrimLineEnd(s);
         ValueRecord? inner;
         string kind;
         if (s.StartsWith("_e{"u8))

@@ -22,7 +22,7 @@ public sealed class GraphiteCodec : ICodec
     {
         var s = data.Span;
         if (!TextParse.CheckUtf8(Name, s, out value, out error)) return false;
-        if (s.Length > 0 && s[^1] == (byte)'\n') s = s[..^1];
+        s = TextParse.TrimLineEnd(s);
         var first = s.IndexOf((byte)' ');
         if (first < 0) return TextParse.Fail(Name, s.Length, "truncated: expected 'path value timestamp'", out value, out error);
         if (first == 0) return TextParse.Fail(Name, 0, "the metric path is empty", out value, out error);

@@ -29,8 +29,7 @@ public sealed class InfluxCodec : ICodec
     {
         var s = data.Span;
         if (!TextParse.CheckUtf8(Name, s, out value, out error)) return false;
-        if (s.Length > 0 && s[^1] == (byte)'\n') s = s[..^1];
-        if (s.Length > 0 && s[^1] == (byte)'\r') s = s[..^1];
+        s = TextParse.TrimLineEnd(s);
         if (s.IsEmpty) return TextParse.Fail(Name, 0, "the line is empty (expected measurement,tags fields timestamp)", out value, out error);
         if (s[0] == (byte)'#') return TextParse.Fail(Name, 0, "the line is a comment, not a point", out value, out error);
         var p = 0;

@@ -20,6 +20,7 @@ public sealed class StatsdCodec : ICodec
     {
         var s = data.Span;
         if (!TextParse.CheckUtf8(Name, s, out value, out error)) return false;
+        s = TextParse.TrimLineEnd(s);
         var colon = s.IndexOf((byte)':');
         if (colon < 0) return TextParse.Fail(Name, s.Length, "no ':' after the metric name (expected name:value|type)", out value, out error);
         if (colon == 0) return TextParse.Fail(Name, 0, "the metric name is empty", out value, out error);

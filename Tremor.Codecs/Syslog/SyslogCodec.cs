@@ -49,6 +49,7 @@ public sealed class SyslogCodec : ICodec
     {
         var s = data.Span;
         if (!TextParse.CheckUtf8(Name, s, out value, out error)) return false;
+        s = TextParse.TrimLineEnd(s);
         var record = new ValueRecord(11);
         var p = 0;
         int? pri = null;

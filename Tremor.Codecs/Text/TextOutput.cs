@@ -134,6 +134,16 @@ internal static class TextParse
         return Fail(codec, bad, $"invalid UTF-8 ({Utf8Text.DescribeByte(data, bad)})", out value, out error);
     }
 
+    /// <summary>
+    /// The line without one trailing "\n" or "\r\n": senders often end a datagram with one, and it is framing, not data.
+    /// </summary>
+    public static ReadOnlySpan<byte> TrimLineEnd(ReadOnlySpan<byte> s)
+    {
+        if (s.Length > 0 && s[^1] == (byte)'\n') s = s[..^1];
+        if (s.Length > 0 && s[^1] == (byte)'\r') s = s[..^1];
+        return s;
+    }
+
     public static string Str(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? string.Empty : System.Text.Encoding.UTF8.GetString(utf8);
 
     /// <summary>A statsd/graphite number: with '.', 'e' or 'E' a float, otherwise an integer (signed or unsigned).</summary>

@@ -92,6 +92,15 @@ public sealed class MetricsCodecTests
         Assert.Equal(line, TestData.EncodeText(codec, v));
     }
 
+    [Fact]
+    public void A_trailing_line_end_is_framing_not_data()
+    {
+        Assert.Equal(TestData.Decode(new StatsdCodec(), "gorets:1|c"), TestData.Decode(new StatsdCodec(), "gorets:1|c\n"));
+        Assert.Equal(TestData.Decode(new DogstatsdCodec(), "dog:1|c|#a:b"), TestData.Decode(new DogstatsdCodec(), "dog:1|c|#a:b\r\n"));
+        Assert.Equal(TestData.Decode(new GraphiteCodec(), "a.b 1 2"), TestData.Decode(new GraphiteCodec(), "a.b 1 2\r\n"));
+        Assert.Equal("msg", TestData.Decode(new SyslogCodec(), "<13>1 - - - - - - msg\n")["msg"].AsString());
+    }
+
     [Theory]
     [InlineData("dog:111|g|@0.5|#foo:bar,fizz:buzz|c:123abc", """{"metric":{"metric":"dog","values":[111.0],"type":"g","sample_rate":0.5,"tags":["foo:bar","fizz:buzz"],"container_id":"123abc"}}""")]
     [InlineData("dog:111:222:333:4.44|d", """{"metric":{"metric":"dog","values":[111.0,222.0,333.0,4.44],"type":"d"}}""")]
