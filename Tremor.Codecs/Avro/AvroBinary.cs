@@ -389,7 +389,7 @@ internal static class AvroBinary
             ?? throw new ConfigException(path, $"expected an Avro schema (an object such as {{ type = record, name = r, fields = [...] }} or its JSON text), found '{schema}'");
         try
         {
-            return Schema.Parse(json) ?? throw new ConfigException(path, "is not a valid Avro schema (Apache.Avro read nothing from it)");
+            return Schema.Parse(json) ?? throw new ConfigException(path, "is not a valid Avro schema: its type must be null, boolean, int, long, float, double, bytes, string, record, enum, array, map, fixed, a defined name, or a list (a union)");
         }
         catch (Exception e) when (e is AvroException or Newtonsoft.Json.JsonException or ArgumentException)
         {

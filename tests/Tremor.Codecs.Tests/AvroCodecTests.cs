@@ -101,7 +101,8 @@ public sealed class AvroCodecTests
     public void Config_errors_name_the_key()
     {
         Assert.Equal("tremor.flows.f.connectors.c.codec.config.schema", Assert.Throws<ConfigException>(() => Create("avro", "{}")).Path);
-        Assert.Contains("is not a valid Avro schema", Assert.Throws<ConfigException>(() => Create("avro", """{"schema":{"type":"nope"}}""")).Message, StringComparison.Ordinal);
+        Assert.Contains("is not a valid Avro schema: its type must be", Assert.Throws<ConfigException>(() => Create("avro", """{"schema":{"type":"nope"}}""")).Message, StringComparison.Ordinal);
+        Assert.Contains("is not a valid Avro schema", Assert.Throws<ConfigException>(() => Create("avro", """{"schema":{"type":"record","name":"r"}}""")).Message, StringComparison.Ordinal);
         Assert.Equal("tremor.flows.f.connectors.c.codec.config.encode-schema-id", Assert.Throws<ConfigException>(() => Create("confluent-avro", """{"schemas":{"1":"long","2":"string"}}""")).Path);
         Assert.Equal("tremor.flows.f.connectors.c.codec.config.schemas.x", Assert.Throws<ConfigException>(() => Create("confluent-avro", """{"schemas":{"x":"long"}}""")).Path);
     }
