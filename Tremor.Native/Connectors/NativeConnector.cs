@@ -22,7 +22,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     private readonly HostContext _context;
     private readonly IPluginHost _host;
     private readonly string _label;
-    private GCHandle _contextHandle;
+    private nint _contextId;
     private TremorHostApi* _hostApi;
     private byte* _errorBuffer;
     private void* _instance;
@@ -31,6 +31,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     private TremorSinkSlice* _sinkSlices;
     private int _sinkSliceCapacity;
     private ulong _batchId;
+    private ulong _nextAckId = 1;
 
     private TremorSourceSlice* _sourceSlices;
     private int _sourceSliceCapacity;
@@ -47,8 +48,8 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         plugin.InstanceCreating();
         try
         {
-            _contextHandle = GCHandle.Alloc(_context);
-            _hostApi = HostCallbacks.AllocateTable(_contextHandle);
+            _contextId = HostCallbacks.Register(_context);
+            _hostApi = HostCallbacks.AllocateTable(_contextId);
             _errorBuffer = (byte*)NativeMemory.Alloc(ErrorCapacity);
             Create(context);
         }
@@ -223,6 +224,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         EnsureSinkSlices(count);
         var bytes = batch.Bytes;
         var pending = _context.Pending;
+        // The ids the plugin acks with: unique in this instance (an event's sequence is unique only per source).
+        var firstAckId = _nextAckId;
+        _nextAckId += (ulong)count;
         MemoryHandle[]? extraPins = null;
         var extraPinCount = 0;
         int status;
@@ -260,9 +264,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                     ref var slice = ref slices[i];
                     slice.Data = data;
                     slice.Len = (nuint)len;
-                    slice.EventId = ev.Id.Sequence;
+                    slice.EventId = firstAckId + (ulong)i;
                     slice.IngestNs = ev.IngestNs;
-                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+                    if (pending is not null) pending[firstAckId + (ulong)i] = ev.Id;
                 }
             }
             else
@@ -273,9 +277,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                     ref var slice = ref slices[i];
                     slice.Data = Locate(bytes, basePtr, ev.Payload, ref extraPins, ref extraPinCount, count);
                     slice.Len = (nuint)ev.Payload.Length;
-                    slice.EventId = ev.Id.Sequence;
+                    slice.EventId = firstAckId + (ulong)i;
                     slice.IngestNs = ev.IngestNs;
-                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+                    if (pending is not null) pending[firstAckId + (ulong)i] = ev.Id;
                 }
             }
 
@@ -306,7 +310,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             }
             return SinkReply.Pending;
         }
-        if (pending is not null) ForgetPending(batch);
+        if (pending is not null) ForgetPending(firstAckId, count);
         if (status < 0) throw Error("sink_batch", status, err);
         return status == Status.Failed ? SinkReply.Failed(Message(err, status)) : SinkReply.Acked;
     }
@@ -324,9 +328,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         return (byte*)handle.Pointer;
     }
 
-    private void ForgetPending(SinkBatch batch)
+    private void ForgetPending(ulong firstAckId, int count)
     {
-        foreach (var ev in batch.Events) _context.Pending!.TryRemove(ev.Id.Sequence, out _);
+        for (var i = 0UL; i < (ulong)count; i++) _context.Pending!.TryRemove(firstAckId + i, out _);
     }
 
     public ValueTask DisposeAsync()
@@ -341,7 +345,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _destroyed = true;
         try
         {
-            // destroy joins the plugin's threads: after it no host callback can arrive, so the context may go.
+            // destroy joins the plugin's threads (the contract); one that breaks it finds its context gone, not freed memory.
             if (_instance != null) _vtable.Destroy(_instance);
             _instance = null;
         }
@@ -354,9 +358,10 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
 
     private void FreeResources()
     {
-        if (_hostApi != null) HostCallbacks.FreeTable(_hostApi);
+        // The table stays allocated (a late callback still reads it); the context id stops resolving.
         _hostApi = null;
-        if (_contextHandle.IsAllocated) _contextHandle.Free();
+        if (_contextId != 0) HostCallbacks.Unregister(_contextId);
+        _contextId = 0;
         NativeMemory.Free(_errorBuffer);
         _errorBuffer = null;
         NativeMemory.Free(_sinkSlices);

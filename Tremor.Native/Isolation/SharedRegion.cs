@@ -5,7 +5,8 @@ namespace Tremor.Native.Isolation;
 
 /// <summary>
 /// The memory a plugin host process shares with this process: a file in /dev/shm mapped by both. Batches are copied
-/// into it once; it grows (file length, then a new mapping on both sides) when a batch or a pull needs more.
+/// into it once; it grows (file length, then a new mapping on both sides) when a batch or a pull needs more, never
+/// beyond <see cref="MaxSize"/> (max-region-size), whoever asks.
 /// </summary>
 internal sealed unsafe partial class SharedRegion : IDisposable
 {
@@ -17,8 +18,9 @@ internal sealed unsafe partial class SharedRegion : IDisposable
     private readonly SafeFileHandle _file;
     private bool _unlinked;
 
-    public SharedRegion(long size)
+    public SharedRegion(long size, long maxSize)
     {
+        MaxSize = Math.Max(maxSize, RoundUp(size));
         var directory = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         FilePath = Path.Combine(directory, $"tremor-plugin-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
@@ -43,19 +45,33 @@ internal sealed unsafe partial class SharedRegion : IDisposable
 
     public long Size { get; private set; }
 
-    /// <summary>Makes the region at least <paramref name="needed"/> bytes (this side grows the file).</summary>
-    public void EnsureCapacity(long needed)
+    /// <summary>The configured bound (max-region-size): the region never grows beyond it.</summary>
+    public long MaxSize { get; }
+
+    /// <summary>Makes the region at least <paramref name="needed"/> bytes (this side grows the file); false beyond <see cref="MaxSize"/>.</summary>
+    public bool EnsureCapacity(long needed)
     {
-        if (needed <= Size) return;
+        if (needed <= Size) return true;
+        if (needed > MaxSize) return false;
         var size = Size;
         while (size < needed) size *= 2;
-        Remap(RoundUp(size), setLength: true);
+        Remap(Math.Min(RoundUp(size), MaxSize), setLength: true);
+        return true;
     }
 
-    /// <summary>Follows a growth the plugin host made (it grew the file for a large pull).</summary>
-    public void Follow(long size)
+    /// <summary>
+    /// Follows a growth the plugin host made (it grew the file for a large pull). The size comes from the child: it is
+    /// believed only within <see cref="MaxSize"/> and the file's real length (mapping past the end of the file would
+    /// turn the first access into SIGBUS in this process). Returns what was wrong, or null.
+    /// </summary>
+    public string? Follow(ulong size)
     {
-        if (size > Size) Remap(size, setLength: false);
+        if (size <= (ulong)Size) return null;
+        if (size > (ulong)MaxSize) return $"reported a shared region of {size} bytes, more than max-region-size {MaxSize}";
+        var length = RandomAccess.GetLength(_file);
+        if ((ulong)length < size) return $"reported a shared region of {size} bytes, but the file holds {length}";
+        Remap((long)size, setLength: false);
+        return null;
     }
 
     public void Unlink()

@@ -44,9 +44,9 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
         var address = AddressOf(bytes);
         var lines = host.Logs.Select(l => l.Message).ToList();
         Assert.Equal($"bytes={address} len=16 count=3", lines[0]);
-        Assert.Equal($"slice={address} len=7 id=100", lines[1]);
-        Assert.Equal($"slice={address + 7} len=8 id=101", lines[2]);
-        Assert.Equal($"slice={address + 15} len=1 id=102", lines[3]);
+        Assert.Equal($"slice={address} len=7 id=1", lines[1]);
+        Assert.Equal($"slice={address + 7} len=8 id=2", lines[2]);
+        Assert.Equal($"slice={address + 15} len=1 id=3", lines[3]);
     }
 
     private static unsafe ulong AddressOf(byte[] pinned)
