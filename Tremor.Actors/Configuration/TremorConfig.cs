@@ -171,7 +171,7 @@ public static class TremorConfig
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
-        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after");
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size");
         // Akka's HOCON parser reads `type = null` and even `type = "null"` as a null value: that can only mean the
         // `null` connector, since a type cannot be left out on purpose.
         var type = c.Raw.TryGetValue("type", out var typeValue) && typeValue.IsNull ? "null" : c.GetString("type");
@@ -208,6 +208,7 @@ public static class TremorConfig
         var callTimeout = c.GetDuration("call-timeout", IsolationSettings.Default.CallTimeout);
         if (callTimeout <= TimeSpan.Zero) throw new ConfigException($"{c.Path}.call-timeout", "must be longer than 0");
         long? memoryLimit = c.Has("memory-limit") ? ByteSize(c, "memory-limit") : null;
+        var maxRegion = c.Has("max-region-size") ? ByteSize(c, "max-region-size") : IsolationSettings.Default.MaxRegionBytes;
         var quarantineAfter = (int)c.GetInt("quarantine-after", IsolationSettings.Default.QuarantineAfter);
         if (quarantineAfter < 1) throw new ConfigException($"{c.Path}.quarantine-after", $"must be at least 1, found {quarantineAfter}");
         return new ConnectorSpec(
@@ -221,7 +222,7 @@ public static class TremorConfig
             c.GetSection("config"),
             reconnectSettings,
             restartSettings,
-            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter));
+            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion));
     }
 
     /// <summary>A size such as <c>512MiB</c>, <c>64M</c>, <c>1GiB</c>, <c>4096</c> (bytes).</summary>

@@ -24,7 +24,7 @@ internal static class NativePlugins
             catalog.RegisterConnector(
                 plugin.Manifest.Name,
                 new SchemaCheckedFactory(plugin.ConnectorFactory, schema),
-                isolation => new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema));
+                isolation => new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes, isolation.MaxRegionBytes)), schema));
         }
         catch (InvalidOperationException e)
         {
