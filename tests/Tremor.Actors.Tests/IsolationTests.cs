@@ -40,6 +40,8 @@ public sealed class IsolationTests : TremorTestKit
     [InlineData("segfault", "SIGSEGV")]
     [InlineData("abort", "SIGABRT")]
     [InlineData("hang", "call-timeout")]
+    [InlineData("fork-segfault", "SIGSEGV")] // a forked child holds the control pipe and exits later
+    [InlineData("fork-forever", "SIGSEGV")] // ... or never: the death is noticed anyway, the drain finishes
     public async Task A_plugin_that_crashes_on_one_event_is_restarted_and_only_that_event_goes_to_err(string mode, string why)
     {
         new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
