@@ -356,6 +356,9 @@ public static class TremorConfig
         var text = hocon.GetString();
         if (text is null) return default;
         if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+        // Integers stay exact: up to u64 as integers, beyond as their digits (a double would round them).
+        if (ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var u)) return Value.From(u);
+        if (text.Length > 0 && text.AsSpan(text[0] == '-' ? 1 : 0).ContainsAnyExcept("0123456789") is false && text != "-") return text;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && text.Any(char.IsDigit)) return d;
         if (text is "true") return true;
         if (text is "false") return false;

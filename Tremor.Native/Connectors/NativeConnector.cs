@@ -45,13 +45,15 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _label = $"{plugin.Descriptor.Name} ({context.Host.Alias})";
         _context = new HostContext(context.Host, _label, (plugin.Descriptor.Flags & AbiConstants.FlagAsyncSink) != 0);
 
+        // A config the schema refuses creates nothing.
+        var config = plugin.ConfigSchema.Encode(context.Config);
         plugin.InstanceCreating();
         try
         {
             _contextId = HostCallbacks.Register(_context);
             _hostApi = HostCallbacks.AllocateTable(_contextId);
             _errorBuffer = (byte*)NativeMemory.Alloc(ErrorCapacity);
-            Create(context);
+            Create(context, config);
         }
         catch
         {
@@ -67,9 +69,8 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
 
     public bool IsTransactional => false;
 
-    private void Create(ConnectorContext context)
+    private void Create(ConnectorContext context, byte[] config)
     {
-        var config = ConfigJson.Encode(context.Config);
         var alias = Encoding.UTF8.GetBytes(context.Host.Alias ?? "");
         var err = NewErr();
         void* instance = null;

@@ -35,10 +35,12 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         _host = context.Host;
         _label = $"{factory.Type} ({context.Host.Alias})";
         _pending = (factory.Flags & AbiConstants.FlagAsyncSink) != 0 ? new ConcurrentDictionary<ulong, EventId>() : null;
+        // A config the schema refuses starts no process.
+        var config = factory.ConfigSchema.Encode(context.Config);
         _child = PluginHostProcess.Start(factory.HostPath, factory.PluginPath, factory.Options, _label, context.Host, _pending);
         try
         {
-            Create(context);
+            Create(context, config);
         }
         catch
         {
@@ -56,9 +58,8 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
     /// <summary>The plugin host's process id (tests kill it from outside).</summary>
     internal int ProcessId => _child.ProcessId;
 
-    private void Create(ConnectorContext context)
+    private void Create(ConnectorContext context, byte[] config)
     {
-        var config = ConfigJson.Encode(context.Config);
         var alias = Encoding.UTF8.GetBytes(context.Host.Alias ?? "");
         var payload = new byte[4 + config.Length + alias.Length];
         BitConverter.TryWriteBytes(payload, (uint)config.Length);

@@ -117,7 +117,8 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
     public void A_bad_config_value_is_a_ConfigException_at_create()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
-        var error = Assert.Throws<ConfigException>(() => plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost(), ("fail-every", "often"))));
+        // An integer, as the schema asks, that the plugin's own check refuses.
+        var error = Assert.Throws<ConfigException>(() => plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost(), ("fail-every", -1))));
         Assert.Equal("test.config: c-blackhole: fail-every: expected a non-negative integer", error.Message);
         Assert.Equal(0, plugin.LiveInstances);
     }
