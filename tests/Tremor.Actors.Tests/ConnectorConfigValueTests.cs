@@ -11,8 +11,8 @@ public sealed class ConnectorConfigValueTests
 {
     private static Value Read(string hocon)
     {
-        var config = TremorConfig.Parse($"tremor.flows.f {{ connectors {{ a {{ type = metronome, config {{ k = {hocon} }} }} }}\n links = [] }}", "test.conf");
-        var connector = TremorConfig.ReadSettings(config, "test.conf").Flows.Single().Connectors.Single();
+        var config = TremorConfig.Parse($"tremor.flows.f {{ connectors {{ a {{ type = metronome, config {{ k = {hocon} }} }}\n b {{ type = metronome }} }}\n links = [\"a -> b\"] }}", "test.conf");
+        var connector = TremorConfig.ReadSettings(config, "test.conf").Flows.Single().Connectors.Single(c => c.Name == "a");
         return connector.Config.Raw["k"];
     }
 
@@ -37,7 +37,7 @@ public sealed class ConnectorConfigValueTests
     [Fact]
     public void Max_region_size_is_read_per_connector_with_its_default()
     {
-        var config = TremorConfig.Parse("tremor.flows.f { connectors { a { type = metronome, max-region-size = 64MiB }, b { type = metronome } }\n links = [] }", "test.conf");
+        var config = TremorConfig.Parse("tremor.flows.f { connectors { a { type = metronome, max-region-size = 64MiB }\n b { type = metronome } }\n links = [\"a -> b\"] }", "test.conf");
         var connectors = TremorConfig.ReadSettings(config, "test.conf").Flows.Single().Connectors;
         Assert.Equal(64L << 20, connectors.Single(c => c.Name == "a").Isolation.MaxRegionBytes);
         Assert.Equal(256L << 20, connectors.Single(c => c.Name == "b").Isolation.MaxRegionBytes);
