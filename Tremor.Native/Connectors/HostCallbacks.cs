@@ -86,6 +86,7 @@ internal static unsafe class HostCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Log(void* ctx, int level, byte* msg, nuint len)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             Context(ctx)?.Host.Log((PluginLogLevel)Math.Clamp(level, 0, 3), Text(msg, len));
@@ -93,6 +94,10 @@ internal static unsafe class HostCallbacks
         catch (Exception)
         {
             // Nothing may unwind into the plugin; a failing logger loses the line.
+        }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
         }
     }
 
@@ -103,6 +108,7 @@ internal static unsafe class HostCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static ulong WallNs(void* ctx)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c) return c.Host.NowNs();
@@ -111,12 +117,17 @@ internal static unsafe class HostCallbacks
         {
             // fall through to the system clock
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
         return (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Ack(void* ctx, ulong* ids, nuint count)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Ack(resolved);
@@ -125,11 +136,16 @@ internal static unsafe class HostCallbacks
         {
             TryLog(ctx, $"ack failed in the host: {e.Message}");
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Fail(void* ctx, ulong* ids, nuint count, byte* reason, nuint reasonLen)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Fail(resolved, Text(reason, reasonLen));
@@ -138,11 +154,16 @@ internal static unsafe class HostCallbacks
         {
             TryLog(ctx, $"fail failed in the host: {e.Message}");
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void RequestShutdown(void* ctx, int exitCode, byte* reason, nuint reasonLen)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             Context(ctx)?.Host.RequestShutdown(exitCode, Text(reason, reasonLen));
@@ -150,6 +171,10 @@ internal static unsafe class HostCallbacks
         catch (Exception e)
         {
             TryLog(ctx, $"request_shutdown failed in the host: {e.Message}");
+        }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
         }
     }
 

@@ -22,6 +22,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     private readonly HostContext _context;
     private readonly IPluginHost _host;
     private readonly string _label;
+    private readonly CrashBreadcrumb.Lines _crashLines;
     private nint _contextId;
     private TremorHostApi* _hostApi;
     private byte* _errorBuffer;
@@ -44,6 +45,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _host = context.Host;
         _label = $"{plugin.Descriptor.Name} ({context.Host.Alias})";
         _context = new HostContext(context.Host, _label, (plugin.Descriptor.Flags & AbiConstants.FlagAsyncSink) != 0);
+        _crashLines = new CrashBreadcrumb.Lines(plugin.Descriptor.Name, plugin.Path);
 
         // A config the schema refuses creates nothing.
         var config = plugin.ConfigSchema.Encode(context.Config);
@@ -88,7 +90,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                 Alias = aliasPtr,
                 AliasLen = (nuint)alias.Length,
             };
+            var crumb = CrashBreadcrumb.Enter(_crashLines.Create);
             status = _vtable.Create(&args, &instance, &err);
+            CrashBreadcrumb.Leave(crumb);
         }
         if (status == Status.ErrorConfig)
         {
@@ -104,7 +108,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         ThrowIfDestroyed();
         if (_vtable.Connect == null) return ValueTask.FromResult(true);
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Connect);
         var status = _vtable.Connect(_instance, (uint)Math.Max(attempt, 1), &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error("connect", status, err);
         if (status == Status.Failed)
         {
@@ -129,7 +135,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         // An ABI 1.0 plugin has no lifecycle entry: its vtable copy holds null there.
         if (_destroyed || _vtable.Lifecycle == null) return ValueTask.CompletedTask;
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Lifecycle);
         var status = _vtable.Lifecycle(_instance, lifecycleEvent, &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error(name, status, err);
         return ValueTask.CompletedTask;
     }
@@ -149,7 +157,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             MaxWaitNs = PullMaxWaitNs,
         };
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Pull);
         var status = _vtable.Pull(_instance, &pull, &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error("pull", status, err);
         if (pull.Count > (uint)room)
         {
@@ -161,7 +171,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         {
             CopyInto(batch, count);
             err = NewErr();
+            crumb = CrashBreadcrumb.Enter(_crashLines.Release);
             var released = _vtable.Release(_instance, &err);
+            CrashBreadcrumb.Leave(crumb);
             if (released < 0) throw Error("release", released, err);
         }
         return ValueTask.FromResult(status switch
@@ -295,7 +307,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             };
             try
             {
+                var crumb = CrashBreadcrumb.Enter(_crashLines.SinkBatch);
                 status = _vtable.SinkBatch(_instance, &native, &err);
+                CrashBreadcrumb.Leave(crumb);
             }
             finally
             {
@@ -347,7 +361,12 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         try
         {
             // destroy joins the plugin's threads (the contract); one that breaks it finds its context gone, not freed memory.
-            if (_instance != null) _vtable.Destroy(_instance);
+            if (_instance != null)
+            {
+                var crumb = CrashBreadcrumb.Enter(_crashLines.Destroy);
+                _vtable.Destroy(_instance);
+                CrashBreadcrumb.Leave(crumb);
+            }
             _instance = null;
         }
         finally
@@ -365,6 +384,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _contextId = 0;
         NativeMemory.Free(_errorBuffer);
         _errorBuffer = null;
+        _crashLines.Dispose();
         NativeMemory.Free(_sinkSlices);
         _sinkSlices = null;
         _sinkSliceCapacity = 0;
