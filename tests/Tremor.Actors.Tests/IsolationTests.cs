@@ -65,6 +65,38 @@ public sealed class IsolationTests : TremorTestKit
         Assert.NotEqual(ConnectorState.Failed, status.State);
     }
 
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("process")]
+    public async Task Two_sources_into_one_async_native_sink_each_get_their_own_acks(string isolation)
+    {
+        new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
+        // Both emit sequences 0..39: an ack keyed by sequence alone would land on one of them only. Isolated, acks
+        // arrive with the next call, so both sources' batches are pending together every time; in-process that
+        // depends on the ack thread's timing (CallbackTests has one batch holding both sources for certain).
+        var first = new TestSourceFactory { Type = "test-source-a", Total = 40, Transactional = true, ChunksPerPull = 8 };
+        var second = new TestSourceFactory { Type = "test-source-b", Total = 40, Transactional = true, ChunksPerPull = 8 };
+        Register(first);
+        Register(second);
+        var flow = Flow("f", $$"""
+            connectors {
+              a { type = test-source-a }
+              b { type = test-source-b }
+              snk { type = rust-sink, isolation = {{isolation}}, config { async = true } }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["a -> main", "b -> main", "main -> snk"]
+            """);
+        var (_, exit) = Deploy(flow, DataPath(batchSize: 16, credits: 2));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        var all = Enumerable.Range(0, 40).Select(i => (ulong)i).ToList();
+        AwaitAssert(() => Assert.Equal(all, first.Acked.Order()));
+        AwaitAssert(() => Assert.Equal(all, second.Acked.Order()));
+        Assert.Empty(first.Failed);
+        Assert.Empty(second.Failed);
+    }
+
     [Fact]
     public async Task Isolation_process_for_a_managed_connector_is_refused_at_deploy()
     {
