@@ -35,6 +35,9 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     private readonly Lock _gate = new();
     private readonly Timer _watchdog;
     private readonly byte[] _header = new byte[Math.Max(sizeof(HostRequest), sizeof(HostFrameHeader))];
+    private readonly byte[] _readBuffer = new byte[16 << 10];
+    private int _readStart;
+    private int _readEnd;
     private byte[] _payload = new byte[4096];
     private int _payloadLength;
     private bool _inCall;
@@ -354,12 +357,37 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     /// <summary>
     /// Fills <paramref name="buffer"/> from the pipe; false when the process is gone and the pipe holds nothing more.
     /// Every wait polls the pipe and the process (pidfd) together, so the process's death ends the wait even while
-    /// something else (a child the plugin forked) keeps the pipe's write end open.
+    /// something else (a child the plugin forked) keeps the pipe's write end open. Reads go through a small buffer:
+    /// a frame header and its payload usually arrive with one poll and one read.
     /// </summary>
     private bool TryRead(Span<byte> buffer)
     {
-        Span<PollFd> fds = stackalloc PollFd[2];
         while (!buffer.IsEmpty)
+        {
+            if (_readEnd > _readStart)
+            {
+                var n = Math.Min(buffer.Length, _readEnd - _readStart);
+                _readBuffer.AsSpan(_readStart, n).CopyTo(buffer);
+                _readStart += n;
+                buffer = buffer[n..];
+                continue;
+            }
+            _readStart = _readEnd = 0;
+            // A large payload goes straight to its destination; anything smaller through the buffer.
+            var direct = buffer.Length >= _readBuffer.Length;
+            var read = ReadSome(direct ? buffer : _readBuffer);
+            if (read <= 0) return false;
+            if (direct) buffer = buffer[read..];
+            else _readEnd = read;
+        }
+        return true;
+    }
+
+    /// <summary>One read of what is there, after waiting for data or the process's death; 0 when it is gone.</summary>
+    private int ReadSome(Span<byte> into)
+    {
+        Span<PollFd> fds = stackalloc PollFd[2];
+        while (true)
         {
             fds[0] = new PollFd { Fd = _outputFd, Events = PollIn };
             fds[1] = new PollFd { Fd = _pidFd, Events = PollIn };
@@ -368,21 +396,18 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
             if (ready < 0)
             {
                 if (Marshal.GetLastPInvokeError() == EIntr) continue;
-                return false;
+                return 0;
             }
             // Data first: the frames a dying host wrote (its DIED frame) are read before its death is believed.
             if ((fds[0].REvents & (PollIn | PollHup | PollErr)) != 0)
             {
                 nint n;
-                fixed (byte* p = buffer) n = Read(_outputFd, p, (nuint)buffer.Length);
+                fixed (byte* p = into) n = Read(_outputFd, p, (nuint)into.Length);
                 if (n < 0 && Marshal.GetLastPInvokeError() == EIntr) continue;
-                if (n <= 0) return false;
-                buffer = buffer[(int)n..];
-                continue;
+                return n <= 0 ? 0 : (int)n;
             }
-            if (_pidFd >= 0 ? (fds[1].REvents & PollIn) != 0 : ready == 0 && _process.HasExited) return false;
+            if (_pidFd >= 0 ? (fds[1].REvents & PollIn) != 0 : ready == 0 && _process.HasExited) return 0;
         }
-        return true;
     }
 
     private void Arm()

@@ -319,6 +319,19 @@ public sealed class IsolationTests(NativeFixture fixture)
     }
 
     [Fact]
+    public async Task A_plugin_that_forks_then_hangs_is_killed_by_the_call_timeout_with_its_child()
+    {
+        using var plugin = NativePluginLoader.Load(CCrasher);
+        var factory = plugin.CreateIsolatedFactory(new IsolationOptions(TimeSpan.FromSeconds(1), null));
+        await using var connector = (IsolatedConnector)factory.Create(FakeHost.Context(new FakeHost(), ("mode", "fork-hang")));
+        var group = connector.ProcessId;
+        Assert.True(await connector.ConnectAsync(1, default));
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await connector.Sink!.OnBatchAsync(Batch("POISON"), default));
+        Assert.Equal("c-crasher (test::native): sink_batch: call exceeded call-timeout 1s: plugin host process killed (SIGKILL)", error.Message);
+        Assert.True(SpinWait.SpinUntil(() => LiveMembers(group).Count == 0, TimeSpan.FromSeconds(10)), $"left running: {string.Join(", ", LiveMembers(group))}");
+    }
+
+    [Fact]
     public async Task Stopping_an_instance_kills_what_its_plugin_forked()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
