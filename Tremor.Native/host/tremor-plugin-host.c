@@ -6,8 +6,9 @@
  * Started by Tremor.Native (Isolation/PluginHostProcess.cs) with a scrubbed environment. Control messages travel
  * over stdin (requests) and stdout (replies, logs); both are moved to private descriptors at start and the plugin's
  * stdout goes to stderr, so a plugin's printf cannot corrupt the protocol. Batches travel through the shared region
- * (a file in /dev/shm both sides map; the parent unlinks it after the handshake): the parent copies a sink batch into
- * it once, the host copies a pull's slices into it once.
+ * (a memfd the parent sealed against shrinking, opened here through /proc/<parent>/fd/<n>; or a /dev/shm file the
+ * parent unlinks after the handshake): the parent copies a sink batch into it once, the host copies a pull's slices
+ * into it once.
  *
  * Handshake: the host checks the plugin exactly like the in-process loader (magic, abi major/minor, sizes, layout
  * table, name, version, kinds, vtable) before calling any plugin function, then writes READY or REFUSED with the

@@ -363,6 +363,17 @@ public sealed class IsolationTests(NativeFixture fixture)
     }
 
     [Fact]
+    public async Task The_child_cannot_shrink_the_shared_region_under_this_process()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.HostileSink);
+        await using var connector = plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(new FakeHost(), ("mode", "shrink-region")));
+        // Had it shrunk, this process's next access to the region past the end of the file would be SIGBUS.
+        var reply = await connector.Sink!.OnBatchAsync(Batch("x"), default);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Equal("shrink refused: Operation not permitted", reply.Error);
+    }
+
+    [Fact]
     public async Task A_batch_larger_than_max_region_size_fails_and_names_the_key()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);

@@ -4,6 +4,8 @@
  *   "garbage"      sink_batch writes text into every pipe it can write to (the plugin host's control channel)
  *   "big-region"   sink_batch writes a forged reply frame claiming a shared region of 1 TiB
  *   "short-region" sink_batch writes a forged reply frame claiming 64 MiB while the region file is smaller
+ *   "shrink-region" sink_batch truncates the shared region file to one page; answers TREMOR_FAILED "shrink
+ *                  refused: ..." when the system refused, TREMOR_ERROR "shrunk" when it did
  *   "late"         destroy returns without joining a thread that then calls log and ack 200 times
  *                  (path = a file the thread writes "done" into when it finished)
  *   "config-echo"  create logs the config JSON it received, byte for byte
@@ -12,6 +14,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,22 @@ static void write_to_pipes(const void *data, size_t len)
             /* nothing to do */
         }
     }
+}
+
+/* The region's descriptor: the one whose link names the region (memfd or /dev/shm file). */
+static int region_fd(void)
+{
+    int fd;
+    for (fd = 3; fd < 64; fd++) {
+        char link[64], target[256];
+        ssize_t n;
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = '\0';
+        if (strstr(target, "tremor-plugin-") != NULL) return fd;
+    }
+    return -1;
 }
 
 static void *late_caller(void *arg)
@@ -118,6 +137,11 @@ static tremor_status TREMOR_PDK_CALL hostile_sink_batch(void *instance, const tr
     } else if (strcmp(h->mode, "big-region") == 0) {
         f.x = (uint64_t)1 << 40;
         write_to_pipes(&f, sizeof f);
+    } else if (strcmp(h->mode, "shrink-region") == 0) {
+        int fd = region_fd();
+        if (fd < 0) return tremor_err_set(err, TREMOR_ERROR, "no region descriptor found");
+        if (ftruncate(fd, 4096) == 0) return tremor_err_set(err, TREMOR_ERROR, "shrunk");
+        return tremor_err_set(err, TREMOR_FAILED, "shrink refused: %s", strerror(errno));
     } else if (strcmp(h->mode, "short-region") == 0) {
         f.x = (uint64_t)64 << 20;
         write_to_pipes(&f, sizeof f);
