@@ -734,6 +734,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         return v.Equals(expected(c));
                     };
                 }
+            case ExtractPattern { Name: "influx" }:
+                // Influx needs the event's ingest time for lines without a timestamp.
+                return static (Context c, Value v, bool need, out Value r) => Influx.Extract(c.IngestNs, v, need, out r);
             case ExtractPattern ep:
                 {
                     var extract = Extractors.Compile(source, ep);

@@ -34,7 +34,7 @@ internal static partial class Extractors
                 "cidr" => Cidr(p.Rule),
                 "grok" => Grok.Compile(p.Rule),
                 _ => throw source.Error(p.Pos, $"the `{p.Name}` extractor is not supported by Tremor.NET yet",
-                    "supported: glob, re, rerg, base64, json, kv, dissect, grok, cidr"),
+                    "supported: glob, re, rerg, base64, json, kv, dissect, grok, cidr, influx"),
             };
         }
         catch (ArgumentException e)

@@ -13,7 +13,7 @@ internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : I
     public void Process(Event e, ulong nowNs, IEmitter output)
     {
         var c = _c;
-        c.Begin(e.Data, e.Meta);
+        c.Begin(e.Data, e.Meta, e.IngestNs);
         c.NowNs = nowNs;
         Value result;
         try

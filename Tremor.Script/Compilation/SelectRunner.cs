@@ -27,7 +27,7 @@ internal sealed class SelectRunner
     public void Process(Event e, ulong nowNs)
     {
         var c = _c;
-        c.Begin(e.Data, e.Meta);
+        c.Begin(e.Data, e.Meta, e.IngestNs);
         c.NowNs = nowNs;
         try
         {
@@ -94,7 +94,7 @@ internal sealed class SelectRunner
             {
                 Close(state, 0, nowNs);
                 // Emitting evaluated the target over the closed window; this event is next.
-                c.Begin(e.Data, e.Meta);
+                c.Begin(e.Data, e.Meta, e.IngestNs);
                 c.Group = group;
             }
             if (!first.Open)
@@ -159,7 +159,7 @@ internal sealed class SelectRunner
     {
         var c = _c;
         var last = state.Last;
-        c.Begin(last?.Data ?? Value.Null, last?.Meta ?? Value.Null);
+        c.Begin(last?.Data ?? Value.Null, last?.Meta ?? Value.Null, last?.IngestNs ?? 0);
         c.Group = state.Group;
         c.Window = Value.From(w.Plan.Name);
         c.Aggregates = w.Aggregates;

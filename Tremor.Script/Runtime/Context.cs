@@ -36,6 +36,9 @@ internal sealed class Context
     public string? EmitPort;
     public ulong NowNs;
 
+    /// <summary>The current event's ingest time: the influx extractor's timestamp when a line has none.</summary>
+    public ulong IngestNs;
+
     /// <summary>Where in <see cref="Scratch"/> a pending <c>recur</c> left its arguments.</summary>
     public int RecurOffset;
 
@@ -53,8 +56,9 @@ internal sealed class Context
     }
 
     /// <summary>Starts a new event: locals, copy-on-write ownership and control flow are reset.</summary>
-    public void Begin(Value data, Value meta)
+    public void Begin(Value data, Value meta, ulong ingestNs = 0)
     {
+        IngestNs = ingestNs;
         Event = data;
         Meta = meta;
         Flow = Flow.Continue;

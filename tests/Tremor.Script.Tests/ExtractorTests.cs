@@ -54,6 +54,14 @@ public class ExtractorTests
         Assert.StartsWith("bad.trickle:1:35: invalid `grok` rule: unknown grok pattern `NOPE`", Harness.CompileError("select match event of case ~ grok|%{NOPE}| => 1 default => 0 end from in into out;"));
     }
 
+    [Theory]
+    [InlineData("\"wea\\\\ ther,loc=us\\\\,west temp=82.5,hum=0.5,ok=t,n=3i,note=\\\"a \\\\\\\"b\\\\\\\"\\\" 1465839830100400200\"",
+        "{\"measurement\":\"wea ther\",\"tags\":{\"loc\":\"us,west\"},\"fields\":{\"temp\":82.5,\"hum\":0.5,\"ok\":true,\"n\":3,\"note\":\"a \\\"b\\\"\"},\"timestamp\":1465839830100400200}")]
+    [InlineData("\"cpu load=1i\"", "{\"measurement\":\"cpu\",\"tags\":{},\"fields\":{\"load\":1},\"timestamp\":1000}")]
+    [InlineData("\"no fields here\"", "\"no match\"")]
+    public void Influx_reads_the_line_protocol_and_takes_the_ingest_time_without_a_timestamp(string subject, string expected) =>
+        Assert.Equal(expected, Extract("~ influx||", subject));
+
     [Fact]
     public void An_escaped_bar_belongs_to_the_rule() =>
         Assert.Equal("{\"a\":\"x\",\"b\":\"y\"}", Extract("~ dissect|%{a}\\|%{b}|", "\"x|y\""));
@@ -63,6 +71,6 @@ public class ExtractorTests
     {
         Assert.StartsWith("bad.trickle:1:39: invalid `re` rule:", Harness.CompileError("select match event of case %{ a ~= re|(unclosed| } => 1 default => 0 end from in into out;"));
         Assert.StartsWith("bad.trickle:1:38: invalid `dissect` rule: `%{b}` follows another field", Harness.CompileError("select match event of case ~ dissect|%{a}%{b}| => 1 default => 0 end from in into out;"));
-        Assert.StartsWith("bad.trickle:1:30: the `influx` extractor is not supported by Tremor.NET yet", Harness.CompileError("select match event of case ~ influx|| => 1 default => 0 end from in into out;"));
+        Assert.StartsWith("bad.trickle:1:30: the `datetime` extractor is not supported by Tremor.NET yet", Harness.CompileError("select match event of case ~ datetime|%Y| => 1 default => 0 end from in into out;"));
     }
 }
