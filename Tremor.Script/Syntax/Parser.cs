@@ -426,7 +426,32 @@ internal sealed class Parser
 
     // ---- expressions ----
 
-    public Expr Expression() => Binary(0);
+    /// <summary>Nesting beyond this is refused: a recursive-descent parser would otherwise overflow the stack.</summary>
+    public const int MaxDepth = 200;
+
+    // Shared by the parsers of nested `#{...}` interpolations, which start parsers of their own.
+    [ThreadStatic]
+    private static int _depth;
+
+    public Expr Expression()
+    {
+        Enter();
+        try
+        {
+            return Binary(0);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private void Enter()
+    {
+        if (++_depth <= MaxDepth) return;
+        _depth--;
+        throw _source.Error(Peek.Start, $"expression nested more than {MaxDepth} levels deep", "split it with let or fn");
+    }
 
     private static readonly string[][] Levels =
     [
@@ -448,6 +473,19 @@ internal sealed class Parser
     }
 
     private Expr Unary()
+    {
+        Enter();
+        try
+        {
+            return UnaryInner();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Expr UnaryInner()
     {
         var t = Peek;
         if (Accept("not") || Accept("!")) return new UnaryExpr(t.Start, "not", Unary());
@@ -628,6 +666,19 @@ internal sealed class Parser
     }
 
     private Pattern Pattern()
+    {
+        Enter();
+        try
+        {
+            return PatternInner();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Pattern PatternInner()
     {
         var t = Peek;
         if (t.Is("_"))
