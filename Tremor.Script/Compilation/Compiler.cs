@@ -510,8 +510,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 for (var i = fixedCount; i < args.Length; i++) rest.Add(args[i](c));
                 locals[fn.VarArgsSlot] = Value.From(rest);
             }
-            if (c.CallDepth >= MaxCallDepth)
-                throw new RuntimeError(pos, $"`{fn.QualifiedName}` recursed deeper than {MaxCallDepth} calls; make the recursive call the last thing it does with recur(...)");
+            // The depth bound is the documented one; the stack check covers threads with small stacks.
+            if (c.CallDepth >= MaxCallDepth || !System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                throw new RuntimeError(pos, $"`{fn.QualifiedName}` recursed deeper than {Math.Min(c.CallDepth, MaxCallDepth)} calls; make the recursive call the last thing it does with recur(...)");
             var (savedLocals, savedScratch) = (c.Locals, c.Scratch);
             c.Locals = locals;
             c.Scratch = new Value[fn.Scratch];

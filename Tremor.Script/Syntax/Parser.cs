@@ -448,9 +448,9 @@ internal sealed class Parser
 
     private void Enter()
     {
-        if (++_depth <= MaxDepth) return;
+        if (++_depth <= MaxDepth && System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack()) return;
         _depth--;
-        throw _source.Error(Peek.Start, $"expression nested more than {MaxDepth} levels deep", "split it with let or fn");
+        throw _source.Error(Peek.Start, $"expression nested too deeply (at most {MaxDepth} levels)", "split it with let or fn");
     }
 
     private static readonly string[][] Levels =

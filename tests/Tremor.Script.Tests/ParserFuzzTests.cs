@@ -56,6 +56,40 @@ public class ParserFuzzTests
         Assert.True(e.Column > 1);
     }
 
+    [Fact]
+    public void On_a_thread_with_a_small_stack_runaway_recursion_and_deep_nesting_are_errors_not_crashes()
+    {
+        string? recursion = null;
+        Exception? nesting = null;
+        Exception? unexpected = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    recursion = Harness.Run("""
+                        fn down(n) with match n of case 0 => 0 default => 1 + down(n - 1) end end;
+                        select down(event.n) from in into out;
+                        """, """{"n": 100000}""").On("err").Single().Meta["error"].AsString();
+                    Query.Compile("select " + new string('(', 10_000), "deep.trickle");
+                }
+                catch (ScriptException e)
+                {
+                    nesting = e;
+                }
+                catch (Exception e)
+                {
+                    unexpected = e;
+                }
+            },
+            256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Null(unexpected);
+        Assert.Contains("`down` recursed deeper than", recursion);
+        Assert.Contains("expression nested too deeply", Assert.IsType<ScriptException>(nesting).Reason);
+    }
+
     private static string Mutate(Random random, string seed)
     {
         var chars = seed.ToList();
