@@ -75,7 +75,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
     private bool _pullInterrupted;
     private bool _pullSentWhileDraining;
-    private bool _flushSent;
+    private bool _sourceStopSent;
+    private bool _transactional; // what the plugin instance says of its source side (PluginProxy.InstanceCreated)
+    private bool _pullsWhileDraining;
+    // Decoded batches waiting for credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines).
+    private readonly Queue<(string Port, Event[] Events)> _ready = new();
+    private bool _finishWhenSent;
+    private readonly LogRateLimit _unlinkedErrors = new(UnlinkedErrorsBurst, UnlinkedErrorsInterval);
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     public sealed record Start;
@@ -121,6 +127,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private sealed record RecreateProxy;
 
     private sealed record PullAgain;
+
+    private sealed record PreviousInstanceStopped;
+
+    private sealed record LogUnlinkedErrors;
+
+    /// <summary>Errors on an unlinked err port logged one by one per interval, before the rest is summed up.</summary>
+    private const int UnlinkedErrorsBurst = 10;
+
+    private static readonly TimeSpan UnlinkedErrorsInterval = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -188,16 +203,32 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             MarkSinkDrained();
         }
-        StartProxy();
-        BecomeConnecting(1);
+        StartInstance();
     }
 
-    private void StartProxy()
+    /// <summary>
+    /// Creates the plugin instance (through a new proxy) and connects it, once the previous instance of this connector
+    /// (a restart, or the same flow deployed again) finished stopping: it may still hold the port or file.
+    /// </summary>
+    private void StartInstance()
     {
-        _flushSent = false; // a flush sent to an instance that died was never answered
+        var previous = _services.InstanceStopped(_spec.Alias);
+        if (!previous.IsCompleted)
+        {
+            previous.ContinueWith(_ => new PreviousInstanceStopped(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).PipeTo(Self);
+            Become(() =>
+            {
+                Receive<PreviousInstanceStopped>(_ => StartInstance());
+                Receive<Drain>(_ => _drainRequested = true);
+                Common();
+            });
+            return;
+        }
+        _sourceStopSent = false; // a stop sent to an instance that died was never answered
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_restarts}");
+        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _stopping.Token), $"plugin-{_restarts}");
         Context.Watch(_proxy);
+        BecomeConnecting(1);
     }
 
     private void BecomeConnecting(int attempt)
@@ -299,7 +330,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
         if (_sourceActive && !_sourceFinished)
         {
-            if (_decoder is { PullsWhileDraining: true })
+            if (_pullsWhileDraining)
             {
                 // The source hands over what it already accepted: pull (after the drain hook, which the instance
                 // sees first) until a pull comes back empty.
@@ -308,7 +339,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             else
             {
                 _pullCancel.Cancel();
-                if (!_pulling) FlushSource();
+                if (!_pulling) StopSource();
             }
         }
         TryDeliver();
@@ -324,10 +355,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<Credit>(c =>
         {
             _outlets.Grant(Sender, c.Batches);
+            SendReady();
             TryPull();
         });
         Receive<PullAgain>(_ => TryPull());
         Receive<PluginProxy.Pulled>(OnPulled);
+        Receive<PluginProxy.SourceStopped>(OnSourceStopped);
+        Receive<PluginProxy.InstanceCreated>(m =>
+        {
+            _transactional = m.Transactional;
+            _pullsWhileDraining = m.PullsWhileDraining;
+        });
+        Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
         Receive<EventBatch>(OnEventBatch);
         Receive<EndOfStream>(_ =>
         {
@@ -358,8 +397,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<RecreateProxy>(_ =>
         {
             if (_state != ConnectorState.Restarting) return;
-            StartProxy();
-            BecomeConnecting(1);
+            StartInstance();
         });
         Receive<PluginProxy.Connected>(_ => { });
         Receive<Pause>(_ => { });
@@ -408,9 +446,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void TryPull()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _flushSent || _proxy is null || _breakers.IsOpen) return;
-        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _decoder is { PullsWhileDraining: true })) return;
-        if (!_outlets.AllHaveCredit) return;
+        if (!_sourceActive || _sourceFinished || _pulling || _sourceStopSent || _proxy is null || _breakers.IsOpen) return;
+        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _pullsWhileDraining)) return;
+        // What the last pull brought leaves first: no link takes more than its credits.
+        if (_ready.Count > 0 || !_outlets.AllHaveCredit) return;
         _pulling = true;
         _pullSentWhileDraining = _state == ConnectorState.Draining;
         if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
@@ -423,27 +462,27 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var interrupted = _pullInterrupted;
         _pullInterrupted = false;
         _consecutiveFailures = 0;
-        _eventsOut += m.Events.Length;
-        if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _dropped += m.Events.Length;
-        if (m.Errors.Length > 0)
+        var brought = false;
+        foreach (var batch in m.Batches)
         {
-            _errors += m.Errors.Length;
-            if (_decoder is { Transactional: true })
+            _eventsOut += batch.Length;
+            _ready.Enqueue(("out", batch));
+            brought = true;
+        }
+        foreach (var batch in m.ErrorBatches)
+        {
+            _errors += batch.Length;
+            if (_transactional)
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
-                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
+                var rejected = batch.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
                 if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
             }
-            if (!_outlets.Send("err", m.Errors, Self))
-            {
-                // An unlinked err port logs and counts (rate-limited so bad input cannot flood the log).
-                if (_errors <= 10 || _errors % 1000 == 0)
-                {
-                    _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, m.Errors[0].Data["error"], _errors);
-                }
-            }
+            _ready.Enqueue(("err", batch));
+            brought = true;
         }
+        SendReady();
         if (m.Status == PullStatus.Finished)
         {
             FinishSource();
@@ -452,15 +491,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_state == ConnectorState.Draining)
         {
             // Pull on while pulls bring something; a pull sent before the drain hook ran does not count as the last.
-            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0 || !_pullSentWhileDraining))
+            if (_pullsWhileDraining && (brought || !_pullSentWhileDraining))
             {
                 TryPull();
                 return;
             }
-            FlushSource();
+            StopSource();
             return;
         }
-        if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0 && !interrupted)
+        if (m.Status == PullStatus.Empty && !brought && !interrupted)
         {
             Timers.StartSingleTimer("pull", new PullAgain(), TimeSpan.FromMilliseconds(10));
             return;
@@ -468,16 +507,82 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         TryPull();
     }
 
-    /// <summary>The last step of a source's drain: flush the preprocessors; no pull after it.</summary>
-    private void FlushSource()
+    /// <summary>Sends the decoded batches that wait, in order, while their port's downstreams grant credit.</summary>
+    private void SendReady()
     {
-        _flushSent = true;
-        _proxy?.Tell(new PluginProxy.FlushSource());
+        while (_ready.TryPeek(out var next))
+        {
+            if (_outlets.IsLinked(next.Port))
+            {
+                if (!_outlets.HasCredit(next.Port)) return;
+                _outlets.Send(next.Port, next.Events, Self);
+            }
+            else if (next.Port == "err")
+            {
+                LogUnlinked(next.Events);
+            }
+            else
+            {
+                _dropped += next.Events.Length;
+            }
+            _ready.Dequeue();
+        }
+        if (_finishWhenSent) FinishSource();
+    }
+
+    /// <summary>
+    /// An unlinked err port logs and counts (as dropped). The log is rate-limited per time, not per read, so one read
+    /// of many bad lines still shows some of them and a count: the first few of each interval one by one, then one
+    /// summary line at the end of the interval.
+    /// </summary>
+    private void LogUnlinked(Event[] errors)
+    {
+        _dropped += errors.Length;
+        var now = Context.System.Scheduler.Now.UtcDateTime;
+        foreach (var e in errors)
+        {
+            if (_unlinkedErrors.ShouldLog(now, e.Data["error"].ToString()))
+            {
+                _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, e.Data["error"], _errors);
+            }
+            else if (!Timers.IsTimerActive("unlinked-errors"))
+            {
+                Timers.StartSingleTimer("unlinked-errors", new LogUnlinkedErrors(), _unlinkedErrors.UntilWindowEnd(now));
+            }
+        }
+    }
+
+    private void LogUnlinkedErrorsSummary()
+    {
+        if (_unlinkedErrors.TakeSuppressed() is not { } suppressed) return;
+        _log.Warning("{0}: {1} more error(s) not logged in the last {2:0}s (err port not linked; {3} errors so far); the last: {4}", _spec.Alias, suppressed.Count, UnlinkedErrorsInterval.TotalSeconds, _errors, suppressed.Last);
+    }
+
+    /// <summary>The last step of a source's drain: no pull after it; what the preprocessors hold is dropped (see <see cref="PluginProxy.StopSource"/>).</summary>
+    private void StopSource()
+    {
+        _sourceStopSent = true;
+        _proxy?.Tell(PluginProxy.StopSource.Instance);
+    }
+
+    private void OnSourceStopped(PluginProxy.SourceStopped m)
+    {
+        foreach (var u in m.Unfinished)
+        {
+            _log.Warning("{0}: drained mid-stream: {1} byte(s) of an unfinished frame in stream {2} not emitted (its rest was not read)", _spec.Alias, u.Bytes, u.StreamId);
+        }
+        FinishSource();
     }
 
     private void FinishSource()
     {
         if (_sourceFinished) return;
+        if (_ready.Count > 0)
+        {
+            // The end of the stream goes after the last batch.
+            _finishWhenSent = true;
+            return;
+        }
         _sourceFinished = true;
         _outlets.EndAll(Self);
         _flow.Tell(new SourceFinished(_spec.Alias));
@@ -817,6 +922,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        LogUnlinkedErrorsSummary(); // what the rate limit held back is counted, even when the interval did not end
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Tremor.Pdk;
 
@@ -7,6 +8,36 @@ namespace Tremor.Actors.Links;
 /// <param name="Port">The downstream's input port.</param>
 /// <param name="Events">The events, in order.</param>
 public sealed record EventBatch(string Port, Event[] Events);
+
+/// <summary>
+/// Cuts an actor's output into batches of at most batch-size events: a batch is what one credit pays for, so no link
+/// ever carries more than batch-size × credits events, whatever one pull or one program step produced.
+/// </summary>
+public static class Batches
+{
+    /// <summary>The events of <paramref name="events"/> in batches of at most <paramref name="batchSize"/>, in order (none when empty).</summary>
+    public static Event[][] Cut(List<Event> events, int batchSize) => Cut(CollectionsMarshal.AsSpan(events), batchSize);
+
+    /// <summary>
+    /// The events of <paramref name="events"/> in batches of at most <paramref name="batchSize"/>, in order; an array
+    /// that is small enough is kept as it is (no copy).
+    /// </summary>
+    public static Event[][] Cut(Event[] events, int batchSize) =>
+        events.Length <= batchSize ? (events.Length == 0 ? [] : [events]) : Cut(events.AsSpan(), batchSize);
+
+    private static Event[][] Cut(ReadOnlySpan<Event> events, int batchSize)
+    {
+        if (events.IsEmpty) return [];
+        batchSize = Math.Max(1, batchSize);
+        var result = new Event[(events.Length + batchSize - 1) / batchSize][];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var from = i * batchSize;
+            result[i] = events.Slice(from, Math.Min(batchSize, events.Length - from)).ToArray();
+        }
+        return result;
+    }
+}
 
 /// <summary>A downstream lets an upstream send <paramref name="Batches"/> more batches.</summary>
 public sealed record Credit(int Batches);
