@@ -462,25 +462,20 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var interrupted = _pullInterrupted;
         _pullInterrupted = false;
         _consecutiveFailures = 0;
-        var brought = false;
-        foreach (var batch in m.Batches)
+        var brought = m.Events.Length > 0 || m.Errors.Length > 0;
+        _eventsOut += m.Events.Length;
+        Ready("out", m.Events);
+        if (m.Errors.Length > 0)
         {
-            _eventsOut += batch.Length;
-            _ready.Enqueue(("out", batch));
-            brought = true;
-        }
-        foreach (var batch in m.ErrorBatches)
-        {
-            _errors += batch.Length;
+            _errors += m.Errors.Length;
             if (_transactional)
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
-                var rejected = batch.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
+                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
                 if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
             }
-            _ready.Enqueue(("err", batch));
-            brought = true;
+            Ready("err", m.Errors);
         }
         SendReady();
         if (m.Status == PullStatus.Finished)
@@ -505,6 +500,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         TryPull();
+    }
+
+    /// <summary>Queues what a pull decoded for <paramref name="port"/>, cut into batches of at most batch-size.</summary>
+    private void Ready(string port, Event[] events)
+    {
+        for (var from = 0; from < events.Length; from += _dataPath.BatchSize)
+        {
+            _ready.Enqueue((port, Batches.Slice(events, from, _dataPath.BatchSize)));
+        }
     }
 
     /// <summary>Sends the decoded batches that wait, in order, while their port's downstreams grant credit.</summary>

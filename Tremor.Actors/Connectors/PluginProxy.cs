@@ -34,11 +34,8 @@ public sealed class PluginProxy : ReceiveActor
     /// <summary>Pull one batch; answered with <see cref="Pulled"/>.</summary>
     public sealed record Pull(int Capacity, CancellationToken Cancel);
 
-    /// <summary>
-    /// What a pull produced, decoded and cut into batches of at most the pull's capacity (the data path's batch size):
-    /// one 64 KiB chunk of lines is thousands of events, and a batch is what one credit pays for.
-    /// </summary>
-    public sealed record Pulled(Event[][] Batches, Event[][] ErrorBatches, PullStatus Status);
+    /// <summary>What a pull produced, decoded (the connector actor cuts it into batches: a 64 KiB chunk of lines is thousands of events).</summary>
+    public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status);
 
     /// <summary>
     /// Sent to the parent once the instance exists: what the source side says of itself. It travels as a message so
@@ -136,7 +133,7 @@ public sealed class PluginProxy : ReceiveActor
             _decoder!.Decode(_batch, _events, _errors);
             // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
             if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
-            replyTo.Tell(new Pulled(Links.Batches.Cut(_events, m.Capacity), Links.Batches.Cut(_errors, m.Capacity), status));
+            replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status));
         });
 
         Receive<StopSource>(_ => Sender.Tell(new SourceStopped(_decoder!.Abandon())));

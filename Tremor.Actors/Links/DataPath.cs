@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Tremor.Pdk;
 
@@ -15,27 +14,16 @@ public sealed record EventBatch(string Port, Event[] Events);
 /// </summary>
 public static class Batches
 {
-    /// <summary>The events of <paramref name="events"/> in batches of at most <paramref name="batchSize"/>, in order (none when empty).</summary>
-    public static Event[][] Cut(List<Event> events, int batchSize) => Cut(CollectionsMarshal.AsSpan(events), batchSize);
-
     /// <summary>
-    /// The events of <paramref name="events"/> in batches of at most <paramref name="batchSize"/>, in order; an array
-    /// that is small enough is kept as it is (no copy).
+    /// The batch of <paramref name="events"/> that starts at <paramref name="from"/>: at most
+    /// <paramref name="batchSize"/> events. An array that fits whole is returned as it is, so the usual case copies
+    /// nothing.
     /// </summary>
-    public static Event[][] Cut(Event[] events, int batchSize) =>
-        events.Length <= batchSize ? (events.Length == 0 ? [] : [events]) : Cut(events.AsSpan(), batchSize);
-
-    private static Event[][] Cut(ReadOnlySpan<Event> events, int batchSize)
+    public static Event[] Slice(Event[] events, int from, int batchSize)
     {
-        if (events.IsEmpty) return [];
         batchSize = Math.Max(1, batchSize);
-        var result = new Event[(events.Length + batchSize - 1) / batchSize][];
-        for (var i = 0; i < result.Length; i++)
-        {
-            var from = i * batchSize;
-            result[i] = events.Slice(from, Math.Min(batchSize, events.Length - from)).ToArray();
-        }
-        return result;
+        if (from == 0 && events.Length <= batchSize) return events;
+        return events.AsSpan(from, Math.Min(batchSize, events.Length - from)).ToArray();
     }
 }
 

@@ -120,7 +120,6 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
 
     private void Flush()
     {
-        var batchSize = Math.Max(1, _dataPath.BatchSize);
         while (_pending.Count > 0)
         {
             var (from, output) = _pending.Peek();
@@ -130,8 +129,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
                 while (_headOffset < events.Length)
                 {
                     if (!_outlets.HasCredit(port)) return;
-                    // Output within the batch size goes as it is: the hot path copies nothing.
-                    var batch = _headOffset == 0 && events.Length <= batchSize ? events : events.AsSpan(_headOffset, Math.Min(batchSize, events.Length - _headOffset)).ToArray();
+                    var batch = Batches.Slice(events, _headOffset, _dataPath.BatchSize);
                     if (_outlets.Send(port, batch, Self)) _eventsOut += batch.Length;
                     else _dropped += batch.Length;
                     _headOffset += batch.Length;
