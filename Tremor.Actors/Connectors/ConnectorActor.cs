@@ -81,6 +81,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     // Decoded batches waiting for credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines).
     private readonly Queue<(string Port, Event[] Events)> _ready = new();
     private bool _finishWhenSent;
+    private bool _endWhenSent; // a sink-only connector's err port ends once what waits on it was sent
     private readonly LogRateLimit _unlinkedErrors = new(UnlinkedErrorsBurst, UnlinkedErrorsInterval);
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
@@ -532,6 +533,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _ready.Dequeue();
         }
         if (_finishWhenSent) FinishSource();
+        if (_endWhenSent)
+        {
+            _endWhenSent = false;
+            _outlets.EndAll(Self);
+        }
     }
 
     /// <summary>
@@ -738,8 +744,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void MarkSinkDrained()
     {
         _sinkDrained = true;
-        // A sink's err port (quarantined events) ends with its sink side.
-        if (!_sourceActive) _outlets.EndAll(Self);
+        // A sink's err port (quarantined events) ends with its sink side, after what waits for credit on it.
+        if (!_sourceActive)
+        {
+            if (_ready.Count > 0) _endWhenSent = true;
+            else _outlets.EndAll(Self);
+        }
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
 
@@ -855,8 +865,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         record.Append("connector", _spec.Alias);
         record.Append("event", e.Data);
         var error = new Event { Id = e.Id, IngestNs = e.IngestNs, Data = Value.From(record), Meta = e.Meta };
-        if (_outlets.IsLinked("err") && _outlets.HasCredit("err")) _outlets.Send("err", [error], Self);
-        else _dropped++;
+        if (!_outlets.IsLinked("err"))
+        {
+            _dropped++;
+            return;
+        }
+        // Waits for the err link's credit like any other batch, rather than being dropped when there is none.
+        _ready.Enqueue(("err", [error]));
+        SendReady();
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>

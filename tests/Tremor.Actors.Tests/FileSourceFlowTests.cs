@@ -55,7 +55,7 @@ public sealed class FileSourceFlowTests : TremorTestKit
             links = ["src -> main", "main -> snk", "src/err -> errs"]
             """), DataPath(batchSize: 10, credits: 2));
         // The sink holds its first batch: the source is held back in the middle of the file.
-        AwaitCondition(() => Volatile.Read(ref sink.Calls) >= 1, TimeSpan.FromSeconds(30));
+        AwaitCondition(() => Volatile.Read(ref sink.Calls) >= 1, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
 
         world.Tell(new World.UndeployFlow("f"), TestActor);
         await AwaitAssertAsync(async () => Assert.Equal(ConnectorState.Draining, (await Status("f.src")).State), TimeSpan.FromSeconds(30));

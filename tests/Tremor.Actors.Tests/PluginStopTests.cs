@@ -30,7 +30,7 @@ public sealed class PluginStopTests : TremorTestKit
                 """));
             world.Tell(new World.UndeployFlow("stuck"), TestActor);
             ExpectMsg<World.FlowUndeployed>(TimeSpan.FromSeconds(30));
-            AwaitCondition(() => Volatile.Read(ref hanging.Stopping) == 5, TimeSpan.FromSeconds(30));
+            AwaitCondition(() => Volatile.Read(ref hanging.Stopping) == 5, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
 
             // Five instances are stuck in OnStop; another flow still gets its plugins created, called and its events delivered.
             world.Tell(new World.DeployFlow(Flow("next", """
@@ -41,7 +41,7 @@ public sealed class PluginStopTests : TremorTestKit
                 links = ["src -> snk"]
                 """)), TestActor);
             ExpectMsg<World.FlowDeployed>(TimeSpan.FromSeconds(30));
-            AwaitCondition(() => sink.ReceivedCount == 100, TimeSpan.FromSeconds(30));
+            AwaitCondition(() => sink.ReceivedCount == 100, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
         }
         finally
         {
