@@ -60,10 +60,24 @@ public sealed class RuntimeServices
     /// </summary>
     public void TrackInstanceStop(string alias, Task stop)
     {
+        Task tracked;
         lock (_instanceStops)
         {
-            _instanceStops[alias] = _instanceStops.TryGetValue(alias, out var earlier) && !earlier.IsCompleted ? Task.WhenAll(earlier, stop) : stop;
+            tracked = _instanceStops.TryGetValue(alias, out var earlier) && !earlier.IsCompleted ? Task.WhenAll(earlier, stop) : stop;
+            _instanceStops[alias] = tracked;
         }
+        // Forgotten once done, so flows deployed and undeployed for days do not pile up entries.
+        tracked.ContinueWith(
+            _ =>
+            {
+                lock (_instanceStops)
+                {
+                    if (_instanceStops.TryGetValue(alias, out var current) && current == tracked) _instanceStops.Remove(alias);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>Completes once every instance of <paramref name="alias"/> stopped so far is stopped and disposed.</summary>
