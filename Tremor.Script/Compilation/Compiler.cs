@@ -45,6 +45,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         EmitExpr em => Emit(em),
         DropExpr d => Drop(d),
         RecurExpr r => Recur(r),
+        BytesExpr b => Bytes(b),
         DefinitionExpr d => throw source.Error(d.Pos, "a definition (fn, const, mod, use) belongs among a script's statements, not inside an expression"),
         _ => throw source.Error(e.Pos, $"unsupported expression {e.GetType().Name}"),
     };
@@ -541,6 +542,46 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 c.Locals = savedLocals;
                 c.Scratch = savedScratch;
             }
+        };
+    }
+
+    private Eval Bytes(BytesExpr b)
+    {
+        var parts = b.Parts.Select(p =>
+        {
+            var words = p.Type.Split('-', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var w in words)
+            {
+                if (w is not ("binary" or "integer" or "signed" or "unsigned" or "big" or "little"))
+                    throw source.Error(p.Pos, $"unknown binary part type `{w}`", "types: binary, integer, signed, unsigned, big, little (e.g. /little-signed-integer)");
+            }
+            var isBinary = words.Contains("binary");
+            if (isBinary && p.Bits is not null) throw source.Error(p.Pos, "a /binary part has no size in bits");
+            var bits = p.Bits ?? 8;
+            // Byte-aligned sizes only: parts that are not whole bytes would need bit-level packing.
+            if (!isBinary && bits % 8 != 0) throw source.Error(p.Pos, $"a size of {bits} bits is not supported: use a multiple of 8");
+            return (Value: Compile(p.Value), isBinary, Bytes: bits / 8, Little: words.Contains("little"), Signed: words.Contains("signed"), p.Pos);
+        }).ToArray();
+        return c =>
+        {
+            var buffer = new List<byte>();
+            foreach (var (value, isBinary, bytes, little, signed, pos) in parts)
+            {
+                var v = value(c);
+                if (isBinary)
+                {
+                    buffer.AddRange(v.AsBytes() ?? (v.AsString() is { } s ? Encoding.UTF8.GetBytes(s) : throw new RuntimeError(pos, $"a /binary part must be binary or a string, got {ValueOps.TypeName(v)}")));
+                    continue;
+                }
+                if (!v.TryGetI64(out var n)) throw new RuntimeError(pos, $"a binary part must be an integer, got {ValueOps.TypeName(v)}");
+                var bitsTotal = bytes * 8;
+                var fits = bitsTotal == 64 || (signed ? n >= -(1L << (bitsTotal - 1)) && n < (1L << (bitsTotal - 1)) : n >= 0 && n < (1L << bitsTotal));
+                if (!fits) throw new RuntimeError(pos, $"{n} does not fit {bitsTotal} {(signed ? "signed" : "unsigned")} bits");
+                var chunk = new byte[bytes];
+                for (var i = 0; i < bytes; i++) chunk[little ? i : bytes - 1 - i] = (byte)(n >> (8 * i));
+                buffer.AddRange(chunk);
+            }
+            return Value.From(buffer.ToArray());
         };
     }
 

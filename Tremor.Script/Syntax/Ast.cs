@@ -69,6 +69,12 @@ internal sealed record EmitExpr(int Pos, Expr? Value, Expr? Port) : Expr(Pos);
 
 internal sealed record DropExpr(int Pos) : Expr(Pos);
 
+/// <summary>A part of a binary literal: <c>value[:bits][/type-words]</c>.</summary>
+internal sealed record BytesPart(int Pos, Expr Value, int? Bits, string Type);
+
+/// <summary><c>&lt;&lt;1, 2:16, "abc"/binary&gt;&gt;</c>.</summary>
+internal sealed record BytesExpr(int Pos, List<BytesPart> Parts) : Expr(Pos);
+
 internal sealed record RecurExpr(int Pos, List<Expr> Args) : Expr(Pos);
 
 /// <summary>A definition (fn, const, mod, use) among a script's statements: registered at compile time, no value.</summary>

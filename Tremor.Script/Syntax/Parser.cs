@@ -558,6 +558,7 @@ internal sealed class Parser
             return inner;
         }
         if (Accept("[")) return new ArrayExpr(t.Start, List("]", Expression));
+        if (Accept("<<")) return Bytes(t.Start);
         if (Accept("{"))
         {
             var fields = List("}", () =>
@@ -615,6 +616,34 @@ internal sealed class Parser
         Advance();
         if (Accept("(")) return new CallExpr(t.Start, t.Text, List(")", Expression));
         return new PathExpr(t.Start, PathRoot.Local, t.Text, null, []);
+    }
+
+    private BytesExpr Bytes(int pos)
+    {
+        var parts = new List<BytesPart>();
+        if (Accept(">>")) return new BytesExpr(pos, parts);
+        do
+        {
+            var pp = Peek.Start;
+            // Parts are simple expressions, so `>>` closes the literal rather than shifting.
+            var value = Postfix(Primary());
+            int? bits = null;
+            if (Accept(":"))
+            {
+                if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
+                bits = (int)Advance().IntValue;
+            }
+            var type = "";
+            if (Accept("/"))
+            {
+                type = Ident("a type (binary, integer, signed, unsigned, big, little)");
+                while (Accept("-")) type += "-" + Ident("a type word after `-`");
+            }
+            parts.Add(new BytesPart(pp, value, bits, type));
+        }
+        while (Accept(","));
+        Expect(">>", "close the binary literal with >>");
+        return new BytesExpr(pos, parts);
     }
 
     private List<T> List<T>(string close, Func<T> item)

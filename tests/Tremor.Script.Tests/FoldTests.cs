@@ -70,3 +70,23 @@ public class HeredocAndPatchTests
     [InlineData("patch event of copy \"a\" => \"a\" end", "ERR: test.trickle:1:23: patch copy: key `a` already exists")]
     public void Patch_copy_and_move(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr, """{"a": 1}"""));
 }
+
+/// <summary>Binary literals: <c>&lt;&lt;value[:bits][/type], ...&gt;&gt;</c>, byte-aligned.</summary>
+public class BinaryLiteralTests
+{
+    [Theory]
+    [InlineData("<<1, 2:16, \"AB\"/binary>>", "\"AQACQUI=\"")]
+    [InlineData("<<1:16/little>>", "\"AQA=\"")]
+    [InlineData("<<(-1):16/signed-integer>>", "\"//8=\"")]
+    [InlineData("<<event.a:32, event.a>>", "\"AAAABwc=\"")]
+    [InlineData("<<>>", "\"\"")]
+    public void Binary_literals_pack_big_endian_integers_and_binaries(string literal, string base64) =>
+        Assert.Equal(base64, Harness.Eval($"base64::encode({literal})", """{"a": 7}"""));
+
+    [Fact]
+    public void A_value_that_does_not_fit_is_a_run_time_error_and_a_bit_size_is_a_compile_error()
+    {
+        Assert.Equal("ERR: test.trickle:1:10: 256 does not fit 8 unsigned bits", Harness.Eval("<<event>>", "256"));
+        Assert.StartsWith("bad.trickle:1:10: a size of 3 bits is not supported", Harness.CompileError("select <<1:3>> from in into out;"));
+    }
+}

@@ -12,6 +12,7 @@ public class ParserFuzzTests
         "select for event of case (k, v) => {\"#{k}\": v} into {} use + end from in into out;",
         "select patch event of copy \"a\" => \"b\"; move \"c\" => \"d\" end from in into out;",
         "select \"\"\"\n  heredoc #{event.a}\n  \"\"\" from in into out;",
+        "select <<1, (event.a):16/little-unsigned-integer, \"x\"/binary>> from in into out;",
     ];
 
     private const string Alphabet = "%{}[]()|~=<>:;,.\"#\\ \n\tabcfnx019_-+*/!&^$`'";
