@@ -39,12 +39,12 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     public NativeConnector(NativePlugin plugin, ConnectorContext context)
     {
         _plugin = plugin;
-        _vtable = plugin.Descriptor.Vtable;
         _host = context.Host;
         _label = $"{plugin.Descriptor.Name} ({context.Host.Alias})";
         _context = new HostContext(context.Host, _label, (plugin.Descriptor.Flags & AbiConstants.FlagAsyncSink) != 0);
 
-        plugin.InstanceCreating();
+        // The first in-process instance loads the library (lazily: listing or isolating a plugin never loads it here).
+        _vtable = plugin.InstanceCreating();
         try
         {
             _contextHandle = GCHandle.Alloc(_context);
