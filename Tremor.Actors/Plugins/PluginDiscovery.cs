@@ -124,7 +124,8 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
             if (_byName.TryGetValue(name, out var winner))
             {
                 plugin.Dispose();
-                return SameName(path, name, plugin.Manifest.Version, "native", winner.Path, discovering);
+                var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
+                return SameName(path, name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, winner.Path, discovering);
             }
             PluginRecord record;
             try
@@ -162,7 +163,7 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
             if (_byName.TryGetValue(manifest.Name, out var winner))
             {
                 loaded.Dispose();
-                return SameName(path, manifest.Name, manifest.Version, "managed", winner.Path, discovering);
+                return SameName(path, manifest.Name, manifest.Version, "managed", manifest.PdkVersion, winner.Path, discovering);
             }
             IReadOnlyList<string> provides;
             try
@@ -182,11 +183,11 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
     }
 
     // While discovering, a second file of a name is shadowed (listed, not loaded); loaded explicitly, it is refused.
-    private static PluginRecord SameName(string path, string name, string version, string kind, string winner, bool discovering)
+    private static PluginRecord SameName(string path, string name, string version, string kind, string pdk, string winner, bool discovering)
     {
         if (discovering)
         {
-            return new PluginRecord(name, version, kind, "?", path, PluginStatus.Shadowed, $"{path}: shadowed by {winner}", []) { Other = winner };
+            return new PluginRecord(name, version, kind, pdk, path, PluginStatus.Shadowed, $"{path}: shadowed by {winner}", []) { Other = winner };
         }
         throw new PluginConflictException(
             $"{path}: a plugin named '{name}' is already loaded from {winner}; unload it first (DELETE /v1/plugins/{name}) or replace it (PUT /v1/plugins/{name})",
