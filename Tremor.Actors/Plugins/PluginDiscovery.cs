@@ -98,20 +98,30 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         {
             var expected = ExpectedHash(fullPath, fileName);
             var record = isNative ? LoadNative(fullPath, expected, discovering) : LoadManaged(fullPath, expected, discovering);
-            catalog.AddRecord(record);
+            Remember(record);
             return record;
         }
         catch (PluginConflictException e)
         {
             var refused = new PluginRecord(PluginNames.Printable(fileName), "?", isNative ? "native" : "managed", "?", fullPath, PluginStatus.Refused, e.Message, []) { Other = e.Other };
-            catalog.AddRecord(refused);
+            Remember(refused);
             return refused;
         }
         catch (PluginRefusedException e)
         {
             var refused = new PluginRecord(PluginNames.Printable(fileName), "?", isNative ? "native" : "managed", "?", fullPath, PluginStatus.Refused, e.Message, []);
-            catalog.AddRecord(refused);
+            Remember(refused);
             return refused;
+        }
+    }
+
+    // Records are kept by path: a refused second load of a loaded file is answered, but must not hide the loaded one.
+    private void Remember(PluginRecord record)
+    {
+        lock (_gate)
+        {
+            if (record.Status != PluginStatus.Loaded && _byName.Values.Any(l => l.Path == record.Path)) return;
+            catalog.AddRecord(record);
         }
     }
 
