@@ -35,12 +35,12 @@ public sealed class PluginConflictTests
     }
 
     /// <summary>Builds the C template as plugin <paramref name="name"/> into <paramref name="output"/>.</summary>
-    private static async Task<string> BuildTemplate(string name, string output)
+    private static async Task<string> BuildTemplate(string name, string output, string prefix = "")
     {
         var build = Directory.CreateTempSubdirectory("tremor-template-").FullName;
         var templates = Path.Combine(AppContext.BaseDirectory, "Templates", "c");
         File.Copy(Path.Combine(templates, "tremor_pdk.h"), Path.Combine(build, "tremor_pdk.h"));
-        File.WriteAllText(Path.Combine(build, "plugin.c"), File.ReadAllText(Path.Combine(templates, "__NAME__.c")).Replace("__NAME__", name, StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(build, "plugin.c"), prefix + File.ReadAllText(Path.Combine(templates, "__NAME__.c")).Replace("__NAME__", name, StringComparison.Ordinal));
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         using (var gcc = System.Diagnostics.Process.Start("gcc", ["-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", build, "-o", output, Path.Combine(build, "plugin.c")]))
         {
@@ -116,13 +116,21 @@ public sealed class PluginConflictTests
     }
 
     [Fact]
-    public async Task Under_watch_a_file_refused_while_half_copied_is_checked_again_once_complete_while_a_flow_keeps_running()
+    public async Task Under_watch_an_aborting_plugin_is_refused_and_a_half_copied_file_is_checked_again_once_complete_while_a_flow_keeps_running()
     {
         await using var tremor = await TremorProcess.StartAsync(
             "tremor.plugins { directories = [\"watched\"], watch = on }",
             dir => Directory.CreateDirectory(Path.Combine(dir, "watched")));
         var output = Path.Combine(tremor.Directory, "out.jsonl");
         Assert.Equal(201, (await tremor.SendAsync(HttpMethod.Post, "/v1/flows", MetronomeToFile(output))).Status);
+        // A plugin whose constructor aborts lands first: before, it killed the runtime as soon as it was loaded.
+        var boom = await BuildTemplate(
+            "boom", Path.Combine(tremor.Directory, "build", "boom.so"), "#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n");
+        var boomTarget = Path.Combine(tremor.Directory, "watched", "boom.so");
+        File.Move(boom, boomTarget);
+        await Eventually(async () => await Plugin(tremor, boomTarget) is { } p && p.GetProperty("status").GetString() == "refused", "the aborting plugin to be refused");
+        Assert.Contains("killed by signal 6 (SIGABRT) while loading (in its static constructors)", (await Plugin(tremor, boomTarget))!.Value.GetProperty("reason").GetString());
+
         var built = await BuildTemplate("late-sink", Path.Combine(tremor.Directory, "build", "late-sink.so"));
         var bytes = await File.ReadAllBytesAsync(built);
         var target = Path.Combine(tremor.Directory, "watched", "late-sink.so");
