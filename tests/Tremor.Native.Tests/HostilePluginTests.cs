@@ -91,6 +91,22 @@ public sealed class HostilePluginTests(NativeFixture fixture)
     }
 
     [Fact]
+    public void A_plugin_whose_descriptor_differs_in_this_process_from_the_inspected_one_is_not_run()
+    {
+        var path = fixture.DefectPlugin("HOSTILE_TWO_FACED");
+        using var plugin = NativePluginLoader.Load(path);
+        Assert.Equal("0.1.0", plugin.Manifest.Version);
+
+        var refused = Assert.Throws<NativePluginException>(() => plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost())));
+
+        Assert.Equal(
+            $"{path}: the descriptor read in this process is not the one the inspector checked (name, version, kinds or flags differ); not running it",
+            refused.Message);
+        Assert.False(plugin.IsLoadedInProcess);
+        Assert.Equal(0, plugin.LiveInstances);
+    }
+
+    [Fact]
     public async Task Renaming_another_build_over_the_file_changes_nothing_every_isolated_restart_runs_the_checked_copy()
     {
         var original = fixture.CopyOf(fixture.CBlackhole, $"swapped-{Guid.NewGuid():N}.so");

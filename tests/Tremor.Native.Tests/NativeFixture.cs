@@ -19,7 +19,7 @@ public sealed class NativeFixture : IDisposable
     public static readonly string[] Hostile =
     [
         "HOSTILE_CTOR_ABORT", "HOSTILE_CTOR_SEGV", "HOSTILE_CTOR_HANG", "HOSTILE_NAME_POINTER",
-        "HOSTILE_NAME_SLASH", "HOSTILE_NAME_DOTDOT", "HOSTILE_NAME_SHELL", "HOSTILE_NAME_NEWLINE", "HOSTILE_NAME_ANSI",
+        "HOSTILE_NAME_SLASH", "HOSTILE_NAME_DOTDOT", "HOSTILE_NAME_SHELL", "HOSTILE_NAME_NEWLINE", "HOSTILE_NAME_ANSI", "HOSTILE_TWO_FACED",
     ];
 
     public NativeFixture()

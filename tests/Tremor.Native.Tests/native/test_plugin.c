@@ -17,6 +17,8 @@
  *   HOSTILE_CTOR_HANG   a static constructor that never returns
  *   HOSTILE_NAME_POINTER  descriptor.name points to unmapped memory
  *   HOSTILE_NAME_SLASH, _DOTDOT, _SHELL, _NEWLINE, _ANSI  names that break paths, shells, lines and terminals
+ *   HOSTILE_TWO_FACED   a well-formed descriptor while inspected; outside the inspector its constructor rewrites
+ *                       the version (and so would be another plugin than the one checked)
  * PROBE_NAME, PROBE_VERSION and PROBE_CODEC (string literals) override the name, version and default codec.
  */
 #include <stdint.h>
@@ -125,6 +127,26 @@ static const tremor_plugin_vtable probe_vtable =
 #endif
 #if !defined(PROBE_CODEC)
 #define PROBE_CODEC "json"
+#endif
+
+#ifdef HOSTILE_TWO_FACED
+#include <string.h>
+#include <sys/mman.h>
+/* Runs after relocation: makes the (read-only) descriptor writable and rewrites it, unless inside the inspector. */
+__attribute__((constructor)) static void two_faced(void)
+{
+    char comm[32] = {0};
+    uintptr_t page = (uintptr_t)&tremor_pdk_plugin_v1 & ~(uintptr_t)4095;
+    FILE *f = fopen("/proc/self/comm", "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof comm, f) == NULL) comm[0] = '\0';
+        fclose(f);
+    }
+    if (strncmp(comm, "tremor-plugin-i", 15) == 0) return;
+    if (mprotect((void *)page, 8192, PROT_READ | PROT_WRITE) == 0) {
+        ((tremor_plugin_descriptor *volatile)&tremor_pdk_plugin_v1)->version = "6.6.6";
+    }
+}
 #endif
 
 TREMOR_PDK_PLUGIN const tremor_plugin_descriptor tremor_pdk_plugin_v1 = {
