@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Tremor.Actors.Configuration;
 using Tremor.Native;
@@ -55,9 +56,37 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         MissingDirectories = named.Select(Path.GetFullPath).Where(d => !Directory.Exists(d)).Distinct(StringComparer.Ordinal).ToList();
         foreach (var dir in SearchDirectories(named).Where(Directory.Exists))
         {
-            foreach (var candidate in Candidates(dir)) Load(candidate, discovering: true);
+            var candidates = Candidates(dir).ToList();
+            // Each native inspection is a child process that may run into inspect-timeout: run a few side by side,
+            // then decide in precedence order.
+            var inspected = new ConcurrentDictionary<string, Func<NativePlugin>>(StringComparer.Ordinal);
+            Parallel.ForEach(
+                candidates.Where(IsNative),
+                new ParallelOptions { MaxDegreeOfParallelism = 4 },
+                so => inspected[so] = CheckNative(Path.GetFullPath(so)));
+            foreach (var candidate in candidates) Load(candidate, discovering: true, inspected.GetValueOrDefault(candidate));
         }
         return catalog.Records;
+    }
+
+    private static bool IsNative(string path) => path.EndsWith(".so", StringComparison.Ordinal);
+
+    // The outcome of checking a native file, replayed when its turn comes: the plugin, or the refusal thrown again.
+    private Func<NativePlugin> CheckNative(string path)
+    {
+        try
+        {
+            var plugin = NativePlugins.Check(path, ExpectedHash(path, Path.GetFileNameWithoutExtension(path)), settings.InspectTimeoutOrDefault);
+            return () => plugin;
+        }
+        catch (PluginRefusedException e)
+        {
+            return () => throw new PluginRefusedException(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return () => throw new PluginRefusedException($"{path}: cannot be read: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -89,15 +118,16 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
     /// </summary>
     public PluginRecord LoadOne(string path) => Load(path, discovering: false);
 
-    private PluginRecord Load(string path, bool discovering)
+    private PluginRecord Load(string path, bool discovering, Func<NativePlugin>? inspected = null)
     {
         var fullPath = Path.GetFullPath(path);
-        var isNative = fullPath.EndsWith(".so", StringComparison.Ordinal);
+        var isNative = IsNative(fullPath);
         var fileName = Path.GetFileNameWithoutExtension(fullPath);
         try
         {
-            var expected = ExpectedHash(fullPath, fileName);
-            var record = isNative ? LoadNative(fullPath, expected, discovering) : LoadManaged(fullPath, expected, discovering);
+            var record = isNative
+                ? LoadNative(fullPath, (inspected ?? CheckNative(fullPath))(), discovering)
+                : LoadManaged(fullPath, ExpectedHash(fullPath, fileName), discovering);
             Remember(record);
             return record;
         }
@@ -125,9 +155,8 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         }
     }
 
-    private PluginRecord LoadNative(string path, string? expected, bool discovering)
+    private PluginRecord LoadNative(string path, NativePlugin plugin, bool discovering)
     {
-        var plugin = NativePlugins.Check(path, expected, settings.InspectTimeoutOrDefault);
         lock (_gate)
         {
             var name = plugin.Manifest.Name;
