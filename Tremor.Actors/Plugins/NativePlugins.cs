@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tremor.Actors.Configuration;
 using Tremor.Native;
 using Tremor.Pdk;
 
@@ -37,6 +38,19 @@ internal static class NativePlugins
         }
         var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
         return new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{plugin.ConnectorFactory.Type}"]);
+    }
+
+    /// <summary>Checks and loads a native plugin for a hot swap, registering nothing (see <see cref="StagedPlugin"/>).</summary>
+    public static StagedPlugin Stage(string path, string? expectedSha256, TimeSpan inspectTimeout)
+    {
+        var plugin = Check(path, expectedSha256, inspectTimeout);
+        var schema = plugin.Inspection.ConfigSchema;
+        var factory = new SchemaCheckedFactory(plugin.ConnectorFactory, schema);
+        IConnectorFactory Isolated(IsolationSettings isolation) =>
+            new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema);
+        var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
+        var record = new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{factory.Type}"]);
+        return new StagedPlugin(record, [factory], [], plugin, catalog => catalog.RegisterConnector(plugin.Manifest.Name, factory, Isolated), Isolated);
     }
 
     public static PluginInspection Inspect(string path, TimeSpan inspectTimeout)
