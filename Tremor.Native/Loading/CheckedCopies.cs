@@ -32,11 +32,26 @@ internal static class CheckedCopies
         lock (s_gate)
         {
             if (s_directory is not null && System.IO.Directory.Exists(s_directory)) return s_directory;
-            // A fresh folder (mode 0700) rather than a fixed shared name another user could have created first.
-            s_directory = System.IO.Directory.CreateTempSubdirectory("tremor-checked-plugins-").FullName;
+            // A fresh folder (mode 0700) rather than a fixed shared name another user could have created first; named
+            // with the process id so that one left behind by a killed process is removed by the next.
+            RemoveAbandoned();
+            s_directory = System.IO.Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
             var created = s_directory;
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Remove(created);
             return s_directory;
+        }
+    }
+
+    private const string Prefix = "tremor-checked-plugins-";
+
+    private static void RemoveAbandoned()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            var rest = Path.GetFileName(directory)[Prefix.Length..];
+            var dash = rest.IndexOf('-');
+            if (dash > 0 && int.TryParse(rest.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && !System.IO.Directory.Exists($"/proc/{pid}")) Remove(directory);
         }
     }
 
