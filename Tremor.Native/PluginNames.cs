@@ -12,10 +12,10 @@ namespace Tremor.Native;
 public static partial class PluginNames
 {
     /// <summary>The rule, as said in refusals.</summary>
-    public const string Rule = "lowercase letters, digits and '-', starting with a letter, at most 63 characters (e.g. my-sink)";
+    public const string Rule = "lowercase letters, digits and '-', starting with a letter, not ending with '-' and no '--', at most 63 characters (e.g. my-sink)";
 
     /// <summary>True when <paramref name="name"/> follows <see cref="Rule"/>.</summary>
-    public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);
+    public static bool IsValid(string? name) => name is not null && name.Length <= 63 && Pattern().IsMatch(name);
 
     /// <summary>
     /// <paramref name="text"/> in double quotes with every control character, quote, backslash and non-ASCII character
@@ -55,6 +55,8 @@ public static partial class PluginNames
         return text;
     }
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    // Words of lowercase letters and digits joined by single '-': a name is also a class name (C#), a crate name (Rust)
+    // and a connector type, so no leading digit, no trailing or doubled '-'.
+    [GeneratedRegex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
