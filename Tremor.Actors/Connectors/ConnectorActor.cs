@@ -267,12 +267,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void BecomePaused()
     {
         SetState(ConnectorState.Paused, null);
-        _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Pause));
+        TellHook(PluginProxy.HookKind.Pause);
         Become(() =>
         {
             Receive<Resume>(_ =>
             {
-                _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Resume));
+                TellHook(PluginProxy.HookKind.Resume);
                 BecomeRunning();
             });
             Receive<Drain>(_ => BeginDrain());
@@ -296,7 +296,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             FinishSource();
             return;
         }
-        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+        TellHook(PluginProxy.HookKind.Drain);
         if (_sourceActive && !_sourceFinished)
         {
             if (_decoder is { PullsWhileDraining: true })
@@ -406,6 +406,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         foreach (var upstream in _upstreams) upstream.Tell(message);
     }
 
+    /// <summary>
+    /// One instance, one call at a time: a hook would wait behind a pull that waits for input (a server with no
+    /// traffic), so the wait is cut short; the pull is taken up again after the hook.
+    /// </summary>
+    private void TellHook(PluginProxy.HookKind kind)
+    {
+        if (_proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(new PluginProxy.Hook(kind));
+    }
+
     private void TryPull()
     {
         if (!_sourceActive || _sourceFinished || _pulling || _flushSent || _proxy is null || _breakers.IsOpen) return;
@@ -451,8 +466,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         if (_state == ConnectorState.Draining)
         {
-            // Pull on while pulls bring something; a pull sent before the drain hook ran does not count as the last.
-            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0 || !_pullSentWhileDraining))
+            // Pull on while pulls bring something; a pull sent before the drain hook ran, or cut short for a sink
+            // batch or a hook, does not count as the last.
+            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0 || !_pullSentWhileDraining || interrupted))
             {
                 TryPull();
                 return;
@@ -617,7 +633,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         _sinkEnding = true;
-        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
+        TellHook(PluginProxy.HookKind.SinkEnd);
     }
 
     private void OnHookDone(PluginProxy.HookDone m)
