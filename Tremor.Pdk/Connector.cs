@@ -143,6 +143,15 @@ public interface ISource
 
     /// <summary>An event from the pull <paramref name="pullId"/> on the stream failed.</summary>
     void Fail(ulong streamId, ulong pullId);
+
+    /// <summary>
+    /// Bytes from the pull <paramref name="pullId"/> on the stream could not be preprocessed or decoded, so they never
+    /// became an event (they went to the connector's <c>err</c> port); <paramref name="reason"/> is the preprocessor's or
+    /// codec's message. The input was bad, not the flow: a request/response source can tell its client so (an HTTP
+    /// server answers 400 with the reason). Called for transactional sources. The default treats it as
+    /// <see cref="Fail"/>; a host that predates it calls <see cref="Fail"/>.
+    /// </summary>
+    void Reject(ulong streamId, ulong pullId, string reason) => Fail(streamId, pullId);
 }
 
 /// <summary>The chunks one pull produced. Owned by the runtime and reused: keep nothing of it after the pull returns.</summary>

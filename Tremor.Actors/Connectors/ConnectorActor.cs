@@ -447,8 +447,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
-                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
-                if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
+                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => (e.Id, e.Data["error"].AsString() ?? e.Data["error"].ToString())).ToArray();
+                if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceRejects(rejected));
             }
             if (!_outlets.Send("err", m.Errors, Self))
             {
