@@ -236,9 +236,6 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
 /// <summary>One client connection: its stream, stream id and meta, and whether its loss was reported.</summary>
 internal sealed class ClientConnection(ulong streamId, Stream stream, Socket socket, Value meta)
 {
-    private const int IpProtoTcp = 6;
-    private const int TcpInfo = 11;
-    private const byte TcpEstablished = 1;
 
     private int _closed;
     private int _lost;
@@ -253,36 +250,8 @@ internal sealed class ClientConnection(ulong streamId, Stream stream, Socket soc
 
     public bool TryMarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
 
-    /// <summary>
-    /// What the kernel already knows about the peer leaving, without reading: a pending socket error (a reset), or on
-    /// Linux a TCP state other than established (the peer's FIN arrived). Null when nothing is known. A unix socket
-    /// write to a closed peer fails by itself.
-    /// </summary>
-    public string? PeerLeft()
-    {
-        if (!IsOpen) return "closed the connection";
-        try
-        {
-            if (socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error && error != 0)
-            {
-                return $"reset the connection ({new SocketException(error).Message})";
-            }
-            if (socket.ProtocolType == ProtocolType.Tcp && OperatingSystem.IsLinux())
-            {
-                // struct tcp_info starts with u8 tcpi_state.
-                Span<byte> info = stackalloc byte[8];
-                if (socket.GetRawSocketOption(IpProtoTcp, TcpInfo, info) >= 1 && info[0] != TcpEstablished)
-                {
-                    return "closed the connection";
-                }
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return $"is gone ({e.Message})";
-        }
-        return null;
-    }
+    /// <summary>What the kernel already knows about the peer leaving (see <see cref="TcpPeer.Left"/>); null when nothing.</summary>
+    public string? PeerLeft() => IsOpen ? TcpPeer.Left(socket) : "closed the connection";
 
     public void Close()
     {

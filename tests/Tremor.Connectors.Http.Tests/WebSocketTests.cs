@@ -183,6 +183,39 @@ public sealed class WebSocketTests
     }
 
     [Fact]
+    public async Task Ws_client_fails_back_a_batch_sent_after_the_server_left_even_before_its_receive_loop_noticed()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var host = new TestHost();
+        // One queued message at most and nobody pulls: the receive loop soon waits and does not see the server leave.
+        await using var client = (WsClientConnector)new WsClientFactory().Create(Context(host, ("url", $"ws://127.0.0.1:{port}/"), ("max-queued-messages", 1)));
+        var connect = client.ConnectAsync(1, CancellationToken.None).AsTask();
+        using (var server = await Within(listener.AcceptTcpClientAsync()))
+        {
+            var stream = server.GetStream();
+            var request = new StringBuilder();
+            while (!request.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var one = new byte[1];
+                Assert.Equal(1, await Within(stream.ReadAsync(one).AsTask()));
+                request.Append((char)one[0]);
+            }
+            var key = request.ToString().Split("\r\n").First(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase))[18..].Trim();
+            var accept = Convert.ToBase64String(System.Security.Cryptography.SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"));
+            Assert.True(await Within(connect));
+            for (var i = 0; i < 4; i++) await stream.WriteAsync(new byte[] { 0x82, 1, (byte)i });
+        }
+
+        // The server is gone (its FIN arrived, no close frame); the kernel would still take the bytes of a send.
+        var reply = await client.OnBatchAsync(SinkBatch(("lost?", default)), CancellationToken.None);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.NotEmpty(host.ConnectionsLost);
+    }
+
+    [Fact]
     public async Task Wss_with_generated_certificates_works_both_ways()
     {
         using var certificates = new TestCertificates();
