@@ -330,9 +330,9 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
                 batch.EndStream(request.Id);
             }
             if (batch.Count > 0) return PullStatus.Data;
-            // With requests waiting for their response the sink side needs its turns (see SinkTurns).
+            // Waits for the next request; the runtime cuts the wait short when responses arrive (see SinkTurns).
             var reader = _queue.Reader;
-            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, bounded: !_awaiting.IsEmpty, cancellationToken).ConfigureAwait(false))
+            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, cancellationToken).ConfigureAwait(false))
             {
                 return PullStatus.Empty;
             }
