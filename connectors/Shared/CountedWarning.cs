@@ -3,11 +3,11 @@ using Tremor.Pdk;
 namespace Tremor.Connectors;
 
 /// <summary>
-/// Shared by the net and http plugins as a linked source file (plugins reference nothing but the Pdk).
 /// A warning that can repeat very often (a connection flood, a UDP overflow): counted always, logged at once the first
 /// time and then at most once per <see cref="Interval"/> as a summary line carrying the total, so neither the log
 /// floods nor the count is lost. The runtime has no metric surface for plugins yet; the count is what an operator
-/// reads in the log (and at stop, when anything happened since the last line).
+/// reads in the log (and at stop, when anything happened since the last line). Shared by the net and http plugins as a
+/// linked source file (plugins reference nothing but the Pdk).
 /// </summary>
 internal sealed class CountedWarning(IPluginHost host)
 {
