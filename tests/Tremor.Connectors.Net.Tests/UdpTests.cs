@@ -69,9 +69,12 @@ public sealed class UdpTests
         var target = new IPEndPoint(IPAddress.Loopback, Fixtures.Port(server.LocalEndPoint));
         using var sender = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
 
-        // Nobody pulls: the server's queue fills, the socket is not read, its receive buffer overflows.
+        // Nobody pulls: the server's queue fills, the socket is not read, its receive buffer overflows (twice what
+        // the default buffer could hold, whatever this machine's default is).
+        var buffer = long.Parse(File.ReadAllText("/proc/sys/net/core/rmem_default").Trim(), System.Globalization.CultureInfo.InvariantCulture);
         var datagram = new byte[1024];
-        for (var i = 0; i < 20_000; i++) await sender.SendAsync(datagram, target);
+        var count = Math.Max(20_000, buffer / datagram.Length * 2);
+        for (var i = 0; i < count; i++) await sender.SendAsync(datagram, target);
         await using (var runner = new Runner(connector))
         {
             await Fixtures.Eventually(() => runner.Ended.Count >= StreamServer.QueueCapacity / 2, "the queued datagrams");
