@@ -135,6 +135,8 @@ public interface ISource
     /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
     /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires (return
     /// <see cref="PullStatus.Empty"/> or throw <see cref="OperationCanceledException"/>: the runtime treats both alike).
+    /// The runtime cancels a waiting pull when the instance has other work (a sink batch, a hook), so a pull may wait
+    /// for input as long as it takes: an idle source needs no timer.
     /// </summary>
     ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken);
 
