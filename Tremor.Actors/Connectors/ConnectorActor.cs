@@ -858,11 +858,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Pulled>(m =>
         {
             var step = _swap!.Step;
-            // The flush reports the decoder's streams finished, not the source: the new instance goes on.
-            OnPulled(step == SwapStep.Flushing ? m with { Status = PullStatus.Data } : m);
+            // The flush reports the decoder's streams finished, and a drained source its hand-over (a server that
+            // stopped reading answers Finished once its queue is empty), not the source: the new instance goes on.
+            var handedOver = step == SwapStep.Pulling && m.Status == PullStatus.Finished;
+            OnPulled(step == SwapStep.Flushing || handedOver ? m with { Status = PullStatus.Data } : m);
             if (step == SwapStep.Pulling)
             {
-                if (!_sourceFinished && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+                if (!_sourceFinished && !handedOver && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
                 else FlushForSwap();
             }
             else if (step == SwapStep.Flushing)
