@@ -357,6 +357,8 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     private async Task LingerAsync(ServerConnection connection, TimeSpan limit)
     {
         connection.Lingering = 1;
+        // Connections whose linger ended by themselves leave the queue from its head (they linger about equally long).
+        while (_lingering.TryPeek(out var head) && Volatile.Read(ref head.Lingering) == 0) _lingering.TryDequeue(out _);
         _lingering.Enqueue(connection);
         if (Interlocked.Increment(ref _lingeringCount) > options.MaxConnections)
         {
