@@ -239,7 +239,6 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             host.Log(PluginLogLevel.Debug, $"{options.Type}: connection {streamId} from {peer}");
             var reason = await ReadLoopAsync(connection, reading, slot).ConfigureAwait(false);
             host.Log(PluginLogLevel.Debug, $"{options.Type}: connection {streamId} from {peer} ended: {reason}");
-            if (reason == IdleReason) host.Log(PluginLogLevel.Info, $"{options.Type}: closed connection {streamId} from {peer}: idle for {options.IdleTimeout}");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -324,9 +323,11 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         }
         if (!keepForReplies)
         {
-            // Close before the end marker waits for room, so the peer sees the close at once.
+            // Close before the end marker waits for room, so the peer sees the close at once (and say so before the
+            // stream's end is handed on).
             _connections.TryRemove(connection.StreamId, out _);
             await connection.DisposeAsync().ConfigureAwait(false);
+            if (reason == IdleReason) host.Log(PluginLogLevel.Info, $"{options.Type}: closed connection {connection.StreamId} from {connection.Peer}: idle for {options.IdleTimeout}");
         }
         try
         {
