@@ -17,6 +17,7 @@ internal sealed class Runner : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Recorded> _records = [];
+    private readonly HashSet<ulong> _streams = [];
     private readonly Task? _pump;
     private CancellationTokenSource? _pullCancel;
     private int _waitingForTurn;
@@ -37,6 +38,12 @@ internal sealed class Runner : IAsyncDisposable
     public List<Recorded> Chunks => Records.Where(r => !r.IsEnd).ToList();
 
     public HashSet<ulong> Ended => Records.Where(r => r.IsEnd).Select(r => r.StreamId).ToHashSet();
+
+    /// <summary>How many streams brought data so far (cheap to poll while peers send fast).</summary>
+    public int StreamCount
+    {
+        get { lock (_lock) return _streams.Count; }
+    }
 
     /// <summary>Completes when a pull answered Finished.</summary>
     public Task Pumped => _pump ?? Task.CompletedTask;
@@ -78,6 +85,7 @@ internal sealed class Runner : IAsyncDisposable
                     {
                         var c = batch[i];
                         _records.Add(new Recorded(c.StreamId, c.Data.ToArray(), c.Meta, c.IsStreamEnd));
+                        if (!c.IsStreamEnd) _streams.Add(c.StreamId);
                     }
                 }
                 if (status == PullStatus.Finished)

@@ -370,7 +370,7 @@ public sealed class TcpServerTests
             }
             return sent;
         }).ToList();
-        await Fixtures.Eventually(() => runner.Ended.Count == 0 && runner.Chunks.Select(c => c.StreamId).Distinct().Count() == 3, "lines from all three peers");
+        await Fixtures.Eventually(() => runner.StreamCount == 3, "lines from all three peers");
 
         // The peers go on sending; the drain must still end: no more reads, what was read is pulled, then Finished.
         await runner.DrainAsync();
