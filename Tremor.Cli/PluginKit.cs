@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Plugins;
@@ -10,25 +9,17 @@ using Tremor.Pdk;
 namespace Tremor.Cli;
 
 /// <summary>The plugin author's kit: <c>tremor plugins new</c> (a buildable project) and <c>tremor plugins verify</c> (a conformance run).</summary>
-public static partial class PluginKit
+public static class PluginKit
 {
-    // Words of lowercase letters and digits joined by single '-': the name is also a class name (C#), a crate name
-    // (Rust) and a connector type, so no leading digit, no trailing or doubled '-'.
-    [GeneratedRegex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
-    private static partial Regex NamePattern();
-
-    /// <summary>The plugin name rule, as error messages state it.</summary>
-    public const string NameRule = "lowercase letters, digits and '-', starting with a letter, not ending with '-' and no '--' (e.g. my-sink)";
-
     /// <summary>
     /// Creates a plugin project for <paramref name="language"/> and <paramref name="kind"/> (<c>sink</c> or
     /// <c>source</c>) in <paramref name="output"/>; prints how to build it.
     /// </summary>
     public static int New(string name, string language, DirectoryInfo? output, TextWriter stdout, TextWriter error, string kind = "sink")
     {
-        if (name.Length > 63 || !NamePattern().IsMatch(name))
+        if (!Tremor.Native.PluginNames.IsValid(name))
         {
-            error.WriteLine($"error: plugin name '{name}': use {NameRule}, at most 63 characters");
+            error.WriteLine($"error: plugin name '{Tremor.Native.PluginNames.Printable(name)}': use {Tremor.Native.PluginNames.Rule}");
             return 2;
         }
         var lang = language switch

@@ -135,6 +135,8 @@ public interface ISource
     /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
     /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires (return
     /// <see cref="PullStatus.Empty"/> or throw <see cref="OperationCanceledException"/>: the runtime treats both alike).
+    /// The runtime cancels a waiting pull when the instance has other work (a sink batch, a hook), so a pull may wait
+    /// for input as long as it takes: an idle source needs no timer.
     /// </summary>
     ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken);
 
@@ -143,6 +145,15 @@ public interface ISource
 
     /// <summary>An event from the pull <paramref name="pullId"/> on the stream failed.</summary>
     void Fail(ulong streamId, ulong pullId);
+
+    /// <summary>
+    /// Bytes from the pull <paramref name="pullId"/> on the stream could not be preprocessed or decoded, so they never
+    /// became an event (they went to the connector's <c>err</c> port); <paramref name="reason"/> is the preprocessor's or
+    /// codec's message. The input was bad, not the flow: a request/response source can tell its client so (an HTTP
+    /// server answers 400 with the reason). Called for transactional sources. The default treats it as
+    /// <see cref="Fail"/>; a host that predates it calls <see cref="Fail"/>.
+    /// </summary>
+    void Reject(ulong streamId, ulong pullId, string reason) => Fail(streamId, pullId);
 }
 
 /// <summary>The chunks one pull produced. Owned by the runtime and reused: keep nothing of it after the pull returns.</summary>

@@ -327,12 +327,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void BecomePaused()
     {
         SetState(ConnectorState.Paused, null);
-        _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Pause));
+        TellHook(PluginProxy.HookKind.Pause);
         Become(() =>
         {
             Receive<Resume>(_ =>
             {
-                _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Resume));
+                TellHook(PluginProxy.HookKind.Resume);
                 BecomeRunning();
             });
             Receive<Drain>(_ => BeginDrain());
@@ -356,7 +356,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             FinishSource();
             return;
         }
-        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+        TellHook(PluginProxy.HookKind.Drain);
         if (_sourceActive && !_sourceFinished)
         {
             if (_pullsWhileDraining)
@@ -475,6 +475,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         foreach (var upstream in _upstreams) upstream.Tell(message);
     }
 
+    /// <summary>
+    /// One instance, one call at a time: a hook would wait behind a pull that waits for input (a server with no
+    /// traffic), so the wait is cut short; the pull is taken up again after the hook.
+    /// </summary>
+    private void TellHook(PluginProxy.HookKind kind)
+    {
+        if (_proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(new PluginProxy.Hook(kind));
+    }
+
     private void TryPull()
     {
         if (!_sourceActive || _sourceFinished || _pulling || _sourceStopSent || _proxy is null || _breakers.IsOpen) return;
@@ -503,8 +518,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
-                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
-                if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
+                var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => (e.Id, e.Data["error"].AsString() ?? e.Data["error"].ToString())).ToArray();
+                if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceRejects(rejected));
             }
             Ready("err", m.Errors);
         }
@@ -516,8 +531,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         if (_state == ConnectorState.Draining)
         {
-            // Pull on while pulls bring something; a pull sent before the drain hook ran does not count as the last.
-            if (_pullsWhileDraining && (brought || !_pullSentWhileDraining))
+            // Pull on while pulls bring something; a pull sent before the drain hook ran, or cut short for a sink
+            // batch or a hook, does not count as the last.
+            if (_pullsWhileDraining && (brought || !_pullSentWhileDraining || interrupted))
             {
                 TryPull();
                 return;
@@ -767,7 +783,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         _sinkEnding = true;
-        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
+        TellHook(PluginProxy.HookKind.SinkEnd);
     }
 
     private void OnHookDone(PluginProxy.HookDone m)
@@ -972,10 +988,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Pulled>(m =>
         {
             var step = _swap!.Step;
-            OnPulled(m);
+            // A drained source's Finished (a server that stopped reading answers it once its queue is empty) ends
+            // the old instance's hand-over, not the source: the new instance goes on.
+            var handedOver = step == SwapStep.Pulling && m.Status == PullStatus.Finished;
+            OnPulled(handedOver ? m with { Status = PullStatus.Data } : m);
             if (step == SwapStep.Pulling)
             {
-                if (!_sourceFinished && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+                if (!_sourceFinished && !handedOver && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
                 else FlushForSwap();
             }
         });

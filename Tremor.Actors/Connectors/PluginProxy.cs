@@ -73,6 +73,9 @@ public sealed class PluginProxy : ReceiveActor
     /// <summary>Acks / fails to hand to the source plugin.</summary>
     public sealed record SourceAcks(IReadOnlyList<EventId> Acked, IReadOnlyList<EventId> Failed);
 
+    /// <summary>Bytes of these pulls could not be decoded (the reason each): the source's input was bad (ISource.Reject).</summary>
+    public sealed record SourceRejects(IReadOnlyList<(EventId Id, string Reason)> Rejected);
+
     /// <summary>Which hook.</summary>
     public enum HookKind
     {
@@ -167,6 +170,12 @@ public sealed class PluginProxy : ReceiveActor
             if (Instance.Source is not { } source) return;
             foreach (var id in m.Acked) source.Ack(id.StreamId, id.PullId);
             foreach (var id in m.Failed) source.Fail(id.StreamId, id.PullId);
+        });
+
+        Receive<SourceRejects>(m =>
+        {
+            if (Instance.Source is not { } source) return;
+            foreach (var (id, reason) in m.Rejected) source.Reject(id.StreamId, id.PullId, reason);
         });
     }
 

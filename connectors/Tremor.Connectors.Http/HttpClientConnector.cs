@@ -263,7 +263,7 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
             // Every response comes from a request: once the requests ended and their responses went out, so does the source.
             if (_requestsEnded) return PullStatus.Finished;
             // Responses come from sink calls: give the sink its turn (see SinkTurns).
-            if (!await SinkTurns.WaitAsync(_responses.Reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
+            if (!await SinkTurns.WaitAsync(_responses.Reader.WaitToReadAsync, cancellationToken).ConfigureAwait(false))
             {
                 return PullStatus.Empty;
             }

@@ -99,15 +99,22 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
     private long _nextRequestId;
     private int _pending;
     private volatile bool _closing;
-    private long _tooLarge;
-    private long _overloaded;
-    private long _timedOut;
     private long _unroutable;
+    // Each counted and logged with its running total, at most a line per interval: a flood of bad requests cannot
+    // flood the log, and the count is never lost.
+    private readonly CountedWarning _tooLarge;
+    private readonly CountedWarning _overloaded;
+    private readonly CountedWarning _timedOut;
+    private readonly CountedWarning _undecodable;
 
     public HttpServerConnector(IPluginHost host, HttpServerSettings settings)
     {
         _host = host;
         _settings = settings;
+        _tooLarge = new CountedWarning(host);
+        _overloaded = new CountedWarning(host);
+        _timedOut = new CountedWarning(host);
+        _undecodable = new CountedWarning(host);
         _queue = Channel.CreateBounded<PendingRequest>(new BoundedChannelOptions(settings.MaxPendingRequests)
         {
             SingleReader = true,
@@ -118,9 +125,10 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
     /// <summary>Where the server listens (the bound port when the config said 0); null before connect.</summary>
     internal Uri? BoundUrl => _server?.BoundUrl;
 
-    internal long TooLargeCount => Interlocked.Read(ref _tooLarge);
-    internal long OverloadedCount => Interlocked.Read(ref _overloaded);
-    internal long TimedOutCount => Interlocked.Read(ref _timedOut);
+    internal long TooLargeCount => _tooLarge.Count;
+    internal long OverloadedCount => _overloaded.Count;
+    internal long TimedOutCount => _timedOut.Count;
+    internal long UndecodableCount => _undecodable.Count;
     internal long UnroutableCount => Interlocked.Read(ref _unroutable);
 
     public bool IsTransactional => true;
@@ -143,8 +151,7 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
         if (Interlocked.Increment(ref _pending) > _settings.MaxPendingRequests)
         {
             Interlocked.Decrement(ref _pending);
-            Interlocked.Increment(ref _overloaded);
-            await WriteAsync(context, HttpReply.Text(503, $"overloaded: {_settings.MaxPendingRequests} requests are waiting for the flow")).ConfigureAwait(false);
+            await Overloaded(context).ConfigureAwait(false);
             return;
         }
         try
@@ -175,8 +182,8 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
             catch (TimeoutException)
             {
                 request.Abandoned = true;
-                Interlocked.Increment(ref _timedOut);
-                _host.Log(PluginLogLevel.Warning, $"request {id} ({context.Request.Method} {context.Request.Path}) got no response within {_settings.ResponseTimeout.TotalMilliseconds:0}ms; answered 503");
+                var what = $"request {id} ({context.Request.Method} {context.Request.Path})";
+                _timedOut.Add(1, n => $"{what} got no response within {_settings.ResponseTimeout.TotalMilliseconds:0}ms (response-timeout); answered 503 ({n} so far)");
                 reply = HttpReply.Text(503, $"no response from the flow within {_settings.ResponseTimeout.TotalMilliseconds:0}ms");
             }
             catch (OperationCanceledException)
@@ -198,7 +205,7 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
 
     private Task Overloaded(HttpContext context)
     {
-        Interlocked.Increment(ref _overloaded);
+        _overloaded.Add(1, n => $"{_settings.MaxPendingRequests} requests wait for the flow (max-pending-requests); answered 503 ({n} so far)");
         return WriteAsync(context, HttpReply.Text(503, $"overloaded: {_settings.MaxPendingRequests} requests are waiting for the flow"));
     }
 
@@ -254,8 +261,8 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
 
     private async Task<byte[]?> TooLarge(HttpContext context, long seen)
     {
-        Interlocked.Increment(ref _tooLarge);
-        _host.Log(PluginLogLevel.Warning, $"{context.Request.Method} {context.Request.Path} from {context.Connection.RemoteIpAddress}: body of {seen}+ bytes is over max-body-size ({_settings.Listen.MaxBodySize}); answered 413, not emitted");
+        var what = $"{context.Request.Method} {context.Request.Path} from {context.Connection.RemoteIpAddress}";
+        _tooLarge.Add(1, n => $"{what}: body of {seen}+ bytes is over max-body-size ({_settings.Listen.MaxBodySize}); answered 413, not emitted ({n} so far)");
         await WriteAsync(context, HttpReply.Text(413, $"the body is larger than {_settings.Listen.MaxBodySize} bytes")).ConfigureAwait(false);
         return null;
     }
@@ -323,9 +330,9 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
                 batch.EndStream(request.Id);
             }
             if (batch.Count > 0) return PullStatus.Data;
-            // With requests waiting for their response the sink side needs its turns (see SinkTurns).
+            // Waits for the next request; the runtime cuts the wait short when responses arrive (see SinkTurns).
             var reader = _queue.Reader;
-            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, bounded: !_awaiting.IsEmpty, cancellationToken).ConfigureAwait(false))
+            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, cancellationToken).ConfigureAwait(false))
             {
                 return PullStatus.Empty;
             }
@@ -334,6 +341,14 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
 
     public void Ack(ulong streamId, ulong pullId)
     {
+    }
+
+    /// <summary>The body could not be decoded (it went to err): the client's input was bad, answered 400 with the reason.</summary>
+    public void Reject(ulong streamId, ulong pullId, string reason)
+    {
+        if (!_awaiting.TryGetValue(streamId, out var request)) return;
+        _undecodable.Add(1, n => $"request {streamId}: the body could not be decoded ({reason}); answered 400 ({n} so far)");
+        request.Reply.TrySetResult(HttpReply.Text(400, $"the request body could not be decoded: {reason}"));
     }
 
     /// <summary>The request's event failed in the flow: answer 500 rather than let the client wait for the timeout.</summary>
@@ -400,6 +415,10 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
         await OnDrainAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (_, request) in _awaiting) request.Reply.TrySetResult(HttpReply.Text(503, "the server is shutting down"));
         if (_server is { } server) await server.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _tooLarge.Flush(n => $"http_server: {n} request(s) in all answered 413 (body over max-body-size)");
+        _overloaded.Flush(n => $"http_server: {n} request(s) in all answered 503 (max-pending-requests)");
+        _timedOut.Flush(n => $"http_server: {n} request(s) in all answered 503 (response-timeout)");
+        _undecodable.Flush(n => $"http_server: {n} request(s) in all answered 400 (body could not be decoded)");
     }
 
     public override async ValueTask DisposeAsync()

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Tremor.Connectors.Http;
@@ -52,7 +53,17 @@ internal sealed class KestrelServer : IAsyncDisposable
             });
         });
         var app = builder.Build();
-        if (webSockets) app.UseWebSockets();
+        if (webSockets)
+        {
+            // Before the WebSocket middleware takes the upgrade feature: the connection's stream must outlive the
+            // WebSocket (see UpgradedStream).
+            app.Use(next => context =>
+            {
+                if (context.Features.Get<IHttpUpgradeFeature>() is { } upgrade) context.Features.Set<IHttpUpgradeFeature>(new UpgradedStream.Feature(upgrade, context));
+                return next(context);
+            });
+            app.UseWebSockets();
+        }
         app.Run(handler);
         try
         {

@@ -71,7 +71,7 @@ internal static class WebSocketMessages
         {
             if (Fill(reader, batch)) return PullStatus.Data;
             // Events to send may come at any time while the source waits for messages.
-            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, bounded: true, cancellationToken).ConfigureAwait(false))
+            if (!await SinkTurns.WaitAsync(reader.WaitToReadAsync, cancellationToken).ConfigureAwait(false))
             {
                 return PullStatus.Empty;
             }

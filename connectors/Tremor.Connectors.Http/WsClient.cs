@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
@@ -54,6 +55,9 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
     private readonly Channel<InboundMessage> _inbound = Channel.CreateBounded<InboundMessage>(new BoundedChannelOptions(settings.MaxQueuedMessages) { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
     private ClientWebSocket? _socket;
+    // The connection's TCP socket, to ask the kernel whether the peer left (see OnBatchAsync).
+    private Socket? _tcp;
+    private HttpMessageInvoker? _invoker;
     private Task? _receiving;
     private ulong _stream;
     private volatile bool _stopping;
@@ -68,24 +72,48 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         if (IsConnected) return true;
         await CloseAsync().ConfigureAwait(false);
         var socket = new ClientWebSocket();
+        Socket? tcp = null;
+        var handler = new SocketsHttpHandler
+        {
+            // Our own connect, to keep the TCP socket at hand.
+            ConnectCallback = async (context, token) =>
+            {
+                var connecting = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await connecting.ConnectAsync(context.DnsEndPoint, token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    connecting.Dispose();
+                    throw;
+                }
+                tcp = connecting;
+                return new NetworkStream(connecting, ownsSocket: true);
+            },
+        };
         if (settings.TrustedRoots is { } roots)
         {
-            socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ConfigReading.ValidateAgainst(roots, certificate, chain, errors);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ConfigReading.ValidateAgainst(roots, certificate, chain, errors);
         }
+        var invoker = new HttpMessageInvoker(handler);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.ConnectTimeout);
         try
         {
-            await socket.ConnectAsync(settings.Url, timeout.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(settings.Url, invoker, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException && !cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
+            invoker.Dispose();
             var why = e is OperationCanceledException ? $"no connection within {settings.ConnectTimeout.TotalSeconds:0.###}s (connect-timeout)" : e.Message;
             host.Log(PluginLogLevel.Warning, $"ws_client: cannot connect to {settings.Url} (attempt {attempt}): {why}");
             return false;
         }
         _socket = socket;
+        _tcp = tcp;
+        _invoker = invoker;
         var stream = ++_stream;
         _receiving = ReceiveLoopAsync(socket, stream);
         host.Log(PluginLogLevel.Info, $"ws_client connected to {settings.Url}");
@@ -150,6 +178,14 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
             host.ConnectionLost(reason);
             return SinkReply.Failed(reason);
         }
+        // The receive loop may not have seen the server leave yet (it waits while the flow does not pull): messages
+        // sent now would be taken by the kernel and acked, then lost.
+        if (_tcp is { } before && TcpPeer.Left(before) is { } gone)
+        {
+            var reason = $"{settings.Url} {gone}; the batch was not sent";
+            host.ConnectionLost(reason);
+            return SinkReply.Failed(reason);
+        }
         try
         {
             foreach (var e in batch.Events)
@@ -157,9 +193,17 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
                 await socket.SendAsync(e.Payload, WebSocketMessages.TypeFor(e.Event.Meta["ws_client"]["binary"], settings.BinaryByDefault), true, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (WebSocketException e)
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
         {
             var reason = $"{settings.Url}: sending failed: {e.Message}";
+            host.ConnectionLost(reason);
+            return SinkReply.Failed(reason);
+        }
+        // A send that succeeded only means the kernel took the bytes: a server seen leaving by now may not have read
+        // them, so the batch is failed back (retried after the reconnect, perhaps twice), not acked.
+        if (socket.State != WebSocketState.Open || (_tcp is { } after && TcpPeer.Left(after) is not null))
+        {
+            var reason = $"{settings.Url} went away while the batch was sent; it may not have arrived";
             host.ConnectionLost(reason);
             return SinkReply.Failed(reason);
         }
@@ -185,6 +229,9 @@ internal sealed class WsClientConnector(IPluginHost host, WsClientSettings setti
         }
         socket.Abort();
         socket.Dispose();
+        _tcp = null;
+        _invoker?.Dispose();
+        _invoker = null;
     }
 
     public override async ValueTask OnStopAsync(CancellationToken cancellationToken)

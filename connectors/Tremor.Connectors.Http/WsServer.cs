@@ -111,7 +111,19 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ChannelClosedException)
         {
-            if (e is WebSocketException) _host.Log(PluginLogLevel.Warning, $"ws_server connection {stream} from {peer["host"]}:{peer["port"]}: {e.Message}");
+            if (e is WebSocketException)
+            {
+                var upgraded = UpgradedStream.Of(context);
+                var why = upgraded?.SentCloseStatus switch
+                {
+                    (int)WebSocketCloseStatus.InvalidPayloadData => "a text message that is not valid UTF-8 (send binary messages for arbitrary bytes); connection closed with 1007",
+                    (int)WebSocketCloseStatus.ProtocolError => "a frame that breaks the WebSocket protocol; connection closed with 1002",
+                    _ => e.Message,
+                };
+                _host.Log(PluginLogLevel.Warning, $"ws_server connection {stream} from {peer["host"]}:{peer["port"]}: {why}");
+                // The close is on its way: let the peer read it and answer rather than reset the connection under it.
+                if (upgraded is not null) await upgraded.CloseAfterPeerAsync(CloseGrace).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -126,6 +138,8 @@ internal sealed class WsServerConnector : ConnectorBase, ISource, ISink
             }
         }
     }
+
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     private static Value Meta(ulong stream, Value peer, string path, bool binary)
     {

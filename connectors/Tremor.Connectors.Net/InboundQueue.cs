@@ -20,15 +20,8 @@ internal readonly record struct Inbound(ulong StreamId, byte[]? Buffer, int Leng
 /// </summary>
 internal sealed class InboundQueue
 {
-    /// <summary>
-    /// How long a pull waits for data before it answers Empty. The runtime calls a connector's source and sink from
-    /// one thread in turn, so a pull that waited for the next byte would hold up replies to peers (the sink side).
-    /// </summary>
-    internal static readonly TimeSpan PullWait = TimeSpan.FromMilliseconds(50);
-
     private readonly Channel<Inbound> _channel;
     private readonly List<byte[]> _lent = [];
-    private readonly CancellationTokenSource _wait = new();
 
     public InboundQueue(int capacity)
     {
@@ -46,21 +39,23 @@ internal sealed class InboundQueue
     /// <summary>Waits for room, then queues (a reader awaits this before it reads its socket again).</summary>
     public ValueTask WriteAsync(Inbound item, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(item, cancellationToken);
 
-    /// <summary>No more items will come (the connector stops).</summary>
+    /// <summary>No more items will come (drained or stopping): once the queue is empty, pulls answer Finished.</summary>
     public void Complete() => _channel.Writer.TryComplete();
 
-    /// <summary>Fills the batch from the queue, waiting a short while for the first item.</summary>
+    /// <summary>
+    /// Fills the batch from the queue, waiting for the first item as long as it takes: the runtime cancels a waiting
+    /// pull when the instance has something else to do (a sink batch, a hook), so an idle source costs nothing
+    /// (no wake-ups on a timer).
+    /// </summary>
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
         ReturnLent();
         var reader = _channel.Reader;
         if (!reader.TryPeek(out _))
         {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(PullWait);
             try
             {
-                if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) return PullStatus.Finished;
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
             }
             catch (OperationCanceledException)
             {
@@ -77,6 +72,8 @@ internal sealed class InboundQueue
             _lent.Add(item.Buffer!);
             batch.Add(item.Buffer.AsMemory(0, item.Length), item.StreamId, item.IngestNs, item.Meta);
         }
+        // Completed and emptied: this batch is the last.
+        if (reader.Completion.IsCompleted) return PullStatus.Finished;
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;
     }
 

@@ -73,7 +73,7 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
         }
 
         var streamId = (ulong)Interlocked.Increment(ref _nextStreamId);
-        var connection = new ClientConnection(streamId, stream, Meta(socket));
+        var connection = new ClientConnection(streamId, stream, socket, Meta(socket));
         _connection = connection;
         _readers.Add(Task.Run(() => ReadLoopAsync(connection)));
         host.Log(PluginLogLevel.Info, $"{options.Type}: connected to {options.Where}{(options.Tls is null ? "" : " (TLS)")}");
@@ -171,10 +171,27 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
             if (connection is not null) Lost(connection, reason);
             return SinkReply.Failed(reason);
         }
+        // The read loop may not have seen the peer leave yet (it waits while the flow does not pull): bytes written
+        // now would be taken by the kernel and acked, then lost.
+        if (connection.PeerLeft() is { } gone)
+        {
+            var reason = $"{options.Type}: {options.Where} {gone}; the batch was not written";
+            Lost(connection, reason);
+            return SinkReply.Failed(reason);
+        }
         try
         {
             await connection.Stream.WriteAsync(batch.Bytes, cancellationToken).ConfigureAwait(false);
             await connection.Stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // A write that succeeded only means the kernel took the bytes. A peer seen leaving by now (its reset came
+            // back, the read loop saw the end) may not have read them: failed back (retried after the reconnect,
+            // perhaps twice), not acked.
+            if (!connection.IsOpen || connection.PeerLeft() is not null)
+            {
+                var reason = $"{options.Type}: {options.Where} went away while the batch was written; it may not have arrived";
+                Lost(connection, reason);
+                return SinkReply.Failed(reason);
+            }
             return SinkReply.Acked;
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
@@ -217,8 +234,9 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
 }
 
 /// <summary>One client connection: its stream, stream id and meta, and whether its loss was reported.</summary>
-internal sealed class ClientConnection(ulong streamId, Stream stream, Value meta)
+internal sealed class ClientConnection(ulong streamId, Stream stream, Socket socket, Value meta)
 {
+
     private int _closed;
     private int _lost;
 
@@ -231,6 +249,9 @@ internal sealed class ClientConnection(ulong streamId, Stream stream, Value meta
     public bool IsOpen => Volatile.Read(ref _closed) == 0;
 
     public bool TryMarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
+
+    /// <summary>What the kernel already knows about the peer leaving (see <see cref="TcpPeer.Left"/>); null when nothing.</summary>
+    public string? PeerLeft() => IsOpen ? TcpPeer.Left(socket) : "closed the connection";
 
     public void Close()
     {

@@ -39,22 +39,32 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     private readonly InboundQueue _inbound = new(QueueCapacity);
     private readonly ConcurrentDictionary<ulong, ServerConnection> _connections = new();
     private readonly ConcurrentDictionary<ulong, Task> _serving = new();
+    private readonly ConcurrentDictionary<ulong, Task> _reading = new();
     private readonly CancellationTokenSource _stop = new();
+    // Cancelled when a drain starts (or at stop): no more accepts, no more socket reads.
+    private readonly CancellationTokenSource _drain = new();
     private readonly Lock _listenerLock = new();
+    private readonly SemaphoreSlim _slots = new(options.MaxConnections, options.MaxConnections);
+    private readonly ConcurrentQueue<ServerConnection> _lingering = new();
+    private readonly CountedWarning _limitReached = new(host);
     private Socket? _listener;
     private bool _accepting;
     private Task? _acceptLoop;
+    private Task? _drained;
     private long _nextStreamId;
     private int _connectionCount;
-    private long _refused;
+    private int _lingeringCount;
     private bool _stopped;
     private DateTime _socketFileWritten;
 
     /// <summary>Where the server listens once connected (the real port when configured with port 0).</summary>
     internal EndPoint? LocalEndPoint { get; private set; }
 
-    /// <summary>Connections currently open (handshaking ones included).</summary>
+    /// <summary>Connections holding a slot of max-connections (handshaking ones included).</summary>
     internal int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    /// <summary>How often an accept had to wait because max-connections connections were open.</summary>
+    internal long LimitReachedCount => _limitReached.Count;
 
     /// <summary>Chunks waiting for a pull.</summary>
     internal int QueuedChunks => _inbound.Count;
@@ -108,35 +118,61 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         return true;
     }
 
-    /// <summary>A socket file left by a process that died is removed; one another server still answers on is not.</summary>
+    /// <summary>
+    /// A socket file left by a process that died is removed; anything else at the path (a regular file, a directory,
+    /// a link, a socket another server still answers on) is left alone and the connect fails naming it.
+    /// </summary>
     private void RemoveStaleSocket(string path)
     {
-        if (Directory.Exists(path)) throw new IOException($"{options.Type}: socket path '{path}' is a directory");
-        if (!File.Exists(path)) return;
+        var kind = FileKinds.Of(path);
+        if (kind == FileKind.Missing) return;
+        if (kind != FileKind.Socket)
+        {
+            throw new IOException(
+                $"{options.Type}: config key 'path' names '{path}', which is {FileKinds.Describe(kind)}, not a socket; it was left alone. " +
+                "Point 'path' at a free location (or remove what is there if it is yours)");
+        }
         using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
             try
             {
                 probe.Connect(new UnixDomainSocketEndPoint(path));
-                throw new IOException($"{options.Type}: another process is listening on '{path}'");
+                throw new IOException($"{options.Type}: another process is listening on '{path}' (config key 'path'); stop it or choose another path");
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
             {
-                // Nobody listens: a stale file.
+                // A socket nobody listens on: a stale file.
             }
         }
         File.Delete(path);
-        host.Log(PluginLogLevel.Info, $"{options.Type}: removed the stale socket file '{path}'");
+        host.Log(PluginLogLevel.Info, $"{options.Type}: removed the stale socket file '{path}' (nothing listened on it)");
     }
 
     private async Task AcceptLoopAsync(Socket listener)
     {
+        var noMore = _drain.Token;
         while (true)
         {
             Socket socket;
             try
             {
-                socket = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                // At max-connections the next connection is not accepted (and then dropped, after its client already
+                // sent) but left in the kernel's listen backlog until a slot frees: nothing a client sent is lost.
+                if (!_slots.Wait(0))
+                {
+                    _limitReached.Add(1, LimitMessage);
+                    await _slots.WaitAsync(noMore).ConfigureAwait(false);
+                }
+                Interlocked.Increment(ref _connectionCount);
+                try
+                {
+                    socket = await listener.AcceptAsync(noMore).ConfigureAwait(false);
+                }
+                catch
+                {
+                    FreeSlot();
+                    throw;
+                }
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || !Volatile.Read(ref _accepting))
             {
@@ -148,31 +184,32 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                 continue;
             }
 
-            if (Interlocked.Increment(ref _connectionCount) > options.MaxConnections)
-            {
-                Interlocked.Decrement(ref _connectionCount);
-                var refused = Interlocked.Increment(ref _refused);
-                // Rate-limited: a flood of connections must not flood the log too.
-                if (refused <= 10 || refused % 1000 == 0)
-                {
-                    host.Log(PluginLogLevel.Warning, $"{options.Type}: refused a connection from {PeerText(socket)}: max-connections ({options.MaxConnections}) reached ({refused} refused so far)");
-                }
-                socket.LingerState = new LingerOption(true, 0);
-                socket.Dispose();
-                continue;
-            }
             var streamId = (ulong)Interlocked.Increment(ref _nextStreamId);
-            // Registered before it runs, so a connection that ends at once cannot leave a finished task behind.
-            var serve = new Task<Task>(() => ServeAsync(socket, streamId));
+            // Registered before it runs, so a connection that ends at once cannot leave a finished task behind, and a
+            // drain that starts after this accept waits for its reads.
+            var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _reading[streamId] = reading.Task;
+            var serve = new Task<Task>(() => ServeAsync(socket, streamId, reading));
             _serving[streamId] = serve.Unwrap();
             serve.Start(TaskScheduler.Default);
         }
     }
 
-    private async Task ServeAsync(Socket socket, ulong streamId)
+    private string LimitMessage(long times) =>
+        $"{options.Type}: max-connections ({options.MaxConnections}) open on {options.Where}; new connections wait in the listen backlog " +
+        $"(backlog {options.Backlog}; beyond it the kernel refuses them) until one closes; reached {times} time(s) so far";
+
+    private void FreeSlot()
+    {
+        Interlocked.Decrement(ref _connectionCount);
+        _slots.Release();
+    }
+
+    private async Task ServeAsync(Socket socket, ulong streamId, TaskCompletionSource reading)
     {
         var peer = PeerText(socket);
         ServerConnection? connection = null;
+        var slot = new SlotHolder(this);
         try
         {
             if (socket.AddressFamily != AddressFamily.Unix) socket.NoDelay = true;
@@ -196,13 +233,12 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                     return;
                 }
             }
-            connection = new ServerConnection(streamId, stream, peer, Meta(socket, streamId), options.IdleTimeout, _stop.Token);
+            connection = new ServerConnection(streamId, stream, peer, Meta(socket, streamId), options.IdleTimeout, _stop.Token, _drain.Token);
             _connections[streamId] = connection;
             if (_stop.IsCancellationRequested) return;
             host.Log(PluginLogLevel.Debug, $"{options.Type}: connection {streamId} from {peer}");
-            var reason = await ReadLoopAsync(connection).ConfigureAwait(false);
+            var reason = await ReadLoopAsync(connection, reading, slot).ConfigureAwait(false);
             host.Log(PluginLogLevel.Debug, $"{options.Type}: connection {streamId} from {peer} ended: {reason}");
-            if (reason == IdleReason) host.Log(PluginLogLevel.Info, $"{options.Type}: closed connection {streamId} from {peer}: idle for {options.IdleTimeout}");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -210,21 +246,37 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         }
         finally
         {
+            reading.TrySetResult();
+            _reading.TryRemove(streamId, out _);
             _connections.TryRemove(streamId, out _);
             if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
             else socket.Dispose();
-            Interlocked.Decrement(ref _connectionCount);
+            slot.Free();
             _serving.TryRemove(streamId, out _);
+        }
+    }
+
+    /// <summary>A connection's slot of max-connections, freed once (when its reads were handed on, or at its end).</summary>
+    private sealed class SlotHolder(StreamServer server)
+    {
+        private int _freed;
+
+        public void Free()
+        {
+            if (Interlocked.Exchange(ref _freed, 1) == 0) server.FreeSlot();
         }
     }
 
     private const string IdleReason = "idle";
 
-    /// <summary>Reads until the peer closes, the connection idles out or the connector stops; then ends the stream.</summary>
-    private async Task<string> ReadLoopAsync(ServerConnection connection)
+    /// <summary>
+    /// Reads until the peer closes, the connection idles out, a drain starts or the connector stops; then ends the
+    /// stream. A connection whose peer finished sending, or that a drain stopped reading, stays open for replies.
+    /// </summary>
+    private async Task<string> ReadLoopAsync(ServerConnection connection, TaskCompletionSource reading, SlotHolder slot)
     {
         string reason;
-        var peerFinished = false;
+        var keepForReplies = false;
         while (true)
         {
             byte[]? buffer = null;
@@ -240,6 +292,14 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             {
                 if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
                 if (_stop.IsCancellationRequested) return "the connector stopped";
+                if (_drain.IsCancellationRequested && !connection.IdledOut)
+                {
+                    // Draining: what was read is handed on; the rest stays unread in the kernel (the peer is held
+                    // back by TCP) and the connection stays open for replies until stop.
+                    reason = "the connector drains";
+                    keepForReplies = true;
+                    break;
+                }
                 reason = connection.IdledOut ? IdleReason : e.Message;
                 break;
             }
@@ -247,7 +307,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 reason = "closed by the peer";
-                peerFinished = true;
+                keepForReplies = true;
                 break;
             }
             try
@@ -261,20 +321,27 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
                 return "the connector stopped";
             }
         }
-        if (!peerFinished)
+        if (!keepForReplies)
         {
-            // Close before the end marker waits for room, so the peer sees the close at once.
+            // Close before the end marker waits for room, so the peer sees the close at once (and say so before the
+            // stream's end is handed on).
             _connections.TryRemove(connection.StreamId, out _);
             await connection.DisposeAsync().ConfigureAwait(false);
+            if (reason == IdleReason) host.Log(PluginLogLevel.Info, $"{options.Type}: closed connection {connection.StreamId} from {connection.Peer}: idle for {options.IdleTimeout}");
         }
         try
         {
             await _inbound.WriteAsync(Inbound.End(connection.StreamId), _stop.Token).ConfigureAwait(false);
-            if (peerFinished)
+            // Everything this connection sent is handed on: its slot is free for the next client, even while it
+            // stays open for replies (otherwise short connections would hold slots for the reply grace).
+            reading.TrySetResult();
+            slot.Free();
+            if (keepForReplies)
             {
                 // The peer may only have closed its sending side (nc -q1, a request/response client) and still wait
-                // for replies: the stream ends now, the connection stays writable for a grace period, then closes.
-                await connection.WaitClosedAsync(ReplyGrace, _stop.Token).ConfigureAwait(false);
+                // for replies: the stream ends now, the connection stays writable for a grace period (until stop
+                // when draining), then closes.
+                await LingerAsync(connection, _drain.IsCancellationRequested ? Timeout.InfiniteTimeSpan : ReplyGrace).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -282,6 +349,36 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
             // Stopping: nobody pulls the end any more.
         }
         return reason;
+    }
+
+    /// <summary>
+    /// Keeps a connection open for replies. Lingering connections hold no slot, so they are bounded on their own:
+    /// past max-connections of them the oldest is closed early (a flood of short connections cannot pile up sockets).
+    /// </summary>
+    private async Task LingerAsync(ServerConnection connection, TimeSpan limit)
+    {
+        connection.Lingering = 1;
+        // Connections whose linger ended by themselves leave the queue from its head (they linger about equally long).
+        while (_lingering.TryPeek(out var head) && Volatile.Read(ref head.Lingering) == 0) _lingering.TryDequeue(out _);
+        _lingering.Enqueue(connection);
+        if (Interlocked.Increment(ref _lingeringCount) > options.MaxConnections)
+        {
+            while (_lingering.TryDequeue(out var oldest))
+            {
+                if (Interlocked.Exchange(ref oldest.Lingering, 0) == 0) continue;
+                Interlocked.Decrement(ref _lingeringCount);
+                oldest.Abort();
+                break;
+            }
+        }
+        try
+        {
+            await connection.WaitClosedAsync(limit, _stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Exchange(ref connection.Lingering, 0) == 1) Interlocked.Decrement(ref _lingeringCount);
+        }
     }
 
     /// <summary>How long a connection whose peer finished sending stays open for replies (at most the idle timeout).</summary>
@@ -388,11 +485,29 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
 
     public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    /// <summary>Draining: accept no new connections; open ones stay until stop so replies still reach them.</summary>
+    /// <summary>
+    /// Draining: accept no new connections and read no more from open ones; what was read is still handed over (the
+    /// source finishes once it is pulled). Open connections stay until stop so replies still reach them.
+    /// </summary>
     public override ValueTask OnDrainAsync(CancellationToken cancellationToken)
     {
         StopAccepting();
+        _drained ??= FinishReadingAsync();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Once the accept loop and every reader are done, the queue completes and the last pull says Finished.</summary>
+    private async Task FinishReadingAsync()
+    {
+        try
+        {
+            if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+            await Task.WhenAll(_reading.Values).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inbound.Complete();
+        }
     }
 
     public override async ValueTask OnStopAsync(CancellationToken cancellationToken) => await ShutdownAsync().ConfigureAwait(false);
@@ -401,8 +516,9 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
     {
         lock (_listenerLock)
         {
-            if (!_accepting) return;
+            if (!_accepting && _drain.IsCancellationRequested) return;
             _accepting = false;
+            _drain.Cancel();
             _listener?.Dispose();
         }
     }
@@ -417,6 +533,7 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
         await Task.WhenAll(_serving.Values).ConfigureAwait(false);
         _inbound.Complete();
+        _limitReached.Flush(LimitMessage);
         // Only the file this instance bound: a successor (a restart) may already have bound its own at the path.
         if (options.SocketPath is { } path && _listener is not null && File.Exists(path) && File.GetLastWriteTimeUtc(path) == _socketFileWritten)
         {
@@ -436,6 +553,8 @@ internal sealed class StreamServer(IPluginHost host, StreamServerOptions options
         await ShutdownAsync().ConfigureAwait(false);
         _inbound.Release();
         _stop.Dispose();
+        _drain.Dispose();
+        _slots.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
@@ -452,15 +571,18 @@ internal sealed class ServerConnection : IAsyncDisposable
     private int _disposed;
     private volatile bool _reading;
 
-    public ServerConnection(ulong streamId, Stream stream, string peer, Value meta, TimeSpan? idleTimeout, CancellationToken stop)
+    public ServerConnection(ulong streamId, Stream stream, string peer, Value meta, TimeSpan? idleTimeout, CancellationToken stop, CancellationToken drain)
     {
         StreamId = streamId;
         _stream = stream;
         Peer = peer;
         Meta = meta;
         _idleTimeout = idleTimeout;
-        _read = CancellationTokenSource.CreateLinkedTokenSource(stop, _idle.Token);
+        _read = CancellationTokenSource.CreateLinkedTokenSource(stop, drain, _idle.Token);
     }
+
+    /// <summary>1 while the connection is kept open for replies only (see StreamServer.LingerAsync).</summary>
+    public int Lingering;
 
     public ulong StreamId { get; }
 

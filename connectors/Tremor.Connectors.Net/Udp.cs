@@ -9,14 +9,20 @@ namespace Tremor.Connectors.Net;
 /// <c>udp_server</c>: each datagram is one chunk on a stream of its own (ended right after it, so a preprocessor
 /// never joins two datagrams), with the sender in its meta (<c>{ udp_server: { peer: { host, port } } }</c>). When the
 /// runtime does not pull, the socket is not read and the kernel drops what overflows its buffer: UDP has no way to
-/// push back.
+/// push back; what the kernel dropped is read from the socket's drop counter and logged with the total.
 /// </summary>
 internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize) : ConnectorBase, ISource
 {
     private readonly InboundQueue _inbound = new(StreamServer.QueueCapacity);
     private readonly CancellationTokenSource _stop = new();
+    // Cancelled when a drain starts (or at stop): no more receives.
+    private readonly CancellationTokenSource _drain = new();
+    private readonly CountedWarning _kernelDrops = new(host);
+    private readonly CountedWarning _oversized = new(host);
     private Socket? _socket;
+    private UdpDropCounter? _drops;
     private Task? _receiver;
+    private Task? _drained;
     private long _nextStreamId;
     private bool _stopped;
 
@@ -29,6 +35,9 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
 
     /// <summary>Where the socket is bound (the real port when configured with port 0).</summary>
     internal EndPoint? LocalEndPoint { get; private set; }
+
+    /// <summary>Datagrams the kernel dropped for this socket (its receive buffer was full), as last read.</summary>
+    internal long KernelDrops => _kernelDrops.Count;
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
@@ -46,6 +55,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             return false;
         }
         _socket = socket;
+        _drops = UdpDropCounter.For(socket);
         LocalEndPoint = socket.LocalEndPoint;
         host.Log(PluginLogLevel.Info, $"udp_server: listening on {NetConfig.Describe(LocalEndPoint)}");
         _receiver = Task.Run(() => ReceiveLoopAsync(socket));
@@ -55,17 +65,18 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
     private async Task ReceiveLoopAsync(Socket socket)
     {
         EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
-        long oversized = 0;
         // One receive buffer for the socket, one byte more than allowed so a datagram that does not fit is recognised
         // rather than cut short; each datagram is then copied into a pooled buffer of its own size (a 20-byte datagram
         // does not hold a 64 KiB buffer while it waits in the queue).
         var receive = new byte[maxDatagramSize + 1];
-        while (!_stop.IsCancellationRequested)
+        var noMore = _drain.Token;
+        var nextDropCheck = Environment.TickCount64;
+        while (!noMore.IsCancellationRequested)
         {
             SocketReceiveFromResult received;
             try
             {
-                received = await socket.ReceiveFromAsync(receive, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                received = await socket.ReceiveFromAsync(receive, SocketFlags.None, any, noMore).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -75,7 +86,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             {
                 if (e.SocketErrorCode == SocketError.MessageSize)
                 {
-                    LogOversized(++oversized);
+                    LogOversized();
                 }
                 else
                 {
@@ -85,8 +96,15 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             }
             if (received.ReceivedBytes > maxDatagramSize)
             {
-                LogOversized(++oversized);
+                LogOversized();
                 continue;
+            }
+            // Drops happen while datagrams come faster than they are taken: checked while traffic flows (at most once
+            // a second, no timer, so an idle socket costs nothing) and once more at drain and stop.
+            if (Environment.TickCount64 >= nextDropCheck)
+            {
+                nextDropCheck = Environment.TickCount64 + 1000;
+                CheckDrops();
             }
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(received.ReceivedBytes, 1));
             receive.AsSpan(0, received.ReceivedBytes).CopyTo(buffer);
@@ -107,11 +125,40 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
         }
     }
 
-    private void LogOversized(long count)
+    private void LogOversized() => _oversized.Add(1, OversizedMessage);
+
+    private string OversizedMessage(long count) =>
+        $"udp_server: dropped a datagram larger than max-datagram-size ({maxDatagramSize} bytes; {count} so far)";
+
+    /// <summary>Adds what the kernel dropped since the last check to the count (and the log).</summary>
+    private void CheckDrops()
     {
-        if (count <= 10 || count % 1000 == 0)
+        if (_drops?.Read() is not { } total) return;
+        _kernelDrops.Add(total - _kernelDrops.Count, DropsMessage);
+    }
+
+    private string DropsMessage(long count) =>
+        $"udp_server on {NetConfig.Describe(LocalEndPoint)}: the kernel dropped {count} datagram(s) so far because the socket's receive " +
+        "buffer was full (the flow did not keep up; UDP cannot push back): raise net.core.rmem_default or slow the senders";
+
+    /// <summary>Draining: receive nothing more; what was received is still handed over, then the source finishes.</summary>
+    public override ValueTask OnDrainAsync(CancellationToken cancellationToken)
+    {
+        _drain.Cancel();
+        _drained ??= FinishReceivingAsync();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task FinishReceivingAsync()
+    {
+        try
         {
-            host.Log(PluginLogLevel.Warning, $"udp_server: dropped a datagram larger than max-datagram-size ({maxDatagramSize} bytes; {count} so far)");
+            if (_receiver is not null) await _receiver.ConfigureAwait(false);
+        }
+        finally
+        {
+            CheckDrops();
+            _inbound.Complete();
         }
     }
 
@@ -132,10 +179,14 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
     {
         if (_stopped) return;
         _stopped = true;
+        await _drain.CancelAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
+        CheckDrops();
         _socket?.Dispose();
         if (_receiver is not null) await _receiver.ConfigureAwait(false);
         _inbound.Complete();
+        _kernelDrops.Flush(DropsMessage);
+        _oversized.Flush(OversizedMessage);
     }
 
     public override async ValueTask DisposeAsync()
@@ -143,6 +194,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
         await ShutdownAsync().ConfigureAwait(false);
         _inbound.Release();
         _stop.Dispose();
+        _drain.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
@@ -230,5 +282,56 @@ internal sealed class UdpClientConnector(IPluginHost host, HostPort endpoint, in
         _socket?.Dispose();
         _socket = null;
         await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// The kernel's count of datagrams it dropped for one UDP socket (receive buffer full): the <c>drops</c> column of
+/// <c>/proc/net/udp</c> (or <c>udp6</c>) on the line of the socket's inode. Linux only; elsewhere there is none.
+/// </summary>
+internal sealed class UdpDropCounter
+{
+    private readonly string _table;
+    private readonly string _inode;
+
+    private UdpDropCounter(string table, string inode)
+    {
+        _table = table;
+        _inode = inode;
+    }
+
+    public static UdpDropCounter? For(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            // /proc/self/fd/N links to "socket:[INODE]".
+            var target = new FileInfo($"/proc/self/fd/{socket.SafeHandle.DangerousGetHandle()}").LinkTarget;
+            if (target is null || !target.StartsWith("socket:[", StringComparison.Ordinal)) return null;
+            var table = socket.AddressFamily == AddressFamily.InterNetworkV6 ? "/proc/net/udp6" : "/proc/net/udp";
+            return new UdpDropCounter(table, target["socket:[".Length..^1]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The total so far, or null when the socket's line is not found.</summary>
+    public long? Read()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(_table))
+            {
+                // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 13 && fields[9] == _inode && long.TryParse(fields[12], out var drops)) return drops;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return null;
     }
 }

@@ -68,4 +68,49 @@ public sealed class HttpFlowTests : IDisposable
         Assert.Equal(0, line.GetProperty("body").GetProperty("received").GetInt32());
         Assert.Equal("/orders", line.GetProperty("body").GetProperty("path").GetString());
     }
+
+    [Fact]
+    public async Task A_body_that_is_not_json_is_answered_400_with_the_codecs_reason_and_a_413_is_counted_in_the_log()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var example = await File.ReadAllTextAsync(Path.Combine(Repo.Root, "hocon", "examples", "http-ingest-reply.conf"));
+        var file = Path.Combine(_temp.FullName, "http-ingest-reply.conf");
+        await File.WriteAllTextAsync(file, example.Replace("\"http://127.0.0.1:8139\"", $"\"http://127.0.0.1:{port}\"", StringComparison.Ordinal));
+        await using var tremor = TremorProcess.Start(["run", file]);
+
+        using var http = new HttpClient { Timeout = TremorProcess.DefaultTimeout };
+        var url = $"http://127.0.0.1:{port}/orders";
+        HttpResponseMessage good;
+        var deadline = DateTime.UtcNow + TremorProcess.DefaultTimeout;
+        while (true)
+        {
+            try
+            {
+                good = await http.PostAsync(url, new StringContent("""{"id":7}""", System.Text.Encoding.UTF8, "application/json"));
+                break;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50); // not listening yet
+            }
+        }
+        Assert.Equal(HttpStatusCode.Created, good.StatusCode);
+
+        var bad = await http.PostAsync(url, new StringContent("""{"id":""", System.Text.Encoding.UTF8, "application/json"));
+        var reason = await bad.Content.ReadAsStringAsync();
+        Assert.True(bad.StatusCode == HttpStatusCode.BadRequest, $"{(int)bad.StatusCode} {reason}");
+        Assert.Contains("the request body could not be decoded", reason, StringComparison.Ordinal);
+        Assert.Contains("JSON", reason, StringComparison.OrdinalIgnoreCase);
+
+        var huge = await http.PostAsync(url, new ByteArrayContent(new byte[70_000]));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+
+        tremor.Terminate();
+        var result = await tremor.WaitAsync(TremorProcess.DefaultTimeout);
+        Assert.Contains("answered 413, not emitted (1 so far)", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("answered 400 (1 so far)", result.Stderr, StringComparison.Ordinal);
+    }
 }

@@ -40,6 +40,63 @@ public sealed class NetExampleTests : IDisposable
         Assert.DoesNotContain("ERROR", result.Stderr);
     }
 
+    [Fact]
+    public async Task Sigterm_while_peers_keep_sending_stops_reading_and_drains_delivering_every_line_the_source_took()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var example = await File.ReadAllTextAsync(Path.Combine(Repo.Root, "hocon", "examples", "tcp-json-lines.conf"));
+        var file = Path.Combine(_temp.FullName, "tcp-json-lines.conf");
+        await File.WriteAllTextAsync(file, example.Replace("\"127.0.0.1:4242\"", $"\"127.0.0.1:{port}\"", StringComparison.Ordinal));
+        await using var tremor = TremorProcess.Start(["run", file]);
+
+        using var stopSending = new CancellationTokenSource();
+        var first = await ConnectWhenListeningAsync(port);
+        var senders = Enumerable.Range(0, 3).Select(peer => Task.Run(async () =>
+        {
+            using var client = peer == 0 ? first : await ConnectWhenListeningAsync(port);
+            var stream = client.GetStream();
+            try
+            {
+                // Until the test stops it or the runtime closes the connection at stop: the runtime must not wait for it.
+                for (var line = 0; !stopSending.IsCancellationRequested; line++)
+                {
+                    await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{line}}}\n"), stopSending.Token);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+            {
+            }
+        })).ToList();
+        await tremor.FirstLine.WaitAsync(TremorProcess.DefaultTimeout);
+        tremor.Terminate();
+        var result = await tremor.WaitAsync(TimeSpan.FromSeconds(60));
+        await stopSending.CancelAsync();
+        await Task.WhenAll(senders);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("stopping anyway", result.Stderr, StringComparison.Ordinal);
+        // Per peer, what reached stdout is exactly the first lines it sent: nothing the source took was lost.
+        var delivered = new Dictionary<int, List<int>>();
+        foreach (var text in result.StdoutLines)
+        {
+            using var json = JsonDocument.Parse(text);
+            if (!json.RootElement.TryGetProperty("event", out var e) || e.ValueKind != JsonValueKind.Object) continue;
+            var peer = e.GetProperty("peer").GetInt32();
+            if (!delivered.TryGetValue(peer, out var lines)) delivered[peer] = lines = [];
+            lines.Add(e.GetProperty("line").GetInt32());
+        }
+        Assert.NotEmpty(delivered);
+        foreach (var (peer, lines) in delivered)
+        {
+            Assert.True(Enumerable.Range(0, lines.Count).SequenceEqual(lines), $"peer {peer}: lines {string.Join(",", lines.Take(20))}... are not 0..{lines.Count - 1}\n{result}");
+        }
+    }
+
     /// <summary>Connects as soon as the flow listens (polling with a deadline: the CLI starts in seconds).</summary>
     private static async Task<TcpClient> ConnectWhenListeningAsync(int port)
     {

@@ -137,12 +137,16 @@ public sealed class HttpClientTests
     }
 
     [Fact]
-    public async Task Pull_without_responses_returns_empty_so_the_sink_gets_its_turn()
+    public async Task Pull_without_responses_waits_until_the_runtime_cuts_it_short_for_the_sink()
     {
         var host = new TestHost();
         await using var client = Create(host, ("url", "http://127.0.0.1:1/"));
         var batch = new SourceBatch(4);
-        Assert.Equal(PullStatus.Empty, await Within(client.PullAsync(batch, CancellationToken.None).AsTask()));
+        using var cut = new CancellationTokenSource();
+        var pull = client.PullAsync(batch, cut.Token).AsTask();
+        Assert.False(pull.IsCompleted);
+        await cut.CancelAsync();
+        Assert.Equal(PullStatus.Empty, await Within(pull));
         Assert.Equal(0, batch.Count);
     }
 

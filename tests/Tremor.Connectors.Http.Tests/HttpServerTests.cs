@@ -256,7 +256,7 @@ public sealed class HttpServerTests
     }
 
     [Fact]
-    public async Task While_a_request_waits_for_its_response_a_pull_returns_empty_so_the_sink_gets_its_turn()
+    public async Task While_a_request_waits_for_its_response_a_pull_waits_without_a_timer_until_the_runtime_cuts_it_short()
     {
         var host = new TestHost();
         await using var server = await StartAsync(host);
@@ -264,9 +264,13 @@ public sealed class HttpServerTests
         var waiting = client.GetAsync("/waiting");
         var chunk = (await PullDataAsync(server)).First(c => !c.IsStreamEnd);
 
-        // The runtime makes one call at a time: a pull that waited for the next request would hold back the response.
+        // The runtime makes one call at a time and cancels a waiting pull when a sink batch comes for the instance.
         var batch = new SourceBatch(4);
-        Assert.Equal(PullStatus.Empty, await Within(server.PullAsync(batch, CancellationToken.None).AsTask()));
+        using var cut = new CancellationTokenSource();
+        var pull = server.PullAsync(batch, cut.Token).AsTask();
+        Assert.False(pull.IsCompleted);
+        await cut.CancelAsync();
+        Assert.Equal(PullStatus.Empty, await Within(pull));
         Assert.Equal(0, batch.Count);
 
         await server.OnBatchAsync(SinkBatch(("answered", Reply(chunk.Meta))), CancellationToken.None);

@@ -86,6 +86,53 @@ public sealed class WebSocketTests
     }
 
     [Fact]
+    public async Task A_text_message_that_is_not_utf8_gets_close_1007_not_a_reset_and_the_log_says_why()
+    {
+        var host = new TestHost();
+        await using var server = await StartServerAsync(host);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await Within(tcp.ConnectAsync(server.BoundUrl!.Host, server.BoundUrl!.Port));
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            var head = new StringBuilder();
+            while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var one = new byte[1];
+                Assert.Equal(1, await Within(stream.ReadAsync(one).AsTask()));
+                head.Append((char)one[0]);
+            }
+            Assert.StartsWith("HTTP/1.1 101", head.ToString(), StringComparison.Ordinal);
+
+            // A text frame whose payload is not UTF-8, then more frames the server will never read (what used to turn
+            // the close into a reset).
+            var frames = new List<byte>();
+            frames.AddRange(MaskedFrame(0x81, [0xC3, 0x28, 0xA0, 0xA1]));
+            for (var i = 0; i < 50; i++) frames.AddRange(MaskedFrame(0x81, Encoding.UTF8.GetBytes($"after {i}")));
+            await stream.WriteAsync(frames.ToArray());
+
+            var close = new byte[4];
+            await Within(stream.ReadExactlyAsync(close).AsTask());
+            Assert.Equal(0x88, close[0]);
+            Assert.Equal(1007, (close[2] << 8) | close[3]);
+        }
+        Assert.True(host.Logged("a text message that is not valid UTF-8"), string.Join("\n", host.Logs.Select(l => l.Message)));
+    }
+
+    private static byte[] MaskedFrame(byte first, byte[] payload)
+    {
+        byte[] mask = [1, 2, 3, 4];
+        var frame = new byte[2 + 4 + payload.Length];
+        frame[0] = first;
+        frame[1] = (byte)(0x80 | payload.Length);
+        mask.CopyTo(frame, 2);
+        for (var i = 0; i < payload.Length; i++) frame[6 + i] = (byte)(payload[i] ^ mask[i % 4]);
+        return frame;
+    }
+
+    [Fact]
     public async Task A_message_over_max_message_size_closes_its_connection_with_1009()
     {
         var host = new TestHost();
@@ -133,6 +180,39 @@ public sealed class WebSocketTests
         await again.OnBatchAsync(SinkBatch(("welcome", Record(("ws_server", Record(("stream", 1)))))), CancellationToken.None);
         var afterReconnect = (await PullChunksAsync(client, 1)).Single(c => !c.IsStreamEnd);
         Assert.NotEqual(firstStream, afterReconnect.StreamId);
+    }
+
+    [Fact]
+    public async Task Ws_client_fails_back_a_batch_sent_after_the_server_left_even_before_its_receive_loop_noticed()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var host = new TestHost();
+        // One queued message at most and nobody pulls: the receive loop soon waits and does not see the server leave.
+        await using var client = (WsClientConnector)new WsClientFactory().Create(Context(host, ("url", $"ws://127.0.0.1:{port}/"), ("max-queued-messages", 1)));
+        var connect = client.ConnectAsync(1, CancellationToken.None).AsTask();
+        using (var server = await Within(listener.AcceptTcpClientAsync()))
+        {
+            var stream = server.GetStream();
+            var request = new StringBuilder();
+            while (!request.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var one = new byte[1];
+                Assert.Equal(1, await Within(stream.ReadAsync(one).AsTask()));
+                request.Append((char)one[0]);
+            }
+            var key = request.ToString().Split("\r\n").First(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase))[18..].Trim();
+            var accept = Convert.ToBase64String(System.Security.Cryptography.SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"));
+            Assert.True(await Within(connect));
+            for (var i = 0; i < 4; i++) await stream.WriteAsync(new byte[] { 0x82, 1, (byte)i });
+        }
+
+        // The server is gone (its FIN arrived, no close frame); the kernel would still take the bytes of a send.
+        var reply = await client.OnBatchAsync(SinkBatch(("lost?", default)), CancellationToken.None);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.NotEmpty(host.ConnectionsLost);
     }
 
     [Fact]

@@ -6,8 +6,9 @@ namespace Tremor.Connectors.Net.Tests;
 internal sealed record Recorded(ulong StreamId, byte[] Data, Value Meta, bool IsEnd);
 
 /// <summary>
-/// Plays the runtime for one connector: pulls in a loop and delivers sink batches, one call at a time (the PDK's
-/// threading contract), and records every chunk and stream end.
+/// Plays the runtime for one connector: pulls in a loop and delivers sink batches and hooks, one call at a time (the
+/// PDK's threading contract), cutting a waiting pull short when another call wants its turn (as the runtime does), and
+/// records every chunk and stream end.
 /// </summary>
 internal sealed class Runner : IAsyncDisposable
 {
@@ -16,7 +17,10 @@ internal sealed class Runner : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Recorded> _records = [];
+    private readonly HashSet<ulong> _streams = [];
     private readonly Task? _pump;
+    private CancellationTokenSource? _pullCancel;
+    private int _waitingForTurn;
 
     public Runner(IConnector connector, bool pull = true)
     {
@@ -35,6 +39,17 @@ internal sealed class Runner : IAsyncDisposable
 
     public HashSet<ulong> Ended => Records.Where(r => r.IsEnd).Select(r => r.StreamId).ToHashSet();
 
+    /// <summary>How many streams brought data so far (cheap to poll while peers send fast).</summary>
+    public int StreamCount
+    {
+        get { lock (_lock) return _streams.Count; }
+    }
+
+    /// <summary>Completes when a pull answered Finished.</summary>
+    public Task Pumped => _pump ?? Task.CompletedTask;
+
+    public bool Finished { get; private set; }
+
     /// <summary>Everything received so far as text, all streams in arrival order.</summary>
     public string Text => Fixtures.Text(Chunks.Select(c => c.Data));
 
@@ -45,13 +60,20 @@ internal sealed class Runner : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             await _turn.WaitAsync();
+            using var pullCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            lock (_lock) _pullCancel = pullCancel;
+            if (Volatile.Read(ref _waitingForTurn) > 0) await pullCancel.CancelAsync();
             try
             {
                 batch.Clear();
                 PullStatus status;
                 try
                 {
-                    status = await source.PullAsync(batch, _stop.Token);
+                    status = await source.PullAsync(batch, pullCancel.Token);
+                }
+                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                {
+                    status = PullStatus.Empty;
                 }
                 catch (OperationCanceledException)
                 {
@@ -63,23 +85,33 @@ internal sealed class Runner : IAsyncDisposable
                     {
                         var c = batch[i];
                         _records.Add(new Recorded(c.StreamId, c.Data.ToArray(), c.Meta, c.IsStreamEnd));
+                        if (!c.IsStreamEnd) _streams.Add(c.StreamId);
                     }
                 }
-                if (status == PullStatus.Finished) return;
+                if (status == PullStatus.Finished)
+                {
+                    Finished = true;
+                    return;
+                }
             }
             finally
             {
+                lock (_lock) _pullCancel = null;
                 _turn.Release();
             }
         }
     }
 
-    public async Task<SinkReply> DeliverAsync(SinkBatch batch)
+    /// <summary>Takes the turn from the pump: a pull waiting for input is cut short, as the runtime does.</summary>
+    private async Task<T> WithTurnAsync<T>(Func<Task<T>> call)
     {
+        Interlocked.Increment(ref _waitingForTurn);
+        lock (_lock) _pullCancel?.Cancel();
         await _turn.WaitAsync();
+        Interlocked.Decrement(ref _waitingForTurn);
         try
         {
-            return await _connector.Sink!.OnBatchAsync(batch, CancellationToken.None);
+            return await call();
         }
         finally
         {
@@ -87,18 +119,19 @@ internal sealed class Runner : IAsyncDisposable
         }
     }
 
-    public async Task<bool> ConnectAsync(int attempt)
-    {
-        await _turn.WaitAsync();
-        try
+    public Task<SinkReply> DeliverAsync(SinkBatch batch) =>
+        WithTurnAsync(() => _connector.Sink!.OnBatchAsync(batch, CancellationToken.None).AsTask());
+
+    public Task<bool> ConnectAsync(int attempt) =>
+        WithTurnAsync(() => _connector.ConnectAsync(attempt, CancellationToken.None).AsTask());
+
+    /// <summary>The drain hook; the pump keeps pulling (as the runtime does for a source that pulls while draining).</summary>
+    public Task DrainAsync() =>
+        WithTurnAsync(async () =>
         {
-            return await _connector.ConnectAsync(attempt, CancellationToken.None);
-        }
-        finally
-        {
-            _turn.Release();
-        }
-    }
+            await _connector.OnDrainAsync(CancellationToken.None);
+            return true;
+        });
 
     public async ValueTask DisposeAsync()
     {

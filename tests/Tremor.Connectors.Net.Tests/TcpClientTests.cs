@@ -46,6 +46,29 @@ public sealed class TcpClientTests
     }
 
     [Fact]
+    public async Task A_batch_written_after_the_peer_left_is_failed_back_not_acked_even_before_the_reader_noticed()
+    {
+        var host = new TestHost();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = Fixtures.Port(listener.LocalEndpoint);
+        // Nobody pulls and reads are tiny: the client's reader soon waits for room and does not see the peer's end.
+        var connector = new TcpClientFactory().Create(Fixtures.Context(host, ("url", $"tcp://127.0.0.1:{port}"), ("buffer-size", 16)));
+        await using var runner = new Runner(connector, pull: false);
+        Assert.True(await runner.ConnectAsync(1));
+        using (var peer = await listener.AcceptTcpClientAsync().WaitAsync(Fixtures.Timeout))
+        {
+            await peer.GetStream().WriteAsync(new byte[StreamServer.QueueCapacity * 16 * 4]);
+        }
+
+        // The peer is gone (its FIN arrived); the kernel would still take the bytes of a write.
+        var reply = await runner.DeliverAsync(Fixtures.SinkBatch(("{\"a\":1}\n", Value.Null)));
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Contains("the batch was not written", reply.Error, StringComparison.Ordinal);
+        Assert.Single(host.ConnectionsLost);
+    }
+
+    [Fact]
     public async Task A_refused_connect_returns_false_so_the_runtime_retries()
     {
         var host = new TestHost();

@@ -187,27 +187,41 @@ public sealed class TcpServerTests
     }
 
     [Fact]
-    public async Task Connections_over_max_connections_are_closed_and_logged()
+    public async Task Short_connections_beyond_max_connections_wait_for_a_slot_and_every_line_arrives()
     {
+        const int limit = 4;
+        const int shortOnes = 200;
         var host = new TestHost();
-        var (runner, server, port) = await StartAsync(host, ("max-connections", 2));
+        var (runner, server, port) = await StartAsync(host, ("max-connections", limit), ("backlog", 512));
         await using var _ = runner;
-        using var first = await ConnectAsync(port);
-        using var second = await ConnectAsync(port);
-        await first.GetStream().WriteAsync("1\n"u8.ToArray());
-        await second.GetStream().WriteAsync("2\n"u8.ToArray());
-        await Fixtures.Eventually(() => runner.Chunks.Select(c => c.StreamId).Distinct().Count() == 2, "both peers' chunks");
 
-        Assert.True(await IsClosedByServerAsync(port));
-        Assert.True(host.Logged("max-connections (2) reached"));
+        // Every slot taken by a peer that stays: the short connections can only wait in the listen backlog.
+        var holders = new List<TcpClient>();
+        for (var i = 0; i < limit; i++)
+        {
+            var holder = await ConnectAsync(port);
+            await holder.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"holder {i}\n"));
+            holders.Add(holder);
+        }
+        await Fixtures.Eventually(() => runner.Chunks.Select(c => c.StreamId).Distinct().Count() == limit, "the holders' lines");
 
-        first.Client.Close(0); // a reset: no half-close grace period for replies
-        first.Dispose();
-        await Fixtures.Eventually(() => server.ConnectionCount == 1, "the first connection to be gone");
-        using var fourth = await ConnectAsync(port);
-        await fourth.GetStream().WriteAsync("4\n"u8.ToArray());
-        await Fixtures.Eventually(() => runner.Text.Contains("4\n", StringComparison.Ordinal), "the fourth peer's chunk");
-        Assert.DoesNotContain("3", runner.Text, StringComparison.Ordinal);
+        // Short one-line connections, as `printf ... | nc -q0` sends them: connect, send, close.
+        var sends = Enumerable.Range(0, shortOnes).Select(async i =>
+        {
+            using var client = await ConnectAsync(port);
+            await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"short {i}\n"));
+        }).ToList();
+        await Task.WhenAll(sends).WaitAsync(Fixtures.Timeout);
+        await Fixtures.Eventually(() => server.LimitReachedCount > 0, "the limit to hold an accept back");
+        Assert.True(host.Logged($"max-connections ({limit}) open"));
+
+        // Closing one holder frees one slot: the short connections go through it one after another, each freeing
+        // its slot as soon as its line was handed on.
+        holders[0].Dispose();
+        await Fixtures.Eventually(() => runner.Ended.Count == shortOnes + 1, "every short connection's stream end");
+        var lines = runner.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        for (var i = 0; i < shortOnes; i++) Assert.Contains($"short {i}", lines);
+        foreach (var holder in holders) holder.Dispose();
     }
 
     /// <summary>Connects and reads: true when the server closes (or resets) the connection without sending anything.</summary>
@@ -259,7 +273,7 @@ public sealed class TcpServerTests
     }
 
     [Fact]
-    public async Task A_pull_returns_promptly_when_cancelled_and_empty_when_nothing_came()
+    public async Task A_pull_waits_for_data_without_a_timer_and_returns_empty_when_cancelled()
     {
         var host = new TestHost();
         await using var connector = new TcpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0")));
@@ -267,9 +281,22 @@ public sealed class TcpServerTests
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         var batch = new SourceBatch(8);
-
         Assert.Equal(PullStatus.Empty, await connector.Source!.PullAsync(batch, cancelled.Token).AsTask().WaitAsync(Fixtures.Timeout));
-        Assert.Equal(PullStatus.Empty, await connector.Source!.PullAsync(batch, CancellationToken.None).AsTask().WaitAsync(Fixtures.Timeout));
+
+        // With nothing to read the pull keeps waiting (an idle server does not wake up) until data comes...
+        var pull = connector.Source!.PullAsync(batch, CancellationToken.None).AsTask();
+        using var client = await ConnectAsync(Fixtures.Port(((StreamServer)connector).LocalEndPoint));
+        Assert.False(pull.IsCompleted);
+        await client.GetStream().WriteAsync("late\n"u8.ToArray());
+        Assert.Equal(PullStatus.Data, await pull.WaitAsync(Fixtures.Timeout));
+        Assert.Equal("late\n", Encoding.UTF8.GetString(batch[0].Data.Span));
+
+        // ...or the runtime cuts it short because the instance has other work.
+        batch.Clear();
+        using var cut = new CancellationTokenSource();
+        var waiting = connector.Source!.PullAsync(batch, cut.Token).AsTask();
+        await cut.CancelAsync();
+        Assert.Equal(PullStatus.Empty, await waiting.WaitAsync(Fixtures.Timeout));
         Assert.Equal(0, batch.Count);
     }
 
@@ -303,12 +330,11 @@ public sealed class TcpServerTests
     {
         var host = new TestHost();
         var (runner, _, port) = await StartAsync(host);
-        var connector = runner.Connector;
         using var open = await ConnectAsync(port);
         await open.GetStream().WriteAsync("x\n"u8.ToArray());
         await Fixtures.Eventually(() => runner.Chunks.Count > 0, "the chunk");
 
-        await connector.OnDrainAsync(CancellationToken.None);
+        await runner.DrainAsync();
         await Assert.ThrowsAnyAsync<SocketException>(async () =>
         {
             using var late = new TcpClient();
@@ -317,5 +343,51 @@ public sealed class TcpServerTests
 
         await runner.DisposeAsync();
         Assert.Equal(0, await ReadToEndOrResetAsync(open));
+    }
+
+    [Fact]
+    public async Task A_drain_while_peers_keep_sending_stops_reading_hands_over_what_was_read_and_finishes()
+    {
+        var host = new TestHost();
+        var (runner, _, port) = await StartAsync(host);
+        await using var _ = runner;
+        using var stopSending = new CancellationTokenSource();
+        var senders = Enumerable.Range(0, 3).Select(async peer =>
+        {
+            using var client = await ConnectAsync(port);
+            var sent = 0;
+            try
+            {
+                while (!stopSending.IsCancellationRequested)
+                {
+                    await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{sent}}}\n"), stopSending.Token);
+                    sent++;
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                // Stopped by the test, or cut off when the server stopped.
+            }
+            return sent;
+        }).ToList();
+        await Fixtures.Eventually(() => runner.StreamCount == 3, "lines from all three peers");
+
+        // The peers go on sending; the drain must still end: no more reads, what was read is pulled, then Finished.
+        await runner.DrainAsync();
+        await runner.Pumped.WaitAsync(Fixtures.Timeout);
+        Assert.True(runner.Finished, "the source did not finish after the drain");
+        Assert.Equal(3, runner.Ended.Count);
+
+        // What was handed on is, per peer, exactly the start of what it sent (nothing lost in between, nothing mixed).
+        foreach (var stream in runner.Chunks.GroupBy(c => c.StreamId))
+        {
+            var text = Fixtures.Text(stream.Select(c => c.Data));
+            var peer = text[8] - '0';
+            var whole = text[..(text.LastIndexOf('\n') + 1)];
+            var lines = whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"{{\"peer\":{peer},\"line\":{i}}}"), lines);
+        }
+        await stopSending.CancelAsync();
+        await Task.WhenAll(senders).WaitAsync(Fixtures.Timeout);
     }
 }

@@ -60,6 +60,31 @@ public sealed class UdpTests
     }
 
     [Fact]
+    public async Task Datagrams_the_kernel_dropped_while_the_flow_did_not_pull_are_counted_and_logged()
+    {
+        var host = new TestHost();
+        var connector = new UdpServerFactory().Create(Fixtures.Context(host, ("url", "udp://127.0.0.1:0")));
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+        var server = (UdpServerConnector)connector;
+        var target = new IPEndPoint(IPAddress.Loopback, Fixtures.Port(server.LocalEndPoint));
+        using var sender = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+
+        // Nobody pulls: the server's queue fills, the socket is not read, its receive buffer overflows (twice what
+        // the default buffer could hold, whatever this machine's default is).
+        var buffer = long.Parse(File.ReadAllText("/proc/sys/net/core/rmem_default").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var datagram = new byte[1024];
+        var count = Math.Max(20_000, buffer / datagram.Length * 2);
+        for (var i = 0; i < count; i++) await sender.SendAsync(datagram, target);
+        await using (var runner = new Runner(connector))
+        {
+            await Fixtures.Eventually(() => runner.Ended.Count >= StreamServer.QueueCapacity / 2, "the queued datagrams");
+        }
+
+        Assert.True(server.KernelDrops > 0, "no kernel drops were counted");
+        Assert.True(host.Logged($"the kernel dropped {server.KernelDrops} datagram(s) so far because the socket's receive buffer was full"));
+    }
+
+    [Fact]
     public async Task Client_sends_each_event_as_one_datagram_and_fails_only_the_events_too_large_for_one()
     {
         var host = new TestHost();

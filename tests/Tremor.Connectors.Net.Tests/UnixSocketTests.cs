@@ -84,6 +84,32 @@ public sealed class UnixSocketTests
     }
 
     [Fact]
+    public async Task A_regular_file_a_directory_or_a_link_at_the_path_is_left_alone_and_the_error_names_it()
+    {
+        using var dir = new TempDir();
+        var file = dir.File("important.log");
+        File.WriteAllText(file, "keep me\n");
+        var folder = dir.File("a-directory");
+        Directory.CreateDirectory(folder);
+        var link = dir.File("link.sock");
+        File.CreateSymbolicLink(link, file);
+
+        foreach (var (path, what) in new[] { (file, "a regular file"), (folder, "a directory"), (link, "a symbolic link") })
+        {
+            var host = new TestHost();
+            var server = new UnixSocketServerFactory().Create(Fixtures.Context(host, ("path", path)));
+            var error = await Assert.ThrowsAsync<IOException>(async () => await server.ConnectAsync(1, CancellationToken.None));
+            Assert.Contains($"'{path}', which is {what}, not a socket; it was left alone", error.Message);
+            Assert.Contains("'path'", error.Message);
+            await server.DisposeAsync();
+            Assert.False(host.Logged("removed"));
+        }
+        Assert.Equal("keep me\n", File.ReadAllText(file));
+        Assert.True(Directory.Exists(folder));
+        Assert.Equal(file, new FileInfo(link).LinkTarget);
+    }
+
+    [Fact]
     public async Task A_stopping_server_leaves_the_socket_file_of_its_successor_alone()
     {
         using var dir = new TempDir();
