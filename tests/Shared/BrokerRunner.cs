@@ -143,4 +143,15 @@ internal static partial class Fixtures
             await Task.Delay(10);
         }
     }
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (a query to the server) until it holds or the deadline passes.</summary>
+    public static async Task WaitUntil(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + BrokerTimeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for: {what}");
+            await Task.Delay(10);
+        }
+    }
 }
