@@ -4,9 +4,15 @@ namespace Tremor.Connectors.Redis.Tests;
 public sealed class RedisServer : IAsyncLifetime
 {
     public RedisServer()
+        : this([])
+    {
+    }
+
+    internal RedisServer(string[] extra)
     {
         var binary = ServerProcess.Find("redis-server", "redis-server", "/usr/bin/redis-server");
-        Server = new ServerProcess(binary, s => ["--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.Dir.Path]);
+        Server = new ServerProcess(binary, s =>
+            ["--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.Dir.Path, .. extra]);
     }
 
     internal ServerProcess Server { get; }

@@ -182,3 +182,35 @@ public sealed class RedisReconnectTests : IAsyncLifetime
         Assert.Single(sinkHost.ConnectionsLost);
     }
 }
+
+/// <summary>A server that wants a password: wrong credentials say so.</summary>
+public sealed class RedisCredentialTests : IAsyncLifetime
+{
+    private readonly RedisServer _server = new(["--requirepass", "secret"]);
+
+    public Task InitializeAsync() => _server.InitializeAsync();
+
+    public Task DisposeAsync() => _server.DisposeAsync();
+
+    [Fact]
+    public async Task A_wrong_password_is_one_error_saying_to_check_username_and_password()
+    {
+        var host = new TestHost();
+        await using var connector = new RedisFactory().Create(Fixtures.Context(host, ("url", _server.Url), ("password", "wrong"), ("sink", Fixtures.Record(("list", "x")))));
+
+        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
+
+        var line = Assert.Single(host.Logs, l => l.Level >= PluginLogLevel.Warning);
+        Assert.Contains("check username and password", line.Message);
+    }
+
+    [Fact]
+    public async Task The_right_password_connects()
+    {
+        var host = new TestHost();
+        await using var runner = new BrokerRunner(new RedisFactory().Create(Fixtures.Context(host, ("url", _server.Url), ("password", "secret"), ("sink", Fixtures.Record(("list", "x"))))));
+
+        Assert.True(await runner.ConnectAsync(1));
+        Assert.Equal(SinkStatus.Ack, (await runner.DeliverAsync(Fixtures.BrokerBatch(("a", Value.Null)))).Status);
+    }
+}
