@@ -3,7 +3,7 @@ using Tremor.Pdk;
 namespace Tremor.Connectors.Nats;
 
 /// <summary>What the source reads: a core subject (optionally in a queue group), or a JetStream durable consumer.</summary>
-internal sealed record NatsSourceOptions(string? Subject, string? Queue, string? Stream, string? Consumer, string? Filter)
+internal sealed record NatsSourceOptions(string? Subject, string? Queue, string? Stream, string? Consumer, string? Filter, IReadOnlyList<string> StreamSubjects)
 {
     public bool IsJetStream => Stream is not null;
 }
@@ -41,19 +41,24 @@ internal sealed record NatsOptions(string Url, string? Username, string? Passwor
 
     private static NatsSourceOptions ReadSource(PluginConfig source, string alias)
     {
-        source.RejectUnknownKeys("subject", "queue", "stream", "consumer", "filter");
+        source.RejectUnknownKeys("subject", "queue", "stream", "consumer", "filter", "subjects");
         if (source.Has("stream"))
         {
             if (source.Has("subject")) throw new ConfigException(Key(source, "subject"), "give subject (core NATS) or stream (JetStream), not both; a JetStream consumer narrows with filter");
             if (source.Has("queue")) throw new ConfigException(Key(source, "queue"), "applies to core subjects only: JetStream consumers share work through one durable consumer");
-            return new NatsSourceOptions(null, null, NonEmpty(source, "stream", null), NonEmpty(source, "consumer", DefaultName(alias)), source.GetOptionalString("filter"));
+            var subjects = source.Has("subjects") ? source.GetStringList("subjects") : [];
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                if (subjects[i].Length == 0) throw new ConfigException(Key(source, $"subjects[{i}]"), "must not be empty (a subject such as \"events.>\")");
+            }
+            return new NatsSourceOptions(null, null, NonEmpty(source, "stream", null), NonEmpty(source, "consumer", DefaultName(alias)), source.GetOptionalString("filter"), subjects);
         }
         if (!source.Has("subject")) throw new ConfigException(Key(source, "subject"), "is required (a core subject such as \"events.>\"), or give stream for JetStream");
-        foreach (var jetStreamOnly in new[] { "consumer", "filter" })
+        foreach (var jetStreamOnly in new[] { "consumer", "filter", "subjects" })
         {
             if (source.Has(jetStreamOnly)) throw new ConfigException(Key(source, jetStreamOnly), "applies to a JetStream source (stream = ...) only");
         }
-        return new NatsSourceOptions(NonEmpty(source, "subject", null), source.GetOptionalString("queue"), null, null, null);
+        return new NatsSourceOptions(NonEmpty(source, "subject", null), source.GetOptionalString("queue"), null, null, null, []);
     }
 
     private static NatsSinkOptions ReadSink(PluginConfig sink)

@@ -113,6 +113,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
                 INatsJSConsumer consumer;
                 try
                 {
+                    if (source.StreamSubjects.Count > 0) await EnsureStreamAsync(source, cancellationToken).ConfigureAwait(false);
                     consumer = await _jetStream!.CreateOrUpdateConsumerAsync(source.Stream!, new ConsumerConfig(source.Consumer!)
                     {
                         AckPolicy = ConsumerConfigAckPolicy.Explicit,
@@ -121,7 +122,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
                 }
                 catch (NatsJSApiException e)
                 {
-                    _host.Log(PluginLogLevel.Error, $"nats: the consumer '{source.Consumer}' on stream '{source.Stream}' could not be made on {_options.Url}: {e.Error.Description} (does the stream exist? nats stream add {source.Stream})");
+                    _host.Log(PluginLogLevel.Error, $"nats: the consumer '{source.Consumer}' on stream '{source.Stream}' could not be made on {_options.Url}: {e.Error.Description} (does the stream exist? create it, or set source.subjects so the connector creates it)");
                     return false;
                 }
                 _receiving = Task.Run(() => ConsumeAsync(consumer, token));
@@ -134,6 +135,20 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         Volatile.Write(ref _lostReported, 0);
         _host.Log(PluginLogLevel.Info, $"nats: connected to {_options.Url}");
         return true;
+    }
+
+    /// <summary>Creates the stream over <c>subjects</c> when it does not exist; an existing stream is left as its operator made it.</summary>
+    private async Task EnsureStreamAsync(NatsSourceOptions source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _jetStream!.GetStreamAsync(source.Stream!, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            await _jetStream!.CreateStreamAsync(new StreamConfig(source.Stream!, [.. source.StreamSubjects]), cancellationToken).ConfigureAwait(false);
+            _host.Log(PluginLogLevel.Info, $"nats: created stream '{source.Stream}' over {string.Join(", ", source.StreamSubjects)}");
+        }
     }
 
     private async Task ConsumeAsync(INatsJSConsumer consumer, CancellationToken cancellationToken)

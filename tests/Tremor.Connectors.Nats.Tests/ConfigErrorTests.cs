@@ -17,6 +17,8 @@ public sealed class ConfigErrorTests
         { [("url", "nats://127.0.0.1:4222"), ("source", S(("stream", "A"), ("queue", "q")))], "source.queue" },
         { [("url", "nats://127.0.0.1:4222"), ("source", S(("subject", "a"), ("consumer", "c")))], "source.consumer" },
         { [("url", "nats://127.0.0.1:4222"), ("source", S(("stream", "has space")))], "source.stream" },
+        { [("url", "nats://127.0.0.1:4222"), ("source", S(("subject", "a"), ("subjects", Value.From([Value.From("a")]))))], "source.subjects" },
+        { [("url", "nats://127.0.0.1:4222"), ("source", S(("stream", "A"), ("subjects", Value.From([Value.From("")]))))], "source.subjects[0]" },
         { [("url", "nats://127.0.0.1:4222"), ("sink", S(("subject", "a.>")))], "sink.subject" },
         { [("url", "nats://127.0.0.1:4222"), ("sink", S(("subject", "a"), ("jetstrem", true)))], "sink.jetstrem" },
         { [("url", "nats://127.0.0.1:4222"), ("sink", S(("subject", "a"))), ("password", "p")], "username" },

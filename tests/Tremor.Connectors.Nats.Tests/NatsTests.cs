@@ -90,6 +90,20 @@ public sealed class NatsTests(NatsServer server) : IClassFixture<NatsServer>
     }
 
     [Fact]
+    public async Task With_subjects_a_missing_stream_is_created_and_consumed()
+    {
+        var stream = NewName("MADE");
+        await using var source = new BrokerRunner(Create(new TestHost(), ("source", S(("stream", stream), ("subjects", Value.From([Value.From($"{stream}.>")]))))));
+        await source.StartAsync();
+        await using var sink = new BrokerRunner(Create(new TestHost(), ("sink", S(("subject", $"{stream}.a"), ("jetstream", true)))));
+        Assert.True(await sink.ConnectAsync(1));
+
+        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("one", Value.Null)))).Status);
+
+        await source.WaitFor(p => p.Exists(x => x.Text == "one"), "the message through the created stream");
+    }
+
+    [Fact]
     public async Task An_unreachable_server_is_one_warning_naming_the_url_and_the_runtime_retries()
     {
         var host = new TestHost();
