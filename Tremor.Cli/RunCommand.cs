@@ -38,9 +38,9 @@ public static class RunCommand
                 throw new ConfigException($"{file.FullName}: tremor.flows", "no flows to run; define at least one under tremor.flows");
             }
             discovery = new PluginDiscovery(catalog, settings.Plugins);
-            foreach (var record in discovery.DiscoverAll(pluginDirs).Where(r => r.Status == PluginStatus.Refused))
+            foreach (var record in discovery.DiscoverAll(pluginDirs).Where(r => r.Status != PluginStatus.Loaded))
             {
-                error.WriteLine($"warning: plugin refused: {record.Reason}");
+                error.WriteLine(record.Status == PluginStatus.Shadowed ? $"note: plugin {record.Reason}" : $"warning: plugin refused: {record.Reason}");
             }
             foreach (var missing in discovery.MissingDirectories)
             {

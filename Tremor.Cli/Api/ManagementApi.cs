@@ -234,7 +234,8 @@ public sealed class ManagementApi : IAsyncDisposable
             {
                 CheckTrusted(path);
                 var record = discovery.LoadOne(path);
-                if (record.Status == PluginStatus.Refused) throw new ApiError(422, record.Reason ?? "refused");
+                // A name or connector type already taken is a conflict with what is loaded, not a bad file.
+                if (record.Status == PluginStatus.Refused) throw new ApiError(record.Other is null ? 422 : 409, record.Reason ?? "refused");
                 return Record(record);
             }
             finally
@@ -533,8 +534,9 @@ public sealed class ManagementApi : IAsyncDisposable
             ["kind"] = r.Kind,
             ["pdk"] = r.PdkVersion,
             ["path"] = r.Path,
-            ["status"] = r.Status == PluginStatus.Loaded ? "loaded" : "refused",
+            ["status"] = r.Status.ToString().ToLowerInvariant(),
             ["reason"] = r.Reason,
+            ["other"] = r.Other,
             ["provides"] = r.Provides.ToList(),
         };
     }
