@@ -1,0 +1,157 @@
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Testing;
+
+/// <summary>What one pull produced, copied (the batch and its memory are only valid until the next pull).</summary>
+internal sealed record Pulled(ulong StreamId, ulong PullId, byte[] Data, Value Meta)
+{
+    public string Text => System.Text.Encoding.UTF8.GetString(Data);
+}
+
+/// <summary>
+/// Plays the runtime for one broker connector: pulls in a loop, delivers sink batches, connects and passes acks and
+/// fails back, one call at a time (the PDK's threading contract), and records every chunk pulled.
+/// </summary>
+internal sealed class BrokerRunner : IAsyncDisposable
+{
+    private readonly IConnector _connector;
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private readonly List<Pulled> _pulled = [];
+    private Task? _pump;
+    private bool _disposed;
+
+    public BrokerRunner(IConnector connector)
+    {
+        _connector = connector;
+    }
+
+    public IConnector Connector => _connector;
+
+    public List<Pulled> Pulled
+    {
+        get { lock (_lock) return [.. _pulled]; }
+    }
+
+    public List<string> Texts => Pulled.Select(p => p.Text).ToList();
+
+    /// <summary>Connects (asserting it worked) and starts pulling.</summary>
+    public async Task StartAsync()
+    {
+        Assert.True(await ConnectAsync(1), "the connector did not connect");
+        _pump ??= Task.Run(PumpAsync);
+    }
+
+    private async Task PumpAsync()
+    {
+        var source = _connector.Source!;
+        var batch = new SourceBatch(16);
+        while (!_stop.IsCancellationRequested)
+        {
+            await _turn.WaitAsync();
+            try
+            {
+                batch.Clear();
+                PullStatus status;
+                try
+                {
+                    status = await source.PullAsync(batch, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                lock (_lock)
+                {
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        var c = batch[i];
+                        if (!c.IsStreamEnd) _pulled.Add(new Pulled(c.StreamId, c.PullId, c.Data.ToArray(), c.Meta));
+                    }
+                }
+                if (status == PullStatus.Finished) return;
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+    }
+
+    public async Task<SinkReply> DeliverAsync(SinkBatch batch) => await InTurn(() => _connector.Sink!.OnBatchAsync(batch, CancellationToken.None));
+
+    public async Task<bool> ConnectAsync(int attempt) => await InTurn(() => _connector.ConnectAsync(attempt, CancellationToken.None));
+
+    public Task AckAsync(Pulled pulled) => InTurn(() =>
+    {
+        _connector.Source!.Ack(pulled.StreamId, pulled.PullId);
+        return ValueTask.FromResult(true);
+    });
+
+    public Task FailAsync(Pulled pulled) => InTurn(() =>
+    {
+        _connector.Source!.Fail(pulled.StreamId, pulled.PullId);
+        return ValueTask.FromResult(true);
+    });
+
+    private async Task<T> InTurn<T>(Func<ValueTask<T>> call)
+    {
+        await _turn.WaitAsync();
+        try
+        {
+            return await call();
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    /// <summary>Waits until the pulled chunks satisfy <paramref name="condition"/>.</summary>
+    public Task WaitFor(Func<List<Pulled>, bool> condition, string what) => Fixtures.WaitUntil(() => condition(Pulled), what);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await _stop.CancelAsync();
+        if (_pump is not null) await _pump.WaitAsync(TimeSpan.FromSeconds(20));
+        await _connector.OnStopAsync(CancellationToken.None);
+        await _connector.DisposeAsync();
+        _stop.Dispose();
+        _turn.Dispose();
+    }
+}
+
+/// <summary>Builders and waits for the broker connector tests.</summary>
+internal static partial class Fixtures
+{
+    public static readonly TimeSpan BrokerTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>A sink batch of events (payload and meta), payloads back to back as the runtime hands them over.</summary>
+    public static SinkBatch BrokerBatch(params (string Payload, Value Meta)[] events) =>
+        BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.Payload), 1UL, Value.Null, e.Meta)).ToArray());
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
+    public static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + BrokerTimeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for: {what}");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (a query to the server) until it holds or the deadline passes.</summary>
+    public static async Task WaitUntil(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + BrokerTimeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for: {what}");
+            await Task.Delay(10);
+        }
+    }
+}

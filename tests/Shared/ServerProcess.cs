@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Tremor.Connectors.Testing;
+
+/// <summary>
+/// A real server (mosquitto, redis-server, ...) started by a test as a plain process on a free loopback port, in a
+/// temp dir of its own; stopped with SIGTERM (so it saves what it persists) and started again on the same port.
+/// </summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly string _binary;
+    private readonly Func<ServerProcess, IEnumerable<string>> _arguments;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public ServerProcess(string binary, Func<ServerProcess, IEnumerable<string>> arguments)
+    {
+        _binary = binary;
+        _arguments = arguments;
+        Port = FreePort();
+    }
+
+    public TempDir Dir { get; } = new();
+
+    public int Port { get; }
+
+    /// <summary>
+    /// The server's binary: the first candidate that exists, else the name on PATH. A missing server fails the test with
+    /// what to install: these tests never pass by doing nothing.
+    /// </summary>
+    public static string Find(string name, string debianPackage, params string[] candidates)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (File.Exists(candidate)) return candidate;
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path)) return path;
+        }
+        Assert.Fail($"'{name}' was not found (looked in {string.Join(", ", candidates)} and PATH): install the Debian package " +
+                    $"'{debianPackage}' (apt-get install -y {debianPackage}; ./test.sh installs it when missing)");
+        return "";
+    }
+
+    public async Task StartAsync()
+    {
+        var info = new ProcessStartInfo(_binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Dir.Path,
+        };
+        foreach (var argument in _arguments(this)) info.ArgumentList.Add(argument);
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_binary}");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        // Ready when it accepts a connection; a server that exits instead fails the test with what it printed.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            if (process.HasExited) Assert.Fail($"{_binary} exited with {process.ExitCode} at start: {Output}");
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    /// <summary>SIGTERM, then waits for the exit (a server flushes its persistence on SIGTERM).</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not { } process) return;
+        _process = null;
+        if (!process.HasExited)
+        {
+            _ = Kill(process.Id, 15);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+        process.Dispose();
+    }
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Dir.Dispose();
+    }
+}
