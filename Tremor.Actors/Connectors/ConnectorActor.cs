@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Links;
+using Tremor.Actors.Metrics;
 using Tremor.Actors.Plugins;
 using Tremor.Pdk;
 
@@ -64,11 +65,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
-    private int _restarts;
-    private long _eventsIn;
-    private long _eventsOut;
-    private long _errors;
-    private long _dropped;
+    // Counters live where a /metrics scrape reads them without asking this actor.
+    private readonly ConnectorMetrics _metrics;
     private string? _lastError;
     private bool _pausedWhenLost;
     private readonly bool _isolated;
@@ -138,6 +136,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _services = services;
         _dataPath = dataPath;
         _flow = flow;
+        _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type);
         _isolated = spec.Isolation.Mode == "process";
         Initializing();
     }
@@ -196,7 +195,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         _flushSent = false; // a flush sent to an instance that died was never answered
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_restarts}");
+        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_metrics.Restarts}");
         Context.Watch(_proxy);
     }
 
@@ -339,11 +338,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
         Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
         Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _restarts, _eventsIn, _eventsOut, _errors, _dropped, _lastError, _breakers.IsOpen)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
         {
             if (!_breakers.Apply(m, Sender)) return;
+            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
             if (m.Open)
             {
                 _log.Warning("{0}: circuit breaker open ({1}): pulling stops until it closes", _spec.Alias, m.Reason);
@@ -423,11 +423,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var interrupted = _pullInterrupted;
         _pullInterrupted = false;
         _consecutiveFailures = 0;
-        _eventsOut += m.Events.Length;
-        if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _dropped += m.Events.Length;
+        _metrics.EventsOut += m.Events.Length;
+        if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _metrics.Dropped += m.Events.Length;
         if (m.Errors.Length > 0)
         {
-            _errors += m.Errors.Length;
+            _metrics.Errors += m.Errors.Length;
             if (_decoder is { Transactional: true })
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
@@ -438,9 +438,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             if (!_outlets.Send("err", m.Errors, Self))
             {
                 // An unlinked err port logs and counts (rate-limited so bad input cannot flood the log).
-                if (_errors <= 10 || _errors % 1000 == 0)
+                if (_metrics.Errors <= 10 || _metrics.Errors % 1000 == 0)
                 {
-                    _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, m.Errors[0].Data["error"], _errors);
+                    _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, m.Errors[0].Data["error"], _metrics.Errors);
                 }
             }
         }
@@ -485,7 +485,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void OnEventBatch(EventBatch batch)
     {
-        _eventsIn += batch.Events.Length;
+        _metrics.EventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
             FailBack(batch.Events, _lastError ?? "connector failed");
@@ -581,7 +581,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             foreach (var (e, reason) in inFlight.EncodeFailures)
             {
-                _errors++;
+                _metrics.Errors++;
                 _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
                 FailBack([e], reason);
             }
@@ -594,7 +594,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
                 AckBack(delivered);
                 break;
             case SinkStatus.Fail:
-                _errors += delivered.Length;
+                _metrics.Errors += delivered.Length;
                 _lastError = m.Reply.Error;
                 FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
                 break;
@@ -683,10 +683,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _restartTimes.Add(now);
             _consecutiveFailures++;
         }
-        _restarts++;
+        _metrics.Restarts++;
         var r = _spec.Restart;
         var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
-        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _restarts);
+        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _metrics.Restarts);
         Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
         SetState(ConnectorState.Restarting, _lastError);
         Become(() =>
@@ -737,7 +737,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Poisoned(Event e)
     {
-        _errors++;
+        _metrics.Errors++;
         var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
         FailBack([e], reason);
@@ -747,7 +747,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         record.Append("event", e.Data);
         var error = new Event { Id = e.Id, IngestNs = e.IngestNs, Data = Value.From(record), Meta = e.Meta };
         if (_outlets.IsLinked("err") && _outlets.HasCredit("err")) _outlets.Send("err", [error], Self);
-        else _dropped++;
+        else _metrics.Dropped++;
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
@@ -811,12 +811,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void SetState(ConnectorState state, string? reason)
     {
         _state = state;
+        _metrics.State = state;
         _flow.Tell(new StateChanged(_spec.Alias, state, reason));
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
+        RuntimeMetrics.Get(Context.System).Unregister(_metrics);
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);

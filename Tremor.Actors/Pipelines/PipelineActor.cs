@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Links;
+using Tremor.Actors.Metrics;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Pipelines;
@@ -21,8 +22,8 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
     private readonly Collector _collector = new();
     private readonly CircuitBreakers _breakers = new();
-    private long _eventsIn;
-    private long _eventsOut;
+    // Counters live where a /metrics scrape reads them without asking this actor.
+    private readonly PipelineMetrics _metrics;
     private long _dropped;
     private bool _finished;
     private bool _programFinished;
@@ -52,6 +53,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         _program = program;
         _dataPath = dataPath;
         _flow = flow;
+        _metrics = RuntimeMetrics.Get(Context.System).RegisterPipeline(spec.Alias);
 
         Receive<LinkOutput>(l => _outlets.Add(l));
         Receive<LinkInput>(l =>
@@ -76,7 +78,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             if (!_breakers.Apply(m, Sender)) return;
             foreach (var upstream in _upstreams) upstream.Tell(m);
         });
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count, _program.ErrorCount)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _metrics.EventsIn, _metrics.EventsOut, _dropped, _pending.Count, _program.ErrorCount)));
         Receive<TickNow>(_ =>
         {
             if (_programFinished) return;
@@ -96,9 +98,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         if (_program.TickInterval is { } interval) Timers.StartPeriodicTimer("tick", new TickNow(), interval);
     }
 
+    /// <inheritdoc />
+    protected override void PostStop() => RuntimeMetrics.Get(Context.System).Unregister(_metrics);
+
     private void OnBatch(EventBatch batch)
     {
-        _eventsIn += batch.Events.Length;
+        _metrics.EventsIn += batch.Events.Length;
         List<(string, Event[])> output;
         if (_program.IsPassthrough)
         {
@@ -126,11 +131,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             _pending.Dequeue();
             foreach (var (port, events) in output)
             {
-                if (_outlets.Send(port, events, Self)) _eventsOut += events.Length;
+                if (_outlets.Send(port, events, Self)) _metrics.EventsOut += events.Length;
                 else _dropped += events.Length;
             }
             if (!from.IsNobody()) from.Tell(new Credit(1));
         }
+        _metrics.Errors = _program.ErrorCount;
         CheckFinished();
     }
 
