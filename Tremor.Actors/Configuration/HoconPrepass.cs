@@ -127,9 +127,9 @@ public static partial class HoconPrepass
         {
             var value = reference.GetValue(s.Path);
             if (!value.IsString()) throw new ConfigException(where, $"${{{s.Path}}} refers to a section of the defaults; substitute a single value such as ${{{s.Path}.KEY}}");
-            return new Edit(s.Start, s.End, Quote(value.GetString()));
+            return new Edit(s.Start, s.End, Names.Quote(value.GetString()));
         }
-        if (environment(s.Path) is { } env) return new Edit(s.Start, s.End, Quote(env));
+        if (environment(s.Path) is { } env) return new Edit(s.Start, s.End, Names.Quote(env));
         if (!s.Optional)
         {
             throw new ConfigException(where, $"${{{s.Path}}} is neither a key of the config nor a set environment variable; set {s.Path}, or write ${{?{s.Path}}} to leave the key out (its default applies) when it is unset");
@@ -206,27 +206,6 @@ public static partial class HoconPrepass
             }
             seen[path] = (line, col);
         }
-    }
-
-    private static string Quote(string value)
-    {
-        var sb = new StringBuilder(value.Length + 2).Append('"');
-        foreach (var c in value)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (char.IsControl(c)) sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-                    else sb.Append(c);
-                    break;
-            }
-        }
-        return sb.Append('"').ToString();
     }
 
     /// <summary>Spaces for the range, keeping its newlines so line numbers of later errors stay right.</summary>

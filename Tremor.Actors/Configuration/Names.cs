@@ -39,16 +39,21 @@ public static class Names
     public static string Quote(string text) => $"\"{Escape(text)}\"";
 
     /// <summary>Escapes control characters (a newline becomes <c>\n</c>), quotes and backslashes: user-given text never breaks a log line.</summary>
-    public static string Escape(string text)
+    public static string Escape(string text) => Escape(text, quotes: true);
+
+    /// <summary>Escapes control characters only (a newline becomes <c>\n</c>): one log event stays one line, whatever text it carries.</summary>
+    public static string EscapeControl(string text) => Escape(text, quotes: false);
+
+    private static string Escape(string text, bool quotes)
     {
-        if (!text.Any(c => char.IsControl(c) || c is '"' or '\\')) return text;
+        if (!text.Any(c => char.IsControl(c) || (quotes && c is '"' or '\\'))) return text;
         var sb = new StringBuilder(text.Length + 8);
         foreach (var c in text)
         {
             switch (c)
             {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
+                case '"' when quotes: sb.Append("\\\""); break;
+                case '\\' when quotes: sb.Append("\\\\"); break;
                 case '\n': sb.Append("\\n"); break;
                 case '\r': sb.Append("\\r"); break;
                 case '\t': sb.Append("\\t"); break;

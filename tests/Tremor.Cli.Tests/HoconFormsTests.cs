@@ -159,6 +159,13 @@ public sealed class HoconFormsTests : IDisposable
     }
 
     [Fact]
+    public void Log_text_keeps_to_one_line_whatever_it_carries()
+    {
+        // Quotes stay as they are (messages quote names); control characters are escaped, so nothing forges a line.
+        Assert.Equal("flow \"a\\nb\" \\u001b[31m", Names.EscapeControl("flow \"a\nb\" \u001b[31m"));
+    }
+
+    [Fact]
     public void A_short_token_is_refused_when_the_api_listens_beyond_loopback()
     {
         var e = Assert.Throws<ConfigException>(() => TremorConfig.ReadSettings(Parse("tremor.api { enabled = on, bind = \"0.0.0.0\", token = \"a\" }\n"), "flow.conf"));
