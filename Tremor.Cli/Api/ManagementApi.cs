@@ -116,9 +116,9 @@ public sealed class ManagementApi : IAsyncDisposable
         }
         var everywhere = IPAddress.Parse(settings.Bind) is { } ip && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
         var scope = IPAddress.IsLoopback(IPAddress.Parse(settings.Bind)) ? "loopback only" : everywhere ? "every interface" : "reachable from other hosts";
-        error.WriteLine($"management API on {bound} ({scope}; token in {(generated ? tokenFile : "tremor.api.token")})");
-        // A client on this host reaches a wildcard bind through loopback.
+        // A client cannot connect to a wildcard address: the URL is the loopback one, the listening address follows.
         var address = everywhere ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
+        error.WriteLine($"management API on {address} (listening on {bound.Authority}, {scope}; token in {(generated ? tokenFile : "tremor.api.token")})");
         return new ManagementApi(app, address, token);
     }
 

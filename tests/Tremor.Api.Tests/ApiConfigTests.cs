@@ -122,6 +122,15 @@ public sealed class ApiConfigTests
     }
 
     [Fact]
+    public async Task The_start_line_names_the_address_the_api_really_listens_on()
+    {
+        await using var tremor = await TremorProcess.StartAsync("tremor.api.bind = \"0.0.0.0\"");
+
+        Assert.Matches(@"management API on http://127\.0\.0\.1:(\d+)/ \(listening on 0\.0\.0\.0:\1, every interface; token in ", tremor.Stderr);
+        Assert.True(await Alive(tremor));
+    }
+
+    [Fact]
     public async Task The_bearer_scheme_is_case_insensitive_and_metrics_need_the_token()
     {
         await using var tremor = await TremorProcess.StartAsync();
