@@ -179,9 +179,8 @@ public static partial class HoconPrepass
         var nested = new HoconOrigin(found, Path.GetDirectoryName(found), origin.Environment);
         var index = includes.Count;
         // Parsed on its own (its substitutions resolved against itself and the environment), then merged by Akka at
-        // the include's place; parsed per use because Akka merges into the object it is handed.
+        // the include's place; parsed per use because Akka merges the included objects into the config by reference.
         var nestedChain = chain.Append(found).ToList();
-        _ = Parse(text, nested, include.Prefix, nestedChain);
         includes.Add(() => new HoconRoot(Parse(text, nested, include.Prefix, nestedChain).Root, []));
         return $"include \"#{index}\"";
     }
