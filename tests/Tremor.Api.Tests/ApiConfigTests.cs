@@ -122,6 +122,41 @@ public sealed class ApiConfigTests
     }
 
     [Fact]
+    public async Task By_default_the_token_goes_under_the_state_directory_per_port_and_tremor_api_finds_it()
+    {
+        var state = Directory.CreateTempSubdirectory("tremor-api-state-");
+        try
+        {
+            var environment = new Dictionary<string, string> { ["XDG_STATE_HOME"] = state.FullName };
+            await using var tremor = await TremorProcess.StartAsync(environment: environment, tokenFile: null);
+            var port = tremor.Client.BaseAddress!.Port;
+            var token = Path.Combine(state.FullName, "tremor", $"api-{port}.token");
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(token));
+            Assert.Empty(Directory.GetFiles(tremor.Directory, "*token*")); // nothing in the working directory
+            Assert.Contains($"token in {token}", tremor.Stderr);
+
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "tremor.dll"), "api", "GET", "/v1/flows", "--url", $"http://127.0.0.1:{port}"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = tremor.Directory,
+            };
+            info.Environment["XDG_STATE_HOME"] = state.FullName;
+            using var cli = System.Diagnostics.Process.Start(info)!;
+            var output = cli.StandardOutput.ReadToEndAsync();
+            var error = cli.StandardError.ReadToEndAsync();
+            await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(cli.ExitCode == 0, await error);
+            Assert.StartsWith("[", (await output).Trim());
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_start_line_names_the_address_the_api_really_listens_on()
     {
         await using var tremor = await TremorProcess.StartAsync("tremor.api.bind = \"0.0.0.0\"");

@@ -62,14 +62,16 @@ public sealed class TremorProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts tremor in a new temp folder with <paramref name="extraConfig"/>; the token goes to <c>DIR/token</c>
-    /// unless <paramref name="tokenFile"/> names another file (relative to DIR). Throws when tremor exits instead.
+    /// unless <paramref name="tokenFile"/> names another file (relative to DIR), or is null: then tremor's default,
+    /// under <c>XDG_STATE_HOME</c> of <paramref name="environment"/>. Throws when tremor exits instead.
     /// </summary>
-    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, IReadOnlyDictionary<string, string>? environment = null, string tokenFile = "token")
+    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, IReadOnlyDictionary<string, string>? environment = null, string? tokenFile = "token")
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tremor-api-").FullName;
         prepare?.Invoke(dir);
-        var token = Path.Combine(dir, tokenFile);
-        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0, token-file = \"{token}\" }}\n{extraConfig}", environment);
+        var token = tokenFile is null ? null : Path.Combine(dir, tokenFile);
+        var tokenKey = token is null ? "" : $", token-file = \"{token}\"";
+        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0{tokenKey} }}\n{extraConfig}", environment);
         Uri address;
         try
         {
@@ -81,6 +83,7 @@ public sealed class TremorProcess : IAsyncDisposable
             throw;
         }
         p.Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        token ??= Path.Combine(environment!["XDG_STATE_HOME"], "tremor", $"api-{address.Port}.token");
         p.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(token).Trim());
         return p;
     }
