@@ -27,10 +27,10 @@ public enum FlowState
 /// One deployed flow: has the connector and pipeline managers create its parts, links their ports, starts the
 /// connectors, and reports completion (every source finished and every sink drained) to the world.
 /// </summary>
-public sealed class FlowActor : ReceiveActor
+public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly FlowSpec _spec;
-    private readonly IReadOnlyDictionary<string, IConnectorFactory> _factories;
+    private readonly Dictionary<string, IConnectorFactory> _factories;
     private readonly IActorRef _connectorManager;
     private readonly IActorRef _pipelineManager;
     private readonly IActorRef _world;
@@ -64,12 +64,23 @@ public sealed class FlowActor : ReceiveActor
     /// <summary>Reported to the world when the flow completed.</summary>
     public sealed record FlowCompleted(string Name);
 
+    /// <summary>
+    /// Hot swap: the named connectors get instances from these factories (the new version of their plugin); links,
+    /// pipelines and the other connectors stay as they are. Each connector answers the sender with
+    /// <see cref="ConnectorActor.InstanceReplaced"/>.
+    /// </summary>
+    public sealed record SwapConnectors(IReadOnlyDictionary<string, IConnectorFactory> Factories);
+
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
     /// <summary>Props for a validated flow.</summary>
+    /// <remarks>The factories are copied: a hot swap replaces entries, and Props must not keep an old plugin reachable.</remarks>
     public static Props Props(FlowSpec spec, IReadOnlyDictionary<string, IConnectorFactory> factories, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
-        Akka.Actor.Props.Create(() => new FlowActor(spec, factories, connectorManager, pipelineManager, world));
+        Akka.Actor.Props.Create(() => new FlowActor(spec, new Dictionary<string, IConnectorFactory>(factories, StringComparer.Ordinal), connectorManager, pipelineManager, world));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public FlowActor(FlowSpec spec, IReadOnlyDictionary<string, IConnectorFactory> factories, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
+    public FlowActor(FlowSpec spec, Dictionary<string, IConnectorFactory> factories, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
     {
         _spec = spec;
         _factories = factories;
@@ -97,6 +108,7 @@ public sealed class FlowActor : ReceiveActor
         Receive<ConnectorManager.ConnectorCreated>(m => Created(m.Name, m.Connector));
         Receive<PipelineManager.PipelineCreated>(m => Created(m.Name, m.Pipeline));
         Receive<DrainFlow>(_ => _drainRequested = true);
+        Receive<SwapConnectors>(_ => Stash.Stash()); // once every connector exists
         Common();
     }
 
@@ -117,11 +129,21 @@ public sealed class FlowActor : ReceiveActor
         _state = FlowState.Running;
         _log.Info("flow '{0}' deployed: {1} connector(s), {2} pipeline(s), {3} link(s)", _spec.Name, _spec.Connectors.Count, _spec.Pipelines.Count, _spec.Links.Count);
         Become(Running);
+        Stash.UnstashAll();
         if (_drainRequested) Self.Tell(new DrainFlow());
     }
 
     private void Running()
     {
+        Receive<SwapConnectors>(m =>
+        {
+            foreach (var (name, factory) in m.Factories)
+            {
+                if (!_nodes.TryGetValue(name, out var node)) continue;
+                _factories[name] = factory;
+                node.Tell(new ConnectorActor.ReplaceInstance(factory), Sender);
+            }
+        });
         Receive<DrainFlow>(_ =>
         {
             if (_state == FlowState.Completed) return;

@@ -14,7 +14,7 @@ public sealed class TremorProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private TremorProcess(string dir, string config, IReadOnlyDictionary<string, string>? environment)
+    private TremorProcess(string dir, string config, bool manualStdout, IReadOnlyDictionary<string, string>? environment)
     {
         Directory = dir;
         var file = Path.Combine(dir, "tremor.conf");
@@ -35,7 +35,8 @@ public sealed class TremorProcess : IAsyncDisposable
             _address.TrySetException(new InvalidOperationException($"tremor exited with {_process.ExitCode} before its API was up:\n{Stderr}"));
         };
         _process.Start();
-        _process.OutputDataReceived += (_, _) => { };
+        // With manualStdout the test reads stdout itself (StandardOutput), and can hold a stdio sink back by not reading.
+        if (!manualStdout) _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -44,13 +45,16 @@ public sealed class TremorProcess : IAsyncDisposable
             var at = e.Data.IndexOf(marker, StringComparison.Ordinal);
             if (at >= 0) _address.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Split(' ')[0]));
         };
-        _process.BeginOutputReadLine();
+        if (!manualStdout) _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
     public string Directory { get; }
 
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>The process's stdout, when started with manualStdout.</summary>
+    public StreamReader StandardOutput => _process.StandardOutput;
 
     public string Stderr
     {
@@ -65,13 +69,13 @@ public sealed class TremorProcess : IAsyncDisposable
     /// unless <paramref name="tokenFile"/> names another file (relative to DIR), or is null: then tremor's default,
     /// under <c>XDG_STATE_HOME</c> of <paramref name="environment"/>. Throws when tremor exits instead.
     /// </summary>
-    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, IReadOnlyDictionary<string, string>? environment = null, string? tokenFile = "token")
+    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, bool manualStdout = false, IReadOnlyDictionary<string, string>? environment = null, string? tokenFile = "token")
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tremor-api-").FullName;
         prepare?.Invoke(dir);
         var token = tokenFile is null ? null : Path.Combine(dir, tokenFile);
         var tokenKey = token is null ? "" : $", token-file = \"{token}\"";
-        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0{tokenKey} }}\n{extraConfig}", environment);
+        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0{tokenKey} }}\n{extraConfig}", manualStdout, environment);
         Uri address;
         try
         {
