@@ -152,6 +152,8 @@ public static class RunCommand
         output.Flush();
         if (api is not null) await api.DisposeAsync();
         await host.StopAsync();
+        // Plugin instances stop and dispose off the plugin dispatcher (bounded): their code must stay loaded until then.
+        await services.AllInstancesStopped();
         discovery.UnloadAll();
         return code;
 

@@ -114,6 +114,7 @@ public sealed class RuntimeMetrics : IExtension
         ConnectorFamily("tremor_connector_events_in_total", "counter", "Events a connector's sink side received.", c => c.EventsIn);
         ConnectorFamily("tremor_connector_events_out_total", "counter", "Events a connector's source side emitted.", c => c.EventsOut);
         ConnectorFamily("tremor_connector_errors_total", "counter", "Events that went to err or failed.", c => c.Errors);
+        ConnectorFamily("tremor_connector_dropped_total", "counter", "Events with nowhere to go (e.g. errors on an unlinked err port).", c => c.Dropped);
         ConnectorFamily("tremor_connector_restarts_total", "counter", "Restarts of the connector's plugin instance.", c => c.Restarts);
         ConnectorFamily("tremor_connector_up", "gauge", "1 when the connector is running.", c => c.State == ConnectorState.Running ? 1 : 0);
         ConnectorFamily("tremor_connector_circuit_breaker_open", "gauge", "1 while a downstream that lost its peer holds the source back.", c => c.CircuitBreakerOpen ? 1 : 0);
