@@ -21,7 +21,8 @@ public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMe
                 _ => "ERROR",
             };
             var message = e.Message?.ToString() ?? "";
-            Console.Error.WriteLine($"{e.Timestamp:HH:mm:ss.fff} {level} {message}{Causes(e.Cause)}");
+            // Messages carry user-given text (names, paths, payload errors): escaped, a newline in it cannot forge a log line.
+            Console.Error.WriteLine($"{e.Timestamp:HH:mm:ss.fff} {level} {Configuration.Names.EscapeControl(message + Causes(e.Cause))}");
         });
     }
 

@@ -11,12 +11,13 @@ internal static class ApiClient
     /// </summary>
     public static async Task<HttpClient?> CreateAsync(string url, string tokenFile, TimeSpan timeout, TextWriter error)
     {
+        if (tokenFile.Length == 0) tokenFile = Tremor.Actors.Configuration.ApiSettings.DefaultTokenFile(new Uri(url).Port);
         string token;
         try
         {
             token = (await File.ReadAllTextAsync(tokenFile)).Trim();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: cannot read the API token from {Path.GetFullPath(tokenFile)}: {e.Message} (use --token-file)");
             return null;

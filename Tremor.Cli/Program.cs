@@ -56,13 +56,13 @@ var apiMethod = new Argument<string>("method") { Description = "GET, POST, PUT o
 var apiPath = new Argument<string>("path") { Description = "e.g. /v1/plugins, /v1/flows, /v1/flows/NAME/pause, /v1/connectors, /metrics." };
 var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON for /v1/flows)." };
 var apiUrl = new Option<string>("--url") { Description = "The API's address.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
-var apiToken = new Option<string>("--token-file") { Description = "File holding the bearer token.", DefaultValueFactory = _ => "tremor-api.token" };
+var apiToken = new Option<string>("--token-file") { Description = "File holding the bearer token (default: the file tremor writes for the --url port, ~/.local/state/tremor/api-PORT.token).", DefaultValueFactory = _ => "" };
 var apiCommand = new Command("api", "Talk to a running tremor's management API (tremor.api.enabled = on).") { apiMethod, apiPath, apiBody, apiUrl, apiToken };
 apiCommand.SetAction((parse, cancel) => ApiCommand.RunAsync(parse.GetValue(apiMethod)!, parse.GetValue(apiPath)!, parse.GetValue(apiBody), parse.GetValue(apiUrl)!, parse.GetValue(apiToken)!, Console.Out, Console.Error));
 root.Subcommands.Add(apiCommand);
 
 var clusterUrl = new Option<string>("--url") { Description = "A cluster node's management API.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
-var clusterToken = new Option<string>("--token-file") { Description = "File holding the bearer token.", DefaultValueFactory = _ => "tremor-api.token" };
+var clusterToken = new Option<string>("--token-file") { Description = "File holding the bearer token (default: the file tremor writes for the --url port, ~/.local/state/tremor/api-PORT.token).", DefaultValueFactory = _ => "" };
 var clusterJson = new Option<bool>("--json") { Description = "Print the API's JSON instead of tables." };
 var clusterStatus = new Command("status", "Nodes (status, roles, plugin inventory) and which flow runs where, from any node's management API.") { clusterUrl, clusterToken, clusterJson };
 clusterStatus.SetAction((parse, cancel) => ClusterCommand.StatusAsync(parse.GetValue(clusterUrl)!, parse.GetValue(clusterToken)!, parse.GetValue(clusterJson), Console.Out, Console.Error));

@@ -117,6 +117,12 @@ public static class RunCommand
             {
                 api = await Api.ManagementApi.StartAsync(settings.Api, settings.Plugins, worldRef, system, discovery, error, coordinator);
             }
+            catch (ConfigException e)
+            {
+                error.WriteLine($"error: {file.FullName}: {e.Message}");
+                await host.StopAsync();
+                return ConfigError;
+            }
             catch (IOException e)
             {
                 error.WriteLine($"error: {file.FullName}: tremor.api: cannot listen on {settings.Api.Bind}:{settings.Api.Port}: {e.Message}");

@@ -123,12 +123,31 @@ public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnly
 /// <param name="Bind">Address to listen on (loopback by default).</param>
 /// <param name="Port">Port (0: any free one, printed at start).</param>
 /// <param name="Token">The bearer token; empty: generate one into <paramref name="TokenFile"/>.</param>
-/// <param name="TokenFile">Where a generated token is written (readable by the user only).</param>
+/// <param name="TokenFile">Where a generated token is written (readable by the user only); empty: <see cref="DefaultTokenFile"/> of the port.</param>
 /// <param name="AllowUntrustedLoad">Let the API load plugins that are not in <c>tremor.plugins.trusted</c>.</param>
 public sealed record ApiSettings(bool Enabled, string Bind, int Port, string Token, string TokenFile, bool AllowUntrustedLoad)
 {
+    /// <summary>A token set in the config must be at least this long when the API listens beyond loopback.</summary>
+    public const int MinRemoteTokenLength = 32;
+
     /// <summary>The defaults of <c>reference.conf</c>.</summary>
-    public static ApiSettings Default { get; } = new(false, "127.0.0.1", 9898, "", "tremor-api.token", false);
+    public static ApiSettings Default { get; } = new(false, "127.0.0.1", 9898, "", "", false);
+
+    /// <summary>
+    /// Where the token of the API on <paramref name="port"/> is written when <c>token-file</c> is not set:
+    /// <c>$XDG_STATE_HOME/tremor/api-PORT.token</c>, else <c>~/.local/state/tremor/api-PORT.token</c>. Not the working
+    /// directory (which may be shared or writable by others), and one file per port so two runtimes never share one;
+    /// <c>tremor api --url</c> finds it from the port.
+    /// </summary>
+    public static string DefaultTokenFile(int port)
+    {
+        var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+        if (string.IsNullOrEmpty(state) || !Path.IsPathRooted(state))
+        {
+            state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+        }
+        return Path.Combine(state, "tremor", $"api-{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}.token");
+    }
 }
 
 /// <summary>Cluster deployment (<c>tremor.cluster</c>); only used when <c>akka.actor.provider = cluster</c>.</summary>

@@ -139,9 +139,7 @@ public static class HoconSyntax
         var col = offset - (offset == 0 ? -1 : text.LastIndexOf('\n', offset - 1));
         var message = first.Remove(position.Index, position.Length).TrimEnd(':', ' ');
         var near = offset < text.Length && !char.IsWhiteSpace(text[offset]) ? $" '{text[offset]}'" : "";
-        // Akka's parser takes no ',' after an object, which HOCON allows: the commonest trip-up, so say what to do.
-        var hint = near == " ','" && text[..offset].TrimEnd().EndsWith('}') ? "; Akka's HOCON parser takes no ',' after '}': start the next key on a new line instead" : "";
-        return Error(source, line, col, $"{message}{near}{hint}");
+        return Error(source, line, col, $"{message}{near}");
     }
 
     private static ConfigException Error(string source, int line, int col, string message) =>

@@ -23,28 +23,22 @@ public static class TremorConfig
     /// <summary>The embedded defaults (<c>hocon/reference.conf</c>).</summary>
     public static Config Reference => ConfigurationFactory.ParseString(ReferenceText.Value);
 
-    /// <summary>Parses a file; the result falls back to the reference defaults.</summary>
-    public static Config LoadFile(string path)
+    /// <summary>
+    /// Parses a file; the result falls back to the reference defaults. Includes are relative to the file's folder,
+    /// <c>${VAR}</c> / <c>${?VAR}</c> read <paramref name="environment"/> (null: the process environment).
+    /// </summary>
+    public static Config LoadFile(string path, Func<string, string?>? environment = null)
     {
         if (!File.Exists(path)) throw new ConfigException(path, "no such file");
-        return Parse(File.ReadAllText(path), path);
+        var full = Path.GetFullPath(path);
+        return Parse(File.ReadAllText(full), new HoconOrigin(full, Path.GetDirectoryName(full), environment));
     }
 
-    /// <summary>Parses text; <paramref name="source"/> names it in errors.</summary>
-    public static Config Parse(string text, string source)
-    {
-        HoconSyntax.Check(text, source);
-        Config parsed;
-        try
-        {
-            parsed = ConfigurationFactory.ParseString(text);
-        }
-        catch (Exception e) when (e is not ConfigException)
-        {
-            throw HoconSyntax.ParserError(text, source, e);
-        }
-        return parsed.WithFallback(Reference);
-    }
+    /// <summary>Parses text that has no folder (a request body): <paramref name="source"/> names it in errors, and it may not include files.</summary>
+    public static Config Parse(string text, string source) => Parse(text, new HoconOrigin(source, null));
+
+    /// <summary>Parses text from <paramref name="origin"/>; the result falls back to the reference defaults.</summary>
+    public static Config Parse(string text, HoconOrigin origin) => HoconPrepass.Parse(text, origin).WithFallback(Reference);
 
     /// <summary>Reads and validates the <c>tremor</c> section.</summary>
     public static TremorSettings ReadSettings(Config config, string source)
@@ -82,6 +76,7 @@ public static class TremorConfig
         var flowsSection = root.GetSection("flows");
         foreach (var (name, _) in flowsSection.Raw)
         {
+            Names.Check("flow", name, flowsSection.Path);
             flows.Add(ReadFlow(name, flowsSection.GetSection(name)));
         }
         var api = root.GetSection("api");
@@ -89,11 +84,22 @@ public static class TremorConfig
         var d = ApiSettings.Default;
         var port = api.GetInt("port", d.Port);
         if (port is < 0 or > 65535) throw new ConfigException($"{api.Path}.port", $"expected a port 0-65535, found {port}");
+        var bind = api.GetString("bind", d.Bind);
+        if (!System.Net.IPAddress.TryParse(bind, out var bindAddress))
+        {
+            throw new ConfigException($"{api.Path}.bind", $"expected an IP address such as 127.0.0.1 (loopback only) or 0.0.0.0 (every interface), found {Names.Quote(bind)}");
+        }
+        var token = api.GetString("token", d.Token);
+        // Beyond loopback anyone who can reach the port can guess: a short token is no lock there.
+        if (!System.Net.IPAddress.IsLoopback(bindAddress) && token.Length is > 0 and < ApiSettings.MinRemoteTokenLength)
+        {
+            throw new ConfigException($"{api.Path}.token", $"is {token.Length} characters long while the API listens on {bind}, beyond loopback; use at least {ApiSettings.MinRemoteTokenLength} random characters (e.g. `openssl rand -hex 32`), or leave it empty to have one generated");
+        }
         var apiSettings = new ApiSettings(
             api.GetBool("enabled", d.Enabled),
-            api.GetString("bind", d.Bind),
+            bind,
             (int)port,
-            api.GetString("token", d.Token),
+            token,
             api.GetString("token-file", d.TokenFile),
             api.GetBool("allow-untrusted-load", d.AllowUntrustedLoad));
         var cluster = root.GetSection("cluster");
@@ -121,12 +127,14 @@ public static class TremorConfig
         var connectorSection = flow.GetSection("connectors");
         foreach (var (connectorName, _) in connectorSection.Raw)
         {
+            Names.Check("connector", connectorName, connectorSection.Path);
             connectors.Add(ReadConnector(name, connectorName, connectorSection.GetSection(connectorName)));
         }
         var pipelines = new List<PipelineSpec>();
         var pipelineSection = flow.GetSection("pipelines");
         foreach (var (pipelineName, _) in pipelineSection.Raw)
         {
+            Names.Check("pipeline", pipelineName, pipelineSection.Path);
             var p = pipelineSection.GetSection(pipelineName);
             p.RejectUnknownKeys("type", "query", "query-file", "config");
             if (connectors.Any(c => c.Name == pipelineName))

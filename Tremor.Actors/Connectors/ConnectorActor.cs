@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Links;
+using Tremor.Actors.Metrics;
 using Tremor.Actors.Plugins;
 using Tremor.Pdk;
 
@@ -69,11 +70,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
-    private int _restarts;
-    private long _eventsIn;
-    private long _eventsOut;
-    private long _errors;
-    private long _dropped;
+    // Counters live where a /metrics scrape reads them without asking this actor.
+    private readonly ConnectorMetrics _metrics;
     private string? _lastError;
     private bool _pausedWhenLost;
     private readonly bool _isolated;
@@ -177,6 +175,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _services = services;
         _dataPath = dataPath;
         _flow = flow;
+        _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type);
         _isolated = spec.Isolation.Mode == "process";
         Initializing();
     }
@@ -407,11 +406,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
         Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
         Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _restarts, _eventsIn, _eventsOut, _errors, _dropped, _lastError, _breakers.IsOpen)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
         {
             if (!_breakers.Apply(m, Sender)) return;
+            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
             if (m.Open)
             {
                 _log.Warning("{0}: circuit breaker open ({1}): pulling stops until it closes", _spec.Alias, m.Reason);
@@ -509,11 +509,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _pullInterrupted = false;
         _consecutiveFailures = 0;
         var brought = m.Events.Length > 0 || m.Errors.Length > 0;
-        _eventsOut += m.Events.Length;
+        _metrics.EventsOut += m.Events.Length;
         Ready("out", m.Events);
         if (m.Errors.Length > 0)
         {
-            _errors += m.Errors.Length;
+            _metrics.Errors += m.Errors.Length;
             if (_transactional)
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
@@ -574,7 +574,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             }
             else
             {
-                _dropped += next.Events.Length;
+                _metrics.Dropped += next.Events.Length;
             }
             _ready.Dequeue();
         }
@@ -593,13 +593,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// </summary>
     private void LogUnlinked(Event[] errors)
     {
-        _dropped += errors.Length;
+        _metrics.Dropped += errors.Length;
         var now = Context.System.Scheduler.Now.UtcDateTime;
         foreach (var e in errors)
         {
             if (_unlinkedErrors.ShouldLog(now, e.Data["error"].ToString()))
             {
-                _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, e.Data["error"], _errors);
+                _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, e.Data["error"], _metrics.Errors);
             }
             else if (!Timers.IsTimerActive("unlinked-errors"))
             {
@@ -611,7 +611,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void LogUnlinkedErrorsSummary()
     {
         if (_unlinkedErrors.TakeSuppressed() is not { } suppressed) return;
-        _log.Warning("{0}: {1} more error(s) not logged in the last {2:0}s (err port not linked; {3} errors so far); the last: {4}", _spec.Alias, suppressed.Count, UnlinkedErrorsInterval.TotalSeconds, _errors, suppressed.Last);
+        _log.Warning("{0}: {1} more error(s) not logged in the last {2:0}s (err port not linked; {3} errors so far); the last: {4}", _spec.Alias, suppressed.Count, UnlinkedErrorsInterval.TotalSeconds, _metrics.Errors, suppressed.Last);
     }
 
     /// <summary>The last step of a source's drain: no pull after it; what the preprocessors hold is dropped (see <see cref="PluginProxy.StopSource"/>).</summary>
@@ -651,7 +651,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void OnEventBatch(EventBatch batch)
     {
-        _eventsIn += batch.Events.Length;
+        _metrics.EventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
             FailBack(batch.Events, _lastError ?? "connector failed");
@@ -747,7 +747,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             foreach (var (e, reason) in inFlight.EncodeFailures)
             {
-                _errors++;
+                _metrics.Errors++;
                 _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
                 FailBack([e], reason);
             }
@@ -760,7 +760,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
                 AckBack(delivered);
                 break;
             case SinkStatus.Fail:
-                _errors += delivered.Length;
+                _metrics.Errors += delivered.Length;
                 _lastError = m.Reply.Error;
                 FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
                 break;
@@ -853,10 +853,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _restartTimes.Add(now);
             _consecutiveFailures++;
         }
-        _restarts++;
+        _metrics.Restarts++;
         var r = _spec.Restart;
         var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
-        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _restarts);
+        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _metrics.Restarts);
         Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
         SetState(ConnectorState.Restarting, _lastError);
         Become(() =>
@@ -907,7 +907,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Poisoned(Event e)
     {
-        _errors++;
+        _metrics.Errors++;
         var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
         FailBack([e], reason);
@@ -918,7 +918,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var error = new Event { Id = e.Id, IngestNs = e.IngestNs, Data = Value.From(record), Meta = e.Meta };
         if (!_outlets.IsLinked("err"))
         {
-            _dropped++;
+            _metrics.Dropped++;
             return;
         }
         // Waits for the err link's credit like any other batch, rather than being dropped when there is none.
@@ -1143,12 +1143,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void SetState(ConnectorState state, string? reason)
     {
         _state = state;
+        _metrics.State = state;
         _flow.Tell(new StateChanged(_spec.Alias, state, reason));
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
+        RuntimeMetrics.Get(Context.System).Unregister(_metrics);
         LogUnlinkedErrorsSummary(); // what the rate limit held back is counted, even when the interval did not end
         // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
         if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Links;
+using Tremor.Actors.Metrics;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Pipelines;
@@ -25,8 +26,8 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private int _headOffset;
     private readonly Collector _collector = new();
     private readonly CircuitBreakers _breakers = new();
-    private long _eventsIn;
-    private long _eventsOut;
+    // Counters live where a /metrics scrape reads them without asking this actor.
+    private readonly PipelineMetrics _metrics;
     private long _dropped;
     private bool _finished;
     private bool _programFinished;
@@ -56,6 +57,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         _program = program;
         _dataPath = dataPath;
         _flow = flow;
+        _metrics = RuntimeMetrics.Get(Context.System).RegisterPipeline(spec.Alias);
 
         Receive<LinkOutput>(l => _outlets.Add(l));
         Receive<LinkInput>(l =>
@@ -80,7 +82,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             if (!_breakers.Apply(m, Sender)) return;
             foreach (var upstream in _upstreams) upstream.Tell(m);
         });
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _eventsIn, _eventsOut, _dropped, _pending.Count, _program.ErrorCount)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _metrics.EventsIn, _metrics.EventsOut, _dropped, _pending.Count, _program.ErrorCount)));
         Receive<TickNow>(_ =>
         {
             if (_programFinished) return;
@@ -100,9 +102,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         if (_program.TickInterval is { } interval) Timers.StartPeriodicTimer("tick", new TickNow(), interval);
     }
 
+    /// <inheritdoc />
+    protected override void PostStop() => RuntimeMetrics.Get(Context.System).Unregister(_metrics);
+
     private void OnBatch(EventBatch batch)
     {
-        _eventsIn += batch.Events.Length;
+        _metrics.EventsIn += batch.Events.Length;
         List<(string, Event[])> output;
         if (_program.IsPassthrough)
         {
@@ -130,7 +135,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
                 {
                     if (!_outlets.HasCredit(port)) return;
                     var batch = Batches.Slice(events, _headOffset, _dataPath.BatchSize);
-                    if (_outlets.Send(port, batch, Self)) _eventsOut += batch.Length;
+                    if (_outlets.Send(port, batch, Self)) _metrics.EventsOut += batch.Length;
                     else _dropped += batch.Length;
                     _headOffset += batch.Length;
                 }
@@ -140,6 +145,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             _headOffset = 0;
             if (!from.IsNobody()) from.Tell(new Credit(1));
         }
+        _metrics.Errors = _program.ErrorCount;
         CheckFinished();
     }
 

@@ -14,6 +14,7 @@ using Tremor.Actors;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
+using Tremor.Actors.Metrics;
 using Tremor.Actors.Pipelines;
 using Tremor.Actors.Plugins;
 using Tremor.Pdk;
@@ -50,7 +51,9 @@ public sealed class ManagementApi : IAsyncDisposable
     /// <remarks><paramref name="coordinator"/> (a cluster node: the placement coordinator's proxy) serves <c>GET /v1/cluster</c>.</remarks>
     public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error, IActorRef? coordinator = null)
     {
-        var token = settings.Token.Length > 0 ? settings.Token : GenerateToken(settings.TokenFile);
+        var generated = settings.Token.Length == 0;
+        var token = generated ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) : settings.Token;
+        var expected = Encoding.UTF8.GetBytes(token);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
@@ -59,8 +62,10 @@ public sealed class ManagementApi : IAsyncDisposable
 
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/v1") &&
-                !string.Equals(context.Request.Headers.Authorization.ToString(), $"Bearer {token}", StringComparison.Ordinal))
+            // /metrics is protected like /v1: it names every flow and connector, and Prometheus sends a bearer token
+            // (scrape config `authorization { credentials_file = ... }`).
+            if ((context.Request.Path.StartsWithSegments("/v1") || context.Request.Path.StartsWithSegments("/metrics")) &&
+                !Authorized(context.Request.Headers.Authorization.ToString(), expected))
             {
                 await Json(context, 401, new Dictionary<string, object?> { ["error"] = "missing or wrong bearer token (Authorization: Bearer TOKEN; the token is in the token file or tremor.api.token)" });
                 return;
@@ -91,15 +96,44 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapGet("/metrics", async ctx =>
         {
             ctx.Response.ContentType = "text/plain; version=0.0.4";
-            await ctx.Response.WriteAsync(await api.Metrics());
+            // Read from the counters the actors keep; no actor is asked, so a busy one cannot hold up or drop a series.
+            await ctx.Response.WriteAsync(RuntimeMetrics.Get(system).WritePrometheus());
         });
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 
         await app.StartAsync();
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var address = new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-        error.WriteLine($"management API on {address} (token in {(settings.Token.Length > 0 ? "tremor.api.token" : Path.GetFullPath(settings.TokenFile))})");
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var tokenFile = settings.TokenFile.Length > 0 ? Path.GetFullPath(settings.TokenFile) : ApiSettings.DefaultTokenFile(bound.Port);
+        if (generated)
+        {
+            try
+            {
+                TokenFile.Write(tokenFile, token);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+                throw new ConfigException($"tremor.api.token-file ({tokenFile})", $"cannot write the generated token: {e.Message}");
+            }
+        }
+        var everywhere = IPAddress.Parse(settings.Bind) is { } ip && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
+        var scope = IPAddress.IsLoopback(IPAddress.Parse(settings.Bind)) ? "loopback only" : everywhere ? "every interface" : "reachable from other hosts";
+        // A client cannot connect to a wildcard address: the URL is the loopback one, the listening address follows.
+        var address = everywhere ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
+        error.WriteLine($"management API on {address} (listening on {bound.Authority}, {scope}; token in {(generated ? tokenFile : "tremor.api.token")})");
         return new ManagementApi(app, address, token);
+    }
+
+    /// <summary>
+    /// <c>Authorization: Bearer TOKEN</c>, the scheme case-insensitive (RFC 7235), the token compared in constant time.
+    /// </summary>
+    internal static bool Authorized(string header, byte[] expected)
+    {
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        if (space < 0 || !header.AsSpan(0, space).Equals("Bearer", StringComparison.OrdinalIgnoreCase)) return false;
+        var given = Encoding.UTF8.GetBytes(header[(space + 1)..].Trim());
+        return CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
     /// <inheritdoc />
@@ -186,18 +220,6 @@ public sealed class ManagementApi : IAsyncDisposable
                 ["instances"] = f.Instances.Select(i => new Dictionary<string, object?> { ["node"] = i.Address, ["state"] = i.State }).ToList(),
             }).ToList(),
         };
-    }
-
-    private static string GenerateToken(string file)
-    {
-        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var full = Path.GetFullPath(file);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        // Created readable by the user only before the token is written into it.
-        File.WriteAllText(full, "");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(full, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.WriteAllText(full, token);
-        return token;
     }
 
     private static async Task<string> Body(HttpContext ctx)
@@ -404,43 +426,6 @@ public sealed class ManagementApi : IAsyncDisposable
             return result;
         }
 
-        public async Task<string> Metrics()
-        {
-            var text = new StringBuilder();
-            var connectors = await ConnectorStatuses();
-            void Family(string name, string help, Func<ConnectorActor.Status, long> value)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n");
-                foreach (var s in connectors)
-                {
-                    text.Append(CultureInfo.InvariantCulture, $"{name}{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {value(s)}\n");
-                }
-            }
-            Family("tremor_connector_events_in_total", "Events a connector's sink side received.", s => s.EventsIn);
-            Family("tremor_connector_events_out_total", "Events a connector's source side emitted.", s => s.EventsOut);
-            Family("tremor_connector_errors_total", "Events that went to err or failed.", s => s.Errors);
-            Family("tremor_connector_dropped_total", "Events with nowhere to go (e.g. errors on an unlinked err port).", s => s.Dropped);
-            Family("tremor_connector_restarts_total", "Restarts of the connector's plugin instance.", s => s.Restarts);
-            text.Append("# HELP tremor_connector_up 1 when the connector is running.\n# TYPE tremor_connector_up gauge\n");
-            foreach (var s in connectors)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"tremor_connector_up{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {(s.State == ConnectorState.Running ? 1 : 0)}\n");
-            }
-            text.Append("# HELP tremor_connector_circuit_breaker_open 1 while a downstream that lost its peer holds the source back.\n# TYPE tremor_connector_circuit_breaker_open gauge\n");
-            foreach (var s in connectors)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"tremor_connector_circuit_breaker_open{{connector=\"{s.Alias}\",type=\"{s.Type}\"}} {(s.CircuitBreakerOpen ? 1 : 0)}\n");
-            }
-            var pipelines = await PipelineStatuses();
-            text.Append("# HELP tremor_pipeline_events_in_total Events into a pipeline.\n# TYPE tremor_pipeline_events_in_total counter\n");
-            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_events_in_total{{pipeline=\"{p.Alias}\"}} {p.EventsIn}\n");
-            text.Append("# HELP tremor_pipeline_events_out_total Events out of a pipeline.\n# TYPE tremor_pipeline_events_out_total counter\n");
-            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_events_out_total{{pipeline=\"{p.Alias}\"}} {p.EventsOut}\n");
-            text.Append("# HELP tremor_pipeline_errors_total Events a pipeline sent to err.\n# TYPE tremor_pipeline_errors_total counter\n");
-            foreach (var p in pipelines) text.Append(CultureInfo.InvariantCulture, $"tremor_pipeline_errors_total{{pipeline=\"{p.Alias}\"}} {p.Errors}\n");
-            return text.ToString();
-        }
-
         private async Task<List<ConnectorActor.Status>> ConnectorStatuses()
         {
             var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
@@ -457,27 +442,6 @@ public sealed class ManagementApi : IAsyncDisposable
                     catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
                     {
                         // Stopped between listing and asking.
-                    }
-                }
-            }
-            return result;
-        }
-
-        private async Task<List<PipelineActor.Status>> PipelineStatuses()
-        {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
-            var result = new List<PipelineActor.Status>();
-            foreach (var (spec, _) in list.Flows)
-            {
-                foreach (var p in spec.Pipelines)
-                {
-                    try
-                    {
-                        result.Add(await system.ActorSelection($"/user/world/pipelines/{ConnectorManager.ActorName(p.Alias)}")
-                            .Ask<PipelineActor.Status>(new PipelineActor.GetStatus(), TimeSpan.FromSeconds(5)));
-                    }
-                    catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
-                    {
                     }
                 }
             }

@@ -14,7 +14,7 @@ public sealed class TremorProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private TremorProcess(string dir, string config, bool manualStdout)
+    private TremorProcess(string dir, string config, bool manualStdout, IReadOnlyDictionary<string, string>? environment)
     {
         Directory = dir;
         var file = Path.Combine(dir, "tremor.conf");
@@ -26,7 +26,15 @@ public sealed class TremorProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        _process = Process.Start(info)!;
+        // Set on the child only: the test process's environment is shared by every test.
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+        _process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        _process.Exited += (_, _) =>
+        {
+            _process.WaitForExit(); // the output read to its end
+            _address.TrySetException(new InvalidOperationException($"tremor exited with {_process.ExitCode} before its API was up:\n{Stderr}"));
+        };
+        _process.Start();
         // With manualStdout the test reads stdout itself (StandardOutput), and can hold a stdio sink back by not reading.
         if (!manualStdout) _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) =>
@@ -59,16 +67,36 @@ public sealed class TremorProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, bool manualStdout = false)
+    /// <summary>
+    /// Starts tremor in a new temp folder with <paramref name="extraConfig"/>; the token goes to <c>DIR/token</c>
+    /// unless <paramref name="tokenFile"/> names another file (relative to DIR), or is null: then tremor's default,
+    /// under <c>XDG_STATE_HOME</c> of <paramref name="environment"/>. Throws when tremor exits instead.
+    /// </summary>
+    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, bool manualStdout = false, IReadOnlyDictionary<string, string>? environment = null, string? tokenFile = "token")
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tremor-api-").FullName;
         prepare?.Invoke(dir);
-        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0, token-file = \"{Path.Combine(dir, "token")}\" }}\n{extraConfig}", manualStdout);
-        var address = await p._address.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var token = tokenFile is null ? null : Path.Combine(dir, tokenFile);
+        var tokenKey = token is null ? "" : $", token-file = \"{token}\"";
+        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0{tokenKey} }}\n{extraConfig}", manualStdout, environment);
+        Uri address;
+        try
+        {
+            address = await p._address.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await p.DisposeAsync();
+            throw;
+        }
         p.Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
-        p.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(dir, "token")).Trim());
+        token ??= Path.Combine(environment!["XDG_STATE_HOME"], "tremor", $"api-{address.Port}.token");
+        p.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(token).Trim());
         return p;
     }
+
+    /// <summary>True while the process runs.</summary>
+    public bool Running => !_process.HasExited;
 
     public async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? body = null)
     {

@@ -34,7 +34,7 @@ internal sealed class TremorProcess : IAsyncDisposable
     private readonly Task _stdoutRead;
     private readonly Task<string> _stderrRead;
 
-    private TremorProcess(IReadOnlyList<string> args, string workingDirectory)
+    private TremorProcess(IReadOnlyList<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -44,6 +44,8 @@ internal sealed class TremorProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // Set on the child only: the test process's environment is shared by every test.
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         start.ArgumentList.Add(Repo.TremorDll);
         foreach (var a in args) start.ArgumentList.Add(a);
         _commandLine = "tremor " + string.Join(' ', args);
@@ -57,7 +59,8 @@ internal sealed class TremorProcess : IAsyncDisposable
     public Task FirstLine => _firstLine.Task;
 
     /// <summary>Starts <c>tremor ARGS</c> in <paramref name="workingDirectory"/> (default: the repository root).</summary>
-    public static TremorProcess Start(IReadOnlyList<string> args, string? workingDirectory = null) => new(args, workingDirectory ?? Repo.Root);
+    public static TremorProcess Start(IReadOnlyList<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null) =>
+        new(args, workingDirectory ?? Repo.Root, environment);
 
     /// <summary>Runs <c>tremor ARGS</c> to the end.</summary>
     public static async Task<CliResult> RunAsync(params string[] args)

@@ -31,7 +31,7 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
           }
         }
         tremor {
-          api { enabled = on, port = {{apiPort}} }
+          api { enabled = on, port = {{apiPort}}, token-file = "tremor-api.token" }
           flows {
             ticker {
               connectors {
