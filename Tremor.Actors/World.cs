@@ -10,7 +10,10 @@ namespace Tremor.Actors;
 
 /// <summary>
 /// The root of a running Tremor: owns the plugin, flow, connector and pipeline managers, deploys flows, and ends the
-/// run when every flow completed or when a shutdown was asked for (drain first, bounded by the drain timeout).
+/// run when every flow completed or when a shutdown was asked for (drain first, bounded by the drain timeout). A deploy
+/// is validated off this actor (plugin configs, query compilation), so it keeps answering meanwhile. At the end it
+/// stops every flow, so each connector and pipeline reports what it delivered and what it still held, and sets the
+/// run's <see cref="RunSummary"/>: exit 0 only when every accepted event was delivered and no flow failed.
 /// </summary>
 public sealed class World : ReceiveActor, IWithTimers
 {
@@ -23,13 +26,21 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly Dictionary<string, FlowSpec> _specs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _undeployWaiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _stopping = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _validating = new(StringComparer.Ordinal);
+    private readonly List<string> _failures = [];
+    private readonly HashSet<string> _flowsToStop = new(StringComparer.Ordinal);
     private readonly bool _keepRunning;
     private IActorRef _flows = ActorRefs.Nobody;
     private int _exitCode;
+    private long _deadLettered;
     private bool _shuttingDown;
 
-    /// <summary>Deploy a flow (validated here; a bad one is answered with <see cref="DeployFailed"/> and nothing starts).</summary>
-    public sealed record DeployFlow(FlowSpec Spec);
+    /// <summary>
+    /// Deploy a flow: validated off the world's thread unless <paramref name="Validated"/> (from
+    /// <see cref="FlowValidator.Validate"/>) is given; a bad one is answered with <see cref="DeployFailed"/> and nothing
+    /// starts.
+    /// </summary>
+    public sealed record DeployFlow(FlowSpec Spec, ValidatedFlow? Validated = null);
 
     /// <summary>The flow is deploying.</summary>
     public sealed record FlowDeployed(string Name);
@@ -37,8 +48,11 @@ public sealed class World : ReceiveActor, IWithTimers
     /// <summary>The flow was refused.</summary>
     public sealed record DeployFailed(string Name, string Reason);
 
-    /// <summary>Drain everything, then end the run with <paramref name="ExitCode"/>.</summary>
+    /// <summary>Drain everything, then end the run with <paramref name="ExitCode"/> (or 1, when events were lost).</summary>
     public sealed record ShutdownRequested(int ExitCode, string Reason);
+
+    /// <summary>Stop at once, abandoning a drain under way (a second signal); the run ends non-zero.</summary>
+    public sealed record StopNow(string Reason);
 
     /// <summary>Drain a flow, then stop it; answered with <see cref="FlowUndeployed"/> or <see cref="UndeployFailed"/>.</summary>
     public sealed record UndeployFlow(string Name);
@@ -56,6 +70,13 @@ public sealed class World : ReceiveActor, IWithTimers
     public sealed record FlowList(IReadOnlyList<(FlowSpec Spec, bool Completed)> Flows);
 
     private sealed record DrainTimedOut;
+
+    private sealed record StopTimedOut;
+
+    private sealed record Validated(FlowSpec Spec, ValidatedFlow? Flow, string? Error, IActorRef ReplyTo);
+
+    /// <summary>How long the flows get to stop (and report their counts) once the run ended.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -76,27 +97,50 @@ public sealed class World : ReceiveActor, IWithTimers
 
         Receive<DeployFlow>(m =>
         {
-            if (_specs.ContainsKey(m.Spec.Name) || _stopping.ContainsKey(m.Spec.Name))
+            var name = m.Spec.Name;
+            if (_specs.ContainsKey(name) || _stopping.ContainsKey(name) || _validating.Contains(name))
             {
-                Sender.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: a flow named '{m.Spec.Name}' is already deployed"));
+                Sender.Tell(new DeployFailed(name, $"{m.Spec.Path}: a flow named '{name}' is already deployed"));
                 return;
             }
-            IReadOnlyDictionary<string, IConnectorFactory> factories;
-            try
+            if (m.Validated is { } validated)
             {
-                factories = FlowValidator.Validate(m.Spec, _catalog);
-            }
-            catch (ConfigException e)
-            {
-                Sender.Tell(new DeployFailed(m.Spec.Name, e.Message));
+                StartFlow(validated, Sender);
                 return;
             }
-            _specs[m.Spec.Name] = m.Spec;
-            _flows.Tell(new FlowManager.Deploy(m.Spec, factories));
-            Sender.Tell(new FlowDeployed(m.Spec.Name));
+            // Validation creates plugin instances (whose Create checks the config) and compiles queries: not on the
+            // root actor, which must keep answering the API and signals meanwhile.
+            _validating.Add(name);
+            var spec = m.Spec;
+            var replyTo = Sender;
+            var catalog = _catalog;
+            Task.Run(() => FlowValidator.Validate(spec, catalog)).PipeTo(
+                Self,
+                success: flow => new Validated(spec, flow, null, replyTo),
+                failure: e => new Validated(spec, null, (e is AggregateException { InnerException: { } inner } ? inner : e) switch
+                {
+                    ConfigException c => c.Message,
+                    var other => $"{spec.Path}: validation failed: {other.Message}",
+                }, replyTo));
+        });
+        Receive<Validated>(m =>
+        {
+            _validating.Remove(m.Spec.Name);
+            if (m.Flow is null)
+            {
+                m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, m.Error!));
+                return;
+            }
+            if (_shuttingDown)
+            {
+                m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is shutting down"));
+                return;
+            }
+            StartFlow(m.Flow, m.ReplyTo);
         });
         Receive<FlowActor.FlowCompleted>(m =>
         {
+            if (m.Failure is not null) _failures.Add(m.Failure);
             _completed.Add(m.Name);
             if (_undeployWaiters.Remove(m.Name, out var waiters)) Remove(m.Name, waiters);
             if (_completed.Count >= _specs.Count && (!_keepRunning || _shuttingDown))
@@ -148,10 +192,22 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<DrainTimedOut>(_ =>
         {
             _log.Warning("drain did not finish within {0}s; stopping anyway", _dataPath.DrainTimeout.TotalSeconds);
-            Finish(_exitCode, "drain timed out");
+            Finish(_exitCode, "drain timed out", $"the drain did not finish within {_dataPath.DrainTimeout.TotalSeconds}s (tremor.data-path.drain-timeout)");
+        });
+        Receive<StopNow>(m =>
+        {
+            _log.Warning("{0}: stopping now{1}", m.Reason, _shuttingDown ? ", abandoning the drain" : "");
+            Finish(RunSummary.Lost, m.Reason, $"{m.Reason}: stopped without draining");
         });
         Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
+        Receive<DeadLetter>(CountDeadLetter);
+    }
+
+    /// <summary>A batch sent to an actor that was gone (a pipeline that died, a connector stopped at the end) is lost: counted.</summary>
+    private void CountDeadLetter(DeadLetter d)
+    {
+        if (d.Message is Links.EventBatch batch) _deadLettered += batch.Events.Length;
     }
 
     private IActorRef _plugins = ActorRefs.Nobody;
@@ -160,9 +216,10 @@ public sealed class World : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _services.World = Self;
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
         _plugins = Context.ActorOf(PluginManager.Props(_catalog), "plugins");
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
-        var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath), "pipelines");
+        var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services.Ledger), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
     }
 
@@ -175,9 +232,65 @@ public sealed class World : ReceiveActor, IWithTimers
         _specs.Remove(name);
     }
 
-    private void Finish(int code, string reason)
+    private void StartFlow(ValidatedFlow flow, IActorRef replyTo)
+    {
+        _specs[flow.Spec.Name] = flow.Spec;
+        _flows.Tell(new FlowManager.Deploy(flow));
+        replyTo.Tell(new FlowDeployed(flow.Spec.Name));
+    }
+
+    /// <summary>
+    /// The run is over: stop every flow so its connectors and pipelines report their counts (what a drain did not
+    /// deliver is counted as in flight), then set the summary and the exit code.
+    /// </summary>
+    private void Finish(int code, string reason, string? abandoned = null)
     {
         _log.Info("runtime finished: {0}", reason);
-        _exit.TrySetResult(code);
+        Timers.Cancel("drain");
+        _flowsToStop.UnionWith(_specs.Keys);
+        foreach (var name in _flowsToStop) _flows.Tell(new FlowManager.StopFlow(name));
+        Become(() => Stopping(code, abandoned));
+        if (_flowsToStop.Count == 0) Summarize(code, abandoned);
+        else Timers.StartSingleTimer("stop", new StopTimedOut(), StopTimeout);
+    }
+
+    private void Stopping(int code, string? abandoned)
+    {
+        Receive<FlowManager.FlowStopped>(m =>
+        {
+            _flowsToStop.Remove(m.Name);
+            if (_stopping.Remove(m.Name, out var waiters))
+            {
+                foreach (var w in waiters) w.Tell(new FlowUndeployed(m.Name));
+            }
+            if (_flowsToStop.Count == 0) Summarize(code, abandoned);
+        });
+        Receive<StopTimedOut>(_ =>
+        {
+            _failures.Add($"flow(s) {string.Join(", ", _flowsToStop.Order(StringComparer.Ordinal))} did not stop within {StopTimeout.TotalSeconds}s; their counts are missing");
+            Summarize(code, abandoned);
+        });
+        Receive<FlowActor.FlowCompleted>(m =>
+        {
+            if (m.Failure is not null) _failures.Add(m.Failure);
+        });
+        Receive<DeployFlow>(m => Sender.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is stopping")));
+        Receive<Validated>(m => m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is stopping")));
+        Receive<UndeployFlow>(m => Sender.Tell(new UndeployFailed(m.Name, "the runtime is stopping")));
+        Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
+        Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
+        Receive<FlowManager.SendTo>(m => _flows.Forward(m));
+        Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
+        Receive<DeadLetter>(CountDeadLetter);
+        ReceiveAny(_ => { });
+    }
+
+    private void Summarize(int code, string? abandoned)
+    {
+        if (_services.Ledger.Summary is not null) return;
+        Timers.Cancel("stop");
+        var summary = RunSummary.From(_services.Ledger.Tallies, _failures, code, abandoned, _deadLettered);
+        _services.Ledger.Summary = summary; // the run command prints it as the run's last line
+        _exit.TrySetResult(summary.ExitCode);
     }
 }

@@ -28,6 +28,8 @@ public static class RunCommand
         var catalog = new PluginCatalog();
         PluginDiscovery discovery;
         var clustered = false;
+        // Compiled and checked once, here; the world deploys what was checked.
+        var validated = new Dictionary<string, ValidatedFlow>(StringComparer.Ordinal);
         try
         {
             config = TremorConfig.LoadFile(file.FullName);
@@ -56,7 +58,7 @@ public static class RunCommand
                     error.WriteLine($"note: flow '{flow.Name}' needs {string.Join(", ", missing)}, which this node does not have; it runs on a cluster node that has them");
                     continue;
                 }
-                FlowValidator.Validate(flow, catalog);
+                validated[flow.Name] = FlowValidator.Validate(flow, catalog);
             }
         }
         catch (ConfigException e)
@@ -107,6 +109,7 @@ public static class RunCommand
             });
         }
 
+        var signalCount = 0;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
 
@@ -127,7 +130,7 @@ public static class RunCommand
 
         foreach (var flow in clustered ? [] : settings.Flows)
         {
-            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow), TimeSpan.FromSeconds(30));
+            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, validated[flow.Name]), TimeSpan.FromSeconds(30));
             if (answer is World.DeployFailed failed)
             {
                 error.WriteLine($"error: {failed.Reason}");
@@ -147,12 +150,23 @@ public static class RunCommand
         if (api is not null) await api.DisposeAsync();
         await host.StopAsync();
         discovery.UnloadAll();
+        // The run's last line: whether every accepted event was delivered, and what was not, per connector.
+        if (services.Ledger.Summary is { } summary) error.WriteLine(summary.Line);
         return code;
 
         void Drain(PosixSignalContext context)
         {
+            var signals = Interlocked.Increment(ref signalCount);
+            // A third signal is not intercepted: the process ends the way the signal says, at once.
+            if (signals > 2) return;
             // Keep the process alive: the world drains the flows and then ends the run.
             context.Cancel = true;
+            if (signals == 2)
+            {
+                // Asked again while draining: stop now; the last line counts what the drain had not delivered.
+                worldRef.Tell(new World.StopNow($"received {context.Signal} during the drain"));
+                return;
+            }
             shuttingDown = true;
             // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
             if (clustered) Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);

@@ -69,6 +69,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private long _eventsOut;
     private long _errors;
     private long _dropped;
+    private long _delivered; // sink side: acknowledged by the plugin
+    private long _failed; // sink side: failed by the plugin, the encoder, or because the connector failed
+    private long _pendingAsync; // sink side: handed to an asynchronous sink, not settled yet
     private string? _lastError;
     private bool _pausedWhenLost;
     private readonly bool _isolated;
@@ -488,6 +491,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _eventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
+            _failed += batch.Events.Length;
             FailBack(batch.Events, _lastError ?? "connector failed");
             Sender.Tell(new Credit(1));
             return;
@@ -588,17 +592,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             var failed = inFlight.EncodeFailures.Select(f => f.Event).ToHashSet();
             delivered = delivered.Where(e => !failed.Contains(e)).ToArray();
         }
+        _failed += inFlight.EncodeFailures.Count;
         switch (m.Reply.Status)
         {
             case SinkStatus.Ack:
+                _delivered += delivered.Length;
                 AckBack(delivered);
                 break;
             case SinkStatus.Fail:
+                _failed += delivered.Length;
                 _errors += delivered.Length;
                 _lastError = m.Reply.Error;
                 FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
                 break;
             case SinkStatus.Pending:
+                _pendingAsync += delivered.Length;
                 break;
         }
         inFlight.ReturnCredits();
@@ -652,6 +660,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Settle(EventId[] ids, string? error)
     {
+        var settled = Math.Min(ids.Length, _pendingAsync);
+        _pendingAsync -= settled;
+        if (error is null) _delivered += settled;
+        else _failed += settled;
         foreach (var group in ids.GroupBy(i => i.SourceId))
         {
             var source = _services.Source(group.Key);
@@ -794,12 +806,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
         if (_inFlight is { } inFlight)
         {
+            _failed += inFlight.Events.Length;
             FailBack(inFlight.Events, reason);
             inFlight.ReturnCredits();
             _inFlight = null;
         }
         foreach (var pending in _queue)
         {
+            _failed += pending.Events.Length;
             FailBack(pending.Events, reason);
             pending.ReturnCredits();
         }
@@ -820,5 +834,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);
+        // What is still in the outbox (or with an asynchronous sink) is lost with this actor: the run's summary says so.
+        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + _pendingAsync;
+        _services.Ledger.Report(new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
     }
 }

@@ -1,0 +1,223 @@
+using Akka.Actor;
+using Tremor.Actors.Configuration;
+using Tremor.Actors.Flows;
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Tests;
+
+/// <summary>How a flow ends: failures fail it (named), losses are counted, and the run's exit code says so.</summary>
+public sealed class FlowLifecycleTests : TremorTestKit
+{
+    private const string SourceToSink = """
+        connectors {
+          src { type = test-source }
+          snk { type = test-sink }
+        }
+        pipelines { main { type = passthrough } }
+        links = ["src -> main", "main -> snk"]
+        """;
+
+    private string Summary => Services.Ledger.Summary?.Line ?? "(no summary)";
+
+    [Fact]
+    public async Task A_flow_that_delivered_everything_ends_0_and_says_so()
+    {
+        Register(new TestSourceFactory { Total = 300 });
+        Register(new TestSinkFactory());
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("every accepted event was delivered (300 delivered)", Summary);
+    }
+
+    [Fact]
+    public async Task A_pipeline_killed_by_an_unexpected_exception_fails_its_flow_and_the_run_ends_1()
+    {
+        var sink = new TestSinkFactory();
+        Register(new TestSourceFactory { Total = null });
+        Register(sink);
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+        AwaitAssert(() => Assert.True(sink.ReceivedCount > 0));
+
+        // Kill makes the actor throw (ActorKilledException): a bug in the runtime, not a plugin failure.
+        Sys.ActorSelection("/user/world/pipelines/f.main").Tell(Kill.Instance);
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("flow 'f' failed: 'main' stopped unexpectedly", Summary);
+        Assert.StartsWith("error: ", Summary);
+    }
+
+    [Fact]
+    public async Task A_source_that_never_connects_fails_its_flow_and_the_run_names_it()
+    {
+        Register(new TestSourceFactory { Total = 100, FailConnects = 1 });
+        Register(new TestSinkFactory());
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("connector 'f::src' failed: could not connect after 1 attempt(s)", Summary);
+    }
+
+    [Fact]
+    public async Task A_sink_that_never_connects_ends_the_run_1_counting_every_event_it_could_not_deliver()
+    {
+        Register(new TestSourceFactory { Total = 100 });
+        Register(new TestSinkFactory { NeverConnects = true });
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("100 event(s) not delivered: f::snk 100 failed (received 100, delivered 0)", Summary);
+        Assert.Contains("connector 'f::snk' failed", Summary);
+    }
+
+    [Fact]
+    public async Task A_drain_that_times_out_ends_1_counting_what_was_still_in_flight()
+    {
+        var gate = new SemaphoreSlim(0);
+        var source = new TestSourceFactory { Total = null };
+        Register(source);
+        Register(new TestSinkFactory { Gate = gate });
+        var (world, exit) = Deploy(Flow("f", SourceToSink), new DataPathSettings(10, 2, TimeSpan.FromSeconds(1)));
+        AwaitAssert(() => Assert.True(Interlocked.Read(ref source.Emitted) > 0));
+
+        world.Tell(new World.ShutdownRequested(0, "test"));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("the drain did not finish within 1s", Summary);
+        Assert.Matches(@"\d+ event\(s\) not delivered: .*f::snk \d+ in flight when stopped", Summary);
+    }
+
+    [Fact]
+    public async Task A_second_stop_request_during_a_drain_ends_the_run_at_once_and_says_what_was_abandoned()
+    {
+        var gate = new SemaphoreSlim(0);
+        var source = new TestSourceFactory { Total = null };
+        Register(source);
+        Register(new TestSinkFactory { Gate = gate });
+        // A drain timeout far beyond the test's: only the second request can end this run in time.
+        var (world, exit) = Deploy(Flow("f", SourceToSink), new DataPathSettings(10, 2, TimeSpan.FromMinutes(10)));
+        AwaitAssert(() => Assert.True(Interlocked.Read(ref source.Emitted) > 0));
+        world.Tell(new World.ShutdownRequested(0, "first signal"));
+
+        world.Tell(new World.StopNow("second signal"));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("error: second signal: stopped without draining; ", Summary);
+        Assert.Matches(@"f::snk \d+ in flight when stopped", Summary);
+    }
+
+    [Fact]
+    public void World_answers_other_requests_while_a_deploy_is_being_validated()
+    {
+        using var gate = new ManualResetEventSlim();
+        Register(new TestSourceFactory { Total = 10 });
+        Register(new GatedFactory(new TestSinkFactory(), gate));
+        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit, keepRunning: true), "world");
+        var deployer = CreateTestProbe();
+        var other = CreateTestProbe();
+
+        world.Tell(new World.DeployFlow(Flow("f", SourceToSink.Replace("test-sink", "gated-sink"))), deployer);
+        world.Tell(new World.ListFlows(), other);
+
+        // The validation is blocked in the sink's config check; the world answers anyway.
+        var list = other.ExpectMsg<World.FlowList>();
+        Assert.Empty(list.Flows);
+        deployer.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        // The name is taken while it validates.
+        world.Tell(new World.DeployFlow(Flow("f", SourceToSink)), other);
+        Assert.Contains("already deployed", other.ExpectMsg<World.DeployFailed>().Reason);
+        gate.Set();
+        deployer.ExpectMsg<World.FlowDeployed>(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_query_file_changed_after_validation_does_not_change_or_break_the_deploy()
+    {
+        var dir = Directory.CreateTempSubdirectory("tremor-flow-lifecycle-");
+        try
+        {
+            var queryFile = Path.Combine(dir.FullName, "q.trickle");
+            await File.WriteAllTextAsync(queryFile, "select event from in into out;");
+            var sink = new TestSinkFactory();
+            Register(new TestSourceFactory { Total = 50 });
+            Register(sink);
+            var spec = Flow("f", SourceToSink.Replace("main { type = passthrough }", $"main {{ query-file = \"{queryFile}\" }}"));
+            var validated = FlowValidator.Validate(spec, Catalog);
+
+            await File.WriteAllTextAsync(queryFile, "this is not a query");
+            var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit), "world");
+            world.Tell(new World.DeployFlow(spec, validated), TestActor);
+
+            ExpectMsg<World.FlowDeployed>();
+            Assert.Equal(0, await exit.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(50, sink.ReceivedCount);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_part_that_cannot_be_created_fails_the_flow_with_its_error_instead_of_leaving_it_deploying()
+    {
+        Register(new TestSourceFactory { Total = 50 });
+        Register(new TestSinkFactory());
+        var spec = Flow("f", SourceToSink);
+        var validated = FlowValidator.Validate(spec, Catalog);
+        var broken = validated with
+        {
+            Programs = new Dictionary<string, Func<Pipelines.IPipelineProgram>> { ["main"] = () => throw new InvalidOperationException("the program could not be made") },
+        };
+        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit), "world");
+
+        world.Tell(new World.DeployFlow(spec, broken), TestActor);
+
+        ExpectMsg<World.FlowDeployed>();
+        Assert.Equal(1, await exit.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("flow 'f' failed: tremor.flows.f.pipelines.main: could not create pipeline 'main': the program could not be made", Summary);
+    }
+
+    [Fact]
+    public void A_connector_whose_default_codec_is_missing_is_refused_at_deploy_naming_the_key()
+    {
+        Register(new TestSourceFactory());
+        Register(new NoCodecSinkFactory());
+        var exit = new TaskCompletionSource<int>();
+        var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit));
+
+        world.Tell(new World.DeployFlow(Flow("f", SourceToSink.Replace("test-sink", "odd-sink"))), TestActor);
+
+        var refused = ExpectMsg<World.DeployFailed>();
+        Assert.Contains("tremor.flows.f.connectors.snk.codec", refused.Reason);
+        Assert.Contains("uses codec 'no-such-codec' unless the flow names one", refused.Reason);
+    }
+
+    /// <summary>A factory whose config check (Create) waits for a gate: a slow validation.</summary>
+    private sealed class GatedFactory(IConnectorFactory inner, ManualResetEventSlim gate) : IConnectorFactory
+    {
+        public string Type => "gated-sink";
+        public string Description => "a sink whose config check waits";
+        public ConnectorKinds Kinds => inner.Kinds;
+        public string? DefaultCodec => inner.DefaultCodec;
+
+        public IConnector Create(ConnectorContext context)
+        {
+            if (!gate.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the test never opened the gate");
+            return inner.Create(context);
+        }
+    }
+
+    private sealed class NoCodecSinkFactory : IConnectorFactory
+    {
+        public string Type => "odd-sink";
+        public string Description => "a sink defaulting to a codec nobody provides";
+        public ConnectorKinds Kinds => ConnectorKinds.Sink;
+        public string? DefaultCodec => "no-such-codec";
+
+        public IConnector Create(ConnectorContext context) => throw new InvalidOperationException("never created");
+    }
+}
