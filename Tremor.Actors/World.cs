@@ -28,6 +28,7 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly Dictionary<string, List<IActorRef>> _stopping = new(StringComparer.Ordinal);
     private readonly HashSet<string> _validating = new(StringComparer.Ordinal);
     private readonly List<string> _failures = [];
+    private readonly HashSet<string> _stalledFlows = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flowsToStop = new(StringComparer.Ordinal);
     private readonly bool _keepRunning;
     private IActorRef _flows = ActorRefs.Nobody;
@@ -141,6 +142,7 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<FlowActor.FlowCompleted>(m =>
         {
             if (m.Failure is not null) _failures.Add(m.Failure);
+            if (m.Stalled) _stalledFlows.Add(m.Name);
             _completed.Add(m.Name);
             if (_undeployWaiters.Remove(m.Name, out var waiters)) Remove(m.Name, waiters);
             if (_completed.Count >= _specs.Count && (!_keepRunning || _shuttingDown))
@@ -240,14 +242,15 @@ public sealed class World : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The run is over: stop every flow so its connectors and pipelines report their counts (what a drain did not
-    /// deliver is counted as in flight), then set the summary and the exit code.
+    /// The run is over: set the summary and the exit code. Flows that completed reported their counts when they did;
+    /// the others (stalled by a part that died, or cut off by a drain timeout or a second signal) are stopped first, so
+    /// their connectors and pipelines report what they still held.
     /// </summary>
     private void Finish(int code, string reason, string? abandoned = null)
     {
         _log.Info("runtime finished: {0}", reason);
         Timers.Cancel("drain");
-        _flowsToStop.UnionWith(_specs.Keys);
+        _flowsToStop.UnionWith(_specs.Keys.Where(n => !_completed.Contains(n) || _stalledFlows.Contains(n)));
         foreach (var name in _flowsToStop) _flows.Tell(new FlowManager.StopFlow(name));
         Become(() => Stopping(code, abandoned));
         if (_flowsToStop.Count == 0) Summarize(code, abandoned);

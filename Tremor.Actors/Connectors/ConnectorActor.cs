@@ -483,6 +483,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_sourceFinished) return;
         _sourceFinished = true;
         _outlets.EndAll(Self);
+        ReportTally();
         _flow.Tell(new SourceFinished(_spec.Alias));
     }
 
@@ -639,6 +640,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _sinkDrained = true;
         // A sink's err port (quarantined events) ends with its sink side.
         if (!_sourceActive) _outlets.EndAll(Self);
+        ReportTally();
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
 
@@ -835,7 +837,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);
         // What is still in the outbox (or with an asynchronous sink) is lost with this actor: the run's summary says so.
+        ReportTally();
+    }
+
+    /// <summary>The counts for the run's summary: when a side finished (a run that completes stops nothing) and at stop.</summary>
+    private void ReportTally()
+    {
         var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + _pendingAsync;
-        _services.Ledger.Report(new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
+        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
     }
 }

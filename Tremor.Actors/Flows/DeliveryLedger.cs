@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Tremor.Actors.Flows;
 
 /// <summary>
-/// What one connector or pipeline did with the events it was handed, as counted by its actor and reported once, when
-/// it stopped. <paramref name="InFlight"/> is what it still held then (lost with it).
+/// What one connector or pipeline did with the events it was handed, as counted by its actor and reported when it
+/// finished and when it stopped. <paramref name="InFlight"/> is what it still held then (lost, if it stopped).
 /// </summary>
 public sealed record DeliveryTally(string Alias, long Emitted, long Received, long Delivered, long Failed, long Dropped, long InFlight)
 {
@@ -17,18 +17,24 @@ public sealed record DeliveryTally(string Alias, long Emitted, long Received, lo
 
 /// <summary>
 /// The run's account of events: every connector and pipeline actor reports its <see cref="DeliveryTally"/> when it
-/// stops (plain counters on the actor, nothing per event), the world adds the flows that failed, and the summary is
-/// the run's last line and its exit code.
+/// finished its part and again when it stops (plain counters on the actor, nothing per event), the world adds the
+/// flows that failed, and the summary is the run's last line and its exit code.
 /// </summary>
 public sealed class DeliveryLedger
 {
-    private readonly ConcurrentDictionary<string, DeliveryTally> _tallies = new(StringComparer.Ordinal);
+    // By actor (one incarnation of a connector): a later report replaces its earlier one; a flow deployed again under
+    // the same name adds up.
+    private readonly ConcurrentDictionary<object, DeliveryTally> _tallies = new();
 
-    /// <summary>Records what a stopped actor counted.</summary>
-    public void Report(DeliveryTally tally) => _tallies.AddOrUpdate(tally.Alias, tally, (_, earlier) => earlier.Plus(tally));
+    /// <summary>Records what <paramref name="reporter"/> counted so far (replacing what it reported before).</summary>
+    public void Report(object reporter, DeliveryTally tally) => _tallies[reporter] = tally;
 
-    /// <summary>Every tally reported so far, by alias.</summary>
-    public IReadOnlyList<DeliveryTally> Tallies => _tallies.Values.OrderBy(t => t.Alias, StringComparer.Ordinal).ToList();
+    /// <summary>Every alias's counts so far.</summary>
+    public IReadOnlyList<DeliveryTally> Tallies => _tallies.Values
+        .GroupBy(t => t.Alias, StringComparer.Ordinal)
+        .Select(g => g.Aggregate((a, b) => a.Plus(b)))
+        .OrderBy(t => t.Alias, StringComparer.Ordinal)
+        .ToList();
 
     /// <summary>The run's outcome, set by the world when the run ended; null while running.</summary>
     public RunSummary? Summary { get; set; }

@@ -67,8 +67,11 @@ public sealed class FlowActor : ReceiveActor
     /// <summary>Stop every connector and pipeline of the flow, then the flow itself.</summary>
     public sealed record StopNodes;
 
-    /// <summary>Reported to the world when the flow completed, or failed (<paramref name="Failure"/> says what).</summary>
-    public sealed record FlowCompleted(string Name, string? Failure = null);
+    /// <summary>
+    /// Reported to the world when the flow completed, or failed (<paramref name="Failure"/> says what);
+    /// <paramref name="Stalled"/> when it could not drain (its parts may still hold events).
+    /// </summary>
+    public sealed record FlowCompleted(string Name, string? Failure = null, bool Stalled = false);
 
     /// <summary>Props for a validated flow.</summary>
     public static Props Props(ValidatedFlow flow, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
@@ -217,7 +220,7 @@ public sealed class FlowActor : ReceiveActor
         _state = FlowState.Failed;
         _log.Error("flow '{0}' failed: {1}", _spec.Name, reason);
         TellConnectors(new ConnectorActor.Drain());
-        _world.Tell(new FlowCompleted(_spec.Name, Failure()));
+        _world.Tell(new FlowCompleted(_spec.Name, Failure(), Stalled: true));
     }
 
     private void TellConnectors(object message)

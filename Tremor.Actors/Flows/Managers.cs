@@ -125,7 +125,7 @@ public sealed class FlowManager : ReceiveActor
             catch (Exception e)
             {
                 // Thrown here, the deploy would be lost with the restart: the world hears the flow failed instead.
-                world.Tell(new FlowActor.FlowCompleted(m.Flow.Spec.Name, $"flow '{m.Flow.Spec.Name}' could not be created: {e.Message}"));
+                world.Tell(new FlowActor.FlowCompleted(m.Flow.Spec.Name, $"flow '{m.Flow.Spec.Name}' could not be created: {e.Message}", Stalled: true));
             }
         });
         Receive<Broadcast>(m =>

@@ -103,8 +103,13 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         // Output waiting for credit is lost with this actor (a drain that timed out): counted, not silent.
+        ReportTally();
+    }
+
+    private void ReportTally()
+    {
         var held = _pending.Sum(p => p.Output.Sum(o => (long)o.Events.Length));
-        _ledger?.Report(new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, 0, 0, 0, held));
+        _ledger?.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, 0, 0, 0, held));
     }
 
     private void OnBatch(EventBatch batch)
@@ -165,6 +170,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         }
         _finished = true;
         _outlets.EndAll(Self);
+        ReportTally();
         _flow.Tell(new PipelineFinished(_spec.Alias));
     }
 
