@@ -147,7 +147,7 @@ public sealed class World : ReceiveActor, IWithTimers
             if (_undeployWaiters.Remove(m.Name, out var waiters)) Remove(m.Name, waiters);
             if (_completed.Count >= _specs.Count && (!_keepRunning || _shuttingDown))
             {
-                Finish(_exitCode, _shuttingDown ? "drained" : "every flow completed");
+                Finish(_exitCode, _shuttingDown ? "drained" : _failures.Count > 0 ? "every flow ended, not all of them well" : "every flow completed");
             }
         });
         Receive<UndeployFlow>(m =>

@@ -56,14 +56,15 @@ public sealed record RunSummary(int ExitCode, string Line)
         var delivered = tallies.Sum(t => t.Delivered);
         if (lost.Count == 0 && deadLettered == 0 && failures.Count == 0 && abandoned is null)
         {
-            return new RunSummary(requestedCode, $"every accepted event was delivered ({delivered} delivered)");
+            // Sources' events and sinks' deliveries differ when a pipeline filters, aggregates or fans out.
+            return new RunSummary(requestedCode, $"every accepted event was delivered ({tallies.Sum(t => t.Emitted)} from sources, {delivered} delivered by sinks)");
         }
         var parts = new List<string>();
         if (abandoned is not null) parts.Add(abandoned);
         var total = lost.Sum(t => t.NotDelivered) + deadLettered;
         var where = lost.Select(Describe).ToList();
         if (deadLettered > 0) where.Add($"{deadLettered} sent to a connector or pipeline that was gone");
-        parts.Add(total > 0 ? $"{total} event(s) not delivered: {string.Join("; ", where)}" : $"{delivered} delivered");
+        parts.Add(total > 0 ? $"{total} event(s) not delivered: {string.Join("; ", where)}" : $"{delivered} delivered by sinks");
         parts.AddRange(failures);
         return new RunSummary(requestedCode != 0 ? requestedCode : Lost, "error: " + string.Join("; ", parts));
     }

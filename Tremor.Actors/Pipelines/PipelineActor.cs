@@ -109,7 +109,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private void ReportTally()
     {
         var held = _pending.Sum(p => p.Output.Sum(o => (long)o.Events.Length));
-        _ledger?.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, 0, 0, 0, held));
+        _ledger?.Report(Self, new Flows.DeliveryTally(_spec.Alias, Emitted: 0, Received: _eventsIn, Delivered: 0, Failed: 0, Dropped: 0, InFlight: held));
     }
 
     private void OnBatch(EventBatch batch)

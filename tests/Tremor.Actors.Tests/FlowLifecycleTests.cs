@@ -27,7 +27,7 @@ public sealed class FlowLifecycleTests : TremorTestKit
         var (_, exit) = Deploy(Flow("f", SourceToSink));
 
         Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal("every accepted event was delivered (300 delivered)", Summary);
+        Assert.Equal("every accepted event was delivered (300 from sources, 300 delivered by sinks)", Summary);
     }
 
     [Fact]
