@@ -27,6 +27,7 @@ public sealed class World : ReceiveActor, IWithTimers
     private readonly Dictionary<string, List<IActorRef>> _undeployWaiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _stopping = new(StringComparer.Ordinal);
     private readonly HashSet<string> _validating = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<IActorRef>> _cancelled = new(StringComparer.Ordinal);
     private readonly List<string> _failures = [];
     private readonly HashSet<string> _stalledFlows = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flowsToStop = new(StringComparer.Ordinal);
@@ -127,6 +128,12 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<Validated>(m =>
         {
             _validating.Remove(m.Spec.Name);
+            if (_cancelled.Remove(m.Spec.Name, out var undeployed))
+            {
+                m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: undeployed while it was being validated"));
+                foreach (var w in undeployed) w.Tell(new FlowUndeployed(m.Spec.Name));
+                return;
+            }
             if (m.Flow is null)
             {
                 m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, m.Error!));
@@ -152,6 +159,13 @@ public sealed class World : ReceiveActor, IWithTimers
         });
         Receive<UndeployFlow>(m =>
         {
+            if (_validating.Contains(m.Name))
+            {
+                // Not deployed yet: it will not be, and the waiters hear so once its validation is done.
+                if (!_cancelled.TryGetValue(m.Name, out var cancelWaiters)) _cancelled[m.Name] = cancelWaiters = [];
+                cancelWaiters.Add(Sender);
+                return;
+            }
             if (!_specs.ContainsKey(m.Name))
             {
                 Sender.Tell(new UndeployFailed(m.Name, $"no flow named '{m.Name}' is deployed (deployed: {string.Join(", ", _specs.Keys)})"));
@@ -278,7 +292,14 @@ public sealed class World : ReceiveActor, IWithTimers
             if (m.Failure is not null) _failures.Add(m.Failure);
         });
         Receive<DeployFlow>(m => Sender.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is stopping")));
-        Receive<Validated>(m => m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is stopping")));
+        Receive<Validated>(m =>
+        {
+            m.ReplyTo.Tell(new DeployFailed(m.Spec.Name, $"{m.Spec.Path}: not deployed: the runtime is stopping"));
+            if (_cancelled.Remove(m.Spec.Name, out var undeployed))
+            {
+                foreach (var w in undeployed) w.Tell(new FlowUndeployed(m.Spec.Name));
+            }
+        });
         Receive<UndeployFlow>(m => Sender.Tell(new UndeployFailed(m.Name, "the runtime is stopping")));
         Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
         Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));

@@ -132,6 +132,27 @@ public sealed class FlowLifecycleTests : TremorTestKit
     }
 
     [Fact]
+    public void A_flow_undeployed_while_it_validates_is_not_deployed_and_the_undeploy_is_answered()
+    {
+        using var gate = new ManualResetEventSlim();
+        Register(new TestSourceFactory { Total = null });
+        Register(new GatedFactory(new TestSinkFactory(), gate));
+        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit, keepRunning: true), "world");
+        var deployer = CreateTestProbe();
+        var undeployer = CreateTestProbe();
+        world.Tell(new World.DeployFlow(Flow("f", SourceToSink.Replace("test-sink", "gated-sink"))), deployer);
+
+        world.Tell(new World.UndeployFlow("f"), undeployer);
+        gate.Set();
+
+        undeployer.ExpectMsg<World.FlowUndeployed>(TimeSpan.FromSeconds(10));
+        Assert.Contains("undeployed while it was being validated", deployer.ExpectMsg<World.DeployFailed>().Reason);
+        world.Tell(new World.ListFlows(), TestActor);
+        Assert.Empty(ExpectMsg<World.FlowList>().Flows);
+    }
+
+    [Fact]
     public async Task A_query_file_changed_after_validation_does_not_change_or_break_the_deploy()
     {
         var dir = Directory.CreateTempSubdirectory("tremor-flow-lifecycle-");
