@@ -12,8 +12,8 @@ namespace Tremor.Actors;
 /// The root of a running Tremor: owns the plugin, flow, connector and pipeline managers, deploys flows, and ends the
 /// run when every flow completed or when a shutdown was asked for (drain first, bounded by the drain timeout). A deploy
 /// is validated off this actor (plugin configs, query compilation), so it keeps answering meanwhile. At the end it
-/// stops every flow, so each connector and pipeline reports what it delivered and what it still held, and sets the
-/// run's <see cref="RunSummary"/>: exit 0 only when every accepted event was delivered and no flow failed.
+/// stops the flows that could not finish, so their connectors and pipelines report what they still held, and sets
+/// the run's <see cref="RunSummary"/>: exit 0 only when every accepted event was delivered and no flow failed.
 /// </summary>
 public sealed class World : ReceiveActor, IWithTimers
 {
