@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Flows;
+using Tremor.Actors.Plugins;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Tests;
@@ -215,6 +216,40 @@ public sealed class FlowLifecycleTests : TremorTestKit
         var refused = ExpectMsg<World.DeployFailed>();
         Assert.Contains("tremor.flows.f.connectors.snk.codec", refused.Reason);
         Assert.Contains("uses codec 'no-such-codec' unless the flow names one", refused.Reason);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")] // the plugin host is a Linux program
+    public void An_isolated_connector_is_checked_against_its_schema_without_starting_a_plugin_host()
+    {
+        new PluginDiscovery(Catalog, new PluginSettings([], new Dictionary<string, string>(), false)).DiscoverAll([]);
+        Register(new TestSourceFactory());
+        var dir = Directory.CreateTempSubdirectory("tremor-flow-lifecycle-");
+        // A stand-in for the plugin host program that leaves a mark when started.
+        var host = Path.Combine(dir.FullName, "fake-plugin-host");
+        File.WriteAllText(host, "#!/bin/sh\necho started > \"$0.started\"\nexit 1\n");
+        File.SetUnixFileMode(host, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        FlowSpec Isolated(string config) => Flow("f", $$"""
+            connectors {
+              src { type = test-source }
+              snk { type = c-blackhole, isolation = process, config { {{config}} } }
+            }
+            links = ["src -> snk"]
+            """);
+        var previous = Environment.GetEnvironmentVariable("TREMOR_PLUGIN_HOST");
+        Environment.SetEnvironmentVariable("TREMOR_PLUGIN_HOST", host);
+        try
+        {
+            FlowValidator.Validate(Isolated($"path = \"{Path.Combine(dir.FullName, "out.jsonl")}\""), Catalog);
+            var refused = Assert.Throws<ConfigException>(() => FlowValidator.Validate(Isolated("no-such-key = 1"), Catalog));
+            Assert.Contains("no-such-key", refused.Message);
+            Assert.False(File.Exists(host + ".started"), "validating the flow started a plugin host process");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TREMOR_PLUGIN_HOST", previous);
+            dir.Delete(recursive: true);
+        }
     }
 
     /// <summary>A factory whose config check (Create) waits for a gate: a slow validation.</summary>
