@@ -662,10 +662,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Settle(EventId[] ids, string? error)
     {
-        var settled = Math.Min(ids.Length, _pendingAsync);
-        _pendingAsync -= settled;
-        if (error is null) _delivered += settled;
-        else _failed += settled;
+        // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first): the
+        // balance goes below zero until that reply arrives.
+        _pendingAsync -= ids.Length;
+        if (error is null) _delivered += ids.Length;
+        else _failed += ids.Length;
         foreach (var group in ids.GroupBy(i => i.SourceId))
         {
             var source = _services.Source(group.Key);
@@ -843,7 +844,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The counts for the run's summary: when a side finished (a run that completes stops nothing) and at stop.</summary>
     private void ReportTally()
     {
-        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + _pendingAsync;
+        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync);
         _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
     }
 }

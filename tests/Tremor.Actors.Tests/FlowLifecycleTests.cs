@@ -252,6 +252,39 @@ public sealed class FlowLifecycleTests : TremorTestKit
         }
     }
 
+    [Fact]
+    public async Task A_sink_that_settles_each_event_is_counted_per_event()
+    {
+        Register(new TestSourceFactory { Total = 50 });
+        Register(new SettlingSinkFactory(failN: 5));
+        var (_, exit) = Deploy(Flow("f", SourceToSink.Replace("test-sink", "settling-sink")));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("error: 1 event(s) not delivered: f::snk 1 failed (received 50, delivered 49)", Summary);
+    }
+
+    /// <summary>Fails the event whose <c>n</c> is <paramref name="failN"/> and delivers the rest: <see cref="SinkReply.Settle"/>.</summary>
+    private sealed class SettlingSinkFactory(long failN) : IConnectorFactory
+    {
+        public string Type => "settling-sink";
+        public string Description => "a sink that settles events one by one";
+        public ConnectorKinds Kinds => ConnectorKinds.Sink;
+        public string? DefaultCodec => "json";
+
+        public IConnector Create(ConnectorContext context) => new Sink(context.Host, failN);
+
+        private sealed class Sink(IPluginHost host, long failN) : ConnectorBase, ISink
+        {
+            public ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+            {
+                var failed = batch.Events.Where(e => e.Event.Data["n"].TryGetI64(out var n) && n == failN).Select(e => (e.Id, "not this one")).ToList();
+                return ValueTask.FromResult(SinkReply.Settle(host, batch, failed));
+            }
+
+            public ValueTask OnEndAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>A factory whose config check (Create) waits for a gate: a slow validation.</summary>
     private sealed class GatedFactory(IConnectorFactory inner, ManualResetEventSlim gate) : IConnectorFactory
     {
