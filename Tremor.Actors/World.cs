@@ -56,6 +56,11 @@ public sealed class World : ReceiveActor, IWithTimers
     /// <summary>Stop at once, abandoning a drain under way (a second signal); the run ends non-zero.</summary>
     public sealed record StopNow(string Reason);
 
+    /// <summary>
+    /// SIGINT or SIGTERM: drain, then stop; during a drain (a signal's, or one a connector asked for), stop at once.
+    /// </summary>
+    public sealed record SignalReceived(string Signal);
+
     /// <summary>Drain a flow, then stop it; answered with <see cref="FlowUndeployed"/> or <see cref="UndeployFailed"/>.</summary>
     public sealed record UndeployFlow(string Name);
 
@@ -191,30 +196,18 @@ public sealed class World : ReceiveActor, IWithTimers
             if (!_stopping.Remove(m.Name, out var waiters)) return;
             foreach (var w in waiters) w.Tell(new FlowUndeployed(m.Name));
         });
-        Receive<ShutdownRequested>(m =>
-        {
-            if (_shuttingDown) return;
-            _shuttingDown = true;
-            _exitCode = m.ExitCode;
-            _log.Info("shutdown requested ({0}): draining", m.Reason);
-            if (_completed.Count >= _specs.Count)
-            {
-                Finish(_exitCode, m.Reason);
-                return;
-            }
-            _flows.Tell(new FlowManager.Broadcast(new FlowActor.DrainFlow()));
-            Timers.StartSingleTimer("drain", new DrainTimedOut(), _dataPath.DrainTimeout);
-        });
+        Receive<ShutdownRequested>(m => Drain(m.ExitCode, m.Reason));
         Receive<DrainTimedOut>(_ =>
         {
             _log.Warning("drain did not finish within {0}s; stopping anyway", _dataPath.DrainTimeout.TotalSeconds);
             Finish(_exitCode, "drain timed out", $"the drain did not finish within {_dataPath.DrainTimeout.TotalSeconds}s (tremor.data-path.drain-timeout)");
         });
-        Receive<StopNow>(m =>
+        Receive<SignalReceived>(m =>
         {
-            _log.Warning("{0}: stopping now{1}", m.Reason, _shuttingDown ? ", abandoning the drain" : "");
-            Finish(RunSummary.Lost, m.Reason, $"{m.Reason}: stopped without draining");
+            if (_shuttingDown) StopNowBecause($"received {m.Signal} during the drain");
+            else Drain(0, $"received {m.Signal}");
         });
+        Receive<StopNow>(m => StopNowBecause(m.Reason));
         Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
         Receive<DeadLetter>(CountDeadLetter);
@@ -246,6 +239,27 @@ public sealed class World : ReceiveActor, IWithTimers
         _flows.Tell(new FlowManager.StopFlow(name));
         _completed.Remove(name);
         _specs.Remove(name);
+    }
+
+    private void Drain(int exitCode, string reason)
+    {
+        if (_shuttingDown) return;
+        _shuttingDown = true;
+        _exitCode = exitCode;
+        _log.Info("shutdown requested ({0}): draining", reason);
+        if (_completed.Count >= _specs.Count)
+        {
+            Finish(_exitCode, reason);
+            return;
+        }
+        _flows.Tell(new FlowManager.Broadcast(new FlowActor.DrainFlow()));
+        Timers.StartSingleTimer("drain", new DrainTimedOut(), _dataPath.DrainTimeout);
+    }
+
+    private void StopNowBecause(string reason)
+    {
+        _log.Warning("{0}: stopping now{1}", reason, _shuttingDown ? ", abandoning the drain" : "");
+        Finish(RunSummary.Lost, reason, $"{reason}: stopped without draining");
     }
 
     private void StartFlow(ValidatedFlow flow, IActorRef replyTo)

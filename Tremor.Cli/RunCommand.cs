@@ -156,21 +156,18 @@ public static class RunCommand
 
         void Drain(PosixSignalContext context)
         {
-            var signals = Interlocked.Increment(ref signalCount);
             // A third signal is not intercepted: the process ends the way the signal says, at once.
-            if (signals > 2) return;
-            // Keep the process alive: the world drains the flows and then ends the run.
+            if (Interlocked.Increment(ref signalCount) > 2) return;
+            // Keep the process alive: the world drains the flows and then ends the run, or, when it is draining
+            // already, stops now (the last line counts what the drain had not delivered).
             context.Cancel = true;
-            if (signals == 2)
+            if (!shuttingDown && clustered)
             {
-                // Asked again while draining: stop now; the last line counts what the drain had not delivered.
-                worldRef.Tell(new World.StopNow($"received {context.Signal} during the drain"));
-                return;
+                // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
+                Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
             }
             shuttingDown = true;
-            // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
-            if (clustered) Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
-            worldRef.Tell(new World.ShutdownRequested(0, $"received {context.Signal}"));
+            worldRef.Tell(new World.SignalReceived(context.Signal.ToString()));
         }
     }
 

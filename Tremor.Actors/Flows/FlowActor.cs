@@ -47,6 +47,7 @@ public sealed class FlowActor : ReceiveActor
     private readonly List<string> _failures = [];
     private FlowState _state = FlowState.Deploying;
     private bool _drainRequested;
+    private int _created; // parts answered for (created or not): the links are made once all did
     private bool _stoppingNodes;
 
     /// <summary>Drain the flow (sources stop, in-flight events are delivered).</summary>
@@ -113,8 +114,6 @@ public sealed class FlowActor : ReceiveActor
         Receive<DrainFlow>(_ => _drainRequested = true);
         Common();
     }
-
-    private int _created;
 
     private void Created(string name, IActorRef node)
     {

@@ -108,6 +108,22 @@ public sealed class FlowLifecycleTests : TremorTestKit
     }
 
     [Fact]
+    public async Task A_signal_during_a_drain_a_connector_asked_for_stops_at_once()
+    {
+        var source = new TestSourceFactory { Total = null };
+        Register(source);
+        Register(new TestSinkFactory { Gate = new SemaphoreSlim(0) });
+        var (world, exit) = Deploy(Flow("f", SourceToSink), new DataPathSettings(10, 2, TimeSpan.FromMinutes(10)));
+        AwaitAssert(() => Assert.True(Interlocked.Read(ref source.Emitted) > 0));
+        world.Tell(new World.ShutdownRequested(0, "an exit connector"));
+
+        world.Tell(new World.SignalReceived("SIGINT"));
+
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("error: received SIGINT during the drain: stopped without draining", Summary);
+    }
+
+    [Fact]
     public void World_answers_other_requests_while_a_deploy_is_being_validated()
     {
         using var gate = new ManualResetEventSlim();
