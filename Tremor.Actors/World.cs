@@ -110,6 +110,11 @@ public sealed class World : ReceiveActor, IWithTimers
                 Sender.Tell(new DeployFailed(name, $"{m.Spec.Path}: a flow named '{name}' is already deployed"));
                 return;
             }
+            if (_shuttingDown)
+            {
+                Sender.Tell(new DeployFailed(name, $"{m.Spec.Path}: not deployed: the runtime is shutting down"));
+                return;
+            }
             if (m.Validated is { } validated)
             {
                 StartFlow(validated, Sender);

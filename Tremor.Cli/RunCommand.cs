@@ -130,8 +130,10 @@ public static class RunCommand
 
         foreach (var flow in clustered ? [] : settings.Flows)
         {
+            // A signal during the deploys: the flows deployed so far drain, the others are not started.
+            if (shuttingDown) break;
             var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, validated[flow.Name]), TimeSpan.FromSeconds(30));
-            if (answer is World.DeployFailed failed)
+            if (answer is World.DeployFailed failed && !shuttingDown)
             {
                 error.WriteLine($"error: {failed.Reason}");
                 await host.StopAsync();
