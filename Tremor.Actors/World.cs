@@ -36,6 +36,8 @@ public sealed class World : ReceiveActor, IWithTimers
     private int _exitCode;
     private long _deadLettered;
     private bool _shuttingDown;
+    private readonly Dictionary<long, PendingSwap> _swaps = [];
+    private long _swapIds;
 
     /// <summary>
     /// Deploy a flow: validated off the world's thread unless <paramref name="Validated"/> (from
@@ -75,6 +77,19 @@ public sealed class World : ReceiveActor, IWithTimers
 
     /// <summary>The deployed flows and whether each completed.</summary>
     public sealed record FlowList(IReadOnlyList<(FlowSpec Spec, bool Completed)> Flows);
+
+    /// <summary>
+    /// Hot swap of <paramref name="Plugin"/>, whose new version the catalog already provides: every running connector of
+    /// one of <paramref name="Types"/> replaces its plugin instance by one of the new version; links, pipelines and the
+    /// other connectors stay up. Answered with <see cref="PluginSwapped"/> once each released its old instance, or
+    /// after the drain timeout.
+    /// </summary>
+    public sealed record SwapPlugin(string Plugin, IReadOnlyCollection<string> Types);
+
+    /// <summary>The connectors (aliases) that now run the new version, and those that had not let go of the old one in time.</summary>
+    public sealed record PluginSwapped(string Plugin, IReadOnlyList<string> Restarted, IReadOnlyList<string> StillSwapping);
+
+    private sealed record SwapTimedOut(long Id);
 
     private sealed record DrainTimedOut;
 
@@ -213,6 +228,9 @@ public sealed class World : ReceiveActor, IWithTimers
             else Drain(0, $"received {m.Signal}");
         });
         Receive<StopNow>(m => StopNowBecause(m.Reason));
+        Receive<SwapPlugin>(OnSwapPlugin);
+        Receive<ConnectorActor.InstanceReplaced>(OnInstanceReplaced);
+        Receive<SwapTimedOut>(m => FinishSwap(m.Id));
         Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
         Receive<DeadLetter>(CountDeadLetter);
@@ -235,6 +253,69 @@ public sealed class World : ReceiveActor, IWithTimers
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
         var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services.Ledger), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
+    }
+
+    private void OnSwapPlugin(SwapPlugin m)
+    {
+        var id = ++_swapIds;
+        var swap = new PendingSwap(m.Plugin, Sender);
+        foreach (var spec in _specs.Values.Where(s => !_completed.Contains(s.Name)))
+        {
+            var factories = new Dictionary<string, IConnectorFactory>(StringComparer.Ordinal);
+            foreach (var c in spec.Connectors.Where(c => m.Types.Contains(c.Type)))
+            {
+                try
+                {
+                    factories[c.Name] = _catalog.Connector(c.Type, $"{c.Path}.type", c.Isolation);
+                    swap.Waiting.Add(c.Alias);
+                }
+                catch (ConfigException e)
+                {
+                    // Checked before the swap; if it happens anyway the connector keeps its old instance.
+                    _log.Error("{0}: keeps the old version of plugin '{1}': {2}", c.Alias, m.Plugin, e.Message);
+                }
+            }
+            // The flow hands each connector its factory; the connectors answer here (the sender is kept).
+            if (factories.Count > 0) _flows.Tell(new FlowManager.SendTo(spec.Name, new FlowActor.SwapConnectors(factories)));
+        }
+        _swaps[id] = swap;
+        if (swap.Waiting.Count == 0)
+        {
+            FinishSwap(id);
+            return;
+        }
+        Timers.StartSingleTimer($"swap-{id}", new SwapTimedOut(id), _dataPath.DrainTimeout);
+    }
+
+    private void OnInstanceReplaced(ConnectorActor.InstanceReplaced m)
+    {
+        var entry = _swaps.FirstOrDefault(s => s.Value.Waiting.Remove(m.Alias));
+        if (entry.Value is not { } swap) return;
+        swap.Restarted.Add(m.Alias);
+        if (swap.Waiting.Count == 0) FinishSwap(entry.Key);
+    }
+
+    private void FinishSwap(long id)
+    {
+        if (!_swaps.Remove(id, out var swap)) return;
+        Timers.Cancel($"swap-{id}");
+        if (swap.Waiting.Count > 0)
+        {
+            _log.Warning("plugin '{0}' swapped; still letting go of the old version: {1}", swap.Plugin, string.Join(", ", swap.Waiting));
+        }
+        swap.ReplyTo.Tell(new PluginSwapped(swap.Plugin, swap.Restarted.Order(StringComparer.Ordinal).ToList(), swap.Waiting.Order(StringComparer.Ordinal).ToList()));
+    }
+
+    /// <summary>A hot swap waiting for its connectors to release their old instances.</summary>
+    private sealed class PendingSwap(string plugin, IActorRef replyTo)
+    {
+        public string Plugin { get; } = plugin;
+
+        public IActorRef ReplyTo { get; } = replyTo;
+
+        public HashSet<string> Waiting { get; } = new(StringComparer.Ordinal);
+
+        public List<string> Restarted { get; } = [];
     }
 
     /// <summary>Stops a drained flow; the waiters hear <see cref="FlowUndeployed"/> once its actors are gone, so the name can be deployed again.</summary>
@@ -320,6 +401,10 @@ public sealed class World : ReceiveActor, IWithTimers
             }
         });
         Receive<UndeployFlow>(m => Sender.Tell(new UndeployFailed(m.Name, "the runtime is stopping")));
+        // A swap under way still hears from its connectors (or times out); a new one has nothing left to swap.
+        Receive<ConnectorActor.InstanceReplaced>(OnInstanceReplaced);
+        Receive<SwapTimedOut>(m => FinishSwap(m.Id));
+        Receive<SwapPlugin>(m => Sender.Tell(new PluginSwapped(m.Plugin, [], [])));
         Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
         Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.SendTo>(m => _flows.Forward(m));

@@ -12,27 +12,46 @@ namespace Tremor.Cli;
 /// <summary>The plugin author's kit: <c>tremor plugins new</c> (a buildable project) and <c>tremor plugins verify</c> (a conformance run).</summary>
 public static partial class PluginKit
 {
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    // Words of lowercase letters and digits joined by single '-': the name is also a class name (C#), a crate name
+    // (Rust) and a connector type, so no leading digit, no trailing or doubled '-'.
+    [GeneratedRegex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
     private static partial Regex NamePattern();
 
-    /// <summary>Creates a plugin project for <paramref name="language"/> in <paramref name="output"/>; prints how to build it.</summary>
-    public static int New(string name, string language, DirectoryInfo? output, TextWriter stdout, TextWriter error)
+    /// <summary>The plugin name rule, as error messages state it.</summary>
+    public const string NameRule = "lowercase letters, digits and '-', starting with a letter, not ending with '-' and no '--' (e.g. my-sink)";
+
+    /// <summary>
+    /// Creates a plugin project for <paramref name="language"/> and <paramref name="kind"/> (<c>sink</c> or
+    /// <c>source</c>) in <paramref name="output"/>; prints how to build it.
+    /// </summary>
+    public static int New(string name, string language, DirectoryInfo? output, TextWriter stdout, TextWriter error, string kind = "sink")
     {
-        if (!NamePattern().IsMatch(name))
+        if (name.Length > 63 || !NamePattern().IsMatch(name))
         {
-            error.WriteLine($"error: plugin name '{name}': use lowercase letters, digits and '-', starting with a letter (e.g. my-sink)");
+            error.WriteLine($"error: plugin name '{name}': use {NameRule}, at most 63 characters");
             return 2;
         }
-        var template = Path.Combine(AppContext.BaseDirectory, "Templates", language switch
+        var lang = language switch
         {
             "csharp" or "c#" or "cs" => "csharp",
             "c" => "c",
             "rust" or "rs" => "rust",
-            _ => "",
-        });
-        if (!Directory.Exists(template) || Path.GetFileName(template) == "Templates")
+            _ => null,
+        };
+        if (lang is null)
         {
             error.WriteLine($"error: --lang {language}: expected csharp, c or rust");
+            return 2;
+        }
+        if (kind is not ("sink" or "source"))
+        {
+            error.WriteLine($"error: --kind {kind}: expected sink or source");
+            return 2;
+        }
+        var template = Path.Combine(AppContext.BaseDirectory, "Templates", kind == "sink" ? lang : $"{lang}-source");
+        if (!Directory.Exists(template))
+        {
+            error.WriteLine($"error: the {lang} {kind} template is missing from {template}; reinstall tremor");
             return 2;
         }
         var dir = output?.FullName ?? Path.GetFullPath(name);
@@ -60,7 +79,7 @@ public static partial class PluginKit
             foreach (var (k, v) in replacements) text = text.Replace(k, v, StringComparison.Ordinal);
             File.WriteAllText(target, text);
         }
-        var (build, artifact) = Path.GetFileName(template) switch
+        var (build, artifact) = lang switch
         {
             "csharp" => ($"dotnet build {dir}", Path.Combine(dir, "plugins", name, name + ".dll")),
             "c" => ($"gcc -std=c99 -O2 -Wall -Wextra -Werror -shared -fPIC -I{dir} -o {Path.Combine(dir, name + ".so")} {Path.Combine(dir, name + ".c")}", Path.Combine(dir, name + ".so")),

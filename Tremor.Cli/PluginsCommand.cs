@@ -65,7 +65,7 @@ public static class PluginsCommand
         return 0;
     }
 
-    /// <summary>Prints the SHA-256 of a file.</summary>
+    /// <summary>Prints the line for <c>tremor.plugins.trusted</c>: the file's name and its SHA-256.</summary>
     public static int Hash(FileInfo file, TextWriter output, TextWriter error)
     {
         if (!file.Exists)
@@ -73,9 +73,18 @@ public static class PluginsCommand
             error.WriteLine($"error: {file.FullName}: no such file");
             return RunCommand.ConfigError;
         }
-        output.WriteLine($"{Path.GetFileNameWithoutExtension(file.Name)} = \"{ManagedPluginLoader.Sha256(file.FullName)}\"");
+        output.WriteLine(TrustedLine(file.FullName));
         return 0;
     }
+
+    /// <summary>
+    /// <c>"NAME" = "SHA-256"</c> for a plugin file, pasted into <c>tremor.plugins.trusted { }</c> as it is: the key is
+    /// quoted, or HOCON would read the dots of <c>Tremor.Connectors.Std</c> as a path of nested keys.
+    /// </summary>
+    public static string TrustedLine(string path) =>
+        $"{JsonQuote(Path.GetFileNameWithoutExtension(path))} = \"{ManagedPluginLoader.Sha256(path)}\"";
+
+    private static string JsonQuote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     private static void WriteTable(TextWriter output, List<string[]> rows)
     {

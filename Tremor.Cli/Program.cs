@@ -37,11 +37,12 @@ var hashPath = new Argument<FileInfo>("path") { Description = "A plugin file." }
 var hash = new Command("hash", "Print the SHA-256 of a plugin file, as tremor.plugins.trusted wants it.") { hashPath };
 hash.SetAction(parse => PluginsCommand.Hash(parse.GetValue(hashPath)!, Console.Out, Console.Error));
 plugins.Subcommands.Add(hash);
-var newName = new Argument<string>("name") { Description = "The plugin's name (lowercase, digits, '-'); also its connector type." };
+var newName = new Argument<string>("name") { Description = "The plugin's name (lowercase letters, digits and '-', starting with a letter); also its connector type." };
 var newLang = new Option<string>("--lang") { Description = "csharp, c or rust.", DefaultValueFactory = _ => "csharp" };
 var newOutput = new Option<DirectoryInfo?>("--output") { Description = "Where to create it (default: ./NAME)." };
-var newCommand = new Command("new", "Create a buildable plugin project (C# on Tremor.Pdk only, C on tremor_pdk.h only, Rust with no crates).") { newName, newLang, newOutput };
-newCommand.SetAction(parse => PluginKit.New(parse.GetValue(newName)!, parse.GetValue(newLang)!, parse.GetValue(newOutput), Console.Out, Console.Error));
+var newKind = new Option<string>("--kind") { Description = "sink (counts what it is handed) or source (emits count events).", DefaultValueFactory = _ => "sink" };
+var newCommand = new Command("new", "Create a buildable plugin project (C# on Tremor.Pdk only, C on tremor_pdk.h only, Rust with no crates).") { newName, newLang, newKind, newOutput };
+newCommand.SetAction(parse => PluginKit.New(parse.GetValue(newName)!, parse.GetValue(newLang)!, parse.GetValue(newOutput), Console.Out, Console.Error, parse.GetValue(newKind)!));
 plugins.Subcommands.Add(newCommand);
 
 var verifyPath = new Argument<FileInfo>("path") { Description = "A built plugin: NAME.dll or NAME.so." };

@@ -132,7 +132,9 @@ public static class RunCommand
         {
             // A signal during the deploys: the flows deployed so far drain, the others are not started.
             if (shuttingDown) break;
-            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, validated[flow.Name]), TimeSpan.FromSeconds(30));
+            // Handed over, not kept: a hot swap must leave nothing here holding the old plugin's factories.
+            validated.Remove(flow.Name, out var checkedFlow);
+            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, checkedFlow), TimeSpan.FromSeconds(30));
             if (answer is World.DeployFailed failed && !shuttingDown)
             {
                 error.WriteLine($"error: {failed.Reason}");
@@ -140,6 +142,7 @@ public static class RunCommand
                 return ConfigError;
             }
         }
+        validated.Clear();
 
         using var watcher = settings.Plugins.Watch
             ? new PluginWatcher(discovery, settings.Plugins, r => error.WriteLine(r.Status == PluginStatus.Loaded

@@ -8,18 +8,35 @@ namespace Tremor.Codecs;
 /// </summary>
 public static class BuiltinCodecs
 {
-    /// <summary><c>json</c>, <c>string</c>, <c>binary</c>, <c>msgpack</c>.</summary>
+    /// <summary>
+    /// <c>json</c>, <c>string</c>, <c>binary</c>, <c>msgpack</c>, <c>syslog</c>, <c>influx</c>, <c>binflux</c>,
+    /// <c>statsd</c>, <c>dogstatsd</c>, <c>graphite</c> (also <c>graphite-plaintext</c>), <c>csv</c>, <c>yaml</c>,
+    /// <c>null</c>, <c>tremor</c>, <c>avro</c>, <c>confluent-avro</c>.
+    /// </summary>
     public static IReadOnlyList<ICodecFactory> Codecs { get; } =
     [
-        new CodecFactory(JsonCodec.Name, static config => Stateless(config, new JsonCodec())),
+        new CodecFactory(JsonCodec.Name, static config => JsonCodec.FromConfig(config)),
         new CodecFactory(StringCodec.Name, static config => Stateless(config, new StringCodec())),
         new CodecFactory(BinaryCodec.Name, static config => Stateless(config, new BinaryCodec())),
         new CodecFactory(MsgpackCodec.Name, static config => Stateless(config, new MsgpackCodec())),
+        new CodecFactory(SyslogCodec.Name, static config => Stateless(config, new SyslogCodec())),
+        new CodecFactory(InfluxCodec.Name, static config => Stateless(config, new InfluxCodec())),
+        new CodecFactory(BinfluxCodec.Name, static config => Stateless(config, new BinfluxCodec())),
+        new CodecFactory(StatsdCodec.Name, static config => Stateless(config, new StatsdCodec())),
+        new CodecFactory(DogstatsdCodec.Name, static config => Stateless(config, new DogstatsdCodec())),
+        new CodecFactory(GraphiteCodec.Name, static config => Stateless(config, new GraphiteCodec())),
+        new CodecFactory(GraphiteCodec.TremorName, static config => Stateless(config, new GraphiteCodec())),
+        new CodecFactory(CsvCodec.Name, static config => Stateless(config, new CsvCodec())),
+        new CodecFactory(YamlCodec.Name, static config => Stateless(config, new YamlCodec())),
+        new CodecFactory(NullCodec.Name, static config => Stateless(config, new NullCodec())),
+        new CodecFactory(TremorCodec.Name, static config => Stateless(config, new TremorCodec())),
+        new CodecFactory(AvroCodec.Name, static config => AvroCodec.FromConfig(config)),
+        new CodecFactory(ConfluentAvroCodec.Name, static config => ConfluentAvroCodec.FromConfig(config)),
     ];
 
     /// <summary>
     /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>decompress</c>,
-    /// <c>remove-empty</c>, <c>ingest-ns</c>.
+    /// <c>remove-empty</c>, <c>ingest-ns</c>, <c>gelf-chunking</c>.
     /// </summary>
     public static IReadOnlyList<IPreprocessorFactory> Preprocessors { get; } =
     [
@@ -30,6 +47,7 @@ public static class BuiltinCodecs
         new PreprocessorFactory(DecompressPreprocessor.Name, static config => new DecompressPreprocessor(config)),
         new PreprocessorFactory(RemoveEmptyPreprocessor.Name, static config => Stateless(config, new RemoveEmptyPreprocessor())),
         new PreprocessorFactory(IngestNsPreprocessor.Name, static config => Stateless(config, new IngestNsPreprocessor())),
+        new PreprocessorFactory(GelfChunkingPreprocessor.Name, static config => Stateless(config, new GelfChunkingPreprocessor())),
     ];
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Event;
 using Tremor.Actors.Configuration;
@@ -24,6 +25,8 @@ public enum ConnectorState
     Draining,
     /// <summary>Failed for good: past the restart limit, or could not connect.</summary>
     Failed,
+    /// <summary>Its plugin is being hot-swapped: the old instance hands over what it holds, then a new one is created.</summary>
+    Swapping,
 }
 
 /// <summary>
@@ -35,7 +38,9 @@ public enum ConnectorState
 public sealed class ConnectorActor : ReceiveActor, IWithTimers
 {
     private readonly ConnectorSpec _spec;
-    private readonly IConnectorFactory _factory;
+    // A box, not the factory: Props keep their arguments for the actor's life, and a hot swap must not keep the old
+    // plugin's load context reachable through them.
+    private readonly StrongBox<IConnectorFactory> _provider;
     private readonly PluginCatalog _catalog;
     private readonly RuntimeServices _services;
     private readonly DataPathSettings _dataPath;
@@ -79,6 +84,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _pullInterrupted;
     private bool _pullSentWhileDraining;
     private bool _flushSent;
+    private int _instances;
+    private PendingSwap? _swap;
+    private bool _pausedAtSwap;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     public sealed record Start;
@@ -119,6 +127,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>An asynchronous sink answered for events through the host.</summary>
     public sealed record SinkAsyncReply(EventId[] Ids, string? Error);
 
+    /// <summary>
+    /// Hot swap: replace the plugin instance by one from <paramref name="Factory"/> (the new version of its plugin). The
+    /// current instance hands over what it holds (a source what it read, a sink the batch it was given) and is disposed;
+    /// the links, the batches not yet handed to the plugin (the outbox) and the counters stay. Answered with <see cref="InstanceReplaced"/> once the old instance is gone.
+    /// </summary>
+    public sealed record ReplaceInstance(IConnectorFactory Factory);
+
+    /// <summary>The old plugin instance was disposed and (unless the connector is not running) a new one created.</summary>
+    public sealed record InstanceReplaced(string Alias);
+
+    private sealed record SwapTimedOut
+    {
+        public static SwapTimedOut Instance { get; } = new();
+    }
+
     private sealed record RetryConnect(int Attempt);
 
     private sealed record RecreateProxy;
@@ -130,13 +153,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     /// <summary>Props for a connector of <paramref name="spec"/> whose plugin factory is <paramref name="factory"/>; reports go to <paramref name="flow"/>.</summary>
     public static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
-        Akka.Actor.Props.Create(() => new ConnectorActor(spec, factory, catalog, services, dataPath, flow));
+        Akka.Actor.Props.Create(() => new ConnectorActor(spec, new StrongBox<IConnectorFactory>(factory), catalog, services, dataPath, flow));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public ConnectorActor(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow)
+    public ConnectorActor(ConnectorSpec spec, StrongBox<IConnectorFactory> provider, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow)
     {
         _spec = spec;
-        _factory = factory;
+        _provider = provider;
         _catalog = catalog;
         _services = services;
         _dataPath = dataPath;
@@ -153,6 +176,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         return Directive.Stop;
     }, loggingEnabled: false); // logged once, above, with the connector's name
 
+    /// <summary>The factory instances are created from (replaced by a hot swap).</summary>
+    private IConnectorFactory Factory => _provider.Value!;
+
     private void Initializing()
     {
         Receive<LinkOutput>(l => _outlets.Add(l));
@@ -162,9 +188,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void OnStart()
     {
-        _sourceActive = _factory.Kinds.HasFlag(ConnectorKinds.Source) && (_outlets.IsLinked("out") || _outlets.IsLinked("err"));
-        _sinkActive = _factory.Kinds.HasFlag(ConnectorKinds.Sink) && _upstreams.Count > 0;
-        var codecSpec = _spec.Codec ?? (_factory.DefaultCodec is { } d ? new ProcessorSpec(d, new PluginConfig($"{_spec.Path}.codec.config", null)) : null);
+        _sourceActive = Factory.Kinds.HasFlag(ConnectorKinds.Source) && (_outlets.IsLinked("out") || _outlets.IsLinked("err"));
+        _sinkActive = Factory.Kinds.HasFlag(ConnectorKinds.Sink) && _upstreams.Count > 0;
+        var codecSpec = _spec.Codec ?? (Factory.DefaultCodec is { } d ? new ProcessorSpec(d, new PluginConfig($"{_spec.Path}.codec.config", null)) : null);
         if (_sourceActive)
         {
             _sourceId = _services.RegisterSource(Self);
@@ -199,7 +225,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         _flushSent = false; // a flush sent to an instance that died was never answered
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(_factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{_restarts}");
+        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
     }
 
@@ -230,7 +256,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (m.Ok)
         {
             if (_lostReason is not null) Reconnected();
+            else if (_pausedAtSwap && !_drainRequested) BecomePaused();
             else BecomeRunning();
+            _pausedAtSwap = false;
             return;
         }
         _lastError = m.Error;
@@ -371,6 +399,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<Start>(_ => { });
         Receive<LinkOutput>(l => _outlets.Add(l));
         Receive<RetryConnect>(_ => { });
+        Receive<ReplaceInstance>(OnReplaceInstance);
+        Receive<SwapTimedOut>(_ => { }); // a swap that finished just before its timer
     }
 
     private void OnConnectionLost(ConnectionLost m)
@@ -617,7 +647,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void CheckSinkEnd()
     {
-        if (!_sinkActive || _sinkEnding || _sinkDrained) return;
+        if (!_sinkActive || _sinkEnding || _sinkDrained || _state == ConnectorState.Swapping) return;
         if (_ended.Count < _upstreams.Count || _queue.Count > 0 || _inFlight is not null) return;
         if (_state != ConnectorState.Failed && _proxy is null) return; // restarting: checked again once running
         if (_state == ConnectorState.Failed)
@@ -788,6 +818,158 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         public long Sequence { get; set; }
     }
 
+    private void OnReplaceInstance(ReplaceInstance m)
+    {
+        if (_proxy is null || _state is not (ConnectorState.Connecting or ConnectorState.Running or ConnectorState.Paused))
+        {
+            // Not started, restarting (the next instance comes from the new factory), draining or failed: no instance
+            // to hand over from.
+            _provider.Value = m.Factory;
+            Sender.Tell(new InstanceReplaced(_spec.Alias));
+            return;
+        }
+        _swap = new PendingSwap(m.Factory, Sender);
+        _pausedAtSwap = _state == ConnectorState.Paused;
+        Timers.Cancel("reconnect");
+        if (_pulling) _pullCancel.Cancel();
+        _log.Info("{0}: replacing the plugin instance by one of the new version", _spec.Alias);
+        SetState(ConnectorState.Swapping, "replacing the plugin instance by one of the new version");
+        Become(Swapping);
+        Timers.StartSingleTimer("swap", SwapTimedOut.Instance, _dataPath.DrainTimeout);
+        // Queued behind the call the instance is in: its answer (a pull, a delivered batch) comes back first.
+        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+    }
+
+    /// <summary>
+    /// A hot swap, driven by the old instance's answers (they arrive in the order the requests went out): drain hook,
+    /// then what the source already accepted and the decoder's buffered bytes, then the sink's end hook, then the
+    /// instance is stopped and disposed and one of the new version connects. Nothing new is pulled or delivered
+    /// meanwhile; batches that arrive wait in the outbox for the new instance.
+    /// </summary>
+    private void Swapping()
+    {
+        Receive<PluginProxy.HookDone>(m =>
+        {
+            if (m.Kind == PluginProxy.HookKind.Drain && _swap!.Step == SwapStep.DrainHook) HandOverSource();
+            else if (m.Kind == PluginProxy.HookKind.SinkEnd && _swap!.Step == SwapStep.SinkEnd) RetireInstance();
+            else OnHookDone(m);
+        });
+        Receive<PluginProxy.Pulled>(m =>
+        {
+            var step = _swap!.Step;
+            // The flush reports the decoder's streams finished, not the source: the new instance goes on.
+            OnPulled(step == SwapStep.Flushing ? m with { Status = PullStatus.Data } : m);
+            if (step == SwapStep.Pulling)
+            {
+                if (!_sourceFinished && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+                else FlushForSwap();
+            }
+            else if (step == SwapStep.Flushing)
+            {
+                EndSinkForSwap();
+            }
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => StartSwappedInstance());
+        Receive<ReplaceInstance>(m =>
+        {
+            // A newer version while swapping: the newest one is created.
+            _swap!.Factory = m.Factory;
+            _swap.ReplyTo.Add(Sender);
+        });
+        Receive<SwapTimedOut>(_ =>
+        {
+            _log.Warning("{0}: the old plugin instance did not hand over within {1}s; stopping it (a batch it holds is delivered again by the new one)", _spec.Alias, _dataPath.DrainTimeout.TotalSeconds);
+            RetireInstance();
+        });
+        Receive<Pause>(_ => _pausedAtSwap = true);
+        Receive<Resume>(_ => _pausedAtSwap = false);
+        Receive<Drain>(_ => _drainRequested = true);
+        Common();
+    }
+
+    private void HandOverSource()
+    {
+        if (!_sourceActive || _sourceFinished)
+        {
+            EndSinkForSwap();
+            return;
+        }
+        if (_decoder is { PullsWhileDraining: true })
+        {
+            // What the source already accepted (reads queued from open connections) is delivered, as at a drain.
+            _swap!.Step = SwapStep.Pulling;
+            _proxy!.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+            return;
+        }
+        FlushForSwap();
+    }
+
+    private void FlushForSwap()
+    {
+        if (_sourceFinished)
+        {
+            EndSinkForSwap();
+            return;
+        }
+        // The old instance's streams end here: a partial line must not be glued to what the new instance reads.
+        _swap!.Step = SwapStep.Flushing;
+        _proxy!.Tell(new PluginProxy.FlushSource());
+    }
+
+    private void EndSinkForSwap()
+    {
+        if (!_sinkActive || _sinkDrained || _sinkEnding)
+        {
+            RetireInstance();
+            return;
+        }
+        // A sink flushes what it buffered and settles what it acknowledged asynchronously before it is disposed.
+        _swap!.Step = SwapStep.SinkEnd;
+        _proxy!.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
+    }
+
+    private void RetireInstance()
+    {
+        if (_swap!.Step == SwapStep.Retiring) return;
+        _swap.Step = SwapStep.Retiring;
+        // Its PostStop stops and disposes the instance; Terminated follows.
+        if (_proxy is not null) Context.Stop(_proxy);
+    }
+
+    private void StartSwappedInstance()
+    {
+        Timers.Cancel("swap");
+        var swap = _swap!;
+        _swap = null;
+        _proxy = null;
+        _pulling = false;
+        _pullInterrupted = false;
+        _sinkEnding = false;
+        _provider.Value = swap.Factory;
+        foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
+        _log.Info("{0}: old plugin instance disposed; starting one of the new version", _spec.Alias);
+        StartProxy();
+        BecomeConnecting(1);
+    }
+
+    private enum SwapStep
+    {
+        DrainHook,
+        Pulling,
+        Flushing,
+        SinkEnd,
+        Retiring,
+    }
+
+    private sealed class PendingSwap(IConnectorFactory factory, IActorRef requester)
+    {
+        public IConnectorFactory Factory { get; set; } = factory;
+
+        public List<IActorRef> ReplyTo { get; } = [requester];
+
+        public SwapStep Step { get; set; } = SwapStep.DrainHook;
+    }
+
     private void Fail(string reason)
     {
         if (_lostReason is not null)
@@ -834,6 +1016,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
+        if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);

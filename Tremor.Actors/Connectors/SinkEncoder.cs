@@ -40,12 +40,21 @@ public sealed class SinkEncoder
             var start = _buffer.WrittenCount;
             if (_postprocessors.Length == 0)
             {
-                _codec.Encode(e.Data, _buffer);
+                if (!TryEncode(e, _buffer, failed))
+                {
+                    _buffer.Truncate(start);
+                    _spans.Add((-1, 0));
+                    continue;
+                }
                 _spans.Add((start, _buffer.WrittenCount - start));
                 continue;
             }
             _scratchA.Reset();
-            _codec.Encode(e.Data, _scratchA);
+            if (!TryEncode(e, _scratchA, failed))
+            {
+                _spans.Add((-1, 0));
+                continue;
+            }
             var input = _scratchA;
             var output = _scratchB;
             string? error = null;
@@ -79,5 +88,23 @@ public sealed class SinkEncoder
             _events.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(start, length), e));
         }
         return new SinkBatch(_events, memory);
+    }
+
+    /// <summary>
+    /// A value the codec cannot write in its format (a record into graphite, a syslog event without a facility) fails
+    /// that event with the codec's reason; the rest of the batch is still sent.
+    /// </summary>
+    private bool TryEncode(Event e, PooledBufferWriter output, List<(Event Event, string Reason)> failed)
+    {
+        try
+        {
+            _codec.Encode(e.Data, output);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            failed.Add((e, ex is CodecEncodeException ? ex.Message : $"codec could not encode the event: {ex.Message}"));
+            return false;
+        }
     }
 }

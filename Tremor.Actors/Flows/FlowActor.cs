@@ -32,10 +32,11 @@ public enum FlowState
 /// completes; a part that could not be created or whose actor died fails it at once, since the events upstream of it
 /// can go nowhere and the flow would never complete.
 /// </summary>
-public sealed class FlowActor : ReceiveActor
+public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly FlowSpec _spec;
-    private readonly ValidatedFlow _flow;
+    private readonly Dictionary<string, IConnectorFactory> _factories;
+    private readonly IReadOnlyDictionary<string, Func<IPipelineProgram>> _programs;
     private readonly IActorRef _connectorManager;
     private readonly IActorRef _pipelineManager;
     private readonly IActorRef _world;
@@ -74,15 +75,30 @@ public sealed class FlowActor : ReceiveActor
     /// </summary>
     public sealed record FlowCompleted(string Name, string? Failure = null, bool Stalled = false);
 
+    /// <summary>
+    /// Hot swap: the named connectors get instances from these factories (the new version of their plugin); links,
+    /// pipelines and the other connectors stay as they are. Each connector answers the sender with
+    /// <see cref="ConnectorActor.InstanceReplaced"/>.
+    /// </summary>
+    public sealed record SwapConnectors(IReadOnlyDictionary<string, IConnectorFactory> Factories);
+
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
     /// <summary>Props for a validated flow.</summary>
+    /// <remarks>
+    /// The factories are copied: a hot swap replaces entries, and Props must not keep an old plugin reachable (so the
+    /// validated flow itself is not kept either, only its spec and compiled programs).
+    /// </remarks>
     public static Props Props(ValidatedFlow flow, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
-        Akka.Actor.Props.Create(() => new FlowActor(flow, connectorManager, pipelineManager, world));
+        Akka.Actor.Props.Create(() => new FlowActor(flow.Spec, new Dictionary<string, IConnectorFactory>(flow.Factories, StringComparer.Ordinal), flow.Programs, connectorManager, pipelineManager, world));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public FlowActor(ValidatedFlow flow, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
+    public FlowActor(FlowSpec spec, Dictionary<string, IConnectorFactory> factories, IReadOnlyDictionary<string, Func<IPipelineProgram>> programs, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
     {
-        _flow = flow;
-        _spec = flow.Spec;
+        _spec = spec;
+        _factories = factories;
+        _programs = programs;
         _connectorManager = connectorManager;
         _pipelineManager = pipelineManager;
         _world = world;
@@ -94,11 +110,11 @@ public sealed class FlowActor : ReceiveActor
     {
         foreach (var c in _spec.Connectors)
         {
-            _connectorManager.Tell(new ConnectorManager.CreateConnector(c, _flow.Factories[c.Name], Self));
+            _connectorManager.Tell(new ConnectorManager.CreateConnector(c, _factories[c.Name], Self));
         }
         foreach (var p in _spec.Pipelines)
         {
-            _pipelineManager.Tell(new PipelineManager.CreatePipeline(p, _flow.Programs[p.Name], Self));
+            _pipelineManager.Tell(new PipelineManager.CreatePipeline(p, _programs[p.Name], Self));
         }
     }
 
@@ -112,6 +128,7 @@ public sealed class FlowActor : ReceiveActor
             FailNow(m.Reason);
         });
         Receive<DrainFlow>(_ => _drainRequested = true);
+        Receive<SwapConnectors>(_ => Stash.Stash()); // once every connector exists
         Common();
     }
 
@@ -139,11 +156,21 @@ public sealed class FlowActor : ReceiveActor
         _state = FlowState.Running;
         _log.Info("flow '{0}' deployed: {1} connector(s), {2} pipeline(s), {3} link(s)", _spec.Name, _spec.Connectors.Count, _spec.Pipelines.Count, _spec.Links.Count);
         Become(Running);
+        Stash.UnstashAll();
         if (_drainRequested) Self.Tell(new DrainFlow());
     }
 
     private void Running()
     {
+        Receive<SwapConnectors>(m =>
+        {
+            foreach (var (name, factory) in m.Factories)
+            {
+                if (!_nodes.TryGetValue(name, out var node)) continue;
+                _factories[name] = factory;
+                node.Tell(new ConnectorActor.ReplaceInstance(factory), Sender);
+            }
+        });
         Receive<DrainFlow>(_ =>
         {
             if (_state is FlowState.Completed or FlowState.Failed) return;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tremor.Actors.Configuration;
 using Tremor.Native;
 using Tremor.Pdk;
 
@@ -34,6 +35,27 @@ internal static class NativePlugins
         loaded.Add(plugin);
         var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
         return new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{plugin.ConnectorFactory.Type}"]);
+    }
+
+    /// <summary>Checks and loads a native plugin for a hot swap, registering nothing (see <see cref="StagedPlugin"/>).</summary>
+    public static StagedPlugin Stage(string path, string? expectedSha256)
+    {
+        NativePlugin plugin;
+        try
+        {
+            plugin = NativePluginLoader.Load(path, expectedSha256);
+        }
+        catch (NativePluginRefusedException e)
+        {
+            throw new PluginRefusedException(e.Message);
+        }
+        var schema = plugin.Inspection.ConfigSchema;
+        var factory = new SchemaCheckedFactory(plugin.ConnectorFactory, schema);
+        IConnectorFactory Isolated(IsolationSettings isolation) =>
+            new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema);
+        var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
+        var record = new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{factory.Type}"]);
+        return new StagedPlugin(record, [factory], [], plugin, catalog => catalog.RegisterConnector(plugin.Manifest.Name, factory, Isolated), Isolated);
     }
 
     public static PluginInspection Inspect(string path)

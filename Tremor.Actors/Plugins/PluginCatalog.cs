@@ -102,6 +102,43 @@ public sealed class PluginCatalog
         }
     }
 
+    /// <summary>
+    /// A hot swap: <paramref name="register"/> registers the new version under the same name over the old entries, then
+    /// whatever only the old version provided is forgotten and <paramref name="record"/> replaces its record; readers see
+    /// the old or the new factory, never none.
+    /// </summary>
+    public void Replace(string pluginName, PluginRecord record, Action<PluginCatalog> register)
+    {
+        var oldIsolated = _isolated.Where(kv => _connectors.TryGetValue(kv.Key, out var e) && e.Plugin == pluginName).ToList();
+        register(this);
+        foreach (var (type, entry) in _connectors)
+        {
+            if (entry.Plugin == pluginName && !record.Provides.Contains($"connector:{type}", StringComparer.Ordinal)) _connectors.TryRemove(type, out _);
+        }
+        foreach (var (type, factory) in oldIsolated)
+        {
+            // Not registered again (the new version is managed, or gone): no isolated factory of the old library.
+            if (_isolated.TryGetValue(type, out var now) && ReferenceEquals(now, factory)) _isolated.TryRemove(type, out _);
+        }
+        foreach (var key in _pluginCodecs.Where(kv => kv.Value == pluginName && !record.Provides.Contains(kv.Key, StringComparer.Ordinal)).Select(kv => kv.Key).ToList())
+        {
+            _pluginCodecs.TryRemove(key, out _);
+            var colon = key.IndexOf(':');
+            var name = key[(colon + 1)..];
+            switch (key[..colon])
+            {
+                case "codec": _codecs.TryRemove(name, out _); break;
+                case "preprocessor": _preprocessors.TryRemove(name, out _); break;
+                case "postprocessor": _postprocessors.TryRemove(name, out _); break;
+            }
+        }
+        foreach (var (path, old) in _records)
+        {
+            if (old.Name == pluginName && old.Status == PluginStatus.Loaded) _records.TryRemove(path, out _);
+        }
+        AddRecord(record);
+    }
+
     /// <summary>Registers what a loaded plugin provides; a name already taken by another plugin is a conflict.</summary>
     public IReadOnlyList<string> Register(string pluginName, ITremorPlugin plugin)
     {

@@ -113,6 +113,49 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         }
     }
 
+    /// <summary>
+    /// Runs every load-time check on <paramref name="path"/> (trust included) and loads it without registering anything,
+    /// for a hot swap; throws <see cref="PluginRefusedException"/> naming the file and what was wrong.
+    /// </summary>
+    public StagedPlugin Stage(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath)) throw new PluginRefusedException($"{fullPath}: no such file");
+        var expected = ExpectedHash(fullPath, Path.GetFileNameWithoutExtension(fullPath));
+        if (fullPath.EndsWith(".so", StringComparison.Ordinal)) return NativePlugins.Stage(fullPath, expected);
+        var loaded = ManagedPluginLoader.Load(fullPath, expected);
+        var plugin = loaded.Plugin;
+        var m = plugin.Manifest;
+        var provides = plugin.Connectors.Select(c => $"connector:{c.Type}")
+            .Concat(plugin.Codecs.Select(c => $"codec:{c.Name}"))
+            .Concat(plugin.Preprocessors.Select(p => $"preprocessor:{p.Name}"))
+            .Concat(plugin.Postprocessors.Select(p => $"postprocessor:{p.Name}"))
+            .ToList();
+        var record = new PluginRecord(m.Name, m.Version, KindOf(provides), m.PdkVersion, fullPath, PluginStatus.Loaded, null, provides);
+        return new StagedPlugin(record, plugin.Connectors.ToList(), plugin.Codecs.Select(c => c.Name).ToList(), loaded, catalog => catalog.Register(m.Name, plugin), null);
+    }
+
+    /// <summary>
+    /// The second half of a hot swap: the catalog provides <paramref name="staged"/> instead of the loaded plugin
+    /// <paramref name="name"/>, with no moment in between where its connector types are unknown. Returns the old
+    /// version's handle: dispose it once the running connectors replaced their instances (a native library is freed
+    /// only after its last instance was destroyed in any case).
+    /// </summary>
+    public IDisposable? Replace(string name, StagedPlugin staged)
+    {
+        IDisposable? old;
+        var handle = staged.Commit();
+        lock (_gate)
+        {
+            _byName.Remove(name, out old);
+            if (old is not null) _loaded.Remove(old);
+            _loaded.Add(handle);
+            _byName[staged.Record.Name] = handle;
+        }
+        catalog.Replace(name, staged.Record, staged.Register);
+        return old;
+    }
+
     private string? ExpectedHash(string path, string fileName)
     {
         if (settings.Trusted.TryGetValue(fileName, out var hash)) return hash;

@@ -28,6 +28,9 @@ namespace Tremor.Cli.Api;
 public sealed class ManagementApi : IAsyncDisposable
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    // The world answers a swap after tremor.data-path.drain-timeout at the latest, listing connectors still swapping.
+    private static readonly TimeSpan SwapTimeout = TimeSpan.FromMinutes(10);
     private readonly WebApplication _app;
 
     private ManagementApi(WebApplication app, Uri address, string token)
@@ -264,21 +267,59 @@ public sealed class ManagementApi : IAsyncDisposable
             }
         }
 
+        /// <summary>
+        /// Hot swap, all or nothing: the new file is checked completely (trust, format, ABI and layout or PDK, name,
+        /// connector types, default codecs, the running connectors' configs) before anything changes; a refusal (422)
+        /// leaves the old version loaded and its flows running. Then the catalog provides the new version and the world
+        /// replaces the instances of only the connectors of its types; the old version is released afterwards.
+        /// </summary>
         public async Task<object> ReplacePlugin(string name, string body)
         {
             var path = RequiredPath(body);
             await _pluginChanges.WaitAsync();
             try
             {
+                var old = discovery.Catalog.Records.FirstOrDefault(r => r.Name == name && r.Status == PluginStatus.Loaded)
+                    ?? throw new ApiError(404, $"no loaded plugin named '{name}' (to load a new one: POST /v1/plugins)");
+                var unchanged = $"nothing changed: '{name}' {old.Version} stays loaded and its flows keep running";
+                if (!File.Exists(path)) throw new ApiError(422, $"the new version was refused: {path}: no such file; {unchanged}");
                 CheckTrusted(path);
                 var users = await FlowsUsing(name);
-                // Drain first: everything accepted before the swap is delivered by the old version.
-                foreach (var flow in users) await UndeployFlow(flow.Name);
-                discovery.Unload(name);
-                var record = discovery.LoadOne(path);
-                if (record.Status == PluginStatus.Refused) throw new ApiError(422, $"the new version was refused: {record.Reason}; the flows {string.Join(", ", users.Select(u => u.Name))} stay undeployed");
-                foreach (var flow in users) await DeployOne(flow);
-                return new Dictionary<string, object?> { ["replaced"] = name, ["version"] = record.Version, ["redeployed"] = users.Select(u => u.Name).ToList() };
+                StagedPlugin staged;
+                try
+                {
+                    staged = discovery.Stage(path);
+                }
+                catch (PluginRefusedException e)
+                {
+                    throw new ApiError(422, $"the new version was refused: {e.Message}; {unchanged}");
+                }
+                using (staged)
+                {
+                    try
+                    {
+                        staged.CheckReplaces(name, discovery.Catalog, users);
+                    }
+                    catch (PluginRefusedException e)
+                    {
+                        throw new ApiError(422, $"the new version was refused: {e.Message}; {unchanged}");
+                    }
+                    var types = staged.Connectors.Select(c => c.Type).ToList();
+                    var retired = discovery.Replace(name, staged);
+                    var swapped = await world.Ask<World.PluginSwapped>(new World.SwapPlugin(name, types), SwapTimeout);
+                    // Instances still holding the old version keep it alive: a native library is freed after its last
+                    // instance, a load context is collected once nothing references it.
+                    retired?.Dispose();
+                    return new Dictionary<string, object?>
+                    {
+                        ["replaced"] = name,
+                        ["version"] = staged.Record.Version,
+                        ["previous_version"] = old.Version,
+                        ["path"] = staged.Record.Path,
+                        ["restarted"] = swapped.Restarted.ToList(),
+                        ["still_swapping"] = swapped.StillSwapping.ToList(),
+                    };
+                }
             }
             finally
             {
@@ -466,7 +507,7 @@ public sealed class ManagementApi : IAsyncDisposable
             var hash = ManagedPluginLoader.Sha256(path);
             if (!plugins.Trusted.Values.Contains(hash, StringComparer.Ordinal))
             {
-                throw new ApiError(403, $"{path}: not trusted: loading a plugin runs its code, so the API loads only files listed in tremor.plugins.trusted; add {Path.GetFileNameWithoutExtension(path)} = \"{hash}\" there, or set tremor.api.allow-untrusted-load = on");
+                throw new ApiError(403, $"{path}: not trusted: loading a plugin runs its code, so the API loads only files listed in tremor.plugins.trusted; add {PluginsCommand.TrustedLine(path)} there, or set tremor.api.allow-untrusted-load = on");
             }
         }
 

@@ -41,7 +41,7 @@ internal ref struct Utf8Output
         _span[_position++] = b;
     }
 
-    public void Write(ReadOnlySpan<byte> bytes)
+    public void Write(scoped ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length <= MinimumRequest)
         {

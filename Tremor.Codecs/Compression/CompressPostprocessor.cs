@@ -10,8 +10,9 @@ namespace Tremor.Codecs;
 
 /// <summary>
 /// The <c>compress</c> postprocessor: compresses each event's bytes on its own, for the <c>decompress</c>
-/// preprocessor at the other end. <c>format</c> (required): gzip, zlib, snappy (framed), lz4 (frame format) or zstd;
-/// <c>level</c> (optional): gzip and zlib 0-9 (default 6), lz4 0-12 (default 0, fast), zstd its own range (default 3);
+/// preprocessor at the other end. <c>format</c> (required): gzip, zlib, snappy (framed), lz4 (frame format), zstd or br;
+/// <c>level</c> (optional): gzip and zlib 0-9 (default 6), lz4 0-12 (default 0, fast), zstd its own range (default 3),
+/// br (Brotli) 0-11 (default 4, what .NET calls optimal);
 /// snappy has no levels. xz is refused: the served library (SharpCompress) only decompresses it.
 /// </summary>
 public sealed class CompressPostprocessor : IPostprocessor
@@ -65,6 +66,14 @@ public sealed class CompressPostprocessor : IPostprocessor
                 LZ4Frame.Encode(data, output, (LZ4Level)_level);
                 return true;
         }
+        if (_format == CompressionFormat.Br)
+        {
+            // One call, no stream: also right for an empty payload, for which a stream would write nothing.
+            var span = output.GetSpan(BrotliEncoder.GetMaxCompressedLength(data.Length));
+            if (!BrotliEncoder.TryCompress(data, span, out var brWritten, _level, 22)) throw new InvalidOperationException("brotli output did not fit its own bound");
+            output.Advance(brWritten);
+            return true;
+        }
         if (data.IsEmpty && _format is CompressionFormat.Gzip or CompressionFormat.Zlib)
         {
             // .NET writes nothing at all for a stream that was never written to; the other end expects a valid stream.
@@ -99,11 +108,12 @@ public sealed class CompressPostprocessor : IPostprocessor
         CompressionFormat.Lz4 => ((int)LZ4Level.L00_FAST, (int)LZ4Level.L12_MAX, (int)LZ4Level.L00_FAST),
         CompressionFormat.Zstd => (Compressor.MinCompressionLevel, Compressor.MaxCompressionLevel, Compressor.DefaultCompressionLevel),
         CompressionFormat.Snappy => (0, 0, 0),
+        CompressionFormat.Br => (0, 11, 4),
         _ => null,
     };
 
     private static string Unsupported(CompressionFormat format) =>
-        $"{CompressionFormats.NameOf(format)} cannot be written (the library only decompresses it); use gzip, zlib, snappy, lz4 or zstd";
+        $"{CompressionFormats.NameOf(format)} cannot be written (the library only decompresses it); use gzip, zlib, snappy, lz4, zstd or br";
 
     private static CompressionFormat ReadFormat(PluginConfig config)
     {

@@ -22,6 +22,9 @@ public enum CompressionFormat
 
     /// <summary>Zstandard frames.</summary>
     Zstd,
+
+    /// <summary>Brotli (RFC 7932; the BCL's encoder). It has no magic bytes, so <c>autodetect</c> never picks it.</summary>
+    Br,
 }
 
 /// <summary>Names, configuration and magic-byte detection of <see cref="CompressionFormat"/>.</summary>
@@ -31,7 +34,7 @@ internal static class CompressionFormats
 
     public const string Autodetect = "autodetect";
 
-    private static readonly string[] _names = ["gzip", "zlib", "xz", "snappy", "lz4", "zstd"];
+    private static readonly string[] _names = ["gzip", "zlib", "xz", "snappy", "lz4", "zstd", "br"];
 
     /// <summary>The name written in a flow.</summary>
     public static string NameOf(CompressionFormat format) => _names[(int)format];

@@ -11,8 +11,8 @@ namespace Tremor.Codecs;
 /// <summary>
 /// The <c>decompress</c> preprocessor: each chunk is one compressed payload (frame the stream first, e.g. with
 /// <c>length-prefixed</c>, when the transport does not keep message boundaries). <c>format</c> (required) is one of
-/// gzip, zlib, xz, snappy (framed), lz4 (frame format), zstd, or <c>autodetect</c>: the format is chosen per chunk by
-/// its magic bytes, and a chunk that starts with none of them passes through unchanged, as Tremor does. Output larger
+/// gzip, zlib, xz, snappy (framed), lz4 (frame format), zstd, br (Brotli), or <c>autodetect</c>: the format is chosen
+/// per chunk by its magic bytes (Brotli has none, so name it), and a chunk that starts with none of them passes through unchanged, as Tremor does. Output larger
 /// than <c>max-bytes</c> (default 64 MiB) is an error, which bounds what one small chunk (a decompression bomb) can
 /// make the process allocate; corrupt or truncated input is an error naming the format. Either way that chunk is
 /// dropped.
@@ -119,6 +119,7 @@ public sealed class DecompressPreprocessor : IPreprocessor
         CompressionFormat.Xz => new XZStream(input),
         CompressionFormat.Snappy => new SnappyStream(input, CompressionMode.Decompress, leaveOpen: true),
         CompressionFormat.Lz4 => LZ4Stream.Decode(input, 0, leaveOpen: true),
+        CompressionFormat.Br => new BrotliStream(input, CompressionMode.Decompress, leaveOpen: true),
         CompressionFormat.Zstd => new DecompressionStream(input, ZstdContext(), checkEndOfStream: true, preserveDecompressor: true, leaveOpen: true),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };

@@ -15,6 +15,7 @@ internal static class StreamIntegrity
     /// <summary>Whether <paramref name="data"/> starts the way a <paramref name="format"/> stream must.</summary>
     public static bool HasHeader(CompressionFormat format, ReadOnlySpan<byte> data)
     {
+        if (format == CompressionFormat.Br) return true; // brotli has no header to check: the decoder tells
         if (format != CompressionFormat.Zlib) return CompressionFormats.Detect(data) == format;
         // Any zlib header, not only the 32 KiB-window ones autodetect looks for: deflate (CM 8), window at most 32 KiB,
         // no preset dictionary, check bits right.
@@ -27,8 +28,35 @@ internal static class StreamIntegrity
         CompressionFormat.Gzip => CheckGzip(input, output),
         CompressionFormat.Zlib => input.Length >= 6 && BinaryPrimitives.ReadUInt32BigEndian(input[^4..]) == Adler32(output) ? null : Truncated,
         CompressionFormat.Snappy => CheckSnappyChunks(input),
+        CompressionFormat.Br => CheckBrotli(input),
         _ => null,
     };
+
+    /// <summary>
+    /// BrotliStream, like the gzip stream, returns what it decoded when the input stops early; only the decoder's own
+    /// status says whether the stream reached its end, so the payload is run through it once more (brotli only).
+    /// </summary>
+    private static string? CheckBrotli(ReadOnlySpan<byte> input)
+    {
+        using var decoder = new System.IO.Compression.BrotliDecoder();
+        Span<byte> scratch = stackalloc byte[4096];
+        while (true)
+        {
+            var status = decoder.Decompress(input, scratch, out var consumed, out _);
+            input = input[consumed..];
+            switch (status)
+            {
+                case System.Buffers.OperationStatus.Done:
+                    return input.IsEmpty ? null : $"{input.Length} bytes follow the end of the brotli stream";
+                case System.Buffers.OperationStatus.DestinationTooSmall:
+                    continue;
+                case System.Buffers.OperationStatus.NeedMoreData:
+                    return Truncated;
+                default:
+                    return "invalid brotli data";
+            }
+        }
+    }
 
     private const string Truncated = "the stream is truncated (it ends before its checksum trailer)";
 

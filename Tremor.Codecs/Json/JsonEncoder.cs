@@ -37,6 +37,55 @@ internal static class JsonEncoder
         writer.Flush();
     }
 
+    /// <summary>As <see cref="Encode"/> with every record's keys in ordinal order (Tremor's <c>sorted</c> mode).</summary>
+    public static void EncodeSorted(in Value value, IBufferWriter<byte> output)
+    {
+        var writer = new Utf8Output(output);
+        WriteSorted(ref writer, value);
+        writer.Flush();
+    }
+
+    private static void WriteSorted(ref Utf8Output writer, in Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Array:
+                {
+                    var items = CollectionsMarshal.AsSpan(value.AsArray());
+                    writer.WriteByte((byte)'[');
+                    for (var i = 0; i < items.Length; i++)
+                    {
+                        if (i > 0) writer.WriteByte((byte)',');
+                        WriteSorted(ref writer, items[i]);
+                    }
+                    writer.WriteByte((byte)']');
+                    break;
+                }
+            case ValueKind.Record:
+                {
+                    var record = value.AsRecord()!;
+                    var order = new int[record.Count];
+                    for (var i = 0; i < order.Length; i++) order[i] = i;
+                    var keys = record.KeySpan.ToArray();
+                    Array.Sort(keys, order, StringComparer.Ordinal);
+                    var values = record.ValueSpan;
+                    writer.WriteByte((byte)'{');
+                    for (var i = 0; i < keys.Length; i++)
+                    {
+                        if (i > 0) writer.WriteByte((byte)',');
+                        WriteString(ref writer, keys[i]);
+                        writer.WriteByte((byte)':');
+                        WriteSorted(ref writer, values[order[i]]);
+                    }
+                    writer.WriteByte((byte)'}');
+                    break;
+                }
+            default:
+                Write(ref writer, value);
+                break;
+        }
+    }
+
     /// <summary>The JSON text of <paramref name="value"/> (for messages and non-string msgpack keys, not the hot path).</summary>
     public static string ToJsonString(in Value value)
     {

@@ -32,10 +32,11 @@ public sealed class MsgpackCodec : ICodec
         {
             if (!TryRead(ref reader, 0, out value, out error)) return false;
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or ArgumentOutOfRangeException)
         {
+            // A str/bin length past the end of the input comes out of the reader as ArgumentOutOfRangeException.
             value = default;
-            error = $"invalid msgpack at byte {reader.Consumed} of {data.Length}: {(e is EndOfStreamException ? "the input is truncated" : e.Message)}";
+            error = $"invalid msgpack at byte {reader.Consumed} of {data.Length}: {(e is MessagePackSerializationException ? e.Message : "the input is truncated")}";
             return false;
         }
         if (!reader.End)

@@ -99,4 +99,34 @@ public sealed class SinkEncoderTests
         Assert.Equal(events.Select(e => e.IngestNs), batch.Events.Select(e => System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(e.Payload.Span)));
         Assert.Equal("1", Encoding.UTF8.GetString(batch.Events[1].Payload.Span[8..]));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_event_the_codec_cannot_write_fails_alone_with_the_codecs_reason(bool withPostprocessor)
+    {
+        var encoder = new SinkEncoder(
+            BuiltinCodecs.FindCodec("graphite")!.Create(new PluginConfig("codec", null)),
+            withPostprocessor ? [(BuiltinCodecs.FindPostprocessor("separate")!, new PluginConfig("post", null))] : []);
+        var good = new ValueRecord();
+        good.Append("metric", "a.b");
+        good.Append("value", 1);
+        good.Append("timestamp", 2);
+        var bad = new ValueRecord();
+        bad.Append("metric", "a.b");
+        bad.Append("value", Value.NewRecord());
+        bad.Append("timestamp", 2);
+        var events = new[] { Value.From(good), Value.From(bad), Value.From(good) }
+            .Select((v, i) => new Event { Id = new EventId(1, 0, (ulong)i, (ulong)i), IngestNs = 1, Data = v })
+            .ToArray();
+        var failed = new List<(Event Event, string Reason)>();
+
+        var batch = encoder.Encode(events, failed);
+
+        var (failedEvent, reason) = Assert.Single(failed);
+        Assert.Same(events[1], failedEvent);
+        Assert.Contains("codec 'graphite' cannot encode the event: value must be a number", reason, StringComparison.Ordinal);
+        var separator = withPostprocessor ? "\n" : "";
+        Assert.Equal(["a.b 1 2" + separator, "a.b 1 2" + separator], batch.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
+    }
 }

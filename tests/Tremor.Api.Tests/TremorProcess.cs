@@ -14,7 +14,7 @@ public sealed class TremorProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private TremorProcess(string dir, string config)
+    private TremorProcess(string dir, string config, bool manualStdout)
     {
         Directory = dir;
         var file = Path.Combine(dir, "tremor.conf");
@@ -27,7 +27,8 @@ public sealed class TremorProcess : IAsyncDisposable
             RedirectStandardError = true,
         };
         _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, _) => { };
+        // With manualStdout the test reads stdout itself (StandardOutput), and can hold a stdio sink back by not reading.
+        if (!manualStdout) _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -36,13 +37,16 @@ public sealed class TremorProcess : IAsyncDisposable
             var at = e.Data.IndexOf(marker, StringComparison.Ordinal);
             if (at >= 0) _address.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Split(' ')[0]));
         };
-        _process.BeginOutputReadLine();
+        if (!manualStdout) _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
     public string Directory { get; }
 
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>The process's stdout, when started with manualStdout.</summary>
+    public StreamReader StandardOutput => _process.StandardOutput;
 
     public string Stderr
     {
@@ -52,11 +56,11 @@ public sealed class TremorProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null)
+    public static async Task<TremorProcess> StartAsync(string extraConfig = "", Action<string>? prepare = null, bool manualStdout = false)
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tremor-api-").FullName;
         prepare?.Invoke(dir);
-        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0, token-file = \"{Path.Combine(dir, "token")}\" }}\n{extraConfig}");
+        var p = new TremorProcess(dir, $"tremor.api {{ enabled = on, port = 0, token-file = \"{Path.Combine(dir, "token")}\" }}\n{extraConfig}", manualStdout);
         var address = await p._address.Task.WaitAsync(TimeSpan.FromSeconds(60));
         p.Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
         p.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(dir, "token")).Trim());

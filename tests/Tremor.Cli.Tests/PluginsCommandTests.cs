@@ -62,7 +62,30 @@ public sealed class PluginsCommandTests
         var result = await TremorProcess.RunAsync("plugins", "hash", Repo.StdPlugin);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal([$"Tremor.Connectors.Std = \"{expected}\""], result.StdoutLines);
+        Assert.Equal([$"\"Tremor.Connectors.Std\" = \"{expected}\""], result.StdoutLines);
+    }
+
+    [Fact]
+    public async Task The_hash_line_pasted_into_trusted_unchanged_lets_the_plugin_load_under_require_trusted()
+    {
+        var line = Assert.Single((await TremorProcess.RunAsync("plugins", "hash", Repo.StdPlugin)).StdoutLines);
+        var dir = Directory.CreateTempSubdirectory("tremor-trust-").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "trust.conf");
+            await File.WriteAllTextAsync(config, $"tremor.plugins {{\n  require-trusted = on\n  trusted {{\n    {line}\n  }}\n}}\n");
+
+            var result = await TremorProcess.RunAsync("plugins", "list", "--config", config);
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("loaded", Cells(Assert.Single(result.StdoutLines, l => Cells(l)[0] == "std"))[4]);
+            // Everything else is refused as untrusted: the line trusted exactly that file.
+            Assert.Equal("refused", Cells(Assert.Single(result.StdoutLines, l => Cells(l)[0] == "Tremor.Connectors.File"))[4]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static string[] Cells(string row) => row.Split(' ', StringSplitOptions.RemoveEmptyEntries);

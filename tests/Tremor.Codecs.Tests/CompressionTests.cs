@@ -243,10 +243,10 @@ public sealed class CompressionTests
     public void Config_errors_name_the_key()
     {
         const string Prefix = "flow.connectors.in.preprocessors[0].config.";
-        Assert.Equal(Prefix + "format: is required: one of gzip, zlib, xz, snappy, lz4, zstd, autodetect, e.g. { name = \"decompress\", config { format = \"gzip\" } }", PreConfigError("decompress").Message);
-        Assert.Equal(Prefix + "format: unknown format 'brotli'; known formats are: gzip, zlib, xz, snappy, lz4, zstd, autodetect", PreConfigError("decompress", ("format", "brotli")).Message);
-        Assert.Equal(Prefix + "format: unknown format 'autodetect'; known formats are: gzip, zlib, xz, snappy, lz4, zstd", PostConfigError("compress", ("format", "autodetect")).Message);
-        Assert.Equal(Prefix + "format: xz cannot be written (the library only decompresses it); use gzip, zlib, snappy, lz4 or zstd", PostConfigError("compress", ("format", "xz")).Message);
+        Assert.Equal(Prefix + "format: is required: one of gzip, zlib, xz, snappy, lz4, zstd, br, autodetect, e.g. { name = \"decompress\", config { format = \"gzip\" } }", PreConfigError("decompress").Message);
+        Assert.Equal(Prefix + "format: unknown format 'brotli'; known formats are: gzip, zlib, xz, snappy, lz4, zstd, br, autodetect", PreConfigError("decompress", ("format", "brotli")).Message);
+        Assert.Equal(Prefix + "format: unknown format 'autodetect'; known formats are: gzip, zlib, xz, snappy, lz4, zstd, br", PostConfigError("compress", ("format", "autodetect")).Message);
+        Assert.Equal(Prefix + "format: xz cannot be written (the library only decompresses it); use gzip, zlib, snappy, lz4, zstd or br", PostConfigError("compress", ("format", "xz")).Message);
         Assert.Equal(Prefix + "level: gzip levels are 0 to 9, found 10", PostConfigError("compress", ("format", "gzip"), ("level", 10L)).Message);
         Assert.Equal(Prefix + "level: lz4 levels are 0 to 12, found -1", PostConfigError("compress", ("format", "lz4"), ("level", -1L)).Message);
         Assert.StartsWith(Prefix + "level: zstd levels are ", PostConfigError("compress", ("format", "zstd"), ("level", 23L)).Message, StringComparison.Ordinal);

@@ -7,17 +7,20 @@ public sealed class RegistryAndBufferTests
     [Fact]
     public void The_registry_lists_every_builtin_once_by_name()
     {
-        Assert.Equal(["json", "string", "binary", "msgpack"], BuiltinCodecs.Codecs.Select(f => f.Name));
-        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "decompress", "remove-empty", "ingest-ns"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
+        Assert.Equal(
+            ["json", "string", "binary", "msgpack", "syslog", "influx", "binflux", "statsd", "dogstatsd", "graphite", "graphite-plaintext", "csv", "yaml", "null", "tremor", "avro", "confluent-avro"],
+            BuiltinCodecs.Codecs.Select(f => f.Name));
+        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "decompress", "remove-empty", "ingest-ns", "gelf-chunking"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
         Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "compress", "chunk", "ingest-ns"], BuiltinCodecs.Postprocessors.Select(f => f.Name));
-        Assert.Null(BuiltinCodecs.FindCodec("yaml"));
+        Assert.Null(BuiltinCodecs.FindCodec("protobuf"));
     }
 
     [Fact]
     public void Every_codec_from_the_registry_round_trips_a_record()
     {
         var record = TestData.Decode(new JsonCodec(), TestData.Lines(TestData.Json)[3]);
-        foreach (var factory in BuiltinCodecs.Codecs)
+        // The codecs that hold any value; the format-shaped ones (syslog, influx, ...) have their own round trips.
+        foreach (var factory in BuiltinCodecs.Codecs.Where(f => f.Name is "json" or "string" or "binary" or "msgpack" or "yaml" or "tremor"))
         {
             var codec = factory.Create(new PluginConfig($"codec.{factory.Name}", null));
             var encoded = TestData.Encode(codec, record);

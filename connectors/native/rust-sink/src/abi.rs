@@ -6,6 +6,10 @@ use core::mem::{offset_of, size_of, MaybeUninit};
 
 pub type Status = i32;
 pub const TREMOR_OK: Status = 0;
+/// A pull found nothing right now.
+pub const TREMOR_EMPTY: Status = 1;
+/// A pull's source is exhausted: what it returned is the last.
+pub const TREMOR_FINISHED: Status = 2;
 pub const TREMOR_PENDING: Status = 3;
 pub const TREMOR_FAILED: Status = 4;
 pub const TREMOR_ERROR: Status = -1;
@@ -15,9 +19,21 @@ pub const TREMOR_ERROR_PANIC: Status = -3;
 pub const TREMOR_PDK_MAGIC: u64 = 0x314B_4450_524D_5254;
 pub const TREMOR_PDK_ABI_MAJOR: u16 = 1;
 pub const TREMOR_PDK_ABI_MINOR: u16 = 1;
+pub const TREMOR_KIND_SOURCE: u32 = 1;
 pub const TREMOR_KIND_SINK: u32 = 2;
 pub const TREMOR_FLAG_ASYNC_SINK: u32 = 1;
+pub const TREMOR_LOG_DEBUG: i32 = 0;
 pub const TREMOR_LOG_INFO: i32 = 1;
+pub const TREMOR_LOG_WARNING: i32 = 2;
+pub const TREMOR_LOG_ERROR: i32 = 3;
+/// SourceSlice.flags: the stream ends with this slice (its data may be empty).
+pub const TREMOR_SLICE_STREAM_END: u32 = 1;
+/// Lifecycle events (ABI 1.1, Vtable.lifecycle).
+pub const TREMOR_LIFECYCLE_PAUSE: u32 = 1;
+pub const TREMOR_LIFECYCLE_RESUME: u32 = 2;
+pub const TREMOR_LIFECYCLE_DRAIN: u32 = 3;
+pub const TREMOR_LIFECYCLE_STOP: u32 = 4;
+pub const TREMOR_LIFECYCLE_END: u32 = 5;
 
 #[repr(C)]
 pub struct LayoutEntry {
