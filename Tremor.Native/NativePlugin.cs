@@ -24,7 +24,13 @@ public sealed class NativePlugin : IDisposable
         Descriptor = descriptor;
         Manifest = new PluginManifest(descriptor.Name, descriptor.Version, descriptor.Description ?? "", $"abi {descriptor.AbiMajor}.{descriptor.AbiMinor}");
         ConnectorFactory = new NativeConnectorFactory(this);
+        _configSchema = new Lazy<ConfigSchema>(() => ConfigSchema.Parse(inspection.ConfigSchema, $"{descriptor.Name} ({path})"));
     }
+
+    private readonly Lazy<ConfigSchema> _configSchema;
+
+    /// <summary>The plugin's config schema, enforced before every create (in-process and isolated).</summary>
+    internal ConfigSchema ConfigSchema => _configSchema.Value;
 
     /// <summary>The file as given to the loader.</summary>
     public string Path { get; }
@@ -45,7 +51,10 @@ public sealed class NativePlugin : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
         return new IsolatedConnectorFactory(
-            Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options);
+            Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options)
+        {
+            ConfigSchema = ConfigSchema,
+        };
     }
 
     /// <summary>The checks it passed.</summary>

@@ -32,7 +32,8 @@ public sealed record RestartSettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, i
 /// <param name="CallTimeout">With <c>process</c>: a call longer than this kills the child (watchdog).</param>
 /// <param name="MemoryLimitBytes">With <c>process</c>: memory limit of the child; null for none.</param>
 /// <param name="QuarantineAfter">A batch that failed the plugin this many times in a row is bisected to find the poison events.</param>
-public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? MemoryLimitBytes, int QuarantineAfter)
+/// <param name="MaxRegionBytes">With <c>process</c>: the largest the shared region with the child may grow (<c>max-region-size</c>).</param>
+public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? MemoryLimitBytes, int QuarantineAfter, long MaxRegionBytes = Tremor.Native.IsolationOptions.DefaultMaxRegionBytes)
 {
     /// <summary>The defaults of <c>reference.conf</c>.</summary>
     public static IsolationSettings Default { get; } = new("in-process", TimeSpan.FromSeconds(10), null, 3);

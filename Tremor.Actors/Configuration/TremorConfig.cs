@@ -171,7 +171,7 @@ public static class TremorConfig
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
-        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after");
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size");
         // Akka's HOCON parser reads `type = null` and even `type = "null"` as a null value: that can only mean the
         // `null` connector, since a type cannot be left out on purpose.
         var type = c.Raw.TryGetValue("type", out var typeValue) && typeValue.IsNull ? "null" : c.GetString("type");
@@ -208,6 +208,7 @@ public static class TremorConfig
         var callTimeout = c.GetDuration("call-timeout", IsolationSettings.Default.CallTimeout);
         if (callTimeout <= TimeSpan.Zero) throw new ConfigException($"{c.Path}.call-timeout", "must be longer than 0");
         long? memoryLimit = c.Has("memory-limit") ? ByteSize(c, "memory-limit") : null;
+        var maxRegion = c.Has("max-region-size") ? ByteSize(c, "max-region-size") : IsolationSettings.Default.MaxRegionBytes;
         var quarantineAfter = (int)c.GetInt("quarantine-after", IsolationSettings.Default.QuarantineAfter);
         if (quarantineAfter < 1) throw new ConfigException($"{c.Path}.quarantine-after", $"must be at least 1, found {quarantineAfter}");
         return new ConnectorSpec(
@@ -221,7 +222,7 @@ public static class TremorConfig
             c.GetSection("config"),
             reconnectSettings,
             restartSettings,
-            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter));
+            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion));
     }
 
     /// <summary>A size such as <c>512MiB</c>, <c>64M</c>, <c>1GiB</c>, <c>4096</c> (bytes).</summary>
@@ -355,6 +356,9 @@ public static class TremorConfig
         var text = hocon.GetString();
         if (text is null) return default;
         if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+        // Integers stay exact: up to u64 as integers, beyond as their digits (a double would round them).
+        if (ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var u)) return Value.From(u);
+        if (text.Length > 0 && text.AsSpan(text[0] == '-' ? 1 : 0).ContainsAnyExcept("0123456789") is false && text != "-") return text;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && text.Any(char.IsDigit)) return d;
         if (text is "true") return true;
         if (text is "false") return false;

@@ -25,7 +25,7 @@ internal static class NativePlugins
             catalog.RegisterConnector(
                 plugin.Manifest.Name,
                 new SchemaCheckedFactory(plugin.ConnectorFactory, schema),
-                isolation => new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema));
+                isolation => new SchemaCheckedFactory(plugin.CreateIsolatedFactory(Options(isolation)), schema));
         }
         catch (InvalidOperationException e)
         {
@@ -36,6 +36,10 @@ internal static class NativePlugins
         var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
         return new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{plugin.ConnectorFactory.Type}"]);
     }
+
+    /// <summary>A connector's isolation settings as the plugin host takes them (one place, for loads and swaps).</summary>
+    private static IsolationOptions Options(IsolationSettings isolation) =>
+        new(isolation.CallTimeout, isolation.MemoryLimitBytes, isolation.MaxRegionBytes);
 
     /// <summary>Checks and loads a native plugin for a hot swap, registering nothing (see <see cref="StagedPlugin"/>).</summary>
     public static StagedPlugin Stage(string path, string? expectedSha256)
@@ -52,7 +56,7 @@ internal static class NativePlugins
         var schema = plugin.Inspection.ConfigSchema;
         var factory = new SchemaCheckedFactory(plugin.ConnectorFactory, schema);
         IConnectorFactory Isolated(IsolationSettings isolation) =>
-            new SchemaCheckedFactory(plugin.CreateIsolatedFactory(new IsolationOptions(isolation.CallTimeout, isolation.MemoryLimitBytes)), schema);
+            new SchemaCheckedFactory(plugin.CreateIsolatedFactory(Options(isolation)), schema);
         var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
         var record = new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{factory.Type}"]);
         return new StagedPlugin(record, [factory], [], plugin, catalog => catalog.RegisterConnector(plugin.Manifest.Name, factory, Isolated), Isolated);

@@ -1,56 +1,39 @@
-using System.Buffers;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tremor.Pdk;
 
 namespace Tremor.Native.Connectors;
 
-/// <summary>A plugin's config section as the UTF-8 JSON object handed to create (once per instance, not per event).</summary>
+/// <summary>
+/// A plugin's config section as the UTF-8 JSON object handed to create (once per instance, not per event). Where the
+/// plugin's schema types a key, <see cref="ConfigSchema"/> converts to that type; elsewhere a value arrives as the
+/// runtime read it: <c>true</c>/<c>false</c> booleans, integers exact (i64, or u64 above it), other numbers as
+/// JSON numbers, everything else (<c>on</c>, <c>10s</c>, <c>64MiB</c>) as the string written.
+/// </summary>
 internal static class ConfigJson
 {
-    public static byte[] Encode(PluginConfig config)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (key, value) in config.Raw)
-            {
-                writer.WritePropertyName(key);
-                Write(writer, value);
-            }
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>The config without a schema.</summary>
+    public static byte[] Encode(PluginConfig config) => ConfigSchema.None.Encode(config);
 
-    private static void Write(Utf8JsonWriter writer, Value value)
+    /// <summary>One value without a schema.</summary>
+    public static JsonNode? ToNode(Value value)
     {
         switch (value.Kind)
         {
-            case ValueKind.Bool: writer.WriteBooleanValue(value.AsBool()); break;
-            case ValueKind.I64: writer.WriteNumberValue(value.RawI64); break;
-            case ValueKind.U64: value.TryGetU64(out var u); writer.WriteNumberValue(u); break;
-            case ValueKind.F64:
-                if (double.IsFinite(value.RawF64)) writer.WriteNumberValue(value.RawF64);
-                else writer.WriteNullValue();
-                break;
-            case ValueKind.String: writer.WriteStringValue(value.AsString()); break;
-            case ValueKind.Bytes: writer.WriteBase64StringValue(value.AsBytes()); break;
+            case ValueKind.Bool: return JsonValue.Create(value.AsBool());
+            case ValueKind.I64: return JsonValue.Create(value.RawI64);
+            case ValueKind.U64: value.TryGetU64(out var u); return JsonValue.Create(u);
+            case ValueKind.F64: return double.IsFinite(value.RawF64) ? JsonValue.Create(value.RawF64) : null;
+            case ValueKind.String: return JsonValue.Create(value.AsString());
+            case ValueKind.Bytes: return JsonValue.Create(Convert.ToBase64String(value.AsBytes()!));
             case ValueKind.Array:
-                writer.WriteStartArray();
-                foreach (var item in value.AsArray()!) Write(writer, item);
-                writer.WriteEndArray();
-                break;
+                var array = new JsonArray();
+                foreach (var item in value.AsArray()!) array.Add(ToNode(item));
+                return array;
             case ValueKind.Record:
-                writer.WriteStartObject();
-                foreach (var (key, item) in value.AsRecord()!)
-                {
-                    writer.WritePropertyName(key);
-                    Write(writer, item);
-                }
-                writer.WriteEndObject();
-                break;
-            default: writer.WriteNullValue(); break;
+                var record = new JsonObject();
+                foreach (var (key, item) in value.AsRecord()!) record[key] = ToNode(item);
+                return record;
+            default: return null;
         }
     }
 }

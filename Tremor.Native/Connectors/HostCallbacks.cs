@@ -8,7 +8,7 @@ using Tremor.Pdk;
 
 namespace Tremor.Native.Connectors;
 
-/// <summary>What the host API callbacks of one instance reach through their GCHandle context.</summary>
+/// <summary>What the host API callbacks of one instance reach through their context id.</summary>
 internal sealed class HostContext
 {
     public HostContext(IPluginHost host, string pluginName, bool asyncSink)
@@ -29,17 +29,41 @@ internal sealed class HostContext
 /// <summary>
 /// The host API table's functions. Plugins may call them from any thread; none throws into native code.
 /// </summary>
+/// <remarks>
+/// A plugin that breaks the contract calls back after <c>destroy</c> returned (a thread it did not join). So the
+/// <c>ctx</c> it passes is not a GCHandle (a freed one would be dereferenced) but an id into a table of live
+/// instances that is never reused: a late callback finds nothing and is ignored. For the same reason the host API
+/// table itself is never freed (the plugin reads the function pointers from it): it is small and one per instance.
+/// </remarks>
 internal static unsafe class HostCallbacks
 {
     private static readonly double s_nsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
+    private static readonly ConcurrentDictionary<nint, HostContext> s_live = new();
+    private static long s_lastId;
 
-    /// <summary>A host API table for one instance (native memory, freed with <see cref="FreeTable"/> after destroy).</summary>
-    public static TremorHostApi* AllocateTable(GCHandle context)
+    /// <summary>Late callbacks ignored since start (a plugin calling back after destroy; tests read it).</summary>
+    internal static long LateCallbacks => Interlocked.Read(ref s_lateCallbacks);
+
+    private static long s_lateCallbacks;
+
+    /// <summary>Makes <paramref name="context"/> reachable from callbacks; the id is never handed out again.</summary>
+    public static nint Register(HostContext context)
+    {
+        var id = (nint)Interlocked.Increment(ref s_lastId);
+        s_live[id] = context;
+        return id;
+    }
+
+    /// <summary>After destroy: callbacks naming <paramref name="id"/> are ignored from now on.</summary>
+    public static void Unregister(nint id) => s_live.TryRemove(id, out _);
+
+    /// <summary>A host API table for one instance (native memory, deliberately never freed: see the remarks).</summary>
+    public static TremorHostApi* AllocateTable(nint contextId)
     {
         var table = (TremorHostApi*)NativeMemory.AllocZeroed((nuint)sizeof(TremorHostApi));
         table->Size = (uint)sizeof(TremorHostApi);
         table->AbiMinor = AbiConstants.Minor;
-        table->Ctx = (void*)GCHandle.ToIntPtr(context);
+        table->Ctx = (void*)contextId;
         table->Log = &Log;
         table->MonotonicNs = &MonotonicNs;
         table->WallNs = &WallNs;
@@ -49,10 +73,12 @@ internal static unsafe class HostCallbacks
         return table;
     }
 
-    public static void FreeTable(TremorHostApi* table) => NativeMemory.Free(table);
-
-    private static HostContext? Context(void* ctx) =>
-        ctx == null ? null : GCHandle.FromIntPtr((nint)ctx).Target as HostContext;
+    private static HostContext? Context(void* ctx)
+    {
+        if (s_live.TryGetValue((nint)ctx, out var context)) return context;
+        Interlocked.Increment(ref s_lateCallbacks);
+        return null;
+    }
 
     private static string Text(byte* text, nuint len) =>
         text == null || len == 0 ? "" : Encoding.UTF8.GetString(text, checked((int)len));
@@ -60,6 +86,7 @@ internal static unsafe class HostCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Log(void* ctx, int level, byte* msg, nuint len)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             Context(ctx)?.Host.Log((PluginLogLevel)Math.Clamp(level, 0, 3), Text(msg, len));
@@ -67,6 +94,10 @@ internal static unsafe class HostCallbacks
         catch (Exception)
         {
             // Nothing may unwind into the plugin; a failing logger loses the line.
+        }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
         }
     }
 
@@ -77,6 +108,7 @@ internal static unsafe class HostCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static ulong WallNs(void* ctx)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c) return c.Host.NowNs();
@@ -85,12 +117,17 @@ internal static unsafe class HostCallbacks
         {
             // fall through to the system clock
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
         return (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Ack(void* ctx, ulong* ids, nuint count)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Ack(resolved);
@@ -99,11 +136,16 @@ internal static unsafe class HostCallbacks
         {
             TryLog(ctx, $"ack failed in the host: {e.Message}");
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Fail(void* ctx, ulong* ids, nuint count, byte* reason, nuint reasonLen)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             if (Context(ctx) is { } c && Resolve(c, ids, count) is { Count: > 0 } resolved) c.Host.Fail(resolved, Text(reason, reasonLen));
@@ -112,11 +154,16 @@ internal static unsafe class HostCallbacks
         {
             TryLog(ctx, $"fail failed in the host: {e.Message}");
         }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void RequestShutdown(void* ctx, int exitCode, byte* reason, nuint reasonLen)
     {
+        var crumb = CrashBreadcrumb.Suspend();
         try
         {
             Context(ctx)?.Host.RequestShutdown(exitCode, Text(reason, reasonLen));
@@ -124,6 +171,10 @@ internal static unsafe class HostCallbacks
         catch (Exception e)
         {
             TryLog(ctx, $"request_shutdown failed in the host: {e.Message}");
+        }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
         }
     }
 

@@ -22,7 +22,8 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     private readonly HostContext _context;
     private readonly IPluginHost _host;
     private readonly string _label;
-    private GCHandle _contextHandle;
+    private readonly CrashBreadcrumb.Lines _crashLines;
+    private nint _contextId;
     private TremorHostApi* _hostApi;
     private byte* _errorBuffer;
     private void* _instance;
@@ -31,6 +32,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     private TremorSinkSlice* _sinkSlices;
     private int _sinkSliceCapacity;
     private ulong _batchId;
+    private ulong _nextAckId = 1;
 
     private TremorSourceSlice* _sourceSlices;
     private int _sourceSliceCapacity;
@@ -43,14 +45,17 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _host = context.Host;
         _label = $"{plugin.Descriptor.Name} ({context.Host.Alias})";
         _context = new HostContext(context.Host, _label, (plugin.Descriptor.Flags & AbiConstants.FlagAsyncSink) != 0);
+        _crashLines = new CrashBreadcrumb.Lines(plugin.Descriptor.Name, plugin.Path);
 
+        // A config the schema refuses creates nothing.
+        var config = plugin.ConfigSchema.Encode(context.Config);
         plugin.InstanceCreating();
         try
         {
-            _contextHandle = GCHandle.Alloc(_context);
-            _hostApi = HostCallbacks.AllocateTable(_contextHandle);
+            _contextId = HostCallbacks.Register(_context);
+            _hostApi = HostCallbacks.AllocateTable(_contextId);
             _errorBuffer = (byte*)NativeMemory.Alloc(ErrorCapacity);
-            Create(context);
+            Create(context, config);
         }
         catch
         {
@@ -66,9 +71,8 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
 
     public bool IsTransactional => false;
 
-    private void Create(ConnectorContext context)
+    private void Create(ConnectorContext context, byte[] config)
     {
-        var config = ConfigJson.Encode(context.Config);
         var alias = Encoding.UTF8.GetBytes(context.Host.Alias ?? "");
         var err = NewErr();
         void* instance = null;
@@ -86,7 +90,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                 Alias = aliasPtr,
                 AliasLen = (nuint)alias.Length,
             };
+            var crumb = CrashBreadcrumb.Enter(_crashLines.Create);
             status = _vtable.Create(&args, &instance, &err);
+            CrashBreadcrumb.Leave(crumb);
         }
         if (status == Status.ErrorConfig)
         {
@@ -102,7 +108,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         ThrowIfDestroyed();
         if (_vtable.Connect == null) return ValueTask.FromResult(true);
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Connect);
         var status = _vtable.Connect(_instance, (uint)Math.Max(attempt, 1), &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error("connect", status, err);
         if (status == Status.Failed)
         {
@@ -127,7 +135,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         // An ABI 1.0 plugin has no lifecycle entry: its vtable copy holds null there.
         if (_destroyed || _vtable.Lifecycle == null) return ValueTask.CompletedTask;
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Lifecycle);
         var status = _vtable.Lifecycle(_instance, lifecycleEvent, &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error(name, status, err);
         return ValueTask.CompletedTask;
     }
@@ -147,7 +157,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             MaxWaitNs = PullMaxWaitNs,
         };
         var err = NewErr();
+        var crumb = CrashBreadcrumb.Enter(_crashLines.Pull);
         var status = _vtable.Pull(_instance, &pull, &err);
+        CrashBreadcrumb.Leave(crumb);
         if (status < 0) throw Error("pull", status, err);
         if (pull.Count > (uint)room)
         {
@@ -159,7 +171,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         {
             CopyInto(batch, count);
             err = NewErr();
+            crumb = CrashBreadcrumb.Enter(_crashLines.Release);
             var released = _vtable.Release(_instance, &err);
+            CrashBreadcrumb.Leave(crumb);
             if (released < 0) throw Error("release", released, err);
         }
         return ValueTask.FromResult(status switch
@@ -223,6 +237,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         EnsureSinkSlices(count);
         var bytes = batch.Bytes;
         var pending = _context.Pending;
+        // The ids the plugin acks with: unique in this instance (an event's sequence is unique only per source).
+        var firstAckId = _nextAckId;
+        _nextAckId += (ulong)count;
         MemoryHandle[]? extraPins = null;
         var extraPinCount = 0;
         int status;
@@ -260,9 +277,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                     ref var slice = ref slices[i];
                     slice.Data = data;
                     slice.Len = (nuint)len;
-                    slice.EventId = ev.Id.Sequence;
+                    slice.EventId = firstAckId + (ulong)i;
                     slice.IngestNs = ev.IngestNs;
-                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+                    if (pending is not null) pending[firstAckId + (ulong)i] = ev.Id;
                 }
             }
             else
@@ -273,9 +290,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
                     ref var slice = ref slices[i];
                     slice.Data = Locate(bytes, basePtr, ev.Payload, ref extraPins, ref extraPinCount, count);
                     slice.Len = (nuint)ev.Payload.Length;
-                    slice.EventId = ev.Id.Sequence;
+                    slice.EventId = firstAckId + (ulong)i;
                     slice.IngestNs = ev.IngestNs;
-                    if (pending is not null) pending[ev.Id.Sequence] = ev.Id;
+                    if (pending is not null) pending[firstAckId + (ulong)i] = ev.Id;
                 }
             }
 
@@ -290,7 +307,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             };
             try
             {
+                var crumb = CrashBreadcrumb.Enter(_crashLines.SinkBatch);
                 status = _vtable.SinkBatch(_instance, &native, &err);
+                CrashBreadcrumb.Leave(crumb);
             }
             finally
             {
@@ -306,7 +325,7 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
             }
             return SinkReply.Pending;
         }
-        if (pending is not null) ForgetPending(batch);
+        if (pending is not null) ForgetPending(firstAckId, count);
         if (status < 0) throw Error("sink_batch", status, err);
         return status == Status.Failed ? SinkReply.Failed(Message(err, status)) : SinkReply.Acked;
     }
@@ -324,9 +343,9 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         return (byte*)handle.Pointer;
     }
 
-    private void ForgetPending(SinkBatch batch)
+    private void ForgetPending(ulong firstAckId, int count)
     {
-        foreach (var ev in batch.Events) _context.Pending!.TryRemove(ev.Id.Sequence, out _);
+        for (var i = 0UL; i < (ulong)count; i++) _context.Pending!.TryRemove(firstAckId + i, out _);
     }
 
     public ValueTask DisposeAsync()
@@ -341,8 +360,13 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         _destroyed = true;
         try
         {
-            // destroy joins the plugin's threads: after it no host callback can arrive, so the context may go.
-            if (_instance != null) _vtable.Destroy(_instance);
+            // destroy joins the plugin's threads (the contract); one that breaks it finds its context gone, not freed memory.
+            if (_instance != null)
+            {
+                var crumb = CrashBreadcrumb.Enter(_crashLines.Destroy);
+                _vtable.Destroy(_instance);
+                CrashBreadcrumb.Leave(crumb);
+            }
             _instance = null;
         }
         finally
@@ -354,11 +378,13 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
 
     private void FreeResources()
     {
-        if (_hostApi != null) HostCallbacks.FreeTable(_hostApi);
+        // The table stays allocated (a late callback still reads it); the context id stops resolving.
         _hostApi = null;
-        if (_contextHandle.IsAllocated) _contextHandle.Free();
+        if (_contextId != 0) HostCallbacks.Unregister(_contextId);
+        _contextId = 0;
         NativeMemory.Free(_errorBuffer);
         _errorBuffer = null;
+        _crashLines.Dispose();
         NativeMemory.Free(_sinkSlices);
         _sinkSlices = null;
         _sinkSliceCapacity = 0;

@@ -25,6 +25,7 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
     private readonly string _label;
     private readonly ConcurrentDictionary<ulong, EventId>? _pending;
     private ulong _batchId;
+    private ulong _nextAckId = 1;
     private byte[] _sourceBuffer = [];
     private bool _destroyed;
 
@@ -34,10 +35,12 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         _host = context.Host;
         _label = $"{factory.Type} ({context.Host.Alias})";
         _pending = (factory.Flags & AbiConstants.FlagAsyncSink) != 0 ? new ConcurrentDictionary<ulong, EventId>() : null;
+        // A config the schema refuses starts no process.
+        var config = factory.ConfigSchema.Encode(context.Config);
         _child = PluginHostProcess.Start(factory.HostPath, factory.PluginPath, factory.Options, _label, context.Host, _pending);
         try
         {
-            Create(context);
+            Create(context, config);
         }
         catch
         {
@@ -55,9 +58,8 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
     /// <summary>The plugin host's process id (tests kill it from outside).</summary>
     internal int ProcessId => _child.ProcessId;
 
-    private void Create(ConnectorContext context)
+    private void Create(ConnectorContext context, byte[] config)
     {
-        var config = ConfigJson.Encode(context.Config);
         var alias = Encoding.UTF8.GetBytes(context.Host.Alias ?? "");
         var payload = new byte[4 + config.Length + alias.Length];
         BitConverter.TryWriteBytes(payload, (uint)config.Length);
@@ -111,8 +113,8 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         if (room <= 0) return ValueTask.FromResult(PullStatus.Data);
         var reply = _child.Call("pull", HostOp.Pull, (uint)room, a: PullMaxWaitNs);
         if (reply.Status < 0) throw Error("pull", reply.Status);
+        if (reply.Count > (uint)room) throw _child.ProtocolViolation("pull", $"answered {reply.Count} slices, the capacity was {room}");
         var count = (int)reply.Count;
-        if (count > room) throw new NativePluginException($"{_label}: pull: filled {count} slices, the capacity was {room}", Status.Error);
         if (count > 0) CopyInto(batch, count);
         return ValueTask.FromResult(reply.Status switch
         {
@@ -122,17 +124,33 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         });
     }
 
+    /// <summary>
+    /// Copies a pull out of the region. Every offset, length and count comes from the child: each is checked against
+    /// the region before use, with comparisons that cannot wrap (<c>len &lt;= size &amp;&amp; offset &lt;= size - len</c>).
+    /// </summary>
     private void CopyInto(SourceBatch batch, int count)
     {
         var region = _child.Region;
-        var slices = new ReadOnlySpan<RegionSlice>(region.Pointer, count);
-        long total = 0;
-        foreach (ref readonly var slice in slices)
+        var size = (ulong)region.Size;
+        if ((ulong)count * (ulong)sizeof(RegionSlice) > size)
         {
-            if ((slice.Flags & AbiConstants.SliceStreamEnd) == 0) total += (long)slice.Len;
+            throw _child.ProtocolViolation("pull", $"answered {count} slices, their table does not fit the shared region of {size} bytes");
         }
+        var slices = new ReadOnlySpan<RegionSlice>(region.Pointer, count);
+        ulong total = 0;
+        for (var i = 0; i < count; i++)
+        {
+            ref readonly var slice = ref slices[i];
+            if ((slice.Flags & AbiConstants.SliceStreamEnd) != 0) continue;
+            if (slice.Len > size || slice.Offset > size - slice.Len || slice.MetaLen > size || slice.MetaOffset > size - slice.MetaLen)
+            {
+                throw _child.ProtocolViolation("pull", $"slice {i} (offset {slice.Offset}, length {slice.Len}, meta {slice.MetaOffset}+{slice.MetaLen}) lies outside the shared region of {size} bytes");
+            }
+            total += slice.Len; // at most count * size: no wrap for any region below 2^32 slices * 2^31 bytes
+        }
+        if (total > (ulong)Array.MaxLength) throw _child.ProtocolViolation("pull", $"answered {total} bytes in one pull, more than one buffer holds");
         // The previous pull's bytes may be overwritten now: the runtime decoded them before pulling again.
-        if (_sourceBuffer.Length < total) _sourceBuffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(total, _sourceBuffer.Length * 2L));
+        if ((ulong)_sourceBuffer.Length < total) _sourceBuffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(Math.Max((long)total, _sourceBuffer.Length * 2L), Array.MaxLength));
         var offset = 0;
         for (var i = 0; i < count; i++)
         {
@@ -143,10 +161,6 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
                 continue;
             }
             var len = (int)slice.Len;
-            if (slice.Offset + slice.Len > (ulong)region.Size || slice.MetaOffset + slice.MetaLen > (ulong)region.Size)
-            {
-                throw new NativePluginException($"{_label}: pull: slice {i} lies outside the shared region", Status.Error);
-            }
             new ReadOnlySpan<byte>(region.Pointer + slice.Offset, len).CopyTo(_sourceBuffer.AsSpan(offset, len));
             var meta = slice.MetaLen > 0 ? Value.From(new ReadOnlySpan<byte>(region.Pointer + slice.MetaOffset, (int)slice.MetaLen).ToArray()) : default;
             batch.Add(new ReadOnlyMemory<byte>(_sourceBuffer, offset, len), slice.StreamId, slice.IngestNs, meta);
@@ -181,7 +195,7 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         var region = _child.Region;
         var bytesOffset = (long)count * sizeof(TremorSinkSlice);
         var end = bytesOffset + bytes.Length;
-        region.EnsureCapacity(end);
+        if (!region.EnsureCapacity(end)) throw RegionTooSmall(end);
         bytes.Span.CopyTo(new Span<byte>(region.Pointer + bytesOffset, bytes.Length));
 
         var events = batch.Events;
@@ -192,6 +206,9 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
             _ => default,
         };
         var running = 0;
+        // The ids the plugin acks with: unique in this instance (an event's sequence is unique only per source).
+        var firstAckId = _nextAckId;
+        _nextAckId += (ulong)count;
         for (var i = 0; i < count; i++)
         {
             var ev = span.Length == count ? span[i] : events[i];
@@ -210,9 +227,9 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
             ref var slice = ref ((TremorSinkSlice*)region.Pointer)[i];
             slice.Data = (byte*)offset;
             slice.Len = (nuint)len;
-            slice.EventId = ev.Id.Sequence;
+            slice.EventId = firstAckId + (ulong)i;
             slice.IngestNs = ev.IngestNs;
-            if (_pending is not null) _pending[ev.Id.Sequence] = ev.Id;
+            if (_pending is not null) _pending[firstAckId + (ulong)i] = ev.Id;
         }
 
         var reply = _child.Call("sink_batch", HostOp.Sink, (uint)count, a: (ulong)bytesOffset, b: (ulong)(end - bytesOffset), c: ++_batchId);
@@ -227,7 +244,7 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         }
         if (_pending is not null)
         {
-            foreach (var ev in batch.Events) _pending.TryRemove(ev.Id.Sequence, out _);
+            for (var i = 0UL; i < (ulong)count; i++) _pending.TryRemove(firstAckId + i, out _);
         }
         if (status < 0) throw Error("sink_batch", status);
         return status == Status.Failed ? SinkReply.Failed(Message(status)) : SinkReply.Acked;
@@ -245,7 +262,7 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         var region = _child.Region;
         var at = end;
         end += payload.Length;
-        region.EnsureCapacity(end);
+        if (!region.EnsureCapacity(end)) throw RegionTooSmall(end);
         payload.Span.CopyTo(new Span<byte>(region.Pointer + at, payload.Length));
         return at;
     }
@@ -273,6 +290,9 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
         }
         return ValueTask.CompletedTask;
     }
+
+    private NativePluginException RegionTooSmall(long needed) =>
+        new($"{_label}: sink_batch: the batch needs {needed} bytes of shared region, more than max-region-size {_child.Region.MaxSize} (raise max-region-size or lower the batch size)", Status.Error);
 
     private string Message(int status)
     {

@@ -1,3 +1,4 @@
+using Tremor.Native.Connectors;
 using Tremor.Pdk;
 
 namespace Tremor.Native.Isolation;
@@ -37,6 +38,9 @@ internal sealed class IsolatedConnectorFactory : IConnectorFactory
     public uint Flags { get; }
 
     public IsolationOptions Options { get; }
+
+    /// <summary>The plugin's config schema, enforced here before the child is started.</summary>
+    public ConfigSchema ConfigSchema { get; init; } = ConfigSchema.None;
 
     /// <summary>The plugin host program this factory starts.</summary>
     public string HostPath { get; }

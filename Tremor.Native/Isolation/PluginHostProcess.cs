@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipes;
 using System.Runtime.InteropServices;
 using System.Text;
 using Tremor.Pdk;
@@ -11,16 +12,22 @@ namespace Tremor.Native.Isolation;
 /// <summary>
 /// One running <c>tremor-plugin-host</c> process serving one plugin instance: starts it with a scrubbed environment,
 /// does the handshake, sends requests on its stdin and reads frames from its stdout. Every call runs under a watchdog
-/// that kills the process (SIGKILL) after the call-timeout; a call whose process died throws a
-/// <see cref="NativePluginException"/> that says how it died.
+/// that kills the process group (SIGKILL) after the call-timeout; a call whose process died throws a
+/// <see cref="NativePluginException"/> that says how it died (signal, exit code, call-timeout, protocol violation).
+/// Death is watched on the process itself (a pidfd polled beside the pipe), not inferred from the end of the pipe:
+/// a child the plugin forked keeps the pipe open, it cannot keep the host's death hidden.
 /// </summary>
-internal sealed unsafe class PluginHostProcess : IDisposable
+internal sealed unsafe partial class PluginHostProcess : IDisposable
 {
     private const long InitialRegionSize = 1 << 20;
+    private const int MaxFramePayload = 16 << 20;
+    private const int SigKill = 9;
 
     private readonly Process _process;
     private readonly Stream _input;
     private readonly Stream _output;
+    private readonly int _outputFd;
+    private readonly int _pidFd;
     private readonly IsolationOptions _options;
     private readonly string _label;
     private readonly IPluginHost _host;
@@ -28,6 +35,9 @@ internal sealed unsafe class PluginHostProcess : IDisposable
     private readonly Lock _gate = new();
     private readonly Timer _watchdog;
     private readonly byte[] _header = new byte[Math.Max(sizeof(HostRequest), sizeof(HostFrameHeader))];
+    private readonly byte[] _readBuffer = new byte[16 << 10];
+    private int _readStart;
+    private int _readEnd;
     private byte[] _payload = new byte[4096];
     private int _payloadLength;
     private bool _inCall;
@@ -35,6 +45,7 @@ internal sealed unsafe class PluginHostProcess : IDisposable
     private bool _timedOut;
     private int _diedSignal;
     private ulong _diedVmSize;
+    private string? _violation;
     private string? _death;
     private bool _disposed;
 
@@ -43,6 +54,15 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         _process = process;
         _input = process.StandardInput.BaseStream;
         _output = process.StandardOutput.BaseStream;
+        _outputFd = _output switch
+        {
+            PipeStream pipe => (int)pipe.SafePipeHandle.DangerousGetHandle(),
+            FileStream file => (int)file.SafeFileHandle.DangerousGetHandle(),
+            _ => throw new NotSupportedException($"the plugin host's stdout is a {_output.GetType().Name}, expected a pipe"),
+        };
+        // -1 when pidfd_open is missing (Linux before 5.3) or the host is gone already: then the reads poll the
+        // exit status every 100 ms instead.
+        _pidFd = PidFdOpen(process.Id);
         Region = region;
         _options = options;
         _label = label;
@@ -67,7 +87,7 @@ internal sealed unsafe class PluginHostProcess : IDisposable
     /// <summary>Starts the host on <paramref name="pluginPath"/> and waits for READY (under the call-timeout).</summary>
     public static PluginHostProcess Start(string hostPath, string pluginPath, IsolationOptions options, string label, IPluginHost host, ConcurrentDictionary<ulong, EventId>? pending)
     {
-        var region = new SharedRegion(InitialRegionSize);
+        var region = new SharedRegion(Math.Min(InitialRegionSize, options.MaxRegionBytes), options.MaxRegionBytes);
         Process? process = null;
         try
         {
@@ -81,6 +101,7 @@ internal sealed unsafe class PluginHostProcess : IDisposable
             info.ArgumentList.Add(pluginPath);
             info.ArgumentList.Add(region.FilePath);
             info.ArgumentList.Add((options.MemoryLimitBytes ?? 0).ToString(CultureInfo.InvariantCulture));
+            info.ArgumentList.Add(region.MaxSize.ToString(CultureInfo.InvariantCulture));
             // Nothing of the runtime's environment (credentials, tokens) reaches the plugin: only PATH and LANG.
             info.Environment.Clear();
             foreach (var name in (string[])["PATH", "LANG"])
@@ -112,7 +133,7 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         {
             if (process is not null && !process.HasExited)
             {
-                TryKill(process);
+                KillGroup(process.Id);
             }
             region.Dispose();
             throw;
@@ -126,11 +147,11 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         bool read;
         try
         {
-            read = TryReadFrame(out frame);
+            read = TryReadFrame(out frame, handshake: true);
             while (read && frame.Type is HostFrame.Log or HostFrame.Died)
             {
                 HandleOutOfBand(frame);
-                read = TryReadFrame(out frame);
+                read = TryReadFrame(out frame, handshake: true);
             }
         }
         finally
@@ -178,10 +199,14 @@ internal sealed unsafe class PluginHostProcess : IDisposable
             }
             while (true)
             {
-                if (!TryReadFrame(out var frame)) break;
+                if (!TryReadFrame(out var frame, handshake: false)) break;
                 if (frame.Type == HostFrame.Reply)
                 {
-                    Region.Follow((long)frame.X);
+                    if (Region.Follow(frame.X) is { } wrong)
+                    {
+                        Violation(wrong);
+                        break;
+                    }
                     return frame;
                 }
                 HandleOutOfBand(frame);
@@ -192,6 +217,23 @@ internal sealed unsafe class PluginHostProcess : IDisposable
             Disarm();
         }
         throw Died(call);
+    }
+
+    /// <summary>The call ends here: a frame broke the protocol. Whatever the child does next is not believed.</summary>
+    private void Violation(string what)
+    {
+        _violation ??= what;
+        KillGroup(_process.Id);
+    }
+
+    /// <summary>
+    /// A call that threw <see cref="NativePluginException"/> for a reply that breaks the protocol (not a death the
+    /// plugin host reported): ends the process the same way.
+    /// </summary>
+    public NativePluginException ProtocolViolation(string call, string what)
+    {
+        Violation(what);
+        return Died(call);
     }
 
     private NativePluginException Died(string call)
@@ -205,12 +247,15 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         if (!_process.WaitForExit(TimeSpan.FromSeconds(5)))
         {
             // Closed its stdout but lives on: not usable any more.
-            TryKill(_process);
+            KillGroup(_process.Id);
             _process.WaitForExit(TimeSpan.FromSeconds(5));
         }
+        // What the plugin forked goes with it (it may hold the pipe or the region).
+        KillGroup(_process.Id);
         bool timedOut;
         lock (_gate) timedOut = _timedOut;
         if (timedOut) return $"call exceeded call-timeout {FormatDuration(_options.CallTimeout)}: plugin host process killed (SIGKILL)";
+        if (_violation is not null) return $"protocol violation: the plugin host {_violation}; plugin host process killed (SIGKILL)";
 
         var code = _process.HasExited ? _process.ExitCode : -1;
         // .NET reports a death by signal as 128 + signal; the host's DIED frame names the signal for certain.
@@ -274,39 +319,94 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         else _host.Fail(resolved, Encoding.UTF8.GetString(ReplyPayload[idBytes..]));
     }
 
-    /// <summary>Reads one frame header and its payload into <see cref="ReplyPayload"/>; false at end of stream.</summary>
-    private bool TryReadFrame(out HostFrameHeader frame)
+    /// <summary>
+    /// Reads one frame header and its payload into <see cref="ReplyPayload"/>; false when the process died or the
+    /// frame broke the protocol (<see cref="Violation"/> recorded which: garbage on the pipe is not a crash).
+    /// </summary>
+    private bool TryReadFrame(out HostFrameHeader frame, bool handshake)
     {
         frame = default;
         var size = sizeof(HostFrameHeader);
         if (!TryRead(_header.AsSpan(0, size))) return false;
         frame = MemoryMarshal.Read<HostFrameHeader>(_header);
+        if (CheckFrame(frame, handshake) is { } wrong)
+        {
+            Violation(wrong);
+            return false;
+        }
         var len = (int)frame.Len;
-        if (len < 0 || len > 64 << 20) return false;
         if (_payload.Length < len) _payload = new byte[Math.Max(len, _payload.Length * 2)];
         _payloadLength = len;
         return len == 0 || TryRead(_payload.AsSpan(0, len));
     }
 
+    /// <summary>What is wrong with a frame header the child wrote, or null (every count and length is checked before use).</summary>
+    private static string? CheckFrame(in HostFrameHeader frame, bool handshake)
+    {
+        if (frame.Type is < HostFrame.Ready or > HostFrame.Shutdown) return $"sent a frame of unknown type {frame.Type} (0x{frame.Type:X8})";
+        if (frame.Len > MaxFramePayload) return $"sent a frame of {frame.Len} bytes, more than {MaxFramePayload}";
+        if (!handshake && frame.Type is HostFrame.Ready or HostFrame.Refused) return $"sent a handshake frame ({frame.Type}) after the handshake";
+        if (frame.Type is HostFrame.Ack or HostFrame.Fail && (ulong)frame.Count * sizeof(ulong) > frame.Len)
+        {
+            return $"sent {frame.Count} ids in a frame of {frame.Len} bytes";
+        }
+        if (frame.Type == HostFrame.Ack && (ulong)frame.Count * sizeof(ulong) != frame.Len) return $"sent {frame.Count} acked ids in a frame of {frame.Len} bytes";
+        return null;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from the pipe; false when the process is gone and the pipe holds nothing more.
+    /// Every wait polls the pipe and the process (pidfd) together, so the process's death ends the wait even while
+    /// something else (a child the plugin forked) keeps the pipe's write end open. Reads go through a small buffer:
+    /// a frame header and its payload usually arrive with one poll and one read.
+    /// </summary>
     private bool TryRead(Span<byte> buffer)
     {
-        try
+        while (!buffer.IsEmpty)
         {
-            while (!buffer.IsEmpty)
+            if (_readEnd > _readStart)
             {
-                var n = _output.Read(buffer);
-                if (n <= 0) return false;
+                var n = Math.Min(buffer.Length, _readEnd - _readStart);
+                _readBuffer.AsSpan(_readStart, n).CopyTo(buffer);
+                _readStart += n;
                 buffer = buffer[n..];
+                continue;
             }
-            return true;
+            _readStart = _readEnd = 0;
+            // A large payload goes straight to its destination; anything smaller through the buffer.
+            var direct = buffer.Length >= _readBuffer.Length;
+            var read = ReadSome(direct ? buffer : _readBuffer);
+            if (read <= 0) return false;
+            if (direct) buffer = buffer[read..];
+            else _readEnd = read;
         }
-        catch (IOException)
+        return true;
+    }
+
+    /// <summary>One read of what is there, after waiting for data or the process's death; 0 when it is gone.</summary>
+    private int ReadSome(Span<byte> into)
+    {
+        Span<PollFd> fds = stackalloc PollFd[2];
+        while (true)
         {
-            return false;
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
+            fds[0] = new PollFd { Fd = _outputFd, Events = PollIn };
+            fds[1] = new PollFd { Fd = _pidFd, Events = PollIn };
+            int ready;
+            fixed (PollFd* p = fds) ready = Poll(p, _pidFd >= 0 ? 2u : 1u, _pidFd >= 0 ? -1 : 100);
+            if (ready < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EIntr) continue;
+                return 0;
+            }
+            // Data first: the frames a dying host wrote (its DIED frame) are read before its death is believed.
+            if ((fds[0].REvents & (PollIn | PollHup | PollErr)) != 0)
+            {
+                nint n;
+                fixed (byte* p = into) n = Read(_outputFd, p, (nuint)into.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == EIntr) continue;
+                return n <= 0 ? 0 : (int)n;
+            }
+            if (_pidFd >= 0 ? (fds[1].REvents & PollIn) != 0 : ready == 0 && _process.HasExited) return 0;
         }
     }
 
@@ -339,24 +439,21 @@ internal sealed unsafe class PluginHostProcess : IDisposable
             }
             _timedOut = true;
         }
-        TryKill(_process);
+        KillGroup(_process.Id);
     }
 
-    /// <summary>SIGKILL, for a child that must not run on (used on handshake failure and disposal).</summary>
-    public void Kill() => TryKill(_process);
+    /// <summary>SIGKILL to the host's process group, for a child that must not run on (handshake failure, disposal).</summary>
+    public void Kill() => KillGroup(_process.Id);
 
-    private static void TryKill(Process process)
+    /// <summary>
+    /// SIGKILL to the host's process group (the host and whatever the plugin forked), then to the host itself in case
+    /// it died before it made its group. The group id cannot be someone else's: Linux does not reuse a pid while a
+    /// process group of that id exists, and the host is not reaped before this runs.
+    /// </summary>
+    private static void KillGroup(int pid)
     {
-        try
-        {
-            process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        catch (Win32Exception)
-        {
-        }
+        _ = Kill(-pid, SigKill);
+        _ = Kill(pid, SigKill);
     }
 
     /// <summary>Closes the channel (the host destroys its instance and exits), waits briefly, kills, reaps.</summary>
@@ -377,13 +474,51 @@ internal sealed unsafe class PluginHostProcess : IDisposable
         }
         if (!_process.WaitForExit(_options.CallTimeout))
         {
-            TryKill(_process);
+            KillGroup(_process.Id);
             _process.WaitForExit(TimeSpan.FromSeconds(5));
         }
+        // A clean exit still leaves what the plugin forked: the group goes with the instance.
+        KillGroup(_process.Id);
+        if (_pidFd >= 0) _ = Close(_pidFd);
         _output.Dispose();
         _process.Dispose();
         Region.Dispose();
     }
+
+    private const short PollIn = 0x001;
+    private const short PollErr = 0x008;
+    private const short PollHup = 0x010;
+    private const int EIntr = 4;
+    private const long SysPidFdOpen = 434; // the same number on x86_64, arm64 and every newer architecture
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short REvents;
+    }
+
+    private static int PidFdOpen(int pid)
+    {
+        var fd = Syscall(SysPidFdOpen, pid, 0);
+        return fd < 0 ? -1 : (int)fd;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int pid, uint flags);
 
     internal static string SignalName(int signal) => signal switch
     {

@@ -1,18 +1,23 @@
 /*
  * tremor-plugin-host: runs ONE native plugin instance in its own process (isolation = process).
  *
- *   tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes, 0 = none>
+ *   tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes, 0 = none> [max-region-bytes]
  *
  * Started by Tremor.Native (Isolation/PluginHostProcess.cs) with a scrubbed environment. Control messages travel
  * over stdin (requests) and stdout (replies, logs); both are moved to private descriptors at start and the plugin's
  * stdout goes to stderr, so a plugin's printf cannot corrupt the protocol. Batches travel through the shared region
- * (a file in /dev/shm both sides map; the parent unlinks it after the handshake): the parent copies a sink batch into
- * it once, the host copies a pull's slices into it once.
+ * (a memfd the parent sealed against shrinking, opened here through /proc/<parent>/fd/<n>; or a /dev/shm file the
+ * parent unlinks after the handshake): the parent copies a sink batch into it once, the host copies a pull's slices
+ * into it once.
  *
  * Handshake: the host checks the plugin exactly like the in-process loader (magic, abi major/minor, sizes, layout
  * table, name, version, kinds, vtable) before calling any plugin function, then writes READY or REFUSED with the
  * one-line refusal. On a fatal signal it writes a DIED frame (signal, address-space size) before dying, so the
  * parent can tell an exhausted memory-limit from a plain crash.
+ *
+ * The host leads its own process group (setpgid at start, before any plugin code runs): the parent watches the
+ * host process itself (pidfd), not the pipe, so a child the plugin forked and that keeps the pipe open cannot hide
+ * the host's death, and the parent kills the whole group on restart and stop.
  *
  * Every frame: a fixed header (see the structs below, mirrored in PluginHostProtocol.cs), then `len` payload bytes.
  */
@@ -94,6 +99,7 @@ static pthread_mutex_t g_out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_region_fd = -1;
 static uint8_t *g_region;
 static size_t g_region_size;
+static uint64_t g_region_max = (uint64_t)1 << 30; /* max-region-size: this side never grows the region beyond it */
 static const char *g_path;
 static char g_err_buffer[ERR_CAP];
 
@@ -223,7 +229,10 @@ static void *orphan_guard(void *arg)
     second.tv_nsec = 0;
     for (;;) {
         nanosleep(&second, NULL);
-        if (getppid() != g_parent) _exit(9);
+        if (getppid() != g_parent) {
+            kill(0, SIGKILL); /* the whole group: what the plugin forked goes too */
+            _exit(9);
+        }
     }
     return NULL;
 }
@@ -277,8 +286,10 @@ static int map_region(size_t size)
 static int grow_region(size_t needed)
 {
     size_t size = g_region_size;
+    if (needed > g_region_max) return -1;
     while (size < needed) size *= 2;
     size = (size + 4095) & ~(size_t)4095;
+    if (size > g_region_max) size = (size_t)g_region_max;
     if (ftruncate(g_region_fd, (off_t)size) != 0) return -1;
     return map_region(size);
 }
@@ -604,12 +615,21 @@ static void serve_sink(const request *rq)
     tremor_sink_slice *slices = (tremor_sink_slice *)g_region;
     tremor_err err = new_err();
     uint32_t i;
-    if ((uint64_t)rq->arg * sizeof(tremor_sink_slice) > g_region_size || rq->a + rq->b > g_region_size) {
+    /* Overflow-safe: no a + b that could wrap. */
+    if ((uint64_t)rq->arg * sizeof(tremor_sink_slice) > g_region_size || rq->b > g_region_size || rq->a > g_region_size - rq->b) {
         reply_text(TREMOR_ERROR, "sink batch does not fit the shared region");
         return;
     }
     /* The parent wrote offsets into the region: turn them into pointers in place. */
-    for (i = 0; i < rq->arg; i++) slices[i].data = g_region + (uintptr_t)slices[i].data;
+    for (i = 0; i < rq->arg; i++) {
+        uintptr_t offset = (uintptr_t)slices[i].data;
+        if (slices[i].len > g_region_size || offset > g_region_size - slices[i].len) {
+            snprintf(g_err_buffer, ERR_CAP, "sink batch: slice %u lies outside the shared region", i);
+            reply_text(TREMOR_ERROR, g_err_buffer);
+            return;
+        }
+        slices[i].data = g_region + offset;
+    }
     batch.size = (uint32_t)sizeof batch;
     batch.count = rq->arg;
     batch.slices = slices;
@@ -657,8 +677,17 @@ static void serve_pull(const request *rq)
     }
     needed = (size_t)count * sizeof(region_slice);
     for (i = 0; i < count; i++) {
-        if ((g_pull_slices[i].flags & TREMOR_SLICE_STREAM_END) == 0) needed += g_pull_slices[i].len;
-        if (g_pull_slices[i].meta != NULL) needed += g_pull_slices[i].meta_len;
+        size_t len = (g_pull_slices[i].flags & TREMOR_SLICE_STREAM_END) == 0 ? g_pull_slices[i].len : 0;
+        size_t meta = g_pull_slices[i].meta != NULL ? g_pull_slices[i].meta_len : 0;
+        /* Saturate instead of wrapping: a plugin reporting absurd lengths gets the max-region-size error. */
+        needed = len > SIZE_MAX - needed ? SIZE_MAX : needed + len;
+        needed = meta > SIZE_MAX - needed ? SIZE_MAX : needed + meta;
+    }
+    if (needed > g_region_max) {
+        snprintf(g_err_buffer, ERR_CAP, "pull: the slices need %zu bytes of shared region, more than max-region-size %llu (raise max-region-size or pull fewer bytes)",
+                 needed, (unsigned long long)g_region_max);
+        reply_text(TREMOR_ERROR, g_err_buffer);
+        return;
     }
     if (needed > g_region_size && grow_region(needed) != 0) {
         reply_text(TREMOR_ERROR, "plugin host: cannot grow the shared region");
@@ -710,15 +739,18 @@ int main(int argc, char **argv)
     char ready[160];
     request rq;
 
+    /* Its own process group before any plugin code runs: the parent kills the whole group, forks included. */
+    setpgid(0, 0);
     setup_descriptors();
     install_signal_handlers();
     start_orphan_guard();
-    if (argc != 4) {
-        fprintf(stderr, "usage: tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes>\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes> [max-region-bytes]\n");
         return 2;
     }
     g_path = argv[1];
     limit = strtoull(argv[3], NULL, 10);
+    if (argc == 5 && strtoull(argv[4], NULL, 10) > 0) g_region_max = strtoull(argv[4], NULL, 10);
     if (limit > 0) {
         struct rlimit rl;
         rl.rlim_cur = (rlim_t)limit;
@@ -775,7 +807,7 @@ int main(int argc, char **argv)
             if (g_payload == NULL) _exit(7);
         }
         if (rq.len > 0 && read_all(g_in, g_payload, rq.len) != 0) break;
-        if (rq.region_size != 0 && rq.region_size != g_region_size && map_region((size_t)rq.region_size) != 0) {
+        if (rq.region_size != 0 && rq.region_size != g_region_size && (rq.region_size > g_region_max || map_region((size_t)rq.region_size) != 0)) {
             reply_text(TREMOR_ERROR, "plugin host: cannot map the grown shared region");
             continue;
         }

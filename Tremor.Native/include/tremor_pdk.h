@@ -73,12 +73,43 @@
  * - Host API functions never call back into the plugin.
  * - `destroy` joins every thread the plugin started and releases everything; after it
  *   returns the host may unload the library, so no plugin code may still be running.
+ *   (A host API call that still arrives after `destroy` returned is ignored: the table
+ *   stays readable and its `ctx` no longer names a live instance. That protects the
+ *   runtime from the call, not the plugin from being unloaded under its thread.)
  *
  * ---------------------------------------------------------------------------------
  * 6. Lifecycle of an instance
  * ---------------------------------------------------------------------------------
  *   create -> connect (retried while it returns TREMOR_FAILED) -> pull / release and/or
  *   sink_batch, lifecycle events (1.1) -> destroy.
+ *
+ * ---------------------------------------------------------------------------------
+ * 7. The config JSON (tremor_create_args.config_json)
+ * ---------------------------------------------------------------------------------
+ * The connector's HOCON `config { }` as one JSON object. Before `create`, the host
+ * enforces `descriptor.config_schema`: `required`, `type` (a name or a list of names),
+ * `properties`, `additionalProperties` (false, or a schema for the other keys), `items`
+ * and `enum` (other keywords are ignored). A refused config never reaches `create`; the
+ * error names the key path. HOCON's parser does not keep quotes, so a key's schema
+ * `type` also decides what arrives:
+ *
+ *   HOCON value          no type in the schema        type in the schema
+ *   text, "text"         "text"                       string: "text"
+ *   true, "true"         true                         string: "true"; boolean: true
+ *   on yes / off no      "on" (a string)              boolean: true / false
+ *   42                   42                           string: "42"; integer, number: 42
+ *   12345678901234567890 exact (i64, else u64)        string: the digits; integer: exact
+ *   digits beyond u64    the digits as a string       integer: refused (out of range)
+ *   1.5                  1.5 (shortest round trip)    string: "1.5"; integer: refused
+ *   10s, 250ms, 1.5m     the text, "10s"              integer + "format":"duration":
+ *                                                     nanoseconds, 10000000000
+ *   64MiB, 4096, 1G      the text, "64MiB"            integer + "format":"size": bytes,
+ *                                                     K/M/G/T = 1024^n, 67108864
+ *   null                 null                         null
+ *   [..] / { .. }        array / object               checked item by item (items,
+ *                                                     properties)
+ * Durations without a unit are milliseconds, as in HOCON. Integers are never routed
+ * through a double: a plugin may parse them as int64_t / uint64_t exactly.
  */
 #ifndef TREMOR_PDK_H
 #define TREMOR_PDK_H
@@ -194,7 +225,8 @@ typedef struct tremor_err {
 typedef struct tremor_sink_slice {
     const uint8_t *data;
     size_t len;
-    /** The id to name in host->ack / host->fail (asynchronous sinks). */
+    /** The id to name in host->ack / host->fail (asynchronous sinks): unique within this
+     *  instance for its lifetime (not the event's sequence, which repeats across sources). */
     uint64_t event_id;
     /** Ingest time, ns since the Unix epoch. */
     uint64_t ingest_ns;
@@ -322,7 +354,7 @@ typedef struct tremor_plugin_descriptor {
     const char *name;
     /** The plugin's semantic version, e.g. "0.1.0". */
     const char *version;
-    /** A JSON schema of the config section (may be "{}"). */
+    /** A JSON schema of the config section (may be "{}"), enforced before create; see 7. */
     const char *config_schema;
     /** The codec used when a flow names none (NULL: "json"). */
     const char *default_codec;

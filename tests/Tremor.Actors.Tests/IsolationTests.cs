@@ -40,6 +40,8 @@ public sealed class IsolationTests : TremorTestKit
     [InlineData("segfault", "SIGSEGV")]
     [InlineData("abort", "SIGABRT")]
     [InlineData("hang", "call-timeout")]
+    [InlineData("fork-segfault", "SIGSEGV")] // a forked child holds the control pipe and exits later
+    [InlineData("fork-forever", "SIGSEGV")] // ... or never: the death is noticed anyway, the drain finishes
     public async Task A_plugin_that_crashes_on_one_event_is_restarted_and_only_that_event_goes_to_err(string mode, string why)
     {
         new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
@@ -61,6 +63,38 @@ public sealed class IsolationTests : TremorTestKit
         Assert.True(status.Restarts >= 2, status.ToString());
         Assert.Contains(why, status.LastError);
         Assert.NotEqual(ConnectorState.Failed, status.State);
+    }
+
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("process")]
+    public async Task Two_sources_into_one_async_native_sink_each_get_their_own_acks(string isolation)
+    {
+        new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
+        // Both emit sequences 0..39: an ack keyed by sequence alone would land on one of them only. Isolated, acks
+        // arrive with the next call, so both sources' batches are pending together every time; in-process that
+        // depends on the ack thread's timing (CallbackTests has one batch holding both sources for certain).
+        var first = new TestSourceFactory { Type = "test-source-a", Total = 40, Transactional = true, ChunksPerPull = 8 };
+        var second = new TestSourceFactory { Type = "test-source-b", Total = 40, Transactional = true, ChunksPerPull = 8 };
+        Register(first);
+        Register(second);
+        var flow = Flow("f", $$"""
+            connectors {
+              a { type = test-source-a }
+              b { type = test-source-b }
+              snk { type = rust-sink, isolation = {{isolation}}, config { async = true } }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["a -> main", "b -> main", "main -> snk"]
+            """);
+        var (_, exit) = Deploy(flow, DataPath(batchSize: 16, credits: 2));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        var all = Enumerable.Range(0, 40).Select(i => (ulong)i).ToList();
+        AwaitAssert(() => Assert.Equal(all, first.Acked.Order()));
+        AwaitAssert(() => Assert.Equal(all, second.Acked.Order()));
+        Assert.Empty(first.Failed);
+        Assert.Empty(second.Failed);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Tremor.Actors.Tests;
 /// <summary>A scriptable source: emits <see cref="Total"/> events (JSON bytes, or forever when null), records acks and fails.</summary>
 public sealed class TestSourceFactory : IConnectorFactory
 {
-    public string Type => "test-source";
+    public string Type { get; init; } = "test-source";
     public string Description => "test source";
     public ConnectorKinds Kinds => ConnectorKinds.Source;
     public string? DefaultCodec => "json";

@@ -53,6 +53,34 @@ public sealed class RunCommandTests : IDisposable
         Assert.DoesNotContain("ERROR", result.Stderr);
     }
 
+    [Theory]
+    [InlineData("segfault")]
+    [InlineData("abort")]
+    public async Task A_crash_inside_an_in_process_plugin_call_names_the_plugin_and_the_call_on_stderr(string mode)
+    {
+        var file = Path.Combine(_temp.FullName, "crash.conf");
+        await File.WriteAllTextAsync(file, """
+            tremor {
+              flows {
+                crash {
+                  connectors {
+                    counter { type = c-counter, codec = json, config { iterations = 10 } }
+                    crashy { type = c-crasher, codec = json, config { mode = MODE, marker = "5}" } }
+                  }
+                  pipelines { main { type = passthrough } }
+                  links = ["counter/out -> main/in", "main/out -> crashy/in"]
+                }
+              }
+            }
+            """.Replace("MODE", mode, StringComparison.Ordinal));
+        var result = await TremorProcess.RunAsync("run", file);
+
+        // The runtime dies with the plugin (in-process), but the operator learns where.
+        Assert.True(result.ExitCode != 0, result.ToString());
+        var line = Assert.Single(result.StderrLines, l => l.StartsWith("tremor: crashed inside plugin ", StringComparison.Ordinal));
+        Assert.Matches(@"^tremor: crashed inside plugin c-crasher \(/.+\.so\) in sink_batch$", line);
+    }
+
     /// <summary>Every stdout line is a whole JSON record from the metronome; returns the ids in order.</summary>
     private static List<long> AssertTicks(CliResult result)
     {

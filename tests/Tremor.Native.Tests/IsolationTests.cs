@@ -205,12 +205,13 @@ public sealed class IsolationTests(NativeFixture fixture)
     [Fact]
     public void A_config_error_in_the_child_is_a_ConfigException_as_in_process()
     {
-        using var plugin = NativePluginLoader.Load(CCrasher);
-        var context = FakeHost.Context(new FakeHost(), ("mode", "explode"));
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        // The schema lets an integer through; the plugin's create refuses a negative one with TREMOR_ERROR_CONFIG.
+        var context = FakeHost.Context(new FakeHost(), ("fail-every", -1));
         var inProcess = Assert.Throws<ConfigException>(() => plugin.ConnectorFactory.Create(context));
         var isolated = Assert.Throws<ConfigException>(() => plugin.CreateIsolatedFactory(s_options).Create(context));
         Assert.Equal(inProcess.Message, isolated.Message);
-        Assert.Equal("test.config: c-crasher: mode: expected one of none, segfault, abort, hang, oom, found \"explode\"", isolated.Message);
+        Assert.Equal("test.config: c-blackhole: fail-every: expected a non-negative integer", isolated.Message);
     }
 
     [Fact]
@@ -268,5 +269,130 @@ public sealed class IsolationTests(NativeFixture fixture)
             await healthy.Sink!.OnBatchAsync(Batch("fine"), default);
             return pid;
         }
+    }
+
+    /// <summary>The live (not zombie) processes of process group <paramref name="group"/>.</summary>
+    private static List<int> LiveMembers(int group)
+    {
+        var members = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its closing parenthesis.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[0] != "Z" && int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture) == group) members.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return members;
+    }
+
+    [Theory]
+    [InlineData("fork-segfault")]
+    [InlineData("fork-forever")]
+    public async Task A_plugin_that_forks_then_crashes_is_reported_as_its_signal_and_its_child_is_killed(string mode)
+    {
+        using var plugin = NativePluginLoader.Load(CCrasher);
+        // A call-timeout far beyond the test: a death noticed only through the watchdog would say so and take a minute.
+        var factory = plugin.CreateIsolatedFactory(new IsolationOptions(TimeSpan.FromMinutes(1), null));
+        var file = NewFile($"crasher-{mode}");
+        var crashing = (IsolatedConnector)factory.Create(FakeHost.Context(new FakeHost(), ("mode", mode), ("path", file)));
+        var group = crashing.ProcessId;
+        Assert.True(await crashing.ConnectAsync(1, default));
+        Assert.Equal(SinkReply.Acked, await crashing.Sink!.OnBatchAsync(Batch("fine"), default));
+
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await crashing.Sink!.OnBatchAsync(Batch("ok", "a POISON event"), default));
+        Assert.Equal("c-crasher (test::native): sink_batch: plugin host process died: killed by signal 11 (SIGSEGV)", error.Message);
+        // The child the plugin forked (it held the control pipe) went with the host's process group.
+        Assert.True(SpinWait.SpinUntil(() => LiveMembers(group).Count == 0, TimeSpan.FromSeconds(10)), $"left running: {string.Join(", ", LiveMembers(group))}");
+        await crashing.DisposeAsync();
+
+        await using var fresh = factory.Create(FakeHost.Context(new FakeHost(), ("mode", mode), ("path", file)));
+        Assert.True(await fresh.ConnectAsync(1, default));
+        Assert.Equal(SinkReply.Acked, await fresh.Sink!.OnBatchAsync(Batch("ok", "after"), default));
+        Assert.Equal(["fine", "ok", "after"], File.ReadAllLines(file));
+    }
+
+    [Fact]
+    public async Task A_plugin_that_forks_then_hangs_is_killed_by_the_call_timeout_with_its_child()
+    {
+        using var plugin = NativePluginLoader.Load(CCrasher);
+        var factory = plugin.CreateIsolatedFactory(new IsolationOptions(TimeSpan.FromSeconds(1), null));
+        await using var connector = (IsolatedConnector)factory.Create(FakeHost.Context(new FakeHost(), ("mode", "fork-hang")));
+        var group = connector.ProcessId;
+        Assert.True(await connector.ConnectAsync(1, default));
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await connector.Sink!.OnBatchAsync(Batch("POISON"), default));
+        Assert.Equal("c-crasher (test::native): sink_batch: call exceeded call-timeout 1s: plugin host process killed (SIGKILL)", error.Message);
+        Assert.True(SpinWait.SpinUntil(() => LiveMembers(group).Count == 0, TimeSpan.FromSeconds(10)), $"left running: {string.Join(", ", LiveMembers(group))}");
+    }
+
+    [Fact]
+    public async Task Stopping_an_instance_kills_what_its_plugin_forked()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        var connector = (IsolatedConnector)plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(new FakeHost()));
+        var group = connector.ProcessId;
+        // The host leads its own process group, so a restart or stop can take everything in it.
+        Assert.Contains(group, LiveMembers(group));
+        await connector.DisposeAsync();
+        Assert.True(SpinWait.SpinUntil(() => LiveMembers(group).Count == 0, TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData("garbage", "protocol violation: the plugin host sent a frame of unknown type")]
+    [InlineData("big-region", "protocol violation: the plugin host reported a shared region of 1099511627776 bytes, more than max-region-size 268435456")]
+    [InlineData("short-region", "protocol violation: the plugin host reported a shared region of 67108864 bytes, but the file holds 1048576")]
+    public async Task Garbage_or_a_forged_region_on_the_control_pipe_is_a_protocol_violation(string mode, string expected)
+    {
+        using var plugin = NativePluginLoader.Load(fixture.HostileSink);
+        var factory = plugin.CreateIsolatedFactory(s_options);
+        await using var connector = factory.Create(FakeHost.Context(new FakeHost(), ("mode", mode)));
+        Assert.True(await connector.ConnectAsync(1, default));
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await connector.Sink!.OnBatchAsync(Batch("x"), default));
+        Assert.StartsWith($"hostile-sink (test::native): sink_batch: {expected}", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; plugin host process killed (SIGKILL)", error.Message, StringComparison.Ordinal);
+
+        // This process is unharmed and a new instance serves.
+        await using var fresh = factory.Create(FakeHost.Context(new FakeHost(), ("mode", "none")));
+        Assert.Equal(SinkReply.Acked, await fresh.Sink!.OnBatchAsync(Batch("y"), default));
+    }
+
+    [Fact]
+    public async Task The_child_cannot_shrink_the_shared_region_under_this_process()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.HostileSink);
+        await using var connector = plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(new FakeHost(), ("mode", "shrink-region")));
+        // Had it shrunk, this process's next access to the region past the end of the file would be SIGBUS.
+        var reply = await connector.Sink!.OnBatchAsync(Batch("x"), default);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Equal("shrink refused: Operation not permitted", reply.Error);
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_max_region_size_fails_and_names_the_key()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        await using var connector = plugin.CreateIsolatedFactory(new IsolationOptions(TimeSpan.FromSeconds(10), null, 64 << 10)).Create(FakeHost.Context(new FakeHost()));
+        Assert.Equal(SinkReply.Acked, await connector.Sink!.OnBatchAsync(Batch("small"), default));
+        var big = new string('x', 100_000);
+        var error = await Assert.ThrowsAsync<NativePluginException>(async () => await connector.Sink!.OnBatchAsync(FakeHost.Batch(new byte[big.Length], big), default));
+        Assert.Equal("c-blackhole (test::native): sink_batch: the batch needs 100032 bytes of shared region, more than max-region-size 65536 (raise max-region-size or lower the batch size)", error.Message);
+    }
+
+    [Fact]
+    public async Task Acks_of_events_from_two_sources_with_the_same_sequence_reach_each_its_own_source()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.RustSink);
+        var host = new FakeHost();
+        var connector = plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(host, ("async", true)));
+        var batch = TwoSources.Batch();
+        Assert.Equal(SinkReply.Pending, await connector.Sink!.OnBatchAsync(batch, default));
+        await connector.DisposeAsync();
+        Assert.Equal(batch.Events.Select(e => e.Id).OrderBy(id => id.SourceId), host.Acked.OrderBy(id => id.SourceId));
     }
 }

@@ -44,9 +44,9 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
         var address = AddressOf(bytes);
         var lines = host.Logs.Select(l => l.Message).ToList();
         Assert.Equal($"bytes={address} len=16 count=3", lines[0]);
-        Assert.Equal($"slice={address} len=7 id=100", lines[1]);
-        Assert.Equal($"slice={address + 7} len=8 id=101", lines[2]);
-        Assert.Equal($"slice={address + 15} len=1 id=102", lines[3]);
+        Assert.Equal($"slice={address} len=7 id=1", lines[1]);
+        Assert.Equal($"slice={address + 7} len=8 id=2", lines[2]);
+        Assert.Equal($"slice={address + 15} len=1 id=3", lines[3]);
     }
 
     private static unsafe ulong AddressOf(byte[] pinned)
@@ -117,7 +117,8 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
     public void A_bad_config_value_is_a_ConfigException_at_create()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
-        var error = Assert.Throws<ConfigException>(() => plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost(), ("fail-every", "often"))));
+        // An integer, as the schema asks, that the plugin's own check refuses.
+        var error = Assert.Throws<ConfigException>(() => plugin.ConnectorFactory.Create(FakeHost.Context(new FakeHost(), ("fail-every", -1))));
         Assert.Equal("test.config: c-blackhole: fail-every: expected a non-negative integer", error.Message);
         Assert.Equal(0, plugin.LiveInstances);
     }

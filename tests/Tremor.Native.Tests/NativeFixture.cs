@@ -26,6 +26,7 @@ public sealed class NativeFixture : IDisposable
         {
             Task.Run(() => Gcc("-std=c99 -Wall -Wextra -Werror -fPIC -shared", "test_plugin.c", ProbePlugin)),
             Task.Run(() => Gcc("-std=c99 -Wall -Wextra -Werror", "layout_probe.c", LayoutProbe)),
+            Task.Run(() => Gcc("-std=c99 -Wall -Wextra -Werror -fPIC -shared -pthread", "hostile_sink.c", HostileSink)),
             Task.Run(() => Gcc("-std=c99 -no-pie", "not_a_library.c", Executable)),
             Task.Run(() => Gcc(
                 "-std=c99 -Wall -Wextra -Werror -fPIC -shared -DTREMOR_PDK_TARGET_MINOR=0 -DTREMOR_BLACKHOLE_NAME=\\\"c-blackhole-1-0\\\"",
@@ -49,6 +50,9 @@ public sealed class NativeFixture : IDisposable
     public string ProbePlugin => Path.Combine(WorkDir, "probe-sink.so");
 
     public string LayoutProbe => Path.Combine(WorkDir, "layout_probe");
+
+    /// <summary>A sink that attacks the runtime (native/hostile_sink.c): garbage on the control pipe, forged region sizes, late callbacks.</summary>
+    public string HostileSink => Path.Combine(WorkDir, "hostile-sink.so");
 
     public string Executable => Path.Combine(WorkDir, "executable.so");
 

@@ -1,10 +1,15 @@
 /*
  * c-crasher: a native sink that misbehaves on purpose, for isolation = process tests and demos.
  *
- * config: mode   = "none" | "segfault" | "abort" | "hang" | "oom"  (default "none")
+ * config: mode   = "none" | "segfault" | "abort" | "hang" | "oom" | "fork-segfault" | "fork-forever" | "fork-hang"
+ *                  (default "none")
  *         marker = a string (default "POISON"): the sink misbehaves on the first event whose payload contains it,
  *                  so the same event kills every new instance again (what crash quarantine has to isolate)
  *         path   = optional file; every event of a batch that got through is appended, one per line
+ *
+ * "fork-segfault" forks a child that exits after 30 s and "fork-forever" one that never exits, then the plugin
+ * segfaults: the child holds the plugin host's control pipe open, the runtime must notice the death anyway.
+ * "fork-hang" forks a child that never exits, then hangs: call-timeout must fire all the same.
  *
  * "oom" allocates and touches 1 MiB blocks until malloc fails, then aborts, as most C programs do on an
  * allocation failure: run it only under a memory-limit (it stops on its own after 8 GiB).
@@ -18,7 +23,7 @@
 #include "tremor_pdk.h"
 #include "tremor_json_config.h"
 
-enum crasher_mode { MODE_NONE, MODE_SEGFAULT, MODE_ABORT, MODE_HANG, MODE_OOM };
+enum crasher_mode { MODE_NONE, MODE_SEGFAULT, MODE_ABORT, MODE_HANG, MODE_OOM, MODE_FORK_SEGFAULT, MODE_FORK_FOREVER, MODE_FORK_HANG };
 
 typedef struct crasher {
     const tremor_host_api *host;
@@ -37,15 +42,18 @@ static tremor_status TREMOR_PDK_CALL crasher_create(const tremor_create_args *ar
     c->host = args->host;
     if (tjc_string(args->config_json, args->config_len, "mode", &mode) < 0) {
         free(c);
-        return tremor_err_set(err, TREMOR_ERROR_CONFIG, "mode: expected one of none, segfault, abort, hang, oom");
+        return tremor_err_set(err, TREMOR_ERROR_CONFIG, "mode: expected one of none, segfault, abort, hang, oom, fork-segfault, fork-forever, fork-hang");
     }
     if (mode == NULL || strcmp(mode, "none") == 0) c->mode = MODE_NONE;
     else if (strcmp(mode, "segfault") == 0) c->mode = MODE_SEGFAULT;
     else if (strcmp(mode, "abort") == 0) c->mode = MODE_ABORT;
     else if (strcmp(mode, "hang") == 0) c->mode = MODE_HANG;
     else if (strcmp(mode, "oom") == 0) c->mode = MODE_OOM;
+    else if (strcmp(mode, "fork-segfault") == 0) c->mode = MODE_FORK_SEGFAULT;
+    else if (strcmp(mode, "fork-forever") == 0) c->mode = MODE_FORK_FOREVER;
+    else if (strcmp(mode, "fork-hang") == 0) c->mode = MODE_FORK_HANG;
     else {
-        tremor_status s = tremor_err_set(err, TREMOR_ERROR_CONFIG, "mode: expected one of none, segfault, abort, hang, oom, found \"%s\"", mode);
+        tremor_status s = tremor_err_set(err, TREMOR_ERROR_CONFIG, "mode: expected one of none, segfault, abort, hang, oom, fork-segfault, fork-forever, fork-hang, found \"%s\"", mode);
         free(mode);
         free(c);
         return s;
@@ -103,6 +111,19 @@ static int contains(const uint8_t *data, size_t len, const char *marker, size_t 
 static void misbehave(enum crasher_mode mode)
 {
     switch (mode) {
+    case MODE_FORK_SEGFAULT:
+    case MODE_FORK_FOREVER:
+    case MODE_FORK_HANG:
+        if (fork() == 0) {
+            /* The child inherits every descriptor of the plugin host, its control pipe included. */
+            if (mode == MODE_FORK_SEGFAULT) {
+                sleep(30);
+                _exit(0);
+            }
+            for (;;) pause();
+        }
+        misbehave(mode == MODE_FORK_HANG ? MODE_HANG : MODE_SEGFAULT);
+        break;
     case MODE_SEGFAULT: {
         volatile int *volatile nowhere = NULL;
         *nowhere = 42;
@@ -153,6 +174,6 @@ static const tremor_plugin_vtable crasher_vtable =
 
 TREMOR_PDK_PLUGIN const tremor_plugin_descriptor tremor_pdk_plugin_v1 = TREMOR_PDK_DESCRIPTOR_INIT(
     crasher_layout, TREMOR_KIND_SINK, 0u, "c-crasher", "0.1.0",
-    "{\"type\":\"object\",\"properties\":{\"mode\":{\"enum\":[\"none\",\"segfault\",\"abort\",\"hang\",\"oom\"]},"
+    "{\"type\":\"object\",\"properties\":{\"mode\":{\"enum\":[\"none\",\"segfault\",\"abort\",\"hang\",\"oom\",\"fork-segfault\",\"fork-forever\",\"fork-hang\"]},"
     "\"marker\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"}},\"additionalProperties\":false}",
     "json", &crasher_vtable, "a sink that crashes, aborts, hangs or exhausts memory on marked events (isolation tests)");
