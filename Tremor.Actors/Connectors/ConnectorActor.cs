@@ -66,6 +66,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _sourceFinished;
     private bool _sinkEnding;
     private bool _sinkDrained;
+    private bool _sinkEndDone; // the sink's end hook ran; drained once its asynchronous settlements are in too
     private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
@@ -662,7 +663,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void OnHookDone(PluginProxy.HookDone m)
     {
         if (m.Kind != PluginProxy.HookKind.SinkEnd) return;
-        MarkSinkDrained();
+        // An asynchronous sink has delivered everything only once it settled every event it took (see Settle).
+        _sinkEndDone = true;
+        if (_pendingAsync <= 0) MarkSinkDrained();
     }
 
     private void MarkSinkDrained()
@@ -697,6 +700,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _pendingAsync -= ids.Length;
         if (error is null) _delivered += ids.Length;
         else _failed += ids.Length;
+        if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
         foreach (var group in ids.GroupBy(i => i.SourceId))
         {
             var source = _services.Source(group.Key);
