@@ -1,5 +1,6 @@
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Plugins;
+using Tremor.Native;
 using Tremor.Pdk;
 
 namespace Tremor.Cli;
@@ -31,16 +32,29 @@ public static class PluginsCommand
         var rows = new List<string[]> { new[] { "NAME", "VERSION", "KIND", "PDK", "STATUS", "PROVIDES", "PATH" } };
         foreach (var r in records)
         {
-            rows.Add([r.Name, r.Version, r.Kind, r.PdkVersion, r.Status == PluginStatus.Loaded ? "loaded" : "refused", string.Join(",", r.Provides.Select(p => p[(p.IndexOf(':') + 1)..])), r.Path]);
+            // Names, versions and paths may come from a hostile file: never printed raw.
+            rows.Add([
+                PluginNames.Printable(r.Name), PluginNames.Printable(r.Version), r.Kind, PluginNames.Printable(r.PdkVersion), r.Status.ToString().ToLowerInvariant(),
+                PluginNames.Printable(string.Join(",", r.Provides.Select(p => p[(p.IndexOf(':') + 1)..]))), PluginNames.Printable(r.Path),
+            ]);
         }
         WriteTable(output, rows);
         foreach (var r in records.Where(r => r.Status == PluginStatus.Refused))
         {
-            output.WriteLine($"refused: {r.Reason}");
+            output.WriteLine($"refused: {OneLine(r.Reason)}");
         }
+        foreach (var r in records.Where(r => r.Status == PluginStatus.Shadowed))
+        {
+            output.WriteLine($"shadowed: {PluginNames.Printable(r.Path)}: shadowed by {PluginNames.Printable(r.Other ?? "?")}");
+        }
+        var searched = PluginDiscovery.SearchDirectories(settings.Directories.Concat(pluginDirs));
         if (records.Count == 0)
         {
-            output.WriteLine($"no plugins found in: {string.Join(", ", PluginDiscovery.SearchDirectories(settings.Directories.Concat(pluginDirs)))}");
+            output.WriteLine($"no plugins found in: {string.Join(", ", searched.Select(PluginNames.Printable))}");
+        }
+        else
+        {
+            output.WriteLine($"search order: {string.Join(", ", searched.Select(PluginNames.Printable))}; {PluginDiscovery.PrecedenceRule}");
         }
         discovery.UnloadAll();
         return 0;
@@ -58,7 +72,7 @@ public static class PluginsCommand
         foreach (var line in inspection.Lines) output.WriteLine(line);
         if (!inspection.Accepted)
         {
-            error.WriteLine($"refused: {inspection.Reason}");
+            error.WriteLine($"refused: {OneLine(inspection.Reason)}");
             return RunCommand.ConfigError;
         }
         output.WriteLine("accepted");
@@ -85,6 +99,9 @@ public static class PluginsCommand
         $"{JsonQuote(Path.GetFileNameWithoutExtension(path))} = \"{ManagedPluginLoader.Sha256(path)}\"";
 
     private static string JsonQuote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+
+    // A refusal quotes what it found, but a managed plugin's exception text is its own: one printable line either way.
+    private static string OneLine(string? text) => PluginNames.Printable((text ?? "refused").ReplaceLineEndings(" "));
 
     private static void WriteTable(TextWriter output, List<string[]> rows)
     {

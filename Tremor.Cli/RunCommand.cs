@@ -40,9 +40,9 @@ public static class RunCommand
                 throw new ConfigException($"{file.FullName}: tremor.flows", "no flows to run; define at least one under tremor.flows");
             }
             discovery = new PluginDiscovery(catalog, settings.Plugins);
-            foreach (var record in discovery.DiscoverAll(pluginDirs).Where(r => r.Status == PluginStatus.Refused))
+            foreach (var record in discovery.DiscoverAll(pluginDirs).Where(r => r.Status != PluginStatus.Loaded))
             {
-                error.WriteLine($"warning: plugin refused: {record.Reason}");
+                error.WriteLine(record.Status == PluginStatus.Shadowed ? $"note: plugin {record.Reason}" : $"warning: plugin refused: {record.Reason}");
             }
             foreach (var missing in discovery.MissingDirectories)
             {
@@ -154,6 +154,8 @@ public static class RunCommand
         output.Flush();
         if (api is not null) await api.DisposeAsync();
         await host.StopAsync();
+        // Plugin instances stop and dispose off the plugin dispatcher (bounded): their code must stay loaded until then.
+        await services.AllInstancesStopped();
         discovery.UnloadAll();
         // The run's last line: whether every accepted event was delivered, and what was not, per connector.
         if (services.Ledger.Summary is { } summary) error.WriteLine(summary.Line);

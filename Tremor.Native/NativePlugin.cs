@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using Tremor.Native.Abi;
+using Tremor.Native.Loading;
 using Tremor.Native.Connectors;
 using Tremor.Native.Isolation;
 using Tremor.Pdk;
@@ -6,20 +8,22 @@ using Tremor.Pdk;
 namespace Tremor.Native;
 
 /// <summary>
-/// A loaded, checked native plugin: its manifest and the connector factory the runtime registers. The library stays
-/// loaded until <see cref="Dispose"/> was called AND every instance was destroyed.
+/// A checked native plugin: its manifest and the connector factory the runtime registers. The library is loaded into
+/// this process only when the first in-process instance is created, from the content-addressed copy that passed the
+/// checks, and stays loaded until <see cref="Dispose"/> was called AND every instance was destroyed.
 /// </summary>
 public sealed class NativePlugin : IDisposable
 {
     private readonly Lock _gate = new();
     private nint _handle;
+    private TremorPluginVtable _vtable;
     private int _liveInstances;
     private bool _disposed;
 
-    internal NativePlugin(string path, nint handle, NativeInspection inspection, PluginDescriptor descriptor)
+    internal NativePlugin(string path, string checkedCopy, NativeInspection inspection, PluginDescriptor descriptor)
     {
         Path = path;
-        _handle = handle;
+        CheckedCopy = checkedCopy;
         Inspection = inspection;
         Descriptor = descriptor;
         Manifest = new PluginManifest(descriptor.Name, descriptor.Version, descriptor.Description ?? "", $"abi {descriptor.AbiMajor}.{descriptor.AbiMinor}");
@@ -34,6 +38,18 @@ public sealed class NativePlugin : IDisposable
 
     /// <summary>The file as given to the loader.</summary>
     public string Path { get; }
+
+    /// <summary>The content-addressed copy of the bytes that passed the checks: what every tier runs.</summary>
+    public string CheckedCopy { get; }
+
+    /// <summary>True once the library was loaded into this process (an in-process instance was created).</summary>
+    public bool IsLoadedInProcess
+    {
+        get
+        {
+            lock (_gate) return _handle != 0;
+        }
+    }
 
     /// <summary>Name, version, description; <see cref="PluginManifest.PdkVersion"/> is <c>abi MAJOR.MINOR</c> of the plugin.</summary>
     public PluginManifest Manifest { get; }
@@ -51,7 +67,7 @@ public sealed class NativePlugin : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
         return new IsolatedConnectorFactory(
-            Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options)
+            Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options, checkedCopy: CheckedCopy)
         {
             ConfigSchema = ConfigSchema,
         };
@@ -85,13 +101,49 @@ public sealed class NativePlugin : IDisposable
         }
     }
 
-    internal void InstanceCreating()
+    /// <summary>
+    /// Counts a new instance and returns the vtable, loading the checked copy into this process on first use. The
+    /// descriptor is read and checked again from the runtime's own mapping and must be the one the inspector saw.
+    /// </summary>
+    internal TremorPluginVtable InstanceCreating()
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_handle == 0) LoadInProcess();
             _liveInstances++;
+            return _vtable;
         }
+    }
+
+    private unsafe void LoadInProcess()
+    {
+        nint handle;
+        try
+        {
+            handle = NativeLibrary.Load(CheckedCopy);
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+        {
+            throw new NativePluginException($"{Path}: could not be loaded from its checked copy {CheckedCopy}: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        var checks = new List<NativeCheck>();
+        var again = new NativeInspection(Path, checks);
+        PluginDescriptor? descriptor = null;
+        if (NativeLibrary.TryGetExport(handle, AbiConstants.EntrySymbol, out var symbol) && symbol != 0)
+        {
+            descriptor = DescriptorChecks.Check(DescriptorSnapshot.FromMemory((byte*)symbol), Path, again, checks);
+        }
+        // The same bytes give the same descriptor unless the plugin's constructors rewrote it: then it is not what was checked.
+        if (descriptor is null || descriptor.Name != Descriptor.Name || descriptor.Version != Descriptor.Version ||
+            descriptor.Kinds != Descriptor.Kinds || descriptor.Flags != Descriptor.Flags || descriptor.AbiMinor != Descriptor.AbiMinor)
+        {
+            NativeLibrary.Free(handle);
+            throw new NativePluginException(
+                $"{Path}: the descriptor read in this process is not the one the inspector checked ({again.Refusal ?? "name, version, kinds or flags differ"}); not running it");
+        }
+        _vtable = descriptor.Vtable;
+        _handle = handle;
     }
 
     internal void InstanceDestroyed()

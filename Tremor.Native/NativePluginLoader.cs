@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Tremor.Native.Abi;
@@ -10,8 +9,9 @@ namespace Tremor.Native;
 
 /// <summary>
 /// Finds, checks and loads native connector plugins (shared objects exporting <c>tremor_pdk_plugin_v1</c>, see
-/// <c>include/tremor_pdk.h</c>). The file is checked before <c>dlopen</c>, the descriptor before any plugin function
-/// is called; every refusal is one line naming file, field, expected and found.
+/// <c>include/tremor_pdk.h</c>). The file is checked before anything loads it, the descriptor is read in a child
+/// process (<c>tremor-plugin-inspect</c>) and checked before the runtime loads the library; every refusal is one line
+/// naming file, field, expected and found.
 /// </summary>
 public static partial class NativePluginLoader
 {
@@ -35,44 +35,47 @@ public static partial class NativePluginLoader
         }
     }
 
-    /// <summary>Runs every check; never calls a plugin function (dlopen still runs the library's constructors) and never throws for a bad file.</summary>
+    /// <summary>
+    /// Runs every check and never throws for a bad file. Nothing of the plugin runs in this process: its bytes are
+    /// checked here, its descriptor is read by the plugin inspector in a child process (where its constructors run).
+    /// </summary>
     public static NativeInspection Inspect(string path) => Inspect(path, null);
 
     /// <summary>Like <see cref="Inspect(string)"/>, also requiring the file's SHA-256 to be <paramref name="expectedSha256"/> (hex) when given.</summary>
-    public static NativeInspection Inspect(string path, string? expectedSha256)
-    {
-        var inspection = Run(path, expectedSha256, out var handle, out _);
-        if (handle != 0) NativeLibrary.Free(handle);
-        return inspection;
-    }
+    public static NativeInspection Inspect(string path, string? expectedSha256) => Inspect(path, expectedSha256, PluginInspector.DefaultTimeout);
 
-    /// <summary>Checks and loads a plugin; throws <see cref="NativePluginRefusedException"/> (message = the refusal line).</summary>
+    /// <summary>Like <see cref="Inspect(string, string?)"/>; the inspector child is killed after <paramref name="inspectTimeout"/>.</summary>
+    public static NativeInspection Inspect(string path, string? expectedSha256, TimeSpan inspectTimeout) =>
+        Run(path, expectedSha256, inspectTimeout, out _, out _);
+
+    /// <summary>Checks a plugin; throws <see cref="NativePluginRefusedException"/> (message = the refusal line).</summary>
     public static NativePlugin Load(string path) => Load(path, null);
 
+    /// <summary>Like <see cref="Load(string)"/>, also requiring the file's SHA-256 to be <paramref name="expectedSha256"/> when given.</summary>
+    public static NativePlugin Load(string path, string? expectedSha256) => Load(path, expectedSha256, PluginInspector.DefaultTimeout);
+
     /// <summary>
-    /// Like <see cref="Load(string)"/>; with <paramref name="expectedSha256"/> the bytes are hashed and the library is
-    /// loaded from a content-addressed copy of exactly those bytes, so the file cannot be swapped between check and load.
+    /// Checks a plugin and returns it, not yet loaded into this process. Its bytes are hashed and copied to a path
+    /// named by their hash; the inspection, every in-process load and every isolated start or restart use that copy,
+    /// so replacing or deleting the file afterwards changes nothing until it is loaded again (and checked again).
+    /// The library is <c>dlopen</c>ed here only when the first in-process instance is created.
     /// </summary>
-    public static NativePlugin Load(string path, string? expectedSha256)
+    public static NativePlugin Load(string path, string? expectedSha256, TimeSpan inspectTimeout)
     {
-        var inspection = Run(path, expectedSha256, out var handle, out var descriptor);
-        if (!inspection.Accepted || descriptor is null)
-        {
-            if (handle != 0) NativeLibrary.Free(handle);
-            throw new NativePluginRefusedException(inspection);
-        }
-        return new NativePlugin(path, handle, inspection, descriptor);
+        var inspection = Run(path, expectedSha256, inspectTimeout, out var descriptor, out var copy);
+        if (!inspection.Accepted || descriptor is null || copy is null) throw new NativePluginRefusedException(inspection);
+        return new NativePlugin(path, copy, inspection, descriptor);
     }
 
-    private static NativeInspection Run(string path, string? expectedSha256, out nint handle, out PluginDescriptor? descriptor)
+    private static NativeInspection Run(string path, string? expectedSha256, TimeSpan inspectTimeout, out PluginDescriptor? descriptor, out string? copy)
     {
-        handle = 0;
         descriptor = null;
+        copy = null;
         var checks = new List<NativeCheck>();
         var inspection = new NativeInspection(path, checks);
         try
         {
-            RunChecks(path, expectedSha256, inspection, checks, ref handle, ref descriptor);
+            RunChecks(path, expectedSha256, inspectTimeout, inspection, checks, ref descriptor, ref copy);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -82,7 +85,7 @@ public static partial class NativePluginLoader
         return inspection;
     }
 
-    private static unsafe void RunChecks(string path, string? expectedSha256, NativeInspection inspection, List<NativeCheck> checks, ref nint handle, ref PluginDescriptor? descriptor)
+    private static void RunChecks(string path, string? expectedSha256, TimeSpan inspectTimeout, NativeInspection inspection, List<NativeCheck> checks, ref PluginDescriptor? descriptor, ref string? copy)
     {
         if (!File.Exists(path))
         {
@@ -109,27 +112,19 @@ public static partial class NativePluginLoader
             return;
         }
 
-        // With a trusted hash, load the very bytes that were checked from a path named by their hash.
-        var loadPath = expectedSha256 is null ? System.IO.Path.GetFullPath(path) : ContentAddressedCopy(bytes, sha);
-        try
+        // From here on only the very bytes that were hashed and checked are used, from a path named by their hash.
+        var loadPath = CheckedCopies.Store(bytes, sha);
+        var report = PluginInspector.Run(loadPath, inspectTimeout);
+        if (report.Snapshot is null)
         {
-            handle = NativeLibrary.Load(loadPath);
-        }
-        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-        {
-            Refuse(inspection, checks, "dlopen", "dlopen", "a loadable library", OneLine(e.Message));
+            Refuse(inspection, checks, report.Check, report.Field, report.Expected, report.Found);
             return;
         }
-        checks.Add(new NativeCheck("dlopen", true, expectedSha256 is null ? "loaded" : $"loaded from the content-addressed copy {System.IO.Path.GetFileName(loadPath)}"));
-
-        if (!NativeLibrary.TryGetExport(handle, AbiConstants.EntrySymbol, out var symbol) || symbol == 0)
-        {
-            Refuse(inspection, checks, "entry symbol", $"symbol {AbiConstants.EntrySymbol}", "an exported descriptor", "none");
-            return;
-        }
+        checks.Add(new NativeCheck("dlopen", true, $"in a child process ({PluginInspector.FileName}), from the content-addressed copy {System.IO.Path.GetFileName(loadPath)}"));
         checks.Add(new NativeCheck("entry symbol", true, AbiConstants.EntrySymbol));
 
-        descriptor = DescriptorChecks.Check((byte*)symbol, path, inspection, checks);
+        descriptor = DescriptorChecks.Check(report.Snapshot, path, inspection, checks);
+        if (descriptor is not null) copy = loadPath;
     }
 
     internal static void Refuse(NativeInspection inspection, List<NativeCheck> checks, string check, string field, string expected, string found)
@@ -142,22 +137,6 @@ public static partial class NativePluginLoader
         $"{path}: {field}: expected {expected}, found {found}";
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    private static string ContentAddressedCopy(byte[] bytes, string sha)
-    {
-        var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "tremor-native-plugins");
-        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
-        else Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var target = System.IO.Path.Combine(directory, sha + ".so");
-        if (File.Exists(target) && Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))).Equals(sha, StringComparison.OrdinalIgnoreCase))
-        {
-            return target;
-        }
-        var temporary = System.IO.Path.Combine(directory, $"{sha}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, target, overwrite: true);
-        return target;
-    }
 
     [GeneratedRegex(@"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$", RegexOptions.CultureInvariant)]
     internal static partial Regex SemVer();

@@ -112,7 +112,11 @@ public sealed record DataPathSettings(int BatchSize, int Credits, TimeSpan Drain
 /// <param name="Trusted">name → SHA-256 (hex) of allowed plugin files.</param>
 /// <param name="RequireTrusted">Refuse any plugin not in <paramref name="Trusted"/>.</param>
 /// <param name="Watch">Load plugins dropped into <paramref name="Directories"/> while running.</param>
-public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted, bool Watch = false);
+public sealed record PluginSettings(IReadOnlyList<string> Directories, IReadOnlyDictionary<string, string> Trusted, bool RequireTrusted, bool Watch = false, TimeSpan? InspectTimeout = null)
+{
+    /// <summary>How long the child process reading a native plugin's descriptor may take before it is killed (<c>inspect-timeout</c>).</summary>
+    public TimeSpan InspectTimeoutOrDefault => InspectTimeout ?? TimeSpan.FromSeconds(10);
+}
 
 /// <summary>The management API (<c>tremor.api</c>).</summary>
 /// <param name="Enabled">Serve it.</param>

@@ -55,7 +55,7 @@ public static class TremorConfig
         root.RejectUnknownKeys("plugins", "data-path", "flows", "api", "cluster");
 
         var plugins = root.GetSection("plugins");
-        plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch");
+        plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch", "inspect-timeout");
         var trusted = new Dictionary<string, string>(StringComparer.Ordinal);
         var trustedSection = plugins.GetSection("trusted");
         foreach (var (name, hash) in trustedSection.Raw)
@@ -67,7 +67,9 @@ public static class TremorConfig
             }
             trusted[name] = text.ToLowerInvariant();
         }
-        var pluginSettings = new PluginSettings(plugins.GetStringList("directories"), trusted, plugins.GetBool("require-trusted", false), plugins.GetBool("watch", false));
+        var inspectTimeout = plugins.GetDuration("inspect-timeout", TimeSpan.FromSeconds(10));
+        if (inspectTimeout <= TimeSpan.Zero) throw new ConfigException($"{plugins.Path}.inspect-timeout", $"expected a positive duration (e.g. 10s), found {inspectTimeout}");
+        var pluginSettings = new PluginSettings(plugins.GetStringList("directories"), trusted, plugins.GetBool("require-trusted", false), plugins.GetBool("watch", false), inspectTimeout);
 
         var dataPath = root.GetSection("data-path");
         dataPath.RejectUnknownKeys("batch-size", "credits", "drain-timeout");

@@ -84,7 +84,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
     private bool _pullInterrupted;
     private bool _pullSentWhileDraining;
-    private bool _flushSent;
+    private bool _sourceStopSent;
+    private bool _transactional; // what the plugin instance says of its source side (PluginProxy.InstanceCreated)
+    private bool _pullsWhileDraining;
+    // Decoded batches waiting for credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines).
+    private readonly Queue<(string Port, Event[] Events)> _ready = new();
+    private bool _finishWhenSent;
+    private bool _endWhenSent; // a sink-only connector's err port ends once what waits on it was sent
+    private readonly LogRateLimit _unlinkedErrors = new(UnlinkedErrorsBurst, UnlinkedErrorsInterval);
     private int _instances;
     private PendingSwap? _swap;
     private bool _pausedAtSwap;
@@ -148,6 +155,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private sealed record RecreateProxy;
 
     private sealed record PullAgain;
+
+    private sealed record PreviousInstanceStopped;
+
+    private sealed record LogUnlinkedErrors;
+
+    /// <summary>Errors on an unlinked err port logged one by one per interval, before the rest is summed up.</summary>
+    private const int UnlinkedErrorsBurst = 10;
+
+    private static readonly TimeSpan UnlinkedErrorsInterval = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -218,16 +234,32 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             MarkSinkDrained();
         }
-        StartProxy();
-        BecomeConnecting(1);
+        StartInstance();
     }
 
-    private void StartProxy()
+    /// <summary>
+    /// Creates the plugin instance (through a new proxy) and connects it, once the previous instance of this connector
+    /// (a restart, or the same flow deployed again) finished stopping: it may still hold the port or file.
+    /// </summary>
+    private void StartInstance()
     {
-        _flushSent = false; // a flush sent to an instance that died was never answered
+        var previous = _services.InstanceStopped(_spec.Alias);
+        if (!previous.IsCompleted)
+        {
+            previous.ContinueWith(_ => new PreviousInstanceStopped(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).PipeTo(Self);
+            Become(() =>
+            {
+                Receive<PreviousInstanceStopped>(_ => StartInstance());
+                Receive<Drain>(_ => _drainRequested = true);
+                Common();
+            });
+            return;
+        }
+        _sourceStopSent = false; // a stop sent to an instance that died was never answered
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _stopping.Token), $"plugin-{++_instances}");
+        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
+        BecomeConnecting(1);
     }
 
     private void BecomeConnecting(int attempt)
@@ -331,7 +363,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
         if (_sourceActive && !_sourceFinished)
         {
-            if (_decoder is { PullsWhileDraining: true })
+            if (_pullsWhileDraining)
             {
                 // The source hands over what it already accepted: pull (after the drain hook, which the instance
                 // sees first) until a pull comes back empty.
@@ -340,7 +372,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             else
             {
                 _pullCancel.Cancel();
-                if (!_pulling) FlushSource();
+                if (!_pulling) StopSource();
             }
         }
         TryDeliver();
@@ -356,10 +388,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<Credit>(c =>
         {
             _outlets.Grant(Sender, c.Batches);
+            SendReady();
             TryPull();
         });
         Receive<PullAgain>(_ => TryPull());
         Receive<PluginProxy.Pulled>(OnPulled);
+        Receive<PluginProxy.SourceStopped>(OnSourceStopped);
+        Receive<PluginProxy.InstanceCreated>(m =>
+        {
+            _transactional = m.Transactional;
+            _pullsWhileDraining = m.PullsWhileDraining;
+        });
+        Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
         Receive<EventBatch>(OnEventBatch);
         Receive<EndOfStream>(_ =>
         {
@@ -390,8 +430,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<RecreateProxy>(_ =>
         {
             if (_state != ConnectorState.Restarting) return;
-            StartProxy();
-            BecomeConnecting(1);
+            StartInstance();
         });
         Receive<PluginProxy.Connected>(_ => { });
         Receive<Pause>(_ => { });
@@ -442,9 +481,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void TryPull()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _flushSent || _proxy is null || _breakers.IsOpen) return;
-        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _decoder is { PullsWhileDraining: true })) return;
-        if (!_outlets.AllHaveCredit) return;
+        if (!_sourceActive || _sourceFinished || _pulling || _sourceStopSent || _proxy is null || _breakers.IsOpen) return;
+        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _pullsWhileDraining)) return;
+        // What the last pull brought leaves first: no link takes more than its credits.
+        if (_ready.Count > 0 || !_outlets.AllHaveCredit) return;
         _pulling = true;
         _pullSentWhileDraining = _state == ConnectorState.Draining;
         if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
@@ -457,27 +497,22 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var interrupted = _pullInterrupted;
         _pullInterrupted = false;
         _consecutiveFailures = 0;
+        var brought = m.Events.Length > 0 || m.Errors.Length > 0;
         _eventsOut += m.Events.Length;
-        if (m.Events.Length > 0 && !_outlets.Send("out", m.Events, Self)) _dropped += m.Events.Length;
+        Ready("out", m.Events);
         if (m.Errors.Length > 0)
         {
             _errors += m.Errors.Length;
-            if (_decoder is { Transactional: true })
+            if (_transactional)
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
                 var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => e.Id).ToArray();
                 if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceAcks([], rejected));
             }
-            if (!_outlets.Send("err", m.Errors, Self))
-            {
-                // An unlinked err port logs and counts (rate-limited so bad input cannot flood the log).
-                if (_errors <= 10 || _errors % 1000 == 0)
-                {
-                    _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, m.Errors[0].Data["error"], _errors);
-                }
-            }
+            Ready("err", m.Errors);
         }
+        SendReady();
         if (m.Status == PullStatus.Finished)
         {
             FinishSource();
@@ -486,15 +521,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (_state == ConnectorState.Draining)
         {
             // Pull on while pulls bring something; a pull sent before the drain hook ran does not count as the last.
-            if (_decoder is { PullsWhileDraining: true } && (m.Events.Length > 0 || m.Errors.Length > 0 || !_pullSentWhileDraining))
+            if (_pullsWhileDraining && (brought || !_pullSentWhileDraining))
             {
                 TryPull();
                 return;
             }
-            FlushSource();
+            StopSource();
             return;
         }
-        if (m.Status == PullStatus.Empty && m.Events.Length == 0 && m.Errors.Length == 0 && !interrupted)
+        if (m.Status == PullStatus.Empty && !brought && !interrupted)
         {
             Timers.StartSingleTimer("pull", new PullAgain(), TimeSpan.FromMilliseconds(10));
             return;
@@ -502,16 +537,101 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         TryPull();
     }
 
-    /// <summary>The last step of a source's drain: flush the preprocessors; no pull after it.</summary>
-    private void FlushSource()
+    /// <summary>Queues what a pull decoded for <paramref name="port"/>, cut into batches of at most batch-size.</summary>
+    private void Ready(string port, Event[] events)
     {
-        _flushSent = true;
-        _proxy?.Tell(new PluginProxy.FlushSource());
+        for (var from = 0; from < events.Length; from += _dataPath.BatchSize)
+        {
+            _ready.Enqueue((port, Batches.Slice(events, from, _dataPath.BatchSize)));
+        }
+    }
+
+    /// <summary>Sends the decoded batches that wait, in order, while their port's downstreams grant credit.</summary>
+    private void SendReady()
+    {
+        while (_ready.TryPeek(out var next))
+        {
+            if (_outlets.IsLinked(next.Port))
+            {
+                if (!_outlets.HasCredit(next.Port)) return;
+                _outlets.Send(next.Port, next.Events, Self);
+            }
+            else if (next.Port == "err")
+            {
+                LogUnlinked(next.Events);
+            }
+            else
+            {
+                _dropped += next.Events.Length;
+            }
+            _ready.Dequeue();
+        }
+        if (_finishWhenSent) FinishSource();
+        if (_endWhenSent)
+        {
+            _endWhenSent = false;
+            _outlets.EndAll(Self);
+        }
+    }
+
+    /// <summary>
+    /// An unlinked err port logs and counts (as dropped). The log is rate-limited per time, not per read, so one read
+    /// of many bad lines still shows some of them and a count: the first few of each interval one by one, then one
+    /// summary line at the end of the interval.
+    /// </summary>
+    private void LogUnlinked(Event[] errors)
+    {
+        _dropped += errors.Length;
+        var now = Context.System.Scheduler.Now.UtcDateTime;
+        foreach (var e in errors)
+        {
+            if (_unlinkedErrors.ShouldLog(now, e.Data["error"].ToString()))
+            {
+                _log.Warning("{0}: {1} (err port not linked; {2} errors so far)", _spec.Alias, e.Data["error"], _errors);
+            }
+            else if (!Timers.IsTimerActive("unlinked-errors"))
+            {
+                Timers.StartSingleTimer("unlinked-errors", new LogUnlinkedErrors(), _unlinkedErrors.UntilWindowEnd(now));
+            }
+        }
+    }
+
+    private void LogUnlinkedErrorsSummary()
+    {
+        if (_unlinkedErrors.TakeSuppressed() is not { } suppressed) return;
+        _log.Warning("{0}: {1} more error(s) not logged in the last {2:0}s (err port not linked; {3} errors so far); the last: {4}", _spec.Alias, suppressed.Count, UnlinkedErrorsInterval.TotalSeconds, _errors, suppressed.Last);
+    }
+
+    /// <summary>The last step of a source's drain: no pull after it; what the preprocessors hold is dropped (see <see cref="PluginProxy.StopSource"/>).</summary>
+    private void StopSource()
+    {
+        _sourceStopSent = true;
+        _proxy?.Tell(PluginProxy.StopSource.Instance);
+    }
+
+    private void OnSourceStopped(PluginProxy.SourceStopped m)
+    {
+        LogUnfinished(m);
+        FinishSource();
+    }
+
+    private void LogUnfinished(PluginProxy.SourceStopped m)
+    {
+        foreach (var u in m.Unfinished)
+        {
+            _log.Warning("{0}: stopped mid-stream: {1} byte(s) of an unfinished frame in stream {2} not emitted (its rest was not read)", _spec.Alias, u.Bytes, u.StreamId);
+        }
     }
 
     private void FinishSource()
     {
         if (_sourceFinished) return;
+        if (_ready.Count > 0)
+        {
+            // The end of the stream goes after the last batch.
+            _finishWhenSent = true;
+            return;
+        }
         _sourceFinished = true;
         _outlets.EndAll(Self);
         ReportTally();
@@ -671,8 +791,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void MarkSinkDrained()
     {
         _sinkDrained = true;
-        // A sink's err port (quarantined events) ends with its sink side.
-        if (!_sourceActive) _outlets.EndAll(Self);
+        // A sink's err port (quarantined events) ends with its sink side, after what waits for credit on it.
+        if (!_sourceActive)
+        {
+            if (_ready.Count > 0) _endWhenSent = true;
+            else _outlets.EndAll(Self);
+        }
         ReportTally();
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
@@ -795,8 +919,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         record.Append("connector", _spec.Alias);
         record.Append("event", e.Data);
         var error = new Event { Id = e.Id, IngestNs = e.IngestNs, Data = Value.From(record), Meta = e.Meta };
-        if (_outlets.IsLinked("err") && _outlets.HasCredit("err")) _outlets.Send("err", [error], Self);
-        else _dropped++;
+        if (!_outlets.IsLinked("err"))
+        {
+            _dropped++;
+            return;
+        }
+        // Waits for the err link's credit like any other batch, rather than being dropped when there is none.
+        _ready.Enqueue(("err", [error]));
+        SendReady();
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
@@ -861,17 +991,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Pulled>(m =>
         {
             var step = _swap!.Step;
-            // The flush reports the decoder's streams finished, not the source: the new instance goes on.
-            OnPulled(step == SwapStep.Flushing ? m with { Status = PullStatus.Data } : m);
+            OnPulled(m);
             if (step == SwapStep.Pulling)
             {
                 if (!_sourceFinished && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
                 else FlushForSwap();
             }
-            else if (step == SwapStep.Flushing)
-            {
-                EndSinkForSwap();
-            }
+        });
+        Receive<PluginProxy.SourceStopped>(m =>
+        {
+            // The old instance's streams end here, not the source: the new instance goes on.
+            LogUnfinished(m);
+            if (_swap!.Step == SwapStep.Flushing) EndSinkForSwap();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => StartSwappedInstance());
         Receive<ReplaceInstance>(m =>
@@ -898,7 +1029,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             EndSinkForSwap();
             return;
         }
-        if (_decoder is { PullsWhileDraining: true })
+        if (_pullsWhileDraining)
         {
             // What the source already accepted (reads queued from open connections) is delivered, as at a drain.
             _swap!.Step = SwapStep.Pulling;
@@ -915,9 +1046,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             EndSinkForSwap();
             return;
         }
-        // The old instance's streams end here: a partial line must not be glued to what the new instance reads.
+        // The old instance's streams end here: a partial line must not be glued to what the new instance reads. As at
+        // a drain, it is the start of a line whose rest the old instance did not read: dropped, not decoded.
         _swap!.Step = SwapStep.Flushing;
-        _proxy!.Tell(new PluginProxy.FlushSource());
+        _proxy!.Tell(PluginProxy.StopSource.Instance);
     }
 
     private void EndSinkForSwap()
@@ -951,9 +1083,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _sinkEnding = false;
         _provider.Value = swap.Factory;
         foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
-        _log.Info("{0}: old plugin instance disposed; starting one of the new version", _spec.Alias);
-        StartProxy();
-        BecomeConnecting(1);
+        _log.Info("{0}: old plugin instance stopped; starting one of the new version once it is disposed", _spec.Alias);
+        StartInstance();
     }
 
     private enum SwapStep
@@ -1020,6 +1151,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        LogUnlinkedErrorsSummary(); // what the rate limit held back is counted, even when the interval did not end
         // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
         if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _stopping.Cancel();
@@ -1032,7 +1164,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The counts for the run's summary: when a side finished (a run that completes stops nothing) and at stop.</summary>
     private void ReportTally()
     {
-        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync);
+        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync)
+            + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
         _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
     }
 }

@@ -17,6 +17,7 @@ public sealed class PluginProxy : ReceiveActor
     private readonly IConnectorFactory _factory;
     private readonly ConnectorContext _context;
     private readonly SourceDecoder? _decoder;
+    private readonly RuntimeServices _services;
     private readonly CancellationToken _stopping;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Event> _events = new(256);
@@ -33,8 +34,14 @@ public sealed class PluginProxy : ReceiveActor
     /// <summary>Pull one batch; answered with <see cref="Pulled"/>.</summary>
     public sealed record Pull(int Capacity, CancellationToken Cancel);
 
-    /// <summary>What a pull produced, decoded.</summary>
+    /// <summary>What a pull produced, decoded (the connector actor cuts it into batches: a 64 KiB chunk of lines is thousands of events).</summary>
     public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status);
+
+    /// <summary>
+    /// Sent to the parent once the instance exists: what the source side says of itself. It travels as a message so
+    /// that the connector actor never reads state this actor writes.
+    /// </summary>
+    public sealed record InstanceCreated(bool Transactional, bool PullsWhileDraining);
 
     /// <summary>Deliver a batch to the sink; answered with <see cref="Delivered"/>.</summary>
     /// <remarks>The batch was encoded by the connector actor, so encoding runs in parallel with this instance's pulls.</remarks>
@@ -43,8 +50,19 @@ public sealed class PluginProxy : ReceiveActor
     /// <summary>The sink's answer for batch <paramref name="Sequence"/>.</summary>
     public sealed record Delivered(long Sequence, SinkReply Reply);
 
-    /// <summary>Flush the decoder (drain): answered with <see cref="Pulled"/> holding what was buffered.</summary>
-    public sealed record FlushSource;
+    /// <summary>
+    /// The last step of a source's drain: no pull follows. What the preprocessors still hold is the start of a frame
+    /// whose rest was never read (a drain is not the end of the data), so it is dropped, not decoded; answered with
+    /// <see cref="SourceStopped"/>.
+    /// </summary>
+    public sealed record StopSource
+    {
+        /// <summary>The one instance.</summary>
+        public static StopSource Instance { get; } = new();
+    }
+
+    /// <summary>The answer to <see cref="StopSource"/>: the unfinished frames dropped, per stream.</summary>
+    public sealed record SourceStopped(IReadOnlyList<SourceDecoder.UnfinishedFrame> Unfinished);
 
     /// <summary>A lifecycle hook to call; answered with <see cref="HookDone"/>.</summary>
     public sealed record Hook(HookKind Kind);
@@ -69,12 +87,13 @@ public sealed class PluginProxy : ReceiveActor
     }
 
     /// <summary>Props on the plugin dispatcher.</summary>
-    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, CancellationToken stopping) =>
-        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, stopping)).WithDispatcher(Dispatcher);
+    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, CancellationToken stopping) =>
+        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, services, stopping)).WithDispatcher(Dispatcher);
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, CancellationToken stopping)
+    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, CancellationToken stopping)
     {
+        _services = services;
         _factory = factory;
         _context = context;
         _decoder = decoder;
@@ -112,17 +131,12 @@ public sealed class PluginProxy : ReceiveActor
             _events.Clear();
             _errors.Clear();
             _decoder!.Decode(_batch, _events, _errors);
+            // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
             if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
             replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status));
         });
 
-        Receive<FlushSource>(_ =>
-        {
-            _events.Clear();
-            _errors.Clear();
-            _decoder!.FinishAll(_events, _errors);
-            Sender.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), PullStatus.Finished));
-        });
+        Receive<StopSource>(_ => Sender.Tell(new SourceStopped(_decoder!.Abandon())));
 
         ReceiveAsync<Deliver>(async m =>
         {
@@ -166,30 +180,57 @@ public sealed class PluginProxy : ReceiveActor
         _connector = _factory.Create(_context);
         if (_decoder is not null && _connector.Source is { } source)
         {
+            // The decoder is this actor's while it lives (the connector actor only keeps it for the next instance).
             _decoder.Transactional = source.IsTransactional;
-            _decoder.PullsWhileDraining = source.PullsWhileDraining;
+            Context.Parent.Tell(new InstanceCreated(source.IsTransactional, source.PullsWhileDraining));
         }
     }
+
+    /// <summary>How long stopping and disposing an instance may take before the runtime goes on without it.</summary>
+    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     protected override void PostStop()
     {
         if (_connector is null) return;
+        var connector = _connector;
+        _connector = null;
+        _services.TrackInstanceStop(_context.Host.Alias, StopInstanceAsync(connector, _context.Host.Alias, _log));
+    }
+
+    /// <summary>
+    /// Stops and disposes an instance on a thread of its own, never on the plugin dispatcher whose few threads every
+    /// other connector needs: a plugin may block there (joining its threads, a peer that does not answer). The wait
+    /// for it is bounded and logged; a plugin still stuck after it keeps only its own thread.
+    /// </summary>
+    private static async Task StopInstanceAsync(IConnector connector, string alias, ILoggingAdapter log)
+    {
+        var stopping = Task.Factory.StartNew(
+            async () =>
+            {
+                try
+                {
+                    await connector.OnStopAsync(CancellationToken.None);
+                }
+                finally
+                {
+                    await connector.DisposeAsync();
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
         try
         {
-            if (!_connector.OnStopAsync(CancellationToken.None).AsTask().Wait(TimeSpan.FromSeconds(5)))
-            {
-                _log.Warning("{0}: OnStop did not finish within 5s", _context.Host.Alias);
-            }
-            if (!_connector.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)))
-            {
-                _log.Warning("{0}: Dispose did not finish within 5s", _context.Host.Alias);
-            }
+            await stopping.WaitAsync(StopTimeout);
+        }
+        catch (TimeoutException)
+        {
+            log.Warning("{0}: the plugin instance did not stop within {1:0}s; going on without it", alias, StopTimeout.TotalSeconds);
         }
         catch (Exception e)
         {
-            _log.Warning("{0}: stopping the plugin instance failed: {1}", _context.Host.Alias, e.Message);
+            log.Warning("{0}: stopping the plugin instance failed: {1}", alias, e.Message);
         }
-        _connector = null;
     }
 }

@@ -13,6 +13,7 @@ public sealed class RuntimeServices
     private static readonly long EpochNsAtStart = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
     private static readonly long TimestampAtStart = Stopwatch.GetTimestamp();
     private readonly ConcurrentDictionary<uint, IActorRef> _sources = new();
+    private readonly Dictionary<string, Task> _instanceStops = new(StringComparer.Ordinal);
     private int _nextSourceId;
 
     /// <summary>Services writing to the given writers.</summary>
@@ -54,4 +55,43 @@ public sealed class RuntimeServices
 
     /// <summary>The connector actor of a source, for acks.</summary>
     public IActorRef? Source(uint id) => _sources.TryGetValue(id, out var r) ? r : null;
+
+    /// <summary>
+    /// Records that a plugin instance of connector <paramref name="alias"/> is being stopped and disposed by
+    /// <paramref name="stop"/> (off the plugin dispatcher, bounded in time). The next instance of that connector starts
+    /// after it (it may need the port or file the old one holds), and the run ends after every one.
+    /// </summary>
+    public void TrackInstanceStop(string alias, Task stop)
+    {
+        Task tracked;
+        lock (_instanceStops)
+        {
+            tracked = _instanceStops.TryGetValue(alias, out var earlier) && !earlier.IsCompleted ? Task.WhenAll(earlier, stop) : stop;
+            _instanceStops[alias] = tracked;
+        }
+        // Forgotten once done, so flows deployed and undeployed for days do not pile up entries.
+        tracked.ContinueWith(
+            _ =>
+            {
+                lock (_instanceStops)
+                {
+                    if (_instanceStops.TryGetValue(alias, out var current) && current == tracked) _instanceStops.Remove(alias);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>Completes once every instance of <paramref name="alias"/> stopped so far is stopped and disposed.</summary>
+    public Task InstanceStopped(string alias)
+    {
+        lock (_instanceStops) return _instanceStops.TryGetValue(alias, out var stop) ? stop : Task.CompletedTask;
+    }
+
+    /// <summary>Completes once every plugin instance stopped so far is stopped and disposed (before plugins are unloaded).</summary>
+    public Task AllInstancesStopped()
+    {
+        lock (_instanceStops) return Task.WhenAll(_instanceStops.Values.ToArray());
+    }
 }

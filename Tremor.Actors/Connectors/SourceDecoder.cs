@@ -14,9 +14,7 @@ public sealed class SourceDecoder
     private Value[] _values = new Value[256];
     private string?[] _decodeErrors = new string?[256];
     private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
-    private readonly Dictionary<ulong, IPreprocessor[]> _chains = [];
-    // The metadata of a stream's last chunk (a connection's peer): what its preprocessors flush at the end gets it too.
-    private readonly Dictionary<ulong, Value> _streamMeta = [];
+    private readonly Dictionary<ulong, StreamState> _streams = [];
     private readonly List<ReadOnlyMemory<byte>> _a = new(64);
     private readonly List<ReadOnlyMemory<byte>> _b = new(64);
     private readonly string _alias;
@@ -40,11 +38,11 @@ public sealed class SourceDecoder
     /// <summary>The source's number in event ids.</summary>
     public uint SourceId { get; }
 
-    /// <summary>Whether events want acks.</summary>
+    /// <summary>Whether events want acks (set by the plugin proxy that uses this decoder, once its instance exists).</summary>
     public bool Transactional { get; set; }
 
-    /// <summary>Whether the source hands over what it already accepted when draining (<see cref="ISource.PullsWhileDraining"/>).</summary>
-    public bool PullsWhileDraining { get; set; }
+    /// <summary>What a stream's preprocessors held when the source stopped: the start of a frame whose rest was never read.</summary>
+    public readonly record struct UnfinishedFrame(ulong StreamId, long Bytes);
 
     /// <summary>Events decoded so far.</summary>
     public ulong Sequence => _sequence;
@@ -82,12 +80,12 @@ public sealed class SourceDecoder
                 DecodeOne(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
                 continue;
             }
-            var chain = Chain(chunk.StreamId);
-            if (!chunk.Meta.IsNull) _streamMeta[chunk.StreamId] = chunk.Meta;
+            var stream = Stream(chunk.StreamId);
+            if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
             _a.Clear();
             _a.Add(chunk.Data);
-            if (!RunChain(chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
+            if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors, stream.Frames++);
         }
     }
 
@@ -129,7 +127,7 @@ public sealed class SourceDecoder
             var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
             if (_decodeErrors[i] is { } error)
             {
-                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}", chunk.Meta));
+                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}", chunk.Data, chunk.Meta));
                 _decodeErrors[i] = null;
             }
             else
@@ -169,16 +167,40 @@ public sealed class SourceDecoder
         public int Helper;
     }
 
-    /// <summary>Flushes every stream's preprocessors (the source finished or drains).</summary>
+    /// <summary>Flushes every stream's preprocessors: the source finished, its data is complete.</summary>
     public void FinishAll(List<Event> events, List<Event> errors)
     {
-        foreach (var stream in _chains.Keys.ToList()) FinishStream(stream, events, errors);
+        foreach (var stream in _streams.Keys.ToList()) FinishStream(stream, events, errors);
+    }
+
+    /// <summary>
+    /// Forgets every stream without decoding what its preprocessors hold: the source stopped (a drain) before the
+    /// end of its data, so a partial line is the start of one whose rest was not read, not an event. Returns what was
+    /// dropped, for the log.
+    /// </summary>
+    public IReadOnlyList<UnfinishedFrame> Abandon()
+    {
+        List<UnfinishedFrame>? dropped = null;
+        foreach (var (streamId, stream) in _streams)
+        {
+            long bytes = 0;
+            foreach (var stage in stream.Chain)
+            {
+                _a.Clear();
+                stage.Finish(_a);
+                foreach (var piece in _a) bytes += piece.Length;
+            }
+            if (bytes > 0) (dropped ??= []).Add(new UnfinishedFrame(streamId, bytes));
+        }
+        _streams.Clear();
+        _a.Clear();
+        return dropped ?? (IReadOnlyList<UnfinishedFrame>)[];
     }
 
     private void FinishStream(ulong streamId, List<Event> events, List<Event> errors)
     {
-        if (!_chains.Remove(streamId, out var chain)) return;
-        _streamMeta.Remove(streamId, out var meta);
+        if (!_streams.Remove(streamId, out var stream)) return;
+        var chain = stream.Chain;
         var now = RuntimeServices.NowNs();
         // Flush stage by stage: what stage k emits on finish still goes through stages k+1..n.
         for (var k = 0; k < chain.Length; k++)
@@ -186,8 +208,8 @@ public sealed class SourceDecoder
             _a.Clear();
             chain[k].Finish(_a);
             if (_a.Count == 0) continue;
-            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, meta, events, errors);
+            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, stream.Meta, events, errors, stream.Frames++);
         }
     }
 
@@ -200,7 +222,7 @@ public sealed class SourceDecoder
             {
                 if (!chain[k].TryProcess(piece, _b, out var error))
                 {
-                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", meta));
+                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", piece, meta));
                 }
             }
             _a.Clear();
@@ -210,7 +232,7 @@ public sealed class SourceDecoder
         return true;
     }
 
-    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors)
+    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors, ulong? frame = null)
     {
         if (_codec is null)
         {
@@ -223,19 +245,31 @@ public sealed class SourceDecoder
         }
         else
         {
-            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", meta));
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", data, meta, frame));
         }
     }
 
-    private IPreprocessor[] Chain(ulong streamId)
+    private StreamState Stream(ulong streamId)
     {
-        if (!_chains.TryGetValue(streamId, out var chain))
+        if (!_streams.TryGetValue(streamId, out var stream))
         {
-            chain = new IPreprocessor[_preprocessors.Count];
+            var chain = new IPreprocessor[_preprocessors.Count];
             for (var k = 0; k < chain.Length; k++) chain[k] = _preprocessors[k].Factory.Create(_preprocessors[k].Config);
-            _chains[streamId] = chain;
+            stream = new StreamState(chain);
+            _streams[streamId] = stream;
         }
-        return chain;
+        return stream;
+    }
+
+    /// <summary>A framed stream: its preprocessor chain, the metadata of its last chunk (a connection's peer: what the
+    /// chain flushes at the end gets it too), and how many frames it produced (an error's position).</summary>
+    private sealed class StreamState(IPreprocessor[] chain)
+    {
+        public IPreprocessor[] Chain { get; } = chain;
+
+        public Value Meta { get; set; }
+
+        public ulong Frames { get; set; }
     }
 
     private Event NewEvent(ulong streamId, ulong pullId, ulong ingest, Value data, Value meta) => new()
@@ -247,13 +281,22 @@ public sealed class SourceDecoder
         Transactional = Transactional,
     };
 
-    /// <summary>An event for the <c>err</c> port; it keeps the chunk's metadata (e.g. which peer sent the bad bytes).</summary>
-    private Event ErrorEvent(ulong streamId, ulong pullId, ulong ingest, string message, Value meta = default)
+    /// <summary>
+    /// An event for the <c>err</c> port: the reason, where (source, stream, pull, and the frame's number in its stream
+    /// when preprocessors frame it: the line number from 0 with <c>separate</c>) and the bytes that failed, copied (the
+    /// source reuses its buffers), so a dead-letter sink can keep and replay them. It keeps the chunk's metadata (e.g.
+    /// which peer sent the bad bytes).
+    /// </summary>
+    private Event ErrorEvent(ulong streamId, ulong pullId, ulong ingest, string message, ReadOnlyMemory<byte> raw, Value meta, ulong? frame = null)
     {
-        var record = new ValueRecord(4);
+        var record = new ValueRecord(6);
         record.Append("error", message);
         record.Append("source", _alias);
         record.Append("stream_id", Value.From(streamId));
+        // A stream's last frames, flushed at its end, belong to no pull.
+        if (pullId != ulong.MaxValue) record.Append("pull_id", Value.From(pullId));
+        if (frame is { } f) record.Append("frame", Value.From(f));
+        record.Append("raw", Value.From(raw.ToArray()));
         return new Event
         {
             Id = new EventId(SourceId, streamId, pullId, _sequence++),

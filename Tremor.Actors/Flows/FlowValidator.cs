@@ -28,6 +28,7 @@ public static class FlowValidator
     /// <summary>Validates <paramref name="flow"/>; returns what the deploy needs.</summary>
     public static ValidatedFlow Validate(FlowSpec flow, PluginCatalog catalog)
     {
+        RefuseDuplicateLinks(flow);
         var factories = new Dictionary<string, IConnectorFactory>(StringComparer.Ordinal);
         foreach (var c in flow.Connectors)
         {
@@ -127,6 +128,19 @@ public static class FlowValidator
             throw new ConfigException(c.Path, $"connector type '{c.Type}' refused its configuration: {e.Message}");
         }
         instance.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>A link listed twice would deliver every event twice: refused, naming both entries.</summary>
+    private static void RefuseDuplicateLinks(FlowSpec flow)
+    {
+        var seen = new Dictionary<(string, string, string, string), LinkSpec>();
+        foreach (var link in flow.Links)
+        {
+            if (seen.TryAdd((link.From, link.FromPort, link.To, link.ToPort), link)) continue;
+            var first = seen[(link.From, link.FromPort, link.To, link.ToPort)];
+            var firstEntry = first.Path[(first.Path.LastIndexOf('.') + 1)..];
+            throw new ConfigException(link.Path, $"'{link}' duplicates {firstEntry}: every event would be delivered twice; remove one of them");
+        }
     }
 }
 

@@ -8,6 +8,25 @@ namespace Tremor.Actors.Links;
 /// <param name="Events">The events, in order.</param>
 public sealed record EventBatch(string Port, Event[] Events);
 
+/// <summary>
+/// Cuts an actor's output into batches of at most batch-size events: a batch is what one credit pays for, so no link
+/// ever carries more than batch-size × credits events, whatever one pull or one program step produced.
+/// </summary>
+public static class Batches
+{
+    /// <summary>
+    /// The batch of <paramref name="events"/> that starts at <paramref name="from"/>: at most
+    /// <paramref name="batchSize"/> events. An array that fits whole is returned as it is, so the usual case copies
+    /// nothing.
+    /// </summary>
+    public static Event[] Slice(Event[] events, int from, int batchSize)
+    {
+        batchSize = Math.Max(1, batchSize);
+        if (from == 0 && events.Length <= batchSize) return events;
+        return events.AsSpan(from, Math.Min(batchSize, events.Length - from)).ToArray();
+    }
+}
+
 /// <summary>A downstream lets an upstream send <paramref name="Batches"/> more batches.</summary>
 public sealed record Credit(int Batches);
 

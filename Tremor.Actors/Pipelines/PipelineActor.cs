@@ -20,6 +20,10 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
     private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
+    // How far the head of _pending was sent: a window or an expanding script can emit more than batch-size events for
+    // one input batch, and that output leaves in batches of at most batch-size, each paid with a credit.
+    private int _headPort;
+    private int _headOffset;
     private readonly Collector _collector = new();
     private readonly CircuitBreakers _breakers = new();
     private long _eventsIn;
@@ -135,16 +139,21 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         while (_pending.Count > 0)
         {
             var (from, output) = _pending.Peek();
-            foreach (var (port, _) in output)
+            for (; _headPort < output.Count; _headPort++, _headOffset = 0)
             {
-                if (!_outlets.HasCredit(port)) return;
+                var (port, events) = output[_headPort];
+                while (_headOffset < events.Length)
+                {
+                    if (!_outlets.HasCredit(port)) return;
+                    var batch = Batches.Slice(events, _headOffset, _dataPath.BatchSize);
+                    if (_outlets.Send(port, batch, Self)) _eventsOut += batch.Length;
+                    else _dropped += batch.Length;
+                    _headOffset += batch.Length;
+                }
             }
             _pending.Dequeue();
-            foreach (var (port, events) in output)
-            {
-                if (_outlets.Send(port, events, Self)) _eventsOut += events.Length;
-                else _dropped += events.Length;
-            }
+            _headPort = 0;
+            _headOffset = 0;
             if (!from.IsNobody()) from.Tell(new Credit(1));
         }
         CheckFinished();

@@ -110,6 +110,11 @@ public static class ManagedPluginLoader
             {
                 throw new PluginRefusedException($"{assemblyPath}: the manifest has an empty name");
             }
+            if (!Tremor.Native.PluginNames.IsValid(manifest.Name))
+            {
+                throw new PluginRefusedException(
+                    $"{assemblyPath}: manifest name: expected a plugin name: {Tremor.Native.PluginNames.Rule}, found {Tremor.Native.PluginNames.Quote(manifest.Name)}");
+            }
             var declared = manifest.PdkVersion.Split('.');
             if (declared.Length < 1 || !int.TryParse(declared[0], out var declaredMajor) || declaredMajor != PdkVersion.Major)
             {

@@ -8,17 +8,22 @@ namespace Tremor.Actors.Plugins;
 /// <summary>Bridges native plugin files (checked and loaded by Tremor.Native) into the catalog and the CLI.</summary>
 internal static class NativePlugins
 {
-    public static PluginRecord Load(string path, string? expectedSha256, PluginCatalog catalog, List<IDisposable> loaded)
+    /// <summary>Checks a native plugin file (in a child process: nothing of it runs here); throws <see cref="PluginRefusedException"/>.</summary>
+    public static NativePlugin Check(string path, string? expectedSha256, TimeSpan inspectTimeout)
     {
-        NativePlugin plugin;
         try
         {
-            plugin = NativePluginLoader.Load(path, expectedSha256);
+            return NativePluginLoader.Load(path, expectedSha256, inspectTimeout);
         }
         catch (NativePluginRefusedException e)
         {
             throw new PluginRefusedException(e.Message);
         }
+    }
+
+    /// <summary>Registers a checked native plugin's connector type; throws <see cref="PluginRefusedException"/> on a conflict.</summary>
+    public static PluginRecord Register(string path, NativePlugin plugin, PluginCatalog catalog)
+    {
         try
         {
             var schema = plugin.Inspection.ConfigSchema;
@@ -29,10 +34,8 @@ internal static class NativePlugins
         }
         catch (InvalidOperationException e)
         {
-            plugin.Dispose();
             throw new PluginRefusedException($"{path}: {e.Message}");
         }
-        loaded.Add(plugin);
         var kinds = plugin.ConnectorFactory.Kinds.ToString().ToLowerInvariant().Replace(", ", "+");
         return new PluginRecord(plugin.Manifest.Name, plugin.Manifest.Version, $"native connector ({kinds})", plugin.Manifest.PdkVersion, path, PluginStatus.Loaded, null, [$"connector:{plugin.ConnectorFactory.Type}"]);
     }
@@ -42,17 +45,9 @@ internal static class NativePlugins
         new(isolation.CallTimeout, isolation.MemoryLimitBytes, isolation.MaxRegionBytes);
 
     /// <summary>Checks and loads a native plugin for a hot swap, registering nothing (see <see cref="StagedPlugin"/>).</summary>
-    public static StagedPlugin Stage(string path, string? expectedSha256)
+    public static StagedPlugin Stage(string path, string? expectedSha256, TimeSpan inspectTimeout)
     {
-        NativePlugin plugin;
-        try
-        {
-            plugin = NativePluginLoader.Load(path, expectedSha256);
-        }
-        catch (NativePluginRefusedException e)
-        {
-            throw new PluginRefusedException(e.Message);
-        }
+        var plugin = Check(path, expectedSha256, inspectTimeout);
         var schema = plugin.Inspection.ConfigSchema;
         var factory = new SchemaCheckedFactory(plugin.ConnectorFactory, schema);
         IConnectorFactory Isolated(IsolationSettings isolation) =>
@@ -62,25 +57,32 @@ internal static class NativePlugins
         return new StagedPlugin(record, [factory], [], plugin, catalog => catalog.RegisterConnector(plugin.Manifest.Name, factory, Isolated), Isolated);
     }
 
-    public static PluginInspection Inspect(string path)
+    public static PluginInspection Inspect(string path, TimeSpan inspectTimeout)
     {
-        var inspection = NativePluginLoader.Inspect(path);
+        var inspection = NativePluginLoader.Inspect(path, null, inspectTimeout);
+        // Everything the descriptor says is the plugin's text: printed escaped, never raw.
         var lines = new List<string>
         {
-            $"file:        {path}",
+            $"file:        {PluginNames.Printable(path)}",
             "type:        native (C ABI)",
-            $"name:        {inspection.Name ?? "?"}",
-            $"version:     {inspection.Version ?? "?"}",
+            $"name:        {(inspection.Name is null ? "?" : PluginNames.Printable(inspection.Name))}",
+            $"version:     {(inspection.Version is null ? "?" : PluginNames.Printable(inspection.Version))}",
             $"kind:        {inspection.Kinds.ToString().ToLowerInvariant()}",
             $"abi:         {inspection.AbiMajor}.{inspection.AbiMinor}",
-            $"description: {inspection.Description ?? ""}",
-            $"codec:       {inspection.DefaultCodec ?? "none"}",
+            $"description: {PluginNames.Printable(inspection.Description ?? "")}",
+            $"codec:       {(inspection.DefaultCodec is null ? "none" : PluginNames.Printable(inspection.DefaultCodec))}",
             $"sha256:      {inspection.Sha256 ?? "?"}",
-            $"config schema: {inspection.ConfigSchema ?? "none"}",
+            $"config schema: {(inspection.ConfigSchema is null ? "none" : PluginNames.Printable(inspection.ConfigSchema))}",
         };
         foreach (var check in inspection.Checks)
         {
-            lines.Add($"check {check.Name}: {(check.Passed ? "ok" : "FAIL")}{(string.IsNullOrEmpty(check.Detail) ? "" : $" ({check.Detail})")}");
+            lines.Add($"check {check.Name}: {(check.Passed ? "ok" : "FAIL")}{(string.IsNullOrEmpty(check.Detail) ? "" : $" ({PluginNames.Printable(check.Detail)})")}");
+        }
+        if (inspection.Accepted && inspection.DefaultCodec is { } codec && !new PluginCatalog().HasCodec(codec))
+        {
+            var reason = $"{path}: descriptor.default_codec: expected a codec this runtime has, found {PluginNames.Quote(codec)}";
+            lines.Add($"check default codec: FAIL ({PluginNames.Printable(reason)})");
+            return new PluginInspection(false, reason, lines);
         }
         return new PluginInspection(inspection.Accepted, inspection.Refusal, lines);
     }

@@ -11,6 +11,11 @@ public enum PluginStatus
     Loaded,
     /// <summary>Refused by a check; <see cref="PluginRecord.Reason"/> says why.</summary>
     Refused,
+    /// <summary>
+    /// Passed its checks, but a plugin of the same name was found first (an earlier folder, or a newer file in the same
+    /// folder); <see cref="PluginRecord.Other"/> is the file that won. Not loaded.
+    /// </summary>
+    Shadowed,
 }
 
 /// <summary>
@@ -25,7 +30,14 @@ public sealed record PluginRecord(
     string Path,
     PluginStatus Status,
     string? Reason,
-    IReadOnlyList<string> Provides);
+    IReadOnlyList<string> Provides)
+{
+    /// <summary>
+    /// The other file involved: for <see cref="PluginStatus.Shadowed"/> the one that won; for a refusal because the
+    /// name or a connector type is already taken, the file that has it (the management API answers 409 then).
+    /// </summary>
+    public string? Other { get; init; }
+}
 
 /// <summary>
 /// The factories of every loaded plugin by name, plus the built-in codecs and processors. Read by the actors that
@@ -139,16 +151,19 @@ public sealed class PluginCatalog
         AddRecord(record);
     }
 
-    /// <summary>Registers what a loaded plugin provides; a name already taken by another plugin is a conflict.</summary>
+    /// <summary>
+    /// Registers what a loaded plugin provides. Nothing is registered when a connector type is already provided by
+    /// another plugin, or a connector's default codec is unknown (<see cref="InvalidOperationException"/> saying which).
+    /// </summary>
     public IReadOnlyList<string> Register(string pluginName, ITremorPlugin plugin)
     {
+        foreach (var f in plugin.Connectors)
+        {
+            CheckConnector(pluginName, f.Type, f.DefaultCodec, plugin.Codecs.Select(c => c.Name));
+        }
         var provides = new List<string>();
         foreach (var f in plugin.Connectors)
         {
-            if (_connectors.TryGetValue(f.Type, out var existing) && existing.Plugin != pluginName)
-            {
-                throw new InvalidOperationException($"connector type '{f.Type}' is already provided by plugin '{existing.Plugin}'");
-            }
             _connectors[f.Type] = (f, pluginName);
             provides.Add($"connector:{f.Type}");
         }
@@ -177,13 +192,36 @@ public sealed class PluginCatalog
     /// </summary>
     public void RegisterConnector(string pluginName, IConnectorFactory factory, Func<IsolationSettings, IConnectorFactory>? isolated = null)
     {
-        if (isolated is not null) _isolated[factory.Type] = isolated;
-        if (_connectors.TryGetValue(factory.Type, out var existing) && existing.Plugin != pluginName)
-        {
-            throw new InvalidOperationException($"connector type '{factory.Type}' is already provided by plugin '{existing.Plugin}'");
-        }
+        // Checked before anything is written: a refused provider must not leave its isolated factory behind.
+        CheckConnector(pluginName, factory.Type, factory.DefaultCodec, []);
         _connectors[factory.Type] = (factory, pluginName);
+        if (isolated is not null) _isolated[factory.Type] = isolated;
     }
+
+    /// <summary>
+    /// Throws <see cref="InvalidOperationException"/> when <paramref name="type"/> is provided by a plugin other than
+    /// <paramref name="pluginName"/>, or <paramref name="defaultCodec"/> is neither known nor among <paramref name="ownCodecs"/>.
+    /// </summary>
+    public void CheckConnector(string pluginName, string type, string? defaultCodec, IEnumerable<string> ownCodecs)
+    {
+        if (_connectors.TryGetValue(type, out var existing) && existing.Plugin != pluginName)
+        {
+            var where = LoadedPath(existing.Plugin) is { } path ? $" ({path})" : "";
+            throw new InvalidOperationException($"connector type '{type}' is already provided by plugin '{existing.Plugin}'{where}; one connector type has one provider: remove one of the two files, or unload '{existing.Plugin}' first");
+        }
+        if (defaultCodec is not null && !_codecs.ContainsKey(defaultCodec) && !ownCodecs.Contains(defaultCodec, StringComparer.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"connector type '{type}' names the default codec {Tremor.Native.PluginNames.Quote(defaultCodec)}, which no loaded plugin provides; known codecs: {string.Join(", ", _codecs.Keys.Order(StringComparer.Ordinal))}");
+        }
+    }
+
+    /// <summary>True when a codec of that name is available.</summary>
+    public bool HasCodec(string name) => _codecs.ContainsKey(name);
+
+    /// <summary>The file of the loaded plugin named <paramref name="pluginName"/>, or null.</summary>
+    public string? LoadedPath(string pluginName) =>
+        _records.Values.FirstOrDefault(r => r.Name == pluginName && r.Status == PluginStatus.Loaded)?.Path;
 
     /// <summary>The factory of a connector type, or a <see cref="ConfigException"/> listing what is available.</summary>
     public IConnectorFactory Connector(string type, string path) =>

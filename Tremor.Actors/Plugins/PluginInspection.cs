@@ -9,8 +9,11 @@ namespace Tremor.Actors.Plugins;
 public sealed record PluginInspection(bool Accepted, string? Reason, IReadOnlyList<string> Lines)
 {
     /// <summary>Inspects a managed (<c>.dll</c>) or native (<c>.so</c>) plugin file.</summary>
-    public static PluginInspection Inspect(string path) =>
-        path.EndsWith(".so", StringComparison.Ordinal) ? NativePlugins.Inspect(path) : InspectManaged(path);
+    public static PluginInspection Inspect(string path) => Inspect(path, TimeSpan.FromSeconds(10));
+
+    /// <summary>Like <see cref="Inspect(string)"/>; a native plugin's inspector child is killed after <paramref name="inspectTimeout"/>.</summary>
+    public static PluginInspection Inspect(string path, TimeSpan inspectTimeout) =>
+        path.EndsWith(".so", StringComparison.Ordinal) ? NativePlugins.Inspect(path, inspectTimeout) : InspectManaged(path);
 
     private static PluginInspection InspectManaged(string path)
     {

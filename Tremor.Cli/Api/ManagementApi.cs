@@ -234,7 +234,8 @@ public sealed class ManagementApi : IAsyncDisposable
             {
                 CheckTrusted(path);
                 var record = discovery.LoadOne(path);
-                if (record.Status == PluginStatus.Refused) throw new ApiError(422, record.Reason ?? "refused");
+                // A name or connector type already taken is a conflict with what is loaded, not a bad file.
+                if (record.Status == PluginStatus.Refused) throw new ApiError(record.Other is null ? 422 : 409, record.Reason ?? "refused");
                 return Record(record);
             }
             finally
@@ -418,6 +419,7 @@ public sealed class ManagementApi : IAsyncDisposable
             Family("tremor_connector_events_in_total", "Events a connector's sink side received.", s => s.EventsIn);
             Family("tremor_connector_events_out_total", "Events a connector's source side emitted.", s => s.EventsOut);
             Family("tremor_connector_errors_total", "Events that went to err or failed.", s => s.Errors);
+            Family("tremor_connector_dropped_total", "Events with nowhere to go (e.g. errors on an unlinked err port).", s => s.Dropped);
             Family("tremor_connector_restarts_total", "Restarts of the connector's plugin instance.", s => s.Restarts);
             text.Append("# HELP tremor_connector_up 1 when the connector is running.\n# TYPE tremor_connector_up gauge\n");
             foreach (var s in connectors)
@@ -532,8 +534,9 @@ public sealed class ManagementApi : IAsyncDisposable
             ["kind"] = r.Kind,
             ["pdk"] = r.PdkVersion,
             ["path"] = r.Path,
-            ["status"] = r.Status == PluginStatus.Loaded ? "loaded" : "refused",
+            ["status"] = r.Status.ToString().ToLowerInvariant(),
             ["reason"] = r.Reason,
+            ["other"] = r.Other,
             ["provides"] = r.Provides.ToList(),
         };
     }

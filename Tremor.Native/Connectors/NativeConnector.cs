@@ -41,7 +41,6 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
     public NativeConnector(NativePlugin plugin, ConnectorContext context)
     {
         _plugin = plugin;
-        _vtable = plugin.Descriptor.Vtable;
         _host = context.Host;
         _label = $"{plugin.Descriptor.Name} ({context.Host.Alias})";
         _context = new HostContext(context.Host, _label, (plugin.Descriptor.Flags & AbiConstants.FlagAsyncSink) != 0);
@@ -49,7 +48,8 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
 
         // A config the schema refuses creates nothing.
         var config = plugin.ConfigSchema.Encode(context.Config);
-        plugin.InstanceCreating();
+        // The first in-process instance loads the library (lazily: listing or isolating a plugin never loads it here).
+        _vtable = plugin.InstanceCreating();
         try
         {
             _contextId = HostCallbacks.Register(_context);

@@ -12,10 +12,13 @@ internal sealed class IsolatedConnectorFactory : IConnectorFactory
     /// <summary>The plugin host program's file name (host/tremor-plugin-host.c).</summary>
     public const string HostFileName = "tremor-plugin-host";
 
-    public IsolatedConnectorFactory(string pluginPath, string type, string description, ConnectorKinds kinds, string? defaultCodec, uint flags, IsolationOptions options, string? hostPath = null)
+    // checkedCopy: the content-addressed copy of the bytes that passed the checks. Every start and restart of the host
+    // loads it, never pluginPath (the original, which may since have been replaced); null runs the original.
+    public IsolatedConnectorFactory(string pluginPath, string type, string description, ConnectorKinds kinds, string? defaultCodec, uint flags, IsolationOptions options, string? hostPath = null, string? checkedCopy = null)
     {
         if (options.CallTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), $"{pluginPath}: call-timeout must be positive");
-        PluginPath = pluginPath;
+        PluginPath = checkedCopy ?? pluginPath;
+        OriginalPath = pluginPath;
         Type = type;
         Description = description;
         Kinds = kinds;
@@ -33,7 +36,11 @@ internal sealed class IsolatedConnectorFactory : IConnectorFactory
 
     public string? DefaultCodec { get; }
 
+    /// <summary>The library the host process loads: the checked copy.</summary>
     public string PluginPath { get; }
+
+    /// <summary>The plugin file as discovered (for messages).</summary>
+    public string OriginalPath { get; }
 
     public uint Flags { get; }
 

@@ -7,12 +7,23 @@ namespace Tremor.Native.Loading;
 /// <summary>Reads and checks the exported descriptor field by field; calls no plugin function.</summary>
 internal static unsafe class DescriptorChecks
 {
-    private const uint MaxLayoutRows = 4096;
-
-    public static PluginDescriptor? Check(byte* symbol, string path, NativeInspection inspection, List<NativeCheck> checks)
+    public static PluginDescriptor? Check(DescriptorSnapshot snapshot, string path, NativeInspection inspection, List<NativeCheck> checks)
     {
+        var raw = snapshot.Descriptor;
+        if (raw.State == SnapshotState.Fault)
+        {
+            Refuse("descriptor", $"symbol {AbiConstants.EntrySymbol}", "a readable descriptor", $"address {NativePluginLoader.Hex(raw.Address)} (unreadable memory)");
+            return null;
+        }
+        if (raw.State != SnapshotState.Read || raw.Bytes.Length < 16)
+        {
+            Refuse("descriptor", $"symbol {AbiConstants.EntrySymbol}", "a descriptor of at least 16 bytes", $"{raw.Bytes.Length} bytes");
+            return null;
+        }
+        var bytes = raw.Bytes;
+
         // magic, size, abi_major and abi_minor are at fixed offsets in every version.
-        var magic = *(ulong*)symbol;
+        var magic = BitConverter.ToUInt64(bytes, 0);
         if (magic != AbiConstants.Magic)
         {
             Refuse("magic", "descriptor.magic", NativePluginLoader.Hex(AbiConstants.Magic), NativePluginLoader.Hex(magic));
@@ -20,9 +31,9 @@ internal static unsafe class DescriptorChecks
         }
         checks.Add(new NativeCheck("magic", true, NativePluginLoader.Hex(magic)));
 
-        var size = *(uint*)(symbol + 8);
-        var major = *(ushort*)(symbol + 12);
-        var minor = *(ushort*)(symbol + 14);
+        var size = BitConverter.ToUInt32(bytes, 8);
+        var major = BitConverter.ToUInt16(bytes, 12);
+        var minor = BitConverter.ToUInt16(bytes, 14);
         inspection.AbiMajor = major;
         inspection.AbiMinor = minor;
         if (major != AbiConstants.Major)
@@ -46,27 +57,35 @@ internal static unsafe class DescriptorChecks
         }
         checks.Add(new NativeCheck("descriptor size", true, $"{size}"));
 
-        // Copy what the plugin has; newer fields stay zero.
+        // Copy what the plugin has; newer fields stay zero. Its pointers are the reader's, only compared with null here.
         TremorPluginDescriptor d = default;
-        Buffer.MemoryCopy(symbol, &d, sizeof(TremorPluginDescriptor), Math.Min(size, (uint)sizeof(TremorPluginDescriptor)));
+        fixed (byte* source = bytes)
+        {
+            Buffer.MemoryCopy(source, &d, sizeof(TremorPluginDescriptor), Math.Min(bytes.Length, sizeof(TremorPluginDescriptor)));
+        }
 
-        if (!CheckLayout(d, minor, out var layoutDefect))
+        if (!CheckLayout(d, snapshot.Item("layout"), minor, out var layoutDefect))
         {
             Refuse("layout", layoutDefect.Field, layoutDefect.Expected, layoutDefect.Found);
             return null;
         }
         checks.Add(new NativeCheck("layout", true, $"{d.LayoutCount} rows match"));
 
-        var name = Utf8(d.Name);
+        if (!Text(snapshot.Item("name"), "descriptor.name", out var name)) return null;
         if (string.IsNullOrWhiteSpace(name))
         {
             Refuse("name", "descriptor.name", "a non-empty name", name is null ? "null" : "an empty string");
             return null;
         }
-        var version = Utf8(d.Version);
+        if (!PluginNames.IsValid(name))
+        {
+            Refuse("name", "descriptor.name", $"a plugin name: {PluginNames.Rule}", PluginNames.Quote(name));
+            return null;
+        }
+        if (!Text(snapshot.Item("version"), "descriptor.version", out var version)) return null;
         if (version is null || !NativePluginLoader.SemVer().IsMatch(version))
         {
-            Refuse("version", "descriptor.version", "a semantic version MAJOR.MINOR.PATCH", version is null ? "null" : $"\"{version}\"");
+            Refuse("version", "descriptor.version", "a semantic version MAJOR.MINOR.PATCH", version is null ? "null" : PluginNames.Quote(version));
             return null;
         }
         inspection.Name = name;
@@ -81,25 +100,39 @@ internal static unsafe class DescriptorChecks
         }
         var kinds = (ConnectorKinds)d.Kinds;
         inspection.Kinds = kinds;
-        inspection.ConfigSchema = Utf8(d.ConfigSchema) ?? "{}";
-        inspection.DefaultCodec = Utf8(d.DefaultCodec) ?? "json";
-        inspection.Description = minor >= 1 ? Utf8(d.Description) : null;
+        if (!Text(snapshot.Item("config_schema"), "descriptor.config_schema", out var schema)) return null;
+        if (!Text(snapshot.Item("default_codec"), "descriptor.default_codec", out var codec)) return null;
+        string? description = null;
+        if (minor >= 1 && !Text(snapshot.Item("description"), "descriptor.description", out description)) return null;
+        inspection.ConfigSchema = schema ?? "{}";
+        inspection.DefaultCodec = codec ?? "json";
+        inspection.Description = description;
         checks.Add(new NativeCheck("kinds", true, kinds.ToString().ToLowerInvariant()));
 
-        if (d.Vtable == null)
+        var vtableItem = snapshot.Item("vtable");
+        if (vtableItem.State is SnapshotState.Null or SnapshotState.Absent)
         {
             Refuse("vtable", "descriptor.vtable", "a vtable", "null");
             return null;
         }
-        var vtableSize = d.Vtable->Size;
+        if (vtableItem.State == SnapshotState.Fault)
+        {
+            Refuse("vtable", "descriptor.vtable", "a readable vtable", $"pointer {NativePluginLoader.Hex(vtableItem.Address)} (unreadable memory)");
+            return null;
+        }
+        var vtableBytes = vtableItem.Bytes;
+        var vtableSize = vtableBytes.Length >= 4 ? BitConverter.ToUInt32(vtableBytes, 0) : 0;
         var minVtable = AbiLayout.MinimumSize(9, minor);
-        if (vtableSize < minVtable)
+        if (vtableSize < minVtable || vtableBytes.Length < minVtable)
         {
             Refuse("vtable size", "vtable.size", $"at least {minVtable} (abi {major}.{minor})", $"{vtableSize}");
             return null;
         }
         TremorPluginVtable v = default;
-        Buffer.MemoryCopy(d.Vtable, &v, sizeof(TremorPluginVtable), Math.Min(vtableSize, (uint)sizeof(TremorPluginVtable)));
+        fixed (byte* source = vtableBytes)
+        {
+            Buffer.MemoryCopy(source, &v, sizeof(TremorPluginVtable), Math.Min(vtableBytes.Length, sizeof(TremorPluginVtable)));
+        }
         if (v.Create == null) { Refuse("vtable", "vtable.create", "a function", "null"); return null; }
         if (v.Destroy == null) { Refuse("vtable", "vtable.destroy", "a function", "null"); return null; }
         if (kinds.HasFlag(ConnectorKinds.Source))
@@ -130,20 +163,46 @@ internal static unsafe class DescriptorChecks
 
         void Refuse(string check, string field, string expected, string found) =>
             NativePluginLoader.Refuse(inspection, checks, check, field, expected, found);
+
+        // A string field: null stays null; an unreadable pointer or a string without an end is a refusal.
+        bool Text(SnapshotItem item, string field, out string? text)
+        {
+            text = null;
+            switch (item.State)
+            {
+                case SnapshotState.Fault:
+                    Refuse(field[(field.IndexOf('.') + 1)..], field, "a readable NUL-terminated string", $"pointer {NativePluginLoader.Hex(item.Address)} (unreadable memory)");
+                    return false;
+                case SnapshotState.TooLong:
+                    Refuse(field[(field.IndexOf('.') + 1)..], field, $"a NUL-terminated string of at most {item.Bound} bytes", "no NUL within them");
+                    return false;
+                case SnapshotState.Read:
+                    text = System.Text.Encoding.UTF8.GetString(item.Bytes);
+                    return true;
+                default:
+                    return true;
+            }
+        }
     }
 
-    private static bool CheckLayout(in TremorPluginDescriptor d, int minor, out (string Field, string Expected, string Found) defect)
+    private static bool CheckLayout(in TremorPluginDescriptor d, SnapshotItem table, int minor, out (string Field, string Expected, string Found) defect)
     {
         defect = default;
-        if (d.Layout == null || d.LayoutCount == 0 || d.LayoutCount > MaxLayoutRows)
+        if (table.State == SnapshotState.Fault)
         {
-            defect = ("descriptor.layout", "a layout table (TREMOR_PDK_LAYOUT_ENTRIES)", d.Layout == null ? "null" : $"{d.LayoutCount} rows");
+            defect = ("descriptor.layout", "a readable layout table", $"pointer {NativePluginLoader.Hex(table.Address)} (unreadable memory)");
             return false;
         }
-        var found = new Dictionary<(uint, uint), TremorLayoutEntry>((int)d.LayoutCount);
-        for (var i = 0; i < d.LayoutCount; i++)
+        if (table.State != SnapshotState.Read || d.LayoutCount == 0 || d.LayoutCount > DescriptorSnapshot.MaxLayoutRows)
         {
-            var row = d.Layout[i];
+            defect = ("descriptor.layout", "a layout table (TREMOR_PDK_LAYOUT_ENTRIES)", table.State != SnapshotState.Read ? "null" : $"{d.LayoutCount} rows");
+            return false;
+        }
+        var rows = MemoryMarshal.Cast<byte, TremorLayoutEntry>(table.Bytes);
+        var found = new Dictionary<(uint, uint), TremorLayoutEntry>(rows.Length);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = rows[i];
             if (!found.TryAdd((row.StructId, row.MemberId), row))
             {
                 var name = row.MemberId == 0 ? $"sizeof({AbiLayout.StructName(row.StructId)})" : $"{AbiLayout.StructName(row.StructId)} member #{row.MemberId}";
@@ -185,6 +244,4 @@ internal static unsafe class DescriptorChecks
         }
         return true;
     }
-
-    private static string? Utf8(byte* text) => text == null ? null : Marshal.PtrToStringUTF8((nint)text);
 }

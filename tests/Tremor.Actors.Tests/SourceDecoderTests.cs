@@ -79,6 +79,55 @@ public sealed class SourceDecoderTests
         Assert.Contains("gzip", error);
     }
 
+    [Fact]
+    public void An_error_event_carries_the_bytes_that_failed_and_where_they_were()
+    {
+        var framed = LinesOfJson();
+        var batch = new SourceBatch(4);
+        batch.Add(Encoding.UTF8.GetBytes("{\"n\":1}\nnot json\n{\"n\":"), streamId: 3);
+        batch.Add(Encoding.UTF8.GetBytes("3}\n{\"n\"\n"), streamId: 3);
+        var events = new List<Event>();
+        var errors = new List<Event>();
+
+        framed.Decode(batch, events, errors);
+
+        Assert.Equal([1L, 3L], events.Select(N).ToList());
+        // Lines 1 and 3 (from 0) of stream 3, each with its own bytes; line 2 spanned the two chunks.
+        Assert.Equal(["not json", "{\"n\""], errors.Select(e => Encoding.UTF8.GetString(e.Data["raw"].AsBytes()!)).ToList());
+        Assert.Equal([1L, 3L], errors.Select(e => e.Data["frame"].TryGetI64(out var f) ? f : -1).ToList());
+        Assert.All(errors, e => Assert.True(e.Data["stream_id"].TryGetI64(out var s) && s == 3));
+        Assert.All(errors, e => Assert.True(e.Data["pull_id"].TryGetI64(out _)));
+
+        // Without preprocessors a chunk is the frame: its bytes, copied (the source reuses its buffer).
+        var unframed = new SourceDecoder("t::src", 1, transactional: false, BuiltinCodecs.FindCodec("json")!.Create(new PluginConfig("codec", null)), []);
+        var buffer = Encoding.UTF8.GetBytes("{oops");
+        var single = new SourceBatch(1);
+        single.Add(buffer);
+        errors.Clear();
+        unframed.Decode(single, events, errors);
+        buffer[0] = (byte)'X';
+        Assert.Equal("{oops", Encoding.UTF8.GetString(Assert.Single(errors).Data["raw"].AsBytes()!));
+    }
+
+    [Fact]
+    public void Abandoning_the_streams_drops_a_partial_line_instead_of_decoding_it()
+    {
+        var decoder = LinesOfJson();
+        var batch = new SourceBatch(2);
+        batch.Add(Encoding.UTF8.GetBytes("{\"n\":1}\n{\"n\""), streamId: 0);
+        var events = new List<Event>();
+        var errors = new List<Event>();
+        decoder.Decode(batch, events, errors);
+
+        var dropped = decoder.Abandon();
+
+        Assert.Equal([new SourceDecoder.UnfinishedFrame(0, 4)], dropped);
+        // Nothing is left to flush at the end either.
+        decoder.FinishAll(events, errors);
+        Assert.Equal([1L], events.Select(N).ToList());
+        Assert.Empty(errors);
+    }
+
     private static long N(Event e) => e.Data["n"].TryGetI64(out var n) ? n : -1;
 }
 

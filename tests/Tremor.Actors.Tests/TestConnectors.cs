@@ -117,6 +117,11 @@ public sealed class TestSinkFactory : IConnectorFactory
     public int Calls;
     public int Instances;
     public int Ends;
+    /// <summary>The most events one batch brought.</summary>
+    public int MaxBatch;
+    /// <summary>Every event received, in order, when <see cref="KeepEvents"/> is set.</summary>
+    public readonly ConcurrentQueue<Event> Events = new();
+    public bool KeepEvents { get; init; }
     public readonly ConcurrentDictionary<long, int> Received = new();
     public long ReceivedCount => Received.Count;
 
@@ -139,8 +144,10 @@ public sealed class TestSinkFactory : IConnectorFactory
                 if (e.Event.Data["n"].TryGetI64(out var p) && f.PoisonOn.Contains(p)) throw new InvalidOperationException($"poison event n={p}");
             }
             if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
+            if (batch.Count > f.MaxBatch) f.MaxBatch = batch.Count;
             foreach (var e in batch.Events)
             {
+                if (f.KeepEvents) f.Events.Enqueue(e.Event);
                 // Error events (quarantine) carry the original event under "event".
                 var data = e.Event.Data["event"].IsNull ? e.Event.Data : e.Event.Data["event"];
                 data["n"].TryGetI64(out var n);

@@ -43,6 +43,9 @@ public sealed class TremorProcess : IAsyncDisposable
 
     public string Directory { get; }
 
+    /// <summary>The process id, to read what it has mapped (<c>/proc/PID/maps</c>).</summary>
+    public int Pid => _process.Id;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>The process's stdout, when started with manualStdout.</summary>

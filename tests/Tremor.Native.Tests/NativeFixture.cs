@@ -15,6 +15,13 @@ public sealed class NativeFixture : IDisposable
         "DEFECT_LAYOUT", "DEFECT_EMPTY_NAME", "DEFECT_BAD_VERSION", "DEFECT_NO_SINK",
     ];
 
+    /// <summary>Builds of test_plugin.c that attack the loader (constructors that crash or hang, hostile names).</summary>
+    public static readonly string[] Hostile =
+    [
+        "HOSTILE_CTOR_ABORT", "HOSTILE_CTOR_SEGV", "HOSTILE_CTOR_HANG", "HOSTILE_NAME_POINTER",
+        "HOSTILE_NAME_SLASH", "HOSTILE_NAME_DOTDOT", "HOSTILE_NAME_SHELL", "HOSTILE_NAME_NEWLINE", "HOSTILE_NAME_ANSI", "HOSTILE_TWO_FACED",
+    ];
+
     public NativeFixture()
     {
         SourceDir = Path.Combine(AppContext.BaseDirectory, "native");
@@ -33,7 +40,7 @@ public sealed class NativeFixture : IDisposable
                 "c_blackhole.c",
                 OlderMinorBlackhole)),
         };
-        foreach (var defect in Defects)
+        foreach (var defect in Defects.Concat(Hostile))
         {
             jobs.Add(Task.Run(() => Gcc($"-std=c99 -Wall -Wextra -Werror -fPIC -shared -D{defect}", "test_plugin.c", DefectPlugin(defect))));
         }

@@ -11,6 +11,15 @@
  *   DEFECT_EMPTY_NAME   name ""
  *   DEFECT_BAD_VERSION  version "1.x"
  *   DEFECT_NO_SINK      a sink without sink_batch
+ * Hostile builds (each must be refused or contained without hurting the runtime):
+ *   HOSTILE_CTOR_ABORT  a static constructor that calls abort()
+ *   HOSTILE_CTOR_SEGV   a static constructor that writes through a null pointer
+ *   HOSTILE_CTOR_HANG   a static constructor that never returns
+ *   HOSTILE_NAME_POINTER  descriptor.name points to unmapped memory
+ *   HOSTILE_NAME_SLASH, _DOTDOT, _SHELL, _NEWLINE, _ANSI  names that break paths, shells, lines and terminals
+ *   HOSTILE_TWO_FACED   a well-formed descriptor while inspected; outside the inspector its constructor rewrites
+ *                       the version (and so would be another plugin than the one checked)
+ * PROBE_NAME, PROBE_VERSION and PROBE_CODEC (string literals) override the name, version and default codec.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +29,21 @@
 #define tremor_pdk_plugin_v1 tremor_pdk_plugin_v0
 #endif
 #include "tremor_pdk.h"
+
+#if defined(HOSTILE_CTOR_ABORT) || defined(HOSTILE_CTOR_SEGV) || defined(HOSTILE_CTOR_HANG)
+#include <unistd.h>
+__attribute__((constructor)) static void hostile_constructor(void)
+{
+#if defined(HOSTILE_CTOR_ABORT)
+    fputs("hostile constructor: aborting\n", stderr);
+    abort();
+#elif defined(HOSTILE_CTOR_SEGV)
+    *(volatile int *)(uintptr_t)8 = 1;
+#else
+    for (;;) pause();
+#endif
+}
+#endif
 
 typedef struct probe {
     const tremor_host_api *host;
@@ -81,13 +105,48 @@ static const tremor_plugin_vtable probe_vtable =
 
 #if defined(DEFECT_EMPTY_NAME)
 #define PROBE_NAME ""
-#else
+#elif defined(HOSTILE_NAME_POINTER)
+#define PROBE_NAME ((const char *)(uintptr_t)0x10)
+#elif defined(HOSTILE_NAME_SLASH)
+#define PROBE_NAME "a/b"
+#elif defined(HOSTILE_NAME_DOTDOT)
+#define PROBE_NAME "../up"
+#elif defined(HOSTILE_NAME_SHELL)
+#define PROBE_NAME "x;$(touch pwned)"
+#elif defined(HOSTILE_NAME_NEWLINE)
+#define PROBE_NAME "evil\nrefused: fake"
+#elif defined(HOSTILE_NAME_ANSI)
+#define PROBE_NAME "\x1b[31mred"
+#elif !defined(PROBE_NAME)
 #define PROBE_NAME "probe-sink"
 #endif
 #if defined(DEFECT_BAD_VERSION)
 #define PROBE_VERSION "1.x"
-#else
+#elif !defined(PROBE_VERSION)
 #define PROBE_VERSION "0.1.0"
+#endif
+#if !defined(PROBE_CODEC)
+#define PROBE_CODEC "json"
+#endif
+
+#ifdef HOSTILE_TWO_FACED
+#include <string.h>
+#include <sys/mman.h>
+/* Runs after relocation: makes the (read-only) descriptor writable and rewrites it, unless inside the inspector. */
+__attribute__((constructor)) static void two_faced(void)
+{
+    char comm[32] = {0};
+    uintptr_t page = (uintptr_t)&tremor_pdk_plugin_v1 & ~(uintptr_t)4095;
+    FILE *f = fopen("/proc/self/comm", "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof comm, f) == NULL) comm[0] = '\0';
+        fclose(f);
+    }
+    if (strncmp(comm, "tremor-plugin-i", 15) == 0) return;
+    if (mprotect((void *)page, 8192, PROT_READ | PROT_WRITE) == 0) {
+        ((tremor_plugin_descriptor *volatile)&tremor_pdk_plugin_v1)->version = "6.6.6";
+    }
+}
 #endif
 
 TREMOR_PDK_PLUGIN const tremor_plugin_descriptor tremor_pdk_plugin_v1 = {
@@ -111,7 +170,7 @@ TREMOR_PDK_PLUGIN const tremor_plugin_descriptor tremor_pdk_plugin_v1 = {
 #else
     TREMOR_PDK_TARGET_MINOR,
 #endif
-    probe_layout, TREMOR_PDK_COUNT_OF(probe_layout), TREMOR_KIND_SINK, 0u, 0u, PROBE_NAME, PROBE_VERSION, "{}", "json",
+    probe_layout, TREMOR_PDK_COUNT_OF(probe_layout), TREMOR_KIND_SINK, 0u, 0u, PROBE_NAME, PROBE_VERSION, "{}", PROBE_CODEC,
     &probe_vtable
 #if TREMOR_PDK_TARGET_MINOR >= 1
     , "test probe sink"
