@@ -366,9 +366,14 @@ public sealed class World : ReceiveActor, IWithTimers
         Timers.Cancel("drain");
         _flowsToStop.UnionWith(_specs.Keys.Where(n => !_completed.Contains(n) || _stalledFlows.Contains(n)));
         foreach (var name in _flowsToStop) _flows.Tell(new FlowManager.StopFlow(name));
+        if (_flowsToStop.Count == 0)
+        {
+            // Nothing to stop: the world keeps serving (what it is asked after the run is up to its owner).
+            Summarize(code, abandoned);
+            return;
+        }
         Become(() => Stopping(code, abandoned));
-        if (_flowsToStop.Count == 0) Summarize(code, abandoned);
-        else Timers.StartSingleTimer("stop", new StopTimedOut(), StopTimeout);
+        Timers.StartSingleTimer("stop", new StopTimedOut(), StopTimeout);
     }
 
     private void Stopping(int code, string? abandoned)

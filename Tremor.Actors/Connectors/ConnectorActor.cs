@@ -75,6 +75,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private long _eventsOut;
     private long _errors;
     private long _dropped;
+    private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
     private long _delivered; // sink side: acknowledged by the plugin
     private long _failed; // sink side: failed by the plugin, the encoder, or because the connector failed
     private long _pendingAsync; // sink side: handed to an asynchronous sink, not settled yet
@@ -582,6 +583,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void LogUnlinked(Event[] errors)
     {
         _dropped += errors.Length;
+        _rejectedUnlinked += errors.Length;
         var now = Context.System.Scheduler.Now.UtcDateTime;
         foreach (var e in errors)
         {
@@ -1166,6 +1168,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync)
             + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
-        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped, held));
+        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _eventsOut, _eventsIn, _delivered, _failed, _dropped - _rejectedUnlinked, held));
     }
 }

@@ -220,21 +220,6 @@ public sealed class FlowLifecycleTests : TremorTestKit
     }
 
     [Fact]
-    public void A_connector_whose_default_codec_is_missing_is_refused_at_deploy_naming_the_key()
-    {
-        Register(new TestSourceFactory());
-        Register(new NoCodecSinkFactory());
-        var exit = new TaskCompletionSource<int>();
-        var world = Sys.ActorOf(World.Props(Catalog, Services, DataPath(), exit));
-
-        world.Tell(new World.DeployFlow(Flow("f", SourceToSink.Replace("test-sink", "odd-sink"))), TestActor);
-
-        var refused = ExpectMsg<World.DeployFailed>();
-        Assert.Contains("tremor.flows.f.connectors.snk.codec", refused.Reason);
-        Assert.Contains("uses codec 'no-such-codec' unless the flow names one", refused.Reason);
-    }
-
-    [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")] // the plugin host is a Linux program
     public void An_isolated_connector_is_checked_against_its_schema_without_starting_a_plugin_host()
     {
@@ -314,15 +299,5 @@ public sealed class FlowLifecycleTests : TremorTestKit
             if (!gate.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the test never opened the gate");
             return inner.Create(context);
         }
-    }
-
-    private sealed class NoCodecSinkFactory : IConnectorFactory
-    {
-        public string Type => "odd-sink";
-        public string Description => "a sink defaulting to a codec nobody provides";
-        public ConnectorKinds Kinds => ConnectorKinds.Sink;
-        public string? DefaultCodec => "no-such-codec";
-
-        public IConnector Create(ConnectorContext context) => throw new InvalidOperationException("never created");
     }
 }
