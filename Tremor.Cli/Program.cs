@@ -69,4 +69,6 @@ clusterStatus.SetAction((parse, cancel) => ClusterCommand.StatusAsync(parse.GetV
 var clusterCommand = new Command("cluster", "A tremor cluster (akka.actor.provider = cluster).") { clusterStatus };
 root.Subcommands.Add(clusterCommand);
 
-return await root.Parse(args).InvokeAsync();
+// tremor run handles SIGINT / SIGTERM itself (drain, then stop; a second signal stops at once): System.CommandLine's
+// own handling would end the process after its termination timeout (2 s), cutting a longer drain short.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

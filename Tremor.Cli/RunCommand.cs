@@ -28,6 +28,8 @@ public static class RunCommand
         var catalog = new PluginCatalog();
         PluginDiscovery discovery;
         var clustered = false;
+        // Compiled and checked once, here; the world deploys what was checked.
+        var validated = new Dictionary<string, ValidatedFlow>(StringComparer.Ordinal);
         try
         {
             config = TremorConfig.LoadFile(file.FullName);
@@ -56,7 +58,7 @@ public static class RunCommand
                     error.WriteLine($"note: flow '{flow.Name}' needs {string.Join(", ", missing)}, which this node does not have; it runs on a cluster node that has them");
                     continue;
                 }
-                FlowValidator.Validate(flow, catalog);
+                validated[flow.Name] = FlowValidator.Validate(flow, catalog);
             }
         }
         catch (ConfigException e)
@@ -107,6 +109,7 @@ public static class RunCommand
             });
         }
 
+        var signalCount = 0;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
 
@@ -133,14 +136,19 @@ public static class RunCommand
 
         foreach (var flow in clustered ? [] : settings.Flows)
         {
-            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow), TimeSpan.FromSeconds(30));
-            if (answer is World.DeployFailed failed)
+            // A signal during the deploys: the flows deployed so far drain, the others are not started.
+            if (shuttingDown) break;
+            // Handed over, not kept: a hot swap must leave nothing here holding the old plugin's factories.
+            validated.Remove(flow.Name, out var checkedFlow);
+            var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, checkedFlow), TimeSpan.FromSeconds(30));
+            if (answer is World.DeployFailed failed && !shuttingDown)
             {
                 error.WriteLine($"error: {failed.Reason}");
                 await host.StopAsync();
                 return ConfigError;
             }
         }
+        validated.Clear();
 
         using var watcher = settings.Plugins.Watch
             ? new PluginWatcher(discovery, settings.Plugins, r => error.WriteLine(r.Status == PluginStatus.Loaded
@@ -155,16 +163,24 @@ public static class RunCommand
         // Plugin instances stop and dispose off the plugin dispatcher (bounded): their code must stay loaded until then.
         await services.AllInstancesStopped();
         discovery.UnloadAll();
+        // The run's last line: whether every accepted event was delivered, and what was not, per connector.
+        if (services.Ledger.Summary is { } summary) error.WriteLine(summary.Line);
         return code;
 
         void Drain(PosixSignalContext context)
         {
-            // Keep the process alive: the world drains the flows and then ends the run.
+            // A third signal is not intercepted: the process ends the way the signal says, at once.
+            if (Interlocked.Increment(ref signalCount) > 2) return;
+            // Keep the process alive: the world drains the flows and then ends the run, or, when it is draining
+            // already, stops now (the last line counts what the drain had not delivered).
             context.Cancel = true;
+            if (!shuttingDown && clustered)
+            {
+                // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
+                Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
+            }
             shuttingDown = true;
-            // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
-            if (clustered) Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
-            worldRef.Tell(new World.ShutdownRequested(0, $"received {context.Signal}"));
+            worldRef.Tell(new World.SignalReceived(context.Signal.ToString()));
         }
     }
 

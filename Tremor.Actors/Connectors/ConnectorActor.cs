@@ -67,11 +67,16 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _sourceFinished;
     private bool _sinkEnding;
     private bool _sinkDrained;
+    private bool _sinkEndDone; // the sink's end hook ran; drained once its asynchronous settlements are in too
     private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
     // Counters live where a /metrics scrape reads them without asking this actor.
     private readonly ConnectorMetrics _metrics;
+    private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
+    private long _delivered; // sink side: acknowledged by the plugin
+    private long _failed; // sink side: failed by the plugin, the encoder, or because the connector failed
+    private long _pendingAsync; // sink side: handed to an asynchronous sink, not settled yet
     private string? _lastError;
     private bool _pausedWhenLost;
     private readonly bool _isolated;
@@ -594,6 +599,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void LogUnlinked(Event[] errors)
     {
         _metrics.Dropped += errors.Length;
+        _rejectedUnlinked += errors.Length;
         var now = Context.System.Scheduler.Now.UtcDateTime;
         foreach (var e in errors)
         {
@@ -646,6 +652,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         _sourceFinished = true;
         _outlets.EndAll(Self);
+        ReportTally();
         _flow.Tell(new SourceFinished(_spec.Alias));
     }
 
@@ -654,6 +661,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _metrics.EventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
+            _failed += batch.Events.Length;
             FailBack(batch.Events, _lastError ?? "connector failed");
             Sender.Tell(new Credit(1));
             return;
@@ -754,17 +762,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             var failed = inFlight.EncodeFailures.Select(f => f.Event).ToHashSet();
             delivered = delivered.Where(e => !failed.Contains(e)).ToArray();
         }
+        _failed += inFlight.EncodeFailures.Count;
         switch (m.Reply.Status)
         {
             case SinkStatus.Ack:
+                _delivered += delivered.Length;
                 AckBack(delivered);
                 break;
             case SinkStatus.Fail:
+                _failed += delivered.Length;
                 _metrics.Errors += delivered.Length;
                 _lastError = m.Reply.Error;
                 FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
                 break;
             case SinkStatus.Pending:
+                _pendingAsync += delivered.Length;
                 break;
         }
         inFlight.ReturnCredits();
@@ -789,7 +801,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void OnHookDone(PluginProxy.HookDone m)
     {
         if (m.Kind != PluginProxy.HookKind.SinkEnd) return;
-        MarkSinkDrained();
+        // An asynchronous sink has delivered everything only once it settled every event it took (see Settle).
+        _sinkEndDone = true;
+        if (_pendingAsync <= 0) MarkSinkDrained();
     }
 
     private void MarkSinkDrained()
@@ -801,6 +815,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             if (_ready.Count > 0) _endWhenSent = true;
             else _outlets.EndAll(Self);
         }
+        ReportTally();
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
 
@@ -822,6 +837,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Settle(EventId[] ids, string? error)
     {
+        // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first): the
+        // balance goes below zero until that reply arrives.
+        _pendingAsync -= ids.Length;
+        if (error is null) _delivered += ids.Length;
+        else _failed += ids.Length;
+        if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
         foreach (var group in ids.GroupBy(i => i.SourceId))
         {
             var source = _services.Source(group.Key);
@@ -1126,12 +1147,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
         if (_inFlight is { } inFlight)
         {
+            _failed += inFlight.Events.Length;
             FailBack(inFlight.Events, reason);
             inFlight.ReturnCredits();
             _inFlight = null;
         }
         foreach (var pending in _queue)
         {
+            _failed += pending.Events.Length;
             FailBack(pending.Events, reason);
             pending.ReturnCredits();
         }
@@ -1157,5 +1180,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _stopping.Cancel();
         _pullCancel.Cancel();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);
+        // What is still in the outbox (or with an asynchronous sink) is lost with this actor: the run's summary says so.
+        ReportTally();
+    }
+
+    /// <summary>The counts for the run's summary: when a side finished (a run that completes stops nothing) and at stop.</summary>
+    private void ReportTally()
+    {
+        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync)
+            + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
+        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _delivered, _failed, _metrics.Dropped - _rejectedUnlinked, held));
     }
 }

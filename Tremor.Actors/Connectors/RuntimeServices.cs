@@ -29,6 +29,9 @@ public sealed class RuntimeServices
     /// <summary>Where connectors print errors (stderr).</summary>
     public TextWriter Error { get; }
 
+    /// <summary>Where every connector and pipeline reports, when it stops, what it delivered and what it lost.</summary>
+    public Flows.DeliveryLedger Ledger { get; } = new();
+
     /// <summary>The world actor, once it exists; plugin shutdown requests go there.</summary>
     public IActorRef World { get; set; } = ActorRefs.Nobody;
 

@@ -21,16 +21,22 @@ public enum FlowState
     Draining,
     /// <summary>Every source finished and every sink delivered what it got.</summary>
     Completed,
+    /// <summary>A part of it could not be created or died: it cannot finish (reported to the world as failed).</summary>
+    Failed,
 }
 
 /// <summary>
 /// One deployed flow: has the connector and pipeline managers create its parts, links their ports, starts the
-/// connectors, and reports completion (every source finished and every sink drained) to the world.
+/// connectors, and reports completion (every source finished and every sink drained) to the world, with what failed
+/// on the way: a connector that failed for good (never connected, past its restart limit) fails the flow when it
+/// completes; a part that could not be created or whose actor died fails it at once, since the events upstream of it
+/// can go nowhere and the flow would never complete.
 /// </summary>
 public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly FlowSpec _spec;
     private readonly Dictionary<string, IConnectorFactory> _factories;
+    private readonly IReadOnlyDictionary<string, Func<IPipelineProgram>> _programs;
     private readonly IActorRef _connectorManager;
     private readonly IActorRef _pipelineManager;
     private readonly IActorRef _world;
@@ -39,8 +45,10 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     private readonly Dictionary<string, ConnectorState> _connectorStates = new(StringComparer.Ordinal);
     private readonly HashSet<string> _sourcesFinished = new(StringComparer.Ordinal);
     private readonly HashSet<string> _sinksDrained = new(StringComparer.Ordinal);
+    private readonly List<string> _failures = [];
     private FlowState _state = FlowState.Deploying;
     private bool _drainRequested;
+    private int _created; // parts answered for (created or not): the links are made once all did
     private bool _stoppingNodes;
 
     /// <summary>Drain the flow (sources stop, in-flight events are delivered).</summary>
@@ -61,8 +69,11 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     /// <summary>Stop every connector and pipeline of the flow, then the flow itself.</summary>
     public sealed record StopNodes;
 
-    /// <summary>Reported to the world when the flow completed.</summary>
-    public sealed record FlowCompleted(string Name);
+    /// <summary>
+    /// Reported to the world when the flow completed, or failed (<paramref name="Failure"/> says what);
+    /// <paramref name="Stalled"/> when it could not drain (its parts may still hold events).
+    /// </summary>
+    public sealed record FlowCompleted(string Name, string? Failure = null, bool Stalled = false);
 
     /// <summary>
     /// Hot swap: the named connectors get instances from these factories (the new version of their plugin); links,
@@ -75,15 +86,19 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     public IStash Stash { get; set; } = null!;
 
     /// <summary>Props for a validated flow.</summary>
-    /// <remarks>The factories are copied: a hot swap replaces entries, and Props must not keep an old plugin reachable.</remarks>
-    public static Props Props(FlowSpec spec, IReadOnlyDictionary<string, IConnectorFactory> factories, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
-        Akka.Actor.Props.Create(() => new FlowActor(spec, new Dictionary<string, IConnectorFactory>(factories, StringComparer.Ordinal), connectorManager, pipelineManager, world));
+    /// <remarks>
+    /// The factories are copied: a hot swap replaces entries, and Props must not keep an old plugin reachable (so the
+    /// validated flow itself is not kept either, only its spec and compiled programs).
+    /// </remarks>
+    public static Props Props(ValidatedFlow flow, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
+        Akka.Actor.Props.Create(() => new FlowActor(flow.Spec, new Dictionary<string, IConnectorFactory>(flow.Factories, StringComparer.Ordinal), flow.Programs, connectorManager, pipelineManager, world));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public FlowActor(FlowSpec spec, Dictionary<string, IConnectorFactory> factories, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
+    public FlowActor(FlowSpec spec, Dictionary<string, IConnectorFactory> factories, IReadOnlyDictionary<string, Func<IPipelineProgram>> programs, IActorRef connectorManager, IActorRef pipelineManager, IActorRef world)
     {
         _spec = spec;
         _factories = factories;
+        _programs = programs;
         _connectorManager = connectorManager;
         _pipelineManager = pipelineManager;
         _world = world;
@@ -99,7 +114,7 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
         }
         foreach (var p in _spec.Pipelines)
         {
-            _pipelineManager.Tell(new PipelineManager.CreatePipeline(p, Self));
+            _pipelineManager.Tell(new PipelineManager.CreatePipeline(p, _programs[p.Name], Self));
         }
     }
 
@@ -107,6 +122,11 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<ConnectorManager.ConnectorCreated>(m => Created(m.Name, m.Connector));
         Receive<PipelineManager.PipelineCreated>(m => Created(m.Name, m.Pipeline));
+        Receive<ConnectorManager.CreateFailed>(m =>
+        {
+            _created++;
+            FailNow(m.Reason);
+        });
         Receive<DrainFlow>(_ => _drainRequested = true);
         Receive<SwapConnectors>(_ => Stash.Stash()); // once every connector exists
         Common();
@@ -114,9 +134,16 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
 
     private void Created(string name, IActorRef node)
     {
+        _created++;
         _nodes[name] = node;
         Context.Watch(node);
-        if (_nodes.Count < _spec.Connectors.Count + _spec.Pipelines.Count) return;
+        if (_state == FlowState.Failed)
+        {
+            // Another part could not be created: this one has nothing to take part in.
+            node.Tell(PoisonPill.Instance);
+            return;
+        }
+        if (_created < _spec.Connectors.Count + _spec.Pipelines.Count) return;
 
         foreach (var link in _spec.Links)
         {
@@ -146,28 +173,34 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
         });
         Receive<DrainFlow>(_ =>
         {
-            if (_state == FlowState.Completed) return;
+            if (_state is FlowState.Completed or FlowState.Failed) return;
             _state = FlowState.Draining;
-            foreach (var c in _spec.Connectors) _nodes[c.Name].Tell(new ConnectorActor.Drain());
+            TellConnectors(new ConnectorActor.Drain());
         });
         Receive<PauseFlow>(_ =>
         {
             if (_state != FlowState.Running) return;
             _state = FlowState.Paused;
-            foreach (var c in _spec.Connectors) _nodes[c.Name].Tell(new ConnectorActor.Pause());
+            TellConnectors(new ConnectorActor.Pause());
         });
         Receive<ResumeFlow>(_ =>
         {
             if (_state != FlowState.Paused) return;
             _state = FlowState.Running;
-            foreach (var c in _spec.Connectors) _nodes[c.Name].Tell(new ConnectorActor.Resume());
+            TellConnectors(new ConnectorActor.Resume());
         });
         Common();
     }
 
     private void Common()
     {
-        Receive<ConnectorActor.StateChanged>(m => _connectorStates[m.Alias] = m.State);
+        Receive<ConnectorActor.StateChanged>(m =>
+        {
+            _connectorStates[m.Alias] = m.State;
+            // Failed for good (never connected, or past its restart limit): the rest of the flow goes on, but the
+            // flow did not do what it was deployed for.
+            if (m.State == ConnectorState.Failed) _failures.Add($"connector '{m.Alias}' failed: {m.Reason}");
+        });
         Receive<ConnectorActor.SourceFinished>(m =>
         {
             _sourcesFinished.Add(m.Alias);
@@ -196,20 +229,47 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
                 return;
             }
             var name = _nodes.FirstOrDefault(kv => kv.Value.Equals(t.ActorRef)).Key;
-            if (name is null || _state == FlowState.Completed) return;
-            // A connector or pipeline actor that died (not its plugin: that is handled inside) cannot take part any more.
-            _log.Error("flow '{0}': '{1}' stopped unexpectedly", _spec.Name, name);
-            var alias = $"{_spec.Name}::{name}";
-            _sourcesFinished.Add(alias);
-            _sinksDrained.Add(alias);
-            CheckCompleted();
+            if (name is null) return;
+            _nodes.Remove(name); // gone: StopNodes must not wait for it
+            if (_state is FlowState.Completed or FlowState.Failed) return;
+            // A connector or pipeline actor that died (not its plugin: that is handled inside) cannot take part any
+            // more: what is upstream of it waits for credit forever, what is downstream for its end of stream.
+            FailNow($"'{name}' stopped unexpectedly (its actor died; see the error logged before)");
         });
     }
 
+    /// <summary>The flow cannot complete: report it failed now, and drain what is left so sources stop.</summary>
+    private void FailNow(string reason)
+    {
+        if (_state is FlowState.Completed or FlowState.Failed) return;
+        _failures.Add(reason);
+        _state = FlowState.Failed;
+        _log.Error("flow '{0}' failed: {1}", _spec.Name, reason);
+        TellConnectors(new ConnectorActor.Drain());
+        _world.Tell(new FlowCompleted(_spec.Name, Failure(), Stalled: true));
+    }
+
+    private void TellConnectors(object message)
+    {
+        foreach (var c in _spec.Connectors)
+        {
+            if (_nodes.TryGetValue(c.Name, out var node)) node.Tell(message);
+        }
+    }
+
+    private string Failure() => $"flow '{_spec.Name}' failed: {string.Join("; ", _failures)}";
+
     private void CheckCompleted()
     {
-        if (_state == FlowState.Completed) return;
+        if (_state is FlowState.Completed or FlowState.Failed) return;
         if (_sourcesFinished.Count < _spec.Connectors.Count || _sinksDrained.Count < _spec.Connectors.Count) return;
+        if (_failures.Count > 0)
+        {
+            _state = FlowState.Failed;
+            _log.Error("flow '{0}' ended, failed: {1}", _spec.Name, string.Join("; ", _failures));
+            _world.Tell(new FlowCompleted(_spec.Name, Failure()));
+            return;
+        }
         _state = FlowState.Completed;
         _log.Info("flow '{0}' completed", _spec.Name);
         _world.Tell(new FlowCompleted(_spec.Name));

@@ -6,14 +6,27 @@ using Tremor.Pdk;
 namespace Tremor.Actors.Flows;
 
 /// <summary>
-/// Checks a flow against what is loaded before anything of it starts: connector types, codecs, processors, the
-/// connectors' own config (by creating and disposing an instance, which must do no I/O), ports that the connector
-/// type actually has, pipeline programs. The first problem is thrown as a <see cref="ConfigException"/>.
+/// A flow that passed <see cref="FlowValidator.Validate"/>: the connector factories it resolved and the pipeline
+/// programs it compiled, handed on to the deploy so nothing is looked up or compiled a second time (a query file
+/// changed after the check cannot make the deploy fail half-way).
 /// </summary>
+public sealed record ValidatedFlow(FlowSpec Spec, IReadOnlyDictionary<string, IConnectorFactory> Factories, IReadOnlyDictionary<string, Func<IPipelineProgram>> Programs);
+
+/// <summary>
+/// Checks a flow against what is loaded before anything of it starts: connector types, codecs, processors, the
+/// connectors' own config, ports that the connector type actually has, pipeline programs (compiled here, once).
+/// The first problem is thrown as a <see cref="ConfigException"/>.
+/// </summary>
+/// <remarks>
+/// A connector's config is checked by its factory: a managed or in-process native factory checks it in
+/// <c>Create</c> (which the PDK and the ABI forbid to do I/O; the instance is disposed at once), a process-isolated
+/// one against its plugin's schema only, since an instance of it is a host process. Runs on the caller's thread:
+/// the world runs it off its own (see <see cref="World"/>).
+/// </remarks>
 public static class FlowValidator
 {
-    /// <summary>Validates <paramref name="flow"/>; returns the factories by connector name.</summary>
-    public static IReadOnlyDictionary<string, IConnectorFactory> Validate(FlowSpec flow, PluginCatalog catalog)
+    /// <summary>Validates <paramref name="flow"/>; returns what the deploy needs.</summary>
+    public static ValidatedFlow Validate(FlowSpec flow, PluginCatalog catalog)
     {
         RefuseDuplicateLinks(flow);
         var factories = new Dictionary<string, IConnectorFactory>(StringComparer.Ordinal);
@@ -29,7 +42,22 @@ public static class FlowValidator
                 throw new ConfigException($"{c.Path}.isolation", e.Message);
             }
             factories[c.Name] = factory;
-            if (c.Codec is { } codec) catalog.Codec(codec.Name, $"{c.Path}.codec").Create(codec.Config);
+            if (c.Codec is { } codec)
+            {
+                catalog.Codec(codec.Name, $"{c.Path}.codec").Create(codec.Config);
+            }
+            else if (factory.DefaultCodec is { } defaultCodec)
+            {
+                // Not written in the flow, but the connector starts with it: a missing one would fail it at start.
+                try
+                {
+                    catalog.Codec(defaultCodec, $"{c.Path}.codec");
+                }
+                catch (ConfigException e)
+                {
+                    throw new ConfigException($"{c.Path}.codec", $"connector type '{c.Type}' uses codec '{defaultCodec}' unless the flow names one, and {e.Message}; set codec = ... to one that is loaded");
+                }
+            }
             for (var i = 0; i < c.Preprocessors.Count; i++)
             {
                 catalog.Preprocessor(c.Preprocessors[i].Name, $"{c.Path}.preprocessors[{i}]").Create(c.Preprocessors[i].Config);
@@ -38,29 +66,19 @@ public static class FlowValidator
             {
                 catalog.Postprocessor(c.Postprocessors[i].Name, $"{c.Path}.postprocessors[{i}]").Create(c.Postprocessors[i].Config);
             }
-            IConnector instance;
-            try
-            {
-                instance = factory.Create(new ConnectorContext(new Connectors.DetachedPluginHost(c.Alias), c.Config));
-            }
-            catch (ConfigException)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                throw new ConfigException(c.Path, $"connector type '{c.Type}' refused its configuration: {e.Message}");
-            }
-            instance.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+            CheckConnectorConfig(c, factory);
         }
+        var programs = new Dictionary<string, Func<IPipelineProgram>>(StringComparer.Ordinal);
         foreach (var p in flow.Pipelines)
         {
             if (p.Type != "query")
             {
                 PipelinePrograms.Create(p);
+                programs[p.Name] = () => PipelinePrograms.Create(p);
                 continue;
             }
             var query = PipelinePrograms.Compile(p);
+            programs[p.Name] = () => new QueryProgram(query.Instantiate());
             foreach (var link in flow.Links)
             {
                 if (link.To == p.Name && !query.InputPorts.Contains(link.ToPort))
@@ -85,7 +103,31 @@ public static class FlowValidator
                 throw new ConfigException(link.Path, $"'{link}': connector '{link.To}' (type {flow.Connectors.First(c => c.Name == link.To).Type}) is a source only; it has no input port '{link.ToPort}'");
             }
         }
-        return factories;
+        return new ValidatedFlow(flow, factories, programs);
+    }
+
+    private static void CheckConnectorConfig(ConnectorSpec c, IConnectorFactory factory)
+    {
+        if (c.Isolation.Mode == "process" && factory is IConnectorConfigCheck check)
+        {
+            // An instance would be a plugin host process: the schema is what can be checked without starting one.
+            check.CheckConfig(c.Config);
+            return;
+        }
+        IConnector instance;
+        try
+        {
+            instance = factory.Create(new ConnectorContext(new Connectors.DetachedPluginHost(c.Alias), c.Config));
+        }
+        catch (ConfigException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new ConfigException(c.Path, $"connector type '{c.Type}' refused its configuration: {e.Message}");
+        }
+        instance.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>A link listed twice would deliver every event twice: refused, naming both entries.</summary>
@@ -100,4 +142,14 @@ public static class FlowValidator
             throw new ConfigException(link.Path, $"'{link}' duplicates {firstEntry}: every event would be delivered twice; remove one of them");
         }
     }
+}
+
+/// <summary>
+/// A connector factory that can check a config without creating an instance. The validator uses it for
+/// process-isolated connectors, whose instances are plugin host processes.
+/// </summary>
+public interface IConnectorConfigCheck
+{
+    /// <summary>Throws a <see cref="ConfigException"/> naming the key when <paramref name="config"/> is bad.</summary>
+    void CheckConfig(PluginConfig config);
 }

@@ -16,6 +16,9 @@ public sealed class ConnectorManager : ReceiveActor
     /// <summary>The created connector.</summary>
     public sealed record ConnectorCreated(string Name, IActorRef Connector);
 
+    /// <summary>A connector or pipeline of the flow could not be created; the deploy fails with <paramref name="Reason"/>.</summary>
+    public sealed record CreateFailed(string Name, string Reason);
+
     /// <summary>Props.</summary>
     public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath) =>
         Akka.Actor.Props.Create(() => new ConnectorManager(catalog, services, dataPath));
@@ -25,7 +28,17 @@ public sealed class ConnectorManager : ReceiveActor
     {
         Receive<CreateConnector>(m =>
         {
-            var child = Context.ActorOf(ConnectorActor.Props(m.Spec, m.Factory, catalog, services, dataPath, m.Flow), ActorName(m.Spec.Alias));
+            // Thrown here, the create message would be lost with the restart and the flow would wait for it forever.
+            IActorRef child;
+            try
+            {
+                child = Context.ActorOf(ConnectorActor.Props(m.Spec, m.Factory, catalog, services, dataPath, m.Flow), ActorName(m.Spec.Alias));
+            }
+            catch (Exception e)
+            {
+                m.Flow.Tell(new CreateFailed(m.Spec.Name, $"{m.Spec.Path}: could not create connector '{m.Spec.Name}': {e.Message}"));
+                return;
+            }
             m.Flow.Tell(new ConnectorCreated(m.Spec.Name, child));
         });
     }
@@ -40,21 +53,30 @@ public sealed class ConnectorManager : ReceiveActor
 /// <summary>Creates and supervises every pipeline actor.</summary>
 public sealed class PipelineManager : ReceiveActor
 {
-    /// <summary>Create a pipeline for <paramref name="Flow"/>.</summary>
-    public sealed record CreatePipeline(PipelineSpec Spec, IActorRef Flow);
+    /// <summary>Create a pipeline for <paramref name="Flow"/> running the program the validation compiled.</summary>
+    public sealed record CreatePipeline(PipelineSpec Spec, Func<IPipelineProgram> Program, IActorRef Flow);
 
     /// <summary>The created pipeline.</summary>
     public sealed record PipelineCreated(string Name, IActorRef Pipeline);
 
     /// <summary>Props.</summary>
-    public static Props Props(DataPathSettings dataPath) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath));
+    public static Props Props(DataPathSettings dataPath, DeliveryLedger ledger) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath, ledger));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PipelineManager(DataPathSettings dataPath)
+    public PipelineManager(DataPathSettings dataPath, DeliveryLedger ledger)
     {
         Receive<CreatePipeline>(m =>
         {
-            var child = Context.ActorOf(PipelineActor.Props(m.Spec, PipelinePrograms.Create(m.Spec), dataPath, m.Flow), ConnectorManager.ActorName(m.Spec.Alias));
+            IActorRef child;
+            try
+            {
+                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, m.Flow, ledger), ConnectorManager.ActorName(m.Spec.Alias));
+            }
+            catch (Exception e)
+            {
+                m.Flow.Tell(new ConnectorManager.CreateFailed(m.Spec.Name, $"{m.Spec.Path}: could not create pipeline '{m.Spec.Name}': {e.Message}"));
+                return;
+            }
             m.Flow.Tell(new PipelineCreated(m.Spec.Name, child));
         });
     }
@@ -70,7 +92,7 @@ public sealed class FlowManager : ReceiveActor
     private readonly Dictionary<IActorRef, (string Name, IActorRef ReplyTo)> _stoppingFlows = [];
 
     /// <summary>Deploy a validated flow.</summary>
-    public sealed record Deploy(FlowSpec Spec, IReadOnlyDictionary<string, IConnectorFactory> Factories);
+    public sealed record Deploy(ValidatedFlow Flow);
 
     /// <summary>Send a message to every flow.</summary>
     public sealed record Broadcast(object Message);
@@ -96,7 +118,15 @@ public sealed class FlowManager : ReceiveActor
     {
         Receive<Deploy>(m =>
         {
-            _flows[m.Spec.Name] = Context.ActorOf(FlowActor.Props(m.Spec, m.Factories, connectorManager, pipelineManager, world), ConnectorManager.ActorName(m.Spec.Name));
+            try
+            {
+                _flows[m.Flow.Spec.Name] = Context.ActorOf(FlowActor.Props(m.Flow, connectorManager, pipelineManager, world), ConnectorManager.ActorName(m.Flow.Spec.Name));
+            }
+            catch (Exception e)
+            {
+                // Thrown here, the deploy would be lost with the restart: the world hears the flow failed instead.
+                world.Tell(new FlowActor.FlowCompleted(m.Flow.Spec.Name, $"flow '{m.Flow.Spec.Name}' could not be created: {e.Message}", Stalled: true));
+            }
         });
         Receive<Broadcast>(m =>
         {

@@ -16,6 +16,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly IPipelineProgram _program;
     private readonly DataPathSettings _dataPath;
     private readonly IActorRef _flow;
+    private readonly Flows.DeliveryLedger? _ledger;
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
@@ -47,12 +48,14 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     public sealed record PipelineFinished(string Alias);
 
     /// <summary>Props for <paramref name="spec"/> reporting to <paramref name="flow"/>.</summary>
-    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow) =>
-        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow));
+    /// <remarks>What it still holds when it stops is reported to <paramref name="ledger"/>.</remarks>
+    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger = null) =>
+        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow, ledger));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow)
+    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger)
     {
+        _ledger = ledger;
         _spec = spec;
         _program = program;
         _dataPath = dataPath;
@@ -103,7 +106,18 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => RuntimeMetrics.Get(Context.System).Unregister(_metrics);
+    protected override void PostStop()
+    {
+        // Output waiting for credit is lost with this actor (a drain that timed out): counted, not silent.
+        ReportTally();
+        RuntimeMetrics.Get(Context.System).Unregister(_metrics);
+    }
+
+    private void ReportTally()
+    {
+        var held = _pending.Sum(p => p.Output.Sum(o => (long)o.Events.Length));
+        _ledger?.Report(Self, new Flows.DeliveryTally(_spec.Alias, Emitted: 0, Received: _metrics.EventsIn, Delivered: 0, Failed: 0, Dropped: 0, InFlight: held));
+    }
 
     private void OnBatch(EventBatch batch)
     {
@@ -169,6 +183,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         }
         _finished = true;
         _outlets.EndAll(Self);
+        ReportTally();
         _flow.Tell(new PipelineFinished(_spec.Alias));
     }
 

@@ -93,7 +93,7 @@ internal static class NativePlugins
 /// sees it: with <c>additionalProperties: false</c>, an unknown key is a <see cref="ConfigException"/> naming it and the
 /// known ones, as for managed connectors.
 /// </summary>
-internal sealed class SchemaCheckedFactory(IConnectorFactory inner, string? schema) : IConnectorFactory
+internal sealed class SchemaCheckedFactory(IConnectorFactory inner, string? schema) : IConnectorFactory, Flows.IConnectorConfigCheck
 {
     private readonly string[]? _known = KnownKeys(schema);
 
@@ -107,8 +107,13 @@ internal sealed class SchemaCheckedFactory(IConnectorFactory inner, string? sche
 
     public IConnector Create(ConnectorContext context)
     {
-        if (_known is not null) context.Config.RejectUnknownKeys(_known);
+        CheckConfig(context.Config);
         return inner.Create(context);
+    }
+
+    public void CheckConfig(PluginConfig config)
+    {
+        if (_known is not null) config.RejectUnknownKeys(_known);
     }
 
     private static string[]? KnownKeys(string? schema)

@@ -51,8 +51,10 @@ public sealed class CircuitBreakerTests : TremorTestKit
         Register(source);
         Register(sink);
         var (_, exit) = Deploy(Flow("f", Flow("")));
-        // The breaker closes again once the sink failed for good, so the flow runs to its end instead of hanging.
-        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
+        // The breaker closes again once the sink failed for good, so the flow runs to its end instead of hanging;
+        // the run ends 1: the connector failed and nothing was delivered.
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("500 event(s) not delivered: f::snk 500 failed", Services.Ledger.Summary?.Line);
         Assert.Empty(sink.Received);
         AwaitAssert(() => Assert.Equal(500, source.Failed.Distinct().Count()));
         var status = await Status("f.snk");

@@ -63,7 +63,9 @@ public sealed class FlowTests : TremorTestKit
             links = ["src -> main", "main -> bad", "main -> good"]
             """);
         var (world, exit) = Deploy(flow);
-        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        // The run ends 1 and says why: a connector failed for good and what it was handed was not delivered.
+        Assert.Equal(1, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("connector 'f::bad' failed: the plugin failed 3 times", Services.Ledger.Summary?.Line);
         // The deploy check's instance, the first real one and two restarts; the third failure is past the limit.
         Assert.Equal(1 + 1 + 2, Volatile.Read(ref broken.Instances));
         Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), healthy.Received.Keys.Order());

@@ -111,6 +111,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     /// <summary>When set, every batch waits for one release of this semaphore.</summary>
     public SemaphoreSlim? Gate { get; init; }
 
+    /// <summary>Every connect fails (as a client whose server is not there).</summary>
+    public bool NeverConnects { get; init; }
+
     public int Calls;
     public int Instances;
     public int Ends;
@@ -130,6 +133,8 @@ public sealed class TestSinkFactory : IConnectorFactory
 
     private sealed class Sink(TestSinkFactory f) : ConnectorBase, ISink
     {
+        public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) => ValueTask.FromResult(!f.NeverConnects);
+
         public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
         {
             var call = Interlocked.Increment(ref f.Calls);

@@ -26,13 +26,16 @@ internal sealed class TremorProcess : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     private const int SigTerm = 15;
+    private const int SigInt = 2;
 
     private readonly Process _process;
     private readonly string _commandLine;
     private readonly StringBuilder _stdout = new();
     private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _stdoutRead;
-    private readonly Task<string> _stderrRead;
+    private readonly StringBuilder _stderr = new();
+    private readonly List<(string Text, TaskCompletionSource Seen)> _stderrWaits = [];
+    private readonly Task _stderrRead;
 
     private TremorProcess(IReadOnlyList<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
@@ -52,7 +55,7 @@ internal sealed class TremorProcess : IAsyncDisposable
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_commandLine}");
         _process.StandardInput.Close();
         _stdoutRead = ReadStdoutAsync();
-        _stderrRead = _process.StandardError.ReadToEndAsync();
+        _stderrRead = ReadStderrAsync();
     }
 
     /// <summary>Completes when stdout has its first complete line; faults if the process exits before that.</summary>
@@ -70,9 +73,26 @@ internal sealed class TremorProcess : IAsyncDisposable
     }
 
     /// <summary>Asks the process to stop the way an init system does.</summary>
-    public void Terminate()
+    public void Terminate() => Signal(SigTerm);
+
+    /// <summary>Ctrl-C.</summary>
+    public void Interrupt() => Signal(SigInt);
+
+    /// <summary>Completes when stderr has a line containing <paramref name="text"/>; faults if the process exits before that.</summary>
+    public Task StderrShows(string text)
     {
-        if (SysKill(_process.Id, SigTerm) != 0) throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        lock (_stderr)
+        {
+            if (_stderr.ToString().Contains(text, StringComparison.Ordinal)) return Task.CompletedTask;
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _stderrWaits.Add((text, seen));
+            return seen.Task;
+        }
+    }
+
+    private void Signal(int signal)
+    {
+        if (SysKill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill -{signal} {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     /// <summary>Waits for the exit and all output; kills the process and fails the test after <paramref name="timeout"/>.</summary>
@@ -105,8 +125,33 @@ internal sealed class TremorProcess : IAsyncDisposable
     private async Task<CliResult> CollectAsync()
     {
         await _stdoutRead;
-        var stderr = await _stderrRead;
+        await _stderrRead;
+        string stderr;
+        lock (_stderr) stderr = _stderr.ToString();
         lock (_stdout) return new CliResult(_process.ExitCode, _stdout.ToString(), stderr);
+    }
+
+    private async Task ReadStderrAsync()
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await _process.StandardError.ReadAsync(buffer)) > 0)
+        {
+            lock (_stderr)
+            {
+                _stderr.Append(buffer, 0, n);
+                var text = _stderr.ToString();
+                foreach (var wait in _stderrWaits.Where(w => text.Contains(w.Text, StringComparison.Ordinal)).ToList())
+                {
+                    wait.Seen.TrySetResult();
+                    _stderrWaits.Remove(wait);
+                }
+            }
+        }
+        lock (_stderr)
+        {
+            foreach (var wait in _stderrWaits) wait.Seen.TrySetException(new InvalidOperationException($"`{_commandLine}` closed stderr without showing '{wait.Text}'\n{_stderr}"));
+        }
     }
 
     private async Task ReadStdoutAsync()
