@@ -92,8 +92,8 @@ public sealed class HostilePluginTests(HostilePluginFolder folder) : IClassFixtu
         Refused(lines, "abort.so", $"inspection: expected {ExitNonZero}, found killed by signal 6 (SIGABRT) while loading (in its static constructors); its last output: \"hostile constructor: aborting\"");
         Refused(lines, "segv.so", $"inspection: expected {ExitNonZero}, found killed by signal 11 (SIGSEGV) while loading (in its static constructors)");
         Refused(lines, "name-pointer.so", "descriptor.name: expected a readable NUL-terminated string, found pointer 0x0000000000000010 (unreadable memory)");
-        Refused(lines, "newline.so", "descriptor.name: expected a plugin name: lowercase letters, digits and '-', starting with a letter, at most 63 characters (e.g. my-sink), found \"evil\\nrefused: fake\"");
-        Refused(lines, "ansi.so", "descriptor.name: expected a plugin name: lowercase letters, digits and '-', starting with a letter, at most 63 characters (e.g. my-sink), found \"\\x1b[31mred\"");
+        Refused(lines, "newline.so", "descriptor.name: expected a plugin name: lowercase letters, digits and '-', starting with a letter, not ending with '-' and no '--', at most 63 characters (e.g. my-sink), found \"evil\\nrefused: fake\"");
+        Refused(lines, "ansi.so", "descriptor.name: expected a plugin name: lowercase letters, digits and '-', starting with a letter, not ending with '-' and no '--', at most 63 characters (e.g. my-sink), found \"\\x1b[31mred\"");
         var std = Path.Combine(Repo.PluginDir, "Tremor.Connectors.Std", "Tremor.Connectors.Std.dll");
         Refused(lines, "second-metronome.so", $"connector type 'metronome' is already provided by plugin 'std' ({std}); one connector type has one provider: remove one of the two files, or unload 'std' first");
         Refused(lines, "no-codec.so", "connector type 'no-codec' names the default codec \"yaml-ish\", which no loaded plugin provides; known codecs: ");
