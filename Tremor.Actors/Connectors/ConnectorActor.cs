@@ -75,7 +75,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private readonly ConnectorMetrics _metrics;
     private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
     private long _delivered; // sink side: acknowledged by the plugin
-    private long _failed; // sink side: failed by the plugin, the encoder, or because the connector failed
+    private long _failed; // sink side: failed (by the plugin, the encoder, or because the connector failed) with no transactional source to hear of it: lost
+    private long _failedBack; // sink side: failed and told to its transactional source (which replays it or tells its peer)
     private long _pendingAsync; // sink side: handed to an asynchronous sink, not settled yet
     private string? _lastError;
     private bool _pausedWhenLost;
@@ -661,7 +662,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _metrics.EventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
-            _failed += batch.Events.Length;
             FailBack(batch.Events, _lastError ?? "connector failed");
             Sender.Tell(new Credit(1));
             return;
@@ -762,7 +762,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             var failed = inFlight.EncodeFailures.Select(f => f.Event).ToHashSet();
             delivered = delivered.Where(e => !failed.Contains(e)).ToArray();
         }
-        _failed += inFlight.EncodeFailures.Count;
         switch (m.Reply.Status)
         {
             case SinkStatus.Ack:
@@ -770,7 +769,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
                 AckBack(delivered);
                 break;
             case SinkStatus.Fail:
-                _failed += delivered.Length;
                 _metrics.Errors += delivered.Length;
                 _lastError = m.Reply.Error;
                 FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
@@ -827,11 +825,23 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// Fails <paramref name="events"/> back to their transactional sources and counts them: an event whose source
+    /// hears of the fail (and may replay it, or tell its peer) is failed back, not lost; any other is lost.
+    /// </summary>
     private void FailBack(Event[] events, string reason)
     {
-        foreach (var group in events.Where(e => e.Transactional).GroupBy(e => e.Id.SourceId))
+        foreach (var group in events.GroupBy(e => (e.Id.SourceId, e.Transactional)))
         {
-            _services.Source(group.Key)?.Tell(new FailEvents(group.Select(e => e.Id).ToArray(), reason));
+            var source = group.Key.Transactional ? _services.Source(group.Key.SourceId) : null;
+            if (source is null)
+            {
+                _failed += group.Count();
+                continue;
+            }
+            var ids = group.Select(e => e.Id).ToArray();
+            _failedBack += ids.Length;
+            source.Tell(new FailEvents(ids, reason));
         }
     }
 
@@ -1147,14 +1157,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
         if (_inFlight is { } inFlight)
         {
-            _failed += inFlight.Events.Length;
             FailBack(inFlight.Events, reason);
             inFlight.ReturnCredits();
             _inFlight = null;
         }
         foreach (var pending in _queue)
         {
-            _failed += pending.Events.Length;
             FailBack(pending.Events, reason);
             pending.ReturnCredits();
         }
@@ -1189,6 +1197,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync)
             + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
-        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _delivered, _failed, _metrics.Dropped - _rejectedUnlinked, held));
+        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _delivered, _failed, _metrics.Dropped - _rejectedUnlinked, held, _failedBack));
     }
 }

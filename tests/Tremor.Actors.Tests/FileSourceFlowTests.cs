@@ -58,7 +58,7 @@ public sealed class FileSourceFlowTests : TremorTestKit
         AwaitCondition(() => Volatile.Read(ref sink.Calls) >= 1, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
 
         world.Tell(new World.UndeployFlow("f"), TestActor);
-        await AwaitAssertAsync(async () => Assert.Equal(ConnectorState.Draining, (await Status("f.src")).State), TimeSpan.FromSeconds(30));
+        await AwaitAssertAsync(async () => Assert.Equal(ConnectorState.Draining, (await ConnectorStatus("f.src")).State), TimeSpan.FromSeconds(30));
         gate.Release(total);
         ExpectMsg<World.FlowUndeployed>(TimeSpan.FromSeconds(30));
 
@@ -115,9 +115,6 @@ public sealed class FileSourceFlowTests : TremorTestKit
         }
         return text.ToString();
     }
-
-    private Task<ConnectorActor.Status> Status(string alias) =>
-        Sys.ActorSelection($"/user/world/connectors/{alias}").Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(10));
 
     private sealed class TempDir : IDisposable
     {

@@ -39,8 +39,8 @@ public sealed class NetworkFlowTests : TremorTestKit
 
         // The server shuts down gracefully: it closes its side, reads what the client still sent, and stops listening.
         await server.Stopped.WaitAsync(TimeSpan.FromSeconds(30));
-        await AwaitAssertAsync(async () => Assert.True((await Status("f.src")).CircuitBreakerOpen), TimeSpan.FromSeconds(30));
-        Assert.Equal(ConnectorState.Connecting, (await Status("f.out")).State);
+        await AwaitAssertAsync(async () => Assert.True((await ConnectorStatus("f.src")).CircuitBreakerOpen), TimeSpan.FromSeconds(30));
+        Assert.Equal(ConnectorState.Connecting, (await ConnectorStatus("f.out")).State);
         var pulls = Interlocked.Read(ref source.Pulls);
         ExpectNoMsg(TimeSpan.FromMilliseconds(500));
         Assert.InRange(Interlocked.Read(ref source.Pulls) - pulls, 0, 1);
@@ -54,9 +54,6 @@ public sealed class NetworkFlowTests : TremorTestKit
         Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), received.Order());
         Assert.Contains(server.Lines, l => l.Connection == 2);
     }
-
-    private Task<ConnectorActor.Status> Status(string alias) =>
-        Sys.ActorSelection($"/user/world/connectors/{alias}").Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(10));
 
     /// <summary>A line-reading TCP server on a fixed loopback port that can stop gracefully and start again.</summary>
     private sealed class LineServer : IDisposable

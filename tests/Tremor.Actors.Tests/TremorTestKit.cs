@@ -49,4 +49,19 @@ public abstract class TremorTestKit : TestKit
     }
 
     protected void Register(IConnectorFactory factory) => Catalog.RegisterConnector("tests", factory);
+
+    /// <summary>
+    /// The status of connector <paramref name="alias"/> (e.g. <c>f.src</c>), once its actor exists: a deploy validates
+    /// off the world's thread, so right after <see cref="Deploy"/> the actor may not be there yet, and an Ask to a
+    /// selection that names nothing only times out.
+    /// </summary>
+    protected async Task<ConnectorActor.Status> ConnectorStatus(string alias)
+    {
+        IActorRef? actor = null;
+        await AwaitAssertAsync(
+            async () => actor = await Sys.ActorSelection($"/user/world/connectors/{alias}").ResolveOne(TimeSpan.FromSeconds(1)),
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(20));
+        return await actor!.Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(10));
+    }
 }
