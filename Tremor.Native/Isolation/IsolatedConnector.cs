@@ -94,7 +94,15 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
 
     public ValueTask OnStopAsync(CancellationToken cancellationToken) => Lifecycle(AbiConstants.LifecycleStop, "stop");
 
-    public ValueTask OnEndAsync(CancellationToken cancellationToken) => Lifecycle(AbiConstants.LifecycleEnd, "end");
+    public ValueTask OnEndAsync(CancellationToken cancellationToken)
+    {
+        var end = Lifecycle(AbiConstants.LifecycleEnd, "end");
+        // An asynchronous plugin acks from its own threads; those frames are read during calls, and after the end
+        // there is no next call to carry them: read them here (bounded by call-timeout), so the sink's drain, which
+        // waits for every settlement, can finish.
+        if (!_destroyed) _child.AwaitSettlements();
+        return end;
+    }
 
     private ValueTask Lifecycle(uint lifecycleEvent, string name)
     {

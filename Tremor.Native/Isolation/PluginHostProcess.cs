@@ -355,6 +355,34 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     }
 
     /// <summary>
+    /// Reads the acks and fails an asynchronous plugin sends from its own threads between calls until none is
+    /// outstanding, the process is gone, or call-timeout passed. Only between calls (the caller makes calls one at a
+    /// time): at a sink's end nothing else would carry them.
+    /// </summary>
+    public void AwaitSettlements()
+    {
+        if (_pending is null || _death is not null) return;
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.CallTimeout.TotalSeconds * Stopwatch.Frequency);
+        Span<PollFd> fds = stackalloc PollFd[1];
+        while (!_pending.IsEmpty)
+        {
+            if (_readEnd <= _readStart)
+            {
+                var left = deadline - Stopwatch.GetTimestamp();
+                if (left <= 0) return;
+                var ms = (int)Math.Clamp(left * 1000 / Stopwatch.Frequency, 1, int.MaxValue);
+                fds[0] = new PollFd { Fd = _outputFd, Events = PollIn };
+                int ready;
+                fixed (PollFd* p = fds) ready = Poll(p, 1, ms);
+                if (ready < 0 && Marshal.GetLastPInvokeError() == EIntr) continue;
+                if (ready <= 0) return;
+            }
+            if (!TryReadFrame(out var frame, handshake: false)) return;
+            HandleOutOfBand(frame);
+        }
+    }
+
+    /// <summary>
     /// Fills <paramref name="buffer"/> from the pipe; false when the process is gone and the pipe holds nothing more.
     /// Every wait polls the pipe and the process (pidfd) together, so the process's death ends the wait even while
     /// something else (a child the plugin forked) keeps the pipe's write end open. Reads go through a small buffer:

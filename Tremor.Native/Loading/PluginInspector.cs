@@ -84,8 +84,9 @@ internal static partial class PluginInspector
                 TryKill(process);
                 process.WaitForExit(TimeSpan.FromSeconds(5));
             }
-            // The pipes close once every holder is gone; one that escaped the group cannot hold us beyond this bound.
-            Task.WaitAll([outputDone, errorsDone], TimeSpan.FromSeconds(2));
+            // The pipes close once every holder is gone (the group was killed), so this normally returns at once with
+            // everything read; one that escaped the group cannot hold us beyond this bound.
+            Task.WaitAll([outputDone, errorsDone], TimeSpan.FromSeconds(10));
 
             var lines = output.Text().Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var stderrTail = LastLine(errors.Text());
@@ -134,7 +135,9 @@ internal static partial class PluginInspector
         return string.IsNullOrEmpty(last) ? "" : $"; its last output: {PluginNames.Quote(last.Length > 200 ? last[..200] : last)}";
     }
 
-    private static Task Pump(Stream stream, BoundedBuffer buffer) => Task.Run(() =>
+    // A thread of its own, not the thread pool: discovery inspects several plugins at once and blocks while it waits,
+    // and a pump queued behind busy pool threads lost the end of a report (refusing a good plugin).
+    private static Task Pump(Stream stream, BoundedBuffer buffer) => Task.Factory.StartNew(() =>
     {
         var chunk = new byte[16 * 1024];
         try
@@ -148,7 +151,7 @@ internal static partial class PluginInspector
         catch (ObjectDisposedException)
         {
         }
-    });
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>
     /// Where the inspector is: <c>TREMOR_PLUGIN_INSPECT</c> when set; next to the application; next to Tremor.Native.dll

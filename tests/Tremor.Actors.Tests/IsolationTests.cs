@@ -70,7 +70,9 @@ public sealed class IsolationTests : TremorTestKit
     [InlineData("process")]
     public async Task Two_sources_into_one_async_native_sink_each_get_their_own_acks(string isolation)
     {
-        new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
+        var records = new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
+        var rust = Assert.Single(records, r => r.Name == "rust-sink" || r.Path.EndsWith("rust-sink.so", StringComparison.Ordinal));
+        Assert.True(rust.Status == PluginStatus.Loaded, $"rust-sink: {rust.Status}: {rust.Reason}");
         // Both emit sequences 0..39: an ack keyed by sequence alone would land on one of them only. Isolated, acks
         // arrive with the next call, so both sources' batches are pending together every time; in-process that
         // depends on the ack thread's timing (CallbackTests has one batch holding both sources for certain).
