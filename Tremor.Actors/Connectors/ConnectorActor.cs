@@ -589,6 +589,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             _endWhenSent = false;
             _outlets.EndAll(Self);
+            // The tally sent when the sink drained counted these err events as waiting; a completed run stops
+            // nothing, so this is the report its summary reads.
+            ReportTally();
         }
     }
 
