@@ -129,7 +129,11 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
             }
             else
             {
-                _receiving = Task.Run(() => SubscribeAsync(source, token));
+                // Subscribed and confirmed by a round trip before connected is reported: a core subject keeps nothing,
+                // so a message published right after the connect must find the subscription in place.
+                var subscription = await _connection!.SubscribeCoreAsync<byte[]>(source.Subject!, source.Queue, cancellationToken: token).ConfigureAwait(false);
+                await _connection.PingAsync(cancellationToken).ConfigureAwait(false);
+                _receiving = Task.Run(() => SubscribeAsync(source, subscription, token));
             }
         }
         Volatile.Write(ref _lostReported, 0);
@@ -178,11 +182,12 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         }
     }
 
-    private async Task SubscribeAsync(NatsSourceOptions source, CancellationToken cancellationToken)
+    private async Task SubscribeAsync(NatsSourceOptions source, INatsSub<byte[]> subscription, CancellationToken cancellationToken)
     {
+        await using var owned = subscription;
         try
         {
-            await foreach (var message in _connection!.SubscribeAsync<byte[]>(source.Subject!, source.Queue, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var message in subscription.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 await _inbound.Writer.WriteAsync(new Received(message.Data ?? [], Meta(Inner(message.Subject, message.ReplyTo, message.Headers)), _host.NowNs(), null), cancellationToken).ConfigureAwait(false);
             }
