@@ -77,7 +77,9 @@ public sealed class UdpTests
         for (var i = 0; i < count; i++) await sender.SendAsync(datagram, target);
         await using (var runner = new Runner(connector))
         {
-            await Fixtures.Eventually(() => runner.Ended.Count >= StreamServer.QueueCapacity / 2, "the queued datagrams");
+            // How many the server read before its queue filled depends on how fast its receive loop ran while the
+            // sender sent; what matters is that the flow pulls again, then the drops are read at stop.
+            await Fixtures.Eventually(() => runner.Ended.Count >= 1, "a queued datagram handed on");
         }
 
         Assert.True(server.KernelDrops > 0, "no kernel drops were counted");
