@@ -9,13 +9,23 @@ var pluginsOption = new Option<string[]>("--plugins")
 
 var root = new RootCommand("Tremor.NET: an event processor whose connectors are plugins.");
 
-var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }." };
-var run = new Command("run", "Run the flows of a HOCON file until they finish, an exit connector fires, or Ctrl-C / SIGTERM (drain, then stop).")
+var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }; or a query (.trickle) or script (.tremor) to run over JSON lines on stdin." };
+var ingestOption = new Option<QueryRunCommand.IngestTime>("--ingest-ns")
+{
+    Description = "For a .trickle/.tremor file: each event's ingest_ns, Now (when read) or Index (its 0-based position, reproducible interval windows).",
+    DefaultValueFactory = _ => QueryRunCommand.IngestTime.Now,
+};
+var noFlushOption = new Option<bool>("--no-flush") { Description = "For a .trickle/.tremor file: at the end of stdin, do not emit what open windows and batches hold (as Tremor's tremor run)." };
+var run = new Command("run", "Run the flows of a HOCON file until they finish, an exit connector fires, or Ctrl-C / SIGTERM (drain, then stop); or run a query or script over stdin.")
 {
     runFile,
     pluginsOption,
+    ingestOption,
+    noFlushOption,
 };
-run.SetAction((parse, cancel) => RunCommand.RunAsync(parse.GetValue(runFile)!, parse.GetValue(pluginsOption) ?? [], Console.Out, Console.Error));
+run.SetAction((parse, cancel) => QueryRunCommand.Handles(parse.GetValue(runFile)!)
+    ? Task.FromResult(QueryRunCommand.Run(parse.GetValue(runFile)!, Console.In, Console.Out, Console.Error, parse.GetValue(ingestOption), !parse.GetValue(noFlushOption)))
+    : RunCommand.RunAsync(parse.GetValue(runFile)!, parse.GetValue(pluginsOption) ?? [], Console.Out, Console.Error));
 root.Subcommands.Add(run);
 
 var plugins = new Command("plugins", "List, inspect and hash plugins.");

@@ -47,16 +47,60 @@ public sealed class Query
         return query;
     }
 
+    /// <summary>
+    /// Compiles a script file (<c>.tremor</c>) as a query of one script: events from <c>in</c> run through it, its
+    /// result goes to <c>out</c>, <c>emit =&gt; "PORT"</c> to that port, errors to <c>err</c>; <c>state</c> persists
+    /// across events. <c>use</c> loads modules beside <paramref name="origin"/> when it is a file path.
+    /// </summary>
+    /// <exception cref="ScriptException">On any syntax or semantic error.</exception>
+    public static Query CompileScript(string source, string origin)
+    {
+        var query = new Query(new Source(source, origin));
+        var body = Parser.ParseScript(query.Source);
+        query.Build(ScriptQuery(body), new Definitions(null, Path.IsPathRooted(origin) ? Path.GetDirectoryName(origin) : null));
+        return query;
+    }
+
+    // The statements `define script s script BODY end; create script s; select event from in into s; ...` would be,
+    // built directly so positions stay those of the script file.
+    private static List<Stmt> ScriptQuery(List<Expr> body)
+    {
+        const string name = "script";
+        var stmts = new List<Stmt>
+        {
+            new DefineScriptStmt(0, name, [], [], body),
+            new CreateStmt(0, "script", name, name, 0, []),
+            Forward(new StreamRef(0, "in", null), new StreamRef(0, name, null)),
+        };
+        foreach (var port in ScriptPlan.EmitPortsOf(body).Append("out").Append("err").Distinct(StringComparer.Ordinal))
+        {
+            stmts.Add(Forward(new StreamRef(0, name, port), new StreamRef(0, port is "out" or "err" ? port : "out", port is "out" or "err" ? null : port)));
+        }
+        return stmts;
+
+        static SelectStmt Forward(StreamRef from, StreamRef into) =>
+            new(0, new PathExpr(0, PathRoot.Event, null, null, []), from, [], null, null, into, null);
+    }
+
     /// <summary>A fresh instance: its own windows, script state and operator state.</summary>
     public QueryInstance Instantiate() => new(this);
 
-    private void Build(List<Stmt> stmts, Definitions definitions)
+    /// <summary>
+    /// Compiles <paramref name="stmts"/> into this query's nodes and selects. A sub-pipeline passes its declared ports
+    /// (<paramref name="declaredInputs"/>, <paramref name="declaredOutputs"/>); the top level has <c>in</c>, and
+    /// <c>out</c> and <c>err</c>, each with <c>/PORT</c> for further pipeline ports.
+    /// </summary>
+    private void Build(List<Stmt> stmts, Definitions definitions, List<(int Pos, string Name)>? declaredInputs = null, List<(int Pos, string Name)>? declaredOutputs = null)
     {
         var src = Source;
+        Args = definitions.Args;
+        _declaredInputs = declaredInputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        _declaredOutputs = declaredOutputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt), "");
         var windows = new Dictionary<string, WindowPlan>(StringComparer.Ordinal);
         var scripts = new Dictionary<string, DefineScriptStmt>(StringComparer.Ordinal);
         var operators = new Dictionary<string, DefineOperatorStmt>(StringComparer.Ordinal);
+        var pipelines = new Dictionary<string, DefinePipelineStmt>(StringComparer.Ordinal);
         var nodeIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var compiledScripts = new Dictionary<string, ScriptPlan>(StringComparer.Ordinal);
 
@@ -66,22 +110,26 @@ public sealed class Query
             {
                 case DefineWindowStmt w:
                     if (windows.ContainsKey(w.Name)) throw src.Error(w.Pos, $"window `{w.Name}` is already defined");
-                    windows[w.Name] = WindowPlan.From(src, w);
+                    windows[w.Name] = WindowPlan.From(src, w, definitions);
                     break;
                 case DefineScriptStmt s:
                     if (!scripts.TryAdd(s.Name, s)) throw src.Error(s.Pos, $"script `{s.Name}` is already defined");
                     break;
+                case DefinePipelineStmt p:
+                    if (!pipelines.TryAdd(p.Name, p)) throw src.Error(p.StatementPos, $"pipeline `{p.Name}` is already defined");
+                    break;
                 case DefineOperatorStmt o:
                     if (!operators.TryAdd(o.Name, o)) throw src.Error(o.Pos, $"operator `{o.Name}` is already defined");
                     // Checked where it is defined, even if never created.
-                    BuiltinOperators.Prepare(src, o, ConstantParams(src, o.Params));
+                    BuiltinOperators.Prepare(src, o, ConstantParams(src, o.Params, definitions));
                     break;
                 case CreateStmt c:
                     {
-                        if (c.Name is "in" or "out" or "err") throw src.Error(c.Pos, $"`{c.Name}` is a pipeline port and cannot be created");
-                        if (nodeIndex.ContainsKey(c.Name)) throw src.Error(c.Pos, $"`{c.Name}` is already created");
+                        if (IsPipelinePort(c.Name))
+                            throw src.Error(c.StatementPos, $"`{c.Name}` is a port of this pipeline and cannot be created", $"name it differently: create {c.What} {c.Name}_{c.What} ...;");
+                        if (nodeIndex.ContainsKey(c.Name)) throw src.Error(c.StatementPos, $"`{c.Name}` is already created", "every created node needs its own name");
                         NodePlan node;
-                        if (c.What == "stream") node = new NodePlan(c.Name, () => new StreamNode(), ["out", "err"]);
+                        if (c.What == "stream") node = new NodePlan(c.Name, () => new StreamNode(), ["out", "err"]) { AnyInPort = true };
                         else if (c.What == "script")
                         {
                             if (!scripts.TryGetValue(c.Definition, out var def))
@@ -93,7 +141,15 @@ public sealed class Query
                             }
                             var p = plan;
                             var args = plan.ArgsFor(src, c, definitions);
-                            node = new NodePlan(c.Name, () => new ScriptNode(p, src, args), ["out", "err", .. plan.EmitPorts]) { AnyPort = true };
+                            var state = plan.InitialState(src, args, definitions);
+                            node = new NodePlan(c.Name, () => new ScriptNode(p, src, args, state), ["out", "err", .. plan.EmitPorts]) { AnyPort = true, InPorts = plan.InPorts };
+                        }
+                        else if (c.What == "pipeline")
+                        {
+                            if (!pipelines.TryGetValue(c.Definition, out var def))
+                                throw src.Error(c.StatementPos, $"unknown pipeline `{c.Definition}`", Hint(c.Definition, pipelines.Keys, $"define it first: define pipeline {c.Definition} pipeline select event from in into out; end;"));
+                            var sub = CompilePipeline(src, def, c, definitions);
+                            node = new NodePlan(c.Name, () => new PipelineNode(sub.Instantiate()), [.. sub.OutputPorts]) { InPorts = [.. sub.InputPorts] };
                         }
                         else
                         {
@@ -122,6 +178,8 @@ public sealed class Query
             if (into.Node < 0 && !outputs.Contains(into.Port)) outputs.Add(into.Port);
             if (from.Node >= 0 && !Nodes[from.Node].AnyPort && !Nodes[from.Node].Ports.Contains(from.Port))
                 throw src.Error(s.From.Pos, $"`{s.From.Name}` has no output port `{from.Port}`", Hint(from.Port, Nodes[from.Node].Ports, $"its ports: {string.Join(", ", Nodes[from.Node].Ports)}"));
+            if (into.Node >= 0 && !Nodes[into.Node].AnyInPort && !Nodes[into.Node].InPorts.Contains(into.Port))
+                throw src.Error(s.Into.Pos, $"`{s.Into.Name}` has no input port `{into.Port}`", Hint(into.Port, Nodes[into.Node].InPorts, $"its input ports: {string.Join(", ", Nodes[into.Node].InPorts)}"));
             var ws = new List<WindowPlan>();
             foreach (var w in s.Windows)
             {
@@ -131,11 +189,55 @@ public sealed class Query
             }
             Selects.Add(SelectPlan.Compile(src, s, from, into, ws, definitions));
         }
+        // A sub-pipeline has the ports it declares, used or not: a select into an unused one is still valid.
+        if (declaredInputs is not null) inputs = [.. declaredInputs.Select(p => p.Name)];
+        if (declaredOutputs is not null) outputs = [.. declaredOutputs.Select(p => p.Name)];
         if (inputs.Count == 0) inputs.Add("in");
         if (!outputs.Contains("err")) outputs.Add("err");
         InputPorts = inputs;
         OutputPorts = outputs;
     }
+
+    /// <summary>
+    /// A created pipeline: its definition compiled as a query of its own with the create's arguments (the definition's
+    /// defaults overridden by <c>with</c>), run as one node of this query.
+    /// </summary>
+    private static Query CompilePipeline(Source src, DefinePipelineStmt def, CreateStmt create, Definitions definitions)
+    {
+        var given = ConstantParams(src, create.Params, definitions);
+        var args = new ValueRecord();
+        foreach (var a in def.Args)
+        {
+            if (given.TryGetValue(a.Name, out var v)) args.Set(a.Name, v.Item1);
+            else if (a.Default is not null) args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
+            else throw src.Error(create.StatementPos, $"pipeline `{def.Name}` needs the argument `{a.Name}`", $"create pipeline {create.Name} from {def.Name} with {a.Name} = ... end;");
+        }
+        foreach (var (name, (_, pos)) in given)
+        {
+            if (!def.Args.Any(a => a.Name == name))
+                throw src.Error(pos, $"pipeline `{def.Name}` has no argument `{name}`", Hint(name, def.Args.Select(a => a.Name), $"declare it: define pipeline {def.Name} args {name} = ... pipeline ... end;"));
+        }
+        var query = new Query(src);
+        var inner = new Definitions(definitions, null) { Args = Value.From(args) };
+        foreach (var (pos, name) in (def.From ?? []).Concat(def.Into ?? []))
+        {
+            var clash = def.Body.OfType<CreateStmt>().FirstOrDefault(c => c.Name == name);
+            if (clash is null) continue;
+            var (line, col) = src.Locate(pos);
+            throw src.Error(clash.StatementPos, $"`{name}` is a port of pipeline `{def.Name}`: a stream or node cannot have its name", $"rename the {clash.What} or the port (declared at {line}:{col})");
+        }
+        query.Build(def.Body, inner, def.From ?? [(def.Pos, "in")], def.Into ?? [(def.Pos, "out"), (def.Pos, "err")]);
+        return query;
+    }
+
+    private HashSet<string>? _declaredInputs;
+    private HashSet<string>? _declaredOutputs;
+
+    /// <summary>The values of <c>args</c> in this query's selects: a created sub-pipeline's arguments, else null.</summary>
+    internal Value Args { get; private set; }
+
+    private bool IsPipelinePort(string name) =>
+        _declaredInputs is null ? name is "in" or "out" or "err" : _declaredInputs.Contains(name) || _declaredOutputs!.Contains(name);
 
     internal static string? Hint(string name, IEnumerable<string> candidates, string otherwise) =>
         Source.Nearest(name, candidates) is { } nearest ? $"did you mean `{nearest}`?" : otherwise;
@@ -152,10 +254,14 @@ public sealed class Query
 
     private Endpoint Resolve(StreamRef r, Dictionary<string, int> nodeIndex, bool isSource)
     {
-        if (nodeIndex.TryGetValue(r.Name, out var node))
+        if (nodeIndex.TryGetValue(r.Name, out var node)) return new Endpoint(node, r.Port ?? (isSource ? "out" : "in"));
+        if (_declaredInputs is not null)
         {
-            if (!isSource && r.Port is not null && r.Port != "in") throw Source.Error(r.Pos, $"nodes have a single input port `in`, not `{r.Port}`");
-            return new Endpoint(node, r.Port ?? "out");
+            // A sub-pipeline: its declared ports, read and written by name.
+            if (isSource && _declaredInputs.Contains(r.Name) && r.Port is null) return new Endpoint(-1, r.Name);
+            if (!isSource && _declaredOutputs!.Contains(r.Name) && r.Port is null) return new Endpoint(-1, r.Name);
+            var ports = isSource ? _declaredInputs : _declaredOutputs!;
+            throw Source.Error(r.Pos, $"unknown stream `{r.Name}{(r.Port is null ? "" : "/" + r.Port)}` in this pipeline", Hint(r.Name, nodeIndex.Keys.Concat(ports), $"its {(isSource ? "input" : "output")} ports: {string.Join(", ", ports)}"));
         }
         switch (r.Name)
         {
@@ -176,6 +282,12 @@ internal sealed record NodePlan(string Name, Func<IOperatorInstance> Create, str
 {
     /// <summary>Scripts may emit to ports computed at run time, so any port name is accepted.</summary>
     public bool AnyPort { get; init; }
+
+    /// <summary>The ports a select may write into (<c>into node/PORT</c>).</summary>
+    public string[] InPorts { get; init; } = ["in"];
+
+    /// <summary>A stream takes events on any port.</summary>
+    public bool AnyInPort { get; init; }
 }
 
 /// <summary>A created stream: forwards what it receives.</summary>
@@ -189,11 +301,11 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
 {
     private static readonly string[] Known = ["interval", "size", "emit_empty_windows", "max_groups", "eviction_period"];
 
-    public static WindowPlan From(Source src, DefineWindowStmt w)
+    public static WindowPlan From(Source src, DefineWindowStmt w, Definitions definitions)
     {
         if (w.Kind != "tumbling")
             throw src.Error(w.Pos, $"unknown window kind `{w.Kind}`", "only tumbling windows are supported: define window w from tumbling with size = 10 end;");
-        var ps = Query.ConstantParams(src, w.Params);
+        var ps = Query.ConstantParams(src, w.Params, definitions);
         foreach (var (name, (_, pos)) in ps)
         {
             if (!Known.Contains(name)) throw src.Error(pos, $"unknown window parameter `{name}`", Query.Hint(name, Known, "parameters: interval, size, emit_empty_windows"));
@@ -216,16 +328,50 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
     }
 }
 
-/// <summary>A compiled script definition: its body closure and the slots an instance needs.</summary>
-internal sealed record ScriptPlan(string Name, Eval Body, int Locals, int Scratch, DefineScriptStmt Def, string[] EmitPorts)
+/// <summary>
+/// A compiled script definition: the closure of its plain <c>script</c> block (events on <c>in</c>), one per
+/// <c>script from PORT</c> block, and the slots an instance needs (the largest of its blocks).
+/// </summary>
+internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<string, Eval> PortBodies, int Locals, int Scratch, DefineScriptStmt Def, string[] EmitPorts)
 {
     public static ScriptPlan Compile(Source src, DefineScriptStmt def, Definitions definitions)
     {
-        var scope = new Scope(ScopeKind.Script);
         // The script's own fn/const/use stay inside it.
-        var body = new Compiler(src, scope, definitions.Child()).Block(def.Body, yieldsEventAfterLet: true);
-        var ports = def.Body.SelectMany(Emits).Distinct().ToArray();
-        return new ScriptPlan(def.Name, body, scope.LocalCount, scope.ScratchCount, def, ports);
+        var own = definitions.Child();
+        var locals = 0;
+        var scratch = 0;
+        Eval CompileBlock(List<Expr> body)
+        {
+            var scope = new Scope(ScopeKind.Script);
+            var eval = new Compiler(src, scope, own).Block(body, yieldsEventAfterLet: true);
+            locals = Math.Max(locals, scope.LocalCount);
+            scratch = Math.Max(scratch, scope.ScratchCount);
+            return eval;
+        }
+        var main = def.HasMain ? CompileBlock(def.Body) : null;
+        var ports = def.PortBodies.ToDictionary(p => p.Port, p => CompileBlock(p.Body), StringComparer.Ordinal);
+        var emits = def.PortBodies.Select(p => p.Body).Prepend(def.Body).SelectMany(EmitPortsOf).Distinct(StringComparer.Ordinal).ToArray();
+        return new ScriptPlan(def.Name, main, ports, locals, scratch, def, emits);
+    }
+
+    /// <summary>The ports a select may write into: <c>in</c> when there is a plain <c>script</c> block, and each <c>script from PORT</c>.</summary>
+    public string[] InPorts => [.. (Body is null ? [] : new[] { "in" }), .. PortBodies.Keys];
+
+    /// <summary>The script's <c>state</c> before its first event: its <c>state</c> section evaluated with the created script's args, else null.</summary>
+    public Value InitialState(Source src, Value args, Definitions definitions)
+    {
+        if (Def.State is null) return Value.Null;
+        var scope = new Scope(ScopeKind.Script);
+        var eval = new Compiler(src, scope, definitions.Child()).Compile(Def.State);
+        var c = new Context(scope.LocalCount, scope.ScratchCount) { Args = args };
+        try
+        {
+            return eval(c);
+        }
+        catch (RuntimeError err)
+        {
+            throw src.Error(err.Pos, $"the state of script `{Def.Name}`: {err.Message}");
+        }
     }
 
     /// <summary>
@@ -254,7 +400,10 @@ internal sealed record ScriptPlan(string Name, Eval Body, int Locals, int Scratc
         return Value.From(args);
     }
 
-    // Literal emit ports make `from script/port` checkable; computed ports are accepted at run time.
+    /// <summary>The literal ports a script body emits to: they make <c>from script/port</c> checkable.</summary>
+    public static string[] EmitPortsOf(List<Expr> body) => body.SelectMany(Emits).Distinct(StringComparer.Ordinal).ToArray();
+
+    // Computed ports are accepted at run time.
     private static IEnumerable<string> Emits(Expr e) => e switch
     {
         EmitExpr { Port: LiteralExpr l } when l.Value.AsString() is { } p => [p],

@@ -46,11 +46,22 @@ public sealed class QueryInstance
 
     internal Source Source => _query.Source;
 
+    /// <summary>What <c>args</c> reads in this query's selects (a created sub-pipeline's arguments).</summary>
+    internal Value Args => _query.Args;
+
     /// <summary>How often <see cref="Tick"/> is wanted (a quarter of the shortest interval window or batch timeout); null: never.</summary>
     public TimeSpan? TickInterval { get; }
 
     /// <summary>Events sent to <c>err</c> because an expression or operator failed on them.</summary>
-    public long ErrorCount => _errorCount;
+    public long ErrorCount
+    {
+        get
+        {
+            var count = _errorCount;
+            foreach (var node in _nodes) count += node.ErrorCount;
+            return count;
+        }
+    }
 
     /// <summary>Runs <paramref name="events"/> arriving on pipeline input <paramref name="inPort"/> through the query.</summary>
     public void Process(string inPort, Event[] events, ulong nowNs, IQueryOutput output)
@@ -91,7 +102,7 @@ public sealed class QueryInstance
     internal void Deliver(Endpoint into, Event e)
     {
         if (into.Node < 0) _output!.Emit(into.Port, e);
-        else _nodes[into.Node].Process(e, _nowNs, _outlets[into.Node]);
+        else _nodes[into.Node].Process(into.Port, e, _nowNs, _outlets[into.Node]);
     }
 
     internal void Error(Event e, RuntimeError error) => Error(e, Format(error));

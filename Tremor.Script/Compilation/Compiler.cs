@@ -78,7 +78,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var scope = new Scope(ScopeKind.Constant);
         var eval = new Compiler(source, scope, definitions, modulePrefix).Compile(e);
-        var c = new Context(scope.LocalCount, scope.ScratchCount);
+        var c = new Context(scope.LocalCount, scope.ScratchCount) { Args = definitions?.Args ?? default };
         try
         {
             return eval(c);

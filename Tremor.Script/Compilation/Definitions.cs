@@ -69,6 +69,9 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
     public string? ModuleDirectory { get; } = moduleDirectory ?? parent?.ModuleDirectory;
 
 
+    /// <summary>The <c>args</c> of the pipeline being compiled (a created sub-pipeline's <c>with</c> values), else null.</summary>
+    public Value Args { get; init; }
+
     public Definitions Child() => new(this, null);
 
     public UserFunction? FindFunction(string name, string prefix) => Resolve(name, prefix, d => d._functions);

@@ -5,12 +5,23 @@ using Tremor.Script.Syntax;
 
 namespace Tremor.Script.Compilation;
 
-/// <summary>A created script: runs its compiled body per event; <c>state</c> lives as long as the instance.</summary>
-internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : IOperatorInstance
+/// <summary>
+/// A created script: runs the block of the port an event arrives on; <c>state</c> (seeded by the definition's
+/// <c>state</c> section) is shared by its blocks and lives as long as the instance.
+/// </summary>
+internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args, Value initialState) : IOperatorInstance
 {
-    private readonly Context _c = new(plan.Locals, plan.Scratch) { Args = args };
+    private readonly Context _c = new(plan.Locals, plan.Scratch) { Args = args, State = initialState };
 
-    public void Process(Event e, ulong nowNs, IEmitter output)
+    public void Process(Event e, ulong nowNs, IEmitter output) => Run(plan.Body!, e, nowNs, output);
+
+    public void Process(string port, Event e, ulong nowNs, IEmitter output)
+    {
+        if (port == "in") Run(plan.Body!, e, nowNs, output);
+        else Run(plan.PortBodies[port], e, nowNs, output);
+    }
+
+    private void Run(Eval body, Event e, ulong nowNs, IEmitter output)
     {
         var c = _c;
         c.Begin(e.Data, e.Meta, e.IngestNs);
@@ -18,7 +29,7 @@ internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : I
         Value result;
         try
         {
-            result = plan.Body(c);
+            result = body(c);
         }
         catch (RuntimeError err)
         {
@@ -37,6 +48,42 @@ internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : I
         }
         output.Emit(port, Output.Event(e, result, c.Meta));
     }
+}
+
+/// <summary>A created pipeline: a query of its own, its input and output ports those of the node.</summary>
+internal sealed class PipelineNode(QueryInstance inner) : IOperatorInstance, IQueryOutput
+{
+    private readonly Event[] _one = new Event[1];
+    private IEmitter? _output;
+
+    public TimeSpan? TickInterval => inner.TickInterval;
+
+    public long ErrorCount => inner.ErrorCount;
+
+    public void Process(Event e, ulong nowNs, IEmitter output) => Process("in", e, nowNs, output);
+
+    public void Process(string port, Event e, ulong nowNs, IEmitter output)
+    {
+        _output = output;
+        _one[0] = e;
+        inner.Process(port, _one, nowNs, this);
+        _one[0] = null!;
+    }
+
+    public void Tick(ulong nowNs, IEmitter output)
+    {
+        _output = output;
+        inner.Tick(nowNs, this);
+    }
+
+    public void Finish(ulong nowNs, IEmitter output)
+    {
+        _output = output;
+        inner.Finish(nowNs, this);
+    }
+
+    // What the inner query emits on one of its output ports leaves this node on the port of that name.
+    void IQueryOutput.Emit(string port, Event e) => _output!.Emit(port, e);
 }
 
 internal static class Output

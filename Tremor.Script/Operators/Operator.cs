@@ -16,6 +16,12 @@ internal interface IOperatorInstance
 {
     void Process(Event e, ulong nowNs, IEmitter output);
 
+    /// <summary>An event on input <paramref name="port"/>; nodes with one input (<c>in</c>) ignore the port.</summary>
+    void Process(string port, Event e, ulong nowNs, IEmitter output) => Process(e, nowNs, output);
+
+    /// <summary>Events this node sent to <c>err</c> itself (a sub-pipeline's own count); the emitter counts the rest.</summary>
+    long ErrorCount => 0;
+
     void Tick(ulong nowNs, IEmitter output)
     {
     }

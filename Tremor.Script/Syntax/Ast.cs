@@ -122,11 +122,36 @@ internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<
 /// <summary>A definition's argument: <c>args x = 1, y</c>; <see cref="Default"/> is null for a required one.</summary>
 internal sealed record ArgParam(int Pos, string Name, Expr? Default);
 
-internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Params, List<ArgParam> Args, List<Expr> Body) : Stmt(Pos);
+/// <summary>A <c>script from PORT</c> block: runs for events arriving on that port of the script.</summary>
+internal sealed record ScriptPortBody(int Pos, string Port, List<Expr> Body);
+
+/// <summary>
+/// <c>define script NAME [args ...] [with ...] [state EXPR] [script from PORT ...]* script ... end;</c>:
+/// <see cref="State"/> is the initial state (evaluated once per created script, with its args).
+/// </summary>
+internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Params, List<ArgParam> Args, List<Expr> Body, int StatementPos = 0) : Stmt(Pos)
+{
+    public Expr? State { get; init; }
+
+    public List<ScriptPortBody> PortBodies { get; init; } = [];
+
+    /// <summary>Whether a plain <c>script</c> block (for <c>in</c>) was written.</summary>
+    public bool HasMain { get; init; } = true;
+}
+
+/// <summary>
+/// <c>define pipeline NAME [args ...] [from p, ...] [into p, ...] pipeline STATEMENTS end;</c>: a sub-query.
+/// Null <see cref="From"/> / <see cref="Into"/> mean the default ports (<c>in</c>; <c>out</c> and <c>err</c>).
+/// </summary>
+internal sealed record DefinePipelineStmt(int Pos, string Name, List<ArgParam> Args, List<(int Pos, string Name)>? From, List<(int Pos, string Name)>? Into, List<Stmt> Body, int StatementPos) : Stmt(Pos);
 
 internal sealed record DefineOperatorStmt(int Pos, string Name, string Kind, int KindPos, List<WithParam> Params) : Stmt(Pos);
 
-internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos, List<WithParam> Params) : Stmt(Pos);
+internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos, List<WithParam> Params) : Stmt(Pos)
+{
+    /// <summary>Where the <c>create</c> keyword is: errors about the statement as a whole point there, as Tremor's do.</summary>
+    public int StatementPos { get; init; } = Pos;
+}
 
 internal sealed record FnStmt(int Pos, FnDef Fn) : Stmt(Pos);
 

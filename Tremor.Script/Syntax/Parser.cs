@@ -92,6 +92,15 @@ internal sealed class Parser
         throw Unexpected("`select`, `define`, `create`, `use`, `fn`, `const` or `mod`");
     }
 
+    /// <summary>A script file (<c>.tremor</c>): a script body, statements and definitions separated by `;`.</summary>
+    public static List<Expr> ParseScript(Source source)
+    {
+        var p = new Parser(source, 0, source.Text.Length);
+        var body = p.Block();
+        if (p.Peek.Kind != TokenKind.End) throw p.Unexpected("`;` or the end of the script");
+        return body;
+    }
+
     /// <summary>A module file: definitions only (use, const, fn, intrinsic, mod), separated by `;`.</summary>
     public static List<Stmt> ParseModule(Source source)
     {
@@ -289,23 +298,53 @@ internal sealed class Parser
         {
             var np = Peek.Start;
             var name = Ident("a script name");
-            var args = new List<ArgParam>();
-            if (Accept("args"))
-            {
-                do
-                {
-                    var ap = Peek.Start;
-                    var an = Ident("an argument name");
-                    args.Add(new ArgParam(ap, an, Accept("=") ? Expression() : null));
-                }
-                while (Accept(","));
-            }
+            var args = Args();
             var ps = Peek.Is("with") ? WithParams() : [];
-            Expect("script");
-            var body = Block("end");
+            Expr? state = Accept("state") ? Expression() : null;
+            // `script from PORT` blocks run for events arriving on PORT; the plain `script` block for `in`.
+            List<Expr>? body = null;
+            var ports = new List<ScriptPortBody>();
+            var sp = Peek.Start;
+            Expect("script", $"define script {name} script ... end;");
+            do
+            {
+                if (Accept("from"))
+                {
+                    var pp = Peek.Start;
+                    var port = Ident("a port name after `script from`");
+                    if (port == "in") throw _source.Error(pp, "script port `in` is reserved: the plain `script` block handles `in`", $"script from {name}_in ... or put it in the plain `script` block");
+                    if (ports.Any(x => x.Port == port)) throw _source.Error(pp, $"script port `{port}` is already defined", "one `script from PORT` block per port");
+                    ports.Add(new ScriptPortBody(pp, port, Block("script", "end")));
+                }
+                else
+                {
+                    if (body is not null) throw _source.Error(sp, "the plain `script` block is already defined", "one `script` block (for `in`) and one `script from PORT` block per other port");
+                    body = Block("script", "end");
+                }
+                sp = Peek.Start;
+            }
+            while (Accept("script"));
             Expect("end");
             Expect(";");
-            return new DefineScriptStmt(np, name, ps, args, body);
+            return new DefineScriptStmt(np, name, ps, args, body ?? [], pos) { State = state, PortBodies = ports, HasMain = body is not null };
+        }
+        if (Accept("pipeline"))
+        {
+            var np = Peek.Start;
+            var name = Ident("a pipeline name");
+            var args = Args();
+            var from = Accept("from") ? PortList() : null;
+            var into = Accept("into") ? PortList() : null;
+            Expect("pipeline", $"define pipeline {name} pipeline select event from in into out; end;");
+            var body = new List<Stmt>();
+            while (!Peek.Is("end"))
+            {
+                if (Peek.Kind == TokenKind.End) throw Unexpected("`end` closing the pipeline definition");
+                body.Add(Statement());
+            }
+            Expect("end");
+            Expect(";");
+            return new DefinePipelineStmt(np, name, args, from, into, body, pos);
         }
         if (Accept("operator"))
         {
@@ -341,9 +380,41 @@ internal sealed class Parser
             Expect(";");
             return new DefineOperatorStmt(np, name, qualified, kindPos, ps);
         }
-        throw _source.Error(kindPos, $"expected `window`, `script` or `operator` after `define`, found `{qualified}`",
+        throw _source.Error(kindPos, $"expected `window`, `script`, `operator` or `pipeline` after `define`, found `{qualified}`",
             "define window NAME from tumbling with size = 10 end;");
     }
+
+    /// <summary><c>args a, b = 1</c>: a definition's arguments, required ones without a default.</summary>
+    private List<ArgParam> Args()
+    {
+        var args = new List<ArgParam>();
+        if (!Accept("args")) return args;
+        do
+        {
+            if (IsSectionKeyword) break;
+            var ap = Peek.Start;
+            var an = Ident("an argument name");
+            args.Add(new ArgParam(ap, an, Accept("=") ? Expression() : null));
+        }
+        while (Accept(","));
+        return args;
+    }
+
+    /// <summary>The ports of <c>define pipeline ... from a, b into c</c>, with their positions.</summary>
+    private List<(int Pos, string Name)> PortList()
+    {
+        var ports = new List<(int, string)>();
+        do
+        {
+            var pp = Peek.Start;
+            ports.Add((pp, Ident("a port name")));
+        }
+        while (Accept(","));
+        return ports;
+    }
+
+    // The words that open the next section of a definition: a trailing comma before them is allowed.
+    private bool IsSectionKeyword => Peek.Kind == TokenKind.Ident && Peek.Text is "script" or "state" or "end" or "pipeline" or "from" or "into" or "with" or "args";
 
     private string QualifiedName()
     {
@@ -358,6 +429,7 @@ internal sealed class Parser
         if (!Accept("with")) return ps;
         do
         {
+            if (IsSectionKeyword) break;
             var pp = Peek.Start;
             var name = Ident("a parameter name");
             Expect("=");
@@ -369,9 +441,9 @@ internal sealed class Parser
 
     private CreateStmt Create(int pos)
     {
-        var what = Ident("`script`, `operator` or `stream`");
-        if (what is not ("script" or "operator" or "stream"))
-            throw _source.Error(_tokens[_i - 1].Start, $"cannot create `{what}`", "create script NAME; create operator NAME; or create stream NAME;");
+        var what = Ident("`script`, `operator`, `pipeline` or `stream`");
+        if (what is not ("script" or "operator" or "stream" or "pipeline"))
+            throw _source.Error(_tokens[_i - 1].Start, $"cannot create `{what}`", "create script NAME; create operator NAME; create pipeline NAME; or create stream NAME;");
         var np = Peek.Start;
         var name = Ident($"a {what} name");
         var def = name;
@@ -384,7 +456,7 @@ internal sealed class Parser
         var ps = what != "stream" ? WithParams() : [];
         if (ps.Count > 0) Accept("end");
         Expect(";");
-        return new CreateStmt(np, what, name, def, dp, ps);
+        return new CreateStmt(np, what, name, def, dp, ps) { StatementPos = pos };
     }
 
     // ---- script statements ----
@@ -396,7 +468,7 @@ internal sealed class Parser
         {
             if (terminators.Any(Peek.Is) || Peek.Kind == TokenKind.End) return body;
             body.Add(ScriptStatement());
-            if (terminators.Any(Peek.Is)) return body;
+            if (terminators.Any(Peek.Is) || Peek.Kind == TokenKind.End) return body;
             if (!Accept(";") && !Accept(","))
             {
                 var prev = _tokens[Math.Max(0, _i - 1)];

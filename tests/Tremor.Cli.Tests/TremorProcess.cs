@@ -37,7 +37,7 @@ internal sealed class TremorProcess : IAsyncDisposable
     private readonly List<(string Text, TaskCompletionSource Seen)> _stderrWaits = [];
     private readonly Task _stderrRead;
 
-    private TremorProcess(IReadOnlyList<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    private TremorProcess(IReadOnlyList<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null, string? stdin = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -53,9 +53,11 @@ internal sealed class TremorProcess : IAsyncDisposable
         foreach (var a in args) start.ArgumentList.Add(a);
         _commandLine = "tremor " + string.Join(' ', args);
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_commandLine}");
-        _process.StandardInput.Close();
         _stdoutRead = ReadStdoutAsync();
         _stderrRead = ReadStderrAsync();
+        // Written once the output is being read, so a child answering as it reads never blocks on a full pipe.
+        if (stdin is not null) _process.StandardInput.Write(stdin);
+        _process.StandardInput.Close();
     }
 
     /// <summary>Completes when stdout has its first complete line; faults if the process exits before that.</summary>
@@ -64,6 +66,13 @@ internal sealed class TremorProcess : IAsyncDisposable
     /// <summary>Starts <c>tremor ARGS</c> in <paramref name="workingDirectory"/> (default: the repository root).</summary>
     public static TremorProcess Start(IReadOnlyList<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null) =>
         new(args, workingDirectory ?? Repo.Root, environment);
+
+    /// <summary>Runs <c>tremor ARGS</c> with <paramref name="stdin"/> as its standard input, to the end.</summary>
+    public static async Task<CliResult> RunWithInputAsync(string stdin, params string[] args)
+    {
+        await using var process = new TremorProcess(args, Repo.Root, null, stdin);
+        return await process.WaitAsync(DefaultTimeout);
+    }
 
     /// <summary>Runs <c>tremor ARGS</c> to the end.</summary>
     public static async Task<CliResult> RunAsync(params string[] args)
