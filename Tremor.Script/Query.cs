@@ -117,6 +117,13 @@ public sealed class Query
                     break;
                 case DefinePipelineStmt p:
                     if (!pipelines.TryAdd(p.Name, p)) throw src.Error(p.StatementPos, $"pipeline `{p.Name}` is already defined");
+                    // Checked where it is defined, even if never created.
+                    foreach (var (pos, name) in (p.From ?? []).Concat(p.Into ?? []))
+                    {
+                        if (p.Body.OfType<CreateStmt>().FirstOrDefault(c => c.Name == name) is not { } clash) continue;
+                        var (line, col) = src.Locate(pos);
+                        throw src.Error(clash.StatementPos, $"`{name}` is a port of pipeline `{p.Name}`: a stream or node cannot have its name", $"rename the {clash.What} or the port (declared at {line}:{col})");
+                    }
                     break;
                 case DefineOperatorStmt o:
                     if (!operators.TryAdd(o.Name, o)) throw src.Error(o.Pos, $"operator `{o.Name}` is already defined");
@@ -165,6 +172,13 @@ public sealed class Query
                         break;
                     }
             }
+        }
+
+        // A pipeline defined and never created is still checked (as Tremor does), when its arguments all have defaults.
+        var created = stmts.OfType<CreateStmt>().Where(c => c.What == "pipeline").Select(c => c.Definition).ToHashSet(StringComparer.Ordinal);
+        foreach (var unused in pipelines.Values.Where(p => !created.Contains(p.Name) && p.Args.All(a => a.Default is not null)))
+        {
+            CompilePipeline(src, unused, new CreateStmt(unused.StatementPos, "pipeline", unused.Name, unused.Name, unused.Pos, []), definitions);
         }
 
         var inputs = new List<string>();
@@ -219,13 +233,6 @@ public sealed class Query
         }
         var query = new Query(src);
         var inner = new Definitions(definitions, null) { Args = Value.From(args) };
-        foreach (var (pos, name) in (def.From ?? []).Concat(def.Into ?? []))
-        {
-            var clash = def.Body.OfType<CreateStmt>().FirstOrDefault(c => c.Name == name);
-            if (clash is null) continue;
-            var (line, col) = src.Locate(pos);
-            throw src.Error(clash.StatementPos, $"`{name}` is a port of pipeline `{def.Name}`: a stream or node cannot have its name", $"rename the {clash.What} or the port (declared at {line}:{col})");
-        }
         query.Build(def.Body, inner, def.From ?? [(def.Pos, "in")], def.Into ?? [(def.Pos, "out"), (def.Pos, "err")]);
         return query;
     }
@@ -296,8 +303,11 @@ internal sealed class StreamNode : IOperatorInstance
     public void Process(Event e, ulong nowNs, IEmitter output) => output.Emit("out", e);
 }
 
-/// <summary>A tumbling window: by event count (<c>size</c>) or by time (<c>interval</c>, ns of processing time).</summary>
-internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool EmitEmpty)
+/// <summary>
+/// A tumbling window: by event count (<c>size</c>) or by time (<c>interval</c>, ns of the events' <c>ingest_ns</c>).
+/// <see cref="MaxGroups"/> (0: unbounded) bounds the groups a select keeps open over this window.
+/// </summary>
+internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool EmitEmpty, long MaxGroups = 0)
 {
     private static readonly string[] Known = ["interval", "size", "emit_empty_windows", "max_groups", "eviction_period"];
 
@@ -308,7 +318,7 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
         var ps = Query.ConstantParams(src, w.Params, definitions);
         foreach (var (name, (_, pos)) in ps)
         {
-            if (!Known.Contains(name)) throw src.Error(pos, $"unknown window parameter `{name}`", Query.Hint(name, Known, "parameters: interval, size, emit_empty_windows"));
+            if (!Known.Contains(name)) throw src.Error(pos, $"unknown window parameter `{name}`", Query.Hint(name, Known, "parameters: interval, size, emit_empty_windows, max_groups"));
         }
         long size = 0;
         ulong interval = 0;
@@ -324,7 +334,10 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
         var emitEmpty = false;
         if (ps.TryGetValue("emit_empty_windows", out var e) && !e.Item1.TryGetBool(out emitEmpty))
             throw src.Error(e.Item2, "`emit_empty_windows` must be true or false");
-        return new WindowPlan(w.Name, size, interval, emitEmpty);
+        long maxGroups = 0;
+        if (ps.TryGetValue("max_groups", out var g) && (!g.Item1.TryGetI64(out maxGroups) || maxGroups <= 0))
+            throw src.Error(g.Item2, $"window `max_groups` must be a positive integer, got {g.Item1}", "max_groups = 10000");
+        return new WindowPlan(w.Name, size, interval, emitEmpty, maxGroups);
     }
 }
 

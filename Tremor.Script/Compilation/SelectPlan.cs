@@ -14,6 +14,9 @@ internal sealed class SelectPlan
     public Eval? Having { get; init; }
     public string? GroupKind { get; init; }
     public Eval[] GroupExprs { get; init; } = [];
+
+    /// <summary>Per dimension of <c>group by set(...)</c>: whether it is <c>each(...)</c> (one group per element).</summary>
+    public bool[] GroupEach { get; init; } = [];
     public required WindowPlan[] Windows { get; init; }
     public required AggregateSite[] Aggregates { get; init; }
     public required int Locals { get; init; }
@@ -27,8 +30,12 @@ internal sealed class SelectPlan
         var scope = new Scope(windows.Count > 0 ? ScopeKind.WindowedSelect : ScopeKind.Select);
         var compiler = new Compiler(src, scope, definitions);
         var where = s.Where is null ? null : compiler.Compile(s.Where);
-        var groupExprs = s.Group?.Exprs.Select(compiler.Compile).ToArray() ?? [];
         if (s.Group is { Kind: "each" } g && g.Exprs.Count != 1) throw src.Error(g.Pos, "`group by each(...)` takes one expression");
+        // `set(a, each(b))`: a dimension written `each(x)` gives one group per element of x.
+        var groupEach = s.Group is { Kind: "set" } ? s.Group.Exprs.Select(e => e is CallExpr { Name: "each" }).ToArray() : [];
+        var groupExprs = s.Group?.Exprs.Select(e => e is CallExpr { Name: "each" } each && s.Group.Kind == "set"
+            ? each.Args.Count == 1 ? compiler.Compile(each.Args[0]) : throw src.Error(each.Pos, "`each(...)` takes one expression")
+            : compiler.Compile(e)).ToArray() ?? [];
         scope.AggregatesAllowed = true;
         var target = compiler.Compile(s.Target);
         var having = s.Having is null ? null : compiler.Compile(s.Having);
@@ -42,6 +49,7 @@ internal sealed class SelectPlan
             Having = having,
             GroupKind = s.Group?.Kind,
             GroupExprs = groupExprs,
+            GroupEach = groupEach,
             Windows = [.. windows],
             Aggregates = [.. scope.Aggregates],
             Locals = scope.LocalCount,

@@ -8,6 +8,10 @@ namespace Tremor.Script.Compilation;
 /// One select in one query instance. Without windows each event is filtered, mapped and passed on. With
 /// windows each group keeps a chain of tumbling windows: events accumulate into the first; when a window
 /// closes it emits (the output carries the id of the window's last event) and merges its aggregates into the next.
+/// Interval windows run on the events' <c>ingest_ns</c> (an event at or past the window's end closes it and opens the
+/// next at its own time, as Tremor's); <see cref="Tick"/> closes windows no event came to close. With the window's
+/// <c>max_groups</c>, a new group beyond the bound first closes the least recently used group (its windows emit what
+/// they hold), so memory stays bounded and no accepted event is lost.
 /// </summary>
 internal sealed class SelectRunner
 {
@@ -15,14 +19,22 @@ internal sealed class SelectRunner
     private readonly Context _c;
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
 
+    // Least recently used first: the group to close when max_groups is reached.
+    private readonly LinkedList<GroupState> _recency = [];
+    private readonly long _maxGroups;
+
     public SelectRunner(SelectPlan plan, QueryInstance owner)
     {
         Plan = plan;
         _owner = owner;
         _c = new Context(plan.Locals, plan.Scratch) { Args = owner.Args };
+        _maxGroups = plan.Windows.Length > 0 ? plan.Windows[0].MaxGroups : 0;
     }
 
     public SelectPlan Plan { get; }
+
+    /// <summary>Groups with open windows (bounded by <c>max_groups</c>).</summary>
+    public int GroupCount => _groups.Count;
 
     public void Process(Event e, ulong nowNs)
     {
@@ -32,23 +44,57 @@ internal sealed class SelectRunner
         try
         {
             if (Plan.Where is { } where && !ValueOps.Bool(where(c), Plan.Pos, "the where clause")) return;
-            if (Plan.GroupKind is null)
+            switch (Plan.GroupKind)
             {
-                Handle(e, Value.Null, nowNs);
-                return;
+                case null:
+                    Handle(e, Value.Null);
+                    return;
+                case "each":
+                    foreach (var item in Each(Plan.GroupExprs[0](c))) Handle(e, item);
+                    return;
+                case "set" when Plan.GroupEach.Contains(true):
+                    foreach (var group in SetWithEach(c)) Handle(e, group);
+                    return;
+                default:
+                    Handle(e, GroupValue(c));
+                    return;
             }
-            var group = GroupValue(c);
-            if (Plan.GroupKind == "each")
-            {
-                if (group.AsArray() is not { } items) throw new RuntimeError(Plan.Pos, $"group by each(...) needs an array, got {ValueOps.TypeName(group)}");
-                foreach (var item in items) Handle(e, item, nowNs);
-            }
-            else Handle(e, group, nowNs);
         }
         catch (RuntimeError err)
         {
             _owner.Error(e, err);
         }
+    }
+
+    /// <summary>The groups of <c>each(x)</c>: the elements of an array, the <c>[key, value]</c> pairs of a record.</summary>
+    private List<Value> Each(Value v)
+    {
+        if (v.AsArray() is { } items) return items;
+        if (v.AsRecord() is { } record)
+        {
+            var pairs = new List<Value>(record.Count);
+            foreach (var (k, x) in record) pairs.Add(Value.From(new List<Value> { Value.From(k), x }));
+            return pairs;
+        }
+        throw new RuntimeError(Plan.Pos, $"group by each(...) needs an array or a record, got {ValueOps.TypeName(v)}");
+    }
+
+    /// <summary><c>set(a, each(b), ...)</c>: one group per combination, each an array of the dimensions' values.</summary>
+    private List<Value> SetWithEach(Context c)
+    {
+        var combinations = new List<List<Value>> { new() };
+        for (var i = 0; i < Plan.GroupExprs.Length; i++)
+        {
+            var v = Plan.GroupExprs[i](c);
+            var choices = Plan.GroupEach[i] ? Each(v) : [v];
+            var next = new List<List<Value>>(combinations.Count * Math.Max(1, choices.Count));
+            foreach (var prefix in combinations)
+            {
+                foreach (var choice in choices) next.Add([.. prefix, choice]);
+            }
+            combinations = next;
+        }
+        return combinations.Select(Value.From).ToList();
     }
 
     private Value GroupValue(Context c)
@@ -63,7 +109,7 @@ internal sealed class SelectRunner
         return exprs[0](c);
     }
 
-    private void Handle(Event e, Value group, ulong nowNs)
+    private void Handle(Event e, Value group)
     {
         var c = _c;
         c.Group = group;
@@ -82,17 +128,38 @@ internal sealed class SelectRunner
             return;
         }
         var key = group.Kind == ValueKind.String ? group.AsString()! : group.ToString();
-        if (!_groups.TryGetValue(key, out var state))
+        if (_groups.TryGetValue(key, out var state))
         {
-            state = new GroupState(group, Plan);
+            if (_maxGroups > 0 && state.Recency != _recency.Last)
+            {
+                _recency.Remove(state.Recency);
+                _recency.AddLast(state.Recency);
+            }
+        }
+        else
+        {
+            if (_maxGroups > 0 && _groups.Count >= _maxGroups) Evict(_recency.First!.Value);
+            state = new GroupState(key, group, Plan);
+            state.Recency = _recency.AddLast(state);
             _groups[key] = state;
+            // Closing the evicted group evaluated its target; this event's context comes back.
+            c.Begin(e.Data, e.Meta, e.IngestNs);
+            c.Group = group;
         }
         var first = state.Windows[0];
         if (first.Plan.IntervalNs > 0)
         {
-            if (first.Open && nowNs >= first.StartNs + first.Plan.IntervalNs)
+            // Event time: the event's ingest_ns decides which window it belongs to.
+            var time = e.IngestNs;
+            var closed = false;
+            while (first.Open && time >= first.StartNs + first.Plan.IntervalNs)
             {
-                Close(state, 0, nowNs);
+                Close(state, 0, time);
+                closed = true;
+                if (!first.Plan.EmitEmpty) break;
+            }
+            if (closed)
+            {
                 // Emitting evaluated the target over the closed window; this event is next.
                 c.Begin(e.Data, e.Meta, e.IngestNs);
                 c.Group = group;
@@ -100,7 +167,7 @@ internal sealed class SelectRunner
             if (!first.Open)
             {
                 first.Open = true;
-                first.StartNs = nowNs;
+                first.StartNs = time;
             }
         }
         // Aggregate arguments see the event itself.
@@ -121,11 +188,28 @@ internal sealed class SelectRunner
         }
         first.Count++;
         state.Last = e;
-        if (first.Plan.Size > 0 && first.Count >= first.Plan.Size) Close(state, 0, nowNs);
+        if (first.Plan.Size > 0 && first.Count >= first.Plan.Size) Close(state, 0, e.IngestNs);
+    }
+
+    /// <summary>max_groups reached: the least recently used group closes now, emitting what its windows hold.</summary>
+    private void Evict(GroupState state)
+    {
+        Flush(state, state.Last?.IngestNs ?? 0);
+        _groups.Remove(state.Key);
+        _recency.Remove(state.Recency);
+    }
+
+    /// <summary>Closes every window of a group that holds something, first to last (a flush cascades upward).</summary>
+    private void Flush(GroupState state, ulong timeNs)
+    {
+        for (var level = 0; level < state.Windows.Length; level++)
+        {
+            if (state.Windows[level].Count > 0) Close(state, level, timeNs);
+        }
     }
 
     /// <summary>Closes window <paramref name="level"/> of a group: emit, merge upward, reset; cascades when the next fills up.</summary>
-    private void Close(GroupState state, int level, ulong nowNs)
+    private void Close(GroupState state, int level, ulong timeNs)
     {
         var w = state.Windows[level];
         if (w.Count > 0 || w.Plan.EmitEmpty) Emit(state, w);
@@ -137,7 +221,7 @@ internal sealed class SelectRunner
             if (next.Plan.IntervalNs > 0 && !next.Open)
             {
                 next.Open = true;
-                next.StartNs = nowNs;
+                next.StartNs = timeNs;
             }
         }
         foreach (var a in w.Aggregates) a.Reset();
@@ -151,7 +235,7 @@ internal sealed class SelectRunner
         if (level + 1 < state.Windows.Length)
         {
             var next = state.Windows[level + 1];
-            if (next.Plan.Size > 0 && next.Count >= next.Plan.Size) Close(state, level + 1, nowNs);
+            if (next.Plan.Size > 0 && next.Count >= next.Plan.Size) Close(state, level + 1, timeNs);
         }
     }
 
@@ -192,11 +276,12 @@ internal sealed class SelectRunner
         }
     }
 
+    /// <summary>Closes interval windows whose end <paramref name="nowNs"/> passed with no event to close them; drops idle groups.</summary>
     public void Tick(ulong nowNs)
     {
         if (_groups.Count == 0) return;
-        List<string>? idle = null;
-        foreach (var (key, state) in _groups)
+        List<GroupState>? idle = null;
+        foreach (var state in _groups.Values)
         {
             for (var level = 0; level < state.Windows.Length; level++)
             {
@@ -208,37 +293,38 @@ internal sealed class SelectRunner
                     if (!w.Plan.EmitEmpty) break;
                 }
             }
-            if (state.Windows.All(w => w.Count == 0 && !w.Open)) (idle ??= []).Add(key);
+            if (state.Windows.All(w => w.Count == 0 && !w.Open)) (idle ??= []).Add(state);
         }
         if (idle is not null)
         {
-            foreach (var key in idle) _groups.Remove(key);
+            foreach (var state in idle)
+            {
+                _groups.Remove(state.Key);
+                _recency.Remove(state.Recency);
+            }
         }
     }
 
     public void Finish(ulong nowNs)
     {
-        foreach (var state in _groups.Values)
-        {
-            for (var level = 0; level < state.Windows.Length; level++)
-            {
-                var w = state.Windows[level];
-                if (w.Count > 0) Close(state, level, nowNs);
-            }
-        }
+        foreach (var state in _groups.Values) Flush(state, nowNs);
         _groups.Clear();
+        _recency.Clear();
     }
 
     private sealed class GroupState
     {
-        public GroupState(Value group, SelectPlan plan)
+        public GroupState(string key, Value group, SelectPlan plan)
         {
+            Key = key;
             Group = group;
             Windows = plan.Windows.Select(w => new WindowState(w, plan.Aggregates.Select(a => a.Def.Create()).ToArray())).ToArray();
         }
 
+        public string Key { get; }
         public Value Group { get; }
         public WindowState[] Windows { get; }
+        public LinkedListNode<GroupState> Recency { get; set; } = null!;
         public Event? Last { get; set; }
     }
 

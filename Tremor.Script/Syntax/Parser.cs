@@ -333,6 +333,8 @@ internal sealed class Parser
             var np = Peek.Start;
             var name = Ident("a pipeline name");
             var args = Args();
+            // Older trickle gave a pipeline's arguments with `with`.
+            if (Peek.Is("with")) args.AddRange(WithParams().Select(p => new ArgParam(p.Pos, p.Name, p.Value)));
             var from = Accept("from") ? PortList() : null;
             var into = Accept("into") ? PortList() : null;
             Expect("pipeline", $"define pipeline {name} pipeline select event from in into out; end;");

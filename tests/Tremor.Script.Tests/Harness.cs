@@ -23,6 +23,10 @@ internal static class Harness
     public static Event Ev(Value data, Value meta = default) =>
         new() { Id = new EventId(1, 0, 0, ++_seq), IngestNs = 1000, Data = data, Meta = meta };
 
+    /// <summary>An event ingested at <paramref name="ingestNs"/>: interval windows run on this time.</summary>
+    public static Event At(ulong ingestNs, Value data) =>
+        new() { Id = new EventId(1, 0, 0, ++_seq), IngestNs = ingestNs, Data = data };
+
     public static Value J(string json) => Json.Decode(json);
 
     /// <summary>Runs each JSON document through the query at time 0 and returns what left on every port.</summary>

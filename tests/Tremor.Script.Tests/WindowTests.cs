@@ -39,13 +39,13 @@ public class WindowTests
             select aggr::win::collect_flattened(event) from in[second] into out;
             """);
         Assert.Equal(TimeSpan.FromMilliseconds(250), q.TickInterval);
-        q.Process("in", [Harness.Ev(1), Harness.Ev(2)], 10, output);
+        q.Process("in", [Harness.At(10, 1), Harness.At(20, 2)], 0, output);
         q.Tick(Second, output);
         Assert.Empty(output.All);
         q.Tick(Second + 10, output);
         Assert.Equal(["[1,2]"], output.Data());
-        q.Process("in", [Harness.Ev(3)], 2 * Second, output);
-        q.Process("in", [Harness.Ev(4)], 3 * Second, output);
+        q.Process("in", [Harness.At(2 * Second, 3)], 0, output);
+        q.Process("in", [Harness.At(3 * Second, 4)], 0, output);
         Assert.Equal(["[1,2]", "[3]"], output.Data());
         q.Finish(3 * Second, output);
         Assert.Equal(["[1,2]", "[3]", "[4]"], output.Data());
@@ -58,7 +58,7 @@ public class WindowTests
             define window second from tumbling with interval = 1s, emit_empty_windows = true end;
             select aggr::stats::count() from in[second] into out;
             """);
-        q.Process("in", [Harness.Ev(1)], 0, output);
+        q.Process("in", [Harness.At(0, 1)], 0, output);
         q.Tick(3 * Second, output);
         Assert.Equal(["1", "0", "0"], output.Data());
     }
@@ -150,8 +150,112 @@ public class WindowTests
             define window w from tumbling with interval = 1s, emit_empty_windows = true end;
             select [aggr::stats::mean(event), aggr::stats::min(event), aggr::stats::count()] from in[w] into out;
             """);
-        q.Process("in", [Harness.Ev(1)], 0, output);
+        q.Process("in", [Harness.At(0, 1)], 0, output);
         q.Tick(2 * Second, output);
         Assert.Equal(["[1.0,1,1]".Replace("1.0", "1"), "[null,null,0]"], output.Data());
+    }
+
+    [Fact]
+    public void Interval_windows_advance_on_the_events_ingest_time_without_any_tick()
+    {
+        var (q, output) = Start("""
+            define window w20 from tumbling with interval = 20 end;
+            select {"sum": aggr::stats::sum(event), "n": aggr::stats::count()} from in[w20] into out;
+            """);
+        // Processing time stays 0 throughout: only the events' ingest_ns moves the windows.
+        q.Process("in", [.. Enumerable.Range(0, 45).Select(i => Harness.At((ulong)i, i))], 0, output);
+        Assert.Equal(["""{"sum":190,"n":20}""", """{"sum":590,"n":20}"""], output.Data());
+    }
+
+    [Fact]
+    public void An_event_past_the_windows_end_closes_it_and_opens_the_next_at_its_own_time()
+    {
+        var (q, output) = Start("""
+            define window w20 from tumbling with interval = 20 end;
+            select aggr::win::collect_flattened(event) from in[w20] into out;
+            """);
+        q.Process("in", [Harness.At(0, 0), Harness.At(5, 5), Harness.At(25, 25), Harness.At(30, 30), Harness.At(44, 44), Harness.At(45, 45)], 0, output);
+        // The second window started at 25 (not at 20), so 44 is still in it and 45 closes it.
+        Assert.Equal(["[0,5]", "[25,30,44]"], output.Data());
+    }
+
+    [Fact]
+    public void Max_groups_closes_the_least_recently_used_group_early_and_loses_nothing()
+    {
+        var (q, output) = Start("""
+            define window two from tumbling with size = 2, max_groups = 2 end;
+            select {"g": group, "events": aggr::win::collect_flattened(event.v)} from in[two] group by event.g into out;
+            """);
+        q.Process("in", [.. new[] { ("a", 1), ("b", 2), ("a", 3), ("c", 4), ("c", 5), ("d", 6) }.Select(x => Harness.Ev(Harness.J($"{{\"g\":\"{x.Item1}\",\"v\":{x.Item2}}}")))], 0, output);
+        // a filled its window; c evicted b (least recently used) with what it held; d evicted a (empty: nothing to emit).
+        Assert.Equal(["""{"g":"a","events":[1,3]}""", """{"g":"b","events":[2]}""", """{"g":"c","events":[4,5]}"""], output.Data());
+        Assert.Equal(2, q.Runners[0].GroupCount);
+        q.Finish(0, output);
+        Assert.Equal("""{"g":"d","events":[6]}""", output.Data()[^1]);
+    }
+
+    [Fact]
+    public void A_million_distinct_groups_keep_memory_flat_under_max_groups()
+    {
+        var (q, _) = Start("""
+            define window pair from tumbling with size = 2, max_groups = 1000 end;
+            select aggr::stats::count() from in[pair] group by event into out;
+            """);
+        var output = new CountingOutput();
+        var batch = new Event[1000];
+        long before = 0;
+        for (var i = 0; i < 1_000_000; i += batch.Length)
+        {
+            for (var j = 0; j < batch.Length; j++) batch[j] = Harness.Ev(i + j);
+            q.Process("in", batch, 0, output);
+            Assert.True(q.Runners[0].GroupCount <= 1000, $"{q.Runners[0].GroupCount} groups retained after {i + batch.Length} events");
+            // Measured once the bound is reached: from then on nothing accumulates.
+            if (i + batch.Length == 10_000) before = GC.GetTotalMemory(forceFullCollection: true);
+        }
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        // 990,000 more groups than at the first measure: unbounded they would hold hundreds of MB. The margin leaves
+        // room for what tests running in parallel hold at the moment of the measure.
+        Assert.True(after - before < 64 * 1024 * 1024, $"managed heap grew by {(after - before) / 1024} KiB over 990,000 new groups");
+        q.Finish(0, output);
+        // Every event was counted in exactly one emitted window: evictions emitted, nothing was dropped.
+        Assert.Equal(1_000_000, output.Total);
+    }
+
+    [Fact]
+    public void Group_by_each_over_a_record_makes_a_group_per_key_value_pair()
+    {
+        var (q, output) = Start("""
+            define window two from tumbling with size = 2 end;
+            select {"g": group, "n": aggr::stats::count()} from in[two] group by each(event) into out;
+            """);
+        q.Process("in", [Harness.Ev(Harness.J("""{"a":1,"b":2}""")), Harness.Ev(Harness.J("""{"a":1,"b":3}"""))], 0, output);
+        Assert.Equal(["""{"g":["a",1],"n":2}"""], output.Data());
+        q.Finish(0, output);
+        Assert.Equal(["""{"g":["a",1],"n":2}""", """{"g":["b",2],"n":1}""", """{"g":["b",3],"n":1}"""], output.Data());
+    }
+
+    [Fact]
+    public void Set_with_each_groups_by_every_combination()
+    {
+        var (q, output) = Start("""
+            define window one from tumbling with size = 1 end;
+            select {"g": group, "v": aggr::win::last(event.v)} from in[one] group by set(event.h, each(record::keys(event.tags))) into out;
+            """);
+        q.Process("in", [Harness.Ev(Harness.J("""{"h":"x","tags":{"p":1,"q":2},"v":7}"""))], 0, output);
+        Assert.Equal(["""{"g":["x","p"],"v":7}""", """{"g":["x","q"],"v":7}"""], output.Data());
+    }
+
+    [Fact]
+    public void Max_groups_must_be_a_positive_integer()
+    {
+        var e = Assert.Throws<ScriptException>(() => Query.Compile("define window w from tumbling with size = 2, max_groups = 0 end;", "bad.trickle"));
+        Assert.StartsWith("bad.trickle:1:46: window `max_groups` must be a positive integer", e.Message);
+    }
+
+    private sealed class CountingOutput : IQueryOutput
+    {
+        public long Total { get; private set; }
+
+        public void Emit(string port, Event e) => Total += e.Data.TryGetI64(out var n) ? n : 0;
     }
 }
