@@ -127,8 +127,8 @@ public sealed class Query
                     break;
                 case DefineOperatorStmt o:
                     if (!operators.TryAdd(o.Name, o)) throw src.Error(o.Pos, $"operator `{o.Name}` is already defined");
-                    // Checked where it is defined, even if never created.
-                    BuiltinOperators.Prepare(src, o, ConstantParams(src, o.Params, definitions));
+                    // Checked where it is defined, even if never created (with its default arguments).
+                    BuiltinOperators.Prepare(src, o, OperatorParams(src, o, null, definitions));
                     break;
                 case CreateStmt c:
                     {
@@ -162,9 +162,7 @@ public sealed class Query
                         {
                             if (!operators.TryGetValue(c.Definition, out var def))
                                 throw src.Error(c.DefinitionPos, $"unknown operator `{c.Definition}`", Hint(c.Definition, operators.Keys, $"define it first: define operator {c.Definition} from passthrough end;"));
-                            var ps = ConstantParams(src, def.Params, definitions);
-                            // `create operator o from d with k = v end` overrides the definition's parameters.
-                            foreach (var (k, v) in ConstantParams(src, c.Params, definitions)) ps[k] = v;
+                            var ps = OperatorParams(src, def, c, definitions);
                             node = new NodePlan(c.Name, BuiltinOperators.Prepare(src, def, ps), [.. BuiltinOperators.OutputPorts(def.Kind, ps)]);
                         }
                         nodeIndex[c.Name] = Nodes.Count;
@@ -235,6 +233,34 @@ public sealed class Query
         var inner = new Definitions(definitions, null) { Args = Value.From(args) };
         query.Build(def.Body, inner, def.From ?? [(def.Pos, "in")], def.Into ?? [(def.Pos, "out"), (def.Pos, "err")]);
         return query;
+    }
+
+    /// <summary>
+    /// An operator's parameters. A definition with <c>args</c> computes its <c>with</c> parameters from them, and a
+    /// create's <c>with</c> sets those args; without <c>args</c>, a create's <c>with</c> overrides parameters directly.
+    /// </summary>
+    private static Dictionary<string, (Value Value, int Pos)> OperatorParams(Source src, DefineOperatorStmt def, CreateStmt? create, Definitions definitions)
+    {
+        var given = create is null ? [] : ConstantParams(src, create.Params, definitions);
+        if (def.Args.Count == 0)
+        {
+            var ps = ConstantParams(src, def.Params, definitions);
+            foreach (var (k, v) in given) ps[k] = v;
+            return ps;
+        }
+        var args = new ValueRecord();
+        foreach (var a in def.Args)
+        {
+            if (given.TryGetValue(a.Name, out var v)) args.Set(a.Name, v.Item1);
+            else if (a.Default is not null) args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
+            else if (create is not null) throw src.Error(create.StatementPos, $"operator `{def.Name}` needs the argument `{a.Name}`", $"create operator {create.Name} from {def.Name} with {a.Name} = ... end;");
+        }
+        foreach (var (name, (_, pos)) in given)
+        {
+            if (!def.Args.Any(a => a.Name == name))
+                throw src.Error(pos, $"operator `{def.Name}` has no argument `{name}`", Hint(name, def.Args.Select(a => a.Name), $"declare it: define operator {def.Name} from {def.Kind} args {name} = ... end;"));
+        }
+        return ConstantParams(src, def.Params, new Definitions(definitions, null) { Args = Value.From(args) });
     }
 
     private HashSet<string>? _declaredInputs;

@@ -75,6 +75,32 @@ public sealed class QueryInstance
         }
     }
 
+    /// <summary>
+    /// Tells the query how its output was delivered: <paramref name="latencyNs"/> from leaving the query to being taken
+    /// downstream, or <paramref name="failed"/> when the downstream failed. Feeds <c>qos::backpressure</c> and
+    /// <c>qos::percentile</c> (Tremor's contraflow); other operators ignore it.
+    /// </summary>
+    public void Delivered(ulong latencyNs, bool failed, ulong nowNs)
+    {
+        foreach (var node in _nodes)
+        {
+            if (node is IContraflow contraflow) contraflow.Delivered(latencyNs, failed, nowNs);
+        }
+    }
+
+    /// <summary>Whether a <c>qos::backpressure</c> operator with <c>method = "pause"</c> is backing off: the upstream should pause.</summary>
+    public bool PausesUpstream
+    {
+        get
+        {
+            foreach (var node in _nodes)
+            {
+                if (node is IContraflow { PausesUpstream: true }) return true;
+            }
+            return false;
+        }
+    }
+
     /// <summary>Closes interval windows and batch timeouts that are due by <paramref name="nowNs"/>.</summary>
     public void Tick(ulong nowNs, IQueryOutput output)
     {

@@ -20,7 +20,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
-    private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
+    private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output, ulong EnqueuedNs)> _pending = new();
     // How far the head of _pending was sent: a window or an expanding script can emit more than batch-size events for
     // one input batch, and that output leaves in batches of at most batch-size, each paid with a credit.
     private int _headPort;
@@ -32,6 +32,8 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private long _dropped;
     private bool _finished;
     private bool _programFinished;
+    // Whether the program's own pause (qos::backpressure, method = "pause") holds the upstream breaker open.
+    private bool _programPaused;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -81,20 +83,27 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         });
         Receive<CircuitBreaker>(m =>
         {
+            // A downstream that lost its peer is a failed delivery to the program's qos operators; one that is back, a good one.
+            _program.Delivered(0, failed: m.Open, Connectors.RuntimeServices.NowNs());
             // A pipeline buffers nothing of its own beyond a batch: it passes the breaker on to whatever feeds it.
-            if (!_breakers.Apply(m, Sender)) return;
-            foreach (var upstream in _upstreams) upstream.Tell(m);
+            if (_breakers.Apply(m, Sender))
+            {
+                foreach (var upstream in _upstreams) upstream.Tell(m);
+            }
+            ApplyProgramPause();
         });
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _metrics.EventsIn, _metrics.EventsOut, _dropped, _pending.Count, _program.ErrorCount)));
         Receive<TickNow>(_ =>
         {
             if (_programFinished) return;
             _collector.Clear();
-            _program.Tick(Connectors.RuntimeServices.NowNs(), _collector);
+            var now = Connectors.RuntimeServices.NowNs();
+            _program.Tick(now, _collector);
+            ApplyProgramPause();
             var output = _collector.Drain();
             if (output.Count == 0) return;
             // Output made by time, not by an upstream batch: no upstream gets credit for it.
-            _pending.Enqueue((ActorRefs.Nobody, output));
+            _pending.Enqueue((ActorRefs.Nobody, output, now));
             Flush();
         });
     }
@@ -133,15 +142,26 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             _program.Process(batch.Port, batch.Events, _collector);
             output = _collector.Drain();
         }
-        _pending.Enqueue((Sender, output));
+        _pending.Enqueue((Sender, output, Connectors.RuntimeServices.NowNs()));
         Flush();
+    }
+
+    /// <summary>The program's pause joins the downstream breakers: the upstream hears of it when the overall state changes.</summary>
+    private void ApplyProgramPause()
+    {
+        var pause = _program.PausesUpstream;
+        if (pause == _programPaused) return;
+        _programPaused = pause;
+        if (!_breakers.Apply(new CircuitBreaker(pause, ""), Self)) return;
+        var message = new CircuitBreaker(_breakers.IsOpen, $"pipeline {_spec.Alias}: qos::backpressure {(pause ? "backing off" : "recovered")}");
+        foreach (var upstream in _upstreams) upstream.Tell(message);
     }
 
     private void Flush()
     {
         while (_pending.Count > 0)
         {
-            var (from, output) = _pending.Peek();
+            var (from, output, enqueuedNs) = _pending.Peek();
             for (; _headPort < output.Count; _headPort++, _headOffset = 0)
             {
                 var (port, events) = output[_headPort];
@@ -157,8 +177,15 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             _pending.Dequeue();
             _headPort = 0;
             _headOffset = 0;
-            if (!from.IsNobody()) from.Tell(new Credit(1));
+            if (!from.IsNobody())
+            {
+                // How long the downstream took to take this batch's output: what qos operators react to.
+                var now = Connectors.RuntimeServices.NowNs();
+                _program.Delivered(now > enqueuedNs ? now - enqueuedNs : 0, failed: false, now);
+                from.Tell(new Credit(1));
+            }
         }
+        ApplyProgramPause();
         _metrics.Errors = _program.ErrorCount;
         CheckFinished();
     }
@@ -176,7 +203,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             var output = _collector.Drain();
             if (output.Count > 0)
             {
-                _pending.Enqueue((ActorRefs.Nobody, output));
+                _pending.Enqueue((ActorRefs.Nobody, output, Connectors.RuntimeServices.NowNs()));
                 Flush();
                 return;
             }

@@ -37,6 +37,17 @@ public interface IPipelineProgram
     long ErrorCount => 0;
 
     /// <summary>
+    /// How the output of one batch was delivered: <paramref name="latencyNs"/> from leaving the program to being taken
+    /// downstream, or <paramref name="failed"/> (a downstream breaker opened). Tremor's contraflow, for qos operators.
+    /// </summary>
+    void Delivered(ulong latencyNs, bool failed, ulong nowNs)
+    {
+    }
+
+    /// <summary>The program asks its upstream to pause (<c>qos::backpressure</c> with <c>method = "pause"</c> backing off).</summary>
+    bool PausesUpstream => false;
+
+    /// <summary>
     /// The whole batch went to <c>out</c> unchanged, when the program can say so without looking at events
     /// (lets the actor forward the batch without copying).
     /// </summary>
@@ -69,6 +80,12 @@ public sealed class QueryProgram(QueryInstance instance) : IPipelineProgram
 
     /// <inheritdoc />
     public long ErrorCount => instance.ErrorCount;
+
+    /// <inheritdoc />
+    public bool PausesUpstream => instance.PausesUpstream;
+
+    /// <inheritdoc />
+    public void Delivered(ulong latencyNs, bool failed, ulong nowNs) => instance.Delivered(latencyNs, failed, nowNs);
 
     /// <inheritdoc />
     public void Process(string port, Event[] events, IPipelineOutput output)

@@ -14,7 +14,9 @@ internal static class BuiltinOperators
         ["generic::counter"] = [],
         ["grouper::bucket"] = ["cardinality"],
         ["qos::backpressure"] = ["timeout", "steps", "method"],
+        ["qos::percentile"] = ["timeout", "step_up", "step_down"],
         ["qos::roundrobin"] = ["outputs"],
+        ["debug::history"] = ["op", "name"],
     };
 
     public static IEnumerable<string> Kinds => Params.Keys;
@@ -41,8 +43,44 @@ internal static class BuiltinOperators
         switch (kind)
         {
             case "passthrough":
-            case "qos::backpressure":
                 return () => new Passthrough();
+            case "qos::backpressure":
+                {
+                    var timeoutNs = Milliseconds(source, ps, "timeout", 100);
+                    var steps = new List<ulong>();
+                    if (ps.TryGetValue("steps", out var st))
+                    {
+                        if (st.Value.AsArray() is not { Count: > 0 } list || list.Any(x => !x.TryGetI64(out var ms) || ms <= 0))
+                            throw source.Error(st.Pos, "`steps` must be a non-empty array of positive milliseconds", "with steps = [50, 100, 250, 500, 1000, 5000, 10000]");
+                        steps.AddRange(list.Select(x => { x.TryGetI64(out var ms); return (ulong)ms * 1_000_000; }));
+                    }
+                    else steps.AddRange(new ulong[] { 50, 100, 250, 500, 1000, 5000, 10000 }.Select(ms => ms * 1_000_000));
+                    var pause = false;
+                    if (ps.TryGetValue("method", out var m))
+                    {
+                        pause = m.Value.AsString() switch
+                        {
+                            "discard" => false,
+                            "pause" => true,
+                            _ => throw source.Error(m.Pos, $"`method` must be \"discard\" or \"pause\", got {m.Value}"),
+                        };
+                    }
+                    var stepArray = steps.ToArray();
+                    return () => new Backpressure(timeoutNs, stepArray, pause);
+                }
+            case "qos::percentile":
+                {
+                    var timeoutNs = Milliseconds(source, ps, "timeout", 100);
+                    var up = Fraction(source, ps, "step_up", 0.001);
+                    var down = Fraction(source, ps, "step_down", 0.05);
+                    return () => new Percentile(timeoutNs, up, down);
+                }
+            case "debug::history":
+                {
+                    var op = Text(source, ps, "op", def.Pos);
+                    var name = Text(source, ps, "name", def.Pos);
+                    return () => new History(op, name);
+                }
             case "generic::counter":
                 return () => new Counter();
             case "generic::batch":
@@ -80,7 +118,7 @@ internal static class BuiltinOperators
         kind = kind.StartsWith("std::", StringComparison.Ordinal) ? kind[5..] : kind;
         yield return "out";
         yield return "err";
-        if (kind == "grouper::bucket") yield return "overflow";
+        if (kind is "grouper::bucket" or "qos::backpressure" or "qos::percentile") yield return "overflow";
         if (kind == "qos::roundrobin" && ps.TryGetValue("outputs", out var o) && o.Value.AsArray() is { } list)
         {
             foreach (var p in list)
@@ -101,10 +139,115 @@ internal static class BuiltinOperators
         return v;
     }
 
+    private static ulong Milliseconds(Source source, Dictionary<string, (Value Value, int Pos)> ps, string name, long defaultMs)
+    {
+        if (!ps.TryGetValue(name, out var p)) return (ulong)defaultMs * 1_000_000;
+        if (!p.Value.TryGetI64(out var ms) || ms <= 0) throw source.Error(p.Pos, $"`{name}` must be a positive integer of milliseconds, got {p.Value}");
+        return (ulong)ms * 1_000_000;
+    }
+
+    private static double Fraction(Source source, Dictionary<string, (Value Value, int Pos)> ps, string name, double fallback)
+    {
+        if (!ps.TryGetValue(name, out var p)) return fallback;
+        if (!p.Value.TryGetF64(out var f) || f <= 0 || f > 1) throw source.Error(p.Pos, $"`{name}` must be a number above 0.0 and at most 1.0, got {p.Value}");
+        return f;
+    }
+
+    private static string Text(Source source, Dictionary<string, (Value Value, int Pos)> ps, string name, int defPos)
+    {
+        if (!ps.TryGetValue(name, out var p)) throw source.Error(defPos, $"missing parameter `{name}`", $"add `with {name} = \"...\"`");
+        return p.Value.AsString() ?? throw source.Error(p.Pos, $"`{name}` must be a string, got {p.Value}");
+    }
+
     private sealed class Passthrough : IOperatorInstance
     {
-        // qos::backpressure also lands here: flow control is the runtime's job in Tremor.NET (see README).
         public void Process(Event e, ulong nowNs, IEmitter output) => output.Emit("out", e);
+    }
+
+    /// <summary>
+    /// qos::backpressure, as Tremor's: while the downstream is unhealthy (a delivery slower than <c>timeout</c>, or a
+    /// failure) it backs off through <c>steps</c>; during a backoff at most one event per backoff period passes to
+    /// <c>out</c> and the others go to <c>overflow</c> (<c>method = "discard"</c>), or every event passes and the
+    /// upstream is paused until the backoff ends (<c>method = "pause"</c>). A healthy delivery resets it.
+    /// </summary>
+    private sealed class Backpressure(ulong timeoutNs, ulong[] steps, bool pause) : IOperatorInstance, IContraflow
+    {
+        private ulong _backoff;
+        private ulong _next;
+
+        public bool PausesUpstream => pause && _backoff > 0;
+
+        public void Process(Event e, ulong nowNs, IEmitter output)
+        {
+            if (_next <= e.IngestNs)
+            {
+                _next = e.IngestNs + _backoff;
+                output.Emit("out", e);
+            }
+            else output.Emit(pause ? "out" : "overflow", e);
+        }
+
+        public void Delivered(ulong latencyNs, bool failed, ulong nowNs)
+        {
+            if (failed || latencyNs > timeoutNs)
+            {
+                // The next step above the current backoff; the last step once at the top.
+                _backoff = steps.FirstOrDefault(b => b > _backoff, steps[^1]);
+                _next = nowNs + _backoff;
+            }
+            else
+            {
+                _backoff = 0;
+                _next = 0;
+            }
+        }
+
+        public void Tick(ulong nowNs, IEmitter output)
+        {
+            // Paused: once the backoff has passed, the upstream may try again.
+            if (pause && _backoff > 0 && nowNs > _next)
+            {
+                _backoff = 0;
+                _next = 0;
+            }
+        }
+
+        public TimeSpan? TickInterval => pause ? TimeSpan.FromTicks((long)Math.Max(1, steps[0] / 100)) : null;
+    }
+
+    /// <summary>
+    /// qos::percentile, as Tremor's: passes a share of the events (all at first) and sends the rest to <c>overflow</c>;
+    /// an unhealthy delivery lowers the share by <c>step_down</c>, a healthy one raises it by <c>step_up</c>. Which
+    /// events pass is decided by their <c>ingest_ns</c> (deterministic, as Tremor's).
+    /// </summary>
+    private sealed class Percentile(ulong timeoutNs, double stepUp, double stepDown) : IOperatorInstance, IContraflow
+    {
+        private double _share = 1.0;
+
+        public bool PausesUpstream => false;
+
+        public void Process(Event e, ulong nowNs, IEmitter output)
+        {
+            var r = (e.IngestNs % 0xFFFF) / (double)0xFFFF;
+            output.Emit(r > _share ? "overflow" : "out", e);
+        }
+
+        public void Delivered(ulong latencyNs, bool failed, ulong nowNs) =>
+            _share = failed || latencyNs > timeoutNs ? Math.Max(0, _share - stepDown) : Math.Min(1, _share + stepUp);
+    }
+
+    /// <summary>debug::history: appends <c>"evt: OP(ID)"</c> to the array in <c>$NAME</c>, to trace an event's way through operators.</summary>
+    private sealed class History(string op, string name) : IOperatorInstance
+    {
+        public void Process(Event e, ulong nowNs, IEmitter output)
+        {
+            var meta = e.Meta.Kind == ValueKind.Record ? ValueOps.ShallowCopy(e.Meta) : Value.NewRecord(1);
+            var record = meta.AsRecord()!;
+            var entry = Value.From($"evt: {op}({e.Id.SourceId}:{e.Id.StreamId}:{e.Id.Sequence})");
+            var trail = record.TryGetValue(name, out var existing) && existing.AsArray() is { } list ? new List<Value>(list) { entry } : [entry];
+            record.Set(name, Value.From(trail));
+            output.Emit("out", new Event { Id = e.Id, IngestNs = e.IngestNs, Transactional = e.Transactional, Data = e.Data, Meta = meta });
+        }
     }
 
     /// <summary>generic::counter: wraps each event as <c>{"count": n, "event": data}</c>.</summary>

@@ -32,3 +32,15 @@ internal interface IOperatorInstance
 
     TimeSpan? TickInterval => null;
 }
+
+/// <summary>
+/// An operator that reacts to how its downstream copes (Tremor's contraflow): the runtime reports each delivery's
+/// latency, or a failure, and whether the operator wants its upstream paused.
+/// </summary>
+internal interface IContraflow
+{
+    void Delivered(ulong latencyNs, bool failed, ulong nowNs);
+
+    /// <summary>Whether the operator asks the pipeline's upstream to stop sending for now.</summary>
+    bool PausesUpstream { get; }
+}

@@ -145,7 +145,11 @@ internal sealed record DefineScriptStmt(int Pos, string Name, List<WithParam> Pa
 /// </summary>
 internal sealed record DefinePipelineStmt(int Pos, string Name, List<ArgParam> Args, List<(int Pos, string Name)>? From, List<(int Pos, string Name)>? Into, List<Stmt> Body, int StatementPos) : Stmt(Pos);
 
-internal sealed record DefineOperatorStmt(int Pos, string Name, string Kind, int KindPos, List<WithParam> Params) : Stmt(Pos);
+/// <summary>An operator definition; with <see cref="Args"/>, its <c>with</c> parameters may read <c>args</c>, which a create's <c>with</c> sets.</summary>
+internal sealed record DefineOperatorStmt(int Pos, string Name, string Kind, int KindPos, List<WithParam> Params) : Stmt(Pos)
+{
+    public List<ArgParam> Args { get; init; } = [];
+}
 
 internal sealed record CreateStmt(int Pos, string What, string Name, string Definition, int DefinitionPos, List<WithParam> Params) : Stmt(Pos)
 {

@@ -355,10 +355,11 @@ internal sealed class Parser
             Expect("from");
             var kp = Peek.Start;
             var kind = QualifiedName();
+            var args = Args();
             var ps = WithParams();
-            if (ps.Count > 0 || Peek.Is("end")) Expect("end");
+            if (ps.Count > 0 || args.Count > 0 || Peek.Is("end")) Expect("end");
             Expect(";");
-            return new DefineOperatorStmt(np, name, kind, kp, ps);
+            return new DefineOperatorStmt(np, name, kind, kp, ps) { Args = args };
         }
         // Older trickle: `define tumbling window w with ... end;`, `define grouper::bucket operator b;`
         var kindPos = Peek.Start;
@@ -376,11 +377,12 @@ internal sealed class Parser
         {
             var np = Peek.Start;
             var name = Ident("an operator name");
+            var args = Args();
             var ps = WithParams();
-            if (ps.Count > 0) Expect("end");
+            if (ps.Count > 0 || args.Count > 0) Expect("end");
             else Accept("end");
             Expect(";");
-            return new DefineOperatorStmt(np, name, qualified, kindPos, ps);
+            return new DefineOperatorStmt(np, name, qualified, kindPos, ps) { Args = args };
         }
         throw _source.Error(kindPos, $"expected `window`, `script`, `operator` or `pipeline` after `define`, found `{qualified}`",
             "define window NAME from tumbling with size = 10 end;");
