@@ -28,7 +28,8 @@ public static class QueryRunCommand
     /// <summary>
     /// Compiles <paramref name="file"/>, runs every JSON line of <paramref name="input"/> through it and writes each output
     /// event, whatever its port, to <paramref name="output"/>; an event that failed (it carries <c>$error</c>) is written
-    /// as Tremor writes it, <c>{"error": "...", "event": ...}</c>. At the end of the input the query ends as a flow whose source finished does
+    /// as Tremor writes it, <c>{"error": "...", "event": ...}</c>, to <paramref name="error"/> when it reached the
+    /// pipeline's <c>err</c> port (the query did not route it). At the end of the input the query ends as a flow whose source finished does
     /// (open windows and batches emit) unless <paramref name="flush"/> is false. Returns the exit code: 0, 1 when a line
     /// was not JSON, 2 when the file does not compile.
     /// </summary>
@@ -57,7 +58,7 @@ public static class QueryRunCommand
         }
 
         var instance = query.Instantiate();
-        var printer = new Printer(output);
+        var printer = new Printer(output, error);
         var codec = new JsonCodec();
         var badLines = 0;
         ulong index = 0;
@@ -92,7 +93,7 @@ public static class QueryRunCommand
 
     private static ulong Now() => (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
 
-    private sealed class Printer(TextWriter output) : IQueryOutput
+    private sealed class Printer(TextWriter output, TextWriter error) : IQueryOutput
     {
         private readonly JsonCodec _codec = new();
         private readonly ArrayBufferWriter<byte> _buffer = new();
@@ -100,17 +101,20 @@ public static class QueryRunCommand
         public void Emit(string port, Event e)
         {
             var value = e.Data;
-            // Tremor's shape for an event that failed (on err, or wherever a select routed it): the error and the event.
+            var writer = output;
+            // Tremor's shape for an event that failed: the error and the event it failed on. One the query did not
+            // route itself (it reached the pipeline's err) goes to stderr, as Tremor's tremor run reports errors there.
             if (e.Meta.AsRecord() is { } meta && meta.TryGetValue("error", out var message))
             {
                 var record = new ValueRecord(2);
                 record.Set("error", message);
                 record.Set("event", e.Data);
                 value = Value.From(record);
+                if (port == "err") writer = error;
             }
             _buffer.ResetWrittenCount();
             _codec.Encode(value, _buffer);
-            output.WriteLine(Encoding.UTF8.GetString(_buffer.WrittenSpan));
+            writer.WriteLine(Encoding.UTF8.GetString(_buffer.WrittenSpan));
         }
     }
 }

@@ -18,7 +18,8 @@ What counts as a pass:
 - *_errors: the file does not compile, and the position Tremor's error.txt points at (line and column of the
   first caret) is the line:col of our error. error.re cases (a regular expression over Tremor's message)
   pass when the file does not compile.
-- *_runtime_errors: outputs as for queries; where error.txt exists, an error output names its line:col.
+- *_runtime_errors: outputs as for queries; where error.txt exists, an error (in the output, or reported on
+  stderr as `tremor run` reports errors the query did not route) names its line:col.
 A query or script case without `in`/`out` (Tremor keeps many only as in.xz/out.xz) is run on no events and
 counted in the `compiles` column only: whether Tremor.NET accepts the file.
 """
@@ -138,7 +139,8 @@ def check_case(tremor, category, folder):
     if has("error.txt"):
         want = expected_position(open(os.path.join(folder, "error.txt"), encoding="utf-8").read())
         positions = set()
-        for v in got:
+        # Errors the query routed itself are in the output; the others were reported on stderr.
+        for v in got + [json.loads(line) for line in err.splitlines() if line.startswith("{")]:
             if isinstance(v, dict) and isinstance(v.get("error"), str):
                 positions |= our_positions(v["error"])
         if want is not None and want not in positions:
