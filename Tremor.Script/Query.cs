@@ -335,6 +335,12 @@ internal sealed class StreamNode : IOperatorInstance
 /// </summary>
 internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool EmitEmpty, long MaxGroups = 0)
 {
+    /// <summary>
+    /// The window's <c>script</c> section, if any: for an interval window the event's time in ns (instead of its
+    /// <c>ingest_ns</c>; ticks then never close the window, as in Tremor), for a size window how much the event counts.
+    /// </summary>
+    public WindowScript? Script { get; init; }
+
     private static readonly string[] Known = ["interval", "size", "emit_empty_windows", "max_groups", "eviction_period"];
 
     public static WindowPlan From(Source src, DefineWindowStmt w, Definitions definitions)
@@ -363,9 +369,19 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
         long maxGroups = 0;
         if (ps.TryGetValue("max_groups", out var g) && (!g.Item1.TryGetI64(out maxGroups) || maxGroups <= 0))
             throw src.Error(g.Item2, $"window `max_groups` must be a positive integer, got {g.Item1}", "max_groups = 10000");
-        return new WindowPlan(w.Name, size, interval, emitEmpty, maxGroups);
+        WindowScript? script = null;
+        if (w.Script is { } ws)
+        {
+            var scope = new Scope(ScopeKind.Script);
+            var body = new Compiler(src, scope, definitions.Child()).Block(ws.Body, yieldsEventAfterLet: true);
+            script = new WindowScript(body, scope.LocalCount, scope.ScratchCount, ws.Pos);
+        }
+        return new WindowPlan(w.Name, size, interval, emitEmpty, maxGroups) { Script = script };
     }
 }
+
+/// <summary>A window's compiled <c>script</c> section.</summary>
+internal sealed record WindowScript(Eval Body, int Locals, int Scratch, int Pos);
 
 /// <summary>
 /// A compiled script definition: the closure of its plain <c>script</c> block (events on <c>in</c>), one per

@@ -147,10 +147,12 @@ internal sealed class SelectRunner
             c.Group = group;
         }
         var first = state.Windows[0];
+        // A window script gives the event's time (interval) or how much it counts (size).
+        var measure = first.Plan.Script is { } script ? RunWindowScript(first.Plan, script, e) : (ulong?)null;
         if (first.Plan.IntervalNs > 0)
         {
-            // Event time: the event's ingest_ns decides which window it belongs to.
-            var time = e.IngestNs;
+            // Event time: the event's ingest_ns (or its script's time) decides which window it belongs to.
+            var time = measure ?? e.IngestNs;
             var closed = false;
             while (first.Open && time >= first.StartNs + first.Plan.IntervalNs)
             {
@@ -188,7 +190,31 @@ internal sealed class SelectRunner
         }
         first.Count++;
         state.Last = e;
-        if (first.Plan.Size > 0 && first.Count >= first.Plan.Size) Close(state, 0, e.IngestNs);
+        if (first.Plan.Size > 0)
+        {
+            first.Units += measure ?? 1;
+            if (first.Units >= (ulong)first.Plan.Size)
+            {
+                // What the event counted beyond the size starts the next window (as Tremor's).
+                var carry = first.Units - (ulong)first.Plan.Size;
+                Close(state, 0, e.IngestNs);
+                first.Units = carry;
+            }
+        }
+    }
+
+    private Context? _windowContext;
+
+    /// <summary>Runs a window's script for one event: a non-negative integer, or an error at the script.</summary>
+    private ulong RunWindowScript(WindowPlan plan, WindowScript script, Event e)
+    {
+        var wc = _windowContext ??= new Context(script.Locals, script.Scratch) { Args = _owner.Args };
+        wc.Begin(e.Data, e.Meta, e.IngestNs);
+        var v = script.Body(wc);
+        if (wc.Flow == Flow.Emit) v = wc.EmitValue;
+        if (wc.Flow != Flow.Drop && v.TryGetI64(out var n) && n >= 0) return (ulong)n;
+        if (wc.Flow != Flow.Drop && v.TryGetU64(out var u)) return u;
+        throw new RuntimeError(script.Pos, $"the script of window `{plan.Name}` must give a non-negative integer ({(plan.IntervalNs > 0 ? "the event's time in ns" : "how much the event counts")}), got {(wc.Flow == Flow.Drop ? "drop" : ValueOps.TypeName(v))}");
     }
 
     /// <summary>max_groups reached: the least recently used group closes now, emitting what its windows hold.</summary>
@@ -226,6 +252,7 @@ internal sealed class SelectRunner
         }
         foreach (var a in w.Aggregates) a.Reset();
         w.Count = 0;
+        w.Units = 0;
         if (w.Plan.IntervalNs > 0)
         {
             // With emit_empty_windows the window keeps its cadence; otherwise the next event opens it.
@@ -286,7 +313,8 @@ internal sealed class SelectRunner
             for (var level = 0; level < state.Windows.Length; level++)
             {
                 var w = state.Windows[level];
-                while (w.Plan.IntervalNs > 0 && w.Open && nowNs >= w.StartNs + w.Plan.IntervalNs)
+                // A window whose script gives its time runs on that time only: ticks do not close it (as in Tremor).
+                while (w.Plan.IntervalNs > 0 && w.Plan.Script is null && w.Open && nowNs >= w.StartNs + w.Plan.IntervalNs)
                 {
                     _c.NowNs = nowNs;
                     Close(state, level, nowNs);
@@ -333,6 +361,9 @@ internal sealed class SelectRunner
         public WindowPlan Plan { get; } = plan;
         public IAggregator[] Aggregates { get; } = aggregates;
         public long Count { get; set; }
+
+        /// <summary>What a size window counted so far (events, or what its script said they count).</summary>
+        public ulong Units { get; set; }
         public bool Open { get; set; }
         public ulong StartNs { get; set; }
     }

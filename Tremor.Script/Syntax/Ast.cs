@@ -117,7 +117,11 @@ internal sealed record SelectStmt(int Pos, Expr Target, StreamRef From, List<Win
 
 internal sealed record WithParam(int Pos, string Name, Expr Value);
 
-internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<WithParam> Params) : Stmt(Pos);
+/// <summary>A window definition; <see cref="Script"/> computes an event's time (interval) or how much it counts (size).</summary>
+internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<WithParam> Params) : Stmt(Pos)
+{
+    public (int Pos, List<Expr> Body)? Script { get; init; }
+}
 
 /// <summary>A definition's argument: <c>args x = 1, y</c>; <see cref="Default"/> is null for a required one.</summary>
 internal sealed record ArgParam(int Pos, string Name, Expr? Default);

@@ -290,9 +290,10 @@ internal sealed class Parser
             Expect("from");
             var kind = Ident("a window kind (tumbling)");
             var ps = WithParams();
+            var script = WindowScript();
             Expect("end");
             Expect(";");
-            return new DefineWindowStmt(np, name, kind, ps);
+            return new DefineWindowStmt(np, name, kind, ps) { Script = script };
         }
         if (Accept("script"))
         {
@@ -369,9 +370,10 @@ internal sealed class Parser
             var np = Peek.Start;
             var name = Ident("a window name");
             var ps = WithParams();
+            var script = WindowScript();
             Expect("end");
             Expect(";");
-            return new DefineWindowStmt(np, name, qualified, ps);
+            return new DefineWindowStmt(np, name, qualified, ps) { Script = script };
         }
         if (Accept("operator"))
         {
@@ -386,6 +388,16 @@ internal sealed class Parser
         }
         throw _source.Error(kindPos, $"expected `window`, `script`, `operator` or `pipeline` after `define`, found `{qualified}`",
             "define window NAME from tumbling with size = 10 end;");
+    }
+
+    /// <summary>A window's <c>script ... </c> section (an event's time, or how much it counts), before its <c>end</c>.</summary>
+    private (int Pos, List<Expr> Body)? WindowScript()
+    {
+        var sp = Peek.Start;
+        if (!Accept("script")) return null;
+        var body = Block("end");
+        if (body.Count == 0) throw Unexpected("the window script's body", "script event.timestamp end;");
+        return (sp, body);
     }
 
     /// <summary><c>args a, b = 1</c>: a definition's arguments, required ones without a default.</summary>

@@ -252,6 +252,43 @@ public class WindowTests
         Assert.StartsWith("bad.trickle:1:46: window `max_groups` must be a positive integer", e.Message);
     }
 
+    [Fact]
+    public void A_window_script_gives_the_time_an_interval_window_runs_on()
+    {
+        var (q, output) = Start("""
+            define window w20 from tumbling with interval = 20 script event.ts end;
+            select aggr::win::collect_flattened(event.v) from in[w20] into out;
+            """);
+        // The ingest times say nothing here; the events' own timestamps close the window, and ticks do not.
+        q.Process("in", [.. new[] { (0, 1), (5, 2), (25, 3) }.Select(x => Harness.At(999, Harness.J($"{{\"ts\":{x.Item1},\"v\":{x.Item2}}}")))], 0, output);
+        q.Tick(ulong.MaxValue, output);
+        Assert.Equal(["[1,2]"], output.Data());
+    }
+
+    [Fact]
+    public void A_window_script_gives_how_much_an_event_counts_toward_a_size_window()
+    {
+        var (q, output) = Start("""
+            define window ten from tumbling with size = 10 script event.weight end;
+            select aggr::win::collect_flattened(event.weight) from in[ten] into out;
+            """);
+        q.Process("in", [.. new[] { 4, 4, 4, 0, 8 }.Select(w => Harness.Ev(Harness.J($"{{\"weight\":{w}}}")))], 0, output);
+        // 12 closes the first window and 2 carry over; 0 counts nothing but is collected; 8 reaches 10 again.
+        Assert.Equal(["[4,4,4]", "[0,8]"], output.Data());
+    }
+
+    [Fact]
+    public void A_window_script_that_gives_no_count_sends_the_event_to_err_with_the_scripts_position()
+    {
+        var (q, output) = Start("""
+            define window ten from tumbling with size = 10 script event.weight end;
+            select aggr::stats::count() from in[ten] into out;
+            """);
+        q.Process("in", [Harness.Ev(Harness.J("""{"weight":"heavy"}"""))], 0, output);
+        var failed = Assert.Single(output.On("err"));
+        Assert.StartsWith("window.trickle:1:48: the script of window `ten` must give a non-negative integer", failed.Meta["error"].AsString());
+    }
+
     private sealed class CountingOutput : IQueryOutput
     {
         public long Total { get; private set; }
