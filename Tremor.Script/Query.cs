@@ -341,6 +341,15 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
     /// </summary>
     public WindowScript? Script { get; init; }
 
+    /// <summary>A state window: <see cref="Script"/> says, per event, whether to emit (and include the event first).</summary>
+    public bool IsStateWindow { get; init; }
+
+    /// <summary>The <c>state</c> each group's state window starts with (and returns to when the group is forgotten).</summary>
+    public Value InitialState { get; init; }
+
+    /// <summary>A state window's <c>script from tick</c>: whether to emit, on ticks.</summary>
+    public WindowScript? TickScript { get; init; }
+
     private static readonly string[] Known = ["interval", "size", "emit_empty_windows", "max_groups", "eviction_period"];
 
     public static WindowPlan From(Source src, DefineWindowStmt w, Definitions definitions)
@@ -361,22 +370,36 @@ internal sealed record WindowPlan(string Name, long Size, ulong IntervalNs, bool
             if (!i.Item1.TryGetI64(out var ns) || ns <= 0) throw src.Error(i.Item2, $"window `interval` must be a positive integer of nanoseconds, got {i.Item1}", "interval = nanos::from_seconds(10) or 10s");
             interval = (ulong)ns;
         }
-        if ((size > 0) == (interval > 0))
+        if (w.State is not null)
+        {
+            // A state window: its script decides when it emits, from the state it keeps per group.
+            if (size > 0 || interval > 0) throw src.Error(w.Pos, $"window `{w.Name}` has a `state` section: its script decides when it emits, so it takes no `size` or `interval`");
+            if (w.Script is null) throw src.Error(w.Pos, $"state window `{w.Name}` needs a `script` that says whether to emit", "state 0 script let state = state + 1; state % 2 == 0 end;");
+        }
+        else if ((size > 0) == (interval > 0))
             throw src.Error(w.Pos, $"window `{w.Name}` needs exactly one of `size` or `interval`", "define window w from tumbling with interval = nanos::from_seconds(1) end;");
+        else if (w.Tick is not null) throw src.Error(w.Tick.Value.Pos, "`script from tick` belongs to a state window (one with a `state` section)");
         var emitEmpty = false;
         if (ps.TryGetValue("emit_empty_windows", out var e) && !e.Item1.TryGetBool(out emitEmpty))
             throw src.Error(e.Item2, "`emit_empty_windows` must be true or false");
         long maxGroups = 0;
         if (ps.TryGetValue("max_groups", out var g) && (!g.Item1.TryGetI64(out maxGroups) || maxGroups <= 0))
             throw src.Error(g.Item2, $"window `max_groups` must be a positive integer, got {g.Item1}", "max_groups = 10000");
-        WindowScript? script = null;
-        if (w.Script is { } ws)
+        WindowScript? Compile((int Pos, List<Expr> Body)? section)
         {
+            if (section is not { } ws) return null;
             var scope = new Scope(ScopeKind.Script);
             var body = new Compiler(src, scope, definitions.Child()).Block(ws.Body, yieldsEventAfterLet: true);
-            script = new WindowScript(body, scope.LocalCount, scope.ScratchCount, ws.Pos);
+            return new WindowScript(body, scope.LocalCount, scope.ScratchCount, ws.Pos);
         }
-        return new WindowPlan(w.Name, size, interval, emitEmpty, maxGroups) { Script = script };
+        var initial = w.State is null ? Value.Null : Compiler.EvaluateConstant(src, w.State, definitions);
+        return new WindowPlan(w.Name, size, interval, emitEmpty, maxGroups)
+        {
+            Script = Compile(w.Script),
+            IsStateWindow = w.State is not null,
+            InitialState = initial,
+            TickScript = Compile(w.Tick),
+        };
     }
 }
 

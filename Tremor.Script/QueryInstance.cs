@@ -37,6 +37,8 @@ public sealed class QueryInstance
         foreach (var g in runners.Where(r => r.Plan.From.Node < 0).GroupBy(r => r.Plan.From.Port)) _inputs[g.Key] = g.ToArray();
         _pipelineOutlet = new Outlet(this, []);
         var intervals = query.Selects.SelectMany(s => s.Windows).Where(w => w.IntervalNs > 0).Select(w => TimeSpan.FromTicks((long)Math.Max(1, w.IntervalNs / 100 / 4)))
+            // A state window's tick script runs at Tremor's tick granularity.
+            .Concat(query.Selects.SelectMany(s => s.Windows).Where(w => w.TickScript is not null).Select(_ => TimeSpan.FromMilliseconds(100)))
             .Concat(_nodes.Select(n => n.TickInterval).OfType<TimeSpan>()).ToList();
         TickInterval = intervals.Count > 0 ? intervals.Min() : null;
         Runners = runners;

@@ -147,8 +147,22 @@ internal sealed class SelectRunner
             c.Group = group;
         }
         var first = state.Windows[0];
+        var emitAfter = false;
+        ulong? measure = null;
+        if (first.Plan.IsStateWindow)
+        {
+            // A state window: its script says whether to emit, and whether this event is in what it emits.
+            var (emit, include) = RunStateScript(first, first.Plan.Script!, e.Data, e.Meta, e.IngestNs);
+            if (emit && !include)
+            {
+                Close(state, 0, e.IngestNs);
+                c.Begin(e.Data, e.Meta, e.IngestNs);
+                c.Group = group;
+            }
+            emitAfter = emit && include;
+        }
         // A window script gives the event's time (interval) or how much it counts (size).
-        var measure = first.Plan.Script is { } script ? RunWindowScript(first.Plan, script, e) : (ulong?)null;
+        else if (first.Plan.Script is { } script) measure = RunWindowScript(first.Plan, script, e);
         if (first.Plan.IntervalNs > 0)
         {
             // Event time: the event's ingest_ns (or its script's time) decides which window it belongs to.
@@ -190,6 +204,7 @@ internal sealed class SelectRunner
         }
         first.Count++;
         state.Last = e;
+        if (emitAfter) Close(state, 0, e.IngestNs);
         if (first.Plan.Size > 0)
         {
             first.Units += measure ?? 1;
@@ -203,12 +218,42 @@ internal sealed class SelectRunner
         }
     }
 
-    private Context? _windowContext;
+    private readonly Dictionary<WindowScript, Context> _windowContexts = [];
+
+    private Context ContextFor(WindowScript script)
+    {
+        if (!_windowContexts.TryGetValue(script, out var wc))
+        {
+            wc = new Context(script.Locals, script.Scratch) { Args = _owner.Args };
+            _windowContexts[script] = wc;
+        }
+        return wc;
+    }
+
+    /// <summary>
+    /// Runs a state window's script (or its tick script, with a null event) on the group's window state: <c>true</c> or
+    /// <c>false</c> (emit, the event included), or <c>[emit, include]</c>, as Tremor's.
+    /// </summary>
+    private (bool Emit, bool Include) RunStateScript(WindowState w, WindowScript script, Value data, Value meta, ulong ingestNs)
+    {
+        var wc = ContextFor(script);
+        wc.Begin(data, meta, ingestNs);
+        wc.State = w.State;
+        var v = script.Body(wc);
+        w.State = wc.State;
+        if (wc.Flow == Flow.Emit) v = wc.EmitValue;
+        if (wc.Flow != Flow.Drop)
+        {
+            if (v.TryGetBool(out var emit)) return (emit, true);
+            if (v.AsArray() is [var e, var i] && e.TryGetBool(out var emitFirst) && i.TryGetBool(out var include)) return (emitFirst, include);
+        }
+        throw new RuntimeError(script.Pos, $"the script of state window `{w.Plan.Name}` must give true, false or [emit, include], got {(wc.Flow == Flow.Drop ? "drop" : v.ToString())}");
+    }
 
     /// <summary>Runs a window's script for one event: a non-negative integer, or an error at the script.</summary>
     private ulong RunWindowScript(WindowPlan plan, WindowScript script, Event e)
     {
-        var wc = _windowContext ??= new Context(script.Locals, script.Scratch) { Args = _owner.Args };
+        var wc = ContextFor(script);
         wc.Begin(e.Data, e.Meta, e.IngestNs);
         var v = script.Body(wc);
         if (wc.Flow == Flow.Emit) v = wc.EmitValue;
@@ -310,6 +355,20 @@ internal sealed class SelectRunner
         List<GroupState>? idle = null;
         foreach (var state in _groups.Values)
         {
+            var first = state.Windows[0];
+            if (first.Plan.TickScript is { } tick)
+            {
+                try
+                {
+                    // A state window's tick script decides on ticks; there is no event, and nothing to emit if empty.
+                    var (emit, _) = RunStateScript(first, tick, Value.Null, Value.Null, nowNs);
+                    if (emit && first.Count > 0) Close(state, 0, nowNs);
+                }
+                catch (RuntimeError err)
+                {
+                    _owner.Error(new Event { IngestNs = nowNs, Data = Value.Null, Meta = Value.NewRecord(0) }, err);
+                }
+            }
             for (var level = 0; level < state.Windows.Length; level++)
             {
                 var w = state.Windows[level];
@@ -359,6 +418,9 @@ internal sealed class SelectRunner
     private sealed class WindowState(WindowPlan plan, IAggregator[] aggregates)
     {
         public WindowPlan Plan { get; } = plan;
+
+        /// <summary>A state window's <c>state</c> for this group.</summary>
+        public Value State { get; set; } = plan.InitialState;
         public IAggregator[] Aggregates { get; } = aggregates;
         public long Count { get; set; }
 

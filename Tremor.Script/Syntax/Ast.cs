@@ -117,10 +117,27 @@ internal sealed record SelectStmt(int Pos, Expr Target, StreamRef From, List<Win
 
 internal sealed record WithParam(int Pos, string Name, Expr Value);
 
-/// <summary>A window definition; <see cref="Script"/> computes an event's time (interval) or how much it counts (size).</summary>
+/// <summary>
+/// A window definition; <see cref="Script"/> computes an event's time (interval) or how much it counts (size), or, in
+/// a state window (<see cref="State"/> given), whether the window emits; <see cref="Tick"/> decides that on ticks.
+/// </summary>
 internal sealed record DefineWindowStmt(int Pos, string Name, string Kind, List<WithParam> Params) : Stmt(Pos)
 {
     public (int Pos, List<Expr> Body)? Script { get; init; }
+
+    public Expr? State { get; init; }
+
+    public (int Pos, List<Expr> Body)? Tick { get; init; }
+}
+
+/// <summary>The sections of a window definition, while parsing.</summary>
+internal sealed class WindowSections
+{
+    public Expr? State { get; set; }
+
+    public (int Pos, List<Expr> Body)? Script { get; set; }
+
+    public (int Pos, List<Expr> Body)? Tick { get; set; }
 }
 
 /// <summary>A definition's argument: <c>args x = 1, y</c>; <see cref="Default"/> is null for a required one.</summary>

@@ -293,7 +293,7 @@ internal sealed class Parser
             var script = WindowScript();
             Expect("end");
             Expect(";");
-            return new DefineWindowStmt(np, name, kind, ps) { Script = script };
+            return new DefineWindowStmt(np, name, kind, ps) { Script = script.Script, State = script.State, Tick = script.Tick };
         }
         if (Accept("script"))
         {
@@ -373,7 +373,7 @@ internal sealed class Parser
             var script = WindowScript();
             Expect("end");
             Expect(";");
-            return new DefineWindowStmt(np, name, qualified, ps) { Script = script };
+            return new DefineWindowStmt(np, name, qualified, ps) { Script = script.Script, State = script.State, Tick = script.Tick };
         }
         if (Accept("operator"))
         {
@@ -390,14 +390,34 @@ internal sealed class Parser
             "define window NAME from tumbling with size = 10 end;");
     }
 
-    /// <summary>A window's <c>script ... </c> section (an event's time, or how much it counts), before its <c>end</c>.</summary>
-    private (int Pos, List<Expr> Body)? WindowScript()
+    /// <summary>
+    /// A window's sections before its <c>end</c>: <c>[state EXPR] [script BODY] [script from tick BODY]</c>. The script
+    /// gives an event's time or count, or, with <c>state</c>, whether to emit.
+    /// </summary>
+    private WindowSections WindowScript()
     {
-        var sp = Peek.Start;
-        if (!Accept("script")) return null;
-        var body = Block("end");
-        if (body.Count == 0) throw Unexpected("the window script's body", "script event.timestamp end;");
-        return (sp, body);
+        var sections = new WindowSections();
+        if (Accept("state")) sections.State = Expression();
+        while (true)
+        {
+            var sp = Peek.Start;
+            if (!Accept("script")) return sections;
+            if (Accept("from"))
+            {
+                var pp = Peek.Start;
+                var port = Ident("`tick` after `script from`");
+                if (port != "tick") throw _source.Error(pp, $"a window has a `script from tick` section only, not `script from {port}`", "script from tick ... end;");
+                if (sections.Tick is not null) throw _source.Error(pp, "`script from tick` is already defined");
+                sections.Tick = (sp, Block("script", "end"));
+            }
+            else
+            {
+                if (sections.Script is not null) throw _source.Error(sp, "the window's `script` is already defined");
+                var body = Block("script", "end");
+                if (body.Count == 0) throw Unexpected("the window script's body", "script event.timestamp end;");
+                sections.Script = (sp, body);
+            }
+        }
     }
 
     /// <summary><c>args a, b = 1</c>: a definition's arguments, required ones without a default.</summary>

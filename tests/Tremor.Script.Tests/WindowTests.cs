@@ -289,6 +289,68 @@ public class WindowTests
         Assert.StartsWith("window.trickle:1:48: the script of window `ten` must give a non-negative integer", failed.Meta["error"].AsString());
     }
 
+    [Fact]
+    public void A_state_window_emits_when_its_script_says_so_keeping_state_per_group()
+    {
+        var (q, output) = Start("""
+            define window pairs from tumbling
+            state
+              0
+            script
+              let state = state + 1;
+              state % 2 == 0
+            end;
+            select {"g": group, "v": aggr::win::collect_flattened(event.v)} from in[pairs] group by event.g into out;
+            """);
+        q.Process("in", [.. new[] { ("a", 1), ("b", 2), ("a", 3), ("a", 4), ("b", 5) }.Select(x => Harness.Ev(Harness.J($"{{\"g\":\"{x.Item1}\",\"v\":{x.Item2}}}")))], 0, output);
+        Assert.Equal(["""{"g":"a","v":[1,3]}""", """{"g":"b","v":[2,5]}"""], output.Data());
+    }
+
+    [Fact]
+    public void A_state_window_can_emit_before_including_the_event_and_a_tick_script_can_emit_on_time()
+    {
+        var (q, output) = Start("""
+            define window until_marker from tumbling
+            state
+              null
+            script
+              [event == "|", event != "|"]
+            script from tick
+              true
+            end;
+            select aggr::win::collect_flattened(event) from in[until_marker] into out;
+            """);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), q.TickInterval);
+        q.Process("in", [Harness.Ev(1), Harness.Ev(2), Harness.Ev("|"), Harness.Ev(3)], 0, output);
+        // `|` closed the window before it was added: it starts the next one.
+        Assert.Equal(["[1,2]"], output.Data());
+        q.Tick(Second, output);
+        Assert.Equal(["[1,2]", "[\"|\",3]"], output.Data());
+        q.Tick(2 * Second, output);
+        Assert.Equal(2, output.Data().Count);
+    }
+
+    [Theory]
+    [InlineData("define window w from tumbling with size = 2 state 0 script true end;", "window.trickle:1:15: window `w` has a `state` section")]
+    [InlineData("define window w from tumbling state 0 end;", "window.trickle:1:15: state window `w` needs a `script`")]
+    [InlineData("define window w from tumbling with size = 2 script from tick true end;", "window.trickle:1:45: `script from tick` belongs to a state window")]
+    public void State_window_mistakes_are_compile_errors(string query, string expected)
+    {
+        var e = Assert.Throws<ScriptException>(() => Query.Compile(query, "window.trickle"));
+        Assert.StartsWith(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_state_window_script_that_does_not_say_whether_to_emit_sends_the_event_to_err()
+    {
+        var (q, output) = Start("""
+            define window w from tumbling state 0 script "maybe" end;
+            select aggr::stats::count() from in[w] into out;
+            """);
+        q.Process("in", [Harness.Ev(1)], 0, output);
+        Assert.StartsWith("window.trickle:1:39: the script of state window `w` must give true, false or [emit, include], got \"maybe\"", Assert.Single(output.On("err")).Meta["error"].AsString());
+    }
+
     private sealed class CountingOutput : IQueryOutput
     {
         public long Total { get; private set; }
