@@ -105,4 +105,19 @@ public sealed class QueryRunTests : IDisposable
         Assert.True(kept.ExitCode == 0, kept.ToString());
         Assert.Equal(["2"], kept.StdoutLines);
     }
+
+    [Fact]
+    public async Task Ingest_ns_index_makes_interval_windows_the_same_on_every_run()
+    {
+        var query = Write("every3.trickle", """
+            define window three_ns from tumbling with interval = 3 end;
+            select aggr::win::collect_flattened(event) from in[three_ns] into out;
+            """);
+
+        // ingest_ns 0..6: windows [0, 3), [3, 6), and 6 flushed at the end of the input.
+        var result = await TremorProcess.RunWithInputAsync("\"a\"\n\"b\"\n\"c\"\n\"d\"\n\"e\"\n\"f\"\n\"g\"\n", "run", query, "--ingest-ns", "Index");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["""["a","b","c"]""", """["d","e","f"]""", """["g"]"""], Compact(result));
+    }
 }
