@@ -114,6 +114,8 @@ public sealed class Query
                     break;
                 case DefineScriptStmt s:
                     if (!scripts.TryAdd(s.Name, s)) throw src.Error(s.Pos, $"script `{s.Name}` is already defined");
+                    // Compiled where it is defined, even if never created (as Tremor checks it).
+                    compiledScripts[s.Name] = ScriptPlan.Compile(src, s, definitions);
                     break;
                 case DefinePipelineStmt p:
                     if (!pipelines.TryAdd(p.Name, p)) throw src.Error(p.StatementPos, $"pipeline `{p.Name}` is already defined");
@@ -141,12 +143,8 @@ public sealed class Query
                         {
                             if (!scripts.TryGetValue(c.Definition, out var def))
                                 throw src.Error(c.DefinitionPos, $"unknown script `{c.Definition}`", Hint(c.Definition, scripts.Keys, $"define it first: define script {c.Definition} script event end;"));
-                            if (!compiledScripts.TryGetValue(def.Name, out var plan))
-                            {
-                                plan = ScriptPlan.Compile(src, def, definitions);
-                                compiledScripts[def.Name] = plan;
-                            }
-                            var p = plan;
+                            var p = compiledScripts[def.Name];
+                            var plan = p;
                             var args = plan.ArgsFor(src, c, definitions);
                             var state = plan.InitialState(src, args, definitions);
                             node = new NodePlan(c.Name, () => new ScriptNode(p, src, args, state), ["out", "err", .. plan.EmitPorts]) { AnyPort = true, InPorts = plan.InPorts };
@@ -414,14 +412,13 @@ internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<s
 {
     public static ScriptPlan Compile(Source src, DefineScriptStmt def, Definitions definitions)
     {
-        // The script's own fn/const/use stay inside it.
-        var own = definitions.Child();
         var locals = 0;
         var scratch = 0;
         Eval CompileBlock(List<Expr> body)
         {
+            // A block's own fn/const/use stay inside it: another block of the script does not see them (as in Tremor).
             var scope = new Scope(ScopeKind.Script);
-            var eval = new Compiler(src, scope, own).Block(body, yieldsEventAfterLet: true);
+            var eval = new Compiler(src, scope, definitions.Child()).Block(body, yieldsEventAfterLet: true);
             locals = Math.Max(locals, scope.LocalCount);
             scratch = Math.Max(scratch, scope.ScratchCount);
             return eval;
