@@ -740,20 +740,25 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     // ---- match ----
 
+    /// <summary>Tremor's message for a match that no case (and no default) took.</summary>
+    public const string NoClauseMatched = "A match expression executed but no clause matched";
+
     private Eval Match(MatchExpr m)
     {
         var subject = Compile(m.Subject);
         var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var pos = m.Pos;
         return c =>
         {
             var v = subject(c);
-            foreach (var (matcher, guard, body, pos) in cases)
+            foreach (var (matcher, guard, body, casePos) in cases)
             {
                 if (!matcher(c, v, false, out _)) continue;
-                if (guard is not null && !ValueOps.Bool(guard(c), pos, "a `when` guard")) continue;
+                if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
                 return body(c);
             }
-            return Value.Null;
+            // Tremor's run-time error, at the `match`: a match without `default` must cover every value it meets.
+            throw new RuntimeError(pos, NoClauseMatched);
         };
     }
 
@@ -815,18 +820,25 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case ArrayPattern ap:
                 {
                     var items = ap.Items.Select(Pattern).ToArray();
+                    // `_` asks for a non-empty array and binds nothing, as in Tremor.
+                    var ignore = ap.Items.Select(i => i is AnyPattern).ToArray();
                     // Tremor's array patterns search: each element pattern must match some element; bound as [[index, result], ...].
                     return (Context c, Value v, bool need, out Value r) =>
                     {
                         r = default;
                         if (v.AsArray() is not { } a) return false;
                         var acc = need ? new List<Value>() : null;
-                        foreach (var item in items)
+                        for (var p = 0; p < items.Length; p++)
                         {
+                            if (ignore[p])
+                            {
+                                if (a.Count == 0) return false;
+                                continue;
+                            }
                             var found = false;
                             for (var i = 0; i < a.Count; i++)
                             {
-                                if (!item(c, a[i], need, out var x)) continue;
+                                if (!items[p](c, a[i], need, out var x)) continue;
                                 found = true;
                                 if (!need) break;
                                 acc!.Add(Value.From(new List<Value> { Value.From((long)i), x }));
@@ -840,10 +852,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case TuplePattern tp:
                 {
                     var items = tp.Items.Select(Pattern).ToArray();
+                    var open = tp.Open;
                     return (Context c, Value v, bool need, out Value r) =>
                     {
                         r = default;
-                        if (v.AsArray() is not { } a || a.Count != items.Length) return false;
+                        // `%(a, b, ...)` is open: at least these elements, the rest unchecked and unbound.
+                        if (v.AsArray() is not { } a || (open ? a.Count < items.Length : a.Count != items.Length)) return false;
                         var acc = need ? new List<Value>(items.Length) : null;
                         for (var i = 0; i < items.Length; i++)
                         {
@@ -960,27 +974,27 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         if (key is null)
                         {
                             var d = valueEval!(c);
-                            if (d.AsRecord() is not { } dr) throw new RuntimeError(opPos, "patch default => needs a record");
-                            foreach (var (k, v) in dr)
-                            {
-                                if (!r.ContainsKey(k)) r.Set(k, v);
-                            }
+                            if (d.AsRecord() is not { } dr) throw new RuntimeError(opPos, $"patch default => needs a record, got {ValueOps.TypeName(d)}");
+                            // Tremor fills defaults in nested records too.
+                            ValueOps.ApplyDefault(r, dr);
                         }
                         else if (!r.ContainsKey(key)) r.Set(key, valueEval!(c));
                         break;
                     case "merge":
-                        if (key is null)
                         {
                             var m = valueEval!(c);
-                            if (m.AsRecord() is not { } mr) throw new RuntimeError(opPos, "patch merge => needs a record");
-                            foreach (var (k, v) in mr)
+                            if (key is null)
                             {
-                                if (v.IsNull) r.Remove(k);
-                                else r.Set(k, ValueOps.Merge(r[k], v));
+                                if (m.AsRecord() is null) throw new RuntimeError(opPos, $"patch merge => needs a record, got {ValueOps.TypeName(m)}");
+                                result = ValueOps.Merge(result, m);
+                                r = result.AsRecord()!;
                             }
+                            else if (!r.TryGetValue(key, out var existing)) r.Set(key, ValueOps.Merge(Value.NewRecord(), m));
+                            else if (existing.AsRecord() is not null && m.AsRecord() is not null) r.Set(key, ValueOps.Merge(existing, m));
+                            else
+                                throw new RuntimeError(opPos, $"patch merge: cannot merge {ValueOps.TypeName(m)} into key `{key}`, which holds {ValueOps.TypeName(existing)} {ValueOps.Short(existing)}: both must be records");
+                            break;
                         }
-                        else r.Set(key, ValueOps.Merge(r[key], valueEval!(c)));
-                        break;
                 }
             }
             return result;

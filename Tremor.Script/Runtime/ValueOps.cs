@@ -65,8 +65,8 @@ internal static class ValueOps
                     case "-": return Value.From(checked(x - y));
                     case "*": return Value.From(checked(x * y));
                     case "/":
+                        // Tremor divides integers as floats, exact or not: 4 / 2 is 2.0.
                         if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} / 0");
-                        if (x % y == 0) return Value.From(checked(x / y));
                         return Value.From((double)x / y);
                     case "%":
                         if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} % 0");
@@ -96,13 +96,14 @@ internal static class ValueOps
     {
         if (!a.TryGetF64(out var x) || !b.TryGetF64(out var y)) throw TypeMismatch(pos, a, op, b);
         if (op is "/" or "%" && y == 0 && IsInt(b)) throw new RuntimeError(pos, $"division by zero: {a} {op} 0");
+        // `%` is for integers only, as in Tremor.
         return op switch
         {
             "+" => Value.From(x + y),
             "-" => Value.From(x - y),
             "*" => Value.From(x * y),
             "/" => Value.From(x / y),
-            "%" => Value.From(x % y),
+            "%" when IsInt(a) && IsInt(b) => Value.From(x % y),
             _ => throw TypeMismatch(pos, a, op, b),
         };
     }
@@ -193,17 +194,31 @@ internal static class ValueOps
         return v;
     }
 
-    /// <summary>RFC 7386 merge: records merge key by key (null removes), anything else replaces. Never mutates its inputs.</summary>
+    /// <summary>
+    /// Tremor's merge: when both are records they merge key by key, recursively; otherwise the second replaces the
+    /// first. <c>null</c> is a value like any other (Tremor dropped RFC 7386's "null deletes"). Never mutates its inputs.
+    /// </summary>
     public static Value Merge(Value target, Value with)
     {
-        if (with.AsRecord() is not { } patch) return with;
-        var result = target.AsRecord() is { } t ? ShallowCopy(target).AsRecord()! : new ValueRecord(patch.Count);
-        foreach (var (k, v) in patch)
-        {
-            if (v.IsNull) result.Remove(k);
-            else result.Set(k, Merge(result[k], v));
-        }
+        if (with.AsRecord() is not { } patch || target.AsRecord() is null) return with;
+        var result = ShallowCopy(target).AsRecord()!;
+        foreach (var (k, v) in patch) result.Set(k, result.TryGetValue(k, out var old) ? Merge(old, v) : v);
         return Value.From(result);
+    }
+
+    /// <summary>Tremor's <c>default =&gt;</c>: keys missing in the target are added, records present in both get their defaults recursively.</summary>
+    public static void ApplyDefault(ValueRecord target, ValueRecord defaults)
+    {
+        foreach (var (k, v) in defaults)
+        {
+            if (!target.TryGetValue(k, out var existing)) target.Set(k, v);
+            else if (existing.AsRecord() is not null && v.AsRecord() is { } inner)
+            {
+                var copy = ShallowCopy(existing);
+                ApplyDefault(copy.AsRecord()!, inner);
+                target.Set(k, copy);
+            }
+        }
     }
 
     public static string Interpolate(List<object> parts, Value[] values)

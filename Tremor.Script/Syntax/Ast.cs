@@ -99,7 +99,11 @@ internal sealed record RecordPattern(int Pos, List<RecordPatternItem> Items) : P
 
 internal sealed record ArrayPattern(int Pos, List<Pattern> Items) : Pattern(Pos);
 
-internal sealed record TuplePattern(int Pos, List<Pattern> Items) : Pattern(Pos);
+/// <summary><c>%(a, b)</c> matches arrays of exactly that length; <c>%(a, b, ...)</c> (<see cref="Open"/>) at least.</summary>
+internal sealed record TuplePattern(int Pos, List<Pattern> Items) : Pattern(Pos)
+{
+    public bool Open { get; init; }
+}
 
 internal sealed record BindPattern(int Pos, string Name, Pattern Inner) : Pattern(Pos);
 

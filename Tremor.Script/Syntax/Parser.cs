@@ -171,6 +171,9 @@ internal sealed class Parser
                     while (!Accept("end"))
                     {
                         var cp = Peek.Start;
+                        // Tremor's grammar: the cases of a `fn ... of` end with exactly one `default`.
+                        if (cases.Count > 0 && cases[^1].Pattern is AnyPattern)
+                            throw _source.Error(cp, $"expected `end` after the `default` case of `{name}`, found {Peek.Describe()}", "`default` is the last case of a fn ... of");
                         Pattern pattern;
                         if (Accept("default")) pattern = new AnyPattern(cp);
                         else
@@ -186,6 +189,8 @@ internal sealed class Parser
                         if (block.Count == 0) throw Unexpected("an expression after `=>`");
                         cases.Add(new MatchCase(cp, pattern, guard, block));
                     }
+                    if (cases.Count == 0 || cases[^1].Pattern is not AnyPattern)
+                        throw _source.Error(_tokens[_i - 1].Start, $"`fn {name}(...) of` needs a `default` case before its `end`", "fn f(x) of case (0) => \"zero\" default => \"other\" end;");
                     return new FnStmt(np, new FnDef(np, name, ps, open, [new MatchExpr(op, subject, cases)], null));
                 }
         }
@@ -747,8 +752,28 @@ internal sealed class Parser
         }
         if (Accept("~")) return Extract();
         if (Accept("%[")) return new ArrayPattern(t.Start, List("]", Pattern));
-        if (Accept("%(")) return new TuplePattern(t.Start, List(")", Pattern));
+        if (Accept("%(")) return TupleItems(t.Start);
         return new ValuePattern(t.Start, Expression());
+    }
+
+    // `%(p, q)` or `%(p, q, ...)`: `...` last makes the tuple open.
+    private TuplePattern TupleItems(int pos)
+    {
+        var items = new List<Pattern>();
+        var open = false;
+        while (!Accept(")"))
+        {
+            if (Peek.Is(".") && PeekAt(1).Is(".") && PeekAt(2).Is("."))
+            {
+                _i += 3;
+                open = true;
+                Expect(")", "`...` ends a tuple pattern: %(1, ...)");
+                break;
+            }
+            items.Add(Pattern());
+            if (!Accept(",") && !Peek.Is(")")) throw Unexpected("`,` or `)`");
+        }
+        return new TuplePattern(pos, items) { Open = open };
     }
 
     private ExtractPattern Extract()

@@ -71,6 +71,6 @@ public class ExtractorTests
     {
         Assert.StartsWith("bad.trickle:1:39: invalid `re` rule:", Harness.CompileError("select match event of case %{ a ~= re|(unclosed| } => 1 default => 0 end from in into out;"));
         Assert.StartsWith("bad.trickle:1:38: invalid `dissect` rule: `%{b}` follows another field", Harness.CompileError("select match event of case ~ dissect|%{a}%{b}| => 1 default => 0 end from in into out;"));
-        Assert.StartsWith("bad.trickle:1:30: the `datetime` extractor is not supported by Tremor.NET yet", Harness.CompileError("select match event of case ~ datetime|%Y| => 1 default => 0 end from in into out;"));
+        Assert.StartsWith("bad.trickle:1:39: invalid `datetime` rule: unknown specifier `%Q`", Harness.CompileError("select match event of case ~ datetime|%Y %Q| => 1 default => 0 end from in into out;"));
     }
 }

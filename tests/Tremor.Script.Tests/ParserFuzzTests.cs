@@ -71,7 +71,7 @@ public class ParserFuzzTests
                     recursion = Harness.Run("""
                         fn down(n) with match n of case 0 => 0 default => 1 + down(n - 1) end end;
                         select down(event.n) from in into out;
-                        """, """{"n": 100000}""").On("err").Single().Meta["error"].AsString();
+                        """, """{"n": 100000}""").On("err").Single().Data["error"].AsString();
                     Query.Compile("select " + new string('(', 10_000), "deep.trickle");
                 }
                 catch (ScriptException e)
