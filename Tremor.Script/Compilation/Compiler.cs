@@ -181,6 +181,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     if (Scope.Lookup(p.Name!) is { } slot) return c => c.Locals[slot];
                     var (found, constant) = _definitions.FindConstant(p.Name!, modulePrefix);
                     if (found) return _ => constant;
+                    if (FunctionRegistry.FindConstant(p.Name!) is { } standard) return _ => standard;
                     if (p.Name!.Contains("::", StringComparison.Ordinal))
                         throw source.Error(p.Pos, $"unknown constant `{p.Name}`", "define it in the module: const NAME = ...; or call a function with parentheses: m::f(x)");
                     throw source.Error(p.Pos, $"unknown local `{p.Name}`", LocalHint(p.Name!));
@@ -445,6 +446,24 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var args = call.Args.Select(Compile).ToArray();
         var fn = def.Fn;
         var pos = call.Pos;
+        if (def.WithContext is { } contextFn)
+        {
+            var count = args.Length;
+            var at = Scope.AllocScratch(Math.Max(count, 1));
+            return c =>
+            {
+                var s = c.Scratch;
+                for (var i = 0; i < count; i++) s[at + i] = args[i](c);
+                try
+                {
+                    return contextFn(c, new ReadOnlySpan<Value>(s, at, count));
+                }
+                catch (FunctionError e)
+                {
+                    throw new RuntimeError(pos, e.Message);
+                }
+            };
+        }
         if (def.Pure && call.Args.All(a => a is LiteralExpr))
         {
             try

@@ -163,6 +163,7 @@ internal sealed class SelectRunner
         c.Group = state.Group;
         c.Window = Value.From(w.Plan.Name);
         c.Aggregates = w.Aggregates;
+        c.GroupCount = Plan.GroupKind is null ? 0 : _groups.Count;
         try
         {
             var value = Plan.Target(c);

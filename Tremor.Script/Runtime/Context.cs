@@ -39,6 +39,9 @@ internal sealed class Context
     /// <summary>The current event's ingest time: the influx extractor's timestamp when a line has none.</summary>
     public ulong IngestNs;
 
+    /// <summary>The groups a windowed select holds while it emits (<c>win::cardinality()</c>); 0 elsewhere.</summary>
+    public long GroupCount;
+
     /// <summary>Where in <see cref="Scratch"/> a pending <c>recur</c> left its arguments.</summary>
     public int RecurOffset;
 
