@@ -564,43 +564,39 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         };
     }
 
+    private BitsType PartType(int pos, string type) =>
+        BitsType.Parse(type) ?? throw source.Error(pos, $"`{type}` is not a binary part type", $"Tremor's types: {BitsType.Valid}");
+
+    // Tremor's bit syntax: parts of any size 1 to 64 bits packed most significant bit first (see BitWriter).
     private Eval Bytes(BytesExpr b)
     {
         var parts = b.Parts.Select(p =>
         {
-            var words = p.Type.Split('-', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var w in words)
-            {
-                if (w is not ("binary" or "integer" or "signed" or "unsigned" or "big" or "little"))
-                    throw source.Error(p.Pos, $"unknown binary part type `{w}`", "types: binary, integer, signed, unsigned, big, little (e.g. /little-signed-integer)");
-            }
-            var isBinary = words.Contains("binary");
-            if (isBinary && p.Bits is not null) throw source.Error(p.Pos, "a /binary part has no size in bits");
-            var bits = p.Bits ?? 8;
-            // Byte-aligned sizes only: parts that are not whole bytes would need bit-level packing.
-            if (!isBinary && bits % 8 != 0) throw source.Error(p.Pos, $"a size of {bits} bits is not supported: use a multiple of 8");
-            return (Value: Compile(p.Value), isBinary, Bytes: bits / 8, Little: words.Contains("little"), Signed: words.Contains("signed"), p.Pos);
+            var type = PartType(p.Pos, p.Type);
+            // For a /binary part the size counts bytes: the first N bytes of the value.
+            return (Value: Compile(p.Value), type, Size: p.Bits ?? (type.Kind == BitsKind.Binary ? 0 : 8), p.Pos);
         }).ToArray();
         return c =>
         {
-            var buffer = new List<byte>();
-            foreach (var (value, isBinary, bytes, little, signed, pos) in parts)
+            var writer = new BitWriter();
+            foreach (var (value, type, size, pos) in parts)
             {
                 var v = value(c);
-                if (isBinary)
+                if (type.Kind == BitsKind.Binary)
                 {
-                    buffer.AddRange(v.AsBytes() ?? (v.AsString() is { } s ? Encoding.UTF8.GetBytes(s) : throw new RuntimeError(pos, $"a /binary part must be binary or a string, got {ValueOps.TypeName(v)}")));
+                    var bytes = v.AsBytes() ?? (v.AsString() is { } s ? Encoding.UTF8.GetBytes(s) : throw new RuntimeError(pos, $"a /binary part must be binary or a string, got {ValueOps.TypeName(v)}"));
+                    if (size > bytes.Length) throw new RuntimeError(pos, $"a /binary part of {size} bytes needs a longer value, got {bytes.Length} bytes");
+                    writer.WriteBytes(size == 0 ? bytes : bytes.AsSpan(0, size));
                     continue;
                 }
                 if (!v.TryGetI64(out var n)) throw new RuntimeError(pos, $"a binary part must be an integer, got {ValueOps.TypeName(v)}");
-                var bitsTotal = bytes * 8;
-                var fits = bitsTotal == 64 || (signed ? n >= -(1L << (bitsTotal - 1)) && n < (1L << (bitsTotal - 1)) : n >= 0 && n < (1L << bitsTotal));
-                if (!fits) throw new RuntimeError(pos, $"{n} does not fit {bitsTotal} {(signed ? "signed" : "unsigned")} bits");
-                var chunk = new byte[bytes];
-                for (var i = 0; i < bytes; i++) chunk[little ? i : bytes - 1 - i] = (byte)(n >> (8 * i));
-                buffer.AddRange(chunk);
+                var signed = type.Kind == BitsKind.Signed;
+                if (!signed && n < 0) throw new RuntimeError(pos, $"{n} is not an unsigned integer: write it as (n):{size}/signed-integer");
+                var fits = size == 64 || (signed ? n >= -(1L << (size - 1)) && n < (1L << (size - 1)) : n < (1L << size));
+                if (!fits) throw new RuntimeError(pos, $"{n} does not fit {size} {(signed ? "signed" : "unsigned")} bits");
+                writer.Write((ulong)n, size, type.Little);
             }
-            return Value.From(buffer.ToArray());
+            return Value.From(writer.ToArray());
         };
     }
 
@@ -819,6 +815,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         return true;
                     };
                 }
+            case BinaryPattern bp:
+                return BitPattern(bp);
             case RecordPattern rp:
                 {
                     var items = rp.Items.Select(RecordItem).ToArray();
@@ -889,6 +887,77 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 }
             default: throw source.Error(p.Pos, "unsupported pattern");
         }
+    }
+
+    /// <summary>
+    /// A bit pattern: the binary is read back in the layout a literal with the same parts writes (see BitWriter), so
+    /// <c>&lt;&lt;a:4, b:4&gt;&gt;</c> takes apart what <c>&lt;&lt;x:4, y:4&gt;&gt;</c> built. The sizes must cover the whole
+    /// binary unless the last part is a sizeless <c>/binary</c>, which takes the rest.
+    /// </summary>
+    private Matcher BitPattern(BinaryPattern bp)
+    {
+        var parts = new List<(int Pos, int Slot, Eval? Expected, BitsType Type, int Size)>();
+        long fixedBits = 0;
+        var rest = false;
+        for (var i = 0; i < bp.Parts.Count; i++)
+        {
+            var p = bp.Parts[i];
+            var type = PartType(p.Pos, p.Type);
+            var size = p.Bits ?? (type.Kind == BitsKind.Binary ? 0 : 8);
+            if (type.Kind == BitsKind.Binary && size == 0)
+            {
+                if (i != bp.Parts.Count - 1) throw source.Error(p.Pos, "only the last part of a bit pattern can take the rest of the binary", "give it a size in bytes: part:4/binary");
+                if (fixedBits % 8 != 0) throw source.Error(p.Pos, $"the rest of the binary starts at bit {fixedBits}, inside a byte", "make the parts before it whole bytes");
+                rest = true;
+            }
+            else if (type.Little && size > 8 && size % 8 != 0)
+                throw source.Error(p.Pos, $"a little-endian part of {size} bits cannot be read back: Tremor swaps whole bytes", "use a multiple of 8 bits, or big-endian");
+            fixedBits += type.Kind == BitsKind.Binary ? size * 8L : size;
+            var slot = p.Bind is { } name ? Scope.Declare(name) : -1;
+            parts.Add((p.Pos, slot, p.Value is null ? null : Compile(p.Value), type, size));
+        }
+        var items = parts.ToArray();
+        var total = fixedBits;
+        var takesRest = rest;
+        return (Context c, Value v, bool _, out Value r) =>
+        {
+            r = v;
+            if (v.AsBytes() is not { } bytes) return false;
+            var needBytes = (total + 7) / 8;
+            if (takesRest ? bytes.Length < needBytes : bytes.Length != needBytes) return false;
+            // A last byte that is not full holds its bits low; anything above them is not part of the binary.
+            if (!takesRest && total % 8 != 0 && bytes[^1] >> (int)(total % 8) != 0) return false;
+            var reader = new BitReader(bytes, takesRest ? needBytes * 8 : total);
+            foreach (var (pos, slot, expected, type, size) in items)
+            {
+                Value got;
+                if (type.Kind == BitsKind.Binary)
+                {
+                    byte[] chunk;
+                    if (size == 0) chunk = bytes[(int)(reader.Position / 8)..];
+                    else
+                    {
+                        chunk = new byte[size];
+                        for (var k = 0; k < size; k++) chunk[k] = (byte)reader.Read(8, false);
+                    }
+                    got = Value.From(chunk);
+                }
+                else
+                {
+                    var raw = reader.Read(size, type.Little);
+                    // Signed parts sign-extend from their size.
+                    got = Value.From(type.Kind == BitsKind.Signed && size < 64 && (raw >> (size - 1) & 1) == 1 ? (long)(raw | (ulong.MaxValue << size)) : (long)raw);
+                }
+                if (expected is not null)
+                {
+                    var want = expected(c);
+                    if (type.Kind == BitsKind.Binary && want.AsString() is { } text) want = Value.From(Encoding.UTF8.GetBytes(text));
+                    if (!got.Equals(want)) return false;
+                }
+                if (slot >= 0) c.Locals[slot] = got;
+            }
+            return true;
+        };
     }
 
     private Func<Context, ValueRecord, ValueRecord?, bool> RecordItem(RecordPatternItem item)

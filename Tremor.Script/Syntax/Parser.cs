@@ -632,23 +632,51 @@ internal sealed class Parser
             var pp = Peek.Start;
             // Parts are simple expressions, so `>>` closes the literal rather than shifting.
             var value = Postfix(Primary());
-            int? bits = null;
-            if (Accept(":"))
-            {
-                if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
-                bits = (int)Advance().IntValue;
-            }
-            var type = "";
-            if (Accept("/"))
-            {
-                type = Ident("a type (binary, integer, signed, unsigned, big, little)");
-                while (Accept("-")) type += "-" + Ident("a type word after `-`");
-            }
+            var (bits, type) = BitsSuffix();
             parts.Add(new BytesPart(pp, value, bits, type));
         }
         while (Accept(","));
         Expect(">>", "close the binary literal with >>");
         return new BytesExpr(pos, parts);
+    }
+
+    // `:size` and `/type-words` after a part of a binary literal or bit pattern.
+    private (int? Bits, string Type) BitsSuffix()
+    {
+        int? bits = null;
+        if (Accept(":"))
+        {
+            if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
+            bits = (int)Advance().IntValue;
+        }
+        var type = "";
+        if (Accept("/"))
+        {
+            type = Ident("a type (binary, integer, signed-integer, big, little, ...)");
+            while (Accept("-")) type += "-" + Ident("a type word after `-`");
+        }
+        return (bits, type);
+    }
+
+    // `<<a:4, 2:4, _:8, rest/binary>>` in a case: names bind, literals and (expressions) compare, `_` skips.
+    private BinaryPattern BinaryPatternItems(int pos)
+    {
+        var parts = new List<BinaryPatternPart>();
+        if (Accept(">>")) return new BinaryPattern(pos, parts);
+        do
+        {
+            var pp = Peek.Start;
+            string? bind = null;
+            Expr? value = null;
+            if (Peek.Is("_")) Advance();
+            else if (Peek.Kind == TokenKind.Ident && !Reserved.Contains(Peek.Text) && !PeekAt(1).Is("::") && !PeekAt(1).Is("(")) bind = Advance().Text;
+            else value = Postfix(Primary());
+            var (bits, type) = BitsSuffix();
+            parts.Add(new BinaryPatternPart(pp, bind, value, bits, type));
+        }
+        while (Accept(","));
+        Expect(">>", "close the bit pattern with >>");
+        return new BinaryPattern(pos, parts);
     }
 
     private List<T> List<T>(string close, Func<T> item)
@@ -751,6 +779,7 @@ internal sealed class Parser
             return new RecordPattern(t.Start, items);
         }
         if (Accept("~")) return Extract();
+        if (Accept("<<")) return BinaryPatternItems(t.Start);
         if (Accept("%[")) return new ArrayPattern(t.Start, List("]", Pattern));
         if (Accept("%(")) return TupleItems(t.Start);
         return new ValuePattern(t.Start, Expression());

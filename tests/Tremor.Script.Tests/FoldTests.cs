@@ -84,9 +84,6 @@ public class BinaryLiteralTests
         Assert.Equal(base64, Harness.Eval($"base64::encode({literal})", """{"a": 7}"""));
 
     [Fact]
-    public void A_value_that_does_not_fit_is_a_run_time_error_and_a_bit_size_is_a_compile_error()
-    {
+    public void A_value_that_does_not_fit_is_a_run_time_error() =>
         Assert.Equal("ERR: test.trickle:1:10: 256 does not fit 8 unsigned bits", Harness.Eval("<<event>>", "256"));
-        Assert.StartsWith("bad.trickle:1:10: a size of 3 bits is not supported", Harness.CompileError("select <<1:3>> from in into out;"));
-    }
 }
