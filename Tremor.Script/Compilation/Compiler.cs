@@ -367,7 +367,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private Eval Unary(UnaryExpr u)
     {
         var operand = Compile(u.Operand);
-        var pos = u.Pos;
+        // Tremor reports a bad operand at the operand.
+        var pos = u.Operand.Pos;
         return u.Op switch
         {
             "not" => c => Value.From(!ValueOps.Bool(operand(c), pos, "the operand of `not`")),
@@ -761,7 +762,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private Eval Match(MatchExpr m)
     {
         var subject = Compile(m.Subject);
-        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = m.Pos;
         return c =>
         {
@@ -1018,7 +1019,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var target = Compile(p.Target);
         var ops = p.Ops.Select(o => (o.Kind, Key: o.Key is null ? null : Compile(o.Key), Value: o.Value is null ? null : Compile(o.Value), o.Pos)).ToArray();
-        var pos = p.Pos;
+        var pos = p.Target.Pos;
         return c =>
         {
             var t = target(c);
@@ -1093,13 +1094,14 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var target = Compile(m.Target);
         var with = Compile(m.With);
-        var pos = m.Pos;
+        var (targetPos, withPos) = (m.Target.Pos, m.With.Pos);
         return c =>
         {
             var t = target(c);
             var w = with(c);
+            // At the operand that is not a record, as Tremor reports it.
             if (t.Kind != ValueKind.Record || w.Kind != ValueKind.Record)
-                throw new RuntimeError(pos, $"merge needs two records, got {ValueOps.TypeName(t)} and {ValueOps.TypeName(w)}");
+                throw new RuntimeError(t.Kind != ValueKind.Record ? targetPos : withPos, $"merge needs two records, got {ValueOps.TypeName(t)} and {ValueOps.TypeName(w)}");
             return ValueOps.Merge(t, w);
         };
     }
@@ -1108,7 +1110,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var sourceEval = Compile(f.Source);
         var initial = f.Initial is null ? null : Compile(f.Initial);
-        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = f.Pos;
         var op = f.Fold ?? "+";
         var foldPos = f.FoldPos;
@@ -1129,17 +1131,17 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 foreach (var (k, v) in r) ForOne(c, Value.From(k), v, ref acc);
             }
-            else throw new RuntimeError(pos, $"`for` needs an array or a record, got {ValueOps.TypeName(s)}");
+            // Anything else has nothing to iterate: Tremor gives the initial value, no error.
             return acc;
         };
 
         void ForOne(Context c, Value key, Value value, ref Value acc)
         {
-            foreach (var (k, v, guard, body, casePos) in cases)
+            foreach (var (k, v, guard, body, casePos, guardPos) in cases)
             {
                 c.Locals[k] = key;
                 c.Locals[v] = value;
-                if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
+                if (guard is not null && !ValueOps.Bool(guard(c), guardPos, "a `when` guard")) continue;
                 var result = body(c);
                 if (acc.AsArray() is { } list) list.Add(result);
                 else if (acc.AsRecord() is { } record)

@@ -40,7 +40,8 @@ internal static partial class Extractors
         }
         catch (ArgumentException e)
         {
-            throw source.Error(p.RulePos, $"invalid `{p.Name}` rule: {e.Message}");
+            // At the extractor, as Tremor's invalid-extractor error.
+            throw source.Error(p.Pos, $"invalid `{p.Name}` rule: {e.Message}");
         }
     }
 

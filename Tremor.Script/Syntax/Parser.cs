@@ -58,11 +58,8 @@ internal sealed class Parser
     private Token Expect(string s, string? hint = null)
     {
         if (Peek.Is(s)) return Advance();
-        if (s == ";")
-        {
-            var prev = _tokens[Math.Max(0, _i - 1)];
-            throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", hint ?? "end every statement with `;`");
-        }
+        // Tremor reports the token it found, where it found it.
+        if (s == ";") throw _source.Error(Peek.Start, $"expected `;` after the statement, found {Peek.Describe()}", hint ?? "end every statement with `;`");
         throw _source.Error(Peek.Start, $"expected `{s}`, found {Peek.Describe()}", hint);
     }
 
@@ -403,10 +400,7 @@ internal sealed class Parser
             body.Add(ScriptStatement());
             if (terminators.Any(Peek.Is)) return body;
             if (!Accept(";") && !Accept(","))
-            {
-                var prev = _tokens[Math.Max(0, _i - 1)];
-                throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", "separate statements with `;`");
-            }
+                throw _source.Error(Peek.Start, $"expected `;` between statements, found {Peek.Describe()}", "separate statements with `;`");
         }
     }
 
@@ -466,6 +460,8 @@ internal sealed class Parser
     private Expr Binary(int level)
     {
         if (level == Levels.Length) return Unary();
+        // Tremor places a binary expression (and its errors) at the start of its left operand.
+        var start = Peek.Start;
         var left = Binary(level + 1);
         while (true)
         {
@@ -473,7 +469,7 @@ internal sealed class Parser
             if (op is null) return left;
             var t = Advance();
             var right = Binary(level + 1);
-            left = new BinaryExpr(t.Start, op switch { "||" => "or", "&&" => "and", _ => op }, left, right);
+            left = new BinaryExpr(start, op switch { "||" => "or", "&&" => "and", _ => op }, left, right);
         }
     }
 
@@ -511,7 +507,9 @@ internal sealed class Parser
         {
             if (Peek.Is("."))
             {
-                var pos = Advance().Start;
+                Advance();
+                // The segment is the key: errors about it point there, as Tremor's do, not at the `.`.
+                var pos = Peek.Start;
                 var name = Peek.Kind switch
                 {
                     TokenKind.Ident or TokenKind.String => Advance().Text,
@@ -522,7 +520,8 @@ internal sealed class Parser
             }
             else if (Peek.Is("["))
             {
-                var pos = Advance().Start;
+                Advance();
+                var pos = Peek.Start;
                 var index = Expression();
                 if (Accept(":"))
                 {

@@ -48,14 +48,14 @@ public class ExpressionTests
     public void Paths_and_strings(string expr, string ev, string expected) => Assert.Equal(expected, Harness.Eval(expr, ev));
 
     [Theory]
-    [InlineData("event.missing", "{}", "ERR: test.trickle:1:13: key `missing` not found in `event`")]
-    [InlineData("event.a.b", "{\"a\":\"s\"}", "ERR: test.trickle:1:15: cannot read field `b` of `event.a`: it is string, not a record")]
-    [InlineData("event.a[5]", "{\"a\":[1]}", "ERR: test.trickle:1:15: index 5 out of bounds for `event.a` of length 1")]
-    [InlineData("9223372036854775807 + 1", "{}", "ERR: test.trickle:1:28: arithmetic overflow: 9223372036854775807 + 1 does not fit a 64-bit integer")]
-    [InlineData("1 / 0", "{}", "ERR: test.trickle:1:10: division by zero: 1 / 0")]
-    [InlineData("1 + \"a\"", "{}", "ERR: test.trickle:1:10: cannot apply `+` to integer 1 and string \"a\"")]
-    [InlineData("1 and true", "{}", "ERR: test.trickle:1:10: the left side of `and` must be a bool, got integer 1")]
-    [InlineData("-(-9223372036854775807 - 1)", "{}", "ERR: test.trickle:1:8: arithmetic overflow: -(-9223372036854775808)")]
+    [InlineData("event.missing", "{}", "ERR: test.trickle:1:14: key `missing` not found in `event`")]
+    [InlineData("event.a.b", "{\"a\":\"s\"}", "ERR: test.trickle:1:16: cannot read field `b` of `event.a`: it is string, not a record")]
+    [InlineData("event.a[5]", "{\"a\":[1]}", "ERR: test.trickle:1:16: index 5 out of bounds for `event.a` of length 1")]
+    [InlineData("9223372036854775807 + 1", "{}", "ERR: test.trickle:1:8: arithmetic overflow: 9223372036854775807 + 1 does not fit a 64-bit integer")]
+    [InlineData("1 / 0", "{}", "ERR: test.trickle:1:8: division by zero: 1 / 0")]
+    [InlineData("1 + \"a\"", "{}", "ERR: test.trickle:1:8: cannot apply `+` to integer 1 and string \"a\"")]
+    [InlineData("1 and true", "{}", "ERR: test.trickle:1:8: the left side of `and` must be a bool, got integer 1")]
+    [InlineData("-(-9223372036854775807 - 1)", "{}", "ERR: test.trickle:1:10: arithmetic overflow: -(-9223372036854775808)")]
     public void Runtime_errors_go_to_err_with_location(string expr, string ev, string expected) => Assert.Equal(expected, Harness.Eval(expr, ev));
 
     [Fact]

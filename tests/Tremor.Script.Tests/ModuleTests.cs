@@ -177,7 +177,7 @@ public sealed class ModuleTests : IDisposable
         var output = new Collector();
         instance.Process("in", [Harness.Ev(Harness.J("[]"))], 0, output);
         var error = Harness.ErrorOf(Assert.Single(output.On("err")));
-        Assert.StartsWith($"{queryFile}:2:8: in `picky::first` ({Path.Combine(_dir, "picky.tremor")}:1:19):", error);
+        Assert.StartsWith($"{queryFile}:2:8: in `picky::first` ({Path.Combine(_dir, "picky.tremor")}:1:20):", error);
     }
 
     [Fact]

@@ -46,8 +46,8 @@ public class SemanticsTests
     public void Integer_division_gives_a_float_as_in_Tremor(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 
     [Theory]
-    [InlineData("1 / 0", "ERR: test.trickle:1:10: division by zero: 1 / 0")]
-    [InlineData("5.5 % 2", "ERR: test.trickle:1:12: cannot apply `%` to float 5.5 and integer 2")]
+    [InlineData("1 / 0", "ERR: test.trickle:1:8: division by zero: 1 / 0")]
+    [InlineData("5.5 % 2", "ERR: test.trickle:1:8: cannot apply `%` to float 5.5 and integer 2")]
     public void Division_errors(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 
     [Theory]
@@ -59,7 +59,7 @@ public class SemanticsTests
 
     [Fact]
     public void Merge_needs_two_records() =>
-        Assert.Equal("ERR: test.trickle:1:8: merge needs two records, got record and null", Harness.Eval("merge {\"a\": 1} of null end"));
+        Assert.Equal("ERR: test.trickle:1:26: merge needs two records, got record and null", Harness.Eval("merge {\"a\": 1} of null end"));
 
     [Theory]
     [InlineData("""patch {"a": {"x": 1}} of default => {"a": {"x": 2, "y": 3}, "b": 4} end""", """{"a":{"x":1,"y":3},"b":4}""")]
