@@ -32,6 +32,10 @@ internal static partial class FunctionRegistry
         Constants["datetime::formats::RFC3339"] = Value.From("%Y-%m-%dT%H:%M:%S%.f%:z");
         Constants["datetime::formats::RFC2822"] = Value.From("%a, %d %b %Y %H:%M:%S %z");
         Constants["datetime::formats::RFC5322"] = Value.From("%a, %d %b %Y %H:%M:%S %z");
+        Constants["integer::signed::MAX"] = Value.From(long.MaxValue);
+        Constants["integer::signed::MIN"] = Value.From(long.MinValue);
+        Constants["integer::unsigned::MAX"] = Value.From(ulong.MaxValue);
+        Constants["integer::unsigned::MIN"] = Value.From(0L);
 
         Add("datetime::parse", 2, a =>
         {

@@ -244,13 +244,19 @@ internal static partial class FunctionRegistry
             copy.AsRecord()!.Remove(Str(a, 1, "record::remove"));
             return copy;
         });
-        Add("record::rename", 3, a =>
+        // Tremor's form takes a record of renames {"old": "new"}; the older (record, from, to) still works.
+        Add("record::rename", 2, 3, a =>
         {
             var source = Rec(a, 0, "record::rename");
-            var from = Str(a, 1, "record::rename");
-            var to = Str(a, 2, "record::rename");
+            var renames = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (a.Length == 3) renames[Str(a, 1, "record::rename")] = Str(a, 2, "record::rename");
+            else
+            {
+                foreach (var (from, to) in Rec(a, 1, "record::rename"))
+                    renames[from] = to.AsString() ?? throw new FunctionError($"record::rename: the new name of `{from}` must be a string, got {ValueOps.TypeName(to)}");
+            }
             var r = new ValueRecord(source.Count);
-            foreach (var (k, v) in source) r.Set(string.Equals(k, from, StringComparison.Ordinal) ? to : k, v);
+            foreach (var (k, v) in source) r.Set(renames.TryGetValue(k, out var renamed) ? renamed : k, v);
             return Value.From(r);
         });
     }

@@ -201,4 +201,10 @@ public class StandardModuleTests
     [InlineData("binary::from_bytes([256])", "ERR: test.trickle:1:8: binary::from_bytes: element 0 is 256, not a byte (0 to 255)")]
     [InlineData("binary::len(event)", "ERR: test.trickle:1:8: binary::len: argument 1 must be binary, got string")]
     public void Binary_module(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr, "\"text\""));
+
+    [Theory]
+    [InlineData("record::rename({\"a\": 1, \"b\": 2, \"c\": 4}, {\"a\": \"A\", \"b\": \"B\"})", "{\"A\":1,\"B\":2,\"c\":4}")]
+    [InlineData("record::rename({\"a\": 1}, \"a\", \"z\")", "{\"z\":1}")]
+    [InlineData("[integer::signed::MAX, integer::signed::MIN, integer::unsigned::MAX, std::integer::unsigned::MIN]", "[9223372036854775807,-9223372036854775808,18446744073709551615,0]")]
+    public void Record_rename_and_integer_limits(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 }
