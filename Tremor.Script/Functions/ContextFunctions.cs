@@ -79,6 +79,11 @@ internal static partial class FunctionRegistry
             AddContext(prefix + "as_uri_string", 0, 0, (c, _) => Origin(c.Meta) is { } o ? Value.From(UriString(o)) : Value.Null);
         }
 
+        // The event's ingest time (nanoseconds), and Tremor's default instance name.
+        AddContext("system::ingest_ns", 0, 0, (c, _) => Value.From((long)c.IngestNs));
+        Add("system::instance", 0, 0, _ => Value.From("tremor"), pure: false);
+        foreach (var name in (string[])["hostname", "ingest_ns", "instance", "nanotime"]) Functions.TryAdd("tremor::system::" + name, Functions["system::" + name]);
+
         // win::cardinality: how many groups the windowed select holds now (0 without group by).
         AddContext("win::cardinality", 0, 0, (c, _) => Value.From(c.GroupCount));
 

@@ -207,4 +207,8 @@ public class StandardModuleTests
     [InlineData("record::rename({\"a\": 1}, \"a\", \"z\")", "{\"z\":1}")]
     [InlineData("[integer::signed::MAX, integer::signed::MIN, integer::unsigned::MAX, std::integer::unsigned::MIN]", "[9223372036854775807,-9223372036854775808,18446744073709551615,0]")]
     public void Record_rename_and_integer_limits(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
+
+    [Fact]
+    public void System_gives_the_events_ingest_time() =>
+        Assert.Equal("[1000,1000,\"tremor\",true]", Harness.Eval("[system::ingest_ns(), tremor::system::ingest_ns(), system::instance(), system::nanotime() > 0]"));
 }
