@@ -637,7 +637,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var args = call.Args.Select(Compile).ToArray();
         Scope.InAggregate = false;
         var index = Scope.Aggregates.Count;
-        Scope.Aggregates.Add(new AggregateSite(def, args, Scope.AllocScratch(args.Length)));
+        Scope.Aggregates.Add(new AggregateSite(def, args, Scope.AllocScratch(args.Length), call.Pos));
         return c => c.Aggregates![index].Emit();
     }
 

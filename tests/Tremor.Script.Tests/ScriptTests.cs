@@ -142,7 +142,7 @@ public class ScriptTests
     public void A_where_that_is_not_a_bool_is_an_error()
     {
         var output = Harness.Run("select event from in where event.v into out;", "{\"v\":1}");
-        Assert.Equal("test.trickle:1:1: the where clause must be a bool, got integer 1", Harness.ErrorOf(Assert.Single(output.On("err"))));
+        Assert.Equal("test.trickle:1:28: the where clause must be a bool, got integer 1", Harness.ErrorOf(Assert.Single(output.On("err"))));
     }
 
     [Fact]

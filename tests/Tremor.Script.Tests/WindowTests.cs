@@ -139,7 +139,7 @@ public class WindowTests
             """);
         q.Process("in", [Harness.Ev(long.MaxValue), Harness.Ev(1), Harness.Ev("x")], 0, output);
         Assert.Equal(Math.Pow(2, 63), Assert.Single(output.On("out")).Data.RawF64);
-        Assert.Equal("window.trickle:2:1: aggr::stats::sum: expected a number, got string \"x\"", Harness.ErrorOf(Assert.Single(output.On("err"))));
+        Assert.Equal("window.trickle:2:8: aggr::stats::sum: expected a number, got string \"x\"", Harness.ErrorOf(Assert.Single(output.On("err"))));
         Assert.Equal(1, q.ErrorCount);
     }
 
