@@ -96,7 +96,7 @@ public sealed class QueryInstance
 
     internal void Error(Event e, RuntimeError error) => Error(e, Format(error));
 
-    internal string Format(RuntimeError error) => Source.Describe(error.Pos, error.Message);
+    internal string Format(RuntimeError error) => Source.Describe(error.Pos, error.Message, error.Hint);
 
     /// <summary>The event goes to the pipeline's <c>err</c> in Tremor's error shape (see <see cref="ErrorEvent"/>).</summary>
     internal void Error(Event e, string message) => _pipelineOutlet.Error(e, message);

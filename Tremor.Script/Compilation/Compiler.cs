@@ -774,7 +774,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return body(c);
             }
             // Tremor's run-time error, at the `match`: a match without `default` must cover every value it meets.
-            throw new RuntimeError(pos, NoClauseMatched);
+            throw new RuntimeError(pos, NoClauseMatched, "Consider adding a `default => null` clause at the end of your match or validate full coverage beforehand.");
         };
     }
 

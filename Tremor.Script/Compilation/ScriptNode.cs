@@ -22,7 +22,7 @@ internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : I
         }
         catch (RuntimeError err)
         {
-            output.Error(e, source.Describe(err.Pos, err.Message));
+            output.Error(e, source.Describe(err.Pos, err.Message, err.Hint));
             return;
         }
         string port = "out";

@@ -93,9 +93,12 @@ internal sealed class Context
 }
 
 /// <summary>An error while evaluating an event; the node sends the event to <c>err</c> with this text.</summary>
-internal sealed class RuntimeError(int pos, string message) : Exception(message)
+internal sealed class RuntimeError(int pos, string message, string? hint = null) : Exception(message)
 {
     public int Pos { get; } = pos;
+
+    /// <summary>What to do about it, printed under the caret, or null.</summary>
+    public string? Hint { get; } = hint;
 }
 
 /// <summary>Thrown by standard functions; the call site turns it into a <see cref="RuntimeError"/> with its position.</summary>

@@ -14,7 +14,7 @@ public class SemanticsTests
         Assert.Equal("test.trickle:2:3: A match expression executed but no clause matched", Harness.ErrorOf(err));
         Assert.Equal("""{"a":2}""", err.Data["event"].ToString());
         // The text shows the line and a caret under the `match`.
-        Assert.Equal("test.trickle:2:3: A match expression executed but no clause matched\n      match event.a of case 1 => \"one\" end\n      ^", err.Data["error"].AsString());
+        Assert.Equal("test.trickle:2:3: A match expression executed but no clause matched\n      match event.a of case 1 => \"one\" end\n      ^\n  hint: Consider adding a `default => null` clause at the end of your match or validate full coverage beforehand.", err.Data["error"].AsString());
     }
 
     [Fact]
