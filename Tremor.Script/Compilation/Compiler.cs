@@ -372,6 +372,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         return u.Op switch
         {
             "not" => c => Value.From(!ValueOps.Bool(operand(c), pos, "the operand of `not`")),
+            "!" => c =>
+            {
+                var v = operand(c);
+                if (v.Kind == ValueKind.Bool) return Value.From(!v.AsBool());
+                return v.Kind == ValueKind.I64 ? Value.From(~v.RawI64) : throw new RuntimeError(pos, $"the operand of `!` must be an integer or a bool, got {ValueOps.TypeName(v)}");
+            }
+            ,
             "-" => c => ValueOps.Negate(operand(c), pos),
             _ => c =>
             {

@@ -76,6 +76,7 @@ internal static class ValueOps
                     case "^": return Value.From(x ^ y);
                     case "<<": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x << (int)y);
                     case ">>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x >> (int)y);
+                    case ">>>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From((long)((ulong)x >> (int)y));
                 }
             }
             catch (OverflowException)
@@ -88,7 +89,7 @@ internal static class ValueOps
             var (x, y) = (a.AsBool(), b.AsBool());
             return Value.From(op == "&" ? x & y : op == "|" ? x | y : x ^ y);
         }
-        if (op is "&" or "|" or "^" or "<<" or ">>") throw TypeMismatch(pos, a, op, b);
+        if (op is "&" or "|" or "^" or "<<" or ">>" or ">>>") throw TypeMismatch(pos, a, op, b);
         return Numeric(a, b, op, pos);
     }
 

@@ -454,7 +454,7 @@ internal sealed class Parser
 
     private static readonly string[][] Levels =
     [
-        ["or", "||"], ["xor"], ["and", "&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"],
+        ["or", "||"], ["xor"], ["and", "&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>>", ">>"], ["+", "-"], ["*", "/", "%"],
     ];
 
     private Expr Binary(int level)
@@ -489,7 +489,9 @@ internal sealed class Parser
     private Expr UnaryInner()
     {
         var t = Peek;
-        if (Accept("not") || Accept("!")) return new UnaryExpr(t.Start, "not", Unary());
+        if (Accept("not")) return new UnaryExpr(t.Start, "not", Unary());
+        // Tremor's `!` is a bitwise not: the complement of an integer, the negation of a bool.
+        if (Accept("!")) return new UnaryExpr(t.Start, "!", Unary());
         if (Accept("-")) return new UnaryExpr(t.Start, "-", Unary());
         if (Accept("+")) return new UnaryExpr(t.Start, "+", Unary());
         if (Accept("present") || Accept("absent"))

@@ -86,4 +86,13 @@ public class SemanticsTests
     [InlineData("match [1, 2, 3] of case %(1, _) => \"yes\" default => \"no\" end", "\"no\"")]
     [InlineData("match [1] of case %(1, _, ...) => \"yes\" default => \"no\" end", "\"no\"")]
     public void Array_and_tuple_patterns_bind_as_in_Tremor(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
+
+    [Theory]
+    [InlineData("!5", "-6")]
+    [InlineData("!true", "false")]
+    [InlineData("not false", "true")]
+    [InlineData("-1 >>> 60", "15")]
+    [InlineData("-8 >> 1", "-4")]
+    [InlineData("binary::into_bytes(<< 1:4, <<2>>/binary >>)", "[16,2]")]
+    public void Bitwise_not_and_the_unsigned_shift_as_in_Tremor(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 }
