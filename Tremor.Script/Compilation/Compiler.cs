@@ -407,11 +407,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     return c =>
                     {
                         var v = l(c);
-                        return Value.From(v.Kind == ValueKind.String ? string.Equals(v.AsString(), s, StringComparison.Ordinal) : v.Equals(lit.Value));
+                        return Value.From(v.Kind == ValueKind.String ? string.Equals(v.AsString(), s, StringComparison.Ordinal) : ValueOps.TremorEquals(v, lit.Value));
                     };
                 }
-                return c => Value.From(l(c).Equals(r(c)));
-            case "!=": return c => Value.From(!l(c).Equals(r(c)));
+                return c => Value.From(ValueOps.TremorEquals(l(c), r(c)));
+            case "!=": return c => Value.From(!ValueOps.TremorEquals(l(c), r(c)));
             case "<": return c => Value.From(ValueOps.Compare(l(c), r(c), "<", pos) < 0);
             case "<=": return c => Value.From(ValueOps.Compare(l(c), r(c), "<=", pos) <= 0);
             case ">": return c => Value.From(ValueOps.Compare(l(c), r(c), ">", pos) > 0);
@@ -801,7 +801,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     return (Context c, Value v, bool _, out Value r) =>
                     {
                         r = v;
-                        return v.Equals(expected(c));
+                        return ValueOps.TremorEquals(v, expected(c));
                     };
                 }
             case ExtractPattern { Name: "influx" }:
@@ -997,12 +997,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case "==":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && ValueOps.TremorEquals(v, expected(c));
                 }
             case "!=":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && !v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && !ValueOps.TremorEquals(v, expected(c));
                 }
             default:
                 {

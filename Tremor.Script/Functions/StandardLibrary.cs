@@ -139,7 +139,7 @@ internal static partial class FunctionRegistry
         {
             foreach (var x in Arr(a, 0, "array::contains"))
             {
-                if (x.Equals(a[1])) return Value.True;
+                if (ValueOps.TremorEquals(x, a[1])) return Value.True;
             }
             return Value.False;
         });

@@ -166,6 +166,49 @@ internal static class ValueOps
     private static RuntimeError Overflow(int pos, Value a, string op, Value b) =>
         new(pos, $"arithmetic overflow: {a} {op} {b} does not fit a 64-bit integer");
 
+    // Rust's f64::EPSILON: Tremor's == treats floats this close as equal.
+    private const double FloatEpsilon = 2.220446049250313e-16;
+
+    /// <summary>
+    /// Tremor's <c>==</c>: structural, a string equals a binary holding its UTF-8, and numbers where a float is
+    /// involved are equal within f64 epsilon.
+    /// </summary>
+    public static bool TremorEquals(Value a, Value b)
+    {
+        switch (a.Kind, b.Kind)
+        {
+            case (ValueKind.String, ValueKind.Bytes): return Encoding.UTF8.GetBytes(a.AsString()!).AsSpan().SequenceEqual(b.AsBytes());
+            case (ValueKind.Bytes, ValueKind.String): return TremorEquals(b, a);
+            case (ValueKind.F64, _) or (_, ValueKind.F64) when a.IsNumber && b.IsNumber:
+                a.TryGetF64(out var x);
+                b.TryGetF64(out var y);
+                return x == y || Math.Abs(x - y) < FloatEpsilon;
+            case (ValueKind.Array, ValueKind.Array):
+                {
+                    var l = a.AsArray()!;
+                    var r = b.AsArray()!;
+                    if (l.Count != r.Count) return false;
+                    for (var i = 0; i < l.Count; i++)
+                    {
+                        if (!TremorEquals(l[i], r[i])) return false;
+                    }
+                    return true;
+                }
+            case (ValueKind.Record, ValueKind.Record):
+                {
+                    var l = a.AsRecord()!;
+                    var r = b.AsRecord()!;
+                    if (l.Count != r.Count) return false;
+                    foreach (var (k, v) in l)
+                    {
+                        if (!r.TryGetValue(k, out var w) || !TremorEquals(v, w)) return false;
+                    }
+                    return true;
+                }
+            default: return a.Equals(b);
+        }
+    }
+
     public static Value ShallowCopy(Value v)
     {
         if (v.AsRecord() is { } r)

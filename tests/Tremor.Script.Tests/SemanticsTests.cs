@@ -95,4 +95,13 @@ public class SemanticsTests
     [InlineData("-8 >> 1", "-4")]
     [InlineData("binary::into_bytes(<< 1:4, <<2>>/binary >>)", "[16,2]")]
     public void Bitwise_not_and_the_unsigned_shift_as_in_Tremor(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
+
+    [Theory]
+    [InlineData("\"ab\" == <<97, 98>>", "true")]
+    [InlineData("<<97>> != \"a\"", "false")]
+    [InlineData("0.1 + 0.2 == 0.3", "true")]
+    [InlineData("[1, {\"a\": 2.0}] == [1.0, {\"a\": 2}]", "true")]
+    [InlineData("match 0.30000000000000004 of case 0.3 => \"close enough\" default => \"no\" end", "\"close enough\"")]
+    [InlineData("array::contains([\"x\"], <<120>>)", "true")]
+    public void Equality_is_Tremors(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 }
