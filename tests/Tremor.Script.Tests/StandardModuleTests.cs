@@ -150,10 +150,22 @@ public class StandardModuleTests
         var output = new Collector();
         q.Process("in", [Harness.Ev(Value.From(1L), Harness.J("""{"udp_server":{"peer":{"host":"127.0.0.1","port":41371}}}"""))], 0, output);
         q.Process("in", [Harness.Ev(Value.From(2L))], 0, output);
+        q.Process("in", [Harness.Ev(Value.From(3L), Harness.J("""{"tcp_server":{"stream":1,"peer":{"host":"::1","port":5},"path":"a/b"}}"""))], 0, output);
         Assert.Equal([
             """["udp_server","127.0.0.1",41371,"udp_server://127.0.0.1:41371/",{"scheme":"udp_server","host":"127.0.0.1","port":41371,"path":[]}]""",
             "[null,null,null,null,null]",
+            """["tcp_server","::1",5,"tcp_server://::1:5/a/b",{"scheme":"tcp_server","host":"::1","port":5,"path":["a","b"]}]""",
         ], output.Data());
+        Assert.Equal("null", Harness.Eval("origin::path()"));
+        Assert.Equal("[\"a\",\"b\"]", RunWithMeta("select origin::path() from in into out;", """{"x":{"peer":{"host":"h"},"path":"a/b"}}"""));
+    }
+
+    private static string RunWithMeta(string query, string meta)
+    {
+        var q = Query.Compile(query, "meta.trickle").Instantiate();
+        var output = new Collector();
+        q.Process("in", [Harness.Ev(Value.From(1L), Harness.J(meta))], 0, output);
+        return Assert.Single(output.Data());
     }
 
     [Fact]
