@@ -277,11 +277,27 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private static Value MissingField(Value v, string name, string prefix, int pos, bool lenient)
     {
         if (lenient) return Value.Null;
-        if (v.Kind == ValueKind.Record) throw new RuntimeError(pos, $"key `{name}` not found in `{prefix}`");
+        if (v.Kind == ValueKind.Record) throw new RuntimeError(pos, BadKey(name, prefix));
         throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
     }
 
     private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To);
+
+    // Tremor's wording for a missing key, naming where it was looked for.
+    private static string BadKey(string key, string prefix)
+    {
+        var root = prefix.Split('.', '[')[0] switch
+        {
+            "event" => "event",
+            "state" => "state",
+            "$" or "group" or "window" or "args" => "global",
+            _ => "local",
+        };
+        return $"Trying to access a non existing {root} key `{key}` (in `{prefix}`)";
+    }
+
+    private static string OutOfBounds(long index, int length, string prefix) =>
+        $"Array index out of bounds, got index {index} but expected an index in the range 0:{length} (in `{prefix}`)";
 
     private CompiledSegment CompileSegment(Segment s) => s switch
     {
@@ -302,7 +318,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return true;
             }
             error = v.Kind == ValueKind.Record
-                ? new RuntimeError(seg.Pos, $"key `{field}` not found in `{prefix}`")
+                ? new RuntimeError(seg.Pos, BadKey(field, prefix))
                 : new RuntimeError(seg.Pos, $"cannot read field `{field}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
             return false;
         }
@@ -325,7 +341,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 v = x;
                 return true;
             }
-            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Record ? $"key `{key}` not found in `{prefix}`" : $"cannot read key `{key}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
+            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Record ? BadKey(key, prefix) : $"cannot read key `{key}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
             return false;
         }
         if (index.TryGetI64(out var idx))
@@ -336,7 +352,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return true;
             }
             error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Array
-                ? $"index {idx} out of bounds for `{prefix}` of length {v.AsArray()!.Count}"
+                ? OutOfBounds(idx, v.AsArray()!.Count, prefix)
                 : $"cannot index `{prefix}` with {idx}: it is {ValueOps.TypeName(v)}, not an array");
             return false;
         }
@@ -720,7 +736,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         }
         if (key.TryGetI64(out var i) && container.AsArray() is { } a)
         {
-            if (i < 0 || i >= a.Count) throw new RuntimeError(seg.Pos, $"index {i} out of bounds for `{prefix}` of length {a.Count}");
+            if (i < 0 || i >= a.Count) throw new RuntimeError(seg.Pos, OutOfBounds(i, a.Count, prefix));
             a[(int)i] = v;
             return;
         }
@@ -1044,11 +1060,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 switch (kind)
                 {
                     case "insert":
-                        if (r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch insert: key `{key}` already exists");
+                        if (r.ContainsKey(key!)) throw new RuntimeError(opPos, $"The key that is supposed to be written to already exists: {key}");
                         r.Set(key!, valueEval!(c));
                         break;
                     case "update":
-                        if (!r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch update: key `{key}` does not exist");
+                        if (!r.ContainsKey(key!)) throw new RuntimeError(opPos, $"The key that is supposed to be updated does not exists: {key}");
                         r.Set(key!, valueEval!(c));
                         break;
                     case "upsert": r.Set(key!, valueEval!(c)); break;
@@ -1057,7 +1073,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         {
                             var to = valueEval!(c);
                             var toKey = to.AsString() ?? throw new RuntimeError(opPos, $"patch {kind}: the target key must be a string, got {ValueOps.TypeName(to)}");
-                            if (r.ContainsKey(toKey)) throw new RuntimeError(opPos, $"patch {kind}: key `{toKey}` already exists");
+                            if (r.ContainsKey(toKey)) throw new RuntimeError(opPos, $"The key that is supposed to be written to already exists: {toKey} (patch {kind})");
                             // A missing source key copies or moves nothing, as in Tremor.
                             if (r.TryGetValue(key!, out var moved))
                             {
@@ -1088,7 +1104,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                             else if (!r.TryGetValue(key, out var existing)) r.Set(key, ValueOps.Merge(Value.NewRecord(), m));
                             else if (existing.AsRecord() is not null && m.AsRecord() is not null) r.Set(key, ValueOps.Merge(existing, m));
                             else
-                                throw new RuntimeError(opPos, $"patch merge: cannot merge {ValueOps.TypeName(m)} into key `{key}`, which holds {ValueOps.TypeName(existing)} {ValueOps.Short(existing)}: both must be records");
+                                throw new RuntimeError(opPos, $"Merge can only be performed on keys that either do not exist or are records but the key '{key}' has the type {ValueOps.TypeName(existing)} (merging {ValueOps.TypeName(m)} into {ValueOps.Short(existing)})");
                             break;
                         }
                 }

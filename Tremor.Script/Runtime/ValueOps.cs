@@ -66,17 +66,17 @@ internal static class ValueOps
                     case "*": return Value.From(checked(x * y));
                     case "/":
                         // Tremor divides integers as floats, exact or not: 4 / 2 is 2.0.
-                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} / 0");
+                        if (y == 0) throw DivisionByZero(pos, a, "/");
                         return Value.From((double)x / y);
                     case "%":
-                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} % 0");
+                        if (y == 0) throw DivisionByZero(pos, a, "%");
                         return Value.From(x % y);
                     case "&": return Value.From(x & y);
                     case "|": return Value.From(x | y);
                     case "^": return Value.From(x ^ y);
-                    case "<<": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x << (int)y);
-                    case ">>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x >> (int)y);
-                    case ">>>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From((long)((ulong)x >> (int)y));
+                    case "<<": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From(x << (int)y);
+                    case ">>": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From(x >> (int)y);
+                    case ">>>": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From((long)((ulong)x >> (int)y));
                 }
             }
             catch (OverflowException)
@@ -96,7 +96,7 @@ internal static class ValueOps
     private static Value Numeric(Value a, Value b, string op, int pos)
     {
         if (!a.TryGetF64(out var x) || !b.TryGetF64(out var y)) throw TypeMismatch(pos, a, op, b);
-        if (op is "/" or "%" && y == 0 && IsInt(b)) throw new RuntimeError(pos, $"division by zero: {a} {op} 0");
+        if (op is "/" or "%" && y == 0 && IsInt(b)) throw DivisionByZero(pos, a, op);
         // `%` is for integers only, as in Tremor.
         return op switch
         {
@@ -111,10 +111,10 @@ internal static class ValueOps
 
     public static Value Negate(Value a, int pos) => a.Kind switch
     {
-        ValueKind.I64 when a.RawI64 == long.MinValue => throw new RuntimeError(pos, "arithmetic overflow: -(" + a + ")"),
+        ValueKind.I64 when a.RawI64 == long.MinValue => throw new RuntimeError(pos, $"The unary operation `-` caused an over- or underflow (-({a}) does not fit a 64-bit integer)"),
         ValueKind.I64 => Value.From(-a.RawI64),
         ValueKind.F64 => Value.From(-a.RawF64),
-        _ => throw new RuntimeError(pos, $"cannot negate a {TypeName(a)}"),
+        _ => throw new RuntimeError(pos, $"The unary operation `-` is not defined for the type `{TypeName(a)}`"),
     };
 
     public static int Compare(Value a, Value b, string op, int pos)
@@ -160,11 +160,18 @@ internal static class ValueOps
         return s.Length > 60 ? s[..57] + "..." : s;
     }
 
+    // Tremor's wording, then the values at hand.
     private static RuntimeError TypeMismatch(int pos, Value a, string op, Value b) =>
-        new(pos, $"cannot apply `{op}` to {TypeName(a)} {Short(a)} and {TypeName(b)} {Short(b)}");
+        new(pos, $"The binary operation `{op}` is not defined for the type `{TypeName(a)}` and `{TypeName(b)}` ({Short(a)} {op} {Short(b)})");
 
     private static RuntimeError Overflow(int pos, Value a, string op, Value b) =>
-        new(pos, $"arithmetic overflow: {a} {op} {b} does not fit a 64-bit integer");
+        new(pos, $"The binary operation `{op}` caused an over- or underflow ({a} {op} {b} does not fit a 64-bit integer)");
+
+    private static RuntimeError DivisionByZero(int pos, Value a, string op) =>
+        new(pos, $"The binary operation `{op}` must have a non zero RHS ({Short(a)} {op} 0)");
+
+    private static RuntimeError BadShift(int pos, long by) =>
+        new(pos, $"RHS value is larger than or equal to the number of bits in LHS value (a shift by {by}; 0 to 63 are valid)");
 
     // Rust's f64::EPSILON: Tremor's == treats floats this close as equal.
     private const double FloatEpsilon = 2.220446049250313e-16;

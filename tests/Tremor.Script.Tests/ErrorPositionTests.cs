@@ -28,7 +28,7 @@ public class ErrorPositionTests
     public void A_run_time_error_in_a_script_points_at_the_left_operand_on_its_line()
     {
         var output = Harness.Script("let x = 1;\nlet y = event.a\n  + 1;\ny", """{"a":"x"}""");
-        Assert.StartsWith("test.trickle:3:9: cannot apply `+`", Harness.ErrorOf(Assert.Single(output.On("err"))), StringComparison.Ordinal);
+        Assert.StartsWith("test.trickle:3:9: The binary operation `+` is not defined for the type `string` and `integer`", Harness.ErrorOf(Assert.Single(output.On("err"))), StringComparison.Ordinal);
     }
 
     // Compile errors: line:col of the offending token.

@@ -67,7 +67,7 @@ public class HeredocAndPatchTests
     [InlineData("patch event of copy \"a\" => \"b\" end", "{\"a\":1,\"b\":1}")]
     [InlineData("patch event of move \"a\" => \"b\" end", "{\"b\":1}")]
     [InlineData("patch event of move \"missing\" => \"b\" end", "{\"a\":1}")]
-    [InlineData("patch event of copy \"a\" => \"a\" end", "ERR: test.trickle:1:23: patch copy: key `a` already exists")]
+    [InlineData("patch event of copy \"a\" => \"a\" end", "ERR: test.trickle:1:23: The key that is supposed to be written to already exists: a (patch copy)")]
     public void Patch_copy_and_move(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr, """{"a": 1}"""));
 }
 

@@ -124,7 +124,7 @@ public class ScriptTests
         var output = new Collector();
         instance.Process("in", [Harness.Ev(Harness.J("{\"x\":\"a\"}")), Harness.Ev(Harness.J("{\"x\":1}"))], 0, output);
         var err = Assert.Single(output.On("err"));
-        Assert.Equal("errors.trickle:2:17: cannot apply `+` to string \"a\" and integer 1", Harness.ErrorOf(err));
+        Assert.Equal("errors.trickle:2:17: The binary operation `+` is not defined for the type `string` and `integer` (\"a\" + 1)", Harness.ErrorOf(err));
         Assert.Equal("{\"x\":\"a\"}", err.Data["event"].ToString());
         Assert.Equal(["{\"x\":1,\"y\":2}"], output.Data());
         Assert.Equal(1, instance.ErrorCount);
