@@ -174,10 +174,12 @@ internal static class AggregateRegistry
             _m2 += delta * (x - _mean);
         }
 
+        public double Variance => _n > 1 ? _m2 / (_n - 1) : 0.0;
+
         public Value Emit()
         {
             if (_n == 0) return Value.Null;
-            var variance = _n > 1 ? _m2 / (_n - 1) : 0.0;
+            var variance = Variance;
             return output switch
             {
                 Output.Mean => Value.From(_mean),
@@ -211,7 +213,8 @@ internal static class AggregateRegistry
     /// </summary>
     private sealed class Hdr : IAggregator
     {
-        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.99", "0.999"];
+        // Tremor's defaults.
+        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.95", "0.99", "0.999", "0.9999", "0.99999"];
         private readonly LongHistogram _histogram = new(long.MaxValue / 4, 2);
         private readonly Moments _moments = new("aggr::stats::hdr", Moments.Output.Stdev);
         private string[]? _percentiles;
@@ -252,7 +255,9 @@ internal static class AggregateRegistry
             r.Append("min", count == 0 ? Value.Null : Value.From(_min));
             r.Append("max", count == 0 ? Value.Null : Value.From(_max));
             r.Append("mean", _moments.Emit() is { IsNull: false } && count > 0 ? Value.From(_histogram.GetMean()) : Value.Null);
-            r.Append("stdev", count == 0 ? Value.Null : _moments.Emit());
+            var stdev = _moments.Emit();
+            r.Append("stdev", count == 0 ? Value.Null : stdev);
+            r.Append("var", count == 0 ? Value.Null : Value.From(_moments.Variance));
             var percentiles = new ValueRecord();
             foreach (var p in _percentiles ?? DefaultPercentiles)
             {

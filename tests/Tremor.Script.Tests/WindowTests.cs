@@ -127,7 +127,7 @@ public class WindowTests
         Assert.Equal(4.0, r["mean"].RawF64);
         Assert.Equal(2.0, r["var"].RawF64);
         Assert.Equal(Math.Sqrt(2.0), r["stdev"].RawF64, 10);
-        Assert.Equal("{\"count\":5,\"min\":2,\"max\":6,\"mean\":4,\"stdev\":1.4142135623730951,\"percentiles\":{\"0.5\":4,\"0.99\":6}}", r["hdr"].ToString());
+        Assert.Equal("{\"count\":5,\"min\":2,\"max\":6,\"mean\":4,\"stdev\":1.4142135623730951,\"var\":2,\"percentiles\":{\"0.5\":4,\"0.99\":6}}", r["hdr"].ToString());
     }
 
     [Fact]
