@@ -47,14 +47,19 @@ internal static partial class FunctionRegistry
             foreach (var p in parts) list.Add(Value.From(p));
             return Value.From(list);
         });
+        // Codepoint indexes, as Tremor's; an end past the string is its end.
         Add("string::substr", 3, a =>
         {
             var s = Str(a, 0, "string::substr");
             var start = Int(a, 1, "string::substr");
             var end = Int(a, 2, "string::substr");
-            if (start < 0 || end < start || end > s.Length)
-                throw new FunctionError($"string::substr: range {start}..{end} is outside the string of length {s.Length}");
-            return Value.From(s[(int)start..(int)end]);
+            var runes = s.EnumerateRunes().ToArray();
+            var stop = Math.Min(end, runes.Length);
+            if (start < 0 || stop < start)
+                throw new FunctionError($"string::substr: range {start}..{end} is outside the string of {runes.Length} codepoints");
+            var sb = new StringBuilder();
+            for (var i = (int)start; i < stop; i++) sb.Append(runes[i].ToString());
+            return Value.From(sb.ToString());
         });
         Add("string::format", 1, int.MaxValue, a =>
         {

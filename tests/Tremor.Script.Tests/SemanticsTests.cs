@@ -104,4 +104,10 @@ public class SemanticsTests
     [InlineData("match 0.30000000000000004 of case 0.3 => \"close enough\" default => \"no\" end", "\"close enough\"")]
     [InlineData("array::contains([\"x\"], <<120>>)", "true")]
     public void Equality_is_Tremors(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
+
+    [Theory]
+    [InlineData("string::substr(\"this is a test\", 5, 7)", "\"is\"")]
+    [InlineData("string::substr(\"\u2665 utf8 \ud83d\ude00!\", 2, 8)", "\"utf8 \ud83d\ude00\"")]
+    [InlineData("string::substr(\"abc\", 1, 99)", "\"bc\"")]
+    public void Substr_counts_codepoints(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 }
