@@ -27,9 +27,9 @@ public static class QueryRunCommand
 
     /// <summary>
     /// Compiles <paramref name="file"/>, runs every JSON line of <paramref name="input"/> through it and writes each output
-    /// event, whatever its port, to <paramref name="output"/>; an event that failed (it carries <c>$error</c>) is written
-    /// as Tremor writes it, <c>{"error": "...", "event": ...}</c>, to <paramref name="error"/> when it reached the
-    /// pipeline's <c>err</c> port (the query did not route it). At the end of the input the query ends as a flow whose source finished does
+    /// event, whatever its port, to <paramref name="output"/>; an event that failed (in Tremor's shape,
+    /// <c>{"error": "...", "event": ...}</c>) goes to <paramref name="error"/> when it reached the pipeline's <c>err</c>
+    /// port (the query did not route it). At the end of the input the query ends as a flow whose source finished does
     /// (open windows and batches emit) unless <paramref name="flush"/> is false. Returns the exit code: 0, 1 when a line
     /// was not JSON, 2 when the file does not compile.
     /// </summary>
@@ -100,21 +100,15 @@ public static class QueryRunCommand
 
         public void Emit(string port, Event e)
         {
-            var value = e.Data;
-            var writer = output;
-            // Tremor's shape for an event that failed: the error and the event it failed on. One the query did not
-            // route itself (it reached the pipeline's err) goes to stderr, as Tremor's tremor run reports errors there.
-            if (e.Meta.AsRecord() is { } meta && meta.TryGetValue("error", out var message))
-            {
-                var record = new ValueRecord(2);
-                record.Set("error", message);
-                record.Set("event", e.Data);
-                value = Value.From(record);
-                if (port == "err") writer = error;
-            }
+            // A failed event is data in Tremor's shape, {"error": ..., "event": ...}. One the query did not route itself
+            // (it reached the pipeline's err) goes to stderr, as Tremor's tremor run reports errors there.
+            var writer = port == "err" && IsError(e.Data) ? error : output;
             _buffer.ResetWrittenCount();
-            _codec.Encode(value, _buffer);
+            _codec.Encode(e.Data, _buffer);
             writer.WriteLine(Encoding.UTF8.GetString(_buffer.WrittenSpan));
         }
+
+        private static bool IsError(Value data) =>
+            data.AsRecord() is { Count: 2 } r && r.TryGetValue("error", out var text) && text.Kind == ValueKind.String && r.TryGetValue("event", out _);
     }
 }
