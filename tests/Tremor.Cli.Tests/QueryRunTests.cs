@@ -79,12 +79,12 @@ public sealed class QueryRunTests : IDisposable
     [Fact]
     public async Task A_query_that_does_not_compile_exits_2_naming_the_file_line_and_column()
     {
-        var query = Write("bad.trickle", "select event from in\ninto out\n");
+        var query = Write("bad.trickle", "select event\nfrom nowhere into out;\n");
 
         var result = await TremorProcess.RunWithInputAsync("1\n", "run", query);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("bad.trickle:2:9: missing `;`", result.Stderr);
+        Assert.Contains("bad.trickle:2:6: unknown stream `nowhere`", result.Stderr);
         Assert.Empty(result.Stdout);
     }
 
