@@ -423,8 +423,15 @@ internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<s
             scratch = Math.Max(scratch, scope.ScratchCount);
             return eval;
         }
-        var main = def.HasMain ? CompileBlock(def.Body) : null;
-        var ports = def.PortBodies.ToDictionary(p => p.Port, p => CompileBlock(p.Body), StringComparer.Ordinal);
+        // Blocks compile in the order they are written, so the first mistake in the text is the one reported.
+        Eval? main = null;
+        var ports = new Dictionary<string, Eval>(StringComparer.Ordinal);
+        var mainPos = def.Body.Count > 0 ? def.Body[0].Pos : int.MaxValue;
+        foreach (var block in def.PortBodies.Select(p => (p.Pos, Port: (string?)p.Port, p.Body)).Append((mainPos, null, def.Body)).OrderBy(b => b.Item1))
+        {
+            if (block.Port is { } port) ports[port] = CompileBlock(block.Body);
+            else if (def.HasMain) main = CompileBlock(block.Body);
+        }
         var emits = def.PortBodies.Select(p => p.Body).Prepend(def.Body).SelectMany(EmitPortsOf).Distinct(StringComparer.Ordinal).ToArray();
         return new ScriptPlan(def.Name, main, ports, locals, scratch, def, emits);
     }

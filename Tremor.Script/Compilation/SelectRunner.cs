@@ -216,6 +216,22 @@ internal sealed class SelectRunner
                 first.Units = carry;
             }
         }
+        // A group whose windows emitted all they held is forgotten at once, as Tremor's: win::cardinality counts the
+        // groups that hold something, and a state window starts again from its initial state.
+        if (IsEmpty(state))
+        {
+            _groups.Remove(state.Key);
+            _recency.Remove(state.Recency);
+        }
+    }
+
+    private static bool IsEmpty(GroupState state)
+    {
+        foreach (var w in state.Windows)
+        {
+            if (w.Count > 0 || w.Open || w.Units > 0) return false;
+        }
+        return true;
     }
 
     private readonly Dictionary<WindowScript, Context> _windowContexts = [];
@@ -381,7 +397,7 @@ internal sealed class SelectRunner
                     if (!w.Plan.EmitEmpty) break;
                 }
             }
-            if (state.Windows.All(w => w.Count == 0 && !w.Open)) (idle ??= []).Add(state);
+            if (IsEmpty(state)) (idle ??= []).Add(state);
         }
         if (idle is not null)
         {
@@ -395,7 +411,8 @@ internal sealed class SelectRunner
 
     public void Finish(ulong nowNs)
     {
-        foreach (var state in _groups.Values) Flush(state, nowNs);
+        // Least recently used first: a deterministic order, whatever the dictionary's.
+        foreach (var state in _recency) Flush(state, nowNs);
         _groups.Clear();
         _recency.Clear();
     }

@@ -183,15 +183,28 @@ public class WindowTests
     public void Max_groups_closes_the_least_recently_used_group_early_and_loses_nothing()
     {
         var (q, output) = Start("""
-            define window two from tumbling with size = 2, max_groups = 2 end;
-            select {"g": group, "events": aggr::win::collect_flattened(event.v)} from in[two] group by event.g into out;
+            define window three from tumbling with size = 3, max_groups = 2 end;
+            select {"g": group, "events": aggr::win::collect_flattened(event.v)} from in[three] group by event.g into out;
             """);
         q.Process("in", [.. new[] { ("a", 1), ("b", 2), ("a", 3), ("c", 4), ("c", 5), ("d", 6) }.Select(x => Harness.Ev(Harness.J($"{{\"g\":\"{x.Item1}\",\"v\":{x.Item2}}}")))], 0, output);
-        // a filled its window; c evicted b (least recently used) with what it held; d evicted a (empty: nothing to emit).
-        Assert.Equal(["""{"g":"a","events":[1,3]}""", """{"g":"b","events":[2]}""", """{"g":"c","events":[4,5]}"""], output.Data());
+        // c evicted b (least recently used: a was touched after it) with what b held; d evicted a.
+        Assert.Equal(["""{"g":"b","events":[2]}""", """{"g":"a","events":[1,3]}"""], output.Data());
         Assert.Equal(2, q.Runners[0].GroupCount);
         q.Finish(0, output);
-        Assert.Equal("""{"g":"d","events":[6]}""", output.Data()[^1]);
+        Assert.Equal(["""{"g":"b","events":[2]}""", """{"g":"a","events":[1,3]}""", """{"g":"c","events":[4,5]}""", """{"g":"d","events":[6]}"""], output.Data());
+    }
+
+    [Fact]
+    public void A_group_whose_window_emitted_everything_is_forgotten_at_once()
+    {
+        var (q, output) = Start("""
+            define window two from tumbling with size = 2 end;
+            select {"g": group, "groups": win::cardinality()} from in[two] group by event into out;
+            """);
+        q.Process("in", [Harness.Ev("x"), Harness.Ev("y"), Harness.Ev("x"), Harness.Ev("y")], 0, output);
+        // When x emits, y still holds an event (2 groups); when y emits, x was already forgotten (1 group).
+        Assert.Equal(["""{"g":"x","groups":2}""", """{"g":"y","groups":1}"""], output.Data());
+        Assert.Equal(0, q.Runners[0].GroupCount);
     }
 
     [Fact]
