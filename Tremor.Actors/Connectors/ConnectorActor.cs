@@ -581,8 +581,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void Returned(EventId[] ids, long[] weights, bool failed)
     {
         for (var i = 0; i < ids.Length; i++) _acks.Return(ids[i], weights[i], failed, _settledAcks, _settledFails);
-        if (_settledAcks.Count == 0 && _settledFails.Count == 0) return;
-        _proxy?.Tell(new PluginProxy.SourceAcks(_settledAcks.ToArray(), _settledFails.ToArray()));
+        if (_settledAcks.Count == 0 && _settledFails.Count == 0 || _proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
+            // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(new PluginProxy.SourceAcks(_settledAcks.ToArray(), _settledFails.ToArray()));
         _settledAcks.Clear();
         _settledFails.Clear();
     }

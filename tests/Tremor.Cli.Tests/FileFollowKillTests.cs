@@ -56,7 +56,8 @@ public sealed class FileFollowKillTests(ITestOutputHelper output) : IDisposable
                 text.Append("line-").Append(i).Append('\n');
             }
             await AppendAsync(text);
-            await Task.Yield();
+            // A writer at its own pace (not a synchronisation): the kills fall while lines are still coming.
+            await Task.Delay(5);
         }
     }
 
@@ -95,10 +96,13 @@ public sealed class FileFollowKillTests(ITestOutputHelper output) : IDisposable
             var burst = random.Next(400, 1200);
             var before = OutLines().Count;
             var tremor = TremorProcess.Start(["run", flow], _temp.FullName);
-            // The rotation falls in the middle of the second round's burst.
-            var writer = WriteAsync(written, burst, round == 1 ? written + burst / 2 : null);
+            var writer = Task.CompletedTask;
             try
             {
+                // Lines come while the source runs (the restart reads what came while it was down first).
+                await tremor.StderrShows("following").WaitAsync(TremorProcess.DefaultTimeout);
+                // The rotation falls in the middle of the second round's burst.
+                writer = WriteAsync(written, burst, round == 1 ? written + burst / 2 : null);
                 // A random moment mid-stream: part of this round's lines reached the output, not all of them.
                 var killAfter = random.Next(1, burst);
                 await AwaitOutputAsync(lines => lines.Count >= before + killAfter, TimeSpan.FromSeconds(60), $"{killAfter} more lines");
@@ -114,6 +118,9 @@ public sealed class FileFollowKillTests(ITestOutputHelper output) : IDisposable
 
         await using (var last = TremorProcess.Start(["run", flow], _temp.FullName))
         {
+            await last.StderrShows("following").WaitAsync(TremorProcess.DefaultTimeout);
+            await WriteAsync(written, 200, null);
+            written += 200;
             await AwaitOutputAsync(lines => lines.Distinct().Count() >= written, TimeSpan.FromSeconds(60), $"all {written} lines");
             last.Terminate();
             var result = await last.WaitAsync(TremorProcess.DefaultTimeout);
