@@ -42,7 +42,7 @@ tremor {
       main {
         query = """
           select event from in into out;
-          select event from in where event == "END" into done;
+          select event from in where event == "END" into out/done;
         """
       }
     }

@@ -98,7 +98,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             if (output.Count == 0) return;
             // Output made by time, not by an upstream batch: no upstream gets credit for it. Its events' sources were
             // acknowledged when the window took them (see AssignWeights): it carries no ack weight.
-            _pending.Enqueue((ActorRefs.Nobody, Unweighted(output)));
+            _pending.Enqueue((ActorRefs.Nobody, output));
             Flush();
         });
     }
@@ -136,15 +136,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         {
             _collector.Clear();
             _program.Process(batch.Port, batch.Events, _collector);
-            var drained = _collector.Drain();
-            output = batch.Weights is { } weights ? AssignWeights(batch.Events, weights, drained) : Unweighted(drained);
+            output = _collector.Drain();
+            if (batch.Weights is { } weights) AssignWeights(batch.Events, weights, output);
         }
         _pending.Enqueue((Sender, output));
         Flush();
     }
-
-    private static List<(string, Event[], long[]?)> Unweighted(List<(string Port, Event[] Events)> output) =>
-        output.ConvertAll(o => (o.Port, o.Events, (long[]?)null));
 
     /// <summary>
     /// Hands each transactional input's ack weight on to what the program made of it: the output events that carry its
@@ -153,7 +150,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     /// memory and whose output carries only its last event's id: its weight goes back to its source as acknowledged
     /// (as Vector finalizes a dropped event) — unless it went to an unlinked <c>err</c> port: a failed expression is a failure.
     /// </summary>
-    private List<(string, Event[], long[]?)> AssignWeights(Event[] inputs, long[] weights, List<(string Port, Event[] Events)> output)
+    private void AssignWeights(Event[] inputs, long[] weights, List<(string Port, Event[] Events, long[]? Weights)> output)
     {
         var owed = new Dictionary<EventId, long>();
         for (var i = 0; i < inputs.Length; i++)
@@ -162,7 +159,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         }
         var copies = new Dictionary<EventId, int>();
         HashSet<EventId>? errored = null;
-        foreach (var (port, events) in output)
+        foreach (var (port, events, _) in output)
         {
             var linked = _outlets.IsLinked(port);
             foreach (var e in events)
@@ -172,9 +169,9 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
                 else if (port == "err") (errored ??= []).Add(e.Id);
             }
         }
-        var result = new List<(string, Event[], long[]?)>(output.Count);
-        foreach (var (port, events) in output)
+        for (var o = 0; o < output.Count; o++)
         {
+            var (port, events, _) = output[o];
             long[]? shares = null;
             if (_outlets.IsLinked(port))
             {
@@ -190,7 +187,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
                     (shares ??= new long[events.Length])[j] = share;
                 }
             }
-            result.Add((port, events, shares));
+            output[o] = (port, events, shares);
         }
         List<(EventId, long)>? acked = null;
         List<(EventId, long)>? failed = null;
@@ -202,7 +199,6 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         }
         if (acked is not null) ReturnWeights(acked, failed: null);
         if (failed is not null) ReturnWeights(failed, failed: "an expression failed and the pipeline's err port is not linked");
-        return result;
     }
 
     private void ReturnWeights(Event[] events, long[] weights, string? failed) =>
@@ -261,7 +257,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             var output = _collector.Drain();
             if (output.Count > 0)
             {
-                _pending.Enqueue((ActorRefs.Nobody, Unweighted(output)));
+                _pending.Enqueue((ActorRefs.Nobody, output));
                 Flush();
                 return;
             }
@@ -291,12 +287,13 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             foreach (var list in _byPort.Values) list.Clear();
         }
 
-        public List<(string, Event[])> Drain()
+        /// <summary>What was emitted, per port; no ack weights yet (see AssignWeights).</summary>
+        public List<(string, Event[], long[]?)> Drain()
         {
-            var result = new List<(string, Event[])>(_byPort.Count);
+            var result = new List<(string, Event[], long[]?)>(_byPort.Count);
             foreach (var (port, list) in _byPort)
             {
-                if (list.Count > 0) result.Add((port, list.ToArray()));
+                if (list.Count > 0) result.Add((port, list.ToArray(), null));
             }
             return result;
         }
