@@ -75,6 +75,28 @@ public sealed class EndToEndAckTests : TremorTestKit
     }
 
     [Fact]
+    public async Task An_asynchronous_sink_acking_during_the_call_and_after_it_acks_each_event_once_with_a_second_sink()
+    {
+        var source = new TestSourceFactory { Total = 200, Transactional = true, ChunksPerPull = 20 };
+        var a = new TestSinkFactory();
+        Register(source);
+        Register(a);
+        Register(new AsyncAckSinkFactory());
+        var (_, exit) = Deploy(Flow("f", """
+            connectors {
+              src { type = test-source }
+              a { type = test-sink }
+              b { type = async-sink }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["src -> main", "main -> a", "main -> b"]
+            """), DataPath(batchSize: 20, credits: 2));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        AwaitAssert(() => Assert.Equal(Pulls(200), source.Acked.Order()));
+        Assert.Empty(source.Failed);
+    }
+
+    [Fact]
     public async Task An_event_a_query_filters_out_is_acked_and_one_it_passes_is_acked_after_its_sink()
     {
         var source = new TestSourceFactory { Total = 100, Transactional = true };
@@ -125,6 +147,42 @@ public sealed class EndToEndAckTests : TremorTestKit
         var last = Enumerable.Range(0, 10).Select(w => (ulong)(w * 10 + 9)).ToList();
         AwaitAssert(() => Assert.Equal(last, source.Failed.Order()));
         AwaitAssert(() => Assert.Equal(Pulls(100).Except(last), source.Acked.Order()));
+    }
+}
+
+/// <summary>
+/// A sink that answers later through the host: half of each batch acked during the call (before its Pending reply
+/// reaches the runtime), the rest from another thread afterwards.
+/// </summary>
+public sealed class AsyncAckSinkFactory : IConnectorFactory
+{
+    public string Type => "async-sink";
+    public string Description => "acks asynchronously";
+    public ConnectorKinds Kinds => ConnectorKinds.Sink;
+    public string? DefaultCodec => "json";
+
+    public IConnector Create(ConnectorContext context) => new Sink(context.Host);
+
+    private sealed class Sink(IPluginHost host) : ConnectorBase, ISink
+    {
+        private readonly List<Task> _later = [];
+
+        public ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+        {
+            var ids = batch.Events.Select(e => e.Id).ToList();
+            var half = ids.Count / 2;
+            host.Ack(ids[..half]);
+            var rest = ids[half..];
+            lock (_later) _later.Add(Task.Run(() => host.Ack(rest), CancellationToken.None));
+            return ValueTask.FromResult(SinkReply.Pending);
+        }
+
+        public async ValueTask OnEndAsync(CancellationToken cancellationToken)
+        {
+            Task[] later;
+            lock (_later) later = [.. _later];
+            await Task.WhenAll(later);
+        }
     }
 }
 
