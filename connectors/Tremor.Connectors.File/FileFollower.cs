@@ -27,6 +27,7 @@ internal sealed class FileFollower : ConnectorBase, ISource
     private readonly Dictionary<ulong, Line> _lines = [];
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly List<FileSystemWatcher> _watchers = [];
+    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal); // logged once until they open
     private byte[] _arena = new byte[1024 * 1024];
     private int _arenaUsed;
     private FileCheckpoint? _checkpoint;
@@ -239,9 +240,11 @@ internal sealed class FileFollower : ConnectorBase, ISource
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _host.Log(PluginLogLevel.Warning, $"file: cannot open '{path}' to follow it: {e.Message}");
+            // Tried again at every scan; said once, not every poll.
+            if (_unreadable.Add(path)) _host.Log(PluginLogLevel.Warning, $"file: cannot open '{path}' to follow it: {e.Message}; trying again every {_options.PollInterval.TotalMilliseconds:0}ms");
             return;
         }
+        _unreadable.Remove(path);
         var head = ReadHead(handle, size);
         long start = 0;
         if (_resume!.Remove(identity, out var entry))

@@ -233,6 +233,18 @@ public sealed class FileFollowTests : IDisposable
     }
 
     [Fact]
+    public async Task A_checkpoint_that_is_not_readable_fails_the_connect_naming_it_and_what_to_do()
+    {
+        var path = _dir.File("app.log");
+        Append(path, "1\n");
+        var checkpoint = Path.Combine(_state, "follow-checkpoint.json");
+        await System.IO.File.WriteAllTextAsync(checkpoint, "{\"version\": 1, \"files\": [ {\"path\"");
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Follower.StartAsync(_state, ("path", path)));
+        Assert.Contains(checkpoint, error.Message);
+        Assert.Contains("delete it", error.Message);
+    }
+
+    [Fact]
     public void Follow_config_errors_name_the_key()
     {
         var factory = new FileFactory();
