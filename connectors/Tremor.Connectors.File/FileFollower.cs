@@ -17,6 +17,9 @@ namespace Tremor.Connectors.File;
 internal sealed class FileFollower : ConnectorBase, ISource
 {
     private const int HeadBytes = 64;
+
+    /// <summary>A glob as in a shell: <c>*</c> and <c>?</c> only (no DOS quirks), hidden files included, no recursion.</summary>
+    private static readonly EnumerationOptions Globbing = new() { MatchType = MatchType.Simple, AttributesToSkip = 0, IgnoreInaccessible = true };
     private const int ReadChunk = 256 * 1024;
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan FailureLogInterval = TimeSpan.FromSeconds(10);
@@ -167,7 +170,7 @@ internal sealed class FileFollower : ConnectorBase, ISource
             IEnumerable<string> paths;
             try
             {
-                paths = Directory.EnumerateFiles(directory, Path.GetFileName(pattern)).Order(StringComparer.Ordinal).ToList();
+                paths = Directory.EnumerateFiles(directory, Path.GetFileName(pattern), Globbing).Order(StringComparer.Ordinal).ToList();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -219,7 +222,7 @@ internal sealed class FileFollower : ConnectorBase, ISource
         if (directory is null || !Directory.Exists(directory)) return null;
         try
         {
-            foreach (var path in Directory.EnumerateFiles(directory))
+            foreach (var path in Directory.EnumerateFiles(directory, "*", Globbing))
             {
                 if (FileIdentity.Of(path) is { } found && found.Identity == identity) return (path, identity, found.Size);
             }
