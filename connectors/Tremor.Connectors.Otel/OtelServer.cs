@@ -163,6 +163,10 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
                     ? $"no gRPC method {request.Path}; this server has the OTLP Export methods of LogsService, MetricsService and TraceService"
                     : $"no OTLP endpoint {request.Path}; POST to /v1/logs, /v1/metrics or /v1/traces");
             if (!Enabled(signal)) throw new OtlpRequestException(GrpcStatus.Unimplemented, 404, $"{OtlpRequest.SignalName(signal).ToLowerInvariant()} are turned off on this server");
+            if (grpc && !HttpProtocol.IsHttp2(request.Protocol))
+            {
+                throw new OtlpRequestException(GrpcStatus.InvalidArgument, 400, $"gRPC needs HTTP/2 ({request.Protocol} came): send OTLP/gRPC to url, OTLP/HTTP to http-url");
+            }
             if (!HttpMethods.IsPost(request.Method)) throw new OtlpRequestException(GrpcStatus.Unimplemented, 405, $"OTLP export requests are POSTs, found {request.Method}");
             if (!grpc && request.ContentType is { } ct && !ct.StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase) && transport != Transport.HttpJson)
             {

@@ -123,6 +123,20 @@ public sealed class OtelBadInputTests
         Assert.Empty(server.Events);
     }
 
+    [Fact]
+    public async Task Grpc_sent_to_the_http_port_is_refused_naming_the_port_to_use()
+    {
+        await using var server = new ServerRunner(new TestHost());
+        await server.StartAsync();
+        using var http = new HttpClient();
+
+        using var answer = await http.PostAsync(new Uri(server.HttpUrl, OtlpRequest.LogsPath.TrimStart('/')), Body(OtlpRequest.FrameGrpc(ExportLogsServiceRequest.Parser.ParseFrom(ValidLogs())), "application/grpc"));
+
+        Assert.Equal("3", answer.Headers.GetValues("grpc-status").Single());
+        Assert.Contains("gRPC needs HTTP/2", Uri.UnescapeDataString(answer.Headers.GetValues("grpc-message").Single()));
+        Assert.Empty(server.Events);
+    }
+
     [Theory]
     [InlineData("grpc")]
     [InlineData("http/protobuf")]

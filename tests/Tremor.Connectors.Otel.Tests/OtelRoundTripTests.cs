@@ -121,6 +121,11 @@ public sealed class OtelRoundTripTests
             Assert.True(expected.Equals(received), $"{key} differs:\nsent     {expected}\nreceived {received}");
         }
         Assert.All(server.Events, e => Assert.Equal(protocol, e.Meta["otel_server"]["protocol"].AsString()));
+        // Equality takes 12 and 12.0 as equal; OTLP keeps integer and float points apart, and so do the events.
+        var metrics = Items(server.Events.Single(e => !e.Data["metrics"].IsNull).Data, "metrics", "scope_metrics", "metrics").ToList();
+        Assert.Equal(ValueKind.I64, metrics[0]["data"]["gauge"]["data_points"][0]["value"].Kind);
+        Assert.Equal(ValueKind.F64, metrics[1]["data"]["sum"]["data_points"][0]["value"].Kind);
+        Assert.Equal(ValueKind.Bytes, Items(server.Events.Single(e => !e.Data["logs"].IsNull).Data, "logs", "scope_logs", "logs").First()["attributes"]["bytes"].Kind);
     }
 
     [Fact]
