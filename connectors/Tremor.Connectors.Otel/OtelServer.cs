@@ -18,12 +18,14 @@ internal sealed record OtelServerSettings(
     bool Trace,
     long MaxBodySize,
     int MaxPendingRequests,
-    TimeSpan ResponseTimeout);
+    TimeSpan ResponseTimeout,
+    bool ReplyWhenReceived);
 
 /// <summary>
 /// <c>otel_server</c>: an OTLP receiver (gRPC and HTTP with protobuf or JSON, logs, metrics and traces). Each export
 /// request is one structured event; the request is answered once the event was acked downstream (OK / 200), failed
-/// (Unavailable / 503, so the exporter retries) or not settled within <c>response-timeout</c>.
+/// (Unavailable / 503, so the exporter retries) or not settled within <c>response-timeout</c>; with
+/// <c>reply = received</c> it is answered as soon as the event is queued (at most once, as Tremor's otel_server).
 /// </summary>
 public sealed class OtelServerFactory : IConnectorFactory
 {
@@ -32,7 +34,7 @@ public sealed class OtelServerFactory : IConnectorFactory
 
     /// <inheritdoc />
     public string Description =>
-        "OTLP receiver (gRPC, HTTP protobuf/JSON): each export request an event, answered once acked (keys: url, http-url, logs, metrics, trace, max-body-size, max-pending-requests, response-timeout)";
+        "OTLP receiver (gRPC, HTTP protobuf/JSON): each export request an event, answered once delivered (keys: url, http-url, logs, metrics, trace, reply, max-body-size, max-pending-requests, response-timeout)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Source;
@@ -44,7 +46,7 @@ public sealed class OtelServerFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("url", "http-url", "logs", "metrics", "trace", "max-body-size", "max-pending-requests", "response-timeout");
+        config.RejectUnknownKeys("url", "http-url", "logs", "metrics", "trace", "reply", "max-body-size", "max-pending-requests", "response-timeout");
         var grpc = ConfigReading.Url(config, "url", "http://127.0.0.1:4317", canBeOff: true);
         var http = ConfigReading.Url(config, "http-url", "http://127.0.0.1:4318", canBeOff: true);
         if (grpc is null && http is null) throw new ConfigException(ConfigReading.KeyPath(config, "url"), "url (gRPC) and http-url are both off: turn one on");
@@ -56,7 +58,8 @@ public sealed class OtelServerFactory : IConnectorFactory
             config.GetBool("trace", true),
             ConfigReading.PositiveInt(config, "max-body-size", 8 * 1024 * 1024, int.MaxValue - 1),
             ConfigReading.PositiveInt(config, "max-pending-requests", 1024, 1_000_000),
-            ConfigReading.PositiveDuration(config, "response-timeout", TimeSpan.FromSeconds(10)));
+            ConfigReading.PositiveDuration(config, "response-timeout", TimeSpan.FromSeconds(10)),
+            ConfigReading.OneOf(config, "reply", "delivered", "delivered", "received") == "received");
         if (settings.Grpc is { } g && settings.Http is { } h && g.Port != 0 && g.Equals(h))
         {
             throw new ConfigException(ConfigReading.KeyPath(config, "http-url"), $"gRPC (url) and OTLP/HTTP (http-url) need a port each, both are {g}");
@@ -92,6 +95,7 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
     private long _nextId;
     private int _pending;
     private volatile bool _closing;
+    private readonly Lock _drainLock = new();
 
     public OtelServerConnector(IPluginHost host, OtelServerSettings settings)
     {
@@ -110,7 +114,11 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
 
     internal long RefusedCount => _refused.Count;
 
-    public bool IsTransactional => true;
+    /// <summary>With <c>reply = received</c> the exporter has its answer before the flow ran: nothing waits for acks.</summary>
+    public bool IsTransactional => !_settings.ReplyWhenReceived;
+
+    /// <summary>With <c>reply = received</c> a queued export was already answered OK: a drain delivers it.</summary>
+    public bool PullsWhileDraining => _settings.ReplyWhenReceived;
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
@@ -227,7 +235,7 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
     private OtlpRequestException TooLarge(long seen) =>
         new(GrpcStatus.ResourceExhausted, 413, $"the body of {seen}+ bytes is larger than max-body-size ({_settings.MaxBodySize} bytes)");
 
-    /// <summary>Queues the event and waits for its settlement; null when it was delivered.</summary>
+    /// <summary>Queues the event and waits for its settlement (with <c>reply = received</c> only queues it); null when it was delivered.</summary>
     private async Task<OtlpRequestException?> EmitAndWaitAsync(HttpContext context, Value data, Transport transport)
     {
         if (Interlocked.Increment(ref _pending) > _settings.MaxPendingRequests)
@@ -239,6 +247,15 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
         {
             var id = (ulong)Interlocked.Increment(ref _nextId);
             var export = new PendingExport(id, data, Meta(context, transport), _host.NowNs());
+            if (_settings.ReplyWhenReceived)
+            {
+                // Answered OK once queued, so queued means delivered at a drain: nothing joins the queue after it began.
+                lock (_drainLock)
+                {
+                    if (_closing) return new OtlpRequestException(GrpcStatus.Unavailable, 503, "the server is shutting down");
+                    return _queue.Writer.TryWrite(export) ? null : Overloaded();
+                }
+            }
             _awaiting[id] = export;
             if (!_queue.Writer.TryWrite(export))
             {
@@ -351,6 +368,8 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
                 batch.AddStructured(export.Data, export.Id, export.IngestNs, export.Meta);
             }
             if (batch.Count > 0) return PullStatus.Data;
+            // Draining: nothing new is accepted, so an empty queue is the end of what there is to hand over.
+            if (_closing) return PullStatus.Empty;
             try
             {
                 if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
@@ -377,9 +396,10 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
 
     public override ValueTask OnDrainAsync(CancellationToken cancellationToken)
     {
-        // New requests get Unavailable; queued ones will never be pulled: answer them now so their exporters retry.
-        _closing = true;
-        while (_queue.Reader.TryRead(out var export))
+        // New requests get Unavailable. Queued ones will never be pulled (unless they were answered already, with
+        // reply = received: those are pulled until the queue is empty): answer them now so their exporters retry.
+        lock (_drainLock) _closing = true;
+        while (!_settings.ReplyWhenReceived && _queue.Reader.TryRead(out var export))
         {
             export.Settled.TrySetResult(new OtlpRequestException(GrpcStatus.Unavailable, 503, "the server is shutting down"));
         }

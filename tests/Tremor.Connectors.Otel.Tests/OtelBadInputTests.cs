@@ -110,6 +110,60 @@ public sealed class OtelBadInputTests
     }
 
     [Fact]
+    public async Task An_export_nobody_settles_is_answered_503_after_the_response_timeout()
+    {
+        await using var server = new ServerRunner(new TestHost(), ("response-timeout", "300ms")) { Settle = Settle.Nothing };
+        await server.StartAsync();
+        using var http = new HttpClient();
+
+        using var answer = await http.PostAsync(new Uri(server.HttpUrl, "v1/logs"), Body(ValidLogs().ToByteArray(), "application/x-protobuf"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+        Assert.Contains("within 300ms (response-timeout)", StatusMessage(await answer.Content.ReadAsByteArrayAsync()));
+        Assert.True(server.Connector.IsTransactional);
+    }
+
+    [Fact]
+    public async Task With_reply_received_an_export_is_answered_once_queued_and_its_event_needs_no_ack()
+    {
+        await using var server = new ServerRunner(new TestHost(), ("reply", "received"), ("response-timeout", "1h")) { Settle = Settle.Nothing };
+        await server.StartAsync();
+        using var http = new HttpClient();
+
+        using var answer = await http.PostAsync(new Uri(server.HttpUrl, "v1/logs"), Body(ValidLogs().ToByteArray(), "application/x-protobuf"));
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.False(server.Connector.IsTransactional);
+        await server.WaitForAsync("logs", _ => true, "the event");
+    }
+
+    [Fact]
+    public async Task With_reply_received_a_drain_hands_over_what_was_answered_and_refuses_what_comes_after()
+    {
+        var host = new TestHost();
+        await using var server = (OtelServerConnector)new OtelServerFactory().Create(Context(host, ("url", "off"), ("http-url", "127.0.0.1:0"), ("reply", "received")));
+        Assert.True(await server.ConnectAsync(1, CancellationToken.None));
+        using var http = new HttpClient();
+        var url = new Uri(server.HttpUrl!, "v1/logs");
+
+        using var before = await http.PostAsync(url, Body(ValidLogs().ToByteArray(), "application/x-protobuf"));
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        await server.OnDrainAsync(CancellationToken.None);
+        using var after = await http.PostAsync(url, Body(ValidLogs().ToByteArray(), "application/x-protobuf"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        Assert.True(server.PullsWhileDraining);
+        var batch = new SourceBatch(8);
+        Assert.Equal(PullStatus.Data, await server.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(1, batch.Count);
+        batch.Clear();
+        // Nothing more can come: the pull says so at once instead of waiting for input.
+        Assert.Equal(PullStatus.Empty, await server.PullAsync(batch, CancellationToken.None));
+        Assert.Equal(0, batch.Count);
+        await server.OnStopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task A_signal_that_is_turned_off_is_refused_and_not_emitted()
     {
         await using var server = new ServerRunner(new TestHost(), ("logs", false));

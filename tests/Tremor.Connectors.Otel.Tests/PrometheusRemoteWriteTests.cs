@@ -184,6 +184,7 @@ public sealed class PrometheusRemoteWriteOfflineTests
         AssertRefusedNaming(new OtelServerFactory(), [("url", "off"), ("http-url", "off")], "url");
         AssertRefusedNaming(new OtelServerFactory(), [("max-body-size", 0)], "max-body-size");
         AssertRefusedNaming(new OtelServerFactory(), [("listen", "x")], "listen");
+        AssertRefusedNaming(new OtelServerFactory(), [("reply", "never")], "reply");
         AssertRefusedNaming(new OtelClientFactory(), [("protocol", "thrift")], "protocol");
         AssertRefusedNaming(new OtelClientFactory(), [("compression", "zstd")], "compression");
     }

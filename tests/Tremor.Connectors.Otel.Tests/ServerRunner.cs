@@ -7,6 +7,8 @@ internal enum Settle
 {
     Ack,
     Fail,
+    /// <summary>Neither, as for an event a pipeline dropped.</summary>
+    Nothing,
 }
 
 /// <summary>
@@ -72,7 +74,7 @@ internal sealed class ServerRunner : IAsyncDisposable
                     Assert.True(chunk.IsStructured, "otel_server emits structured events");
                     lock (_lock) _events.Add((chunk.Structured, chunk.Meta));
                     if (Settle == Settle.Ack) Connector.Ack(chunk.StreamId, chunk.PullId);
-                    else Connector.Fail(chunk.StreamId, chunk.PullId);
+                    else if (Settle == Settle.Fail) Connector.Fail(chunk.StreamId, chunk.PullId);
                 }
                 if (status == PullStatus.Finished) return;
             }
