@@ -15,7 +15,8 @@ internal sealed record RemoteWriteSettings(Uri Url, TimeSpan Timeout, List<(stri
 /// <c>prometheus_remote_write</c>: events as samples, sent as Prometheus remote-write 1.0 (a snappy-compressed protobuf
 /// <c>WriteRequest</c> per batch). An event is influx-shaped (<c>measurement</c>, <c>tags</c>, <c>fields</c>,
 /// <c>timestamp</c> in ns: one sample per field, named <c>measurement_field</c>, or <c>measurement</c> for the field
-/// <c>value</c>) or one sample (<c>name</c>, <c>labels</c>, <c>value</c>, <c>timestamp</c>).
+/// <c>value</c>), one sample (<c>name</c>, <c>labels</c>, <c>value</c>, <c>timestamp</c>) or an OTLP metrics event from
+/// otel_server.
 /// </summary>
 public sealed class PrometheusRemoteWriteFactory : IConnectorFactory
 {
@@ -24,7 +25,7 @@ public sealed class PrometheusRemoteWriteFactory : IConnectorFactory
 
     /// <inheritdoc />
     public string Description =>
-        "Prometheus remote write: events (measurement/tags/fields or name/labels/value) as samples (keys: url, timeout, headers, labels)";
+        "Prometheus remote write: events (measurement/tags/fields, name/labels/value or OTLP metrics) as samples (keys: url, timeout, headers, labels)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Sink;
@@ -57,39 +58,39 @@ internal static class RemoteWriteSamples
     /// <summary>Adds the samples of one event to <paramref name="series"/> (keyed by their sorted labels); throws <see cref="OtlpShapeException"/> for an event of another shape.</summary>
     public static void Add(Value data, ulong ingestNs, IReadOnlyList<(string Name, string Value)> extraLabels, Dictionary<string, TimeSeries> series)
     {
-        if (data.AsRecord() is null) throw new OtlpShapeException("event", $"expected a record (measurement/tags/fields or name/labels/value), found {ValueToOtlp.Kind(data)}");
-        var timestamp = Timestamp(data["timestamp"], ingestNs);
-        var samples = new List<(string Name, Value Labels, double Value)>();
-        if (data["measurement"].AsString() is { } measurement)
+        if (data.AsRecord() is null) throw new OtlpShapeException("event", $"expected a record (measurement/tags/fields, name/labels/value or OTLP metrics), found {ValueToOtlp.Kind(data)}");
+        var samples = new List<(string Name, List<(string Name, string Value)> Labels, double Value, long Timestamp)>();
+        if (!data["metrics"].IsNull)
         {
+            OtlpSamples(data["metrics"], ingestNs, samples);
+        }
+        else if (data["measurement"].AsString() is { } measurement)
+        {
+            var timestamp = Timestamp(data["timestamp"], ingestNs);
             var fields = data["fields"].AsRecord() ?? throw new OtlpShapeException("event.fields", $"expected a record of numeric fields, found {ValueToOtlp.Kind(data["fields"])}");
             if (fields.Count == 0) throw new OtlpShapeException("event.fields", "has no field: a sample needs a value");
+            var tags = LabelsOf(data["tags"], "event.tags");
             foreach (var (field, value) in fields)
             {
-                samples.Add((field == "value" ? measurement : $"{measurement}_{field}", data["tags"], Number(value, $"event.fields.{field}")));
+                samples.Add((field == "value" ? measurement : $"{measurement}_{field}", tags, Number(value, $"event.fields.{field}"), timestamp));
             }
         }
         else if (data["name"].AsString() is { } name)
         {
-            samples.Add((name, data["labels"], Number(data["value"], "event.value")));
+            samples.Add((name, LabelsOf(data["labels"], "event.labels"), Number(data["value"], "event.value"), Timestamp(data["timestamp"], ingestNs)));
         }
         else
         {
-            throw new OtlpShapeException("event", "has neither measurement (with tags and fields) nor name (with labels and value)");
+            throw new OtlpShapeException("event", "has neither measurement (with tags and fields), name (with labels and value) nor metrics (OTLP)");
         }
 
-        foreach (var (name, labelValues, value) in samples)
+        foreach (var (name, labelValues, value, timestamp) in samples)
         {
             var labels = new List<Label> { new() { Name = "__name__", Value = SanitizeMetric(name) } };
-            if (!labelValues.IsNull)
+            // Prometheus reads an empty label value as no label.
+            foreach (var (key, text) in labelValues)
             {
-                var record = labelValues.AsRecord() ?? throw new OtlpShapeException("event.tags", $"expected a record of labels, found {ValueToOtlp.Kind(labelValues)}");
-                foreach (var (key, v) in record)
-                {
-                    var text = v.AsString() ?? (v.IsNull ? "" : v.ToString());
-                    // Prometheus reads an empty label value as no label.
-                    if (text.Length > 0) labels.Add(new Label { Name = SanitizeLabel(key), Value = text });
-                }
+                if (text.Length > 0) labels.Add(new Label { Name = SanitizeLabel(key), Value = text });
             }
             foreach (var (key, v) in extraLabels)
             {
@@ -97,16 +98,99 @@ internal static class RemoteWriteSamples
             }
             // The spec wants labels sorted by name, without duplicates (a sanitized name may collide: the later wins).
             var sorted = labels.GroupBy(l => l.Name, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(l => l.Name, StringComparer.Ordinal).ToList();
-            var key2 = string.Join('\u0001', sorted.Select(l => $"{l.Name}\u0002{l.Value}"));
-            if (!series.TryGetValue(key2, out var ts))
+            var seriesKey = string.Join('\u0001', sorted.Select(l => $"{l.Name}\u0002{l.Value}"));
+            if (!series.TryGetValue(seriesKey, out var ts))
             {
                 ts = new TimeSeries();
                 ts.Labels.AddRange(sorted);
-                series[key2] = ts;
+                series[seriesKey] = ts;
             }
             ts.Samples.Add(new Sample { Value = value, Timestamp = timestamp });
         }
     }
+
+    private static List<(string Name, string Value)> LabelsOf(Value record, string path)
+    {
+        if (record.IsNull) return [];
+        var r = record.AsRecord() ?? throw new OtlpShapeException(path, $"expected a record of labels, found {ValueToOtlp.Kind(record)}");
+        return r.Select(kv => (kv.Key, kv.Value.AsString() ?? (kv.Value.IsNull ? "" : kv.Value.ToString()))).ToList();
+    }
+
+    /// <summary>
+    /// An OTLP metrics event (what otel_server emits) as samples, the way Prometheus' own OTLP receiver names them:
+    /// gauges and sums as they are, histograms as <c>_bucket{le}</c> (cumulative), <c>_sum</c> and <c>_count</c>, summaries as
+    /// <c>{quantile}</c>, <c>_sum</c> and <c>_count</c>; point attributes are labels, and the resource's
+    /// <c>service.name</c> and <c>service.instance.id</c> become <c>job</c> and <c>instance</c>.
+    /// </summary>
+    private static void OtlpSamples(Value metrics, ulong ingestNs, List<(string, List<(string, string)>, double, long)> samples)
+    {
+        var resources = ValueToOtlp.Metrics(metrics, "event.metrics");
+        for (var ri = 0; ri < resources.Count; ri++)
+        {
+            var resource = new List<(string, string)>();
+            foreach (var kv in resources[ri].Resource?.Attributes ?? [])
+            {
+                if (kv.Key == "service.name") resource.Add(("job", Text(kv.Value)));
+                if (kv.Key == "service.instance.id") resource.Add(("instance", Text(kv.Value)));
+            }
+            foreach (var scope in resources[ri].ScopeMetrics)
+            {
+                foreach (var m in scope.Metrics)
+                {
+                    long At(ulong timeUnixNano) => (long)((timeUnixNano == 0 ? ingestNs : timeUnixNano) / 1_000_000);
+                    List<(string, string)> Labels(IEnumerable<Proto.Common.KeyValue> attributes, params (string, string)[] more) =>
+                        [.. resource, .. attributes.Select(kv => (kv.Key, Text(kv.Value))), .. more];
+                    switch (m.DataCase)
+                    {
+                        case Proto.Metrics.Metric.DataOneofCase.Gauge or Proto.Metrics.Metric.DataOneofCase.Sum:
+                            foreach (var p in m.DataCase == Proto.Metrics.Metric.DataOneofCase.Gauge ? m.Gauge.DataPoints : m.Sum.DataPoints)
+                            {
+                                double? value = p.ValueCase switch
+                                {
+                                    Proto.Metrics.NumberDataPoint.ValueOneofCase.AsInt => p.AsInt,
+                                    Proto.Metrics.NumberDataPoint.ValueOneofCase.AsDouble => p.AsDouble,
+                                    _ => null,
+                                };
+                                if (value is { } v) samples.Add((m.Name, Labels(p.Attributes), v, At(p.TimeUnixNano)));
+                            }
+                            break;
+                        case Proto.Metrics.Metric.DataOneofCase.Histogram:
+                            foreach (var p in m.Histogram.DataPoints)
+                            {
+                                var at = At(p.TimeUnixNano);
+                                ulong cumulative = 0;
+                                for (var b = 0; b < p.ExplicitBounds.Count && b < p.BucketCounts.Count; b++)
+                                {
+                                    cumulative += p.BucketCounts[b];
+                                    samples.Add(($"{m.Name}_bucket", Labels(p.Attributes, ("le", p.ExplicitBounds[b].ToString(System.Globalization.CultureInfo.InvariantCulture))), cumulative, at));
+                                }
+                                samples.Add(($"{m.Name}_bucket", Labels(p.Attributes, ("le", "+Inf")), p.Count, at));
+                                if (p.HasSum) samples.Add(($"{m.Name}_sum", Labels(p.Attributes), p.Sum, at));
+                                samples.Add(($"{m.Name}_count", Labels(p.Attributes), p.Count, at));
+                            }
+                            break;
+                        case Proto.Metrics.Metric.DataOneofCase.Summary:
+                            foreach (var p in m.Summary.DataPoints)
+                            {
+                                var at = At(p.TimeUnixNano);
+                                foreach (var q in p.QuantileValues)
+                                {
+                                    samples.Add((m.Name, Labels(p.Attributes, ("quantile", q.Quantile.ToString(System.Globalization.CultureInfo.InvariantCulture))), q.Value, at));
+                                }
+                                samples.Add(($"{m.Name}_sum", Labels(p.Attributes), p.Sum, at));
+                                samples.Add(($"{m.Name}_count", Labels(p.Attributes), p.Count, at));
+                            }
+                            break;
+                        case Proto.Metrics.Metric.DataOneofCase.ExponentialHistogram:
+                            throw new OtlpShapeException($"event.metrics[{ri}]", $"metric '{m.Name}' is an exponential histogram, which remote write 1.0 has no form for");
+                    }
+                }
+            }
+        }
+    }
+
+    private static string Text(Proto.Common.AnyValue value) =>
+        value.ValueCase == Proto.Common.AnyValue.ValueOneofCase.StringValue ? value.StringValue : OtlpToValue.Any(value).ToString();
 
     /// <summary>The request for a batch: samples of each series in time order, as Prometheus appends them.</summary>
     public static WriteRequest Request(Dictionary<string, TimeSeries> series)

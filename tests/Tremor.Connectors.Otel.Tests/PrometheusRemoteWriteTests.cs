@@ -100,6 +100,36 @@ public sealed class PrometheusRemoteWriteTests(Prometheus prometheus) : IClassFi
         Assert.Equal(42, (await prometheus.QueryAsync("rw_requests_total{status=\"200\"}")).Single().Value);
     }
 
+    /// <summary>An OTLP metrics event as otel_server emits it: a sum and a histogram of service "shop".</summary>
+    internal static Value OtlpMetrics(long timeNs)
+    {
+        var sumPoint = Record(("attributes", Record(("region", "eu"))), ("time_unix_nano", timeNs), ("value", 5));
+        var sum = Record(("name", "rw_otel_orders"), ("data", Record(("sum", Record(("is_monotonic", true), ("aggregation_temporality", 2), ("data_points", List(sumPoint)))))));
+        var histogramPoint = Record(("time_unix_nano", timeNs), ("count", 3), ("sum", 30.5), ("explicit_bounds", List(10.0, 20.0)), ("bucket_counts", List(1, 2, 0)));
+        var histogram = Record(("name", "rw_otel_latency"), ("data", Record(("histogram", Record(("aggregation_temporality", 2), ("data_points", List(histogramPoint)))))));
+        var resource = Record(("attributes", Record(("service.name", "shop"), ("service.instance.id", "shop-1"))));
+        return Record(("metrics", List(Record(("resource", resource), ("scope_metrics", List(Record(("metrics", List(sum, histogram)))))))));
+    }
+
+    [Fact]
+    public async Task OTLP_metrics_from_otel_server_are_written_as_prometheus_names_them()
+    {
+        var host = new TestHost();
+        await using var sink = Sink(host);
+
+        var reply = await sink.Sink!.OnBatchAsync(Structured(OtlpMetrics(NowNs())), CancellationToken.None);
+
+        Assert.Equal(SinkStatus.Ack, reply.Status);
+        Dictionary<string, double> buckets = [];
+        await WaitUntil(async () => (buckets = await prometheus.QueryAsync("rw_otel_latency_bucket")).Count == 3, "the histogram's buckets in prometheus");
+        Assert.Equal(1, buckets["__name__=rw_otel_latency_bucket,instance=shop-1,job=shop,le=10"]);
+        Assert.Equal(3, buckets["__name__=rw_otel_latency_bucket,instance=shop-1,job=shop,le=20"]);
+        Assert.Equal(3, buckets["__name__=rw_otel_latency_bucket,instance=shop-1,job=shop,le=+Inf"]);
+        Assert.Equal(30.5, (await prometheus.QueryAsync("rw_otel_latency_sum")).Single().Value);
+        Assert.Equal(3, (await prometheus.QueryAsync("rw_otel_latency_count")).Single().Value);
+        Assert.Equal(5, (await prometheus.QueryAsync("rw_otel_orders{region=\"eu\",job=\"shop\"}")).Single().Value);
+    }
+
     [Fact]
     public async Task A_sample_prometheus_refuses_fails_its_events_with_prometheus_reason_and_keeps_the_connection()
     {
@@ -172,6 +202,18 @@ public sealed class PrometheusRemoteWriteOfflineTests
         var ts = Assert.Single(request.Timeseries);
         Assert.Equal(["__name__=_9lives_total", "app_name=x", "zone=b"], ts.Labels.Select(l => $"{l.Name}={l.Value}"));
         Assert.Equal([(1000L, 3.0), (2000L, 1.0)], ts.Samples.Select(s => (s.Timestamp, s.Value)));
+    }
+
+    [Fact]
+    public void An_exponential_histogram_fails_its_event_naming_the_metric()
+    {
+        var point = Record(("count", 1));
+        var metric = Record(("name", "sizes"), ("data", Record(("exponential_histogram", Record(("data_points", List(point)))))));
+        var exponential = Record(("metrics", List(Record(("scope_metrics", List(Record(("metrics", List(metric)))))))));
+
+        var error = Assert.Throws<OtlpShapeException>(() => RemoteWriteSamples.Add(exponential, 1, [], []));
+
+        Assert.Contains("metric 'sizes' is an exponential histogram", error.Message);
     }
 
     [Fact]
