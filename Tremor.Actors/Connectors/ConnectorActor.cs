@@ -410,8 +410,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Delivered>(OnDelivered);
         Receive<PluginProxy.HookDone>(OnHookDone);
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
-        Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
-        Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
+        Receive<AckEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks(m.Ids, [])));
+        Receive<FailEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks([], m.Ids)));
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
@@ -485,6 +485,20 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// One instance, one call at a time: a hook would wait behind a pull that waits for input (a server with no
     /// traffic), so the wait is cut short; the pull is taken up again after the hook.
     /// </summary>
+    private void TellSourceAcks(PluginProxy.SourceAcks acks)
+    {
+        if (_proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            // A pull waiting for input would hold the acks back, and a broker that waits for them before it sends
+            // more (a prefetch window, an in-flight limit) would keep that pull waiting for ever. Cut it short; the
+            // pull is taken up again right after.
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(acks);
+    }
+
     private void TellHook(PluginProxy.HookKind kind)
     {
         if (_proxy is null) return;
