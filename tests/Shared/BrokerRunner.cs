@@ -3,7 +3,7 @@ using Tremor.Pdk;
 namespace Tremor.Connectors.Testing;
 
 /// <summary>What one pull produced, copied (the batch and its memory are only valid until the next pull).</summary>
-internal sealed record Pulled(ulong StreamId, ulong PullId, byte[] Data, Value Meta)
+internal sealed record Pulled(ulong StreamId, ulong PullId, byte[] Data, Value Meta, Value Structured = default)
 {
     public string Text => System.Text.Encoding.UTF8.GetString(Data);
 }
@@ -88,7 +88,7 @@ internal sealed class BrokerRunner : IAsyncDisposable
                     for (var i = 0; i < batch.Count; i++)
                     {
                         var c = batch[i];
-                        if (!c.IsStreamEnd) _pulled.Add(new Pulled(c.StreamId, c.PullId, c.Data.ToArray(), c.Meta));
+                        if (!c.IsStreamEnd) _pulled.Add(new Pulled(c.StreamId, c.PullId, c.Data.ToArray(), c.Meta, c.Structured));
                     }
                 }
                 if (status == PullStatus.Finished) return;
@@ -178,6 +178,10 @@ internal static partial class Fixtures
     /// <summary>A sink batch of events (payload and meta), payloads back to back as the runtime hands them over.</summary>
     public static SinkBatch BrokerBatch(params (string Payload, Value Meta)[] events) =>
         BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.Payload), 1UL, Value.Null, e.Meta)).ToArray());
+
+    /// <summary>A sink batch of structured events (what a sink that writes fields, not bytes, reads), with their JSON as payload.</summary>
+    public static SinkBatch DataBatch(params Value[] events) =>
+        BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.ToString()), 1UL, e, Value.Null)).ToArray());
 
     /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
     public static async Task WaitUntil(Func<bool> condition, string what)

@@ -31,6 +31,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Sets what else the server needs to start (environment variables), before each start.</summary>
     public Action<ProcessStartInfo>? Configure { get; init; }
 
+    /// <summary>The signal that stops it cleanly: SIGTERM, or what the server wants (PostgreSQL: SIGINT, a fast shutdown).</summary>
+    public int StopSignal { get; init; } = 15;
+
     /// <summary>How long a start may take until the port accepts connections (an Erlang node takes seconds).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -89,14 +92,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGTERM, then waits for the exit (a server flushes its persistence on SIGTERM).</summary>
+    /// <summary><see cref="StopSignal"/>, then waits for the exit (a server flushes its persistence on it).</summary>
     public async Task StopAsync()
     {
         if (_process is not { } process) return;
         _process = null;
         if (!process.HasExited)
         {
-            _ = Kill(process.Id, 15);
+            _ = Kill(process.Id, StopSignal);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try
             {
