@@ -12,7 +12,8 @@ namespace Tremor.Connectors.Postgres;
 /// <c>postgres</c>: PostgreSQL through Npgsql. The sink writes each batch in one transaction — binary COPY into the
 /// table, or COPY into a temporary table and <c>INSERT ... ON CONFLICT DO UPDATE</c> for an upsert — and acks it once
 /// the commit returned. The source polls a query with the last acknowledged value of a cursor column as <c>$1</c>
-/// (the cursor advances only over rows acked downstream, in order) and LISTENs on channels (a NOTIFY's payload goes
+/// (the cursor advances only over rows acked downstream, in order, and is saved in the state directory for the next
+/// run) and LISTENs on channels (a NOTIFY's payload goes
 /// through the codec). A lost server is reported through <see cref="IPluginHost.ConnectionLost"/>.
 /// </summary>
 internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
@@ -41,6 +42,8 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
     private List<TableColumn>? _columns;
     private long _nextPollTicks;
     private long _droppedNotifications;
+    private string? _statePath;
+    private bool _stateLoaded;
     private int _lostReported;
     private bool _stopped;
 
@@ -83,6 +86,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
                 _columns = await LoadColumnsAsync(_sinkConnection, sink, linked.Token).ConfigureAwait(false);
                 if (_columns is null) return false;
             }
+            if (_options.Source is { Query: not null } && !_stateLoaded && !LoadCursor()) return false;
             if (_options.Source is { Query: not null } && !IsOpen(_queryConnection))
             {
                 await CloseAsync(_queryConnection).ConfigureAwait(false);
@@ -109,6 +113,70 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
         Volatile.Write(ref _lostReported, 0);
         _host.Log(PluginLogLevel.Info, $"postgres: connected to {_options.Where} as '{_options.Username}'");
         return true;
+    }
+
+    /// <summary>
+    /// Where the last run's cursor is kept (the runtime's state directory for this connector): a new run starts after
+    /// the value it committed, unless the query or cursor column changed. False when the directory cannot be used.
+    /// </summary>
+    private bool LoadCursor()
+    {
+        var source = _options.Source!;
+        try
+        {
+            _statePath = Path.Combine(_host.StateDirectory, "cursor.json");
+        }
+        catch (NotSupportedException)
+        {
+            _stateLoaded = true;
+            _host.Log(PluginLogLevel.Info, "postgres: this runtime keeps no state directory: the cursor is kept in memory and a new run starts from source.start");
+            return true;
+        }
+        catch (InvalidOperationException e)
+        {
+            _host.Log(PluginLogLevel.Error, $"postgres: the cursor cannot be kept: {e.Message}");
+            return false;
+        }
+        _stateLoaded = true;
+        if (!File.Exists(_statePath)) return true;
+        try
+        {
+            var saved = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(_statePath));
+            if (saved is null || !saved.TryGetValue("cursor", out var value) || saved.GetValueOrDefault("query") != source.Query || saved.GetValueOrDefault("column") != source.Cursor)
+            {
+                _host.Log(PluginLogLevel.Warning, $"postgres: the saved cursor in {_statePath} is for another query or column: starting from source.start");
+                return true;
+            }
+            _cursor.Restore(value);
+            _host.Log(PluginLogLevel.Info, $"postgres: resuming after {source.Cursor} = {value}, where the last run's acknowledged rows ended");
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            _host.Log(PluginLogLevel.Warning, $"postgres: the saved cursor in {_statePath} cannot be read ({e.Message}): starting from source.start");
+        }
+        return true;
+    }
+
+    /// <summary>Saves the committed cursor when it moved (before each poll and at stop), replacing the file atomically.</summary>
+    private void SaveCursor()
+    {
+        if (_statePath is null || _cursor.Saved(out var changed) is not { } value || !changed) return;
+        try
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["column"] = _options.Source!.Cursor!,
+                ["cursor"] = value,
+                ["query"] = _options.Source.Query!,
+            });
+            var temp = _statePath + ".tmp";
+            File.WriteAllText(temp, json);
+            File.Move(temp, _statePath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _host.Log(PluginLogLevel.Warning, $"postgres: the cursor could not be saved to {_statePath} ({e.Message}); a new run reads again from the last saved value");
+        }
     }
 
     private string Hint(string sqlState) => sqlState switch
@@ -238,6 +306,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
         if (batch.Count > 0) return PullStatus.Data;
         if (source.Query is not null && Environment.TickCount64 >= Volatile.Read(ref _nextPollTicks))
         {
+            SaveCursor();
             var found = await PollAsync(source, cancellationToken).ConfigureAwait(false);
             // A poll that found rows is followed at once by the next (a backlog drains at full speed); an empty one waits.
             Volatile.Write(ref _nextPollTicks, Environment.TickCount64 + (found ? 0 : (long)source.Interval.TotalMilliseconds));
@@ -452,6 +521,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
     {
         if (_stopped) return;
         _stopped = true;
+        SaveCursor();
         await _stop.CancelAsync().ConfigureAwait(false);
         await StopListeningAsync().ConfigureAwait(false);
         await CloseAsync(_sinkConnection).ConfigureAwait(false);

@@ -8,8 +8,8 @@ namespace Tremor.Connectors.Postgres;
 /// The source's cursor: the value of the cursor column the next poll starts after (<c>$1</c>). Rows are handed out in
 /// the query's order; the committed value moves over a row only once it and every row before it were acked, so a
 /// restart of the flow or a failed row never skips a row that was not delivered. A failed row makes the next poll read
-/// again after the committed value (rows acked after it are read again: duplicates, not losses). Kept in memory: a
-/// new run starts from <c>start</c>.
+/// again after the committed value (rows acked after it are read again: duplicates, not losses). The committed value
+/// is saved as text (<see cref="Saved"/>) for the next run, which starts after it (<see cref="Restore"/>).
 /// </summary>
 internal sealed class PostgresCursor(Value start)
 {
@@ -18,13 +18,52 @@ internal sealed class PostgresCursor(Value start)
     private readonly Dictionary<ulong, LinkedListNode<(ulong PullId, object Cursor, bool Acked)>> _byPull = [];
     private object? _committed;
     private object? _read;
+    private object? _lastSaved;
 
     /// <summary>The last value every row up to which was acked (<c>start</c> before any).</summary>
     public Value CommittedValue
     {
         get
         {
-            lock (_lock) return _committed is null ? start : PostgresValues.FromColumn(_committed, "");
+            lock (_lock)
+            {
+                return _committed switch
+                {
+                    null => start,
+                    UntypedLiteral literal => literal.Text,
+                    var value => PostgresValues.FromColumn(value, ""),
+                };
+            }
+        }
+    }
+
+    /// <summary>
+    /// The committed value as text for the next run (numbers invariant, timestamps round-trip ISO 8601), or null while
+    /// nothing was acked; <paramref name="changed"/> says whether it moved since the last call.
+    /// </summary>
+    public string? Saved(out bool changed)
+    {
+        lock (_lock)
+        {
+            changed = !Equals(_committed, _lastSaved);
+            _lastSaved = _committed;
+            return _committed switch
+            {
+                null => null,
+                DateTime t => t.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                DateTimeOffset t => t.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                UntypedLiteral literal => literal.Text,
+                var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
+    }
+
+    /// <summary>Starts after a value a previous run committed (sent untyped: the server gives it the column's type).</summary>
+    public void Restore(string text)
+    {
+        lock (_lock)
+        {
+            _committed = _read = _lastSaved = new UntypedLiteral(text);
         }
     }
 
@@ -42,6 +81,7 @@ internal sealed class PostgresCursor(Value start)
     {
         lock (_lock)
         {
+            if (_read is UntypedLiteral literal) return new NpgsqlParameter { Value = literal.Text, NpgsqlDbType = NpgsqlDbType.Unknown };
             if (_read is { } read) return new NpgsqlParameter { Value = read };
         }
         // A string start (a timestamp, a text key) goes as an untyped literal: the server gives it the column's type.
@@ -88,4 +128,7 @@ internal sealed class PostgresCursor(Value start)
             return true;
         }
     }
+
+    /// <summary>A value restored from text, its type left to the server.</summary>
+    private sealed record UntypedLiteral(string Text);
 }

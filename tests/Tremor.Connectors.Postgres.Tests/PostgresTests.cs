@@ -129,6 +129,30 @@ public sealed class PostgresTests(PostgresServer server, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task The_cursor_is_kept_in_the_state_directory_so_the_next_run_starts_after_the_last_acked_row()
+    {
+        await server.ExecuteAsync("CREATE TABLE resumed (id serial PRIMARY KEY, at timestamptz); INSERT INTO resumed (at) SELECT timestamptz '2024-01-01 00:00:00Z' + g * interval '1 minute' FROM generate_series(1, 4) g");
+        using var state = new TempDir();
+        (string, Value) config = ("source", Section(("query", "SELECT id, at FROM resumed WHERE at > $1 ORDER BY at"), ("cursor", "at"), ("start", "2000-01-01T00:00:00Z"), ("interval", "50ms")));
+
+        await using (var first = new BrokerRunner(Create(new TestHost { StateDir = state.Path }, config)))
+        {
+            await first.StartAsync();
+            await first.WaitFor(p => p.Count == 4, "the four rows");
+            // Rows 1 and 2 acked, 3 and 4 still in flight when the run stops.
+            await first.AckAsync(first.Pulled[0]);
+            await first.AckAsync(first.Pulled[1]);
+        }
+
+        var host = new TestHost { StateDir = state.Path };
+        await using var second = new BrokerRunner(Create(host, config));
+        await second.StartAsync();
+        await second.WaitFor(p => p.Count == 2, "the rows not acked by the last run");
+        Assert.Equal([3L, 4L], second.Pulled.Select(p => p.Structured["id"].RawI64));
+        Assert.True(host.Logged("resuming after at = 2024-01-01T00:02:00.0000000Z"));
+    }
+
+    [Fact]
     public async Task A_notify_payload_arrives_with_its_channel_in_the_meta()
     {
         await using var source = new BrokerRunner(Create(new TestHost(), ("source", Section(("channels", Strings("tremor_events", "Other Channel"))))));
