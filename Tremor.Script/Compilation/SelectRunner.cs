@@ -19,7 +19,7 @@ internal sealed class SelectRunner
     {
         Plan = plan;
         _owner = owner;
-        _c = new Context(plan.Locals, plan.Scratch);
+        _c = new Context(plan.Locals, plan.Scratch) { Args = owner.Args };
     }
 
     public SelectPlan Plan { get; }
