@@ -9,7 +9,7 @@ var pluginsOption = new Option<string[]>("--plugins")
 
 var root = new RootCommand("Tremor.NET: an event processor whose connectors are plugins.");
 
-var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }." };
+var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }, or a troy deployment (FILE.troy)." };
 var run = new Command("run", "Run the flows of a HOCON file until they finish, an exit connector fires, or Ctrl-C / SIGTERM (drain, then stop).")
 {
     runFile,
@@ -17,6 +17,11 @@ var run = new Command("run", "Run the flows of a HOCON file until they finish, a
 };
 run.SetAction((parse, cancel) => RunCommand.RunAsync(parse.GetValue(runFile)!, parse.GetValue(pluginsOption) ?? [], Console.Out, Console.Error));
 root.Subcommands.Add(run);
+
+var convertFile = new Argument<FileInfo>("file") { Description = "A troy deployment (FILE.troy); use NAME; finds NAME.troy beside it." };
+var convert = new Command("convert", "Print the HOCON of a troy deployment: the same flows, which tremor run accepts.") { convertFile };
+convert.SetAction(parse => ConvertCommand.Convert(parse.GetValue(convertFile)!, Console.Out, Console.Error));
+root.Subcommands.Add(convert);
 
 var plugins = new Command("plugins", "List, inspect and hash plugins.");
 var configOption = new Option<FileInfo?>("--config") { Description = "A HOCON file whose tremor.plugins section to use." };

@@ -50,8 +50,11 @@ public static class TroyDeployment
         public Dictionary<string, Module> Uses { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed class Module(Source source, string? directory)
+    private sealed class Module(Source source, string? directory, string name)
     {
+        /// <summary>How errors name it: <c>tremor::connectors</c>, <c>shared</c>, or the deployment's origin.</summary>
+        public string Name { get; } = name;
+
         public Source Source { get; } = source;
         public string? Directory { get; } = directory;
         public Scope Scope { get; set; } = null!;
@@ -67,7 +70,7 @@ public static class TroyDeployment
 
         public Module Read(Source source, string? directory, List<string> name, bool isRoot)
         {
-            var module = new Module(source, directory);
+            var module = new Module(source, directory, isRoot ? source.Origin : string.Join("::", name));
             module.Scope = new Scope(module, null);
             foreach (var stmt in Parser.ParseTroy(source))
             {
@@ -171,7 +174,7 @@ public static class TroyDeployment
             module ??= TryModule(target[..^1], pos, from)
                 ?? throw from.Error(pos, $"`{string.Join("::", target[..^1])}` is a script module, not a troy module", $"troy modules hold {kind} definitions: tremor::{kind}s or a NAME.troy file");
             if (table(module.Scope).TryGetValue(name, out var def)) return def;
-            throw from.Error(pos, $"module `{string.Join("::", target[..^1])}` has no {kind} definition `{name}`", Query.Hint(name, table(module.Scope).Keys, $"it defines: {string.Join(", ", table(module.Scope).Keys)}"));
+            throw from.Error(pos, $"module `{module.Name}` has no {kind} definition `{name}`", Query.Hint(name, table(module.Scope).Keys, $"it defines: {string.Join(", ", table(module.Scope).Keys)}"));
         }
 
         public TroyFlow Deploy(Module root, TroyDeploy deploy)
@@ -189,7 +192,7 @@ public static class TroyDeployment
                 if (deploy.Target.Count == 2) root.Scope.Uses.TryGetValue(deploy.Target[0], out module);
                 module ??= TryModule(deploy.Target[..^1], deploy.TargetPos, src) ?? throw src.Error(deploy.TargetPos, $"`{string.Join("::", deploy.Target[..^1])}` is not a troy module");
                 if (!module.Flows.TryGetValue(deploy.Target[^1], out var f))
-                    throw src.Error(deploy.TargetPos, $"module `{string.Join("::", deploy.Target[..^1])}` has no flow `{deploy.Target[^1]}`", Query.Hint(deploy.Target[^1], module.Flows.Keys, "define the flow in that module"));
+                    throw src.Error(deploy.TargetPos, $"module `{module.Name}` has no flow `{deploy.Target[^1]}`", Query.Hint(deploy.Target[^1], module.Flows.Keys, "define the flow in that module"));
                 flow = f;
             }
             var def = flow.Definition;

@@ -98,9 +98,14 @@ internal static class HoconWriter
     }
 
     /// <summary>
-    /// Multi-line text (a query) as a HOCON triple-quoted string when it can be one (no <c>"""</c> inside, and it
-    /// does not end in a quote), else as a quoted string with escapes.
+    /// Multi-line text (a query) as a HOCON triple-quoted string, its lines indented under the key, when it can be one
+    /// (no <c>"""</c> inside, and it does not end in a quote); else as a quoted string with escapes.
     /// </summary>
-    public static string Text(string s) =>
-        s.Contains("\"\"\"", StringComparison.Ordinal) || s.EndsWith('"') ? Quote(s) : "\"\"\"" + s + "\"\"\"";
+    public static string Text(string s, int indent)
+    {
+        if (s.Contains("\"\"\"", StringComparison.Ordinal) || s.TrimEnd().EndsWith('"')) return Quote(s);
+        var pad = new string(' ', indent + 2);
+        var lines = s.TrimEnd('\n').Split('\n').Select(l => l.Length == 0 ? "" : pad + l);
+        return "\"\"\"\n" + string.Join("\n", lines) + "\n" + new string(' ', indent) + "\"\"\"";
+    }
 }

@@ -87,7 +87,7 @@ public static class TroyConfig
                 foreach (var p in flow.Pipelines)
                 {
                     sb.Append("        ").Append(HoconWriter.Key(p.Alias)).Append(" {\n");
-                    sb.Append("          query = ").Append(HoconWriter.Text(p.Query)).Append('\n');
+                    sb.Append("          query = ").Append(HoconWriter.Text(p.Query, 10)).Append('\n');
                     if (p.Args.AsRecord() is { Count: > 0 } args)
                     {
                         sb.Append("          args ");
