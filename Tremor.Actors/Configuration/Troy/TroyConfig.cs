@@ -164,7 +164,14 @@ public static class TroyConfig
     // Tremor's names for processors we have under another name, or as a format of compress / decompress.
     private static readonly Dictionary<string, string> Compression = new(StringComparer.Ordinal)
     {
-        ["gzip"] = "gzip", ["zlib"] = "zlib", ["xz2"] = "xz", ["xz"] = "xz", ["snappy"] = "snappy", ["lz4"] = "lz4", ["zstd"] = "zstd", ["br"] = "br",
+        ["gzip"] = "gzip",
+        ["zlib"] = "zlib",
+        ["xz2"] = "xz",
+        ["xz"] = "xz",
+        ["snappy"] = "snappy",
+        ["lz4"] = "lz4",
+        ["zstd"] = "zstd",
+        ["br"] = "br",
     };
 
     /// <summary>A codec or processor given as Tremor does (a name, or <c>{"name": ..., "config": {...}}</c>) in our names and keys.</summary>
