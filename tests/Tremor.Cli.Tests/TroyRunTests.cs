@@ -195,6 +195,42 @@ public sealed class TroyRunTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Fact]
+    public async Task Errors_found_when_the_flow_is_checked_point_at_the_troy_line_too()
+    {
+        const string Flow = """
+            define flow checked
+            flow
+              define connector tick from metronome with config = {"interval": 1000000, "iterations": 1} end;
+              define connector out from stdio with codec = "json" end;
+              define pipeline p pipeline select event from in into out; end;
+              create connector tick;
+              create connector out;
+              create pipeline p;
+              connect /connector/tick to /pipeline/p;
+              connect /pipeline/p to /connector/out;
+            end;
+            deploy flow checked;
+            """;
+        var codec = Write("codec.troy", Flow.Replace("codec = \"json\"", "codec = \"jsn\"", StringComparison.Ordinal));
+        var badCodec = await TremorProcess.RunAsync("run", codec);
+        Assert.Equal(2, badCodec.ExitCode);
+        Assert.StartsWith($"error: {codec}:4:40: unknown codec 'jsn'", badCodec.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(did you mean 'json'?)", badCodec.Stderr);
+        Assert.Contains("define connector out from stdio with codec = \"jsn\" end;", badCodec.Stderr);
+
+        var port = Write("port.troy", Flow.Replace("connect /pipeline/p to", "connect /pipeline/p/outt to", StringComparison.Ordinal));
+        var badPort = await TremorProcess.RunAsync("run", port);
+        Assert.Equal(2, badPort.ExitCode);
+        Assert.StartsWith($"error: {port}:10:3: 'p/outt -> out/in': pipeline 'p' has no output port 'outt'", badPort.Stderr, StringComparison.Ordinal);
+
+        var config = Write("config.troy", Flow.Replace("\"iterations\": 1", "\"iterations\": 0", StringComparison.Ordinal));
+        var badConfig = await TremorProcess.RunAsync("run", config);
+        Assert.Equal(2, badConfig.ExitCode);
+        Assert.StartsWith($"error: {config}:3:76: ", badConfig.Stderr, StringComparison.Ordinal);
+        Assert.Contains("must be at least 1", badConfig.Stderr);
+    }
+
     private static async Task WaitForLines(string file, int count)
     {
         using var timeout = new CancellationTokenSource(TremorProcess.DefaultTimeout);

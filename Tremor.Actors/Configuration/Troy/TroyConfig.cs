@@ -42,21 +42,28 @@ public static class TroyConfig
 
     /// <summary>The HOCON of a troy file; <c>use NAME;</c> finds <c>NAME.troy</c> beside it.</summary>
     /// <exception cref="ConfigException">Any error, at <c>FILE:LINE:COL</c>, with the line, a caret and a hint.</exception>
-    public static string ToHocon(string path)
-    {
-        if (!File.Exists(path)) throw new ConfigException(path, "no such file");
-        var full = Path.GetFullPath(path);
-        return ToHocon(File.ReadAllText(full), full, Path.GetDirectoryName(full));
-    }
+    public static string ToHocon(string path) => Convert(path).Hocon;
 
     /// <summary>The HOCON of troy <paramref name="text"/>; <paramref name="origin"/> names it in errors, modules are looked up in <paramref name="directory"/> (null: standard modules only).</summary>
     /// <exception cref="ConfigException">Any error, at <c>ORIGIN:LINE:COL</c>, with the line, a caret and a hint.</exception>
-    public static string ToHocon(string text, string origin, string? directory)
+    public static string ToHocon(string text, string origin, string? directory) => Convert(text, origin, directory).Hocon;
+
+    /// <summary>As <see cref="ToHocon(string)"/>, with where each HOCON key was written in troy.</summary>
+    public static TroyConversion Convert(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException(path, "no such file");
+        var full = Path.GetFullPath(path);
+        return Convert(File.ReadAllText(full), full, Path.GetDirectoryName(full));
+    }
+
+    /// <summary>As <see cref="ToHocon(string, string, string?)"/>, with where each HOCON key was written in troy.</summary>
+    public static TroyConversion Convert(string text, string origin, string? directory)
     {
         try
         {
             var flows = TroyDeployment.Load(text, origin, directory);
-            return Write(flows, origin);
+            var places = new Dictionary<string, TroyLocation>(StringComparer.Ordinal);
+            return new TroyConversion(Write(flows, origin, places), places);
         }
         catch (ScriptException e)
         {
@@ -65,19 +72,21 @@ public static class TroyConfig
         }
     }
 
-    private static string Write(IReadOnlyList<TroyFlow> flows, string origin)
+    private static string Write(IReadOnlyList<TroyFlow> flows, string origin, Dictionary<string, TroyLocation> places)
     {
         var sb = new StringBuilder();
         sb.Append("# The flows of ").Append(Path.GetFileName(origin)).Append(", converted from troy by tremor convert.\n");
         sb.Append("tremor {\n  flows {\n");
         foreach (var flow in flows)
         {
+            var flowPath = $"tremor.flows.{flow.Name}";
+            places[flowPath] = flow.Location;
             sb.Append("    ").Append(HoconWriter.Key(flow.Name)).Append(" {\n");
             sb.Append("      connectors {\n");
             foreach (var c in flow.Connectors)
             {
                 sb.Append("        ").Append(HoconWriter.Key(c.Alias)).Append(' ');
-                HoconWriter.Write(sb, Value.From(Connector(c)), 8);
+                HoconWriter.Write(sb, Value.From(Connector(c, $"{flowPath}.connectors.{c.Alias}", places)), 8);
                 sb.Append('\n');
             }
             sb.Append("      }\n");
@@ -86,6 +95,7 @@ public static class TroyConfig
                 sb.Append("      pipelines {\n");
                 foreach (var p in flow.Pipelines)
                 {
+                    places[$"{flowPath}.pipelines.{p.Alias}"] = p.Location;
                     sb.Append("        ").Append(HoconWriter.Key(p.Alias)).Append(" {\n");
                     sb.Append("          query = ").Append(HoconWriter.Text(p.Query, 10)).Append('\n');
                     if (p.Args.AsRecord() is { Count: > 0 } args)
@@ -99,8 +109,10 @@ public static class TroyConfig
                 sb.Append("      }\n");
             }
             sb.Append("      links = [\n");
-            foreach (var link in flow.Links)
+            for (var i = 0; i < flow.Links.Count; i++)
             {
+                var link = flow.Links[i];
+                places[$"{flowPath}.links[{i}]"] = link.Location;
                 var fromPort = Port(flow, link.FromKind, link.From, link.FromPort, output: true, link.FromPortLocation);
                 var toPort = Port(flow, link.ToKind, link.To, link.ToPort, output: false, link.ToPortLocation);
                 sb.Append("        ").Append(HoconWriter.Quote($"{link.From}/{fromPort} -> {link.To}/{toPort}")).Append('\n');
@@ -130,12 +142,15 @@ public static class TroyConfig
         throw where.Error($"connector `{alias}` ({type}) has no input port `{port}`", "its input port: in");
     }
 
-    private static ValueRecord Connector(TroyConnector c)
+    private static ValueRecord Connector(TroyConnector c, string path, Dictionary<string, TroyLocation> places)
     {
         var r = new ValueRecord();
         r.Set("type", c.Type);
+        places[path] = c.Location;
+        places[$"{path}.type"] = c.Definition;
         foreach (var s in c.Settings)
         {
+            places[$"{path}.{s.Key}"] = s.Location;
             switch (s.Key)
             {
                 case "codec":
@@ -146,10 +161,11 @@ public static class TroyConfig
                     {
                         var list = s.Value.AsArray() ?? throw s.Location.Error($"`{s.Key}` must be an array such as [\"separate\"], found {TroyKeyMap.Describe(s.Value)}");
                         r.Set(s.Key, Value.From(list.Select(p => Processor(p, s.Key, s.Location, pre: s.Key == "preprocessors")).ToList()));
+                        for (var i = 0; i < list.Count; i++) places[$"{path}.{s.Key}[{i}]"] = s.Location;
                         break;
                     }
                 case "config":
-                    r.Set("config", TroyKeyMap.Config(c.Type, s.Value, s));
+                    r.Set("config", TroyKeyMap.Config(c.Type, s.Value, s, (ours, where) => places[$"{path}.config.{ours}"] = where));
                     break;
                 case "reconnect":
                     if (Reconnect(s) is { } reconnect) r.Set("reconnect", Value.From(reconnect));
@@ -268,5 +284,54 @@ public static class TroyConfig
             }
         }
         return result;
+    }
+}
+
+/// <summary>
+/// A troy deployment as HOCON, with where each HOCON key path (<c>tremor.flows.F.connectors.C.codec</c>,
+/// <c>tremor.flows.F.links[0]</c>, ...) was written in troy, so errors found later (a codec, a connector type, a
+/// plugin refusing its config) still point at the troy line.
+/// </summary>
+/// <param name="Hocon">The HOCON text.</param>
+/// <param name="Places">HOCON key path → where it was written.</param>
+public sealed record TroyConversion(string Hocon, IReadOnlyDictionary<string, TroyLocation> Places)
+{
+    /// <summary>
+    /// <paramref name="e"/> at the troy place of the deepest key it names (its path, or a key path in its message),
+    /// with the line and a caret; unchanged when it names no converted key.
+    /// </summary>
+    public ConfigException Locate(ConfigException e)
+    {
+        var keys = new List<string> { e.Path };
+        var inner = e.Message.IndexOf("tremor.flows.", e.Path.Length, StringComparison.Ordinal);
+        if (inner >= 0)
+        {
+            var end = e.Message.IndexOfAny([':', ' ', '\'', '\n'], inner);
+            keys.Add(e.Message[inner..(end < 0 ? e.Message.Length : end)]);
+        }
+        TroyLocation? best = null;
+        var bestLength = -1;
+        foreach (var key in keys)
+        {
+            for (var k = key; k.Length > 0; k = Parent(k))
+            {
+                if (k.Length > bestLength && Places.TryGetValue(k, out var place))
+                {
+                    best = place;
+                    bestLength = k.Length;
+                    break;
+                }
+            }
+        }
+        if (best is null) return e;
+        var reason = e.Message.StartsWith(e.Path + ": ", StringComparison.Ordinal) ? e.Message[(e.Path.Length + 2)..] : e.Message;
+        var located = best.Error($"{reason} (HOCON key {e.Path})");
+        return new ConfigException(best.ToString(), located.Message[(best.ToString().Length + 2)..]);
+    }
+
+    private static string Parent(string key)
+    {
+        var cut = Math.Max(key.LastIndexOf('.'), key.LastIndexOf('['));
+        return cut <= 0 ? "" : key[..cut];
     }
 }

@@ -116,10 +116,18 @@ public static class TroyKeyMap
     private static Dictionary<string, Rule> Table(params (string Key, Rule Rule)[] rules) => rules.ToDictionary(r => r.Key, r => r.Rule, StringComparer.Ordinal);
 
     /// <summary>A connector's Tremor <c>config</c> record in our keys; errors at the key's place in the troy file.</summary>
-    public static Value Config(string type, Value config, TroySetting setting)
+    /// <param name="type">The connector type.</param>
+    /// <param name="config">Tremor's config record.</param>
+    /// <param name="setting">The <c>config</c> parameter, for where its fields are written.</param>
+    /// <param name="written">Told each of our keys and where its Tremor key is written.</param>
+    public static Value Config(string type, Value config, TroySetting setting, Action<string, TroyLocation>? written = null)
     {
         var record = config.AsRecord() ?? throw setting.Location.Error($"`config` of a {type} connector must be a record, found {Describe(config)}", "config = {\"key\": value}");
-        if (!Tables.TryGetValue(type, out var table)) return config;
+        if (!Tables.TryGetValue(type, out var table))
+        {
+            foreach (var (key, _) in record) written?.Invoke(key, setting.Fields.TryGetValue(key, out var l) ? l : setting.Location);
+            return config;
+        }
         var own = OwnKeys[type];
         var result = new ValueRecord();
         foreach (var (key, value) in record)
@@ -129,11 +137,14 @@ public static class TroyKeyMap
             {
                 if (rule.Ours is null) throw where.Error($"Tremor's {type} key `{key}` has no equivalent in Tremor.NET", rule.Missing);
                 var converted = Convert(rule, type, key, value, where);
-                if (!converted.IsNull) result.Set(rule.Ours, converted);
+                if (converted.IsNull) continue;
+                result.Set(rule.Ours, converted);
+                written?.Invoke(rule.Ours, where);
             }
             else if (own.Contains(key))
             {
                 result.Set(key, value);
+                written?.Invoke(key, where);
             }
             else
             {
