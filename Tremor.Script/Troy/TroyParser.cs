@@ -59,6 +59,14 @@ internal sealed partial class Parser
         if (Accept("pipeline"))
         {
             var name = TroyName("a pipeline name");
+            // Declared ports (`from in, other into out, err`) are accepted as Tremor writes them; the ports a
+            // pipeline has are the ones its query reads and writes.
+            foreach (var clause in new[] { "from", "into" })
+            {
+                if (!Accept(clause)) continue;
+                do Ident("a port name");
+                while (Accept(","));
+            }
             var args = TroyArgs();
             // From the end of the keyword, so the first line of the query keeps its indentation.
             var start = Expect("pipeline", "define pipeline NAME pipeline select event from in into out; end;").End;

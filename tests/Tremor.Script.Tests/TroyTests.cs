@@ -143,6 +143,13 @@ public sealed class TroyTests : IDisposable
     }
 
     [Fact]
+    public void A_pipeline_may_declare_its_ports_as_Tremor_allows()
+    {
+        var text = Minimal.Replace("define pipeline main\n", "define pipeline main from in into out, err\n", StringComparison.Ordinal);
+        Assert.Equal("select event from in into out;\n", Assert.Single(Assert.Single(Load(text)).Pipelines).Query);
+    }
+
+    [Fact]
     public void The_standard_modules_define_console_exit_and_passthrough()
     {
         var flow = Assert.Single(Load("""
