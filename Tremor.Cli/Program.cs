@@ -59,7 +59,7 @@ root.Subcommands.Add(plugins);
 
 var apiMethod = new Argument<string>("method") { Description = "GET, POST, PUT or DELETE." };
 var apiPath = new Argument<string>("path") { Description = "e.g. /v1/plugins, /v1/flows, /v1/flows/NAME/pause, /v1/connectors, /metrics." };
-var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON for /v1/flows)." };
+var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON or troy for /v1/flows)." };
 var apiUrl = new Option<string>("--url") { Description = "The API's address.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
 var apiToken = new Option<string>("--token-file") { Description = "File holding the bearer token (default: the file tremor writes for the --url port, ~/.local/state/tremor/api-PORT.token).", DefaultValueFactory = _ => "" };
 var apiCommand = new Command("api", "Talk to a running tremor's management API (tremor.api.enabled = on).") { apiMethod, apiPath, apiBody, apiUrl, apiToken };
