@@ -14,7 +14,7 @@ internal sealed partial class Parser
         while (p.Peek.Kind != TokenKind.End)
         {
             var t = p.Peek;
-            if (p.Accept("use")) stmts.Add(p.TroyUseStmt(t.Start));
+            if (p.Accept("use")) stmts.AddRange(p.TroyUseStmt(t.Start));
             else if (p.Accept("define")) stmts.Add(p.TroyDefine(t.Start, inFlow: false));
             else if (p.Accept("deploy")) stmts.Add(p.TroyDeployStmt(t.Start));
             else if (t.Is("create") || t.Is("connect"))
@@ -32,15 +32,33 @@ internal sealed partial class Parser
         throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", "end every troy statement with `;`");
     }
 
-    private TroyUse TroyUseStmt(int usePos)
+    /// <summary><c>use a::b [as c]</c>, or several at once: <c>use a::{b, c as d}</c>.</summary>
+    private List<TroyUse> TroyUseStmt(int usePos)
     {
+        var uses = new List<TroyUse>();
         // Errors about the module point at its name, not at `use`.
         var pos = Peek.Kind == TokenKind.Ident ? Peek.Start : usePos;
         var path = new List<string> { Ident("a module name") };
-        while (Accept("::")) path.Add(Ident("a module name after `::`"));
+        while (Accept("::"))
+        {
+            if (Accept("{"))
+            {
+                do
+                {
+                    var itemPos = Peek.Start;
+                    var item = Ident("a module name");
+                    uses.Add(new TroyUse(itemPos, [.. path, item], Accept("as") ? Ident("an alias after `as`") : item));
+                }
+                while (Accept(","));
+                Expect("}", "use a::{b, c};");
+                return uses;
+            }
+            path.Add(Ident("a module name after `::`"));
+        }
         var alias = path[^1];
         if (Accept("as")) alias = Ident("an alias after `as`");
-        return new TroyUse(pos, path, alias);
+        uses.Add(new TroyUse(pos, path, alias));
+        return uses;
     }
 
     private TroyStmt TroyDefine(int pos, bool inFlow)
@@ -95,7 +113,7 @@ internal sealed partial class Parser
                 if (Accept("define")) body.Add(TroyDefine(s.Start, inFlow: true));
                 else if (Accept("create")) body.Add(TroyCreateStmt(s.Start));
                 else if (Accept("connect")) body.Add(TroyConnectStmt(s.Start));
-                else if (Accept("use")) body.Add(TroyUseStmt(s.Start));
+                else if (Accept("use")) body.AddRange(TroyUseStmt(s.Start));
                 else if (s.Is("deploy")) throw _source.Error(s.Start, "`deploy` belongs outside the flow", $"end the flow first: ... end; deploy flow {name};");
                 else throw Unexpected("`define`, `create`, `connect`, `use` or `end`");
                 if (!Accept(";") && !Peek.Is("end"))

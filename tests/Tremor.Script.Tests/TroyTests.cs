@@ -150,11 +150,10 @@ public sealed class TroyTests : IDisposable
     }
 
     [Fact]
-    public void The_standard_modules_define_console_exit_and_passthrough()
+    public void The_standard_modules_define_console_exit_and_passthrough_and_one_use_imports_both()
     {
         var flow = Assert.Single(Load("""
-            use tremor::connectors;
-            use tremor::pipelines;
+            use tremor::{connectors, pipelines};
             define flow main
             flow
               create connector console from connectors::console;
