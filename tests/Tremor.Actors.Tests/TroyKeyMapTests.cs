@@ -39,6 +39,7 @@ public sealed class TroyKeyMapTests
 
     [Theory]
     [InlineData("file", """{"path": "in.json", "mode": "read", "chunk_size": 4096}""", """{"path":"in.json","mode":"read","chunk_size":4096}""")]
+    [InlineData("file", """{"path": "app.log", "mode": "follow", "poll-interval": "100ms"}""", """{"path":"app.log","mode":"follow","poll-interval":"100ms"}""")]
     [InlineData("metronome", """{"interval": nanos::from_millis(250)}""", """{"interval":"250ms"}""")]
     [InlineData("metronome", """{"interval": 1500, "iterations": 3}""", """{"interval":0.0015,"iterations":3}""")]
     [InlineData("bench", """{"path": "data.json.xz", "iters": 2, "interval": 0, "base64": false, "stop_after_secs": 10, "warmup_secs": 1}""",

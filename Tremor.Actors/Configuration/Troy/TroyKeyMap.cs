@@ -95,7 +95,7 @@ public static class TroyKeyMap
     /// <summary>Our own config keys per type (those a plugin accepts beyond Tremor's), passed through unchanged.</summary>
     private static readonly Dictionary<string, string[]> OwnKeys = new(StringComparer.Ordinal)
     {
-        ["file"] = [],
+        ["file"] = ["paths", "poll-interval", "read-from", "partial-line-timeout", "max-line-bytes", "multiline"],
         ["metronome"] = ["iterations"],
         ["stdio"] = ["output"],
         ["exit"] = ["code", "delay"],
