@@ -53,4 +53,10 @@ public interface IPluginHost
     void ConnectionLost(string reason)
     {
     }
+
+    /// <summary>
+    /// PLACEHOLDER until the runtime's data directory lands on main (PDK 1.2): a directory for this connector
+    /// instance alone. Replaced by main's definition at the merge.
+    /// </summary>
+    string StateDirectory => throw new NotSupportedException("this runtime gives plugins no state directory");
 }

@@ -18,6 +18,8 @@ internal sealed class TestHost : IPluginHost
 
     public string Alias { get; init; } = "test::connector";
 
+    public string StateDirectory { get; init; } = "";
+
     public StringWriter OutText { get; } = new();
 
     public StringWriter ErrorText { get; } = new();
