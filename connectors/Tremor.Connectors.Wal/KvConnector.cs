@@ -19,16 +19,15 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
     private const int MaxQueuedReplies = 100_000;
 
     private readonly IPluginHost _host;
-    private readonly string _directory;
+    private string _directory = "";
     private readonly Channel<(bool Error, Value Data, Value Meta)> _replies =
         Channel.CreateBounded<(bool, Value, Value)>(new BoundedChannelOptions(MaxQueuedReplies) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true });
     private KvStore? _store;
     private long _droppedReplies;
 
-    public KvConnector(IPluginHost host, string directory)
+    public KvConnector(IPluginHost host)
     {
         _host = host;
-        _directory = directory;
     }
 
     public bool IsTransactional => false;
@@ -37,6 +36,15 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
     {
         _store?.Dispose();
         _store = null;
+        try
+        {
+            _directory = _host.StateDirectory;
+        }
+        catch (InvalidOperationException e)
+        {
+            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: no state directory for the kv store: {e.Message}");
+            return ValueTask.FromResult(false);
+        }
         try
         {
             _store = KvStore.Open(_directory);
@@ -246,6 +254,6 @@ public sealed class KvFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         context.Config.RejectUnknownKeys();
-        return new KvConnector(context.Host, context.Host.StateDirectory);
+        return new KvConnector(context.Host);
     }
 }

@@ -14,7 +14,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 {
     private readonly IPluginHost _host;
     private readonly WalOptions _options;
-    private readonly string _directory;
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
@@ -30,11 +29,12 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private CancellationTokenSource? _stopCommitter;
     private Task? _committer;
 
-    public WalConnector(IPluginHost host, WalOptions options, string directory)
+    private string _directory = "";
+
+    public WalConnector(IPluginHost host, WalOptions options)
     {
         _host = host;
         _options = options;
-        _directory = directory;
     }
 
     public bool IsTransactional => true;
@@ -42,6 +42,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
         await CloseAsync().ConfigureAwait(false);
+        try
+        {
+            _directory = _host.StateDirectory;
+        }
+        catch (InvalidOperationException e)
+        {
+            // The runtime's message says which directory and what to do (another runtime holds it, it cannot be made).
+            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: no state directory for the wal: {e.Message}");
+            return false;
+        }
         try
         {
             _log = WalLog.Open(_directory, SegmentBytes(_options.MaxBytes));

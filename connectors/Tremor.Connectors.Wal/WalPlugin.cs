@@ -34,5 +34,5 @@ public sealed class WalFactory : IConnectorFactory
 
     /// <inheritdoc />
     public IConnector Create(ConnectorContext context) =>
-        new WalConnector(context.Host, WalOptions.Read(context.Config), context.Host.StateDirectory);
+        new WalConnector(context.Host, WalOptions.Read(context.Config));
 }
