@@ -410,8 +410,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Delivered>(OnDelivered);
         Receive<PluginProxy.HookDone>(OnHookDone);
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
-        Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
-        Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
+        Receive<AckEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks(m.Ids, [])));
+        Receive<FailEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks([], m.Ids)));
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
@@ -494,6 +494,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _pullCancel.Cancel();
         }
         _proxy.Tell(new PluginProxy.Hook(kind));
+    }
+
+    /// <summary>
+    /// Acks reach the plugin between its calls: a pull waiting for input (a server whose clients wait for the ack, as
+    /// http_server with reply = ack) would hold them back until the next input came, so the wait is cut short.
+    /// </summary>
+    private void TellSourceAcks(PluginProxy.SourceAcks acks)
+    {
+        if (_proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(acks);
     }
 
     private void TryPull()
