@@ -42,7 +42,7 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
         }
         catch (InvalidOperationException e)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: no state directory for the kv store: {e.Message}");
+            _host.Log(PluginLogLevel.Error, $"no state directory for the kv store: {e.Message}");
             return ValueTask.FromResult(false);
         }
         try
@@ -51,17 +51,17 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: cannot open the kv store in {_directory}: {e.Message}; no command is carried out until it can be written (check that the directory exists, is writable and has space)");
+            _host.Log(PluginLogLevel.Error, $"cannot open the kv store in {_directory}: {e.Message}; no command is carried out until it can be written (check that the directory exists, is writable and has space)");
             return ValueTask.FromResult(false);
         }
         var r = _store.Recovery;
         if (r.SetAside is { } aside)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: {r.CutReason}; it was moved to {aside} and the store starts empty");
+            _host.Log(PluginLogLevel.Error, $"{r.CutReason}; it was moved to {aside} and the store starts empty");
         }
         else if (r.CutReason is { } reason)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: the kv store in {_directory} was damaged ({reason}); cut at the last good change: {r.CutEntries} change(s) ({r.CutBytes} bytes) dropped");
+            _host.Log(PluginLogLevel.Error, $"the kv store in {_directory} was damaged ({reason}); cut at the last good change: {r.CutEntries} change(s) ({r.CutBytes} bytes) dropped");
         }
         return ValueTask.FromResult(true);
     }
@@ -140,7 +140,7 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
             {
                 if (++_droppedReplies % 10_000 == 1)
                 {
-                    _host.Log(PluginLogLevel.Warning, $"{_host.Alias}: {MaxQueuedReplies} replies wait to be emitted (out not linked, or downstream too slow): the oldest are dropped ({_droppedReplies} so far); the changes themselves are stored");
+                    _host.Log(PluginLogLevel.Warning, $"{MaxQueuedReplies} replies wait to be emitted (out not linked, or downstream too slow): the oldest are dropped ({_droppedReplies} so far); the changes themselves are stored");
                 }
             }
         }

@@ -49,19 +49,20 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         catch (InvalidOperationException e)
         {
             // The runtime's message says which directory and what to do (another runtime holds it, it cannot be made).
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: no state directory for the wal: {e.Message}");
+            _host.Log(PluginLogLevel.Error, $"no state directory for the wal: {e.Message}");
             return false;
         }
+        var opening = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             _log = WalLog.Open(_directory, SegmentBytes(_options.MaxBytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: cannot open the wal in {_directory}: {e.Message}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
+            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
             return false;
         }
-        Report(_log.Recovery);
+        Report(_log.Recovery, opening.Elapsed);
         _emitted.Clear();
         _pullToAddress.Clear();
         _retry.Clear();
@@ -75,19 +76,19 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     /// <summary>Segments (the unit in which truncated data leaves the disk) of about a quarter of the bound.</summary>
     private static long SegmentBytes(long maxBytes) => Math.Clamp(maxBytes / 4, 8L << 20, 64L << 20);
 
-    private void Report(WalRecovery recovery)
+    private void Report(WalRecovery recovery, TimeSpan took)
     {
         if (recovery.SetAside is { } aside)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: {recovery.CutReason}; it was moved to {aside} and an empty wal started (what it held was never acknowledged downstream: look there to recover it by hand)");
+            _host.Log(PluginLogLevel.Error, $"{recovery.CutReason}; it was moved to {aside} and an empty wal started (what it held was never acknowledged downstream: look there to recover it by hand)");
         }
         else if (recovery.CutReason is { } reason)
         {
-            _host.Log(PluginLogLevel.Error, $"{_host.Alias}: the wal in {_directory} was damaged ({reason}); cut at the last good entry: {recovery.CutEntries} entr{(recovery.CutEntries == 1 ? "y" : "ies")} ({recovery.CutBytes} bytes) dropped, {recovery.Entries} kept");
+            _host.Log(PluginLogLevel.Error, $"the wal in {_directory} was damaged ({reason}); cut at the last good entry: {recovery.CutEntries} entr{(recovery.CutEntries == 1 ? "y" : "ies")} ({recovery.CutBytes} bytes) dropped, {recovery.Entries} kept");
         }
         else if (recovery.Entries > 0)
         {
-            _host.Log(PluginLogLevel.Info, $"{_host.Alias}: recovered {recovery.Entries} entr{(recovery.Entries == 1 ? "y" : "ies")} not yet acknowledged downstream; emitting them again");
+            _host.Log(PluginLogLevel.Info, $"recovered {recovery.Entries} entr{(recovery.Entries == 1 ? "y" : "ies")} ({_log!.Size} bytes) not yet acknowledged downstream in {took.TotalMilliseconds:0} ms; emitting them again");
         }
     }
 
@@ -174,7 +175,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                         _awaiting.Clear();
                     }
                     var reason = $"the wal could not commit to {_directory}: {e.Message}";
-                    _host.Log(PluginLogLevel.Error, $"{_host.Alias}: {reason}; {lost.Sum(l => l.Ids.Count)} event(s) failed back upstream, reopening");
+                    _host.Log(PluginLogLevel.Error, $"{reason}; {lost.Sum(l => l.Ids.Count)} event(s) failed back upstream, reopening");
                     foreach (var (_, ids) in lost) _host.Fail(ids, reason);
                     _host.ConnectionLost(reason);
                     return;
@@ -280,7 +281,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             }
             catch (Exception e) when (e is IOException or FasterException)
             {
-                _host.Log(PluginLogLevel.Error, $"{_host.Alias}: the last commit to {_directory} failed: {e.Message}");
+                _host.Log(PluginLogLevel.Error, $"the last commit to {_directory} failed: {e.Message}");
             }
             log.Dispose();
             _log = null;
