@@ -22,11 +22,12 @@ missing=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (the broker connector tests run them)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   # Debian may start them as services; the tests use their own ports, so a stopped service is only tidier.
-  for service in mosquitto redis-server nats-server; do service "$service" stop >/dev/null 2>&1 || true; done
+  for service in mosquitto redis-server nats-server prometheus prometheus-node-exporter; do service "$service" stop >/dev/null 2>&1 || true; done
 fi
 
 results=$(mktemp -d)
