@@ -23,11 +23,13 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (the broker connector tests run them)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   # Debian may start them as services; the tests use their own ports, so a stopped service is only tidier.
-  for service in mosquitto redis-server nats-server prometheus prometheus-node-exporter; do service "$service" stop >/dev/null 2>&1 || true; done
+  for service in mosquitto redis-server nats-server rabbitmq-server postgresql prometheus prometheus-node-exporter; do service "$service" stop >/dev/null 2>&1 || true; done
 fi
 
 results=$(mktemp -d)

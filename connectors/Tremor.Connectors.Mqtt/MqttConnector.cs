@@ -22,9 +22,6 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
     /// <summary>Messages taken from the broker but not pulled yet: when full, the client's receive loop waits.</summary>
     internal const int QueueCapacity = 1024;
 
-    /// <summary>How long a pull waits for a message: the runtime calls source and sink in turn on one thread.</summary>
-    private static readonly TimeSpan PullWait = TimeSpan.FromMilliseconds(50);
-
     private readonly IPluginHost _host;
     private readonly MqttOptions _options;
     private readonly IMqttClient _client;
@@ -183,11 +180,11 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
         var reader = _inbound.Reader;
         if (!reader.TryPeek(out _))
         {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(PullWait);
+            // Waits until a message arrives, untimed: the runtime cancels the wait whenever it has other work for this
+            // instance (a sink batch, acks and fails for the source, a hook, a lost connection).
             try
             {
-                if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) return PullStatus.Finished;
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
             }
             catch (OperationCanceledException)
             {

@@ -18,8 +18,6 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
     /// <summary>Messages received but not pulled yet: when full, the receiving loop waits.</summary>
     internal const int QueueCapacity = 1024;
 
-    private static readonly TimeSpan PullWait = TimeSpan.FromMilliseconds(50);
-
     private readonly IPluginHost _host;
     private readonly NatsOptions _options;
     private readonly Channel<Received> _inbound = Channel.CreateBounded<Received>(new BoundedChannelOptions(QueueCapacity)
@@ -234,11 +232,11 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         var reader = _inbound.Reader;
         if (!reader.TryPeek(out _))
         {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(PullWait);
+            // Waits until a message arrives, untimed: the runtime cancels the wait whenever it has other work for this
+            // instance (a sink batch, acks and fails for the source, a hook, a lost connection).
             try
             {
-                if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) return PullStatus.Finished;
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
             }
             catch (OperationCanceledException)
             {

@@ -3,14 +3,15 @@ using Tremor.Pdk;
 namespace Tremor.Connectors.Testing;
 
 /// <summary>What one pull produced, copied (the batch and its memory are only valid until the next pull).</summary>
-internal sealed record Pulled(ulong StreamId, ulong PullId, byte[] Data, Value Meta)
+internal sealed record Pulled(ulong StreamId, ulong PullId, byte[] Data, Value Meta, Value Structured = default)
 {
     public string Text => System.Text.Encoding.UTF8.GetString(Data);
 }
 
 /// <summary>
-/// Plays the runtime for one broker connector: pulls in a loop, delivers sink batches, connects and passes acks and
-/// fails back, one call at a time (the PDK's threading contract), and records every chunk pulled.
+/// Plays the runtime for one broker connector: pulls in a loop, delivers sink batches, connects and passes acks, fails
+/// and rejects back, one call at a time (the PDK's threading contract), and records every chunk pulled. As the runtime
+/// does, any other call cuts a waiting pull short (its token is cancelled), so a pull may wait for input untimed.
 /// </summary>
 internal sealed class BrokerRunner : IAsyncDisposable
 {
@@ -19,6 +20,8 @@ internal sealed class BrokerRunner : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Pulled> _pulled = [];
+    private CancellationTokenSource? _pullCancel;
+    private int _waiting;
     private Task? _pump;
     private bool _disposed;
 
@@ -50,24 +53,42 @@ internal sealed class BrokerRunner : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             await _turn.WaitAsync();
+            if (Volatile.Read(ref _waiting) > 0)
+            {
+                // Another call waits for its turn: let it go first.
+                _turn.Release();
+                await Task.Yield();
+                continue;
+            }
             try
             {
                 batch.Clear();
                 PullStatus status;
+                using var pullCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                lock (_lock) _pullCancel = pullCancel;
+                if (Volatile.Read(ref _waiting) > 0) await pullCancel.CancelAsync();
                 try
                 {
-                    status = await source.PullAsync(batch, _stop.Token);
+                    status = await source.PullAsync(batch, pullCancel.Token);
+                }
+                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                {
+                    status = PullStatus.Empty;
                 }
                 catch (OperationCanceledException)
                 {
                     return;
+                }
+                finally
+                {
+                    lock (_lock) _pullCancel = null;
                 }
                 lock (_lock)
                 {
                     for (var i = 0; i < batch.Count; i++)
                     {
                         var c = batch[i];
-                        if (!c.IsStreamEnd) _pulled.Add(new Pulled(c.StreamId, c.PullId, c.Data.ToArray(), c.Meta));
+                        if (!c.IsStreamEnd) _pulled.Add(new Pulled(c.StreamId, c.PullId, c.Data.ToArray(), c.Meta, c.Structured));
                     }
                 }
                 if (status == PullStatus.Finished) return;
@@ -95,9 +116,34 @@ internal sealed class BrokerRunner : IAsyncDisposable
         return ValueTask.FromResult(true);
     });
 
+    /// <summary>What the runtime does when the codec could not decode the chunk (it went to <c>err</c>).</summary>
+    public Task RejectAsync(Pulled pulled, string reason) => InTurn(() =>
+    {
+        _connector.Source!.Reject(pulled.StreamId, pulled.PullId, reason);
+        return ValueTask.FromResult(true);
+    });
+
     private async Task<T> InTurn<T>(Func<ValueTask<T>> call)
     {
-        await _turn.WaitAsync();
+        Interlocked.Increment(ref _waiting);
+        CancellationTokenSource? pull;
+        lock (_lock) pull = _pullCancel;
+        try
+        {
+            pull?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That pull just ended.
+        }
+        try
+        {
+            await _turn.WaitAsync();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
         try
         {
             return await call();
@@ -132,6 +178,10 @@ internal static partial class Fixtures
     /// <summary>A sink batch of events (payload and meta), payloads back to back as the runtime hands them over.</summary>
     public static SinkBatch BrokerBatch(params (string Payload, Value Meta)[] events) =>
         BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.Payload), 1UL, Value.Null, e.Meta)).ToArray());
+
+    /// <summary>A sink batch of structured events (what a sink that writes fields, not bytes, reads), with their JSON as payload.</summary>
+    public static SinkBatch DataBatch(params Value[] events) =>
+        BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.ToString()), 1UL, e, Value.Null)).ToArray());
 
     /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
     public static async Task WaitUntil(Func<bool> condition, string what)

@@ -28,6 +28,15 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Sets what else the server needs to start (environment variables), before each start.</summary>
+    public Action<ProcessStartInfo>? Configure { get; init; }
+
+    /// <summary>The signal that stops it cleanly: SIGTERM, or what the server wants (PostgreSQL: SIGINT, a fast shutdown).</summary>
+    public int StopSignal { get; init; } = 15;
+
+    /// <summary>How long a start may take until the port accepts connections (an Erlang node takes seconds).</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>
     /// The server's binary: the first candidate that exists, else the name on PATH. A missing server fails the test with
     /// what to install: these tests never pass by doing nothing.
@@ -57,6 +66,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             WorkingDirectory = Dir.Path,
         };
         foreach (var argument in _arguments(this)) info.ArgumentList.Add(argument);
+        Configure?.Invoke(info);
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_binary}");
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -65,7 +75,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process = process;
 
         // Ready when it accepts a connection; a server that exits instead fails the test with what it printed.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + StartTimeout;
         while (true)
         {
             if (process.HasExited) Assert.Fail($"{_binary} exited with {process.ExitCode} at start: {Output}");
@@ -82,14 +92,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGTERM, then waits for the exit (a server flushes its persistence on SIGTERM).</summary>
+    /// <summary><see cref="StopSignal"/>, then waits for the exit (a server flushes its persistence on it).</summary>
     public async Task StopAsync()
     {
         if (_process is not { } process) return;
         _process = null;
         if (!process.HasExited)
         {
-            _ = Kill(process.Id, 15);
+            _ = Kill(process.Id, StopSignal);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try
             {
@@ -104,6 +114,9 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>True between a start and a stop (a test that stops the server restarts it in a finally).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
     public string Output
     {
         get { lock (_output) return _output.ToString(); }
@@ -115,7 +128,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();

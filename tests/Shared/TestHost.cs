@@ -18,7 +18,10 @@ internal sealed class TestHost : IPluginHost
 
     public string Alias { get; init; } = "test::connector";
 
-    public string StateDirectory { get; init; } = "";
+    /// <summary>What <see cref="StateDirectory"/> answers; null: a host that keeps no state (PDK 1.1).</summary>
+    public string? StateDir { get; init; }
+
+    public string StateDirectory => StateDir ?? throw new NotSupportedException($"{Alias}: this host keeps no state directory");
 
     public StringWriter OutText { get; } = new();
 

@@ -87,6 +87,21 @@ public sealed class FlowTests : TremorTestKit
     }
 
     [Fact]
+    public async Task Acks_reach_a_source_whose_pull_waits_for_them_as_a_broker_with_a_full_prefetch_window_does()
+    {
+        // The source sends nothing more until acks open its window, and its pull waits for input without a timer:
+        // the acks must cut that wait short, or the flow stalls after the first window.
+        var source = new TestSourceFactory { Total = 30, Transactional = true, Window = 4 };
+        var sink = new TestSinkFactory();
+        Register(source);
+        Register(sink);
+        var (_, exit) = Deploy(Flow("f", SourceToSink));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => (long)i), sink.Received.Keys.Order());
+        AwaitAssert(() => Assert.Equal(30, source.Acked.Count));
+    }
+
+    [Fact]
     public async Task A_sink_that_fails_batches_makes_the_source_hear_fail_for_each_event()
     {
         var source = new TestSourceFactory { Total = 50, Transactional = true };

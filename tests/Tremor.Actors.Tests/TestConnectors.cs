@@ -21,6 +21,12 @@ public sealed class TestSourceFactory : IConnectorFactory
     /// <summary>As a real transactional source (a queue with acks): what fails is emitted again, and the source finishes only once everything was acked.</summary>
     public bool ReplayFailed { get; init; }
 
+    /// <summary>
+    /// As a broker with a prefetch window: at most this many events unsettled; with the window full a pull waits until
+    /// the runtime cancels it, for only an ack or fail opens the window again.
+    /// </summary>
+    public int? Window { get; init; }
+
     public int ConnectAttempts;
     public long Pulls;
     public long Emitted;
@@ -43,27 +49,39 @@ public sealed class TestSourceFactory : IConnectorFactory
             return ValueTask.FromResult(n > f.FailConnects);
         }
 
-        public ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+        private int _unsettled;
+
+        public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref f.Pulls);
             _keep.Clear();
-            for (var i = 0; i < f.ChunksPerPull && !batch.IsFull; i++)
+            if (f.Window is { } window && _unsettled >= window)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            return Emit(batch);
+        }
+
+        private PullStatus Emit(SourceBatch batch)
+        {
+            for (var i = 0; i < f.ChunksPerPull && !batch.IsFull && !(f.Window is { } w && _unsettled >= w); i++)
             {
                 byte[] bytes;
                 lock (_unacked)
                 {
                     if (!_replay.TryDequeue(out bytes!))
                     {
-                        if (f.Total is { } total && f.Emitted >= total) return ValueTask.FromResult(Done(batch));
+                        if (f.Total is { } total && f.Emitted >= total) return Done(batch);
                         var n = f.Emitted++;
                         bytes = Encoding.UTF8.GetBytes(f.Payload?.Invoke(n) ?? $"{{\"n\":{n}}}");
                     }
                     _keep.Add(bytes);
                     var id = batch.Add(bytes);
                     if (f.ReplayFailed) _unacked[id] = bytes;
+                    _unsettled++;
                 }
             }
-            return ValueTask.FromResult(f.Total is { } t && f.Emitted >= t && !f.ReplayFailed ? PullStatus.Finished : PullStatus.Data);
+            return f.Total is { } t && f.Emitted >= t && !f.ReplayFailed ? PullStatus.Finished : PullStatus.Data;
         }
 
         private PullStatus Done(SourceBatch batch)
@@ -76,12 +94,14 @@ public sealed class TestSourceFactory : IConnectorFactory
         public void Ack(ulong streamId, ulong pullId)
         {
             f.Acked.Add(pullId);
+            _unsettled--;
             lock (_unacked) _unacked.Remove(pullId);
         }
 
         public void Fail(ulong streamId, ulong pullId)
         {
             f.Failed.Add(pullId);
+            _unsettled--;
             lock (_unacked)
             {
                 if (_unacked.Remove(pullId, out var bytes)) _replay.Enqueue(bytes);

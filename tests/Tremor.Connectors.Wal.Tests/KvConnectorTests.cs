@@ -9,7 +9,7 @@ public sealed class KvConnectorTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private TestHost Host() => new() { StateDirectory = _dir.File("kv") };
+    private TestHost Host() => new() { StateDir = _dir.File("kv") };
 
     private static Event Command(string op, Value key, Value data = default, (string, Value)? extra = null, Value correlation = default)
     {

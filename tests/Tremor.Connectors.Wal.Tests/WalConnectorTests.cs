@@ -9,7 +9,7 @@ public sealed class WalConnectorTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private TestHost Host() => new() { StateDirectory = _dir.File("state") };
+    private TestHost Host() => new() { StateDir = _dir.File("state") };
 
     private static Event Numbered(int n)
     {
@@ -105,7 +105,7 @@ public sealed class WalConnectorTests : IDisposable
     {
         var blocker = _dir.File("not-a-directory");
         await File.WriteAllTextAsync(blocker, "a file where the state directory should be");
-        var host = new TestHost { StateDirectory = Path.Combine(blocker, "wal") };
+        var host = new TestHost { StateDir = Path.Combine(blocker, "wal") };
         await using var wal = new WalFactory().Create(Fixtures.Context(host));
         Assert.False(await wal.ConnectAsync(1, CancellationToken.None));
         var error = Assert.Single(host.Logs, l => l.Level == PluginLogLevel.Error).Message;
