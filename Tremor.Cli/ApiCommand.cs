@@ -14,7 +14,10 @@ public static class ApiCommand
         if (body is not null)
         {
             var text = body == "-" ? await Console.In.ReadToEndAsync() : File.Exists(body) ? await File.ReadAllTextAsync(body) : body;
-            request.Content = new StringContent(text, Encoding.UTF8, text.TrimStart().StartsWith('{') && !text.Contains("tremor", StringComparison.Ordinal) ? "application/json" : "text/plain");
+            // A .troy file is sent as troy, so the API reads it as troy whatever its first word is.
+            var contentType = body.EndsWith(".troy", StringComparison.OrdinalIgnoreCase) && File.Exists(body) ? "application/x-troy"
+                : text.TrimStart().StartsWith('{') && !text.Contains("tremor", StringComparison.Ordinal) ? "application/json" : "text/plain";
+            request.Content = new StringContent(text, Encoding.UTF8, contentType);
         }
         try
         {

@@ -9,7 +9,7 @@ var pluginsOption = new Option<string[]>("--plugins")
 
 var root = new RootCommand("Tremor.NET: an event processor whose connectors are plugins.");
 
-var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }; or a query (.trickle) or script (.tremor) to run over JSON lines on stdin." };
+var runFile = new Argument<FileInfo>("file") { Description = "A HOCON file with akka { } settings and tremor { flows { } }, or a troy deployment (FILE.troy); or a query (.trickle) or script (.tremor) to run over JSON lines on stdin." };
 var ingestOption = new Option<QueryRunCommand.IngestTime>("--ingest-ns")
 {
     Description = "For a .trickle/.tremor file: each event's ingest_ns, Now (when read) or Index (its 0-based position, reproducible interval windows).",
@@ -27,6 +27,11 @@ run.SetAction((parse, cancel) => QueryRunCommand.Handles(parse.GetValue(runFile)
     ? Task.FromResult(QueryRunCommand.Run(parse.GetValue(runFile)!, Console.In, Console.Out, Console.Error, parse.GetValue(ingestOption), !parse.GetValue(noFlushOption)))
     : RunCommand.RunAsync(parse.GetValue(runFile)!, parse.GetValue(pluginsOption) ?? [], Console.Out, Console.Error));
 root.Subcommands.Add(run);
+
+var convertFile = new Argument<FileInfo>("file") { Description = "A troy deployment (FILE.troy); use NAME; finds NAME.troy beside it." };
+var convert = new Command("convert", "Print the HOCON of a troy deployment: the same flows, which tremor run accepts.") { convertFile };
+convert.SetAction(parse => ConvertCommand.Convert(parse.GetValue(convertFile)!, Console.Out, Console.Error));
+root.Subcommands.Add(convert);
 
 var plugins = new Command("plugins", "List, inspect and hash plugins.");
 var configOption = new Option<FileInfo?>("--config") { Description = "A HOCON file whose tremor.plugins section to use." };
@@ -64,7 +69,7 @@ root.Subcommands.Add(plugins);
 
 var apiMethod = new Argument<string>("method") { Description = "GET, POST, PUT or DELETE." };
 var apiPath = new Argument<string>("path") { Description = "e.g. /v1/plugins, /v1/flows, /v1/flows/NAME/pause, /v1/connectors, /metrics." };
-var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON for /v1/flows)." };
+var apiBody = new Option<string?>("--body") { Description = "Request body: a file, '-' for stdin, or the text itself (JSON, or HOCON or troy for /v1/flows)." };
 var apiUrl = new Option<string>("--url") { Description = "The API's address.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
 var apiToken = new Option<string>("--token-file") { Description = "File holding the bearer token (default: the file tremor writes for the --url port, ~/.local/state/tremor/api-PORT.token).", DefaultValueFactory = _ => "" };
 var apiCommand = new Command("api", "Talk to a running tremor's management API (tremor.api.enabled = on).") { apiMethod, apiPath, apiBody, apiUrl, apiToken };

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Tremor.Actors;
 using Tremor.Actors.Cluster;
 using Tremor.Actors.Configuration;
+using Tremor.Actors.Configuration.Troy;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
 using Tremor.Actors.Plugins;
@@ -30,9 +31,16 @@ public static class RunCommand
         var clustered = false;
         // Compiled and checked once, here; the world deploys what was checked.
         var validated = new Dictionary<string, ValidatedFlow>(StringComparer.Ordinal);
+        // A troy file runs as its HOCON; what it maps back to lets later errors point at the troy line.
+        TroyConversion? troy = null;
         try
         {
-            config = TremorConfig.LoadFile(file.FullName);
+            if (TroyConfig.IsTroyFile(file.FullName))
+            {
+                troy = TroyConfig.Convert(file.FullName);
+                config = TremorConfig.Parse(troy.Hocon, new HoconOrigin(file.FullName, file.DirectoryName));
+            }
+            else config = TremorConfig.LoadFile(file.FullName);
             settings = TremorConfig.ReadSettings(config, file.FullName);
             clustered = settings.ClusterOrDefault.Enabled;
             if (settings.Flows.Count == 0 && !settings.Api.Enabled && !clustered)
@@ -63,6 +71,7 @@ public static class RunCommand
         }
         catch (ConfigException e)
         {
+            if (troy is not null) e = troy.Locate(e);
             error.WriteLine($"error: {Prefix(e.Path, file.FullName)}{e.Message}");
             return ConfigError;
         }

@@ -200,6 +200,17 @@ public sealed class SourceBatch
         return id;
     }
 
+    /// <summary>
+    /// Adds an already structured event for the connector's <c>err</c> port (a command the connector could not carry
+    /// out, with what went wrong in its data or metadata). Returns its pull id. Added in PDK 1.2.
+    /// </summary>
+    public ulong AddError(Value data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default)
+    {
+        var id = _nextPullId++;
+        _chunks.Add(new SourceChunk(id, streamId, ingestNs, default, data, true, meta, false) { IsError = true });
+        return id;
+    }
+
     /// <summary>The stream ended (connection closed, file done): the runtime flushes its preprocessor state.</summary>
     public void EndStream(ulong streamId) =>
         _chunks.Add(new SourceChunk(ulong.MaxValue, streamId, 0, default, default, false, default, true));
@@ -225,7 +236,11 @@ public readonly record struct SourceChunk(
     Value Structured,
     bool IsStructured,
     Value Meta,
-    bool IsStreamEnd);
+    bool IsStreamEnd)
+{
+    /// <summary>True for <see cref="SourceBatch.AddError"/> chunks: the event goes to the <c>err</c> port.</summary>
+    public bool IsError { get; init; }
+}
 
 /// <summary>How a sink answers a batch.</summary>
 public enum SinkStatus

@@ -22,6 +22,9 @@ public sealed class Query
     internal List<NodePlan> Nodes { get; } = [];
     internal List<SelectPlan> Selects { get; } = [];
 
+    /// <summary>The pipeline's args, read by <c>args.NAME</c> in selects (null when it has none).</summary>
+    internal Value Args { get; private init; }
+
     private Query(Source source) => Source = source;
 
     /// <summary>Pipeline input ports the query reads, in order of first use.</summary>
@@ -40,9 +43,16 @@ public sealed class Query
     /// <c>a/b.tremor</c>) from <paramref name="moduleDirectory"/>. Without one, only inline <c>mod</c>s can be used.
     /// </summary>
     /// <exception cref="ScriptException">On any syntax or semantic error, in the query or a module it uses.</exception>
-    public static Query Compile(string source, string origin, string? moduleDirectory)
+    public static Query Compile(string source, string origin, string? moduleDirectory) => Compile(source, origin, moduleDirectory, default);
+
+    /// <summary>
+    /// As <see cref="Compile(string, string, string?)"/>, with the pipeline's <paramref name="args"/> (a record, as a
+    /// troy <c>define pipeline NAME args ...</c> gives them): <c>args.NAME</c> in a select reads them.
+    /// </summary>
+    /// <exception cref="ScriptException">On any syntax or semantic error, in the query or a module it uses.</exception>
+    public static Query Compile(string source, string origin, string? moduleDirectory, Value args)
     {
-        var query = new Query(new Source(source, origin));
+        var query = new Query(new Source(source, origin)) { Args = args };
         query.Build(Parser.ParseQuery(query.Source), new Definitions(null, moduleDirectory));
         return query;
     }

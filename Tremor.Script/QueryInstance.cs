@@ -21,6 +21,9 @@ public sealed class QueryInstance
     private ulong _nowNs;
     private long _errorCount;
 
+    /// <summary>The pipeline's args, for the selects.</summary>
+    internal Value Args => _query.Args;
+
     internal QueryInstance(Query query)
     {
         _query = query;

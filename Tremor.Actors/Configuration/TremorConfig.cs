@@ -31,7 +31,21 @@ public static class TremorConfig
     {
         if (!File.Exists(path)) throw new ConfigException(path, "no such file");
         var full = Path.GetFullPath(path);
-        return Parse(File.ReadAllText(full), new HoconOrigin(full, Path.GetDirectoryName(full), environment));
+        // A troy deployment is read as the HOCON it converts to (what `tremor convert` prints), so both formats
+        // reach the flow model through the same reader.
+        var text = Troy.TroyConfig.IsTroyFile(full) ? Troy.TroyConfig.ToHocon(full) : File.ReadAllText(full);
+        return Parse(text, new HoconOrigin(full, Path.GetDirectoryName(full), environment));
+    }
+
+    /// <summary>
+    /// Parses a request body: troy when <paramref name="contentType"/> says <c>application/x-troy</c> or the text
+    /// starts as troy does (<c>define</c>, <c>deploy</c>, <c>use</c>), else HOCON. It has no folder: troy can use the
+    /// standard modules only, HOCON cannot include files.
+    /// </summary>
+    public static Config ParseBody(string text, string source, string? contentType = null)
+    {
+        var troy = contentType is not null && contentType.StartsWith("application/x-troy", StringComparison.OrdinalIgnoreCase);
+        return troy || Troy.TroyConfig.LooksLikeTroy(text) ? Parse(Troy.TroyConfig.ToHocon(text, source, null), source) : Parse(text, source);
     }
 
     /// <summary>Parses text that has no folder (a request body): <paramref name="source"/> names it in errors, and it may not include files.</summary>
@@ -138,7 +152,7 @@ public static class TremorConfig
         {
             Names.Check("pipeline", pipelineName, pipelineSection.Path);
             var p = pipelineSection.GetSection(pipelineName);
-            p.RejectUnknownKeys("type", "query", "query-file", "config");
+            p.RejectUnknownKeys("type", "query", "query-file", "config", "args");
             if (connectors.Any(c => c.Name == pipelineName))
             {
                 throw new ConfigException(p.Path, $"the name '{pipelineName}' is used by a connector and a pipeline; names in a flow must be unique");

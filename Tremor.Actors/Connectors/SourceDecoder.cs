@@ -72,7 +72,7 @@ public sealed class SourceDecoder
             }
             if (chunk.IsStructured || _codec is null && _preprocessors.Count == 0 && chunk.Data.IsEmpty)
             {
-                events.Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, chunk.Structured, chunk.Meta));
+                (chunk.IsError ? errors : events).Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, chunk.Structured, chunk.Meta));
                 continue;
             }
             if (_preprocessors.Count == 0)

@@ -145,7 +145,9 @@ public static class PipelinePrograms
         }
         try
         {
-            return Query.Compile(source, origin);
+            // A troy pipeline's args (converted to `args { }`) are read by `args.NAME` in its selects.
+            var args = spec.Config.Raw.TryGetValue("args", out var a) ? a : default;
+            return Query.Compile(source, origin, Path.IsPathRooted(origin) ? Path.GetDirectoryName(origin) : null, args);
         }
         catch (ScriptException e)
         {

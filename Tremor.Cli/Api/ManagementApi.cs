@@ -99,13 +99,13 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapDelete("/v1/plugins/{name}", async ctx => await Json(ctx, 200, await api.UnloadPlugin((string)ctx.Request.RouteValues["name"]!, ctx.Request.Query["force"] == "true")));
         app.MapPut("/v1/plugins/{name}", async ctx => await Json(ctx, 200, await api.ReplacePlugin((string)ctx.Request.RouteValues["name"]!, await Body(ctx))));
         app.MapGet("/v1/flows", async ctx => await Json(ctx, 200, await api.Flows()));
-        app.MapPost("/v1/flows", async ctx => await Json(ctx, 201, await api.Deploy(await Body(ctx))));
+        app.MapPost("/v1/flows", async ctx => await Json(ctx, 201, await api.Deploy(await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/flows/{name}", async ctx => await Json(ctx, 200, await api.Undeploy((string)ctx.Request.RouteValues["name"]!)));
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
-        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx))));
+        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
         app.MapGet("/metrics", async ctx =>
         {
@@ -157,13 +157,13 @@ public sealed class ManagementApi : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body)
+    private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body, string? contentType)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use POST /v1/flows");
         IReadOnlyList<Tremor.Actors.Cluster.FlowDefinition> definitions;
         try
         {
-            var config = TremorConfig.Parse(body, "request body");
+            var config = TremorConfig.ParseBody(body, "request body", contentType);
             definitions = Tremor.Actors.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
         }
         catch (ConfigException e)
@@ -394,12 +394,12 @@ public sealed class ManagementApi : IAsyncDisposable
             return result;
         }
 
-        public async Task<object> Deploy(string body)
+        public async Task<object> Deploy(string body, string? contentType)
         {
             TremorSettings parsed;
             try
             {
-                parsed = TremorConfig.ReadSettings(TremorConfig.Parse(body, "request body"), "request body");
+                parsed = TremorConfig.ReadSettings(TremorConfig.ParseBody(body, "request body", contentType), "request body");
             }
             catch (ConfigException e)
             {

@@ -3,7 +3,7 @@ using Tremor.Pdk;
 namespace Tremor.Script.Syntax;
 
 /// <summary>Recursive-descent parser for trickle queries and the script language inside them.</summary>
-internal sealed class Parser
+internal sealed partial class Parser
 {
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
     {

@@ -14,6 +14,11 @@ internal enum ReplyMode
     Pipeline,
     /// <summary>202 Accepted at once; the event still goes out, nothing waits for a reply.</summary>
     Accepted,
+    /// <summary>
+    /// 200 once every sink the request's event reached acknowledged it (a <c>wal</c>: once it is on disk), 500 when
+    /// it failed: a client that got a 2xx knows its data is kept.
+    /// </summary>
+    Acknowledged,
 }
 
 internal sealed record HttpServerSettings(ListenSettings Listen, ReplyMode Reply, TimeSpan ResponseTimeout, int MaxPendingRequests);
@@ -46,7 +51,12 @@ public sealed class HttpServerFactory : IConnectorFactory
         var url = ConfigReading.Url(config, "url", ["http", "https"]);
         var settings = new HttpServerSettings(
             ServerSettings(config, url),
-            ConfigReading.OneOf(config, "reply", "pipeline", "pipeline", "accepted") == "accepted" ? ReplyMode.Accepted : ReplyMode.Pipeline,
+            ConfigReading.OneOf(config, "reply", "pipeline", "pipeline", "accepted", "ack") switch
+            {
+                "accepted" => ReplyMode.Accepted,
+                "ack" => ReplyMode.Acknowledged,
+                _ => ReplyMode.Pipeline,
+            },
             ConfigReading.PositiveDuration(config, "response-timeout", TimeSpan.FromSeconds(10)),
             ConfigReading.PositiveInt(config, "max-pending-requests", 1024, 1_000_000));
         return new HttpServerConnector(context.Host, settings);
@@ -341,6 +351,10 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
 
     public void Ack(ulong streamId, ulong pullId)
     {
+        if (_settings.Reply == ReplyMode.Acknowledged && _awaiting.TryGetValue(streamId, out var request))
+        {
+            request.Reply.TrySetResult(HttpReply.Text(200, ""));
+        }
     }
 
     /// <summary>The body could not be decoded (it went to err): the client's input was bad, answered 400 with the reason.</summary>

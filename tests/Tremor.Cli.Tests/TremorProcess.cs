@@ -27,6 +27,7 @@ internal sealed class TremorProcess : IAsyncDisposable
 
     private const int SigTerm = 15;
     private const int SigInt = 2;
+    private const int SigKill = 9;
 
     private readonly Process _process;
     private readonly string _commandLine;
@@ -86,6 +87,9 @@ internal sealed class TremorProcess : IAsyncDisposable
 
     /// <summary>Ctrl-C.</summary>
     public void Interrupt() => Signal(SigInt);
+
+    /// <summary>kill -9: no drain, no flush, no handler runs; what was not on disk is gone.</summary>
+    public void KillHard() => Signal(SigKill);
 
     /// <summary>Completes when stderr has a line containing <paramref name="text"/>; faults if the process exits before that.</summary>
     public Task StderrShows(string text)

@@ -170,6 +170,27 @@ public sealed class HttpServerTests
     }
 
     [Fact]
+    public async Task Reply_ack_answers_200_only_once_the_event_is_acknowledged_and_500_when_it_failed()
+    {
+        var host = new TestHost();
+        await using var server = await StartAsync(host, ("reply", "ack"));
+        using var client = new HttpClient { BaseAddress = server.BoundUrl };
+
+        var kept = client.PostAsync("/kept", new StringContent("1"));
+        var chunk = (await PullDataAsync(server)).First(c => !c.IsStreamEnd);
+        Assert.False(kept.IsCompleted); // no answer before the ack: nothing promised yet
+        server.Ack(chunk.StreamId, 0);
+        using var keptResponse = await Within(kept);
+        Assert.Equal(HttpStatusCode.OK, keptResponse.StatusCode);
+
+        var lost = client.PostAsync("/lost", new StringContent("2"));
+        var failed = (await PullDataAsync(server)).First(c => !c.IsStreamEnd);
+        server.Fail(failed.StreamId, 0);
+        using var lostResponse = await Within(lost);
+        Assert.Equal(HttpStatusCode.InternalServerError, lostResponse.StatusCode);
+    }
+
+    [Fact]
     public async Task A_failed_event_answers_500_and_an_invalid_response_meta_answers_500()
     {
         var host = new TestHost();

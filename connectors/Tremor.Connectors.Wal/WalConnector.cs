@@ -1,0 +1,296 @@
+using System.Buffers;
+using FASTER.core;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Wal;
+
+/// <summary>
+/// <c>wal</c>: a durable queue between two parts of a flow. Its sink appends each event to the log and acknowledges
+/// it upstream once it is on disk (per <see cref="FsyncPolicy"/>); its source emits the committed entries in order
+/// and is transactional: an entry is truncated only once downstream acknowledged it and every entry before it, a
+/// failed one is emitted again, and after a restart everything not acknowledged is emitted again.
+/// </summary>
+internal sealed class WalConnector : ConnectorBase, ISource, ISink
+{
+    private readonly IPluginHost _host;
+    private readonly WalOptions _options;
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly Lock _awaitingLock = new();
+    private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
+
+    // Source side, touched by the runtime's calls only (one at a time).
+    private readonly SortedDictionary<long, byte[]> _emitted = [];
+    private readonly Dictionary<ulong, long> _pullToAddress = [];
+    private readonly SortedSet<long> _retry = [];
+    private long _readNext;
+
+    private WalLog? _log;
+    private FasterLogScanIterator? _reader;
+    private CancellationTokenSource? _stopCommitter;
+    private Task? _committer;
+
+    private string _directory = "";
+
+    public WalConnector(IPluginHost host, WalOptions options)
+    {
+        _host = host;
+        _options = options;
+    }
+
+    public bool IsTransactional => true;
+
+    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+    {
+        await CloseAsync().ConfigureAwait(false);
+        try
+        {
+            _directory = _host.StateDirectory;
+        }
+        catch (InvalidOperationException e)
+        {
+            // The runtime's message says which directory and what to do (another runtime holds it, it cannot be made).
+            _host.Log(PluginLogLevel.Error, $"no state directory for the wal: {e.Message}");
+            return false;
+        }
+        var opening = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            _log = WalLog.Open(_directory, SegmentBytes(_options.MaxBytes));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
+            return false;
+        }
+        Report(_log.Recovery, opening.Elapsed);
+        _emitted.Clear();
+        _pullToAddress.Clear();
+        _retry.Clear();
+        _readNext = _log.BeginAddress;
+        _reader = _log.Read(_readNext);
+        _stopCommitter = new CancellationTokenSource();
+        _committer = Task.Run(() => CommitLoopAsync(_log, _stopCommitter.Token), CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>Segments (the unit in which truncated data leaves the disk) of about a quarter of the bound.</summary>
+    private static long SegmentBytes(long maxBytes) => Math.Clamp(maxBytes / 4, 8L << 20, 64L << 20);
+
+    private void Report(WalRecovery recovery, TimeSpan took)
+    {
+        if (recovery.SetAside is { } aside)
+        {
+            _host.Log(PluginLogLevel.Error, $"{recovery.CutReason}; it was moved to {aside} and an empty wal started (what it held was never acknowledged downstream: look there to recover it by hand)");
+        }
+        else if (recovery.CutReason is { } reason)
+        {
+            _host.Log(PluginLogLevel.Error, $"the wal in {_directory} was damaged ({reason}); cut at the last good entry: {recovery.CutEntries} entr{(recovery.CutEntries == 1 ? "y" : "ies")} ({recovery.CutBytes} bytes) dropped, {recovery.Entries} kept");
+        }
+        else if (recovery.Entries > 0)
+        {
+            _host.Log(PluginLogLevel.Info, $"recovered {recovery.Entries} entr{(recovery.Entries == 1 ? "y" : "ies")} ({_log!.Size} bytes) not yet acknowledged downstream in {took.TotalMilliseconds:0} ms; emitting them again");
+        }
+    }
+
+    // ---- sink ----
+
+    public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        var log = _log ?? throw new InvalidOperationException("the wal is not open");
+        List<(EventId, string)>? failed = null;
+        var accepted = new List<EventId>(batch.Count);
+        var entries = new List<(int Start, int Length)>(batch.Count);
+        _buffer.ResetWrittenCount();
+        long footprint = 0;
+        var sequence = log.NextSequence;
+        foreach (var e in batch.Events)
+        {
+            var start = _buffer.WrittenCount;
+            EntryCodec.Write(_buffer, sequence, e.IngestNs, e.Event.Data, e.Event.Meta);
+            var length = _buffer.WrittenCount - start;
+            if (length > WalLog.MaxEntryBytes)
+            {
+                (failed ??= []).Add((e.Id, $"the event takes {length} bytes in the wal, more than the {WalLog.MaxEntryBytes} one entry can hold"));
+                continue;
+            }
+            entries.Add((start, length));
+            accepted.Add(e.Id);
+            footprint += WalLog.Footprint(length);
+            sequence++;
+        }
+        if (log.Size + footprint > _options.MaxBytes)
+        {
+            // Nothing of the batch is written: it fails back upstream whole, and a transactional source retries it.
+            return SinkReply.Failed($"the wal is full: {log.Size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
+        }
+        sequence = log.NextSequence;
+        foreach (var (start, length) in entries)
+        {
+            log.Append(_buffer.WrittenSpan.Slice(start, length), sequence++);
+        }
+        switch (_options.Fsync)
+        {
+            case FsyncPolicy.EveryBatch:
+                await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return SinkReply.Settle(_host, batch, failed);
+            case FsyncPolicy.Never:
+                return SinkReply.Settle(_host, batch, failed);
+            default:
+                if (accepted.Count == 0) return SinkReply.Settle(_host, batch, failed);
+                if (failed is not null) _host.Fail(failed.Select(f => f.Item1).ToList(), failed[0].Item2);
+                lock (_awaitingLock) _awaiting.Add((log.TailAddress, accepted));
+                return SinkReply.Pending;
+        }
+    }
+
+    public async ValueTask OnEndAsync(CancellationToken cancellationToken)
+    {
+        // What waits for the next group commit is committed now, so the drain ends with everything acknowledged.
+        if (_log is { } log && (log.HasUncommitted || HasAwaiting)) await CommitAndAckAsync(log, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool HasAwaiting
+    {
+        get { lock (_awaitingLock) return _awaiting.Count > 0; }
+    }
+
+    private async Task CommitLoopAsync(WalLog log, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(_options.CommitInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                if (!log.HasUncommitted && !HasAwaiting) continue;
+                try
+                {
+                    await CommitAndAckAsync(log, stop).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    List<(long, List<EventId> Ids)> lost;
+                    lock (_awaitingLock)
+                    {
+                        lost = [.. _awaiting];
+                        _awaiting.Clear();
+                    }
+                    var reason = $"the wal could not commit to {_directory}: {e.Message}";
+                    _host.Log(PluginLogLevel.Error, $"{reason}; {lost.Sum(l => l.Ids.Count)} event(s) failed back upstream, reopening");
+                    foreach (var (_, ids) in lost) _host.Fail(ids, reason);
+                    _host.ConnectionLost(reason);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task CommitAndAckAsync(WalLog log, CancellationToken cancellationToken)
+    {
+        await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var durable = log.CommittedUntil;
+        List<EventId>? ids = null;
+        lock (_awaitingLock)
+        {
+            var covered = 0;
+            while (covered < _awaiting.Count && _awaiting[covered].Until <= durable) covered++;
+            for (var i = 0; i < covered; i++) (ids ??= []).AddRange(_awaiting[i].Ids);
+            _awaiting.RemoveRange(0, covered);
+        }
+        if (ids is not null) _host.Ack(ids);
+    }
+
+    // ---- source ----
+
+    public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
+    {
+        if (_reader is null) return PullStatus.Empty;
+        while (_retry.Count > 0 && !batch.IsFull)
+        {
+            var address = _retry.Min;
+            _retry.Remove(address);
+            Emit(batch, address, _emitted[address]);
+        }
+        while (!batch.IsFull)
+        {
+            if (_reader.GetNext(out var entry, out var length, out var address, out var next))
+            {
+                _readNext = next;
+                Emit(batch, address, length == entry.Length ? entry : entry[..length]);
+                continue;
+            }
+            if (batch.Count > 0) break;
+            // Nothing committed beyond what was read: wait for the next commit (the runtime cuts the wait short
+            // when the sink side has a batch).
+            try
+            {
+                await _reader.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return PullStatus.Empty;
+            }
+        }
+        return PullStatus.Data;
+    }
+
+    private void Emit(SourceBatch batch, long address, byte[] entry)
+    {
+        var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
+        var pull = batch.AddStructured(data, 0, ingestNs, meta);
+        _pullToAddress[pull] = address;
+        _emitted[address] = entry;
+    }
+
+    public void Ack(ulong streamId, ulong pullId)
+    {
+        if (!_pullToAddress.Remove(pullId, out var address)) return;
+        _emitted.Remove(address);
+        // Acks come in any order: what is truncated ends at the first entry still waiting for one.
+        var until = _emitted.Count > 0 ? _emitted.First().Key : _readNext;
+        _log?.TruncateUntil(until);
+    }
+
+    public void Fail(ulong streamId, ulong pullId)
+    {
+        if (_pullToAddress.Remove(pullId, out var address)) _retry.Add(address);
+    }
+
+    // ---- lifecycle ----
+
+    private async ValueTask CloseAsync()
+    {
+        if (_stopCommitter is { } stop)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            if (_committer is { } committer) await committer.ConfigureAwait(false);
+            stop.Dispose();
+            _stopCommitter = null;
+            _committer = null;
+        }
+        _reader?.Dispose();
+        _reader = null;
+        if (_log is { } log)
+        {
+            try
+            {
+                // A graceful stop keeps what was accepted and the truncation point; what waits for a commit is acked.
+                if (log.HasUncommitted || HasAwaiting) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or FasterException)
+            {
+                _host.Log(PluginLogLevel.Error, $"the last commit to {_directory} failed: {e.Message}");
+            }
+            log.Dispose();
+            _log = null;
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,254 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using FASTER.core;
+using MessagePack;
+
+namespace Tremor.Connectors.Wal;
+
+/// <summary>What opening a log found: how many entries it holds, and what it had to cut or set aside.</summary>
+/// <param name="Entries">Good entries kept (not yet truncated).</param>
+/// <param name="CutEntries">Entries dropped after the last good one (at least 1 when <paramref name="CutReason"/> is set).</param>
+/// <param name="CutBytes">Bytes of log dropped after the last good entry.</param>
+/// <param name="CutReason">Why the log was cut (a checksum that does not match, a torn entry), or null.</param>
+/// <param name="SetAside">Where an unreadable log was moved (it could not be recovered at all), or null.</param>
+internal sealed record WalRecovery(long Entries, long CutEntries, long CutBytes, string? CutReason, string? SetAside);
+
+/// <summary>
+/// One durable log of entries on FASTER's <see cref="FasterLog"/>, with a checksum per entry. Opening it recovers
+/// the last commit, reads every entry once to check it, and cuts a corrupt or torn tail at the last good entry
+/// (FasterLog cannot truncate its tail, so the good entries are copied into a fresh log that replaces the old one).
+/// The commit cookie holds the sequence of the last committed entry, so a cut knows how many entries it dropped.
+/// Safe for one appender and one reader at a time, and a committer beside them.
+/// </summary>
+internal sealed class WalLog : IDisposable
+{
+    private const string LogFolder = "log";
+    private const string CutFolder = "log.cut";
+    private const int PageBits = 22; // 4 MiB pages: the largest entry is a page less its header
+    private const int EntryHeader = 12; // length and an 8-byte checksum
+
+    private readonly FasterLogSettings _settings;
+    private readonly FasterLog _log;
+    private long _committedBegin;
+    private ulong _lastSequence;
+    private ulong _committedSequence;
+
+    private WalLog(FasterLogSettings settings, FasterLog log, ulong lastSequence)
+    {
+        _settings = settings;
+        _log = log;
+        _lastSequence = lastSequence;
+        _committedSequence = lastSequence;
+        _committedBegin = log.BeginAddress;
+    }
+
+    /// <summary>The largest entry one append takes.</summary>
+    public static int MaxEntryBytes => (1 << PageBits) - EntryHeader - 64;
+
+    /// <summary>What opening found.</summary>
+    public WalRecovery Recovery { get; private set; } = new(0, 0, 0, null, null);
+
+    /// <summary>Bytes the log holds between its first kept entry and its tail (headers and alignment included).</summary>
+    public long Size => _log.TailAddress - _log.BeginAddress;
+
+    /// <summary>The first address not truncated.</summary>
+    public long BeginAddress => _log.BeginAddress;
+
+    /// <summary>Everything below it is on disk.</summary>
+    public long CommittedUntil => _log.CommittedUntilAddress;
+
+    public long TailAddress => _log.TailAddress;
+
+    /// <summary>The sequence the next appended entry gets.</summary>
+    public ulong NextSequence => _lastSequence + 1;
+
+    /// <summary>What an entry of <paramref name="length"/> bytes takes in the log.</summary>
+    public static long Footprint(int length) => EntryHeader + ((length + 3) & ~3);
+
+    /// <summary>
+    /// Opens (or creates) the log under <paramref name="directory"/>. A log that cannot be recovered at all is moved
+    /// aside (kept for a human, named in <see cref="Recovery"/>) and an empty one started; a corrupt tail is cut.
+    /// Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when the directory cannot be used.
+    /// </summary>
+    public static WalLog Open(string directory, long segmentBytes)
+    {
+        Directory.CreateDirectory(directory);
+        var logDir = Path.Combine(directory, LogFolder);
+        var cutDir = Path.Combine(directory, CutFolder);
+        // A cut replaces the log by renaming; a crash between the two renames leaves only the cut copy.
+        if (!Directory.Exists(logDir) && Directory.Exists(cutDir)) Directory.Move(cutDir, logDir);
+        if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
+        if (!Directory.Exists(logDir) || Directory.GetFileSystemEntries(logDir).Length == 0)
+        {
+            return OpenFolder(logDir, segmentBytes, recover: false);
+        }
+
+        WalLog wal;
+        Check check;
+        try
+        {
+            wal = OpenFolder(logDir, segmentBytes, recover: true);
+        }
+        catch (Exception e) when (e is not (UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException))
+        {
+            return SetAside(directory, logDir, cutDir, segmentBytes, e);
+        }
+        try
+        {
+            // Every committed entry is read once from disk by a read-only instance: FasterLog checks the checksums
+            // only of what it reads from disk, and the writable instance keeps the recovered tail page in memory.
+            check = Verify(logDir, segmentBytes, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
+        }
+        catch (Exception e) when (e is not (UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException))
+        {
+            wal.Dispose();
+            return SetAside(directory, logDir, cutDir, segmentBytes, e);
+        }
+        if (check.CutReason is not null)
+        {
+            // The good entries were copied into a fresh log: it takes the old one's place.
+            wal.Dispose();
+            Directory.Delete(logDir, recursive: true);
+            Directory.Move(cutDir, logDir);
+            wal = OpenFolder(logDir, segmentBytes, recover: true);
+        }
+        wal._lastSequence = wal._committedSequence = Math.Max(wal._committedSequence, check.LastSequence);
+        wal.Recovery = new WalRecovery(check.Entries, check.CutEntries, check.CutBytes, check.CutReason, null);
+        return wal;
+    }
+
+    /// <summary>A log that cannot be recovered at all is kept for a human under another name; an empty one starts.</summary>
+    private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, Exception e)
+    {
+        var aside = Path.Combine(directory, $"log.unreadable-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}");
+        if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
+        Directory.Move(logDir, aside);
+        var fresh = OpenFolder(logDir, segmentBytes, recover: false);
+        fresh.Recovery = new WalRecovery(0, 0, 0, $"the log could not be recovered ({e.Message})", aside);
+        return fresh;
+    }
+
+    private static FasterLogSettings Settings(string logDir, long segmentBytes, bool readOnly) => new(logDir)
+    {
+        LogChecksum = LogChecksumType.PerEntry,
+        TryRecoverLatest = false,
+        RemoveOutdatedCommits = !readOnly,
+        ReadOnlyMode = readOnly,
+        PageSizeBits = PageBits,
+        MemorySizeBits = PageBits + 2,
+        SegmentSizeBits = Math.Clamp(63 - (int)ulong.LeadingZeroCount((ulong)Math.Max(segmentBytes, 1)), PageBits + 1, 30),
+    };
+
+    private static WalLog OpenFolder(string logDir, long segmentBytes, bool recover)
+    {
+        var settings = Settings(logDir, segmentBytes, readOnly: false);
+        try
+        {
+            var log = new FasterLog(settings);
+            if (recover)
+            {
+                log.Recover();
+                // Every commit of a wal carries a cookie: without one, what is there is not a wal this plugin wrote.
+                if (log.RecoveredCookie is not { Length: 8 }) throw new InvalidDataException("no commit of a wal found in its files");
+            }
+            return new WalLog(settings, log, CookieSequence(log.RecoveredCookie));
+        }
+        catch
+        {
+            settings.Dispose();
+            throw;
+        }
+    }
+
+    private static ulong CookieSequence(byte[]? cookie) => cookie is { Length: 8 } ? BinaryPrimitives.ReadUInt64LittleEndian(cookie) : 0;
+
+    private sealed record Check(long Entries, ulong LastSequence, long CutEntries, long CutBytes, string? CutReason);
+
+    /// <summary>
+    /// Reads every committed entry once from disk: checksums (FasterLog's) and the entry format (ours). On the first
+    /// bad entry, copies the good ones into a fresh log in <paramref name="cutDir"/>. Throws when the log cannot be
+    /// recovered at all (no readable commit).
+    /// </summary>
+    private static Check Verify(string logDir, long segmentBytes, string cutDir, long from, long end, ulong committed)
+    {
+        using var settings = Settings(logDir, segmentBytes, readOnly: true);
+        using var log = new FasterLog(settings);
+        log.RecoverReadOnly();
+        long entries = 0;
+        ulong lastGood = 0;
+        var goodUntil = from;
+        string? reason = null;
+        using (var iterator = log.Scan(from, end))
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!iterator.GetNext(out var entry, out var length, out _, out var next)) break;
+                    lastGood = EntryCodec.ReadSequence(entry.AsMemory(0, length));
+                    entries++;
+                    goodUntil = next;
+                }
+                catch (Exception e) when (e is FasterException or MessagePackSerializationException or EndOfStreamException)
+                {
+                    reason = $"{e.Message} at address {goodUntil}";
+                    break;
+                }
+            }
+        }
+        if (reason is null && goodUntil < end) reason = $"the log ends at address {goodUntil}, before its last commit at {end}";
+        if (reason is null) return new Check(entries, Math.Max(lastGood, committed), 0, 0, null);
+
+        using (var cut = OpenFolder(cutDir, segmentBytes, recover: false))
+        {
+            using (var good = log.Scan(from, goodUntil))
+            {
+                while (good.GetNext(out var entry, out var length, out _)) cut._log.Enqueue(entry.AsSpan(0, length));
+            }
+            cut._lastSequence = Math.Max(lastGood, committed);
+            cut.CommitAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+        var dropped = committed > lastGood ? (long)(committed - lastGood) : 1;
+        return new Check(entries, Math.Max(lastGood, committed), dropped, end - goodUntil, reason);
+    }
+
+    /// <summary>Appends one entry (in memory until the next commit) and returns its address.</summary>
+    public long Append(ReadOnlySpan<byte> entry, ulong sequence)
+    {
+        var address = _log.Enqueue(entry);
+        _lastSequence = sequence;
+        return address;
+    }
+
+    /// <summary>True when appends or a truncation wait for a commit.</summary>
+    public bool HasUncommitted => _log.TailAddress > _log.CommittedUntilAddress || _log.BeginAddress != _committedBegin;
+
+    /// <summary>Makes everything appended so far (and the truncation point) durable; completes when it is on disk.</summary>
+    public async ValueTask<long> CommitAsync(CancellationToken cancellationToken)
+    {
+        var sequence = _lastSequence;
+        var begin = _log.BeginAddress;
+        var cookie = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(cookie, sequence);
+        var (ok, tail, _) = await _log.CommitStronglyAsync(cookie, -1, cancellationToken).ConfigureAwait(false);
+        if (!ok) throw new IOException("the commit did not complete");
+        _committedSequence = sequence;
+        _committedBegin = begin;
+        return tail;
+    }
+
+    /// <summary>Drops the entries before <paramref name="address"/> (an entry's start); persisted by the next commit.</summary>
+    public void TruncateUntil(long address)
+    {
+        if (address > _log.BeginAddress) _log.TruncateUntil(address);
+    }
+
+    /// <summary>An iterator over committed entries from <paramref name="address"/> on, following the tail.</summary>
+    public FasterLogScanIterator Read(long address) => _log.Scan(Math.Max(address, _log.BeginAddress), long.MaxValue);
+
+    public void Dispose()
+    {
+        _log.Dispose();
+        _settings.Dispose();
+    }
+}
