@@ -22,8 +22,8 @@ public sealed class Query
     internal List<NodePlan> Nodes { get; } = [];
     internal List<SelectPlan> Selects { get; } = [];
 
-    /// <summary>The pipeline's args, read by <c>args.NAME</c> in selects (null when it has none).</summary>
-    internal Value Args { get; private init; }
+    /// <summary>The pipeline's args, read by <c>args.NAME</c> in selects (null when it has none): a troy pipeline's, or a created sub-pipeline's.</summary>
+    internal Value Args { get; private set; }
 
     private Query(Source source) => Source = source;
 
@@ -52,8 +52,9 @@ public sealed class Query
     /// <exception cref="ScriptException">On any syntax or semantic error, in the query or a module it uses.</exception>
     public static Query Compile(string source, string origin, string? moduleDirectory, Value args)
     {
-        var query = new Query(new Source(source, origin)) { Args = args };
-        query.Build(Parser.ParseQuery(query.Source), new Definitions(null, moduleDirectory));
+        var query = new Query(new Source(source, origin));
+        // In the definitions, so `args` also reads them where values must be constant (a create's `with`).
+        query.Build(Parser.ParseQuery(query.Source), new Definitions(null, moduleDirectory) { Args = args });
         return query;
     }
 
@@ -274,8 +275,6 @@ public sealed class Query
     private HashSet<string>? _declaredInputs;
     private HashSet<string>? _declaredOutputs;
 
-    /// <summary>The values of <c>args</c> in this query's selects: a created sub-pipeline's arguments, else null.</summary>
-    internal Value Args { get; private set; }
 
     private bool IsPipelinePort(string name) =>
         _declaredInputs is null ? name is "in" or "out" or "err" : _declaredInputs.Contains(name) || _declaredOutputs!.Contains(name);

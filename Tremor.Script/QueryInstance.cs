@@ -51,9 +51,6 @@ public sealed class QueryInstance
 
     internal Source Source => _query.Source;
 
-    /// <summary>What <c>args</c> reads in this query's selects (a created sub-pipeline's arguments).</summary>
-    internal Value Args => _query.Args;
-
     /// <summary>How often <see cref="Tick"/> is wanted (a quarter of the shortest interval window or batch timeout); null: never.</summary>
     public TimeSpan? TickInterval { get; }
 
