@@ -7,8 +7,8 @@ public static class PdkVersion
     public const int Major = 1;
 
     /// <summary>Additive contract changes bump this; plugins of an older or newer minor of the same major load.</summary>
-    public const int Minor = 1;
+    public const int Minor = 2;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>
-    public const string Text = "1.1";
+    public const string Text = "1.2";
 }
