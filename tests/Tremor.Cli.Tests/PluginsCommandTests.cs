@@ -19,7 +19,7 @@ public sealed class PluginsCommandTests
         {
             var row = Cells(Assert.Single(lines, l => Cells(l)[0] == name));
             Assert.Equal("loaded", row[4]);
-            Assert.Equal("1.1", row[3]);
+            Assert.Equal(Tremor.Pdk.PdkVersion.Text, row[3]);
         }
         var refusedRow = Cells(Assert.Single(lines, l => Cells(l)[0] == "Pdk2Plugin"));
         Assert.Equal("refused", refusedRow[4]);
