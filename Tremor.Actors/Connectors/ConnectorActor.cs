@@ -418,8 +418,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Delivered>(OnDelivered);
         Receive<PluginProxy.HookDone>(OnHookDone);
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
-        Receive<AckEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks(m.Ids, [])));
-        Receive<FailEvents>(m => _proxy?.Tell(new PluginProxy.SourceAcks([], m.Ids)));
+        Receive<AckEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks(m.Ids, [])));
+        Receive<FailEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks([], m.Ids)));
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
@@ -502,6 +502,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _pullCancel.Cancel();
         }
         _proxy.Tell(new PluginProxy.Hook(kind));
+    }
+
+    /// <summary>
+    /// Acks and fails reach the plugin at once, not after a pull that waits for input (an HTTP server answers a
+    /// failed request with 500 now, rather than when the next request comes or its client gives up).
+    /// </summary>
+    private void TellSourceAcks(PluginProxy.SourceAcks acks)
+    {
+        if (_proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(acks);
     }
 
     private void TryPull()

@@ -38,12 +38,12 @@ public sealed class PayloadFlowTests : TremorTestKit
             """));
 
         // Events 0-2 make one payload, now in the sink; event 3 waits in collect. Nothing is settled yet.
-        AwaitCondition(() => Volatile.Read(ref sink.Calls) == 1, Patience);
+        AwaitCondition(() => Volatile.Read(ref sink.Calls) == 1, Patience, TimeSpan.FromMilliseconds(20));
         Assert.Empty(source.Acked);
         Assert.Empty(source.Failed);
         gate.Release();
         // The sink fails that payload: the three events it carried fail back; event 3, still held, is not acked.
-        AwaitCondition(() => source.Failed.Count == 3, Patience);
+        AwaitCondition(() => source.Failed.Count == 3, Patience, TimeSpan.FromMilliseconds(20));
         Assert.Empty(source.Acked);
         gate.Release(100);
 

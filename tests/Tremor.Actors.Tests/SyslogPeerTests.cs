@@ -44,7 +44,7 @@ public sealed class SyslogPeerTests : TremorTestKit
         await Logger(tcp, "--tcp", "--rfc3164", "tcp 3164");
         await Logger(counted, "--tcp", "--octet-count", "--rfc5424", "counted 5424");
 
-        AwaitCondition(() => sink.Events.Count == 5, Patience);
+        AwaitCondition(() => sink.Events.Count == 5, Patience, TimeSpan.FromMilliseconds(20));
         var byMessage = sink.Events.ToDictionary(e => e.Data["msg"].AsString() ?? "", e => e.Data);
         Assert.Equal(["counted 5424", "tcp 3164", "tcp 5424", "udp 3164", "udp 5424"], byMessage.Keys.Order(StringComparer.Ordinal));
         foreach (var (msg, data) in byMessage)
