@@ -67,7 +67,17 @@ public static class RunCommand
             return ConfigError;
         }
 
-        var services = new RuntimeServices(output, error);
+        var services = new RuntimeServices(output, error, settings.DataDir);
+        using var dataLock = services.Data; // released when this run ends (the kernel releases it on kill -9)
+        try
+        {
+            services.Data.LockIfPresent();
+        }
+        catch (InvalidOperationException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ConfigError;
+        }
         var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();

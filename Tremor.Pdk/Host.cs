@@ -53,4 +53,15 @@ public interface IPluginHost
     void ConnectionLost(string reason)
     {
     }
+
+    /// <summary>
+    /// A directory that belongs to this connector instance alone and survives restarts of the runtime (write-ahead
+    /// logs, key-value data, read checkpoints): <c>DATA-DIR/flows/FLOW/CONNECTOR</c>, where DATA-DIR is
+    /// <c>tremor.data-dir</c>. Created on first use. The runtime holds an exclusive lock on the data directory for
+    /// as long as it runs, so a second runtime on the same directory is refused instead of corrupting it; that
+    /// refusal, like a directory that cannot be created, is an <see cref="InvalidOperationException"/> whose message
+    /// says which directory and what to do. Ask for it in <see cref="IConnector.ConnectAsync"/> or later, not in the
+    /// factory. Added in PDK 1.2; hosts that keep no state throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    string StateDirectory => throw new NotSupportedException($"{Alias}: this host keeps no state directory (PDK 1.2 runtimes do)");
 }

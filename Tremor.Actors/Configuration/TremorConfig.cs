@@ -46,7 +46,7 @@ public static class TremorConfig
         var tremor = ToValue(config.GetValue("tremor"), "tremor").AsRecord()
             ?? throw new ConfigException($"{source}: tremor", "expected a section tremor { ... }");
         var root = new PluginConfig("tremor", tremor);
-        root.RejectUnknownKeys("plugins", "data-path", "flows", "api", "cluster");
+        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster");
 
         var plugins = root.GetSection("plugins");
         plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch", "inspect-timeout");
@@ -109,7 +109,9 @@ public static class TremorConfig
         var clusterSettings = new TremorClusterSettings(
             clustered,
             cluster.Has("node-local-connectors") ? cluster.GetStringList("node-local-connectors") : TremorClusterSettings.Default.NodeLocalConnectors);
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings);
+        var dataDir = root.GetString("data-dir", TremorSettings.DefaultDataDir);
+        if (string.IsNullOrWhiteSpace(dataDir)) throw new ConfigException($"{root.Path}.data-dir", "expected a directory path, found an empty string");
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir);
     }
 
     private static long Positive(PluginConfig section, string key, long defaultValue)

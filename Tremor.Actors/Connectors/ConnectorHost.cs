@@ -34,4 +34,6 @@ internal sealed class ConnectorHost(string alias, RuntimeServices services, ILog
     public void Fail(IReadOnlyList<EventId> ids, string reason) => connector.Tell(new ConnectorActor.SinkAsyncReply(ids.ToArray(), reason));
 
     public void ConnectionLost(string reason) => connector.Tell(new ConnectorActor.ConnectionLost(reason));
+
+    public string StateDirectory => services.Data.ForConnector(alias);
 }

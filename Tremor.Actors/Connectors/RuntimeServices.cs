@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
+using Tremor.Actors.Configuration;
 
 namespace Tremor.Actors.Connectors;
 
@@ -16,12 +17,16 @@ public sealed class RuntimeServices
     private readonly Dictionary<string, Task> _instanceStops = new(StringComparer.Ordinal);
     private int _nextSourceId;
 
-    /// <summary>Services writing to the given writers.</summary>
-    public RuntimeServices(TextWriter output, TextWriter error)
+    /// <summary>Services writing to the given writers, keeping connector state under <paramref name="dataDirectory"/>.</summary>
+    public RuntimeServices(TextWriter output, TextWriter error, string dataDirectory = TremorSettings.DefaultDataDir)
     {
         Out = output;
         Error = error;
+        Data = new DataDirectory(dataDirectory);
     }
+
+    /// <summary><c>tremor.data-dir</c>: connector state that survives restarts, locked against a second runtime.</summary>
+    public DataDirectory Data { get; }
 
     /// <summary>Where connectors print (stdout).</summary>
     public TextWriter Out { get; }

@@ -19,7 +19,26 @@ public abstract class TremorTestKit : TestKit
         : base(ConfigurationFactory.ParseString(extraConfig + "\nakka.test.timefactor = 3\nakka.loglevel = WARNING\nakka.loggers = [\"Akka.TestKit.TestEventListener, Akka.TestKit\"]")
             .WithFallback(TremorConfig.Reference))
     {
-        Services = new RuntimeServices(new StringWriter(), new StringWriter());
+        DataDir = Directory.CreateTempSubdirectory("tremor-kit-data-").FullName;
+        Services = new RuntimeServices(new StringWriter(), new StringWriter(), DataDir);
+    }
+
+    /// <summary>This kit's <c>tremor.data-dir</c>, a temp folder of its own, removed at the end.</summary>
+    protected string DataDir { get; }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (!disposing) return;
+        Services.Data.Dispose();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A plugin instance disposed late may still hold a file; the temp folder is only tidiness.
+        }
     }
 
     protected PluginCatalog Catalog { get; } = new();

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
+using Tremor.Pdk;
 
 namespace Tremor.Cli.Tests;
 
 /// <summary><c>tremor plugins list | inspect | hash</c> through the real CLI, against the built plugins and the PDK-2 fixture.</summary>
 public sealed class PluginsCommandTests
 {
-    private const string Pdk2Refusal = "built for PDK 2.0, but this runtime provides PDK 1.1";
+    private static readonly string Pdk2Refusal = $"built for PDK 2.0, but this runtime provides PDK {PdkVersion.Text}";
 
     [Fact]
     public async Task List_shows_the_built_plugins_loaded_and_a_pdk2_plugin_refused_with_both_versions()
@@ -19,7 +20,7 @@ public sealed class PluginsCommandTests
         {
             var row = Cells(Assert.Single(lines, l => Cells(l)[0] == name));
             Assert.Equal("loaded", row[4]);
-            Assert.Equal(Tremor.Pdk.PdkVersion.Text, row[3]);
+            Assert.Equal(PdkVersion.Text, row[3]);
         }
         var refusedRow = Cells(Assert.Single(lines, l => Cells(l)[0] == "Pdk2Plugin"));
         Assert.Equal("refused", refusedRow[4]);
@@ -48,7 +49,7 @@ public sealed class PluginsCommandTests
         var result = await TremorProcess.RunAsync("plugins", "inspect", Repo.Pdk2Plugin);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains(result.StdoutLines, l => l.StartsWith("check pdk-reference: FAIL (Tremor.Pdk 2.0.0.0, host provides 1.1)", StringComparison.Ordinal));
+        Assert.Contains(result.StdoutLines, l => l.StartsWith($"check pdk-reference: FAIL (Tremor.Pdk 2.0.0.0, host provides {PdkVersion.Text})", StringComparison.Ordinal));
         Assert.DoesNotContain("accepted", result.Stdout);
         var refusal = Assert.Single(result.StderrLines);
         Assert.Equal($"refused: {Repo.Pdk2Plugin}: {Pdk2Refusal}; rebuild the plugin against Tremor.Pdk 1.x", refusal);
