@@ -96,20 +96,21 @@ public sealed class QueryInstance
 
     internal void Error(Event e, RuntimeError error) => Error(e, Format(error));
 
-    internal string Format(RuntimeError error)
-    {
-        var (line, col) = Source.Locate(error.Pos);
-        return $"{Source.Origin}:{line}:{col}: {error.Message}";
-    }
+    internal string Format(RuntimeError error) => Source.Describe(error.Pos, error.Message, error.Hint);
 
-    /// <summary>The event goes to the pipeline's <c>err</c> with the error in <c>$error</c>; its data is untouched.</summary>
+    /// <summary>The event goes to the pipeline's <c>err</c> in Tremor's error shape (see <see cref="ErrorEvent"/>).</summary>
     internal void Error(Event e, string message) => _pipelineOutlet.Error(e, message);
 
+    /// <summary>
+    /// Tremor's shape of an event that failed: <c>{"error": message, "event": the data it had}</c>, same id, metadata
+    /// untouched, so a select on <c>err</c> sees why and what, and nothing accepted is lost.
+    /// </summary>
     internal static Event ErrorEvent(Event e, string message)
     {
-        var meta = e.Meta.Kind == ValueKind.Record ? ValueOps.ShallowCopy(e.Meta) : Value.NewRecord(1);
-        meta.AsRecord()!.Set("error", Value.From(message));
-        return new Event { Id = e.Id, IngestNs = e.IngestNs, Transactional = e.Transactional, Data = e.Data, Meta = meta };
+        var data = new ValueRecord(2);
+        data.Append("error", Value.From(message));
+        data.Append("event", e.Data);
+        return new Event { Id = e.Id, IngestNs = e.IngestNs, Transactional = e.Transactional, Data = Value.From(data), Meta = e.Meta };
     }
 
     private sealed class Outlet(QueryInstance owner, Dictionary<string, SelectRunner[]> byPort) : IEmitter

@@ -33,7 +33,7 @@ public sealed class ScriptException : Exception
         Hint = hint;
     }
 
-    private static string Format(string origin, int line, int column, string reason, string? hint, string sourceLine)
+    internal static string Format(string origin, int line, int column, string reason, string? hint, string sourceLine)
     {
         var sb = new StringBuilder();
         sb.Append(origin).Append(':').Append(line).Append(':').Append(column).Append(": ").Append(reason);

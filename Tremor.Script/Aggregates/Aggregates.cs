@@ -38,7 +38,19 @@ internal static class AggregateRegistry
         ["aggr::stats::hdr"] = new("aggr::stats::hdr", 1, 2, () => new Hdr()),
         ["aggr::win::first"] = new("aggr::win::first", 1, 1, () => new FirstLast(first: true)),
         ["aggr::win::last"] = new("aggr::win::last", 1, 1, () => new FirstLast(first: false)),
-        ["aggr::win::collect_flattened"] = new("aggr::win::collect_flattened", 1, 1, () => new Collect()),
+        ["aggr::win::collect_flattened"] = new("aggr::win::collect_flattened", 1, 1, () => new Collect(nested: false)),
+        ["aggr::win::collect_nested"] = new("aggr::win::collect_nested", 1, 1, () => new Collect(nested: true)),
+        ["aggr::stats::dds"] = new("aggr::stats::dds", 1, 2, () => new Dds()),
+    };
+
+    // Older Tremor named the window aggregates win::first, win::last, win::collect.
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["win::first"] = "aggr::win::first",
+        ["win::last"] = "aggr::win::last",
+        ["win::collect"] = "aggr::win::collect_flattened",
+        ["win::collect_flattened"] = "aggr::win::collect_flattened",
+        ["win::collect_nested"] = "aggr::win::collect_nested",
     };
 
     public static IEnumerable<string> Names => Defs.Keys;
@@ -46,6 +58,7 @@ internal static class AggregateRegistry
     public static AggregateDef? Find(string name)
     {
         if (name.StartsWith("std::", StringComparison.Ordinal)) name = name[5..];
+        if (Aliases.TryGetValue(name, out var canonical)) name = canonical;
         return Defs.GetValueOrDefault(name);
     }
 
@@ -161,10 +174,12 @@ internal static class AggregateRegistry
             _m2 += delta * (x - _mean);
         }
 
+        public double Variance => _n > 1 ? _m2 / (_n - 1) : 0.0;
+
         public Value Emit()
         {
             if (_n == 0) return Value.Null;
-            var variance = _n > 1 ? _m2 / (_n - 1) : 0.0;
+            var variance = Variance;
             return output switch
             {
                 Output.Mean => Value.From(_mean),
@@ -198,7 +213,8 @@ internal static class AggregateRegistry
     /// </summary>
     private sealed class Hdr : IAggregator
     {
-        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.99", "0.999"];
+        // Tremor's defaults.
+        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.95", "0.99", "0.999", "0.9999", "0.99999"];
         private readonly LongHistogram _histogram = new(long.MaxValue / 4, 2);
         private readonly Moments _moments = new("aggr::stats::hdr", Moments.Output.Stdev);
         private string[]? _percentiles;
@@ -239,7 +255,9 @@ internal static class AggregateRegistry
             r.Append("min", count == 0 ? Value.Null : Value.From(_min));
             r.Append("max", count == 0 ? Value.Null : Value.From(_max));
             r.Append("mean", _moments.Emit() is { IsNull: false } && count > 0 ? Value.From(_histogram.GetMean()) : Value.Null);
-            r.Append("stdev", count == 0 ? Value.Null : _moments.Emit());
+            var stdev = _moments.Emit();
+            r.Append("stdev", count == 0 ? Value.Null : stdev);
+            r.Append("var", count == 0 ? Value.Null : Value.From(_moments.Variance));
             var percentiles = new ValueRecord();
             foreach (var p in _percentiles ?? DefaultPercentiles)
             {
@@ -300,7 +318,11 @@ internal static class AggregateRegistry
         }
     }
 
-    private sealed class Collect : IAggregator
+    /// <summary>
+    /// Collects the window's values. Chained windows: flattened appends the lower window's values, nested appends
+    /// them as one array per lower window (arrays of arrays, one level per window in the chain).
+    /// </summary>
+    private sealed class Collect(bool nested) : IAggregator
     {
         private List<Value> _items = [];
 
@@ -309,8 +331,133 @@ internal static class AggregateRegistry
         // A fresh list each time: the emitted array belongs to the output event.
         public Value Emit() => Value.From(new List<Value>(_items));
 
-        public void Merge(IAggregator lower) => _items.AddRange(((Collect)lower)._items);
+        public void Merge(IAggregator lower)
+        {
+            var items = ((Collect)lower)._items;
+            if (nested) _items.Add(Value.From(new List<Value>(items)));
+            else _items.AddRange(items);
+        }
 
         public void Reset() => _items = [];
+    }
+
+    /// <summary>
+    /// Tremor's <c>aggr::stats::dds</c>: a DDSketch (relative accuracy 1 %, as the sketches crate's defaults) giving
+    /// count, min, max, mean and percentiles rounded up to one decimal, mergeable across chained windows. Keys grow
+    /// with the logarithm of the value range only, so memory stays small however many values arrive.
+    /// </summary>
+    internal sealed class Dds : IAggregator
+    {
+        private const double Alpha = 0.01;
+        private const double MinValue = 1e-9;
+        private static readonly double Gamma = 1 + 2 * Alpha / (1 - Alpha);
+        private static readonly double GammaLn = Math.Log(Gamma);
+        private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.95", "0.99", "0.999", "0.9999", "0.99999"];
+
+        private readonly SortedDictionary<int, long> _positive = [];
+        private readonly SortedDictionary<int, long> _negative = [];
+        private long _zero;
+        private long _count;
+        private double _min = double.MaxValue;
+        private double _max = double.MinValue;
+        private double _sum;
+        private string[]? _percentiles;
+
+        public void Accumulate(ReadOnlySpan<Value> args)
+        {
+            if (_percentiles is null && args.Length > 1) _percentiles = Percentiles(args[1]);
+            Add(Number(args[0], "aggr::stats::dds"));
+        }
+
+        private void Add(double v)
+        {
+            if (v > MinValue) Bump(_positive, Key(v), 1);
+            else if (v < -MinValue) Bump(_negative, Key(-v), 1);
+            else _zero++;
+            _count++;
+            _sum += v;
+            _min = Math.Min(_min, v);
+            _max = Math.Max(_max, v);
+        }
+
+        private static int Key(double v) => (int)Math.Ceiling(Math.Log(v) / GammaLn);
+
+        private static double Representative(int key) => Math.Exp(key * GammaLn) * (2.0 / (1.0 + Gamma));
+
+        private static void Bump(SortedDictionary<int, long> store, int key, long n) => store[key] = store.GetValueOrDefault(key) + n;
+
+        private static string[] Percentiles(Value spec)
+        {
+            if (spec.AsArray() is not { } list) throw new FunctionError("aggr::stats::dds: percentiles must be an array of strings like \"0.99\"");
+            return list.Select(p => p.AsString() is { } s && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var q) && q is >= 0 and <= 1
+                ? s : throw new FunctionError($"aggr::stats::dds: percentile {p} must be a string between \"0\" and \"1\"")).ToArray();
+        }
+
+        private double Quantile(double q)
+        {
+            if (q <= 0) return _min;
+            if (q >= 1) return _max;
+            var rank = (long)(q * (_count - 1));
+            var negatives = _negative.Values.Sum();
+            if (rank < negatives) return -Representative(KeyAtRank(_negative, negatives - rank - 1));
+            if (rank < negatives + _zero) return 0;
+            return Representative(KeyAtRank(_positive, rank - negatives - _zero));
+        }
+
+        private static int KeyAtRank(SortedDictionary<int, long> store, long rank)
+        {
+            long seen = 0;
+            var key = 0;
+            foreach (var (k, n) in store)
+            {
+                key = k;
+                seen += n;
+                if (seen > rank) return k;
+            }
+            return key;
+        }
+
+        public Value Emit()
+        {
+            var percentiles = new ValueRecord();
+            foreach (var p in _percentiles ?? DefaultPercentiles)
+            {
+                var q = _count == 0 ? 0.0 : Math.Ceiling(Quantile(double.Parse(p, CultureInfo.InvariantCulture)) * 10) / 10;
+                percentiles.Append(p, Value.From(q));
+            }
+            var r = new ValueRecord(5);
+            r.Append("count", Value.From(_count));
+            r.Append("min", Value.From(_count == 0 ? 0.0 : _min));
+            r.Append("max", Value.From(_count == 0 ? double.MaxValue : _max));
+            // Tremor divides by a zero count here (NaN); JSON has no NaN, so an empty window's mean is null.
+            r.Append("mean", _count == 0 ? Value.Null : Value.From(_sum / _count));
+            r.Append("percentiles", Value.From(percentiles));
+            return Value.From(r);
+        }
+
+        public void Merge(IAggregator lower)
+        {
+            var o = (Dds)lower;
+            _percentiles ??= o._percentiles;
+            foreach (var (k, n) in o._positive) Bump(_positive, k, n);
+            foreach (var (k, n) in o._negative) Bump(_negative, k, n);
+            _zero += o._zero;
+            if (o._count == 0) return;
+            _count += o._count;
+            _sum += o._sum;
+            _min = Math.Min(_min, o._min);
+            _max = Math.Max(_max, o._max);
+        }
+
+        public void Reset()
+        {
+            _positive.Clear();
+            _negative.Clear();
+            _zero = 0;
+            _count = 0;
+            _sum = 0;
+            _min = double.MaxValue;
+            _max = double.MinValue;
+        }
     }
 }

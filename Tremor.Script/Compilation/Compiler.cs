@@ -181,6 +181,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     if (Scope.Lookup(p.Name!) is { } slot) return c => c.Locals[slot];
                     var (found, constant) = _definitions.FindConstant(p.Name!, modulePrefix);
                     if (found) return _ => constant;
+                    if (FunctionRegistry.FindConstant(p.Name!) is { } standard) return _ => standard;
                     if (p.Name!.Contains("::", StringComparison.Ordinal))
                         throw source.Error(p.Pos, $"unknown constant `{p.Name}`", "define it in the module: const NAME = ...; or call a function with parentheses: m::f(x)");
                     throw source.Error(p.Pos, $"unknown local `{p.Name}`", LocalHint(p.Name!));
@@ -276,11 +277,27 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private static Value MissingField(Value v, string name, string prefix, int pos, bool lenient)
     {
         if (lenient) return Value.Null;
-        if (v.Kind == ValueKind.Record) throw new RuntimeError(pos, $"key `{name}` not found in `{prefix}`");
+        if (v.Kind == ValueKind.Record) throw new RuntimeError(pos, BadKey(name, prefix));
         throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
     }
 
     private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To);
+
+    // Tremor's wording for a missing key, naming where it was looked for.
+    private static string BadKey(string key, string prefix)
+    {
+        var root = prefix.Split('.', '[')[0] switch
+        {
+            "event" => "event",
+            "state" => "state",
+            "$" or "group" or "window" or "args" => "global",
+            _ => "local",
+        };
+        return $"Trying to access a non existing {root} key `{key}` (in `{prefix}`)";
+    }
+
+    private static string OutOfBounds(long index, int length, string prefix) =>
+        $"Array index out of bounds, got index {index} but expected an index in the range 0:{length} (in `{prefix}`)";
 
     private CompiledSegment CompileSegment(Segment s) => s switch
     {
@@ -301,7 +318,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return true;
             }
             error = v.Kind == ValueKind.Record
-                ? new RuntimeError(seg.Pos, $"key `{field}` not found in `{prefix}`")
+                ? new RuntimeError(seg.Pos, BadKey(field, prefix))
                 : new RuntimeError(seg.Pos, $"cannot read field `{field}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
             return false;
         }
@@ -324,7 +341,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 v = x;
                 return true;
             }
-            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Record ? $"key `{key}` not found in `{prefix}`" : $"cannot read key `{key}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
+            error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Record ? BadKey(key, prefix) : $"cannot read key `{key}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
             return false;
         }
         if (index.TryGetI64(out var idx))
@@ -335,7 +352,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return true;
             }
             error = new RuntimeError(seg.Pos, v.Kind == ValueKind.Array
-                ? $"index {idx} out of bounds for `{prefix}` of length {v.AsArray()!.Count}"
+                ? OutOfBounds(idx, v.AsArray()!.Count, prefix)
                 : $"cannot index `{prefix}` with {idx}: it is {ValueOps.TypeName(v)}, not an array");
             return false;
         }
@@ -366,10 +383,18 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private Eval Unary(UnaryExpr u)
     {
         var operand = Compile(u.Operand);
-        var pos = u.Pos;
+        // Tremor reports a bad operand at the operand.
+        var pos = u.Operand.Pos;
         return u.Op switch
         {
             "not" => c => Value.From(!ValueOps.Bool(operand(c), pos, "the operand of `not`")),
+            "!" => c =>
+            {
+                var v = operand(c);
+                if (v.Kind == ValueKind.Bool) return Value.From(!v.AsBool());
+                return v.Kind == ValueKind.I64 ? Value.From(~v.RawI64) : throw new RuntimeError(pos, $"the operand of `!` must be an integer or a bool, got {ValueOps.TypeName(v)}");
+            }
+            ,
             "-" => c => ValueOps.Negate(operand(c), pos),
             _ => c =>
             {
@@ -398,11 +423,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     return c =>
                     {
                         var v = l(c);
-                        return Value.From(v.Kind == ValueKind.String ? string.Equals(v.AsString(), s, StringComparison.Ordinal) : v.Equals(lit.Value));
+                        return Value.From(v.Kind == ValueKind.String ? string.Equals(v.AsString(), s, StringComparison.Ordinal) : ValueOps.TremorEquals(v, lit.Value));
                     };
                 }
-                return c => Value.From(l(c).Equals(r(c)));
-            case "!=": return c => Value.From(!l(c).Equals(r(c)));
+                return c => Value.From(ValueOps.TremorEquals(l(c), r(c)));
+            case "!=": return c => Value.From(!ValueOps.TremorEquals(l(c), r(c)));
             case "<": return c => Value.From(ValueOps.Compare(l(c), r(c), "<", pos) < 0);
             case "<=": return c => Value.From(ValueOps.Compare(l(c), r(c), "<=", pos) <= 0);
             case ">": return c => Value.From(ValueOps.Compare(l(c), r(c), ">", pos) > 0);
@@ -445,6 +470,24 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var args = call.Args.Select(Compile).ToArray();
         var fn = def.Fn;
         var pos = call.Pos;
+        if (def.WithContext is { } contextFn)
+        {
+            var count = args.Length;
+            var at = Scope.AllocScratch(Math.Max(count, 1));
+            return c =>
+            {
+                var s = c.Scratch;
+                for (var i = 0; i < count; i++) s[at + i] = args[i](c);
+                try
+                {
+                    return contextFn(c, new ReadOnlySpan<Value>(s, at, count));
+                }
+                catch (FunctionError e)
+                {
+                    throw new RuntimeError(pos, e.Message);
+                }
+            };
+        }
         if (def.Pure && call.Args.All(a => a is LiteralExpr))
         {
             try
@@ -545,43 +588,39 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         };
     }
 
+    private BitsType PartType(int pos, string type) =>
+        BitsType.Parse(type) ?? throw source.Error(pos, $"`{type}` is not a binary part type", $"Tremor's types: {BitsType.Valid}");
+
+    // Tremor's bit syntax: parts of any size 1 to 64 bits packed most significant bit first (see BitWriter).
     private Eval Bytes(BytesExpr b)
     {
         var parts = b.Parts.Select(p =>
         {
-            var words = p.Type.Split('-', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var w in words)
-            {
-                if (w is not ("binary" or "integer" or "signed" or "unsigned" or "big" or "little"))
-                    throw source.Error(p.Pos, $"unknown binary part type `{w}`", "types: binary, integer, signed, unsigned, big, little (e.g. /little-signed-integer)");
-            }
-            var isBinary = words.Contains("binary");
-            if (isBinary && p.Bits is not null) throw source.Error(p.Pos, "a /binary part has no size in bits");
-            var bits = p.Bits ?? 8;
-            // Byte-aligned sizes only: parts that are not whole bytes would need bit-level packing.
-            if (!isBinary && bits % 8 != 0) throw source.Error(p.Pos, $"a size of {bits} bits is not supported: use a multiple of 8");
-            return (Value: Compile(p.Value), isBinary, Bytes: bits / 8, Little: words.Contains("little"), Signed: words.Contains("signed"), p.Pos);
+            var type = PartType(p.Pos, p.Type);
+            // For a /binary part the size counts bytes: the first N bytes of the value.
+            return (Value: Compile(p.Value), type, Size: p.Bits ?? (type.Kind == BitsKind.Binary ? 0 : 8), p.Pos);
         }).ToArray();
         return c =>
         {
-            var buffer = new List<byte>();
-            foreach (var (value, isBinary, bytes, little, signed, pos) in parts)
+            var writer = new BitWriter();
+            foreach (var (value, type, size, pos) in parts)
             {
                 var v = value(c);
-                if (isBinary)
+                if (type.Kind == BitsKind.Binary)
                 {
-                    buffer.AddRange(v.AsBytes() ?? (v.AsString() is { } s ? Encoding.UTF8.GetBytes(s) : throw new RuntimeError(pos, $"a /binary part must be binary or a string, got {ValueOps.TypeName(v)}")));
+                    var bytes = v.AsBytes() ?? (v.AsString() is { } s ? Encoding.UTF8.GetBytes(s) : throw new RuntimeError(pos, $"a /binary part must be binary or a string, got {ValueOps.TypeName(v)}"));
+                    if (size > bytes.Length) throw new RuntimeError(pos, $"a /binary part of {size} bytes needs a longer value, got {bytes.Length} bytes");
+                    writer.WriteBytes(size == 0 ? bytes : bytes.AsSpan(0, size));
                     continue;
                 }
                 if (!v.TryGetI64(out var n)) throw new RuntimeError(pos, $"a binary part must be an integer, got {ValueOps.TypeName(v)}");
-                var bitsTotal = bytes * 8;
-                var fits = bitsTotal == 64 || (signed ? n >= -(1L << (bitsTotal - 1)) && n < (1L << (bitsTotal - 1)) : n >= 0 && n < (1L << bitsTotal));
-                if (!fits) throw new RuntimeError(pos, $"{n} does not fit {bitsTotal} {(signed ? "signed" : "unsigned")} bits");
-                var chunk = new byte[bytes];
-                for (var i = 0; i < bytes; i++) chunk[little ? i : bytes - 1 - i] = (byte)(n >> (8 * i));
-                buffer.AddRange(chunk);
+                var signed = type.Kind == BitsKind.Signed;
+                if (!signed && n < 0) throw new RuntimeError(pos, $"{n} is not an unsigned integer: write it as (n):{size}/signed-integer");
+                var fits = size == 64 || (signed ? n >= -(1L << (size - 1)) && n < (1L << (size - 1)) : n < (1L << size));
+                if (!fits) throw new RuntimeError(pos, $"{n} does not fit {size} {(signed ? "signed" : "unsigned")} bits");
+                writer.Write((ulong)n, size, type.Little);
             }
-            return Value.From(buffer.ToArray());
+            return Value.From(writer.ToArray());
         };
     }
 
@@ -621,7 +660,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var args = call.Args.Select(Compile).ToArray();
         Scope.InAggregate = false;
         var index = Scope.Aggregates.Count;
-        Scope.Aggregates.Add(new AggregateSite(def, args, Scope.AllocScratch(args.Length)));
+        Scope.Aggregates.Add(new AggregateSite(def, args, Scope.AllocScratch(args.Length), call.Pos));
         return c => c.Aggregates![index].Emit();
     }
 
@@ -697,7 +736,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         }
         if (key.TryGetI64(out var i) && container.AsArray() is { } a)
         {
-            if (i < 0 || i >= a.Count) throw new RuntimeError(seg.Pos, $"index {i} out of bounds for `{prefix}` of length {a.Count}");
+            if (i < 0 || i >= a.Count) throw new RuntimeError(seg.Pos, OutOfBounds(i, a.Count, prefix));
             a[(int)i] = v;
             return;
         }
@@ -740,20 +779,25 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     // ---- match ----
 
+    /// <summary>Tremor's message for a match that no case (and no default) took.</summary>
+    public const string NoClauseMatched = "A match expression executed but no clause matched";
+
     private Eval Match(MatchExpr m)
     {
         var subject = Compile(m.Subject);
-        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
+        var pos = m.Pos;
         return c =>
         {
             var v = subject(c);
-            foreach (var (matcher, guard, body, pos) in cases)
+            foreach (var (matcher, guard, body, casePos) in cases)
             {
                 if (!matcher(c, v, false, out _)) continue;
-                if (guard is not null && !ValueOps.Bool(guard(c), pos, "a `when` guard")) continue;
+                if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
                 return body(c);
             }
-            return Value.Null;
+            // Tremor's run-time error, at the `match`: a match without `default` must cover every value it meets.
+            throw new RuntimeError(pos, NoClauseMatched, "Consider adding a `default => null` clause at the end of your match or validate full coverage beforehand.");
         };
     }
 
@@ -773,7 +817,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     return (Context c, Value v, bool _, out Value r) =>
                     {
                         r = v;
-                        return v.Equals(expected(c));
+                        return ValueOps.TremorEquals(v, expected(c));
                     };
                 }
             case ExtractPattern { Name: "influx" }:
@@ -795,6 +839,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         return true;
                     };
                 }
+            case BinaryPattern bp:
+                return BitPattern(bp);
             case RecordPattern rp:
                 {
                     var items = rp.Items.Select(RecordItem).ToArray();
@@ -815,18 +861,25 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case ArrayPattern ap:
                 {
                     var items = ap.Items.Select(Pattern).ToArray();
+                    // `_` asks for a non-empty array and binds nothing, as in Tremor.
+                    var ignore = ap.Items.Select(i => i is AnyPattern).ToArray();
                     // Tremor's array patterns search: each element pattern must match some element; bound as [[index, result], ...].
                     return (Context c, Value v, bool need, out Value r) =>
                     {
                         r = default;
                         if (v.AsArray() is not { } a) return false;
                         var acc = need ? new List<Value>() : null;
-                        foreach (var item in items)
+                        for (var p = 0; p < items.Length; p++)
                         {
+                            if (ignore[p])
+                            {
+                                if (a.Count == 0) return false;
+                                continue;
+                            }
                             var found = false;
                             for (var i = 0; i < a.Count; i++)
                             {
-                                if (!item(c, a[i], need, out var x)) continue;
+                                if (!items[p](c, a[i], need, out var x)) continue;
                                 found = true;
                                 if (!need) break;
                                 acc!.Add(Value.From(new List<Value> { Value.From((long)i), x }));
@@ -840,10 +893,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case TuplePattern tp:
                 {
                     var items = tp.Items.Select(Pattern).ToArray();
+                    var open = tp.Open;
                     return (Context c, Value v, bool need, out Value r) =>
                     {
                         r = default;
-                        if (v.AsArray() is not { } a || a.Count != items.Length) return false;
+                        // `%(a, b, ...)` is open: at least these elements, the rest unchecked and unbound.
+                        if (v.AsArray() is not { } a || (open ? a.Count < items.Length : a.Count != items.Length)) return false;
                         var acc = need ? new List<Value>(items.Length) : null;
                         for (var i = 0; i < items.Length; i++)
                         {
@@ -856,6 +911,77 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 }
             default: throw source.Error(p.Pos, "unsupported pattern");
         }
+    }
+
+    /// <summary>
+    /// A bit pattern: the binary is read back in the layout a literal with the same parts writes (see BitWriter), so
+    /// <c>&lt;&lt;a:4, b:4&gt;&gt;</c> takes apart what <c>&lt;&lt;x:4, y:4&gt;&gt;</c> built. The sizes must cover the whole
+    /// binary unless the last part is a sizeless <c>/binary</c>, which takes the rest.
+    /// </summary>
+    private Matcher BitPattern(BinaryPattern bp)
+    {
+        var parts = new List<(int Pos, int Slot, Eval? Expected, BitsType Type, int Size)>();
+        long fixedBits = 0;
+        var rest = false;
+        for (var i = 0; i < bp.Parts.Count; i++)
+        {
+            var p = bp.Parts[i];
+            var type = PartType(p.Pos, p.Type);
+            var size = p.Bits ?? (type.Kind == BitsKind.Binary ? 0 : 8);
+            if (type.Kind == BitsKind.Binary && size == 0)
+            {
+                if (i != bp.Parts.Count - 1) throw source.Error(p.Pos, "only the last part of a bit pattern can take the rest of the binary", "give it a size in bytes: part:4/binary");
+                if (fixedBits % 8 != 0) throw source.Error(p.Pos, $"the rest of the binary starts at bit {fixedBits}, inside a byte", "make the parts before it whole bytes");
+                rest = true;
+            }
+            else if (type.Little && size > 8 && size % 8 != 0)
+                throw source.Error(p.Pos, $"a little-endian part of {size} bits cannot be read back: Tremor swaps whole bytes", "use a multiple of 8 bits, or big-endian");
+            fixedBits += type.Kind == BitsKind.Binary ? size * 8L : size;
+            var slot = p.Bind is { } name ? Scope.Declare(name) : -1;
+            parts.Add((p.Pos, slot, p.Value is null ? null : Compile(p.Value), type, size));
+        }
+        var items = parts.ToArray();
+        var total = fixedBits;
+        var takesRest = rest;
+        return (Context c, Value v, bool _, out Value r) =>
+        {
+            r = v;
+            if (v.AsBytes() is not { } bytes) return false;
+            var needBytes = (total + 7) / 8;
+            if (takesRest ? bytes.Length < needBytes : bytes.Length != needBytes) return false;
+            // A last byte that is not full holds its bits low; anything above them is not part of the binary.
+            if (!takesRest && total % 8 != 0 && bytes[^1] >> (int)(total % 8) != 0) return false;
+            var reader = new BitReader(bytes, takesRest ? needBytes * 8 : total);
+            foreach (var (pos, slot, expected, type, size) in items)
+            {
+                Value got;
+                if (type.Kind == BitsKind.Binary)
+                {
+                    byte[] chunk;
+                    if (size == 0) chunk = bytes[(int)(reader.Position / 8)..];
+                    else
+                    {
+                        chunk = new byte[size];
+                        for (var k = 0; k < size; k++) chunk[k] = (byte)reader.Read(8, false);
+                    }
+                    got = Value.From(chunk);
+                }
+                else
+                {
+                    var raw = reader.Read(size, type.Little);
+                    // Signed parts sign-extend from their size.
+                    got = Value.From(type.Kind == BitsKind.Signed && size < 64 && (raw >> (size - 1) & 1) == 1 ? (long)(raw | (ulong.MaxValue << size)) : (long)raw);
+                }
+                if (expected is not null)
+                {
+                    var want = expected(c);
+                    if (type.Kind == BitsKind.Binary && want.AsString() is { } text) want = Value.From(Encoding.UTF8.GetBytes(text));
+                    if (!got.Equals(want)) return false;
+                }
+                if (slot >= 0) c.Locals[slot] = got;
+            }
+            return true;
+        };
     }
 
     private Func<Context, ValueRecord, ValueRecord?, bool> RecordItem(RecordPatternItem item)
@@ -887,12 +1013,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case "==":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && ValueOps.TremorEquals(v, expected(c));
                 }
             case "!=":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && !v.Equals(expected(c));
+                    return (c, r, _) => r.TryGetValue(key, out var v) && !ValueOps.TremorEquals(v, expected(c));
                 }
             default:
                 {
@@ -916,7 +1042,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var target = Compile(p.Target);
         var ops = p.Ops.Select(o => (o.Kind, Key: o.Key is null ? null : Compile(o.Key), Value: o.Value is null ? null : Compile(o.Value), o.Pos)).ToArray();
-        var pos = p.Pos;
+        var pos = p.Target.Pos;
         return c =>
         {
             var t = target(c);
@@ -934,11 +1060,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 switch (kind)
                 {
                     case "insert":
-                        if (r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch insert: key `{key}` already exists");
+                        if (r.ContainsKey(key!)) throw new RuntimeError(opPos, $"The key that is supposed to be written to already exists: {key}");
                         r.Set(key!, valueEval!(c));
                         break;
                     case "update":
-                        if (!r.ContainsKey(key!)) throw new RuntimeError(opPos, $"patch update: key `{key}` does not exist");
+                        if (!r.ContainsKey(key!)) throw new RuntimeError(opPos, $"The key that is supposed to be updated does not exists: {key}");
                         r.Set(key!, valueEval!(c));
                         break;
                     case "upsert": r.Set(key!, valueEval!(c)); break;
@@ -947,7 +1073,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         {
                             var to = valueEval!(c);
                             var toKey = to.AsString() ?? throw new RuntimeError(opPos, $"patch {kind}: the target key must be a string, got {ValueOps.TypeName(to)}");
-                            if (r.ContainsKey(toKey)) throw new RuntimeError(opPos, $"patch {kind}: key `{toKey}` already exists");
+                            if (r.ContainsKey(toKey)) throw new RuntimeError(opPos, $"The key that is supposed to be written to already exists: {toKey} (patch {kind})");
                             // A missing source key copies or moves nothing, as in Tremor.
                             if (r.TryGetValue(key!, out var moved))
                             {
@@ -960,27 +1086,27 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                         if (key is null)
                         {
                             var d = valueEval!(c);
-                            if (d.AsRecord() is not { } dr) throw new RuntimeError(opPos, "patch default => needs a record");
-                            foreach (var (k, v) in dr)
-                            {
-                                if (!r.ContainsKey(k)) r.Set(k, v);
-                            }
+                            if (d.AsRecord() is not { } dr) throw new RuntimeError(opPos, $"patch default => needs a record, got {ValueOps.TypeName(d)}");
+                            // Tremor fills defaults in nested records too.
+                            ValueOps.ApplyDefault(r, dr);
                         }
                         else if (!r.ContainsKey(key)) r.Set(key, valueEval!(c));
                         break;
                     case "merge":
-                        if (key is null)
                         {
                             var m = valueEval!(c);
-                            if (m.AsRecord() is not { } mr) throw new RuntimeError(opPos, "patch merge => needs a record");
-                            foreach (var (k, v) in mr)
+                            if (key is null)
                             {
-                                if (v.IsNull) r.Remove(k);
-                                else r.Set(k, ValueOps.Merge(r[k], v));
+                                if (m.AsRecord() is null) throw new RuntimeError(opPos, $"patch merge => needs a record, got {ValueOps.TypeName(m)}");
+                                result = ValueOps.Merge(result, m);
+                                r = result.AsRecord()!;
                             }
+                            else if (!r.TryGetValue(key, out var existing)) r.Set(key, ValueOps.Merge(Value.NewRecord(), m));
+                            else if (existing.AsRecord() is not null && m.AsRecord() is not null) r.Set(key, ValueOps.Merge(existing, m));
+                            else
+                                throw new RuntimeError(opPos, $"Merge can only be performed on keys that either do not exist or are records but the key '{key}' has the type {ValueOps.TypeName(existing)} (merging {ValueOps.TypeName(m)} into {ValueOps.Short(existing)})");
+                            break;
                         }
-                        else r.Set(key, ValueOps.Merge(r[key], valueEval!(c)));
-                        break;
                 }
             }
             return result;
@@ -991,13 +1117,14 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var target = Compile(m.Target);
         var with = Compile(m.With);
-        var pos = m.Pos;
+        var (targetPos, withPos) = (m.Target.Pos, m.With.Pos);
         return c =>
         {
             var t = target(c);
             var w = with(c);
+            // At the operand that is not a record, as Tremor reports it.
             if (t.Kind != ValueKind.Record || w.Kind != ValueKind.Record)
-                throw new RuntimeError(pos, $"merge needs two records, got {ValueOps.TypeName(t)} and {ValueOps.TypeName(w)}");
+                throw new RuntimeError(t.Kind != ValueKind.Record ? targetPos : withPos, $"merge needs two records, got {ValueOps.TypeName(t)} and {ValueOps.TypeName(w)}");
             return ValueOps.Merge(t, w);
         };
     }
@@ -1006,7 +1133,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var sourceEval = Compile(f.Source);
         var initial = f.Initial is null ? null : Compile(f.Initial);
-        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos)).ToArray();
+        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = f.Pos;
         var op = f.Fold ?? "+";
         var foldPos = f.FoldPos;
@@ -1027,17 +1154,17 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 foreach (var (k, v) in r) ForOne(c, Value.From(k), v, ref acc);
             }
-            else throw new RuntimeError(pos, $"`for` needs an array or a record, got {ValueOps.TypeName(s)}");
+            // Anything else has nothing to iterate: Tremor gives the initial value, no error.
             return acc;
         };
 
         void ForOne(Context c, Value key, Value value, ref Value acc)
         {
-            foreach (var (k, v, guard, body, casePos) in cases)
+            foreach (var (k, v, guard, body, casePos, guardPos) in cases)
             {
                 c.Locals[k] = key;
                 c.Locals[v] = value;
-                if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
+                if (guard is not null && !ValueOps.Bool(guard(c), guardPos, "a `when` guard")) continue;
                 var result = body(c);
                 if (acc.AsArray() is { } list) list.Add(result);
                 else if (acc.AsRecord() is { } record)

@@ -33,13 +33,15 @@ internal static partial class Extractors
                 "dissect" => Dissect(p.Rule),
                 "cidr" => Cidr(p.Rule),
                 "grok" => Grok.Compile(p.Rule),
+                "datetime" => DateTimeRule(p.Rule),
                 _ => throw source.Error(p.Pos, $"the `{p.Name}` extractor is not supported by Tremor.NET yet",
-                    "supported: glob, re, rerg, base64, json, kv, dissect, grok, cidr, influx"),
+                    "supported: glob, re, rerg, base64, json, kv, dissect, grok, cidr, influx, datetime"),
             };
         }
         catch (ArgumentException e)
         {
-            throw source.Error(p.RulePos, $"invalid `{p.Name}` rule: {e.Message}");
+            // At the extractor, as Tremor's invalid-extractor error.
+            throw source.Error(p.Pos, $"invalid `{p.Name}` rule: {e.Message}");
         }
     }
 
@@ -48,6 +50,21 @@ internal static partial class Extractors
         r = Value.True;
         return v.AsString() is { } s && test(s);
     };
+
+    // ---- datetime ----
+
+    // Tremor's datetime extractor: the string parsed by the rule's format into UTC nanoseconds.
+    private static Extractor DateTimeRule(string rule)
+    {
+        if (Functions.Chrono.Validate(rule) is { } error) throw new ArgumentException(error);
+        return (Value v, bool need, out Value r) =>
+        {
+            r = default;
+            if (v.AsString() is not { } s || !Functions.Chrono.TryParse(s, rule, out var nanos, out _)) return false;
+            r = need ? Value.From(nanos) : Value.True;
+            return true;
+        };
+    }
 
     // ---- glob ----
 

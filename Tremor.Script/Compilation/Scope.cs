@@ -4,7 +4,8 @@ using Tremor.Script.Runtime;
 namespace Tremor.Script.Compilation;
 
 /// <summary>An aggregate call site in a windowed select: how to build its state and evaluate its arguments per event.</summary>
-internal sealed record AggregateSite(AggregateDef Def, Eval[] Args, int ScratchOffset);
+/// <summary>An aggregate call in a windowed select; <see cref="Pos"/> is the call, where its errors are reported.</summary>
+internal sealed record AggregateSite(AggregateDef Def, Eval[] Args, int ScratchOffset, int Pos = 0);
 
 /// <summary>What a body may use while it is compiled, and the slots it needs at run time.</summary>
 internal sealed class Scope(ScopeKind kind)

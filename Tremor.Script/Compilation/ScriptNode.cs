@@ -22,8 +22,7 @@ internal sealed class ScriptNode(ScriptPlan plan, Source source, Value args) : I
         }
         catch (RuntimeError err)
         {
-            var (line, col) = source.Locate(err.Pos);
-            output.Error(e, $"{source.Origin}:{line}:{col}: {err.Message}");
+            output.Error(e, source.Describe(err.Pos, err.Message, err.Hint));
             return;
         }
         string port = "out";

@@ -12,6 +12,11 @@ internal sealed class SelectPlan
     public required Eval Target { get; init; }
     public Eval? Where { get; init; }
     public Eval? Having { get; init; }
+
+    /// <summary>Where a where / having clause that is not a bool is reported: at the clause's expression.</summary>
+    public int WherePos { get; init; }
+
+    public int HavingPos { get; init; }
     public string? GroupKind { get; init; }
     public Eval[] GroupExprs { get; init; } = [];
     public required WindowPlan[] Windows { get; init; }
@@ -40,6 +45,8 @@ internal sealed class SelectPlan
             Target = target,
             Where = where,
             Having = having,
+            WherePos = s.Where?.Pos ?? s.Pos,
+            HavingPos = s.Having?.Pos ?? s.Pos,
             GroupKind = s.Group?.Kind,
             GroupExprs = groupExprs,
             Windows = [.. windows],

@@ -31,7 +31,7 @@ internal sealed class SelectRunner
         c.NowNs = nowNs;
         try
         {
-            if (Plan.Where is { } where && !ValueOps.Bool(where(c), Plan.Pos, "the where clause")) return;
+            if (Plan.Where is { } where && !ValueOps.Bool(where(c), Plan.WherePos, "the where clause")) return;
             if (Plan.GroupKind is null)
             {
                 Handle(e, Value.Null, nowNs);
@@ -74,7 +74,7 @@ internal sealed class SelectRunner
             {
                 var data = c.Event;
                 c.Event = value;
-                var keep = ValueOps.Bool(having(c), Plan.Pos, "the having clause");
+                var keep = ValueOps.Bool(having(c), Plan.HavingPos, "the having clause");
                 c.Event = data;
                 if (!keep) return;
             }
@@ -116,7 +116,7 @@ internal sealed class SelectRunner
             }
             catch (FunctionError err)
             {
-                throw new RuntimeError(Plan.Pos, err.Message);
+                throw new RuntimeError(site.Pos, err.Message);
             }
         }
         first.Count++;
@@ -163,13 +163,14 @@ internal sealed class SelectRunner
         c.Group = state.Group;
         c.Window = Value.From(w.Plan.Name);
         c.Aggregates = w.Aggregates;
+        c.GroupCount = Plan.GroupKind is null ? 0 : _groups.Count;
         try
         {
             var value = Plan.Target(c);
             if (Plan.Having is { } having)
             {
                 c.Event = value;
-                if (!ValueOps.Bool(having(c), Plan.Pos, "the having clause")) return;
+                if (!ValueOps.Bool(having(c), Plan.HavingPos, "the having clause")) return;
             }
             var e = new Event
             {

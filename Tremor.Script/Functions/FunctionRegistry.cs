@@ -5,8 +5,15 @@ namespace Tremor.Script.Functions;
 
 internal delegate Value Fn(ReadOnlySpan<Value> args);
 
+/// <summary>A standard function that reads the event's context (its ingest time, metadata, window): random, origin, win.</summary>
+internal delegate Value ContextFn(Context c, ReadOnlySpan<Value> args);
+
 /// <summary>A standard function: its module-qualified name, arity range and implementation.</summary>
-internal sealed record FunctionDef(string Name, int MinArgs, int MaxArgs, Fn Fn, bool Pure = true);
+internal sealed record FunctionDef(string Name, int MinArgs, int MaxArgs, Fn Fn, bool Pure = true)
+{
+    /// <summary>Set for functions of the event's context; they are never folded at compile time.</summary>
+    public ContextFn? WithContext { get; init; }
+}
 
 /// <summary>The standard library by module-qualified name (<c>string::len</c>); <c>std::x::f</c> resolves to <c>x::f</c>.</summary>
 internal static partial class FunctionRegistry
@@ -22,6 +29,9 @@ internal static partial class FunctionRegistry
         RegisterType();
         RegisterOther();
         RegisterMore();
+        RegisterDateTime();
+        RegisterContext();
+        RegisterBinary();
     }
 
     public static IEnumerable<string> Names => Functions.Keys.Concat(Aggregates.AggregateRegistry.Names);
@@ -35,6 +45,9 @@ internal static partial class FunctionRegistry
     private static void Add(string name, int min, int max, Fn fn, bool pure = true) => Functions[name] = new FunctionDef(name, min, max, fn, pure);
 
     private static void Add(string name, int arity, Fn fn) => Add(name, arity, arity, fn);
+
+    private static void AddContext(string name, int min, int max, ContextFn fn) =>
+        Functions[name] = new FunctionDef(name, min, max, _ => throw new FunctionError($"{name} needs an event"), Pure: false) { WithContext = fn };
 
     internal static string Str(ReadOnlySpan<Value> a, int i, string fn) =>
         a[i].AsString() ?? throw new FunctionError($"{fn}: argument {i + 1} must be a string, got {Runtime.ValueOps.TypeName(a[i])}");

@@ -47,14 +47,19 @@ internal static partial class FunctionRegistry
             foreach (var p in parts) list.Add(Value.From(p));
             return Value.From(list);
         });
+        // Codepoint indexes, as Tremor's; an end past the string is its end.
         Add("string::substr", 3, a =>
         {
             var s = Str(a, 0, "string::substr");
             var start = Int(a, 1, "string::substr");
             var end = Int(a, 2, "string::substr");
-            if (start < 0 || end < start || end > s.Length)
-                throw new FunctionError($"string::substr: range {start}..{end} is outside the string of length {s.Length}");
-            return Value.From(s[(int)start..(int)end]);
+            var runes = s.EnumerateRunes().ToArray();
+            var stop = Math.Min(end, runes.Length);
+            if (start < 0 || stop < start)
+                throw new FunctionError($"string::substr: range {start}..{end} is outside the string of {runes.Length} codepoints");
+            var sb = new StringBuilder();
+            for (var i = (int)start; i < stop; i++) sb.Append(runes[i].ToString());
+            return Value.From(sb.ToString());
         });
         Add("string::format", 1, int.MaxValue, a =>
         {
@@ -139,7 +144,7 @@ internal static partial class FunctionRegistry
         {
             foreach (var x in Arr(a, 0, "array::contains"))
             {
-                if (x.Equals(a[1])) return Value.True;
+                if (ValueOps.TremorEquals(x, a[1])) return Value.True;
             }
             return Value.False;
         });
@@ -244,13 +249,19 @@ internal static partial class FunctionRegistry
             copy.AsRecord()!.Remove(Str(a, 1, "record::remove"));
             return copy;
         });
-        Add("record::rename", 3, a =>
+        // Tremor's form takes a record of renames {"old": "new"}; the older (record, from, to) still works.
+        Add("record::rename", 2, 3, a =>
         {
             var source = Rec(a, 0, "record::rename");
-            var from = Str(a, 1, "record::rename");
-            var to = Str(a, 2, "record::rename");
+            var renames = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (a.Length == 3) renames[Str(a, 1, "record::rename")] = Str(a, 2, "record::rename");
+            else
+            {
+                foreach (var (from, to) in Rec(a, 1, "record::rename"))
+                    renames[from] = to.AsString() ?? throw new FunctionError($"record::rename: the new name of `{from}` must be a string, got {ValueOps.TypeName(to)}");
+            }
             var r = new ValueRecord(source.Count);
-            foreach (var (k, v) in source) r.Set(string.Equals(k, from, StringComparison.Ordinal) ? to : k, v);
+            foreach (var (k, v) in source) r.Set(renames.TryGetValue(k, out var renamed) ? renamed : k, v);
             return Value.From(r);
         });
     }

@@ -7,7 +7,7 @@ internal interface IEmitter
 {
     void Emit(string port, Event e);
 
-    /// <summary>Sends the event to <c>err</c> with the error text in <c>$error</c> and counts it.</summary>
+    /// <summary>Sends the event to <c>err</c> as <c>{"error": message, "event": data}</c> (Tremor's shape) and counts it.</summary>
     void Error(Event e, string message);
 }
 

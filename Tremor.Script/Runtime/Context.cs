@@ -39,6 +39,9 @@ internal sealed class Context
     /// <summary>The current event's ingest time: the influx extractor's timestamp when a line has none.</summary>
     public ulong IngestNs;
 
+    /// <summary>The groups a windowed select holds while it emits (<c>win::cardinality()</c>); 0 elsewhere.</summary>
+    public long GroupCount;
+
     /// <summary>Where in <see cref="Scratch"/> a pending <c>recur</c> left its arguments.</summary>
     public int RecurOffset;
 
@@ -90,9 +93,12 @@ internal sealed class Context
 }
 
 /// <summary>An error while evaluating an event; the node sends the event to <c>err</c> with this text.</summary>
-internal sealed class RuntimeError(int pos, string message) : Exception(message)
+internal sealed class RuntimeError(int pos, string message, string? hint = null) : Exception(message)
 {
     public int Pos { get; } = pos;
+
+    /// <summary>What to do about it, printed under the caret, or null.</summary>
+    public string? Hint { get; } = hint;
 }
 
 /// <summary>Thrown by standard functions; the call site turns it into a <see cref="RuntimeError"/> with its position.</summary>

@@ -65,17 +65,18 @@ internal static class ValueOps
                     case "-": return Value.From(checked(x - y));
                     case "*": return Value.From(checked(x * y));
                     case "/":
-                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} / 0");
-                        if (x % y == 0) return Value.From(checked(x / y));
+                        // Tremor divides integers as floats, exact or not: 4 / 2 is 2.0.
+                        if (y == 0) throw DivisionByZero(pos, a, "/");
                         return Value.From((double)x / y);
                     case "%":
-                        if (y == 0) throw new RuntimeError(pos, $"division by zero: {x} % 0");
+                        if (y == 0) throw DivisionByZero(pos, a, "%");
                         return Value.From(x % y);
                     case "&": return Value.From(x & y);
                     case "|": return Value.From(x | y);
                     case "^": return Value.From(x ^ y);
-                    case "<<": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x << (int)y);
-                    case ">>": return y is < 0 or > 63 ? throw new RuntimeError(pos, $"shift by {y} is out of range 0..63") : Value.From(x >> (int)y);
+                    case "<<": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From(x << (int)y);
+                    case ">>": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From(x >> (int)y);
+                    case ">>>": return y is < 0 or > 63 ? throw BadShift(pos, y) : Value.From((long)((ulong)x >> (int)y));
                 }
             }
             catch (OverflowException)
@@ -88,31 +89,32 @@ internal static class ValueOps
             var (x, y) = (a.AsBool(), b.AsBool());
             return Value.From(op == "&" ? x & y : op == "|" ? x | y : x ^ y);
         }
-        if (op is "&" or "|" or "^" or "<<" or ">>") throw TypeMismatch(pos, a, op, b);
+        if (op is "&" or "|" or "^" or "<<" or ">>" or ">>>") throw TypeMismatch(pos, a, op, b);
         return Numeric(a, b, op, pos);
     }
 
     private static Value Numeric(Value a, Value b, string op, int pos)
     {
         if (!a.TryGetF64(out var x) || !b.TryGetF64(out var y)) throw TypeMismatch(pos, a, op, b);
-        if (op is "/" or "%" && y == 0 && IsInt(b)) throw new RuntimeError(pos, $"division by zero: {a} {op} 0");
+        if (op is "/" or "%" && y == 0 && IsInt(b)) throw DivisionByZero(pos, a, op);
+        // `%` is for integers only, as in Tremor.
         return op switch
         {
             "+" => Value.From(x + y),
             "-" => Value.From(x - y),
             "*" => Value.From(x * y),
             "/" => Value.From(x / y),
-            "%" => Value.From(x % y),
+            "%" when IsInt(a) && IsInt(b) => Value.From(x % y),
             _ => throw TypeMismatch(pos, a, op, b),
         };
     }
 
     public static Value Negate(Value a, int pos) => a.Kind switch
     {
-        ValueKind.I64 when a.RawI64 == long.MinValue => throw new RuntimeError(pos, "arithmetic overflow: -(" + a + ")"),
+        ValueKind.I64 when a.RawI64 == long.MinValue => throw new RuntimeError(pos, $"The unary operation `-` caused an over- or underflow (-({a}) does not fit a 64-bit integer)"),
         ValueKind.I64 => Value.From(-a.RawI64),
         ValueKind.F64 => Value.From(-a.RawF64),
-        _ => throw new RuntimeError(pos, $"cannot negate a {TypeName(a)}"),
+        _ => throw new RuntimeError(pos, $"The unary operation `-` is not defined for the type `{TypeName(a)}`"),
     };
 
     public static int Compare(Value a, Value b, string op, int pos)
@@ -158,11 +160,61 @@ internal static class ValueOps
         return s.Length > 60 ? s[..57] + "..." : s;
     }
 
+    // Tremor's wording, then the values at hand.
     private static RuntimeError TypeMismatch(int pos, Value a, string op, Value b) =>
-        new(pos, $"cannot apply `{op}` to {TypeName(a)} {Short(a)} and {TypeName(b)} {Short(b)}");
+        new(pos, $"The binary operation `{op}` is not defined for the type `{TypeName(a)}` and `{TypeName(b)}` ({Short(a)} {op} {Short(b)})");
 
     private static RuntimeError Overflow(int pos, Value a, string op, Value b) =>
-        new(pos, $"arithmetic overflow: {a} {op} {b} does not fit a 64-bit integer");
+        new(pos, $"The binary operation `{op}` caused an over- or underflow ({a} {op} {b} does not fit a 64-bit integer)");
+
+    private static RuntimeError DivisionByZero(int pos, Value a, string op) =>
+        new(pos, $"The binary operation `{op}` must have a non zero RHS ({Short(a)} {op} 0)");
+
+    private static RuntimeError BadShift(int pos, long by) =>
+        new(pos, $"RHS value is larger than or equal to the number of bits in LHS value (a shift by {by}; 0 to 63 are valid)");
+
+    // Rust's f64::EPSILON: Tremor's == treats floats this close as equal.
+    private const double FloatEpsilon = 2.220446049250313e-16;
+
+    /// <summary>
+    /// Tremor's <c>==</c>: structural, a string equals a binary holding its UTF-8, and numbers where a float is
+    /// involved are equal within f64 epsilon.
+    /// </summary>
+    public static bool TremorEquals(Value a, Value b)
+    {
+        switch (a.Kind, b.Kind)
+        {
+            case (ValueKind.String, ValueKind.Bytes): return Encoding.UTF8.GetBytes(a.AsString()!).AsSpan().SequenceEqual(b.AsBytes());
+            case (ValueKind.Bytes, ValueKind.String): return TremorEquals(b, a);
+            case (ValueKind.F64, _) or (_, ValueKind.F64) when a.IsNumber && b.IsNumber:
+                a.TryGetF64(out var x);
+                b.TryGetF64(out var y);
+                return x == y || Math.Abs(x - y) < FloatEpsilon;
+            case (ValueKind.Array, ValueKind.Array):
+                {
+                    var l = a.AsArray()!;
+                    var r = b.AsArray()!;
+                    if (l.Count != r.Count) return false;
+                    for (var i = 0; i < l.Count; i++)
+                    {
+                        if (!TremorEquals(l[i], r[i])) return false;
+                    }
+                    return true;
+                }
+            case (ValueKind.Record, ValueKind.Record):
+                {
+                    var l = a.AsRecord()!;
+                    var r = b.AsRecord()!;
+                    if (l.Count != r.Count) return false;
+                    foreach (var (k, v) in l)
+                    {
+                        if (!r.TryGetValue(k, out var w) || !TremorEquals(v, w)) return false;
+                    }
+                    return true;
+                }
+            default: return a.Equals(b);
+        }
+    }
 
     public static Value ShallowCopy(Value v)
     {
@@ -193,17 +245,31 @@ internal static class ValueOps
         return v;
     }
 
-    /// <summary>RFC 7386 merge: records merge key by key (null removes), anything else replaces. Never mutates its inputs.</summary>
+    /// <summary>
+    /// Tremor's merge: when both are records they merge key by key, recursively; otherwise the second replaces the
+    /// first. <c>null</c> is a value like any other (Tremor dropped RFC 7386's "null deletes"). Never mutates its inputs.
+    /// </summary>
     public static Value Merge(Value target, Value with)
     {
-        if (with.AsRecord() is not { } patch) return with;
-        var result = target.AsRecord() is { } t ? ShallowCopy(target).AsRecord()! : new ValueRecord(patch.Count);
-        foreach (var (k, v) in patch)
-        {
-            if (v.IsNull) result.Remove(k);
-            else result.Set(k, Merge(result[k], v));
-        }
+        if (with.AsRecord() is not { } patch || target.AsRecord() is null) return with;
+        var result = ShallowCopy(target).AsRecord()!;
+        foreach (var (k, v) in patch) result.Set(k, result.TryGetValue(k, out var old) ? Merge(old, v) : v);
         return Value.From(result);
+    }
+
+    /// <summary>Tremor's <c>default =&gt;</c>: keys missing in the target are added, records present in both get their defaults recursively.</summary>
+    public static void ApplyDefault(ValueRecord target, ValueRecord defaults)
+    {
+        foreach (var (k, v) in defaults)
+        {
+            if (!target.TryGetValue(k, out var existing)) target.Set(k, v);
+            else if (existing.AsRecord() is not null && v.AsRecord() is { } inner)
+            {
+                var copy = ShallowCopy(existing);
+                ApplyDefault(copy.AsRecord()!, inner);
+                target.Set(k, copy);
+            }
+        }
     }
 
     public static string Interpolate(List<object> parts, Value[] values)

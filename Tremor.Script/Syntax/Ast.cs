@@ -97,9 +97,19 @@ internal sealed record ExtractPattern(int Pos, string Name, string Rule, int Rul
 
 internal sealed record RecordPattern(int Pos, List<RecordPatternItem> Items) : Pattern(Pos);
 
+/// <summary>A part of a bit pattern: binds <see cref="Bind"/>, compares <see cref="Value"/>, or (both null) skips.</summary>
+internal sealed record BinaryPatternPart(int Pos, string? Bind, Expr? Value, int? Bits, string Type);
+
+/// <summary><c>&lt;&lt;a:4, b:4&gt;&gt;</c> in a case: the binary read back in the layout its literal writes.</summary>
+internal sealed record BinaryPattern(int Pos, List<BinaryPatternPart> Parts) : Pattern(Pos);
+
 internal sealed record ArrayPattern(int Pos, List<Pattern> Items) : Pattern(Pos);
 
-internal sealed record TuplePattern(int Pos, List<Pattern> Items) : Pattern(Pos);
+/// <summary><c>%(a, b)</c> matches arrays of exactly that length; <c>%(a, b, ...)</c> (<see cref="Open"/>) at least.</summary>
+internal sealed record TuplePattern(int Pos, List<Pattern> Items) : Pattern(Pos)
+{
+    public bool Open { get; init; }
+}
 
 internal sealed record BindPattern(int Pos, string Name, Pattern Inner) : Pattern(Pos);
 

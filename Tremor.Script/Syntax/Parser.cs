@@ -58,11 +58,8 @@ internal sealed class Parser
     private Token Expect(string s, string? hint = null)
     {
         if (Peek.Is(s)) return Advance();
-        if (s == ";")
-        {
-            var prev = _tokens[Math.Max(0, _i - 1)];
-            throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", hint ?? "end every statement with `;`");
-        }
+        // Tremor reports the token it found, where it found it.
+        if (s == ";") throw _source.Error(Peek.Start, $"expected `;` after the statement, found {Peek.Describe()}", hint ?? "end every statement with `;`");
         throw _source.Error(Peek.Start, $"expected `{s}`, found {Peek.Describe()}", hint);
     }
 
@@ -171,6 +168,9 @@ internal sealed class Parser
                     while (!Accept("end"))
                     {
                         var cp = Peek.Start;
+                        // Tremor's grammar: the cases of a `fn ... of` end with exactly one `default`.
+                        if (cases.Count > 0 && cases[^1].Pattern is AnyPattern)
+                            throw _source.Error(cp, $"expected `end` after the `default` case of `{name}`, found {Peek.Describe()}", "`default` is the last case of a fn ... of");
                         Pattern pattern;
                         if (Accept("default")) pattern = new AnyPattern(cp);
                         else
@@ -186,6 +186,8 @@ internal sealed class Parser
                         if (block.Count == 0) throw Unexpected("an expression after `=>`");
                         cases.Add(new MatchCase(cp, pattern, guard, block));
                     }
+                    if (cases.Count == 0 || cases[^1].Pattern is not AnyPattern)
+                        throw _source.Error(_tokens[_i - 1].Start, $"`fn {name}(...) of` needs a `default` case before its `end`", "fn f(x) of case (0) => \"zero\" default => \"other\" end;");
                     return new FnStmt(np, new FnDef(np, name, ps, open, [new MatchExpr(op, subject, cases)], null));
                 }
         }
@@ -398,10 +400,7 @@ internal sealed class Parser
             body.Add(ScriptStatement());
             if (terminators.Any(Peek.Is)) return body;
             if (!Accept(";") && !Accept(","))
-            {
-                var prev = _tokens[Math.Max(0, _i - 1)];
-                throw _source.Error(prev.End, $"missing `;` after the statement, found {Peek.Describe()}", "separate statements with `;`");
-            }
+                throw _source.Error(Peek.Start, $"expected `;` between statements, found {Peek.Describe()}", "separate statements with `;`");
         }
     }
 
@@ -455,12 +454,14 @@ internal sealed class Parser
 
     private static readonly string[][] Levels =
     [
-        ["or", "||"], ["xor"], ["and", "&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"],
+        ["or", "||"], ["xor"], ["and", "&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>>", ">>"], ["+", "-"], ["*", "/", "%"],
     ];
 
     private Expr Binary(int level)
     {
         if (level == Levels.Length) return Unary();
+        // Tremor places a binary expression (and its errors) at the start of its left operand.
+        var start = Peek.Start;
         var left = Binary(level + 1);
         while (true)
         {
@@ -468,7 +469,7 @@ internal sealed class Parser
             if (op is null) return left;
             var t = Advance();
             var right = Binary(level + 1);
-            left = new BinaryExpr(t.Start, op switch { "||" => "or", "&&" => "and", _ => op }, left, right);
+            left = new BinaryExpr(start, op switch { "||" => "or", "&&" => "and", _ => op }, left, right);
         }
     }
 
@@ -488,7 +489,9 @@ internal sealed class Parser
     private Expr UnaryInner()
     {
         var t = Peek;
-        if (Accept("not") || Accept("!")) return new UnaryExpr(t.Start, "not", Unary());
+        if (Accept("not")) return new UnaryExpr(t.Start, "not", Unary());
+        // Tremor's `!` is a bitwise not: the complement of an integer, the negation of a bool.
+        if (Accept("!")) return new UnaryExpr(t.Start, "!", Unary());
         if (Accept("-")) return new UnaryExpr(t.Start, "-", Unary());
         if (Accept("+")) return new UnaryExpr(t.Start, "+", Unary());
         if (Accept("present") || Accept("absent"))
@@ -506,7 +509,9 @@ internal sealed class Parser
         {
             if (Peek.Is("."))
             {
-                var pos = Advance().Start;
+                Advance();
+                // The segment is the key: errors about it point there, as Tremor's do, not at the `.`.
+                var pos = Peek.Start;
                 var name = Peek.Kind switch
                 {
                     TokenKind.Ident or TokenKind.String => Advance().Text,
@@ -517,7 +522,8 @@ internal sealed class Parser
             }
             else if (Peek.Is("["))
             {
-                var pos = Advance().Start;
+                Advance();
+                var pos = Peek.Start;
                 var index = Expression();
                 if (Accept(":"))
                 {
@@ -627,23 +633,51 @@ internal sealed class Parser
             var pp = Peek.Start;
             // Parts are simple expressions, so `>>` closes the literal rather than shifting.
             var value = Postfix(Primary());
-            int? bits = null;
-            if (Accept(":"))
-            {
-                if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
-                bits = (int)Advance().IntValue;
-            }
-            var type = "";
-            if (Accept("/"))
-            {
-                type = Ident("a type (binary, integer, signed, unsigned, big, little)");
-                while (Accept("-")) type += "-" + Ident("a type word after `-`");
-            }
+            var (bits, type) = BitsSuffix();
             parts.Add(new BytesPart(pp, value, bits, type));
         }
         while (Accept(","));
         Expect(">>", "close the binary literal with >>");
         return new BytesExpr(pos, parts);
+    }
+
+    // `:size` and `/type-words` after a part of a binary literal or bit pattern.
+    private (int? Bits, string Type) BitsSuffix()
+    {
+        int? bits = null;
+        if (Accept(":"))
+        {
+            if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
+            bits = (int)Advance().IntValue;
+        }
+        var type = "";
+        if (Accept("/"))
+        {
+            type = Ident("a type (binary, integer, signed-integer, big, little, ...)");
+            while (Accept("-")) type += "-" + Ident("a type word after `-`");
+        }
+        return (bits, type);
+    }
+
+    // `<<a:4, 2:4, _:8, rest/binary>>` in a case: names bind, literals and (expressions) compare, `_` skips.
+    private BinaryPattern BinaryPatternItems(int pos)
+    {
+        var parts = new List<BinaryPatternPart>();
+        if (Accept(">>")) return new BinaryPattern(pos, parts);
+        do
+        {
+            var pp = Peek.Start;
+            string? bind = null;
+            Expr? value = null;
+            if (Peek.Is("_")) Advance();
+            else if (Peek.Kind == TokenKind.Ident && !Reserved.Contains(Peek.Text) && !PeekAt(1).Is("::") && !PeekAt(1).Is("(")) bind = Advance().Text;
+            else value = Postfix(Primary());
+            var (bits, type) = BitsSuffix();
+            parts.Add(new BinaryPatternPart(pp, bind, value, bits, type));
+        }
+        while (Accept(","));
+        Expect(">>", "close the bit pattern with >>");
+        return new BinaryPattern(pos, parts);
     }
 
     private List<T> List<T>(string close, Func<T> item)
@@ -746,9 +780,30 @@ internal sealed class Parser
             return new RecordPattern(t.Start, items);
         }
         if (Accept("~")) return Extract();
+        if (Accept("<<")) return BinaryPatternItems(t.Start);
         if (Accept("%[")) return new ArrayPattern(t.Start, List("]", Pattern));
-        if (Accept("%(")) return new TuplePattern(t.Start, List(")", Pattern));
+        if (Accept("%(")) return TupleItems(t.Start);
         return new ValuePattern(t.Start, Expression());
+    }
+
+    // `%(p, q)` or `%(p, q, ...)`: `...` last makes the tuple open.
+    private TuplePattern TupleItems(int pos)
+    {
+        var items = new List<Pattern>();
+        var open = false;
+        while (!Accept(")"))
+        {
+            if (Peek.Is(".") && PeekAt(1).Is(".") && PeekAt(2).Is("."))
+            {
+                _i += 3;
+                open = true;
+                Expect(")", "`...` ends a tuple pattern: %(1, ...)");
+                break;
+            }
+            items.Add(Pattern());
+            if (!Accept(",") && !Peek.Is(")")) throw Unexpected("`,` or `)`");
+        }
+        return new TuplePattern(pos, items) { Open = open };
     }
 
     private ExtractPattern Extract()

@@ -41,6 +41,16 @@ internal sealed class Source
         return new ScriptException(Origin, line, column, reason, hint, LineText(line));
     }
 
+    /// <summary>
+    /// A run-time error as an event on <c>err</c> carries it: where (origin:line:col), what, the source line and a caret,
+    /// the same layout as a compile error.
+    /// </summary>
+    public string Describe(int offset, string message, string? hint = null)
+    {
+        var (line, column) = Locate(Math.Min(offset, Text.Length));
+        return ScriptException.Format(Origin, line, column, message, hint, LineText(line));
+    }
+
     /// <summary>The closest candidate by edit distance, when it is close enough to be a likely typo.</summary>
     public static string? Nearest(string name, IEnumerable<string> candidates)
     {

@@ -11,10 +11,10 @@ public class ErrorTests
         """.Replace("\r", ""), Harness.CompileError("# first line\nselect string::lenght(event.a) from in into out;"));
 
     [Fact]
-    public void Missing_semicolon_points_after_the_statement() => Assert.Equal("""
-        bad.trickle:1:30: missing `;` after the statement, found `select`
-            select event from in into out
-                                         ^
+    public void Missing_semicolon_points_at_the_token_found_instead() => Assert.Equal("""
+        bad.trickle:2:1: expected `;` after the statement, found `select`
+            select event from in into err;
+            ^
           hint: end every statement with `;`
         """.Replace("\r", ""), Harness.CompileError("select event from in into out\nselect event from in into err;"));
 

@@ -39,7 +39,7 @@ internal static class Harness
     {
         var output = Run($"select {expr} from in into out;", eventJson);
         var err = output.On("err");
-        if (err.Count > 0) return "ERR: " + err[0].Meta["error"].AsString();
+        if (err.Count > 0) return "ERR: " + ErrorOf(err[0]);
         return output.Data().Single();
     }
 
@@ -51,6 +51,14 @@ internal static class Harness
         var output = new Collector();
         instance.Process("in", [Ev(J(eventJson), meta is null ? default : J(meta))], 0, output);
         return output;
+    }
+
+    /// <summary>The first line (origin:line:col: message) of the error an event on <c>err</c> carries.</summary>
+    public static string ErrorOf(Event e)
+    {
+        var text = e.Data["error"].AsString();
+        Assert.NotNull(text);
+        return text.Split('\n')[0];
     }
 
     public static string CompileError(string query)

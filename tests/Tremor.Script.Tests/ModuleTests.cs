@@ -44,7 +44,7 @@ public sealed class ModuleTests : IDisposable
             fn down(n) with match n of case 0 => 0 default => 1 + down(n - 1) end end;
             select down(event.n) from in into out;
             """, """{"n": 100000}""", """{"n": 3}""");
-        var error = Assert.Single(output.On("err")).Meta["error"].AsString();
+        var error = Harness.ErrorOf(Assert.Single(output.On("err")));
         Assert.StartsWith("test.trickle:1:55:", error);
         Assert.Contains("`down` recursed deeper than", error);
         Assert.Contains("recur(", error);
@@ -176,8 +176,8 @@ public sealed class ModuleTests : IDisposable
         var instance = Query.Compile("use picky;\nselect picky::first(event) from in into out;", queryFile).Instantiate();
         var output = new Collector();
         instance.Process("in", [Harness.Ev(Harness.J("[]"))], 0, output);
-        var error = Assert.Single(output.On("err")).Meta["error"].AsString()!;
-        Assert.StartsWith($"{queryFile}:2:8: in `picky::first` ({Path.Combine(_dir, "picky.tremor")}:1:19):", error);
+        var error = Harness.ErrorOf(Assert.Single(output.On("err")));
+        Assert.StartsWith($"{queryFile}:2:8: in `picky::first` ({Path.Combine(_dir, "picky.tremor")}:1:20):", error);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public class OperatorTests
     {
         var (q, output) = Start("define operator b from grouper::bucket end; create operator b; select event from in into b; select event from b into out;");
         q.Process("in", [Harness.Ev(1, Harness.J("{\"class\":\"a\"}"))], 0, output);
-        Assert.Equal("grouper::bucket: the event has no `$rate` (a non-negative integer); set it in a script before the bucket", Assert.Single(output.On("err")).Meta["error"].AsString());
+        Assert.Equal("grouper::bucket: the event has no `$rate` (a non-negative integer); set it in a script before the bucket", Harness.ErrorOf(Assert.Single(output.On("err"))));
         Assert.Equal(1, q.ErrorCount);
     }
 

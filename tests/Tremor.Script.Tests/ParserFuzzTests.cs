@@ -13,34 +13,87 @@ public class ParserFuzzTests
         "select patch event of copy \"a\" => \"b\"; move \"c\" => \"d\" end from in into out;",
         "select \"\"\"\n  heredoc #{event.a}\n  \"\"\" from in into out;",
         "select <<1, (event.a):16/little-unsigned-integer, \"x\"/binary>> from in into out;",
+        "select match <<event.a:4, 3:4>> of case <<v:4, _:4, rest/binary>> => v case %(1, _, ...) => 2 default => 0 end from in into out;",
+        "select match event of case r = %{ t ~= datetime|%Y-%m-%d %H:%M| } => datetime::format(r.t, \"%+\") default => merge event of {\"a\": null} end end from in into out;",
+        "select [random::integer(1, 9), chash::jump(\"k\", 4), origin::host(), 7 / 2, patch event of default => {\"a\": {\"b\": 1}} end] from in into out;",
+        "define window w from tumbling with size = 2 end;\nselect {\"n\": aggr::win::collect_nested(event), \"d\": aggr::stats::dds(event), \"c\": win::cardinality()} from in[w] group by event into out;",
+    ];
+
+    // Tokens of the language, for inputs that are not near any valid query.
+    private static readonly string[] Vocabulary =
+    [
+        "select", "from", "into", "in", "out", "err", "where", "group", "by", "having", "define", "create", "window", "script", "operator",
+        "stream", "match", "of", "case", "default", "when", "end", "let", "patch", "merge", "for", "emit", "drop", "fn", "const", "mod",
+        "use", "with", "args", "event", "state", "$", "present", "absent", "not", "and", "or", "=>", "==", "=", "+", "-", "*", "/", "%",
+        "<<", ">>", "<", ">", ":", "::", ";", ",", ".", "(", ")", "[", "]", "{", "}", "%{", "%[", "%(", "~", "~=", "_", "...", "1", "0x1f",
+        "1.5", "\"s\"", "\"#{event}\"", "x", "a", "re|a|", "datetime|%Y|", "dissect|%{a}|", "string::len", "null", "true", "\n", "\"\"\"\n",
     ];
 
     private const string Alphabet = "%{}[]()|~=<>:;,.\"#\\ \n\tabcfnx019_-+*/!&^$`'";
 
     [Fact]
-    public void Mutated_queries_compile_or_fail_with_a_position()
+    public async Task Random_and_mutated_queries_compile_and_run_or_fail_with_a_position()
     {
         Assert.NotEmpty(Seeds);
         var random = new Random(17);
         var refused = 0;
-        for (var i = 0; i < 4000; i++)
+        var ran = 0;
+        // A hang is a failure too: the whole run has a generous bound, far above its normal second or two.
+        var work = Task.Run(() =>
         {
-            var text = Mutate(random, Seeds[random.Next(Seeds.Length)]);
-            try
+            for (var i = 0; i < 6000; i++)
             {
-                Query.Compile(text, "fuzz.trickle");
+                var text = (i % 3) switch
+                {
+                    0 => TokenSoup(random),
+                    _ => Mutate(random, Seeds[random.Next(Seeds.Length)]),
+                };
+                if (Attempt(text)) ran++;
+                else refused++;
             }
-            catch (ScriptException e)
-            {
-                refused++;
-                Assert.True(e.Line >= 1 && e.Column >= 1, $"no position for: {e.Message}\n--- input ---\n{text}");
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"{e.GetType().Name}: {e.Message}\n--- input ---\n{text}\n{e.StackTrace}");
-            }
+        });
+        // TimeoutException when it hangs.
+        await work.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(refused > 0, "no input was refused: the fuzzer is not mutating");
+        Assert.True(ran > 0, "no input compiled: the fuzzer only produces noise");
+    }
+
+    // Compiles and, when it compiles, runs a few events through; false when refused. Anything else escaping fails.
+    private static bool Attempt(string text)
+    {
+        try
+        {
+            var instance = Query.Compile(text, "fuzz.trickle").Instantiate();
+            var output = new Collector();
+            foreach (var json in (string[])["{\"a\": 1, \"t\": \"2020-01-01 00:00\"}", "[1, 2, 3]", "\"text\"", "null"])
+                instance.Process("in", [Harness.Ev(Harness.J(json))], 0, output);
+            instance.Finish(0, output);
+            return true;
         }
-        Assert.True(refused > 0, "the mutations never produced a refusal: the fuzzer is not mutating");
+        catch (ScriptException e)
+        {
+            var lines = text.Split('\n');
+            Assert.True(e.Line >= 1 && e.Line <= lines.Length, $"line {e.Line} is outside the input: {e.Message}\n--- input ---\n{text}");
+            Assert.True(e.Column >= 1 && e.Column <= lines[e.Line - 1].Length + 1, $"column {e.Column} is outside line {e.Line}: {e.Message}\n--- input ---\n{text}");
+            Assert.StartsWith($"fuzz.trickle:{e.Line}:{e.Column}: ", e.Message, StringComparison.Ordinal);
+            Assert.Contains("^", e.Message, StringComparison.Ordinal);
+            return false;
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"{e.GetType().Name}: {e.Message}\n--- input ---\n{text}\n{e.StackTrace}");
+            return false;
+        }
+    }
+
+    private static string TokenSoup(Random random)
+    {
+        var n = random.Next(1, 40);
+        var parts = new string[n];
+        for (var k = 0; k < n; k++) parts[k] = Vocabulary[random.Next(Vocabulary.Length)];
+        var text = string.Join(random.Next(2) == 0 ? " " : "", parts);
+        // Half start like a statement, so the soup reaches past the first token.
+        return random.Next(2) == 0 ? "select " + text : text;
     }
 
     [Theory]
@@ -71,7 +124,7 @@ public class ParserFuzzTests
                     recursion = Harness.Run("""
                         fn down(n) with match n of case 0 => 0 default => 1 + down(n - 1) end end;
                         select down(event.n) from in into out;
-                        """, """{"n": 100000}""").On("err").Single().Meta["error"].AsString();
+                        """, """{"n": 100000}""").On("err").Single().Data["error"].AsString();
                     Query.Compile("select " + new string('(', 10_000), "deep.trickle");
                 }
                 catch (ScriptException e)
