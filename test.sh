@@ -24,11 +24,12 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 # The syslog tests send with util-linux's logger (Debian package bsdutils).
 command -v logger >/dev/null 2>&1 || missing+=(bsdutils)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (the broker connector tests run them)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   # Debian may start them as services; the tests use their own ports, so a stopped service is only tidier.
-  for service in mosquitto redis-server nats-server; do service "$service" stop >/dev/null 2>&1 || true; done
+  for service in mosquitto redis-server nats-server prometheus prometheus-node-exporter; do service "$service" stop >/dev/null 2>&1 || true; done
 fi
 
 results=$(mktemp -d)

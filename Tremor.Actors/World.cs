@@ -251,7 +251,7 @@ public sealed class World : ReceiveActor, IWithTimers
         Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
         _plugins = Context.ActorOf(PluginManager.Props(_catalog), "plugins");
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
-        var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services.Ledger), "pipelines");
+        var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
     }
 

@@ -89,7 +89,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _transactional; // what the plugin instance says of its source side (PluginProxy.InstanceCreated)
     private bool _pullsWhileDraining;
     // Decoded batches waiting for credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines).
-    private readonly Queue<(string Port, Event[] Events)> _ready = new();
+    private readonly Queue<(string Port, Event[] Events, long[]? Weights)> _ready = new();
+    // Source side: what a transactional source's pulls still wait for (acks from every sink their events reached).
+    private readonly AckLedger _acks = new();
+    private readonly List<EventId> _settledAcks = [];
+    private readonly List<EventId> _settledFails = [];
+    // Sink side: the ack weights of events an asynchronous sink has not settled yet (only events owed an ack).
+    private readonly Dictionary<EventId, long> _asyncWeights = [];
+    private readonly HashSet<EventId> _settledEarly = []; // settled by the plugin during the call in flight, before its reply
     private bool _finishWhenSent;
     private bool _endWhenSent; // a sink-only connector's err port ends once what waits on it was sent
     private readonly LogRateLimit _unlinkedErrors = new(UnlinkedErrorsBurst, UnlinkedErrorsInterval);
@@ -127,11 +134,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>Reported to the flow: the sink side delivered everything it will get (or has none).</summary>
     public sealed record SinkDrained(string Alias);
 
-    /// <summary>Sink → source: these events were delivered.</summary>
-    public sealed record AckEvents(EventId[] Ids);
+    /// <summary>Sink or pipeline → source: these copies of events were delivered (or dropped), with their ack weights.</summary>
+    public sealed record AckEvents(EventId[] Ids, long[] Weights);
 
-    /// <summary>Sink → source: these events failed.</summary>
-    public sealed record FailEvents(EventId[] Ids, string Reason);
+    /// <summary>Sink or pipeline → source: these copies of events failed, with their ack weights.</summary>
+    public sealed record FailEvents(EventId[] Ids, long[] Weights, string Reason);
 
     /// <summary>An asynchronous sink answered for events through the host.</summary>
     public sealed record SinkAsyncReply(EventId[] Ids, string? Error);
@@ -264,6 +271,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         _sourceStopSent = false; // a stop sent to an instance that died was never answered
+        // Pull ids are the instance's own: a new one cannot be told of the last one's pulls (it reads from where the
+        // last acknowledged data left off, or its peer delivers again what was not acknowledged).
+        _acks.Clear();
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
         _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
@@ -418,8 +428,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<PluginProxy.Delivered>(OnDelivered);
         Receive<PluginProxy.HookDone>(OnHookDone);
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
-        Receive<AckEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks(m.Ids, [])));
-        Receive<FailEvents>(m => TellSourceAcks(new PluginProxy.SourceAcks([], m.Ids)));
+        Receive<AckEvents>(m => Returned(m.Ids, m.Weights, failed: false));
+        Receive<FailEvents>(m => Returned(m.Ids, m.Weights, failed: true));
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
         Receive<CircuitBreaker>(m =>
@@ -504,21 +514,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _proxy.Tell(new PluginProxy.Hook(kind));
     }
 
-    /// <summary>
-    /// Acks and fails reach the plugin at once, not after a pull that waits for input (an HTTP server answers a
-    /// failed request with 500 now, rather than when the next request comes or its client gives up).
-    /// </summary>
-    private void TellSourceAcks(PluginProxy.SourceAcks acks)
-    {
-        if (_proxy is null) return;
-        if (_pulling && !_pullInterrupted)
-        {
-            _pullInterrupted = true;
-            _pullCancel.Cancel();
-        }
-        _proxy.Tell(acks);
-    }
-
     private void TryPull()
     {
         if (!_sourceActive || _sourceFinished || _pulling || _sourceStopSent || _proxy is null || _breakers.IsOpen) return;
@@ -539,7 +534,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _consecutiveFailures = 0;
         var brought = m.Events.Length > 0 || m.Errors.Length > 0;
         _metrics.EventsOut += m.Events.Length;
-        Ready("out", m.Events);
+        Ready("out", m.Events, _transactional && m.Events.Length > 0 ? _acks.Register(m.Events) : null);
         if (m.Errors.Length > 0)
         {
             _metrics.Errors += m.Errors.Length;
@@ -550,7 +545,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
                 var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => (e.Id, e.Data["error"].AsString() ?? e.Data["error"].ToString())).ToArray();
                 if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceRejects(rejected));
             }
-            Ready("err", m.Errors);
+            Ready("err", m.Errors, null);
         }
         SendReady();
         if (m.Status == PullStatus.Finished)
@@ -579,12 +574,32 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Queues what a pull decoded for <paramref name="port"/>, cut into batches of at most batch-size.</summary>
-    private void Ready(string port, Event[] events)
+    private void Ready(string port, Event[] events, long[]? weights)
     {
         for (var from = 0; from < events.Length; from += _dataPath.BatchSize)
         {
-            _ready.Enqueue((port, Batches.Slice(events, from, _dataPath.BatchSize)));
+            _ready.Enqueue((port, Batches.Slice(events, from, _dataPath.BatchSize), Batches.Slice(weights, from, _dataPath.BatchSize)));
         }
+    }
+
+    /// <summary>
+    /// Copies of this source's events came back from a sink or a pipeline: the pulls whose whole weight is back are
+    /// acked to the plugin, the ones a copy failed are failed (once each).
+    /// </summary>
+    private void Returned(EventId[] ids, long[] weights, bool failed)
+    {
+        for (var i = 0; i < ids.Length; i++) _acks.Return(ids[i], weights[i], failed, _settledAcks, _settledFails);
+        if (_settledAcks.Count == 0 && _settledFails.Count == 0 || _proxy is null) return;
+        if (_pulling && !_pullInterrupted)
+        {
+            // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
+            // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
+            _pullInterrupted = true;
+            _pullCancel.Cancel();
+        }
+        _proxy.Tell(new PluginProxy.SourceAcks(_settledAcks.ToArray(), _settledFails.ToArray()));
+        _settledAcks.Clear();
+        _settledFails.Clear();
     }
 
     /// <summary>Sends the decoded batches that wait, in order, while their port's downstreams grant credit.</summary>
@@ -595,7 +610,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             if (_outlets.IsLinked(next.Port))
             {
                 if (!_outlets.HasCredit(next.Port)) return;
-                _outlets.Send(next.Port, next.Events, Self);
+                _outlets.Send(next.Port, next.Events, Self, next.Weights);
             }
             else if (next.Port == "err")
             {
@@ -604,6 +619,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             else
             {
                 _metrics.Dropped += next.Events.Length;
+                // Nowhere to go is the flow's decision, not a failure: acknowledged, as a pipeline's drop is.
+                if (next.Weights is { } dropped) Returned(next.Events.Select(e => e.Id).ToArray(), dropped, failed: false);
             }
             _ready.Dequeue();
         }
@@ -688,33 +705,38 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _metrics.EventsIn += batch.Events.Length;
         if (!_sinkActive || _state == ConnectorState.Failed)
         {
-            FailBack(batch.Events, _lastError ?? "connector failed");
+            FailBack(batch.Events, batch.Weights, _lastError ?? "connector failed");
             Sender.Tell(new Credit(1));
             return;
         }
         if (_encoder!.Ledger is not null)
         {
-            Stage(batch.Events, Sender);
+            Stage(batch.Events, batch.Weights, Sender);
             return;
         }
-        _queue.AddLast(new Outgoing([Sender], batch.Events, bisecting: false));
+        _queue.AddLast(new Outgoing([Sender], batch.Events, batch.Weights, bisecting: false));
         TryDeliver();
     }
 
     /// <summary>
     /// With postprocessors that hold events or cut them into several payloads, a batch is encoded once, on arrival,
     /// into payloads kept for retries; its upstream gets its credit back once those were answered (at once when all
-    /// is held), while the events themselves are settled through the encoder's ledger.
+    /// is held), while the events themselves (and their ack weights) are settled through the encoder's ledger.
     /// </summary>
-    private void Stage(Event[] events, IActorRef upstream)
+    private void Stage(Event[] events, long[]? weights, IActorRef upstream)
     {
-        var failed = new List<(Event Event, string Reason)>();
-        var settled = new List<(Event Event, string? Error)>();
-        var payloads = _encoder!.Stage(events, failed, settled);
-        foreach (var (e, reason) in failed) NotEncoded(e, reason);
+        var failed = new List<(Event Event, long Weight, string Reason)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        var payloads = _encoder!.Stage(events, weights, failed, settled);
+        foreach (var (e, weight, reason) in failed)
+        {
+            _metrics.Errors++;
+            _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+            FailBack([e], [weight], reason);
+        }
         ApplySettled(settled);
         if (payloads.Count == 0) upstream.Tell(new Credit(1));
-        else _queue.AddLast(new Outgoing([upstream], [], bisecting: false, payloads));
+        else _queue.AddLast(new Outgoing([upstream], [], null, bisecting: false, payloads));
         ScheduleFlush();
         TryDeliver();
     }
@@ -728,34 +750,27 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void OnFlushHeld()
     {
         if (_encoder?.Ledger is null || _heldFlushed || _state == ConnectorState.Failed) return;
-        var settled = new List<(Event Event, string? Error)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
         var payloads = _encoder.Flush(endOfStream: false, settled);
         ApplySettled(settled);
-        if (payloads.Count > 0) _queue.AddLast(new Outgoing([], [], bisecting: false, payloads));
+        if (payloads.Count > 0) _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
         ScheduleFlush();
         TryDeliver();
     }
 
     /// <summary>Events the ledger settled: acked back when every payload that carried them was delivered, failed back otherwise.</summary>
-    private void ApplySettled(List<(Event Event, string? Error)> settled)
+    private void ApplySettled(List<(Event Event, long Weight, string? Error)> settled)
     {
         if (settled.Count == 0) return;
-        var acked = settled.Where(s => s.Error is null).Select(s => s.Event).ToArray();
+        var acked = settled.Where(s => s.Error is null).ToArray();
         _delivered += acked.Length;
-        AckBack(acked);
+        AckBack(acked.Select(s => s.Event).ToArray(), acked.Select(s => s.Weight).ToArray());
         foreach (var group in settled.Where(s => s.Error is not null).GroupBy(s => s.Error!, StringComparer.Ordinal))
         {
-            var events = group.Select(s => s.Event).ToArray();
+            var events = group.ToArray();
             _metrics.Errors += events.Length;
-            FailBack(events, group.Key);
+            FailBack(events.Select(s => s.Event).ToArray(), events.Select(s => s.Weight).ToArray(), group.Key);
         }
-    }
-
-    private void NotEncoded(Event e, string reason)
-    {
-        _metrics.Errors++;
-        _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
-        FailBack([e], reason);
     }
 
     private void TryDeliver()
@@ -799,8 +814,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         if (taken == 1) return first;
         var events = new Event[count];
+        long[]? weights = first.Weights is null ? null : new long[count];
         var credits = new List<IActorRef>(taken);
         first.Events.CopyTo(events, 0);
+        first.Weights?.CopyTo(weights!, 0);
         credits.AddRange(first.CreditTo);
         var at = first.Events.Length;
         for (var i = 1; i < taken; i++)
@@ -808,10 +825,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             var o = _queue.First!.Value;
             _queue.RemoveFirst();
             o.Events.CopyTo(events, at);
+            if (o.Weights is not null)
+            {
+                weights ??= new long[count];
+                o.Weights.CopyTo(weights, at);
+            }
             at += o.Events.Length;
             credits.AddRange(o.CreditTo);
         }
-        return new Outgoing(credits, events, bisecting: false);
+        return new Outgoing(credits, events, weights, bisecting: false);
     }
 
     /// <summary>
@@ -852,27 +874,47 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         var delivered = inFlight.Events;
+        var weights = inFlight.Weights;
         if (inFlight.EncodeFailures.Count > 0)
         {
-            foreach (var (e, reason) in inFlight.EncodeFailures) NotEncoded(e, reason);
-            var failed = inFlight.EncodeFailures.Select(f => f.Event).ToHashSet();
-            delivered = delivered.Where(e => !failed.Contains(e)).ToArray();
+            var failed = new HashSet<Event>(ReferenceEqualityComparer.Instance);
+            foreach (var (e, reason) in inFlight.EncodeFailures)
+            {
+                _metrics.Errors++;
+                _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+                var at = Array.IndexOf(inFlight.Events, e);
+                FailBack([e], weights is null || at < 0 ? null : [weights[at]], reason);
+                failed.Add(e);
+            }
+            var kept = Enumerable.Range(0, delivered.Length).Where(i => !failed.Contains(delivered[i])).ToArray();
+            delivered = kept.Select(i => inFlight.Events[i]).ToArray();
+            weights = weights is null ? null : kept.Select(i => inFlight.Weights![i]).ToArray();
         }
         switch (m.Reply.Status)
         {
             case SinkStatus.Ack:
                 _delivered += delivered.Length;
-                AckBack(delivered);
+                AckBack(delivered, weights);
                 break;
             case SinkStatus.Fail:
                 _metrics.Errors += delivered.Length;
                 _lastError = m.Reply.Error;
-                FailBack(delivered, m.Reply.Error ?? "the sink failed the batch");
+                FailBack(delivered, weights, m.Reply.Error ?? "the sink failed the batch");
                 break;
             case SinkStatus.Pending:
                 _pendingAsync += delivered.Length;
+                if (weights is not null)
+                {
+                    // The plugin answers by event id; the weight each copy carries is kept here until it does.
+                    for (var i = 0; i < delivered.Length; i++)
+                    {
+                        var id = delivered[i].Id;
+                        if (weights[i] > 0 && !_settledEarly.Contains(id)) _asyncWeights[id] = _asyncWeights.GetValueOrDefault(id) + weights[i];
+                    }
+                }
                 break;
         }
+        _settledEarly.Clear();
         inFlight.ReturnCredits();
         TryDeliver();
         CheckSinkEnd();
@@ -881,7 +923,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The sink answered a batch of payloads: the ledger says which events that settles.</summary>
     private void Answered(SinkBatch payloads, SinkReply reply)
     {
-        var settled = new List<(Event Event, string? Error)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
         var ids = payloads.Events.Select(p => p.Id);
         switch (reply.Status)
         {
@@ -914,12 +956,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             // The end of the stream: what the postprocessors hold (and a stream's trailer) goes out before the sink ends.
             _heldFlushed = true;
             Timers.Cancel("flush-held");
-            var settled = new List<(Event Event, string? Error)>();
+            var settled = new List<(Event Event, long Weight, string? Error)>();
             var payloads = _encoder.Flush(endOfStream: true, settled);
             ApplySettled(settled);
             if (payloads.Count > 0)
             {
-                _queue.AddLast(new Outgoing([], [], bisecting: false, payloads));
+                _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
                 TryDeliver();
                 return;
             }
@@ -949,11 +991,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
 
-    private void AckBack(Event[] events)
+    /// <summary>Returns the ack weight of delivered copies to their transactional sources (events owed no ack carry none).</summary>
+    private void AckBack(Event[] events, long[]? weights)
     {
-        foreach (var group in events.Where(e => e.Transactional).GroupBy(e => e.Id.SourceId))
+        if (weights is null) return;
+        foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights[i] > 0).GroupBy(i => events[i].Id.SourceId))
         {
-            _services.Source(group.Key)?.Tell(new AckEvents(group.Select(e => e.Id).ToArray()));
+            _services.Source(group.Key)?.Tell(new AckEvents(group.Select(i => events[i].Id).ToArray(), group.Select(i => weights[i]).ToArray()));
         }
     }
 
@@ -961,19 +1005,22 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// Fails <paramref name="events"/> back to their transactional sources and counts them: an event whose source
     /// hears of the fail (and may replay it, or tell its peer) is failed back, not lost; any other is lost.
     /// </summary>
-    private void FailBack(Event[] events, string reason)
+    private void FailBack(Event[] events, long[]? weights, string reason)
     {
-        foreach (var group in events.GroupBy(e => (e.Id.SourceId, e.Transactional)))
+        var owed = weights is null ? 0 : weights.Count(w => w > 0);
+        _failed += events.Length - owed;
+        if (owed == 0) return;
+        foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights![i] > 0).GroupBy(i => events[i].Id.SourceId))
         {
-            var source = group.Key.Transactional ? _services.Source(group.Key.SourceId) : null;
+            var source = _services.Source(group.Key);
             if (source is null)
             {
                 _failed += group.Count();
                 continue;
             }
-            var ids = group.Select(e => e.Id).ToArray();
+            var ids = group.Select(i => events[i].Id).ToArray();
             _failedBack += ids.Length;
-            source.Tell(new FailEvents(ids, reason));
+            source.Tell(new FailEvents(ids, group.Select(i => weights![i]).ToArray(), reason));
         }
     }
 
@@ -984,8 +1031,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _pendingAsync -= ids.Length;
         if (_encoder?.Ledger is { } ledger)
         {
-            // Payload ids: the ledger knows the events behind them.
-            var settled = new List<(Event Event, string? Error)>();
+            // Payload ids: the ledger knows the events (and their ack weights) behind them.
+            var settled = new List<(Event Event, long Weight, string? Error)>();
             ledger.Answer(ids, error, settled);
             ApplySettled(settled);
             if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
@@ -994,11 +1041,39 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         if (error is null) _delivered += ids.Length;
         else _failed += ids.Length;
         if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
-        foreach (var group in ids.GroupBy(i => i.SourceId))
+        List<(EventId Id, long Weight)>? owed = null;
+        Dictionary<EventId, long>? inFlightWeights = null;
+        foreach (var id in ids)
+        {
+            if (_asyncWeights.Remove(id, out var weight))
+            {
+                (owed ??= []).Add((id, weight));
+                continue;
+            }
+            // Settled during the call, before its Pending reply: the weight is still the in-flight batch's.
+            if (_inFlight is not { Weights: { } weights } inFlight) continue;
+            if (inFlightWeights is null)
+            {
+                inFlightWeights = [];
+                for (var i = 0; i < weights.Length; i++)
+                {
+                    if (weights[i] > 0) inFlightWeights[inFlight.Events[i].Id] = inFlightWeights.GetValueOrDefault(inFlight.Events[i].Id) + weights[i];
+                }
+            }
+            if (inFlightWeights.Remove(id, out weight))
+            {
+                (owed ??= []).Add((id, weight));
+                _settledEarly.Add(id);
+            }
+        }
+        if (owed is null) return;
+        foreach (var group in owed.GroupBy(o => o.Id.SourceId))
         {
             var source = _services.Source(group.Key);
             if (source is null) continue;
-            source.Tell(error is null ? new AckEvents(group.ToArray()) : new FailEvents(group.ToArray(), error));
+            var groupIds = group.Select(o => o.Id).ToArray();
+            var groupWeights = group.Select(o => o.Weight).ToArray();
+            source.Tell(error is null ? new AckEvents(groupIds, groupWeights) : new FailEvents(groupIds, groupWeights, error));
         }
     }
 
@@ -1054,7 +1129,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             _inFlight = null;
             if (inFlight.Payloads is { } payload) PoisonedPayload(payload);
-            else Poisoned(inFlight.Events[0]);
+            else Poisoned(inFlight.Events[0], inFlight.Weights);
             inFlight.ReturnCredits();
             return true;
         }
@@ -1067,9 +1142,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         var half = inFlight.Size / 2;
         var (first, second) = inFlight.Payloads is { } payloads
-            ? (new Outgoing([], [], bisecting: true, new SinkBatch(payloads.Events.Take(half).ToList(), payloads.Bytes)),
-               new Outgoing(inFlight.CreditTo, [], bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
-            : (new Outgoing([], inFlight.Events[..half], bisecting: true), new Outgoing(inFlight.CreditTo, inFlight.Events[half..], bisecting: true));
+            ? (new Outgoing([], [], null, bisecting: true, new SinkBatch(payloads.Events.Take(half).ToList(), payloads.Bytes)),
+               new Outgoing(inFlight.CreditTo, [], null, bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
+            : (new Outgoing([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true),
+               new Outgoing(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true));
         _queue.AddFirst(second);
         _queue.AddFirst(first);
         _inFlight = null;
@@ -1080,12 +1156,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>Crashes a bisection may take: two per halving (a poison event in each half) plus slack.</summary>
     private static int BisectBudget(int events) => 2 * (int)Math.Ceiling(Math.Log2(Math.Max(events, 2))) + 2;
 
-    private void Poisoned(Event e)
+    private void Poisoned(Event e, long[]? weights)
     {
         _metrics.Errors++;
         var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
-        FailBack([e], reason);
+        FailBack([e], weights, reason);
         ToErr(e, reason);
     }
 
@@ -1094,10 +1170,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         var reason = $"a payload ({payload.Events[0].Payload.Length} bytes) kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
-        var settled = new List<(Event Event, string? Error)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
         _encoder!.Ledger!.Answer([payload.Events[0].Id], reason, settled);
         ApplySettled(settled);
-        foreach (var (e, error) in settled)
+        foreach (var (e, _, error) in settled)
         {
             if (error is not null) ToErr(e, error);
         }
@@ -1116,18 +1192,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         // Waits for the err link's credit like any other batch, rather than being dropped when there is none.
-        _ready.Enqueue(("err", [error]));
+        _ready.Enqueue(("err", [error], null));
         SendReady();
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
-    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, bool bisecting, SinkBatch? payloads = null)
+    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, long[]? weights, bool bisecting, SinkBatch? payloads = null)
     {
         /// <summary>Payloads encoded once (postprocessors with state); <see cref="Events"/> is then empty and the encoder's ledger knows what they carry.</summary>
         public SinkBatch? Payloads { get; } = payloads;
 
         /// <summary>What a bisection halves: payloads, or events.</summary>
         public int Size => Payloads?.Count ?? Events.Length;
+
+        /// <summary>The ack weight each event carries back to its transactional source; null when none is owed an ack.</summary>
+        public long[]? Weights { get; } = weights;
 
         /// <summary>The upstream batches this holds: each gives its sender one credit back once answered.</summary>
         public IReadOnlyList<IActorRef> CreditTo { get; } = creditTo;
@@ -1326,16 +1405,23 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
         if (_inFlight is { } inFlight)
         {
-            FailBack(inFlight.Events, reason);
+            FailBack(inFlight.Events, inFlight.Weights, reason);
             inFlight.ReturnCredits();
             _inFlight = null;
         }
         foreach (var pending in _queue)
         {
-            FailBack(pending.Events, reason);
+            FailBack(pending.Events, pending.Weights, reason);
             pending.ReturnCredits();
         }
         _queue.Clear();
+        if (_encoder?.Ledger is { } ledger)
+        {
+            // Events the postprocessors held or that were in payloads not delivered: failed back too.
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            ledger.Abandon(reason, settled);
+            ApplySettled(settled);
+        }
         FinishSource();
         CheckSinkEnd();
     }

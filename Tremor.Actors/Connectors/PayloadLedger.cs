@@ -8,6 +8,7 @@ namespace Tremor.Actors.Connectors;
 /// postprocessor holds it any more and every payload that carried it was answered, acked when all were delivered,
 /// failed (with the first reason) when one was not. A payload goes to the sink under an id of its own
 /// (<see cref="PayloadSourceId"/>), since one event may make several payloads and one payload carry several events.
+/// Each event keeps the ack weight its copy carries back to a transactional source (0: no ack owed).
 /// </summary>
 public sealed class PayloadLedger
 {
@@ -26,11 +27,11 @@ public sealed class PayloadLedger
     /// <summary>Payloads handed out and not answered yet.</summary>
     public int OpenPayloads => _payloads.Count;
 
-    /// <summary>Takes an event in; returns its number for the chain.</summary>
-    public long Register(Event e)
+    /// <summary>Takes an event in, with the ack weight it carries; returns its number for the chain.</summary>
+    public long Register(Event e, long weight = 0)
     {
         var number = _next++;
-        _events[number] = new Entry(e);
+        _events[number] = new Entry(e, weight);
         return number;
     }
 
@@ -59,7 +60,7 @@ public sealed class PayloadLedger
     }
 
     /// <summary>No postprocessor holds an event before <paramref name="heldFrom"/> any more: those carried by no open payload are settled.</summary>
-    public void Release(long heldFrom, List<(Event Event, string? Error)> settled)
+    public void Release(long heldFrom, List<(Event Event, long Weight, string? Error)> settled)
     {
         var upTo = Math.Min(heldFrom, _next);
         for (var n = _released; n < upTo; n++)
@@ -70,7 +71,7 @@ public sealed class PayloadLedger
     }
 
     /// <summary>The sink answered these payloads (<paramref name="error"/> null: delivered). Ids it does not know are ignored.</summary>
-    public void Answer(IEnumerable<EventId> payloads, string? error, List<(Event Event, string? Error)> settled)
+    public void Answer(IEnumerable<EventId> payloads, string? error, List<(Event Event, long Weight, string? Error)> settled)
     {
         foreach (var id in payloads)
         {
@@ -85,15 +86,29 @@ public sealed class PayloadLedger
         }
     }
 
-    private void Settle(long number, Entry entry, List<(Event Event, string? Error)> settled)
+    private void Settle(long number, Entry entry, List<(Event Event, long Weight, string? Error)> settled)
     {
         _events.Remove(number);
-        settled.Add((entry.Event, entry.Error));
+        settled.Add((entry.Event, entry.Weight, entry.Error));
     }
 
-    private sealed class Entry(Event e)
+    /// <summary>The connector failed: every event not settled yet fails with <paramref name="reason"/>.</summary>
+    public void Abandon(string reason, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        foreach (var (number, entry) in _events.OrderBy(e => e.Key).ToList())
+        {
+            entry.Error ??= reason;
+            Settle(number, entry, settled);
+        }
+        _payloads.Clear();
+        _released = _next;
+    }
+
+    private sealed class Entry(Event e, long weight)
     {
         public Event Event { get; } = e;
+
+        public long Weight { get; } = weight;
 
         public int Pending { get; set; }
 

@@ -19,6 +19,7 @@ public sealed class SinkEncoder
     private readonly List<SinkEvent> _events = new(256);
     private readonly PayloadChain? _chain;
     private readonly ChainOutput _chainOutput = new();
+    private readonly List<(Event Event, string Reason)> _refused = new(1);
     private Event? _lastEvent;
 
     /// <summary>An encoder with a codec and postprocessors (in order).</summary>
@@ -45,20 +46,27 @@ public sealed class SinkEncoder
     public TimeSpan? FlushDueIn => _chain?.FlushDueIn();
 
     /// <summary>
-    /// Encodes <paramref name="events"/> once, into payloads that the returned batch owns (kept for retries: a
-    /// postprocessor with state cannot run twice over the same events). Events the codec refuses are listed in
-    /// <paramref name="failed"/>; events settled already (refused by a postprocessor, or carried by no payload) in
+    /// Encodes <paramref name="events"/> (with the ack weight each carries) once, into payloads that the returned
+    /// batch owns (kept for retries: a postprocessor with state cannot run twice over the same events). Events the
+    /// codec refuses are listed in <paramref name="failed"/>; events settled already (refused by a postprocessor, or carried by no payload) in
     /// <paramref name="settled"/>. Only when <see cref="Ledger"/> is set.
     /// </summary>
-    public SinkBatch Stage(Event[] events, List<(Event Event, string Reason)> failed, List<(Event Event, string? Error)> settled)
+    public SinkBatch Stage(Event[] events, long[]? weights, List<(Event Event, long Weight, string Reason)> failed, List<(Event Event, long Weight, string? Error)> settled)
     {
         _chainOutput.Reset();
-        foreach (var e in events)
+        for (var i = 0; i < events.Length; i++)
         {
+            var e = events[i];
+            var weight = weights?[i] ?? 0;
             _scratchA.Reset();
-            if (!TryEncode(e, _scratchA, failed)) continue;
+            _refused.Clear();
+            if (!TryEncode(e, _scratchA, _refused))
+            {
+                failed.Add((e, weight, _refused[0].Reason));
+                continue;
+            }
             _lastEvent = e;
-            _chain!.Process(_scratchA.WrittenSpan, Ledger!.Register(e), e.IngestNs, _chainOutput);
+            _chain!.Process(_scratchA.WrittenSpan, Ledger!.Register(e, weight), e.IngestNs, _chainOutput);
         }
         return Staged(settled);
     }
@@ -67,14 +75,14 @@ public sealed class SinkEncoder
     /// What the postprocessors hold, as payloads: those whose hold ran out, or everything and the end of the stream
     /// (<paramref name="endOfStream"/>: the sink drains). Only when <see cref="Ledger"/> is set.
     /// </summary>
-    public SinkBatch Flush(bool endOfStream, List<(Event Event, string? Error)> settled)
+    public SinkBatch Flush(bool endOfStream, List<(Event Event, long Weight, string? Error)> settled)
     {
         _chainOutput.Reset();
         _chain!.Flush(endOfStream, _chainOutput);
         return Staged(settled);
     }
 
-    private SinkBatch Staged(List<(Event Event, string? Error)> settled)
+    private SinkBatch Staged(List<(Event Event, long Weight, string? Error)> settled)
     {
         var ledger = Ledger!;
         foreach (var (range, reason) in _chainOutput.Failures) ledger.Fail(range, reason);

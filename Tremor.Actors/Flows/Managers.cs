@@ -60,17 +60,17 @@ public sealed class PipelineManager : ReceiveActor
     public sealed record PipelineCreated(string Name, IActorRef Pipeline);
 
     /// <summary>Props.</summary>
-    public static Props Props(DataPathSettings dataPath, DeliveryLedger ledger) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath, ledger));
+    public static Props Props(DataPathSettings dataPath, RuntimeServices services) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath, services));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PipelineManager(DataPathSettings dataPath, DeliveryLedger ledger)
+    public PipelineManager(DataPathSettings dataPath, RuntimeServices services)
     {
         Receive<CreatePipeline>(m =>
         {
             IActorRef child;
             try
             {
-                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, m.Flow, ledger), ConnectorManager.ActorName(m.Spec.Alias));
+                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, m.Flow, services.Ledger, services), ConnectorManager.ActorName(m.Spec.Alias));
             }
             catch (Exception e)
             {

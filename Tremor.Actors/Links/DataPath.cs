@@ -6,7 +6,40 @@ namespace Tremor.Actors.Links;
 /// <summary>A batch of events sent from an upstream to one of a downstream's input ports.</summary>
 /// <param name="Port">The downstream's input port.</param>
 /// <param name="Events">The events, in order.</param>
-public sealed record EventBatch(string Port, Event[] Events);
+/// <param name="Weights">
+/// Per event, the share of its transactional source's acknowledgement this copy carries (see <see cref="AckWeights"/>);
+/// null when no event of the batch is owed an ack, so non-transactional batches carry nothing extra.
+/// </param>
+public sealed record EventBatch(string Port, Event[] Events, long[]? Weights = null);
+
+/// <summary>
+/// End-to-end acknowledgement by weights: a transactional source gives every event it emits
+/// <see cref="PerEvent"/>; wherever a copy of it is fanned out (a port linked to several downstreams, a pipeline that
+/// emits it more than once) its weight is split between the copies, and wherever a copy ends (a sink acks or fails it,
+/// a pipeline drops it) its weight goes back to the source. The source acks once the whole weight is back and fails at
+/// the first failure. Nothing is announced at a fan-out, so no message race can settle an event early, and a batch of
+/// events owed no ack carries no weights at all.
+/// </summary>
+public static class AckWeights
+{
+    /// <summary>What each transactional event starts with: enough to be split in two 32 times over.</summary>
+    public const long PerEvent = 1L << 32;
+
+    /// <summary>
+    /// The part of <paramref name="weights"/> that target <paramref name="index"/> of <paramref name="targets"/> carries: an
+    /// even share each, the first target also takes the remainder, so the shares add up to the whole.
+    /// </summary>
+    public static long[] Share(long[] weights, int targets, int index)
+    {
+        var share = new long[weights.Length];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            var w = weights[i];
+            share[i] = w / targets + (index == 0 ? w % targets : 0);
+        }
+        return share;
+    }
+}
 
 /// <summary>
 /// Cuts an actor's output into batches of at most batch-size events: a batch is what one credit pays for, so no link
@@ -24,6 +57,15 @@ public static class Batches
         batchSize = Math.Max(1, batchSize);
         if (from == 0 && events.Length <= batchSize) return events;
         return events.AsSpan(from, Math.Min(batchSize, events.Length - from)).ToArray();
+    }
+
+    /// <summary>The weights that go with <see cref="Slice(Event[], int, int)"/> of the same arguments (null stays null).</summary>
+    public static long[]? Slice(long[]? weights, int from, int batchSize)
+    {
+        if (weights is null) return null;
+        batchSize = Math.Max(1, batchSize);
+        if (from == 0 && weights.Length <= batchSize) return weights;
+        return weights.AsSpan(from, Math.Min(batchSize, weights.Length - from)).ToArray();
     }
 }
 
@@ -126,14 +168,22 @@ public sealed class Outlets
         return true;
     }
 
-    /// <summary>Sends a batch to every downstream of <paramref name="port"/>, spending one credit each. Returns false when the port is unlinked.</summary>
-    public bool Send(string port, Event[] events, IActorRef self)
+    /// <summary>How many downstreams <paramref name="port"/> goes to (0 when unlinked).</summary>
+    public int TargetCount(string port) => _byPort.TryGetValue(port, out var targets) ? targets.Count : 0;
+
+    /// <summary>
+    /// Sends a batch to every downstream of <paramref name="port"/>, spending one credit each; the acknowledgement
+    /// <paramref name="weights"/> are split between the downstreams. Returns false when the port is unlinked.
+    /// </summary>
+    public bool Send(string port, Event[] events, IActorRef self, long[]? weights = null)
     {
         if (!_byPort.TryGetValue(port, out var targets)) return false;
-        foreach (var (target, toPort) in targets)
+        for (var i = 0; i < targets.Count; i++)
         {
+            var (target, toPort) = targets[i];
             _credits[target]--;
-            target.Tell(new EventBatch(toPort, events), self);
+            var share = weights is null || targets.Count == 1 ? weights : AckWeights.Share(weights, targets.Count, i);
+            target.Tell(new EventBatch(toPort, events, share), self);
         }
         return true;
     }

@@ -20,7 +20,8 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
-    private readonly Queue<(IActorRef From, List<(string Port, Event[] Events)> Output)> _pending = new();
+    private readonly Connectors.RuntimeServices? _services;
+    private readonly Queue<(IActorRef From, List<(string Port, Event[] Events, long[]? Weights)> Output)> _pending = new();
     // How far the head of _pending was sent: a window or an expanding script can emit more than batch-size events for
     // one input batch, and that output leaves in batches of at most batch-size, each paid with a credit.
     private int _headPort;
@@ -49,13 +50,15 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
 
     /// <summary>Props for <paramref name="spec"/> reporting to <paramref name="flow"/>.</summary>
     /// <remarks>What it still holds when it stops is reported to <paramref name="ledger"/>.</remarks>
-    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger = null) =>
-        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow, ledger));
+    /// <remarks>The ack weight of a transactional event the program drops goes back to its source through <paramref name="services"/>.</remarks>
+    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger = null, Connectors.RuntimeServices? services = null) =>
+        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow, ledger, services));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger)
+    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger, Connectors.RuntimeServices? services)
     {
         _ledger = ledger;
+        _services = services;
         _spec = spec;
         _program = program;
         _dataPath = dataPath;
@@ -93,7 +96,8 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             _program.Tick(Connectors.RuntimeServices.NowNs(), _collector);
             var output = _collector.Drain();
             if (output.Count == 0) return;
-            // Output made by time, not by an upstream batch: no upstream gets credit for it.
+            // Output made by time, not by an upstream batch: no upstream gets credit for it. Its events' sources were
+            // acknowledged when the window took them (see AssignWeights): it carries no ack weight.
             _pending.Enqueue((ActorRefs.Nobody, output));
             Flush();
         });
@@ -122,19 +126,96 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private void OnBatch(EventBatch batch)
     {
         _metrics.EventsIn += batch.Events.Length;
-        List<(string, Event[])> output;
+        List<(string, Event[], long[]?)> output;
         if (_program.IsPassthrough)
         {
-            output = [("out", batch.Events)];
+            output = [("out", batch.Events, batch.Weights)];
+            if (batch.Weights is { } dropped && !_outlets.IsLinked("out")) ReturnWeights(batch.Events, dropped, null);
         }
         else
         {
             _collector.Clear();
             _program.Process(batch.Port, batch.Events, _collector);
             output = _collector.Drain();
+            if (batch.Weights is { } weights) AssignWeights(batch.Events, weights, output);
         }
         _pending.Enqueue((Sender, output));
         Flush();
+    }
+
+    /// <summary>
+    /// Hands each transactional input's ack weight on to what the program made of it: the output events that carry its
+    /// id (a script's result, copies on several ports) share it. An input nothing came out of was dropped on purpose (a
+    /// where clause, <c>drop</c>, a port nothing is linked to) or taken into a window or batch, whose state lives in
+    /// memory and whose output carries only its last event's id: its weight goes back to its source as acknowledged
+    /// (as Vector finalizes a dropped event) — unless it went to an unlinked <c>err</c> port: a failed expression is a failure.
+    /// </summary>
+    private void AssignWeights(Event[] inputs, long[] weights, List<(string Port, Event[] Events, long[]? Weights)> output)
+    {
+        var owed = new Dictionary<EventId, long>();
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            if (weights[i] > 0) owed[inputs[i].Id] = owed.GetValueOrDefault(inputs[i].Id) + weights[i];
+        }
+        var copies = new Dictionary<EventId, int>();
+        HashSet<EventId>? errored = null;
+        foreach (var (port, events, _) in output)
+        {
+            var linked = _outlets.IsLinked(port);
+            foreach (var e in events)
+            {
+                if (!owed.ContainsKey(e.Id)) continue;
+                if (linked) copies[e.Id] = copies.GetValueOrDefault(e.Id) + 1;
+                else if (port == "err") (errored ??= []).Add(e.Id);
+            }
+        }
+        for (var o = 0; o < output.Count; o++)
+        {
+            var (port, events, _) = output[o];
+            long[]? shares = null;
+            if (_outlets.IsLinked(port))
+            {
+                for (var j = 0; j < events.Length; j++)
+                {
+                    var id = events[j].Id;
+                    if (!copies.TryGetValue(id, out var left)) continue;
+                    var weight = owed[id];
+                    // An even share per copy; the last copy takes what is left, so the shares add up to the whole.
+                    var share = left == 1 ? weight : weight / left;
+                    owed[id] = weight - share;
+                    copies[id] = left - 1;
+                    (shares ??= new long[events.Length])[j] = share;
+                }
+            }
+            output[o] = (port, events, shares);
+        }
+        List<(EventId, long)>? acked = null;
+        List<(EventId, long)>? failed = null;
+        foreach (var (id, weight) in owed)
+        {
+            if (weight <= 0 || copies.ContainsKey(id)) continue;
+            if (errored is not null && errored.Contains(id)) (failed ??= []).Add((id, weight));
+            else (acked ??= []).Add((id, weight));
+        }
+        if (acked is not null) ReturnWeights(acked, failed: null);
+        if (failed is not null) ReturnWeights(failed, failed: "an expression failed and the pipeline's err port is not linked");
+    }
+
+    private void ReturnWeights(Event[] events, long[] weights, string? failed) =>
+        ReturnWeights(Enumerable.Range(0, events.Length).Where(i => weights[i] > 0).Select(i => (events[i].Id, weights[i])).ToList(), failed);
+
+    /// <summary>Gives ack weight back to the sources (acknowledged, or failed with the reason).</summary>
+    private void ReturnWeights(List<(EventId Id, long Weight)> returned, string? failed)
+    {
+        if (_services is null) return;
+        foreach (var group in returned.GroupBy(r => r.Id.SourceId))
+        {
+            var source = _services.Source(group.Key);
+            if (source is null) continue;
+            var ids = group.Select(r => r.Id).ToArray();
+            var weights = group.Select(r => r.Weight).ToArray();
+            source.Tell(failed is null ? new Connectors.ConnectorActor.AckEvents(ids, weights) : new Connectors.ConnectorActor.FailEvents(ids, weights, failed));
+        }
     }
 
     private void Flush()
@@ -144,12 +225,12 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             var (from, output) = _pending.Peek();
             for (; _headPort < output.Count; _headPort++, _headOffset = 0)
             {
-                var (port, events) = output[_headPort];
+                var (port, events, weights) = output[_headPort];
                 while (_headOffset < events.Length)
                 {
                     if (!_outlets.HasCredit(port)) return;
                     var batch = Batches.Slice(events, _headOffset, _dataPath.BatchSize);
-                    if (_outlets.Send(port, batch, Self)) _metrics.EventsOut += batch.Length;
+                    if (_outlets.Send(port, batch, Self, Batches.Slice(weights, _headOffset, _dataPath.BatchSize))) _metrics.EventsOut += batch.Length;
                     else _dropped += batch.Length;
                     _headOffset += batch.Length;
                 }
@@ -206,12 +287,13 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             foreach (var list in _byPort.Values) list.Clear();
         }
 
-        public List<(string, Event[])> Drain()
+        /// <summary>What was emitted, per port; no ack weights yet (see AssignWeights).</summary>
+        public List<(string, Event[], long[]?)> Drain()
         {
-            var result = new List<(string, Event[])>(_byPort.Count);
+            var result = new List<(string, Event[], long[]?)>(_byPort.Count);
             foreach (var (port, list) in _byPort)
             {
-                if (list.Count > 0) result.Add((port, list.ToArray()));
+                if (list.Count > 0) result.Add((port, list.ToArray(), null));
             }
             return result;
         }

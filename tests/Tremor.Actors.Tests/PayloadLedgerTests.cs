@@ -9,21 +9,21 @@ public sealed class PayloadLedgerTests
 {
     private static Event E(ulong n) => new() { Id = new EventId(1, 0, n, n), Transactional = true };
 
-    private readonly List<(Event Event, string? Error)> _settled = [];
+    private readonly List<(Event Event, long Weight, string? Error)> _settled = [];
 
     [Fact]
     public void An_event_cut_into_three_payloads_is_acked_only_when_the_third_was_delivered()
     {
         var ledger = new PayloadLedger();
         var e = E(0);
-        var n = ledger.Register(e);
+        var n = ledger.Register(e, weight: 3);
         var ids = Enumerable.Range(0, 3).Select(_ => ledger.AddPayload(new CarriedRange(n, n)).Id).ToList();
         ledger.Release(long.MaxValue, _settled);
         Assert.All(ids, id => Assert.Equal(PayloadLedger.PayloadSourceId, id.SourceId));
         ledger.Answer(ids.Take(2), null, _settled);
         Assert.Empty(_settled);
         ledger.Answer([ids[2]], null, _settled);
-        Assert.Equal((e, (string?)null), Assert.Single(_settled));
+        Assert.Equal((e, 3L, (string?)null), Assert.Single(_settled));
         Assert.Equal(0, ledger.Unsettled);
     }
 
@@ -87,5 +87,21 @@ public sealed class PayloadLedgerTests
         Assert.Equal(["postprocessor 'chunk': too big", null], _settled.Select(s => s.Error));
         ledger.Answer([new EventId(PayloadLedger.PayloadSourceId, 0, 0, 99), new EventId(1, 0, 0, 0)], "late", _settled);
         Assert.Equal(2, _settled.Count);
+    }
+
+    [Fact]
+    public void A_failed_connector_fails_back_every_event_held_or_in_an_unanswered_payload()
+    {
+        var ledger = new PayloadLedger();
+        var sent = E(0);
+        var held = E(1);
+        ledger.Register(sent, weight: 1);
+        ledger.AddPayload(new CarriedRange(0, 0));
+        ledger.Register(held, weight: 1);
+        ledger.Release(heldFrom: 1, _settled);
+        Assert.Empty(_settled);
+        ledger.Abandon("connector failed", _settled);
+        Assert.Equal([(sent, 1L, "connector failed"), (held, 1L, "connector failed")], _settled.Select(s => (s.Event, s.Weight, s.Error)));
+        Assert.Equal(0, ledger.Unsettled);
     }
 }
