@@ -36,7 +36,7 @@ public static class BuiltinCodecs
 
     /// <summary>
     /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>decompress</c>,
-    /// <c>remove-empty</c>, <c>ingest-ns</c>, <c>gelf-chunking</c>.
+    /// <c>remove-empty</c>, <c>ingest-ns</c>, <c>gelf-chunking</c>, <c>streaming-decompress</c>.
     /// </summary>
     public static IReadOnlyList<IPreprocessorFactory> Preprocessors { get; } =
     [
@@ -48,11 +48,12 @@ public static class BuiltinCodecs
         new PreprocessorFactory(RemoveEmptyPreprocessor.Name, static config => Stateless(config, new RemoveEmptyPreprocessor())),
         new PreprocessorFactory(IngestNsPreprocessor.Name, static config => Stateless(config, new IngestNsPreprocessor())),
         new PreprocessorFactory(GelfChunkingPreprocessor.Name, static config => Stateless(config, new GelfChunkingPreprocessor())),
+        new PreprocessorFactory(StreamingDecompressPreprocessor.Name, static config => new StreamingDecompressPreprocessor(config)),
     ];
 
     /// <summary>
     /// <c>separate</c>, <c>base64</c>, <c>length-prefixed</c>, <c>textual-length-prefixed</c>, <c>compress</c>,
-    /// <c>chunk</c>, <c>ingest-ns</c>.
+    /// <c>chunk</c>, <c>ingest-ns</c>, <c>gelf-chunking</c>, <c>collect</c>, <c>streaming-compress</c>.
     /// </summary>
     public static IReadOnlyList<IPostprocessorFactory> Postprocessors { get; } =
     [
@@ -63,6 +64,9 @@ public static class BuiltinCodecs
         new PostprocessorFactory(CompressPostprocessor.Name, static config => new CompressPostprocessor(config)),
         new PostprocessorFactory(ChunkPostprocessor.Name, static config => new ChunkPostprocessor(config)),
         new PostprocessorFactory(IngestNsPostprocessor.Name, static config => Stateless(config, new IngestNsPostprocessor())),
+        new PostprocessorFactory(GelfChunkingPostprocessor.Name, static config => new GelfChunkingPostprocessor(config)),
+        new PostprocessorFactory(CollectPostprocessor.Name, static config => new CollectPostprocessor(config)),
+        new PostprocessorFactory(StreamingCompressPostprocessor.Name, static config => new StreamingCompressPostprocessor(config)),
     ];
 
     /// <summary>The built-in codec called <paramref name="name"/>, or null.</summary>

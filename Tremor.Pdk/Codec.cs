@@ -43,6 +43,50 @@ public interface IPostprocessor
         TryProcess(data, output, out error);
 }
 
+/// <summary>
+/// Where an <see cref="IPayloadPostprocessor"/> writes: bytes go into the open payload; <see cref="EndPayload"/> cuts it
+/// and hands it on (to the next postprocessor, or to the sink as one payload: one datagram, one message, one request).
+/// Bytes left in the open payload when a call returns are held: they wait for a later event, a timer or the end of
+/// the stream. The runtime knows which events each payload carries from which calls wrote into it, so an event is
+/// acknowledged only once every payload that carried it was delivered, and fails with any of them. Added in PDK 1.2.
+/// </summary>
+public interface IPayloadWriter : IBufferWriter<byte>
+{
+    /// <summary>How many bytes the open payload holds (0: nothing held).</summary>
+    int OpenLength { get; }
+
+    /// <summary>Ends the open payload (also an empty one) and hands it on; the next byte written opens a new one.</summary>
+    void EndPayload();
+}
+
+/// <summary>
+/// A postprocessor whose payloads are not one per event: it may cut one event into several payloads (GELF chunks),
+/// hold events and send several as one payload (<c>collect</c>), or keep a stream's state across events (streaming
+/// compression). It holds only what it leaves in the writer's open payload, so the runtime can flush it: on the
+/// timer of <see cref="MaxHold"/> and when the sink drains. One instance per sink stream; called from one thread at
+/// a time. Added in PDK 1.2 (an older runtime does not create these).
+/// </summary>
+public interface IPayloadPostprocessor : IPostprocessor
+{
+    /// <summary>
+    /// Processes one input (an encoded event, or a payload of the postprocessor before this one), writing to
+    /// <paramref name="output"/>. On failure return false with a reason before writing anything for this input: the
+    /// runtime fails the events it carries and discards what the call wrote.
+    /// </summary>
+    bool TryProcess(ReadOnlySpan<byte> data, ulong ingestNs, IPayloadWriter output, out string? error);
+
+    /// <summary>
+    /// Emits what is held, after writing whatever closes it (a stream's trailer when <paramref name="endOfStream"/>:
+    /// the sink drains and no event follows); the runtime ends the payload still open after the call. Called when
+    /// <see cref="MaxHold"/> has passed since the open payload was opened, and at the end of the stream (then also
+    /// with nothing held). A failure fails the events the open payload carries.
+    /// </summary>
+    bool TryFlush(IPayloadWriter output, bool endOfStream, out string? error);
+
+    /// <summary>How long the open payload may wait for more events before the runtime flushes it; null: until it is full or the stream ends.</summary>
+    TimeSpan? MaxHold { get; }
+}
+
 /// <summary>Makes codecs of one name.</summary>
 public interface ICodecFactory
 {

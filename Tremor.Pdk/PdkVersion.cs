@@ -6,7 +6,11 @@ public static class PdkVersion
     /// <summary>Incompatible contract changes bump this; the host refuses plugins of another major.</summary>
     public const int Major = 1;
 
-    /// <summary>Additive contract changes bump this; plugins of an older or newer minor of the same major load.</summary>
+    /// <summary>
+    /// Additive contract changes bump this; plugins of an older or newer minor of the same major load. 1.2 added
+    /// <see cref="IPluginHost.StateDirectory"/> and postprocessors whose payloads are not one per event
+    /// (<see cref="IPayloadPostprocessor"/>, <see cref="IPayloadWriter"/>).
+    /// </summary>
     public const int Minor = 2;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>

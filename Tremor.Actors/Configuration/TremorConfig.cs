@@ -378,8 +378,15 @@ public static class TremorConfig
             }
             return Value.From(list);
         }
-        if (hocon.IsEmpty) return default;
         var text = hocon.GetString();
+        if (string.IsNullOrEmpty(text))
+        {
+            // Akka's parser trims a value's text, so a quoted string of whitespace ("\n" as a separator) would read
+            // as absent: take the quoted literal, the first (unquoted whitespace after it is a literal of its own).
+            var literals = hocon.Values.OfType<Akka.Configuration.Hocon.HoconLiteral>().Select(l => l.Value).ToList();
+            if (literals.Count > 0 && literals[0].Length > 0 && literals.All(string.IsNullOrWhiteSpace)) return literals[0];
+            if (hocon.IsEmpty) return default;
+        }
         if (text is null) return default;
         if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
         // Integers stay exact: up to u64 as integers, beyond as their digits (a double would round them).

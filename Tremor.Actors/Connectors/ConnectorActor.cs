@@ -68,6 +68,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _sinkEnding;
     private bool _sinkDrained;
     private bool _sinkEndDone; // the sink's end hook ran; drained once its asynchronous settlements are in too
+    private bool _heldFlushed; // the postprocessors let go of what they held at the end of the stream
     private Outgoing? _inFlight;
     private long _deliverySequence;
     private int _consecutiveFailures;
@@ -166,6 +167,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private sealed record PreviousInstanceStopped;
 
     private sealed record LogUnlinkedErrors;
+
+    /// <summary>A postprocessor's hold ran out (<c>collect</c>'s <c>max-wait</c>): what it holds goes to the sink.</summary>
+    private sealed record FlushHeld
+    {
+        public static FlushHeld Instance { get; } = new();
+    }
 
     /// <summary>Errors on an unlinked err port logged one by one per interval, before the rest is summed up.</summary>
     private const int UnlinkedErrorsBurst = 10;
@@ -411,6 +418,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _pullsWhileDraining = m.PullsWhileDraining;
         });
         Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
+        Receive<FlushHeld>(_ => OnFlushHeld());
         Receive<EventBatch>(OnEventBatch);
         Receive<EndOfStream>(_ =>
         {
@@ -701,8 +709,68 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Sender.Tell(new Credit(1));
             return;
         }
+        if (_encoder!.Ledger is not null)
+        {
+            Stage(batch.Events, batch.Weights, Sender);
+            return;
+        }
         _queue.AddLast(new Outgoing([Sender], batch.Events, batch.Weights, bisecting: false));
         TryDeliver();
+    }
+
+    /// <summary>
+    /// With postprocessors that hold events or cut them into several payloads, a batch is encoded once, on arrival,
+    /// into payloads kept for retries; its upstream gets its credit back once those were answered (at once when all
+    /// is held), while the events themselves (and their ack weights) are settled through the encoder's ledger.
+    /// </summary>
+    private void Stage(Event[] events, long[]? weights, IActorRef upstream)
+    {
+        var failed = new List<(Event Event, long Weight, string Reason)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        var payloads = _encoder!.Stage(events, weights, failed, settled);
+        foreach (var (e, weight, reason) in failed)
+        {
+            _metrics.Errors++;
+            _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+            FailBack([e], [weight], reason);
+        }
+        ApplySettled(settled);
+        if (payloads.Count == 0) upstream.Tell(new Credit(1));
+        else _queue.AddLast(new Outgoing([upstream], [], null, bisecting: false, payloads));
+        ScheduleFlush();
+        TryDeliver();
+    }
+
+    private void ScheduleFlush()
+    {
+        if (_encoder?.FlushDueIn is { } due) Timers.StartSingleTimer("flush-held", FlushHeld.Instance, due);
+        else Timers.Cancel("flush-held");
+    }
+
+    private void OnFlushHeld()
+    {
+        if (_encoder?.Ledger is null || _heldFlushed || _state == ConnectorState.Failed) return;
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        var payloads = _encoder.Flush(endOfStream: false, settled);
+        ApplySettled(settled);
+        if (payloads.Count > 0) _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
+        ScheduleFlush();
+        TryDeliver();
+    }
+
+    /// <summary>Events the ledger settled: acked back when every payload that carried them was delivered, failed back otherwise.</summary>
+    private void ApplySettled(List<(Event Event, long Weight, string? Error)> settled)
+    {
+        if (settled.Count == 0) return;
+        var acked = settled.Where(s => s.Error is null).ToArray();
+        _delivered += acked.Length;
+        AckBack(acked.Select(s => s.Event).ToArray(), acked.Select(s => s.Weight).ToArray());
+        foreach (var group in settled.Where(s => s.Error is not null).GroupBy(s => s.Error!, StringComparer.Ordinal))
+        {
+            var events = group.ToArray();
+            _metrics.Errors += events.Length;
+            FailBack(events.Select(s => s.Event).ToArray(), events.Select(s => s.Weight).ToArray(), group.Key);
+        }
     }
 
     private void TryDeliver()
@@ -734,13 +802,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// </summary>
     private Outgoing Coalesce(Outgoing first, int maxEvents)
     {
-        if (first.Bisecting || first.Failures > 0 || _queue.First is null) return first;
+        if (first.Bisecting || first.Failures > 0 || first.Payloads is not null || _queue.First is null) return first;
         var count = first.Events.Length;
         var taken = 1;
         for (var node = _queue.First; node is not null; node = node.Next)
         {
             var o = node.Value;
-            if (o.Bisecting || o.Failures > 0 || count + o.Events.Length > maxEvents) break;
+            if (o.Bisecting || o.Failures > 0 || o.Payloads is not null || count + o.Events.Length > maxEvents) break;
             count += o.Events.Length;
             taken++;
         }
@@ -775,6 +843,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// </summary>
     private void SendToSink(Outgoing outgoing)
     {
+        if (outgoing.Payloads is { } payloads)
+        {
+            _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, payloads));
+            return;
+        }
         outgoing.EncodeFailures.Clear();
         var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
         _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch));
@@ -791,7 +864,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         _consecutiveFailures = 0;
-        if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Events.Length * 2);
+        if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Size * 2);
+        if (inFlight.Payloads is { } payloads)
+        {
+            Answered(payloads, m.Reply);
+            inFlight.ReturnCredits();
+            TryDeliver();
+            CheckSinkEnd();
+            return;
+        }
         var delivered = inFlight.Events;
         var weights = inFlight.Weights;
         if (inFlight.EncodeFailures.Count > 0)
@@ -839,6 +920,27 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         CheckSinkEnd();
     }
 
+    /// <summary>The sink answered a batch of payloads: the ledger says which events that settles.</summary>
+    private void Answered(SinkBatch payloads, SinkReply reply)
+    {
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        var ids = payloads.Events.Select(p => p.Id);
+        switch (reply.Status)
+        {
+            case SinkStatus.Ack:
+                _encoder!.Ledger!.Answer(ids, null, settled);
+                break;
+            case SinkStatus.Fail:
+                _lastError = reply.Error;
+                _encoder!.Ledger!.Answer(ids, reply.Error ?? "the sink failed the batch", settled);
+                break;
+            case SinkStatus.Pending:
+                _pendingAsync += payloads.Count;
+                break;
+        }
+        ApplySettled(settled);
+    }
+
     private void CheckSinkEnd()
     {
         if (!_sinkActive || _sinkEnding || _sinkDrained || _state == ConnectorState.Swapping) return;
@@ -848,6 +950,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             MarkSinkDrained();
             return;
+        }
+        if (_encoder?.Ledger is not null && !_heldFlushed)
+        {
+            // The end of the stream: what the postprocessors hold (and a stream's trailer) goes out before the sink ends.
+            _heldFlushed = true;
+            Timers.Cancel("flush-held");
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            var payloads = _encoder.Flush(endOfStream: true, settled);
+            ApplySettled(settled);
+            if (payloads.Count > 0)
+            {
+                _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
+                TryDeliver();
+                return;
+            }
         }
         _sinkEnding = true;
         TellHook(PluginProxy.HookKind.SinkEnd);
@@ -912,6 +1029,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first): the
         // balance goes below zero until that reply arrives.
         _pendingAsync -= ids.Length;
+        if (_encoder?.Ledger is { } ledger)
+        {
+            // Payload ids: the ledger knows the events (and their ack weights) behind them.
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            ledger.Answer(ids, error, settled);
+            ApplySettled(settled);
+            if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
+            return;
+        }
         if (error is null) _delivered += ids.Length;
         else _failed += ids.Length;
         if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
@@ -999,27 +1125,31 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         inFlight.Failures++;
         var threshold = inFlight.Bisecting ? 1 : _spec.Isolation.QuarantineAfter;
         if (inFlight.Failures < threshold) return inFlight.Bisecting;
-        if (inFlight.Events.Length == 1)
+        if (inFlight.Size == 1)
         {
             _inFlight = null;
-            Poisoned(inFlight.Events[0], inFlight.Weights);
+            if (inFlight.Payloads is { } payload) PoisonedPayload(payload);
+            else Poisoned(inFlight.Events[0], inFlight.Weights);
             inFlight.ReturnCredits();
             return true;
         }
         if (!inFlight.Bisecting)
         {
-            _bisectBudget = BisectBudget(inFlight.Events.Length);
+            _bisectBudget = BisectBudget(inFlight.Size);
             // The restarts this batch caused are the data's fault, not the plugin's: they do not count to the limit.
             var caused = Math.Min(inFlight.Failures - 1, _restartTimes.Count);
             _restartTimes.RemoveRange(_restartTimes.Count - caused, caused);
         }
-        var half = inFlight.Events.Length / 2;
-        var first = new Outgoing([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true);
-        var second = new Outgoing(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true);
+        var half = inFlight.Size / 2;
+        var (first, second) = inFlight.Payloads is { } payloads
+            ? (new Outgoing([], [], null, bisecting: true, new SinkBatch(payloads.Events.Take(half).ToList(), payloads.Bytes)),
+               new Outgoing(inFlight.CreditTo, [], null, bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
+            : (new Outgoing([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true),
+               new Outgoing(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true));
         _queue.AddFirst(second);
         _queue.AddFirst(first);
         _inFlight = null;
-        _log.Warning("{0}: a batch of {1} event(s) killed the plugin {2} time(s); bisecting it to find the poison event(s)", _spec.Alias, inFlight.Events.Length, inFlight.Failures);
+        _log.Warning("{0}: a batch of {1} {2} killed the plugin {3} time(s); bisecting it to find the poison one(s)", _spec.Alias, inFlight.Size, inFlight.Payloads is null ? "event(s)" : "payload(s)", inFlight.Failures);
         return true;
     }
 
@@ -1032,6 +1162,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
         FailBack([e], weights, reason);
+        ToErr(e, reason);
+    }
+
+    /// <summary>A payload that kills the plugin fails the events it carries; they go to the err port once settled.</summary>
+    private void PoisonedPayload(SinkBatch payload)
+    {
+        var reason = $"a payload ({payload.Events[0].Payload.Length} bytes) kills the plugin ({_lastError}); quarantined";
+        _log.Error("{0}: {1}", _spec.Alias, reason);
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        _encoder!.Ledger!.Answer([payload.Events[0].Id], reason, settled);
+        ApplySettled(settled);
+        foreach (var (e, _, error) in settled)
+        {
+            if (error is not null) ToErr(e, error);
+        }
+    }
+
+    private void ToErr(Event e, string reason)
+    {
         var record = new ValueRecord(4);
         record.Append("error", reason);
         record.Append("connector", _spec.Alias);
@@ -1048,8 +1197,14 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
-    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, long[]? weights, bool bisecting)
+    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, long[]? weights, bool bisecting, SinkBatch? payloads = null)
     {
+        /// <summary>Payloads encoded once (postprocessors with state); <see cref="Events"/> is then empty and the encoder's ledger knows what they carry.</summary>
+        public SinkBatch? Payloads { get; } = payloads;
+
+        /// <summary>What a bisection halves: payloads, or events.</summary>
+        public int Size => Payloads?.Count ?? Events.Length;
+
         /// <summary>The ack weight each event carries back to its transactional source; null when none is owed an ack.</summary>
         public long[]? Weights { get; } = weights;
 
@@ -1260,6 +1415,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             pending.ReturnCredits();
         }
         _queue.Clear();
+        if (_encoder?.Ledger is { } ledger)
+        {
+            // Events the postprocessors held or that were in payloads not delivered: failed back too.
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            ledger.Abandon(reason, settled);
+            ApplySettled(settled);
+        }
         FinishSource();
         CheckSinkEnd();
     }
@@ -1288,8 +1450,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The counts for the run's summary: when a side finished (a run that completes stops nothing) and at stop.</summary>
     private void ReportTally()
     {
-        var held = _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync)
-            + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
+        // With a payload ledger, what the sink holds is what the ledger has not settled (the outbox holds payloads).
+        var sinkHeld = _encoder?.Ledger is { } ledger
+            ? ledger.Unsettled
+            : _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync);
+        var held = sinkHeld + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
         _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _delivered, _failed, _metrics.Dropped - _rejectedUnlinked, held, _failedBack));
     }
 }

@@ -102,7 +102,7 @@ public sealed class CompressPostprocessor : IPostprocessor
     };
 
     /// <summary>The level range and default of <paramref name="format"/>; null when it cannot be written.</summary>
-    private static (int Min, int Max, int Default)? LevelRange(CompressionFormat format) => format switch
+    internal static (int Min, int Max, int Default)? LevelRange(CompressionFormat format) => format switch
     {
         CompressionFormat.Gzip or CompressionFormat.Zlib => (0, 9, 6),
         CompressionFormat.Lz4 => ((int)LZ4Level.L00_FAST, (int)LZ4Level.L12_MAX, (int)LZ4Level.L00_FAST),

@@ -56,6 +56,13 @@ internal static class CompressionFormats
         throw new ConfigException(ProcessorConfig.PathOf(config, FormatKey), $"unknown format '{text}'; known formats are: {known}");
     }
 
+    /// <summary>The format called <paramref name="name"/>, or null.</summary>
+    public static CompressionFormat? Parse(string name)
+    {
+        var index = Array.IndexOf(_names, name);
+        return index >= 0 ? (CompressionFormat)index : null;
+    }
+
     /// <summary>The format whose magic bytes start <paramref name="data"/>, or null.</summary>
     public static CompressionFormat? Detect(ReadOnlySpan<byte> data)
     {

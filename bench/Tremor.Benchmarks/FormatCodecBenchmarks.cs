@@ -7,7 +7,8 @@ namespace Tremor.Benchmarks;
 /// <summary>
 /// Decode and encode of every built-in codec beside <c>json</c> in one run, one operation per event: influx and binflux
 /// on tremor's data.influx, syslog/statsd/dogstatsd/graphite/csv on small corpora of their formats, and the codecs
-/// that hold any value (json, msgpack, yaml, tremor) on data.json's records. Bytes per event are in the corpus
+/// that hold any value (json, msgpack, yaml, tremor) on data.json's records, avro and confluent-avro on data.influx's
+/// points under a schema of their shape, string on data.influx's lines. Bytes per event are in the corpus
 /// sizes printed at setup, so MB/s = bytes per event / mean time.
 /// </summary>
 [MemoryDiagnoser]
@@ -18,13 +19,13 @@ public class FormatCodecBenchmarks
     private ReadOnlyMemory<byte>[] _inputs = [];
     private Value[] _values = [];
 
-    [Params("json", "msgpack", "yaml", "tremor", "influx", "binflux", "syslog", "statsd", "dogstatsd", "graphite", "csv")]
+    [Params("json", "msgpack", "yaml", "tremor", "influx", "binflux", "syslog", "statsd", "dogstatsd", "graphite", "csv", "avro", "confluent-avro", "string")]
     public string Codec { get; set; } = "json";
 
     [GlobalSetup]
     public void Setup()
     {
-        _codec = BuiltinCodecs.FindCodec(Codec)!.Create(new PluginConfig("codec", null));
+        _codec = BuiltinCodecs.FindCodec(Codec)!.Create(CodecConfig(Codec));
         var influx = Lines(File.ReadAllBytes(Path.Combine(BenchData.RepoRoot(), "tests", "Tremor.Codecs.Tests", "data", "data.influx")));
         byte[][] corpus = Codec switch
         {
@@ -37,12 +38,35 @@ public class FormatCodecBenchmarks
             "statsd" => Repeat("gorets:1|c", "glork:320|ms|@0.1", "gaugor:-333|g", "horst:42.23|h"),
             "dogstatsd" => Repeat("dog:111:222|g|@0.5|#foo:bar,fizz:buzz|c:123abc", "_e{21,36}:An exception occurred|Cannot parse CSV file from 10.0.0.17|t:warning", "_sc|Redis|2|#env:dev|m:timed out"),
             "graphite" => Repeat("servers.web-1.cpu.load 0.75 1620649445", "servers.web-1.requests 1234 1620649445"),
+            // Avro on data.influx's points, under a schema of the influx shape.
+            "avro" or "confluent-avro" => [.. influx.Select(l => EncodeWith(_codec, Decode(new InfluxCodec(), l)))],
+            "string" => influx,
             "csv" => Repeat("\"some \"\" field\",1234567,other_text,\"2020-01-01 00:00:00\",plain,42"),
             _ => [.. BenchData.JsonLines().Select(l => EncodeWith(_codec, Decode(new JsonCodec(), l)))],
         };
         _inputs = [.. corpus.Select(c => (ReadOnlyMemory<byte>)c)];
         _values = [.. _inputs.Select(i => Decode(_codec, i))];
         Console.WriteLine($"// {Codec}: {_inputs.Length} events, {_inputs.Average(i => (double)i.Length):0.0} bytes per event");
+    }
+
+    private const string InfluxSchema = """
+        {"type":"record","name":"point","fields":[{"name":"measurement","type":"string"},
+         {"name":"tags","type":{"type":"map","values":"string"}},
+         {"name":"fields","type":{"type":"map","values":["long","double","string","boolean"]}},
+         {"name":"timestamp","type":"long"}]}
+        """;
+
+    private static PluginConfig CodecConfig(string codec)
+    {
+        var record = new ValueRecord();
+        if (codec == "avro") record.Append("schema", InfluxSchema);
+        if (codec == "confluent-avro")
+        {
+            var schemas = new ValueRecord();
+            schemas.Append("1", InfluxSchema);
+            record.Append("schemas", Value.From(schemas));
+        }
+        return new PluginConfig("codec", record.Count == 0 ? null : record);
     }
 
     private static byte[][] Lines(byte[] data) => [.. System.Text.Encoding.UTF8.GetString(data).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(System.Text.Encoding.UTF8.GetBytes)];

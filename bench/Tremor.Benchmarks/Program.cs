@@ -28,6 +28,8 @@ static void PrintThroughput(IEnumerable<Summary> summaries)
         [$"{nameof(LengthPrefixedBenchmarks)}.{nameof(LengthPrefixedBenchmarks.In4KChunks)}"] = BenchData.Json.Length + 300,
         [$"{nameof(CompressionBenchmarks)}.{nameof(CompressionBenchmarks.Compress)}"] = recordBytes,
         [$"{nameof(CompressionBenchmarks)}.{nameof(CompressionBenchmarks.Decompress)}"] = recordBytes,
+        [$"{nameof(PayloadBenchmarks)}.{nameof(PayloadBenchmarks.Process)}"] = recordBytes,
+        [$"{nameof(PayloadBenchmarks)}.{nameof(PayloadBenchmarks.Decompress)}"] = recordBytes,
     };
     Console.WriteLine();
     Console.WriteLine($"Throughput (one JSON operation = one record of {recordBytes:F0} bytes on average; one separate operation = 63,015 bytes):");

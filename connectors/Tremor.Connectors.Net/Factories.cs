@@ -177,14 +177,14 @@ public sealed class UnixSocketClientFactory : IConnectorFactory
     }
 }
 
-/// <summary><c>udp_server</c>: one datagram is one chunk with its sender in the meta. Keys: url, host, port, max-datagram-size.</summary>
+/// <summary><c>udp_server</c>: one datagram is one chunk with its sender in the meta. Keys: url, host, port, max-datagram-size, stream-mode.</summary>
 public sealed class UdpServerFactory : IConnectorFactory
 {
     /// <inheritdoc />
     public string Type => "udp_server";
 
     /// <inheritdoc />
-    public string Description => "UDP server: one datagram per chunk, sender in the meta (keys: url | host + port, max-datagram-size)";
+    public string Description => "UDP server: one datagram per chunk, sender in the meta (keys: url | host + port, max-datagram-size, stream-mode = datagram | shared)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Source;
@@ -196,13 +196,21 @@ public sealed class UdpServerFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("url", "host", "port", "max-datagram-size");
+        config.RejectUnknownKeys("url", "host", "port", "max-datagram-size", "stream-mode");
         if (!config.Has("url") && !config.Has("port"))
         {
             throw new ConfigException(NetConfig.Key(config, "url"), "is required: url = \"HOST:PORT\" (or host and port)");
         }
         var endpoint = NetConfig.Endpoint(config, "udp", "0.0.0.0", portRequired: false);
-        return new UdpServerConnector(context.Host, endpoint, NetDefaults.ReadMaxDatagramSize(config));
+        // datagram: what a preprocessor holds never spans two datagrams. shared (Tremor's udp_server): every datagram
+        // on one stream, so a preprocessor joins datagrams, as gelf-chunking must to put a message's chunks together.
+        var shared = config.GetString("stream-mode", "datagram") switch
+        {
+            "datagram" => false,
+            "shared" => true,
+            var other => throw new ConfigException(NetConfig.Key(config, "stream-mode"), $"must be datagram (each datagram a stream of its own) or shared (one stream for all, as gelf-chunking needs), found '{other}'"),
+        };
+        return new UdpServerConnector(context.Host, endpoint, NetDefaults.ReadMaxDatagramSize(config), shared);
     }
 }
 

@@ -7,11 +7,12 @@ namespace Tremor.Connectors.Net;
 
 /// <summary>
 /// <c>udp_server</c>: each datagram is one chunk on a stream of its own (ended right after it, so a preprocessor
-/// never joins two datagrams), with the sender in its meta (<c>{ udp_server: { peer: { host, port } } }</c>). When the
+/// never joins two datagrams), or with <paramref name="sharedStream"/> all on one stream that never ends (Tremor's
+/// way: a preprocessor such as gelf-chunking joins datagrams), with the sender in its meta (<c>{ udp_server: { peer: { host, port } } }</c>). When the
 /// runtime does not pull, the socket is not read and the kernel drops what overflows its buffer: UDP has no way to
 /// push back; what the kernel dropped is read from the socket's drop counter and logged with the total.
 /// </summary>
-internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize) : ConnectorBase, ISource
+internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize, bool sharedStream = false) : ConnectorBase, ISource
 {
     private readonly InboundQueue _inbound = new(StreamServer.QueueCapacity);
     private readonly CancellationTokenSource _stop = new();
@@ -108,7 +109,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             }
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(received.ReceivedBytes, 1));
             receive.AsSpan(0, received.ReceivedBytes).CopyTo(buffer);
-            var streamId = (ulong)Interlocked.Increment(ref _nextStreamId);
+            var streamId = sharedStream ? 0 : (ulong)Interlocked.Increment(ref _nextStreamId);
             var meta = new ValueRecord(1);
             var inner = new ValueRecord(1);
             inner.Append("peer", StreamServer.PeerValue(received.RemoteEndPoint));
@@ -116,7 +117,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
             try
             {
                 await _inbound.WriteAsync(new Inbound(streamId, buffer, received.ReceivedBytes, Value.From(meta), host.NowNs()), _stop.Token).ConfigureAwait(false);
-                await _inbound.WriteAsync(Inbound.End(streamId), _stop.Token).ConfigureAwait(false);
+                if (!sharedStream) await _inbound.WriteAsync(Inbound.End(streamId), _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -34,6 +34,13 @@ public sealed class ConnectorConfigValueTests
     [InlineData("\"text\"", ValueKind.String)]
     public void Other_scalars_arrive_as_their_kind(string hocon, ValueKind kind) => Assert.Equal(kind, Read(hocon).Kind);
 
+    [Theory]
+    [InlineData("\"\\n\"", "\n")]
+    [InlineData("\" \"", " ")]
+    [InlineData("\"\\t\"", "\t")]
+    public void A_string_of_whitespace_is_that_string_not_absent(string hocon, string expected) =>
+        Assert.Equal(expected, Read(hocon).AsString());
+
     [Fact]
     public void Max_region_size_is_read_per_connector_with_its_default()
     {

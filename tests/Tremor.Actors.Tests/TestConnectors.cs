@@ -128,6 +128,13 @@ public sealed class TestSinkFactory : IConnectorFactory
     public HashSet<long> PoisonOn { get; init; } = [];
     public bool FailAll { get; init; }
 
+    /// <summary>Batch calls (1-based) the sink answers as failed.</summary>
+    public HashSet<int> FailOn { get; init; } = [];
+
+    /// <summary>Every payload's bytes, per call (1-based), when <see cref="KeepPayloads"/> is set.</summary>
+    public readonly ConcurrentQueue<(int Call, string Payload)> Payloads = new();
+    public bool KeepPayloads { get; init; }
+
     /// <summary>When set, every batch waits for one release of this semaphore.</summary>
     public SemaphoreSlim? Gate { get; init; }
 
@@ -167,12 +174,14 @@ public sealed class TestSinkFactory : IConnectorFactory
             if (batch.Count > f.MaxBatch) f.MaxBatch = batch.Count;
             foreach (var e in batch.Events)
             {
+                if (f.KeepPayloads) f.Payloads.Enqueue((call, Encoding.UTF8.GetString(e.Payload.Span)));
                 if (f.KeepEvents) f.Events.Enqueue(e.Event);
                 // Error events (quarantine) carry the original event under "event".
                 var data = e.Event.Data["event"].IsNull ? e.Event.Data : e.Event.Data["event"];
                 data["n"].TryGetI64(out var n);
                 f.Received.AddOrUpdate(n, 1, (_, c) => c + 1);
             }
+            if (f.FailOn.Contains(call)) return SinkReply.Failed($"test sink fails call {call}");
             return f.FailAll ? SinkReply.Failed("test sink fails everything") : SinkReply.Acked;
         }
 

@@ -114,6 +114,7 @@ public sealed class BadInputTests
         ["tremor"] = [TestData.Encode(new TremorCodec(), TestData.EveryKind())],
         ["json"] = [TestData.Encode(new JsonCodec(), TestData.EveryKind())],
         ["msgpack"] = [TestData.Encode(new MsgpackCodec(), TestData.EveryKind())],
+        ["string"] = [B("plain text, ünïcödé and a tab\t")],
     };
 
     [Theory]

@@ -63,6 +63,37 @@ internal static class ProcessorHarness
         return result;
     }
 
+    /// <summary>
+    /// Events through postprocessors the way the runtime runs them (a <see cref="PayloadChain"/>), then the end of the
+    /// stream when <paramref name="end"/>: the payloads, each with the events (by index) it carries, and the failures.
+    /// </summary>
+    public static (List<(byte[] Bytes, CarriedRange Carries)> Payloads, List<(CarriedRange Events, string Reason)> Failures) Chain(
+        IEnumerable<byte[]> events, bool end, params IPostprocessor[] stages)
+    {
+        var chain = new PayloadChain(stages.Select((s, i) => (s, $"stage{i}")).ToList());
+        var output = new ChainOutput();
+        var payloads = new List<(byte[], CarriedRange)>();
+        var failures = new List<(CarriedRange, string)>();
+        void Take()
+        {
+            payloads.AddRange(output.Payloads.Select(p => (output.Bytes.Slice(p.Start, p.Length).ToArray(), p.Carries)));
+            failures.AddRange(output.Failures);
+            output.Reset();
+        }
+        var n = 0L;
+        foreach (var e in events)
+        {
+            chain.Process(e, n++, 0, output);
+            Take();
+        }
+        if (end)
+        {
+            chain.Flush(endOfStream: true, output);
+            Take();
+        }
+        return (payloads, failures);
+    }
+
     /// <summary>One chunk through a preprocessor, expecting it to fail; returns the reason and asserts nothing came out.</summary>
     public static string Fail(IPreprocessor pre, byte[] chunk)
     {

@@ -10,8 +10,8 @@ public sealed class RegistryAndBufferTests
         Assert.Equal(
             ["json", "string", "binary", "msgpack", "syslog", "influx", "binflux", "statsd", "dogstatsd", "graphite", "graphite-plaintext", "csv", "yaml", "null", "tremor", "avro", "confluent-avro"],
             BuiltinCodecs.Codecs.Select(f => f.Name));
-        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "decompress", "remove-empty", "ingest-ns", "gelf-chunking"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
-        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "compress", "chunk", "ingest-ns"], BuiltinCodecs.Postprocessors.Select(f => f.Name));
+        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "decompress", "remove-empty", "ingest-ns", "gelf-chunking", "streaming-decompress"], BuiltinCodecs.Preprocessors.Select(f => f.Name));
+        Assert.Equal(["separate", "base64", "length-prefixed", "textual-length-prefixed", "compress", "chunk", "ingest-ns", "gelf-chunking", "collect", "streaming-compress"], BuiltinCodecs.Postprocessors.Select(f => f.Name));
         Assert.Null(BuiltinCodecs.FindCodec("protobuf"));
     }
 

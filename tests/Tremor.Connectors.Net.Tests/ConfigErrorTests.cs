@@ -55,6 +55,7 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
         { new UdpServerFactory(), [("url", "tcp://127.0.0.1:1")], "url" },
         { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("max-datagram-size", 70000)], "max-datagram-size" },
         { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("tls", true)], "tls" },
+        { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("stream-mode", "peer")], "stream-mode" },
         { new UdpClientFactory(), [], "url" },
         { new UdpClientFactory(), [("url", "127.0.0.1:1"), ("max-datagram-size", 0)], "max-datagram-size" },
     };

@@ -42,6 +42,25 @@ public sealed class UdpTests
     }
 
     [Fact]
+    public async Task With_stream_mode_shared_every_datagram_is_on_one_stream_that_does_not_end()
+    {
+        var connector = new UdpServerFactory().Create(Fixtures.Context(new TestHost(), ("url", "127.0.0.1:0"), ("stream-mode", "shared")));
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+        await using var runner = new Runner(connector);
+        using var a = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var b = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var target = new IPEndPoint(IPAddress.Loopback, Fixtures.Port(((UdpServerConnector)connector).LocalEndPoint));
+        await a.SendAsync("one"u8.ToArray(), target);
+        await b.SendAsync("two"u8.ToArray(), target);
+        await Fixtures.Eventually(() => runner.Chunks.Count == 2, "two datagrams");
+
+        // One stream, so a preprocessor (gelf-chunking) joins datagrams; each still names its sender.
+        Assert.Single(runner.Chunks.Select(c => c.StreamId).Distinct());
+        Assert.Empty(runner.Ended);
+        Assert.Equal(2, runner.Chunks.Select(c => c.Meta["udp_server"]["peer"]["port"].RawI64).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Datagrams_larger_than_max_datagram_size_are_dropped_and_logged()
     {
         var host = new TestHost();
