@@ -136,6 +136,7 @@ CONF
 
 start_source() { # connector -> the tremor process group in source_group, its output in $work/$1-source.out
   cat >"$work/$1-source.conf" <<CONF
+tremor.data-dir = "$work/$1-data"
 tremor.flows.bench_source {
   connectors {
     src { $(source_config "$1") }
