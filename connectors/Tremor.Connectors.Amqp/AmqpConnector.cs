@@ -230,18 +230,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
         var reader = _inbound.Reader;
-        if (!reader.TryPeek(out _))
-        {
-            // Waits for a delivery as long as it takes: the runtime cancels the wait when it has other work for us.
-            try
-            {
-                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
-        }
+        if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         var generation = Volatile.Read(ref _generation);
         while (!batch.IsFull && reader.TryRead(out var item))
         {

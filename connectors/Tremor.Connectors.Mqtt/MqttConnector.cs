@@ -178,19 +178,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
     {
         if (Interlocked.Exchange(ref _redeliver, 0) == 1) await ResumeSessionAsync(cancellationToken).ConfigureAwait(false);
         var reader = _inbound.Reader;
-        if (!reader.TryPeek(out _))
-        {
-            // Waits until a message arrives, untimed: the runtime cancels the wait whenever it has other work for this
-            // instance (a sink batch, acks and fails for the source, a hook, a lost connection).
-            try
-            {
-                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
-        }
+        if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
             var pullId = batch.Add(item.Payload, 0, item.IngestNs, item.Meta);

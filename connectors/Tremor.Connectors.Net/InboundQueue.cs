@@ -51,17 +51,7 @@ internal sealed class InboundQueue
     {
         ReturnLent();
         var reader = _channel.Reader;
-        if (!reader.TryPeek(out _))
-        {
-            try
-            {
-                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
-        }
+        if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
             if (item.IsEnd)

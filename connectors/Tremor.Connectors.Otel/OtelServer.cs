@@ -370,14 +370,7 @@ internal sealed class OtelServerConnector : ConnectorBase, ISource
             if (batch.Count > 0) return PullStatus.Data;
             // Draining: nothing new is accepted, so an empty queue is the end of what there is to hand over.
             if (_closing) return PullStatus.Empty;
-            try
-            {
-                if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
+            if (await PullWait.ForInputAsync(_queue.Reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         }
     }
 

@@ -208,14 +208,7 @@ internal sealed class KvConnector : ConnectorBase, ISource, ISink
                 else batch.AddStructured(reply.Data, 0, 0, reply.Meta);
             }
             if (batch.Count > 0) return PullStatus.Data;
-            try
-            {
-                if (!await _replies.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return PullStatus.Finished;
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
+            if (await PullWait.ForInputAsync(_replies.Reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         }
     }
 
