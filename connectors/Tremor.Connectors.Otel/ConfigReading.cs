@@ -6,7 +6,7 @@ namespace Tremor.Connectors.Otel;
 /// <summary>Config checks shared by the plugin's connector types; every error names its key.</summary>
 internal static class ConfigReading
 {
-    public static string KeyPath(PluginConfig config, string key) => $"{config.Path}.{key}";
+    public static string KeyPath(PluginConfig config, string key) => ConfigChecks.KeyPath(config, key);
 
     /// <summary>
     /// An http(s) URL; Tremor writes OTLP endpoints without a scheme (<c>127.0.0.1:4317</c>), which means http. Null
@@ -35,29 +35,11 @@ internal static class ConfigReading
         throw new ConfigException(KeyPath(config, key), $"a server listens on an IP address or localhost, found host '{host}'");
     }
 
-    public static TimeSpan PositiveDuration(PluginConfig config, string key, TimeSpan defaultValue)
-    {
-        var value = config.GetDuration(key, defaultValue);
-        if (value <= TimeSpan.Zero) throw new ConfigException(KeyPath(config, key), $"must be positive, found {value}");
-        return value;
-    }
+    public static TimeSpan PositiveDuration(PluginConfig config, string key, TimeSpan defaultValue) => ConfigChecks.PositiveDuration(config, key, defaultValue);
 
-    public static int PositiveInt(PluginConfig config, string key, long defaultValue, long max = int.MaxValue)
-    {
-        var value = config.GetInt(key, defaultValue);
-        if (value < 1 || value > max) throw new ConfigException(KeyPath(config, key), $"must be between 1 and {max}, found {value}");
-        return (int)value;
-    }
+    public static int PositiveInt(PluginConfig config, string key, long defaultValue, long max = int.MaxValue) => ConfigChecks.PositiveInt(config, key, defaultValue, max);
 
-    public static string OneOf(PluginConfig config, string key, string defaultValue, params string[] allowed)
-    {
-        var value = config.GetString(key, defaultValue);
-        if (Array.IndexOf(allowed, value) < 0)
-        {
-            throw new ConfigException(KeyPath(config, key), $"expected {string.Join(" or ", allowed)}, found '{value}'");
-        }
-        return value;
-    }
+    public static string OneOf(PluginConfig config, string key, string defaultValue, params string[] allowed) => ConfigChecks.OneOf(config, key, defaultValue, allowed);
 
     /// <summary>A <c>headers { name = value }</c> section (string values), e.g. for an API key.</summary>
     public static List<(string Name, string Value)> Headers(PluginConfig config, string key)
