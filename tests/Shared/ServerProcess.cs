@@ -128,12 +128,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    public static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    /// <summary>A server here is stopped and started again on its port: see <see cref="Tremor.Tests.StablePort"/>.</summary>
+    public static int FreePort() => Tremor.Tests.StablePort.Pick();
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

@@ -63,37 +63,7 @@ public sealed class NetworkFlowTests : TremorTestKit
         private readonly List<(TcpClient Client, Task Reader)> _clients = [];
         private int _connections;
 
-        public LineServer()
-        {
-            // The port is given up while the server is down and must be free again when it comes back, so it is
-            // taken below the kernel's ephemeral range: there no other process's client socket (the whole suite runs
-            // in parallel) can be handed it meanwhile, and the reconnecting client can never connect to itself (a
-            // loopback connect to a port in the ephemeral range with no listener can pick that very port as its own).
-            var ephemeralLow = 32768;
-            try
-            {
-                ephemeralLow = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-            }
-            var low = Math.Max(1024, ephemeralLow - 10_000);
-            for (var attempt = 0; ; attempt++)
-            {
-                var port = Random.Shared.Next(low, ephemeralLow);
-                try
-                {
-                    var probe = new TcpListener(IPAddress.Loopback, port);
-                    probe.Start();
-                    probe.Stop();
-                    _port = port;
-                    return;
-                }
-                catch (SocketException) when (attempt < 100)
-                {
-                }
-            }
-        }
+        public LineServer() => _port = Tremor.Tests.StablePort.Pick();
 
         public int Port => _port;
 

@@ -214,14 +214,8 @@ public sealed partial class KillNineTests(ITestOutputHelper output) : IDisposabl
         return [.. acked.Where(id => !written.Contains(id)).Order(StringComparer.Ordinal)];
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    // tremor is killed and started again on the same port.
+    private static int FreePort() => Tremor.Tests.StablePort.Pick();
 
     /// <summary>Waits until the server accepts connections (a TCP connect, which sends no event).</summary>
     private static async Task ListeningAsync(int port, TremorProcess tremor)
