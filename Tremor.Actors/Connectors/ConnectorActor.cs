@@ -83,6 +83,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private bool _pausedWhenLost;
     private readonly bool _isolated;
     private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
+    private string? _fullReason; // set while the sink answered Full: its batch waits at the head of the outbox
+    private bool _fullRetryDue; // the plugin said it has room again (or the backoff passed): offer the batch once
+    private int _fullRetries;
+    private bool _breakerOpenUpstream; // what this connector last told its upstreams (lost peer or full sink)
     private bool _pullInterrupted;
     private bool _pullSentWhileDraining;
     private bool _sourceStopSent;
@@ -125,6 +129,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The plugin lost its peer (<see cref="IPluginHost.ConnectionLost"/>): reconnect, holding the sources upstream back meanwhile.</summary>
     public sealed record ConnectionLost(string Reason);
 
+    /// <summary>The plugin has room again after its sink answered <see cref="SinkStatus.Full"/> (<see cref="IPluginHost.SinkHasRoom"/>).</summary>
+    public sealed record SinkHasRoom
+    {
+        public static SinkHasRoom Instance { get; } = new();
+    }
+
     /// <summary>Reported to the flow on every state change.</summary>
     public sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
 
@@ -163,6 +173,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private sealed record RecreateProxy;
 
     private sealed record PullAgain;
+
+    /// <summary>The backoff of a full sink passed without it saying it has room: offer it the batch again.</summary>
+    private sealed record RetryFull
+    {
+        public static RetryFull Instance { get; } = new();
+    }
+
+    private static readonly TimeSpan FullRetryMin = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan FullRetryMax = TimeSpan.FromSeconds(2);
 
     private sealed record PreviousInstanceStopped;
 
@@ -336,6 +355,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             Common();
         });
         if (_inFlight is { } pending) SendToSink(pending);
+        // A new or reconnected instance may have room: a batch kept for a full sink is offered to it at once.
+        if (_fullReason is not null) _fullRetryDue = true;
         if (_drainRequested)
         {
             BeginDrain();
@@ -432,6 +453,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Receive<FailEvents>(m => Returned(m.Ids, m.Weights, failed: true));
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
         Receive<ConnectionLost>(OnConnectionLost);
+        Receive<SinkHasRoom>(_ => OfferKeptBatch());
+        Receive<RetryFull>(_ => OfferKeptBatch());
         Receive<CircuitBreaker>(m =>
         {
             if (!_breakers.Apply(m, Sender)) return;
@@ -475,7 +498,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _log.Warning("{0}: connection lost ({1}); circuit breaker opened upstream, reconnecting", _spec.Alias, m.Reason);
         _lostReason = m.Reason;
         _pausedWhenLost = _state == ConnectorState.Paused;
-        TellUpstreams(new CircuitBreaker(true, $"{_spec.Alias}: {m.Reason}"));
+        UpdateUpstreamBreaker($"{_spec.Alias}: {m.Reason}");
         // A pull waiting on the dead peer would hold the plugin instance: the connect must get through.
         if (_pulling) _pullCancel.Cancel();
         BecomeConnecting(1);
@@ -485,7 +508,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         _lostReason = null;
         _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
-        TellUpstreams(new CircuitBreaker(false, "reconnected"));
+        UpdateUpstreamBreaker("reconnected");
         if (_pausedWhenLost && !_drainRequested)
         {
             BecomePaused();
@@ -497,6 +520,52 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void TellUpstreams(CircuitBreaker message)
     {
         foreach (var upstream in _upstreams) upstream.Tell(message);
+    }
+
+    /// <summary>One breaker upstream per connector, open while its peer is lost or its sink is full (either reason).</summary>
+    private void UpdateUpstreamBreaker(string reason)
+    {
+        var open = _lostReason is not null || _fullReason is not null;
+        if (open == _breakerOpenUpstream) return;
+        _breakerOpenUpstream = open;
+        TellUpstreams(new CircuitBreaker(open, reason));
+    }
+
+    /// <summary>
+    /// The sink answered <see cref="SinkStatus.Full"/>: it took nothing. The batch goes back to the head of the
+    /// outbox (never failed, never dropped), the breaker opens upstream so sources stop pulling instead of filling
+    /// the links, and the batch is offered again when the plugin says it has room, or after a backoff. This
+    /// connector's own source keeps pulling: in a wal, that is what frees the room.
+    /// </summary>
+    private void HoldWhileFull(Outgoing batch, string? reason)
+    {
+        _queue.AddFirst(batch);
+        _fullRetryDue = false;
+        if (_fullReason is null)
+        {
+            _fullReason = reason ?? "the sink is full";
+            _lastError = _fullReason;
+            _log.Warning("{0}: sink full ({1}); circuit breaker opened upstream until it takes the batch", _spec.Alias, _fullReason);
+            UpdateUpstreamBreaker($"{_spec.Alias}: {_fullReason}");
+        }
+        Timers.StartSingleTimer("sink-full", RetryFull.Instance, Backoff.Delay(FullRetryMin, FullRetryMax, 2, ++_fullRetries, 0, 0.5));
+    }
+
+    private void OfferKeptBatch()
+    {
+        if (_fullReason is null) return;
+        _fullRetryDue = true;
+        TryDeliver();
+    }
+
+    /// <summary>The sink took a batch again after it was full.</summary>
+    private void RoomAgain()
+    {
+        _fullReason = null;
+        _fullRetries = 0;
+        Timers.Cancel("sink-full");
+        _log.Info("{0}: sink has room again; circuit breaker closed upstream", _spec.Alias);
+        UpdateUpstreamBreaker("the sink has room again");
     }
 
     /// <summary>
@@ -777,6 +846,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (_inFlight is not null || _queue.Count == 0 || _proxy is null) return;
         if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
+        if (_fullReason is not null && !_fullRetryDue) return;
+        _fullRetryDue = false;
         var next = _queue.First!.Value;
         _queue.RemoveFirst();
         if (_isolated) next = Coalesce(next, _dataPath.BatchSize * CoalesceBatches);
@@ -857,12 +928,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
         _inFlight = null;
+        if (m.Reply.Status == SinkStatus.Full)
+        {
+            HoldWhileFull(inFlight, m.Reply.Error);
+            return;
+        }
         if (_lostReason is not null && m.Reply.Status == SinkStatus.Fail)
         {
             // The peer went away under this batch: keep it (the outbox) and deliver it again once reconnected.
             _queue.AddFirst(inFlight);
             return;
         }
+        if (_fullReason is not null) RoomAgain();
         _consecutiveFailures = 0;
         if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Size * 2);
         if (inFlight.Payloads is { } payloads)
@@ -1386,11 +1463,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void Fail(string reason)
     {
-        if (_lostReason is not null)
+        if (_lostReason is not null || _fullReason is not null)
         {
             // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
             _lostReason = null;
-            TellUpstreams(new CircuitBreaker(false, reason));
+            _fullReason = null;
+            Timers.Cancel("sink-full");
+            UpdateUpstreamBreaker(reason);
         }
         _lastError = reason;
         _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);

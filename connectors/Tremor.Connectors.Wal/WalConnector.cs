@@ -23,6 +23,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly Dictionary<ulong, long> _pullToAddress = [];
     private readonly SortedSet<long> _retry = [];
     private long _readNext;
+    // The sink answered Full for a batch of this footprint: the source's acks tell the runtime once it fits.
+    private long _fullNeeds;
 
     private WalLog? _log;
     private FasterLogScanIterator? _reader;
@@ -118,11 +120,19 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             footprint += WalLog.Footprint(length);
             sequence++;
         }
+        if (footprint > _options.MaxBytes)
+        {
+            // Even an empty wal could not take it: waiting for room would wait for ever.
+            return SinkReply.Failed($"one batch takes {footprint} bytes in the wal, more than its max-bytes {_options.MaxBytes}: raise max-bytes (at least tremor.data-path.batch-size times the largest event)");
+        }
         if (log.Size + footprint > _options.MaxBytes)
         {
-            // Nothing of the batch is written: it fails back upstream whole, and a transactional source retries it.
-            return SinkReply.Failed($"the wal is full: {log.Size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
+            // Nothing of the batch is written: the runtime keeps it and holds the sources upstream back until the
+            // source side's acks (truncation) make room.
+            _fullNeeds = footprint;
+            return SinkReply.Full($"the wal is full: {log.Size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
+        _fullNeeds = 0;
         sequence = log.NextSequence;
         foreach (var (start, length) in entries)
         {
@@ -250,7 +260,13 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         _emitted.Remove(address);
         // Acks come in any order: what is truncated ends at the first entry still waiting for one.
         var until = _emitted.Count > 0 ? _emitted.First().Key : _readNext;
-        _log?.TruncateUntil(until);
+        if (_log is not { } log) return;
+        log.TruncateUntil(until);
+        if (_fullNeeds > 0 && log.Size + _fullNeeds <= _options.MaxBytes)
+        {
+            _fullNeeds = 0;
+            _host.SinkHasRoom();
+        }
     }
 
     public void Fail(ulong streamId, ulong pullId)

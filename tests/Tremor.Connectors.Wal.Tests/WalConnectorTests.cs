@@ -83,7 +83,7 @@ public sealed class WalConnectorTests : IDisposable
     }
 
     [Fact]
-    public async Task At_max_bytes_the_sink_takes_nothing_more_and_takes_again_once_downstream_acknowledged()
+    public async Task At_max_bytes_the_sink_answers_full_takes_nothing_and_says_when_downstream_acks_made_room()
     {
         var host = Host();
         await using var wal = await Harness.ConnectAsync(new WalFactory(), host, ("fsync", "every-batch"), ("max-bytes", "1MiB"));
@@ -91,13 +91,30 @@ public sealed class WalConnectorTests : IDisposable
         var accepted = 0;
         SinkReply reply;
         while ((reply = await wal.Sink!.OnBatchAsync(Harness.Batch(Harness.NewEvent(Value.From(big))), CancellationToken.None)).Status == SinkStatus.Ack) accepted++;
-        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Equal(SinkStatus.Full, reply.Status);
         Assert.Contains("the wal is full", reply.Error, StringComparison.Ordinal);
         Assert.InRange(accepted, 9, 10);
+        Assert.Empty(host.Failed);
 
+        // The source side keeps emitting while the sink is full; an ack that frees too little says nothing yet.
         var chunks = await Harness.PullAsync(wal.Source!, accepted);
-        foreach (var c in chunks.Take(3)) wal.Source!.Ack(0, c.PullId);
+        Assert.Equal(accepted, chunks.Count);
+        wal.Source!.Ack(0, chunks[1].PullId); // not the first: nothing can be truncated
+        Assert.Equal(0, host.RoomSignals);
+        wal.Source!.Ack(0, chunks[0].PullId);
+        Assert.Equal(1, host.RoomSignals);
         Assert.Equal(SinkStatus.Ack, (await wal.Sink!.OnBatchAsync(Harness.Batch(Harness.NewEvent(Value.From(big))), CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task A_batch_larger_than_max_bytes_is_failed_with_what_to_raise_instead_of_waiting_for_ever()
+    {
+        var host = Host();
+        await using var wal = await Harness.ConnectAsync(new WalFactory(), host, ("fsync", "every-batch"), ("max-bytes", "1MiB"));
+        var big = new string('x', 300_000);
+        var reply = await wal.Sink!.OnBatchAsync(Harness.Batch([.. Enumerable.Range(0, 4).Select(_ => Harness.NewEvent(Value.From(big)))]), CancellationToken.None);
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Contains("raise max-bytes", reply.Error, StringComparison.Ordinal);
     }
 
     [Fact]
