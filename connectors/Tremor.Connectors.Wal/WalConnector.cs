@@ -25,6 +25,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private long _readNext;
     // The sink answered Full for a batch of this footprint: the source's acks tell the runtime once it fits.
     private long _fullNeeds;
+    // A commit failed: the log is reopened from its last good commit without waiting on it again.
+    private volatile bool _brokenLog;
+    // Completed (and replaced) by every commit: a pull waiting for committed entries waits on it. FASTER's own
+    // iterator wait was seen to miss a commit, leaving entries unemitted until other traffic woke the pull.
+    private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WalLog? _log;
     private FasterLogScanIterator? _reader;
@@ -58,10 +63,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         try
         {
             _log = WalLog.Open(_directory, SegmentBytes(_options.MaxBytes));
+            _log.CommitTimeout = _options.CommitTimeout;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
+            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}{FreeSpace(_directory)}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
             return false;
         }
         Report(_log.Recovery, opening.Elapsed);
@@ -141,7 +147,19 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
-                await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FasterException)
+                {
+                    _brokenLog = true;
+                    // Nothing of the batch is acknowledged; the runtime keeps it, holds the sources upstream back and
+                    // offers it again once the wal reopened (from its last good commit).
+                    var reason = CommitFailed(e);
+                    _host.ConnectionLost(reason);
+                    return SinkReply.Failed(reason);
+                }
                 return SinkReply.Settle(_host, batch, failed);
             case FsyncPolicy.Never:
                 return SinkReply.Settle(_host, batch, failed);
@@ -178,14 +196,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    _brokenLog = true;
                     List<(long, List<EventId> Ids)> lost;
                     lock (_awaitingLock)
                     {
                         lost = [.. _awaiting];
                         _awaiting.Clear();
                     }
-                    var reason = $"the wal could not commit to {_directory}: {e.Message}";
-                    _host.Log(PluginLogLevel.Error, $"{reason}; {lost.Sum(l => l.Ids.Count)} event(s) failed back upstream, reopening");
+                    var reason = CommitFailed(e);
+                    var count = lost.Sum(l => l.Ids.Count);
+                    if (count > 0) _host.Log(PluginLogLevel.Error, $"{count} event(s) waiting for that commit failed back upstream (a transactional source sends them again)");
                     foreach (var (_, ids) in lost) _host.Fail(ids, reason);
                     _host.ConnectionLost(reason);
                     return;
@@ -197,9 +217,32 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
     }
 
+    /// <summary>What is free on the file system of <paramref name="directory"/>, for an error (FASTER reports a failed write by a code only).</summary>
+    private static string FreeSpace(string directory)
+    {
+        try
+        {
+            var free = new DriveInfo(directory).AvailableFreeSpace;
+            return $" ({free} bytes free on its file system)";
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Logs a failed commit (a full disk, a folder that cannot be written) once, naming the folder.</summary>
+    private string CommitFailed(Exception e)
+    {
+        var reason = $"the wal could not write to {_directory}: {e.Message}{FreeSpace(_directory)}";
+        _host.Log(PluginLogLevel.Error, $"{reason}; nothing more is acknowledged until it can (check that the folder is writable and the disk has space); reopening from the last commit");
+        return reason;
+    }
+
     private async Task CommitAndAckAsync(WalLog log, CancellationToken cancellationToken)
     {
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         var durable = log.CommittedUntil;
         List<EventId>? ids = null;
         lock (_awaitingLock)
@@ -225,6 +268,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
         while (!batch.IsFull)
         {
+            // Taken before looking, so a commit between the look and the wait still wakes the wait.
+            var committed = Volatile.Read(ref _committed).Task;
             if (_reader.GetNext(out var entry, out var length, out var address, out var next))
             {
                 _readNext = next;
@@ -236,7 +281,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             // when the sink side has a batch).
             try
             {
-                await _reader.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -293,7 +338,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             try
             {
                 // A graceful stop keeps what was accepted and the truncation point; what waits for a commit is acked.
-                if (log.HasUncommitted || HasAwaiting) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
+                if (!_brokenLog && (log.HasUncommitted || HasAwaiting)) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or FasterException)
             {
@@ -301,6 +346,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             }
             log.Dispose();
             _log = null;
+            _brokenLog = false;
         }
     }
 

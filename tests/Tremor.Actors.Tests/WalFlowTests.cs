@@ -61,6 +61,7 @@ public sealed class WalFlowTests : TremorTestKit
         Assert.Empty(source.Failed);
         await AwaitAssertAsync(async () => Assert.False((await ConnectorStatus("f.src")).CircuitBreakerOpen), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
     }
+
 }
 
 /// <summary>A sink that acknowledges nothing until told to (a downstream that acks late): events are received, acks held.</summary>

@@ -133,6 +133,40 @@ public sealed class WalConnectorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_disk_under_the_log_fails_the_batch_naming_the_folder_and_acknowledges_nothing_unwritten()
+    {
+        var host = Host();
+        await using var wal = await Harness.ConnectAsync(new WalFactory(), host, ("fsync", "every-batch"), ("max-bytes", "32MiB"));
+        var big = new string('x', 100_000);
+        Event[] Batch() => [.. Enumerable.Range(0, 10).Select(_ => Harness.NewEvent(Value.From(big)))];
+        Assert.Equal(SinkStatus.Ack, (await wal.Sink!.OnBatchAsync(Harness.Batch(Batch()), CancellationToken.None)).Status);
+        // The log's second segment (8 MiB on) is a device that answers every write with ENOSPC, as a full disk does.
+        var segment = Directory.GetFiles(Path.Combine(host.StateDirectory, "log"), "*.log.0").Single();
+        File.CreateSymbolicLink(segment[..^1] + "1", "/dev/full");
+        SinkReply reply;
+        var acked = 1;
+        while ((reply = await wal.Sink!.OnBatchAsync(Harness.Batch(Batch()), CancellationToken.None).AsTask().WaitAsync(Harness.Timeout)).Status == SinkStatus.Ack)
+        {
+            Assert.True(++acked < 20, "a full disk was never noticed");
+        }
+        Assert.Equal(SinkStatus.Fail, reply.Status);
+        Assert.Contains(host.StateDirectory, reply.Error, StringComparison.Ordinal);
+        Assert.Contains(host.StateDirectory, Assert.Single(host.ConnectionsLost), StringComparison.Ordinal);
+        Assert.Contains(host.Logs, l => l.Level == PluginLogLevel.Error && l.Message.Contains("disk has space", StringComparison.Ordinal));
+        Assert.Empty(host.Failed);
+
+        // Space again: the runtime reconnects and offers the kept batch again; the wal reopened from its last commit
+        // holds every acknowledged entry once and the retried batch once, nothing of the failed attempt.
+        File.Delete(segment[..^1] + "1");
+        Assert.True(await wal.ConnectAsync(2, CancellationToken.None), string.Join("\n", host.Logs));
+        var retried = Batch();
+        Assert.Equal(SinkStatus.Ack, (await wal.Sink!.OnBatchAsync(Harness.Batch(retried), CancellationToken.None)).Status);
+        var chunks = await Harness.PullAsync(wal.Source!, (acked + 1) * 10);
+        Assert.Equal((acked + 1) * 10, chunks.Count);
+        Assert.Equal(0, await Harness.PullNothingAsync(wal.Source!));
+    }
+
+    [Fact]
     public async Task A_corrupt_wal_is_cut_reported_with_how_many_entries_were_dropped_and_keeps_accepting()
     {
         var host = Host();
@@ -164,6 +198,7 @@ public sealed class WalConnectorTests : IDisposable
         Fixtures.AssertRefusedNaming(new WalFactory(), [("max-bytes", "lots")], "max-bytes");
         Fixtures.AssertRefusedNaming(new WalFactory(), [("max-bytes", "1KiB")], "max-bytes");
         Fixtures.AssertRefusedNaming(new WalFactory(), [("commit-interval", "0ms")], "commit-interval");
+        Fixtures.AssertRefusedNaming(new WalFactory(), [("commit-timeout", "1ms")], "commit-timeout");
         Fixtures.AssertRefusedNaming(new WalFactory(), [("path", "/var/lib/wal")], "path");
     }
 }
