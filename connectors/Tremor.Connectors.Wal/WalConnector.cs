@@ -18,11 +18,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
 
-    // Source side, touched by the runtime's calls only (one at a time).
-    private readonly SortedDictionary<long, byte[]> _emitted = [];
+    // Source side, touched by the runtime's calls only (one at a time). Entries are first emitted in address order,
+    // so the oldest one not acknowledged is at the head of _emittedOrder once the acknowledged ones are skipped.
+    private readonly Dictionary<long, byte[]> _emitted = [];
+    private readonly Queue<long> _emittedOrder = new();
     private readonly Dictionary<ulong, long> _pullToAddress = [];
     private readonly SortedSet<long> _retry = [];
     private long _readNext;
+    // Where the log may be truncated (the first entry not acknowledged): the committer applies it before each commit,
+    // one FasterLog call per commit instead of one per acknowledged entry.
+    private long _truncateUntil;
     // The sink answered Full for a batch of this footprint: the source's acks tell the runtime once it fits.
     private long _fullNeeds;
     // A commit failed: the log is reopened from its last good commit without waiting on it again.
@@ -72,9 +77,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
         Report(_log.Recovery, opening.Elapsed);
         _emitted.Clear();
+        _emittedOrder.Clear();
         _pullToAddress.Clear();
         _retry.Clear();
         _readNext = _log.BeginAddress;
+        Volatile.Write(ref _truncateUntil, _readNext);
         _reader = _log.Read(_readNext);
         _stopCommitter = new CancellationTokenSource();
         _committer = Task.Run(() => CommitLoopAsync(_log, _stopCommitter.Token), CancellationToken.None);
@@ -131,19 +138,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             // Even an empty wal could not take it: waiting for room would wait for ever.
             return SinkReply.Failed($"one batch takes {footprint} bytes in the wal, more than its max-bytes {_options.MaxBytes}: raise max-bytes (at least tremor.data-path.batch-size times the largest event)");
         }
-        if (log.Size + footprint > _options.MaxBytes)
+        var size = Size(log);
+        if (size + footprint > _options.MaxBytes)
         {
             // Nothing of the batch is written: the runtime keeps it and holds the sources upstream back until the
             // source side's acks (truncation) make room.
             _fullNeeds = footprint;
-            return SinkReply.Full($"the wal is full: {log.Size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
+            return SinkReply.Full($"the wal is full: {size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
         _fullNeeds = 0;
-        sequence = log.NextSequence;
-        foreach (var (start, length) in entries)
-        {
-            log.Append(_buffer.WrittenSpan.Slice(start, length), sequence++);
-        }
+        if (entries.Count > 0) log.AppendBatch(_buffer.WrittenMemory, entries, log.NextSequence + (ulong)entries.Count - 1);
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
@@ -189,7 +193,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                if (!log.HasUncommitted && !HasAwaiting) continue;
+                if (!log.HasUncommitted && !HasAwaiting && Volatile.Read(ref _truncateUntil) <= log.BeginAddress) continue;
                 try
                 {
                     await CommitAndAckAsync(log, stop).ConfigureAwait(false);
@@ -239,8 +243,12 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         return reason;
     }
 
+    /// <summary>What the log holds that downstream has not acknowledged (truncation applied or not yet).</summary>
+    private long Size(WalLog log) => log.TailAddress - Math.Max(log.BeginAddress, Volatile.Read(ref _truncateUntil));
+
     private async Task CommitAndAckAsync(WalLog log, CancellationToken cancellationToken)
     {
+        log.TruncateUntil(Volatile.Read(ref _truncateUntil));
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         var durable = log.CommittedUntil;
@@ -264,7 +272,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         {
             var address = _retry.Min;
             _retry.Remove(address);
-            Emit(batch, address, _emitted[address]);
+            Emit(batch, address, _emitted[address], first: false);
         }
         while (!batch.IsFull)
         {
@@ -273,7 +281,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             if (_reader.GetNext(out var entry, out var length, out var address, out var next))
             {
                 _readNext = next;
-                Emit(batch, address, length == entry.Length ? entry : entry[..length]);
+                Emit(batch, address, length == entry.Length ? entry : entry[..length], first: true);
                 continue;
             }
             if (batch.Count > 0) break;
@@ -291,12 +299,14 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         return PullStatus.Data;
     }
 
-    private void Emit(SourceBatch batch, long address, byte[] entry)
+    private void Emit(SourceBatch batch, long address, byte[] entry, bool first)
     {
         var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
         var pull = batch.AddStructured(data, 0, ingestNs, meta);
         _pullToAddress[pull] = address;
+        if (!first) return;
         _emitted[address] = entry;
+        _emittedOrder.Enqueue(address);
     }
 
     public void Ack(ulong streamId, ulong pullId)
@@ -304,10 +314,10 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         if (!_pullToAddress.Remove(pullId, out var address)) return;
         _emitted.Remove(address);
         // Acks come in any order: what is truncated ends at the first entry still waiting for one.
-        var until = _emitted.Count > 0 ? _emitted.First().Key : _readNext;
+        while (_emittedOrder.TryPeek(out var oldest) && !_emitted.ContainsKey(oldest)) _emittedOrder.Dequeue();
+        Volatile.Write(ref _truncateUntil, _emittedOrder.TryPeek(out var head) ? head : _readNext);
         if (_log is not { } log) return;
-        log.TruncateUntil(until);
-        if (_fullNeeds > 0 && log.Size + _fullNeeds <= _options.MaxBytes)
+        if (_fullNeeds > 0 && Size(log) + _fullNeeds <= _options.MaxBytes)
         {
             _fullNeeds = 0;
             _host.SinkHasRoom();
@@ -338,7 +348,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             try
             {
                 // A graceful stop keeps what was accepted and the truncation point; what waits for a commit is acked.
-                if (!_brokenLog && (log.HasUncommitted || HasAwaiting)) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
+                if (!_brokenLog && (log.HasUncommitted || HasAwaiting || Volatile.Read(ref _truncateUntil) > log.BeginAddress)) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or FasterException)
             {

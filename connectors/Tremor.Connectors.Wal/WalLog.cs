@@ -234,6 +234,42 @@ internal sealed class WalLog : IDisposable
         return address;
     }
 
+    /// <summary>
+    /// Appends the entries of one sink batch (slices of <paramref name="buffer"/>), the last numbered
+    /// <paramref name="lastSequence"/>: up to a quarter page at a time in one FasterLog call, so the log's epoch is
+    /// entered once per group rather than once per entry.
+    /// </summary>
+    public void AppendBatch(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, ulong lastSequence)
+    {
+        const long groupBytes = 1L << (PageBits - 2);
+        var first = 0;
+        while (first < entries.Count)
+        {
+            var end = first;
+            long bytes = 0;
+            while (end < entries.Count && (end == first || bytes + Footprint(entries[end].Length) <= groupBytes))
+            {
+                bytes += Footprint(entries[end].Length);
+                end++;
+            }
+            if (end - first == 1) _log.Enqueue(buffer.Span.Slice(entries[first].Start, entries[first].Length));
+            else _log.Enqueue(new EntryGroup(buffer, entries, first, end - first));
+            first = end;
+        }
+        _lastSequence = lastSequence;
+    }
+
+    private sealed class EntryGroup(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, int first, int count) : IReadOnlySpanBatch
+    {
+        public int TotalEntries() => count;
+
+        public ReadOnlySpan<byte> Get(int index)
+        {
+            var (start, length) = entries[first + index];
+            return buffer.Span.Slice(start, length);
+        }
+    }
+
     /// <summary>True when appends or a truncation wait for a commit.</summary>
     public bool HasUncommitted => _log.TailAddress > _log.CommittedUntilAddress || _log.BeginAddress != _committedBegin;
 
