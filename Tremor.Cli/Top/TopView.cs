@@ -26,40 +26,45 @@ internal static class TopView
             return new Rows(parts);
         }
 
-        var flows = Table("FLOW", "STATE", "CONNECTORS", "PIPELINES");
+        var flows = Table("FLOW", "STATE", "CONNECTORS~", "PIPELINES~");
         foreach (var f in now.Flows) flows.AddRow(Cell(f.Name), State(f.State), Cell(string.Join(", ", f.Connectors)), Cell(string.Join(", ", f.Pipelines)));
         parts.Add(flows);
 
-        var connectors = Table("CONNECTOR", "TYPE", "PLUGIN", "STATE", "IN/S", "OUT/S", "IN", "OUT", "ERRORS", "DROPPED", "RESTARTS", "BREAKER", "LAST ERROR");
+        // The last error column only when there is one: it is the column that wraps when the terminal is narrow.
+        var anyError = now.Connectors.Any(c => c.LastError is not null);
+        var connectors = Table(["CONNECTOR", "TYPE", "PLUGIN", "STATE", "IN/S", "OUT/S", "IN", "OUT", "ERR", "DROP", "RESTARTS", "BREAKER", .. anyError ? ["LAST ERROR~"] : Array.Empty<string>()]);
         foreach (var i in new[] { 4, 5, 6, 7, 8, 9, 10 }) connectors.Columns[i].RightAligned();
         foreach (var c in now.Connectors)
         {
             var rates = Rates.Between(before, now, c);
-            connectors.AddRow(
+            List<IRenderable> row =
+            [
                 Cell(c.Alias), Cell(c.Type), Cell(c.Plugin ?? "-"), State(c.State),
                 Cell(Rate(rates.In)), Cell(Rate(rates.Out)),
                 Cell(Count(c.EventsIn)), Cell(Count(c.EventsOut)),
                 Count(c.Errors, Color.Red), Count(c.Dropped, Color.Yellow), Count(c.Restarts, Color.Yellow),
                 c.CircuitBreakerOpen ? new Markup("[red bold]open[/]") : Cell("closed"),
-                Cell(c.LastError ?? ""));
+            ];
+            if (anyError) row.Add(Cell(c.LastError ?? ""));
+            connectors.AddRow(row.ToArray());
         }
         parts.Add(connectors);
 
         // A terminal has room for the plugins that matter here: those the connectors use and those that did not load;
         // the others are named on one line.
         var used = now.Connectors.Select(c => c.Plugin).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var plugins = Table("PLUGIN", "VERSION", "KIND", "STATUS", "PROVIDES", "REASON");
+        var plugins = Table("PLUGIN", "VERSION", "KIND", "STATUS", "PROVIDES~", "REASON~");
         foreach (var p in now.Plugins.Where(p => used.Contains(p.Name) || p.Status != "loaded"))
         {
             plugins.AddRow(Cell(p.Name), Cell(p.Version), Cell(p.Kind), State(p.Status), Cell(string.Join(", ", p.Provides.Select(Provided))), Cell(p.Reason ?? ""));
         }
         var unused = now.Plugins.Where(p => !used.Contains(p.Name) && p.Status == "loaded").Select(p => p.Name).ToList();
         parts.Add(plugins);
-        if (unused.Count > 0) parts.Add(new Text($"  also loaded: {string.Join(", ", unused)}", new Style(Color.Grey)));
+        if (unused.Count > 0) parts.Add(new Text($" also loaded: {string.Join(", ", unused)}", new Style(Color.Grey)));
 
         if (now.ClusterStatus is { } cluster)
         {
-            var nodes = Table("NODE", "STATUS", "REACHABLE", "ROLES", "FLOWS");
+            var nodes = Table("NODE", "STATUS", "REACHABLE", "ROLES~", "FLOWS~");
             nodes.Caption(cluster.Error ?? $"coordinator {cluster.Coordinator}");
             foreach (var n in cluster.Nodes)
             {
@@ -78,10 +83,16 @@ internal static class TopView
         _ => rate.Value.ToString("0.0", CultureInfo.InvariantCulture),
     };
 
+    /// <summary>A table whose columns never wrap, but those whose name ends in <c>~</c> (free text): a narrow terminal wraps those.</summary>
     private static Table Table(params string[] columns)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in columns) table.AddColumn(new TableColumn(new Text(c, new Style(decoration: Decoration.Bold))));
+        foreach (var c in columns)
+        {
+            var wraps = c.EndsWith('~');
+            // One space between columns, as top's: the connectors table then fits 100 columns.
+            table.AddColumn(new TableColumn(new Text(c.TrimEnd('~'), new Style(decoration: Decoration.Bold))) { NoWrap = !wraps, Padding = new Padding(0, 0, 1, 0) });
+        }
         return table;
     }
 

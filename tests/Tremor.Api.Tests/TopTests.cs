@@ -113,7 +113,7 @@ public sealed class TopTests(LiveFlow live) : IClassFixture<LiveFlow>
 
     internal static ConnectorRow? Row(string screen, string alias)
     {
-        // CONNECTOR TYPE PLUGIN STATE IN/S OUT/S IN OUT ERRORS DROPPED RESTARTS BREAKER [LAST ERROR]
+        // CONNECTOR TYPE PLUGIN STATE IN/S OUT/S IN OUT ERR DROP RESTARTS BREAKER [LAST ERROR]
         var line = screen.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith(alias + " ", StringComparison.Ordinal));
         var cells = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (cells is null || cells.Length < 12) return null;
