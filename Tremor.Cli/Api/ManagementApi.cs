@@ -26,8 +26,9 @@ namespace Tremor.Cli.Api;
 
 /// <summary>
 /// The management HTTP API of a running tremor: plugins (list, load, unload, replace), flows (list, deploy,
-/// undeploy, pause, resume), connector status, and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c>
-/// request needs the bearer token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
+/// undeploy, pause, resume), connector status, <c>/v1/status</c> (one snapshot for <c>tremor top</c> and the status
+/// page at <c>/ui/</c>), and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c> request needs the bearer
+/// token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
 /// </summary>
 public sealed class ManagementApi : IAsyncDisposable
 {
