@@ -56,6 +56,29 @@ public sealed class StatusPageTests(LiveFlow live, ITestOutputHelper output) : I
         // The token left the address bar once it was read.
         Assert.DoesNotContain("token=", (await chromium.EvaluateAsync("location.href")).GetString());
 
+        // A connector that failed, with markup in its error (the path it could not create): shown as written, in red.
+        var path = Path.Combine(live.Tremor.Directory, "missing", "<b>bold</b>", "out.json");
+        var (deployed, _) = await live.Tremor.SendAsync(HttpMethod.Post, "/v1/flows", $$"""
+            tremor.flows.broken {
+              connectors {
+                tick { type = metronome, config { interval = 100ms } }
+                out { type = file, codec = json, config { path = {{JsonSerializer.Serialize(path)}}, mode = append } }
+              }
+              links = ["tick -> out"]
+            }
+            """);
+        Assert.Equal(201, deployed);
+        var failed = Cells(await chromium.WaitForAsync(
+            """
+            (() => {
+              const row = document.querySelector('tr[data-connector="broken::out"]');
+              return row && row.cells[3].innerText === 'failed' && row.cells[12].innerText ? JSON.stringify([...row.cells].map(c => c.innerText)) : null;
+            })()
+            """, "the broken flow's sink failed"));
+        Assert.Contains("<b>bold</b>", failed[12]);
+        Assert.Equal(0, (await chromium.EvaluateAsync("document.querySelectorAll('#connectors b').length")).GetInt32());
+        Assert.Equal("rgb(176, 0, 32)", (await chromium.EvaluateAsync("getComputedStyle(document.querySelector('tr[data-connector=\"broken::out\"]').cells[3]).color")).GetString());
+
         var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "status-page.png");
         Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
         var png = await chromium.ScreenshotAsync();
