@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace Tremor.Cli.Api;
 
@@ -23,7 +24,7 @@ internal static class StatusPage
     ];
 
     /// <summary>Maps the page's files; <c>/ui</c> redirects to <c>/ui/</c>.</summary>
-    public static void Map(WebApplication app)
+    public static void Map(IEndpointRouteBuilder app)
     {
         foreach (var (path, resource, contentType) in Files)
         {
