@@ -44,9 +44,6 @@ public sealed class SourceDecoder
     /// <summary>What a stream's preprocessors held when the source stopped: the start of a frame whose rest was never read.</summary>
     public readonly record struct UnfinishedFrame(ulong StreamId, long Bytes);
 
-    /// <summary>Events decoded so far.</summary>
-    public ulong Sequence => _sequence;
-
     /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
     public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)
     {
