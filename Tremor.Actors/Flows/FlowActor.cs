@@ -211,7 +211,6 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
             _sinksDrained.Add(m.Alias);
             CheckCompleted();
         });
-        Receive<PipelineActor.PipelineFinished>(_ => { });
         Receive<GetFlowStatus>(_ => Sender.Tell(new FlowStatus(_spec.Name, _state, new Dictionary<string, ConnectorState>(_connectorStates))));
         Receive<StopNodes>(_ =>
         {

@@ -70,7 +70,7 @@ public sealed class PipelineManager : ReceiveActor
             IActorRef child;
             try
             {
-                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, m.Flow, services.Ledger, services), ConnectorManager.ActorName(m.Spec.Alias));
+                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, services.Ledger, services), ConnectorManager.ActorName(m.Spec.Alias));
             }
             catch (Exception e)
             {
@@ -156,23 +156,4 @@ public sealed class FlowManager : ReceiveActor
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
-}
-
-/// <summary>The repository of plugins: answers what is loaded and refused.</summary>
-public sealed class PluginManager : ReceiveActor
-{
-    /// <summary>Ask for the plugin records.</summary>
-    public sealed record ListPlugins;
-
-    /// <summary>Every discovered plugin.</summary>
-    public sealed record PluginList(IReadOnlyList<PluginRecord> Plugins);
-
-    /// <summary>Props.</summary>
-    public static Props Props(PluginCatalog catalog) => Akka.Actor.Props.Create(() => new PluginManager(catalog));
-
-    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PluginManager(PluginCatalog catalog)
-    {
-        Receive<ListPlugins>(_ => Sender.Tell(new PluginList(catalog.Records)));
-    }
 }

@@ -133,9 +133,6 @@ public sealed class Outlets
     /// <summary>True when the port is linked to anything.</summary>
     public bool IsLinked(string port) => _byPort.ContainsKey(port);
 
-    /// <summary>Every downstream.</summary>
-    public IEnumerable<IActorRef> Targets => _credits.Keys;
-
     /// <summary>Records credit granted by <paramref name="from"/>.</summary>
     public void Grant(IActorRef from, int batches)
     {
