@@ -56,7 +56,7 @@ public sealed class World : ReceiveActor, IWithTimers
     public sealed record ShutdownRequested(int ExitCode, string Reason);
 
     /// <summary>Stop at once, abandoning a drain under way (a second signal); the run ends non-zero.</summary>
-    public sealed record StopNow(string Reason);
+    internal sealed record StopNow(string Reason);
 
     /// <summary>
     /// SIGINT or SIGTERM: drain, then stop; during a drain (a signal's, or one a connector asked for), stop at once.

@@ -81,16 +81,16 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private PendingSwap? _swap;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
-    public sealed record Start;
+    internal sealed record Start;
 
     /// <summary>Stop pulling / delivering until <see cref="Resume"/>.</summary>
-    public sealed record Pause;
+    internal sealed record Pause;
 
     /// <summary>Go on after <see cref="Pause"/>.</summary>
-    public sealed record Resume;
+    internal sealed record Resume;
 
     /// <summary>Pull nothing new; flush, pass end-of-stream downstream, finish delivering.</summary>
-    public sealed record Drain;
+    internal sealed record Drain;
 
     /// <summary>Ask for a <see cref="Status"/>.</summary>
     public sealed record GetStatus;
@@ -99,35 +99,35 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     public sealed record Status(string Alias, string Type, ConnectorState State, int Restarts, long EventsIn, long EventsOut, long Errors, long Dropped, string? LastError, bool CircuitBreakerOpen = false);
 
     /// <summary>The plugin lost its peer (<see cref="IPluginHost.ConnectionLost"/>): reconnect, holding the sources upstream back meanwhile.</summary>
-    public sealed record ConnectionLost(string Reason);
+    internal sealed record ConnectionLost(string Reason);
 
     /// <summary>Reported to the flow on every state change.</summary>
-    public sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
+    internal sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
 
     /// <summary>Reported to the flow: the source side sent its last event (or has none).</summary>
-    public sealed record SourceFinished(string Alias);
+    internal sealed record SourceFinished(string Alias);
 
     /// <summary>Reported to the flow: the sink side delivered everything it will get (or has none).</summary>
-    public sealed record SinkDrained(string Alias);
+    internal sealed record SinkDrained(string Alias);
 
     /// <summary>Sink or pipeline → source: these copies of events were delivered (or dropped), with their ack weights.</summary>
-    public sealed record AckEvents(EventId[] Ids, long[] Weights);
+    internal sealed record AckEvents(EventId[] Ids, long[] Weights);
 
     /// <summary>Sink or pipeline → source: these copies of events failed, with their ack weights.</summary>
-    public sealed record FailEvents(EventId[] Ids, long[] Weights, string Reason);
+    internal sealed record FailEvents(EventId[] Ids, long[] Weights, string Reason);
 
     /// <summary>An asynchronous sink answered for events through the host.</summary>
-    public sealed record SinkAsyncReply(EventId[] Ids, string? Error);
+    internal sealed record SinkAsyncReply(EventId[] Ids, string? Error);
 
     /// <summary>
     /// Hot swap: replace the plugin instance by one from <paramref name="Factory"/> (the new version of its plugin). The
     /// current instance hands over what it holds (a source what it read, a sink the batch it was given) and is disposed;
     /// the links, the batches not yet handed to the plugin (the outbox) and the counters stay. Answered with <see cref="InstanceReplaced"/> once the old instance is gone.
     /// </summary>
-    public sealed record ReplaceInstance(IConnectorFactory Factory);
+    internal sealed record ReplaceInstance(IConnectorFactory Factory);
 
     /// <summary>The old plugin instance was disposed and (unless the connector is not running) a new one created.</summary>
-    public sealed record InstanceReplaced(string Alias);
+    internal sealed record InstanceReplaced(string Alias);
 
     private sealed record SwapTimedOut
     {
@@ -189,7 +189,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props for a connector of <paramref name="spec"/> whose plugin factory is <paramref name="factory"/>; reports go to <paramref name="flow"/>.</summary>
-    public static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
+    internal static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
         Akka.Actor.Props.Create(() => new ConnectorActor(spec, new StrongBox<IConnectorFactory>(factory), catalog, services, dataPath, flow));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>

@@ -7,7 +7,7 @@ namespace Tremor.Actors.Connectors;
 /// preprocessed or decoded become error events for the <c>err</c> port. Owned by the connector actor so its state
 /// (partial lines, sequence numbers) survives a restart of the plugin instance; used by one thread at a time.
 /// </summary>
-public sealed class SourceDecoder
+internal sealed class SourceDecoder
 {
     private readonly ICodec? _codec;
     private readonly ICodec? _secondCodec;

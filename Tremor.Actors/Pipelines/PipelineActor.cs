@@ -10,7 +10,7 @@ namespace Tremor.Actors.Pipelines;
 /// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants an
 /// upstream credit back only once the output of its batch has left, so a slow downstream slows the upstream.
 /// </summary>
-public sealed class PipelineActor : ReceiveActor, IWithTimers
+internal sealed class PipelineActor : ReceiveActor, IWithTimers
 {
     private readonly PipelineSpec _spec;
     private readonly IPipelineProgram _program;
