@@ -33,11 +33,12 @@ public enum ConnectorState
 /// <summary>
 /// One running connector: a lifecycle actor whose states are its behaviours (initializing → connecting → running ⇄
 /// paused → draining; restarting, swapping, failed), each entered through <see cref="Transition"/>, which also names it
-/// (<see cref="ConnectorState"/>, what the status reports). What is not lifecycle lives in plain classes it drives: the
-/// <see cref="SourcePump"/> (pulls while every downstream grants credit, keeps what waits for credit), the
-/// <see cref="SinkOutbox{TUpstream}"/> (one batch in the plugin at a time, kept until the plugin answers, retried,
-/// coalesced, bisected) and the <see cref="AckRouter"/> (acks and fails to transactional sources, and to its own
-/// source plugin). It supervises its plugin proxy with exponential backoff and a restart limit.
+/// (<see cref="ConnectorState"/>, what the status reports and what tells the pump whether it may pull). What is not
+/// lifecycle lives in plain classes it drives: the <see cref="SourcePump"/> (pulls while every downstream grants
+/// credit, keeps what waits for credit), the <see cref="SinkOutbox{TUpstream}"/> (one batch in the plugin at a time,
+/// kept until the plugin answers, retried, coalesced, bisected) and the <see cref="AckRouter"/> (acks and fails to
+/// transactional sources, and to its own source plugin). It supervises its plugin proxy with exponential backoff and a
+/// restart limit.
 /// </summary>
 public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAckRoutes
 {
@@ -223,16 +224,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     // ---- Lifecycle: one behaviour per state ----
 
-    /// <summary>Enters a state: its behaviour, its name (reported to the flow and the metrics) and whether the source may pull.</summary>
+    /// <summary>Enters a state: its behaviour and its name (reported to the flow and the metrics).</summary>
     private void Transition(ConnectorState state, Action behaviour, string? reason = null)
     {
         SetState(state, reason);
-        _pump.Gate = state switch
-        {
-            ConnectorState.Running => PullGate.Open,
-            ConnectorState.Draining => PullGate.Draining,
-            _ => PullGate.Closed,
-        };
         Become(behaviour);
     }
 
@@ -715,6 +710,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     bool IPumpPorts.HasCredit(string port) => _outlets.HasCredit(port);
 
     bool IPumpPorts.MayPull => _proxy is not null && !_breakers.IsOpen && _outlets.AllHaveCredit;
+
+    PullGate IPumpPorts.Gate => _state switch
+    {
+        ConnectorState.Running => PullGate.Open,
+        ConnectorState.Draining => PullGate.Draining,
+        _ => PullGate.Closed,
+    };
 
     void IPumpPorts.Send(string port, Event[] events, long[]? weights) => _outlets.Send(port, events, Self, weights);
 

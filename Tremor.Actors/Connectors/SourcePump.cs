@@ -15,6 +15,9 @@ internal interface IPumpPorts
     /// <summary>Every downstream can take one more batch and no circuit breaker holds the source back.</summary>
     bool MayPull { get; }
 
+    /// <summary>Whether the connector's lifecycle state lets the source be pulled.</summary>
+    PullGate Gate { get; }
+
     /// <summary>Sends a batch to every downstream of a linked <paramref name="port"/>, spending a credit each.</summary>
     void Send(string port, Event[] events, long[]? weights);
 
@@ -34,7 +37,7 @@ internal interface IPumpPorts
     void SourceFinished();
 }
 
-/// <summary>When the pump may pull: the connector's lifecycle opens and closes it.</summary>
+/// <summary>When the pump may pull: what the connector's lifecycle state says.</summary>
 internal enum PullGate
 {
     /// <summary>Not running (connecting, paused, restarting, swapping, failed): no pull.</summary>
@@ -65,7 +68,7 @@ internal enum PullOutcome
 
 /// <summary>
 /// The emitting side of a connector: pulls its source's plugin instance, one pull at a time, while every downstream
-/// grants credit and the lifecycle lets it (<see cref="Gate"/>), and keeps what a pull decoded until each batch's port
+/// grants credit and the lifecycle lets it (<see cref="IPumpPorts.Gate"/>), and keeps what a pull decoded until each batch's port
 /// has credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines), and no link takes more than its
 /// credits. What the sink side quarantines to the err port waits in the same queue. A pull waiting for input (a server
 /// with no traffic) holds the one instance, so anything else for the instance cuts it short
@@ -80,9 +83,6 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
     private bool _stopSent;
     private bool _finishWhenSent;
     private bool _endWhenSent;
-
-    /// <summary>Whether the lifecycle lets the source be pulled.</summary>
-    public PullGate Gate { get; set; }
 
     /// <summary>A pull is with the instance.</summary>
     public bool Pulling { get; private set; }
@@ -125,11 +125,12 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
     public void TryPull()
     {
         if (Finished || Pulling || _stopSent) return;
-        if (Gate == PullGate.Closed || Gate == PullGate.Draining && !PullsWhileDraining) return;
+        var gate = ports.Gate;
+        if (gate == PullGate.Closed || gate == PullGate.Draining && !PullsWhileDraining) return;
         // What the last pull brought leaves first: no link takes more than its credits.
         if (_ready.Count > 0 || !ports.MayPull) return;
         Pulling = true;
-        _pullSentWhileDraining = Gate == PullGate.Draining;
+        _pullSentWhileDraining = gate == PullGate.Draining;
         if (_cancel.IsCancellationRequested) _cancel = new CancellationTokenSource();
         ports.Pull(batchSize, _cancel.Token);
     }
@@ -159,7 +160,7 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
         if (errors.Length > 0) Enqueue("err", errors, null);
         SendWaiting();
         if (status == PullStatus.Finished) return PullOutcome.Finish;
-        if (Gate == PullGate.Draining)
+        if (ports.Gate == PullGate.Draining)
         {
             // Pull on while pulls bring something; a pull sent before the drain hook ran, or cut short for a sink
             // batch or a hook, does not count as the last.

@@ -13,6 +13,8 @@ public sealed class SourcePumpTests
 
         public bool BreakerOpen { get; set; }
 
+        public PullGate Gate { get; set; } = PullGate.Open;
+
         public List<CancellationToken> Pulls { get; } = [];
 
         public List<(string Port, int Events)> Sent { get; } = [];
@@ -51,11 +53,12 @@ public sealed class SourcePumpTests
     [Fact]
     public void It_pulls_once_at_a_time_only_while_running_with_credit_and_no_breaker_open()
     {
+        _ports.Gate = PullGate.Closed;
         var pump = new SourcePump(batchSize: 10, _ports);
         pump.TryPull();
         Assert.Empty(_ports.Pulls);
 
-        pump.Gate = PullGate.Open;
+        _ports.Gate = PullGate.Open;
         _ports.BreakerOpen = true;
         pump.TryPull();
         Assert.Empty(_ports.Pulls);
@@ -70,7 +73,7 @@ public sealed class SourcePumpTests
     [Fact]
     public void A_pull_of_more_than_a_batch_leaves_one_batch_per_credit_and_no_pull_goes_out_while_it_waits()
     {
-        var pump = new SourcePump(batchSize: 2, _ports) { Gate = PullGate.Open };
+        var pump = new SourcePump(batchSize: 2, _ports);
         pump.TryPull();
 
         var next = pump.Pulled(Events(5), null, [], PullStatus.Data);
@@ -91,7 +94,7 @@ public sealed class SourcePumpTests
     [Fact]
     public void An_empty_pull_waits_before_the_next_but_one_cut_short_for_the_instance_does_not()
     {
-        var pump = new SourcePump(batchSize: 10, _ports) { Gate = PullGate.Open };
+        var pump = new SourcePump(batchSize: 10, _ports);
         pump.TryPull();
         Assert.Equal(PullOutcome.PullLater, pump.Pulled([], null, [], PullStatus.Empty));
 
@@ -108,10 +111,10 @@ public sealed class SourcePumpTests
     public void Draining_a_source_that_hands_over_pulls_until_a_pull_sent_during_the_drain_brings_nothing()
     {
         _ports.Credit["out"] = 10;
-        var pump = new SourcePump(batchSize: 10, _ports) { Gate = PullGate.Open };
+        var pump = new SourcePump(batchSize: 10, _ports);
         pump.InstanceCreated(transactional: true, pullsWhileDraining: true);
         pump.TryPull();
-        pump.Gate = PullGate.Draining;
+        _ports.Gate = PullGate.Draining;
 
         // Sent before the drain: its empty answer is not the last word.
         Assert.Equal(PullOutcome.Pull, pump.Pulled([], null, [], PullStatus.Empty));
@@ -129,7 +132,8 @@ public sealed class SourcePumpTests
     [Fact]
     public void Draining_a_source_that_does_not_hand_over_pulls_nothing()
     {
-        var pump = new SourcePump(batchSize: 10, _ports) { Gate = PullGate.Draining };
+        _ports.Gate = PullGate.Draining;
+        var pump = new SourcePump(batchSize: 10, _ports);
         pump.InstanceCreated(transactional: false, pullsWhileDraining: false);
         pump.TryPull();
         Assert.Empty(_ports.Pulls);
@@ -138,7 +142,7 @@ public sealed class SourcePumpTests
     [Fact]
     public void The_end_of_the_stream_goes_after_the_last_batch_that_waited_for_credit()
     {
-        var pump = new SourcePump(batchSize: 10, _ports) { Gate = PullGate.Open };
+        var pump = new SourcePump(batchSize: 10, _ports);
         _ports.Credit["out"] = 0;
         pump.TryPull();
         Assert.Empty(_ports.Pulls);
@@ -162,7 +166,7 @@ public sealed class SourcePumpTests
     [Fact]
     public void Errors_for_an_unlinked_err_port_do_not_wait_for_credit()
     {
-        var pump = new SourcePump(batchSize: 10, _ports) { Gate = PullGate.Open };
+        var pump = new SourcePump(batchSize: 10, _ports);
         pump.TryPull();
         pump.Pulled(Events(2), null, Events(4), PullStatus.Data);
         Assert.Equal([("out", 2)], _ports.Sent);
