@@ -60,7 +60,7 @@ public static class TremorConfig
         var tremor = ToValue(config.GetValue("tremor"), "tremor").AsRecord()
             ?? throw new ConfigException($"{source}: tremor", "expected a section tremor { ... }");
         var root = new PluginConfig("tremor", tremor);
-        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster");
+        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster", "log");
 
         var plugins = root.GetSection("plugins");
         plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch", "inspect-timeout");
@@ -125,8 +125,35 @@ public static class TremorConfig
             cluster.Has("node-local-connectors") ? cluster.GetStringList("node-local-connectors") : TremorClusterSettings.Default.NodeLocalConnectors);
         var dataDir = root.GetString("data-dir", TremorSettings.DefaultDataDir);
         if (string.IsNullOrWhiteSpace(dataDir)) throw new ConfigException($"{root.Path}.data-dir", "expected a directory path, found an empty string");
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir);
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log")));
     }
+
+    private static LogSettings ReadLog(PluginConfig log)
+    {
+        log.RejectUnknownKeys("level", "format", "categories");
+        var format = log.GetString("format", "text") switch
+        {
+            "text" => LogFormat.Text,
+            "json" => LogFormat.Json,
+            var other => throw new ConfigException($"{log.Path}.format", $"expected text or json, found {Names.Quote(other)}"),
+        };
+        var categories = new Dictionary<string, Microsoft.Extensions.Logging.LogLevel>(StringComparer.Ordinal);
+        var section = log.GetSection("categories");
+        foreach (var (name, _) in section.Raw) categories[name] = LogLevelOf(section, name, null);
+        return new LogSettings(LogLevelOf(log, "level", "info"), format, categories);
+    }
+
+    /// <summary>A level as Tremor writes it (debug, info, warning, error, off), or as Akka does (DEBUG, INFO, WARNING, ERROR, OFF).</summary>
+    private static Microsoft.Extensions.Logging.LogLevel LogLevelOf(PluginConfig section, string key, string? defaultValue) =>
+        section.GetString(key, defaultValue).ToLowerInvariant() switch
+        {
+            "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+            "info" => Microsoft.Extensions.Logging.LogLevel.Information,
+            "warning" => Microsoft.Extensions.Logging.LogLevel.Warning,
+            "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+            "off" or "false" => Microsoft.Extensions.Logging.LogLevel.None, // HOCON reads a bare off as false
+            var other => throw new ConfigException($"{section.Path}.{key}", $"expected debug, info, warning, error or off, found {Names.Quote(other)}"),
+        };
 
     private static long Positive(PluginConfig section, string key, long defaultValue)
     {
