@@ -125,10 +125,10 @@ public static class TremorConfig
             cluster.Has("node-local-connectors") ? cluster.GetStringList("node-local-connectors") : TremorClusterSettings.Default.NodeLocalConnectors);
         var dataDir = root.GetString("data-dir", TremorSettings.DefaultDataDir);
         if (string.IsNullOrWhiteSpace(dataDir)) throw new ConfigException($"{root.Path}.data-dir", "expected a directory path, found an empty string");
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log")));
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log"), config));
     }
 
-    private static LogSettings ReadLog(PluginConfig log)
+    private static LogSettings ReadLog(PluginConfig log, Config config)
     {
         log.RejectUnknownKeys("level", "format", "categories");
         var format = log.GetString("format", "text") switch
@@ -139,20 +139,24 @@ public static class TremorConfig
         };
         var categories = new Dictionary<string, Microsoft.Extensions.Logging.LogLevel>(StringComparer.Ordinal);
         var section = log.GetSection("categories");
-        foreach (var (name, _) in section.Raw) categories[name] = LogLevelOf(section, name, null);
-        return new LogSettings(LogLevelOf(log, "level", "info"), format, categories);
+        foreach (var (name, _) in section.Raw) categories[name] = LogLevelOf(section.GetString(name), $"{section.Path}.{name}");
+        // One level: tremor.log.level, or in a file that does not set it, akka.loglevel (INFO unless the file says otherwise).
+        var level = log.Has("level")
+            ? LogLevelOf(log.GetString("level"), $"{log.Path}.level")
+            : LogLevelOf(config.HasPath("akka.loglevel") ? config.GetString("akka.loglevel") ?? "info" : "info", "akka.loglevel");
+        return new LogSettings(level, format, categories);
     }
 
     /// <summary>A level as Tremor writes it (debug, info, warning, error, off), or as Akka does (DEBUG, INFO, WARNING, ERROR, OFF).</summary>
-    private static Microsoft.Extensions.Logging.LogLevel LogLevelOf(PluginConfig section, string key, string? defaultValue) =>
-        section.GetString(key, defaultValue).ToLowerInvariant() switch
+    private static Microsoft.Extensions.Logging.LogLevel LogLevelOf(string text, string path) =>
+        text.ToLowerInvariant() switch
         {
             "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
             "info" => Microsoft.Extensions.Logging.LogLevel.Information,
             "warning" => Microsoft.Extensions.Logging.LogLevel.Warning,
             "error" => Microsoft.Extensions.Logging.LogLevel.Error,
             "off" or "false" => Microsoft.Extensions.Logging.LogLevel.None, // HOCON reads a bare off as false
-            var other => throw new ConfigException($"{section.Path}.{key}", $"expected debug, info, warning, error or off, found {Names.Quote(other)}"),
+            _ => throw new ConfigException(path, $"expected debug, info, warning, error or off, found {Names.Quote(text)}"),
         };
 
     private static long Positive(PluginConfig section, string key, long defaultValue)

@@ -37,11 +37,11 @@ public sealed class HoconFormsTests : IDisposable
         Assert.Equal(7, set.GetInt("tremor.data-path.batch-size"));
 
         // Unset: the field is not created, so the default of reference.conf (or of the connector) applies.
-        var unset = Parse(Flow("interval = ${?TREMOR_IV}, iterations = 3") + "\ntremor.log.level = ${?TREMOR_LOG}\ntremor.data-path.batch-size = ${?TREMOR_BATCH}");
+        var unset = Parse(Flow("interval = ${?TREMOR_IV}, iterations = 3") + "\nakka.loglevel = ${?TREMOR_LOG}\ntremor.data-path.batch-size = ${?TREMOR_BATCH}");
         Assert.False(unset.HasPath("tremor.flows.f.connectors.tick.config.interval"));
         Assert.Equal(3, unset.GetInt("tremor.flows.f.connectors.tick.config.iterations"));
         Assert.Equal(128, unset.GetInt("tremor.data-path.batch-size"));
-        Assert.Equal("info", unset.GetString("tremor.log.level"));
+        Assert.Equal("INFO", unset.GetString("akka.loglevel"));
         Assert.Single(TremorConfig.ReadSettings(unset, "flow.conf").Flows);
     }
 
