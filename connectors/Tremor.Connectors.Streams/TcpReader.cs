@@ -52,18 +52,19 @@ public sealed class TcpReaderFactory : IConnectorFactory
 internal sealed class TcpReader(ConnectorContext context, string host, int port, int maxLine, TimeSpan minBackoff, TimeSpan maxBackoff)
     : StreamSourceConnector(context)
 {
+    private readonly IPluginHost _log = context.Host;
     private long _connections;
 
     protected override Source<SourceItem, NotUsed> CreateSource(IStreamsHost streams)
     {
-        var log = context.Host;
+        var log = _log;
         var settings = RestartSettings.Create(minBackoff, maxBackoff, randomFactor: 0.2);
         return RestartSource.WithBackoff(
             () =>
             {
                 var stream = (ulong)Interlocked.Increment(ref _connections);
                 // Never completes: keeps our side of the connection open, so only the server ends it.
-                var connection = Source.Maybe<ByteString>()
+                var connection = Akka.Streams.Dsl.Source.Maybe<ByteString>()
                     .ViaMaterialized(streams.System.TcpStream().OutgoingConnection(host, port), Keep.Right)
                     .MapMaterializedValue(connected =>
                     {
@@ -77,7 +78,7 @@ internal sealed class TcpReader(ConnectorContext context, string host, int port,
                 return connection
                     .Via(Framing.Delimiter(ByteString.FromString("\n"), maxLine, allowTruncation: true))
                     .Select(line => SourceItem.Bytes(line.ToArray(), stream))
-                    .Concat(Source.Single(SourceItem.EndOfStream(stream)));
+                    .Concat(Akka.Streams.Dsl.Source.Single(SourceItem.EndOfStream(stream)));
             },
             settings);
     }

@@ -26,12 +26,12 @@ public sealed class TcpReaderTests
             var source = reader.Source!;
 
             // First connection: two lines, the second without its newline, then the server hangs up.
-            using (var first = await listener.AcceptTcpClientAsync().AsTask().WaitAsync(Patience))
+            using (var first = await listener.AcceptTcpClientAsync().WaitAsync(Patience))
             {
                 await first.GetStream().WriteAsync("one\ntwo"u8.ToArray());
             }
             // The reader connects again by itself (backoff), and this connection's line is a stream of its own.
-            using (var second = await listener.AcceptTcpClientAsync().AsTask().WaitAsync(Patience))
+            using (var second = await listener.AcceptTcpClientAsync().WaitAsync(Patience))
             {
                 await second.GetStream().WriteAsync("three\n"u8.ToArray());
                 var chunks = await PullAsync(source, c => !c.IsStreamEnd && Encoding.UTF8.GetString(c.Data.Span) == "three");
