@@ -3,7 +3,7 @@
 # Akka.Streams stage on an async boundary (StreamsHopBenchmarks), same batch sizes. The figures decide where
 # Akka.Streams belongs (docs/DESIGN.md, "Akka.Streams"). Run it on a quiet machine:
 #   bench/streams-ab.sh              # BenchmarkDotNet's default job: the figures
-#   bench/streams-ab.sh --job dry    # one pass each, only to check that it runs
+#   bench/streams-ab.sh --job dry --inProcess   # one pass each, only to check that it runs
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
