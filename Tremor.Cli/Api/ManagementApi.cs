@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Reflection;
@@ -25,10 +26,11 @@ namespace Tremor.Cli.Api;
 
 /// <summary>
 /// The management HTTP API of a running tremor: plugins (list, load, unload, replace), flows (list, deploy,
-/// undeploy, pause, resume), connector status, and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c>
-/// request needs the bearer token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>. It runs in
-/// the run's one generic host, beside the actor system (one lifetime, one logging pipeline), and finds the actors it
-/// asks through Akka.Hosting's <see cref="ActorRegistry"/>.
+/// undeploy, pause, resume), connector status, <c>/v1/status</c> (one snapshot for <c>tremor top</c> and the status
+/// page at <c>/ui/</c>), and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c> request needs the bearer
+/// token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>. It runs in the run's one generic host,
+/// beside the actor system (one lifetime, one logging pipeline), and finds the actors it asks through Akka.Hosting's
+/// <see cref="ActorRegistry"/>.
 /// </summary>
 public sealed class ManagementApi
 {
@@ -77,9 +79,9 @@ public sealed class ManagementApi
         var token = generated ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) : settings.Token;
         var expected = Encoding.UTF8.GetBytes(token);
         var registry = app.Services.GetRequiredService<ActorRegistry>();
-        var api = new Handlers(registry, discovery, plugins, settings);
         ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
         IActorRef? Coordinator() => registry.TryGet<Tremor.Actors.Cluster.PlacementCoordinator>(out var c) ? c : null;
+        var api = new Handlers(registry, System, discovery, plugins, settings, Stopwatch.StartNew());
 
         app.Use(async (context, next) =>
         {
@@ -123,6 +125,7 @@ public sealed class ManagementApi
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
+        app.MapGet("/v1/status", async ctx => await Json(ctx, 200, await api.Status(Coordinator())));
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(Coordinator(), System())));
         app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(Coordinator(), await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(Coordinator(), (string)ctx.Request.RouteValues["name"]!)));
@@ -132,6 +135,7 @@ public sealed class ManagementApi
             // Read from the counters the actors keep; no actor is asked, so a busy one cannot hold up or drop a series.
             await ctx.Response.WriteAsync(RuntimeMetrics.Get(System()).WritePrometheus());
         });
+        StatusPage.Map(app);
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 
         return new ManagementApi(app, settings, token, generated);
@@ -285,12 +289,14 @@ public sealed class ManagementApi
         ["runtime"] = RuntimeInformation.FrameworkDescription,
     };
 
-    private sealed class Handlers(ActorRegistry registry, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings)
+    private sealed class Handlers(ActorRegistry registry, Func<ActorSystem> system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings, Stopwatch clock)
     {
         // Registered when the host started the actor system: the world, and the connector manager the world created.
         private IActorRef WorldActor => registry.Get<World>();
 
         private IActorRef ConnectorManagerActor => registry.Get<ConnectorManager>();
+
+        private ActorSystem System => system();
 
         private readonly SemaphoreSlim _pluginChanges = new(1, 1);
 
@@ -460,7 +466,9 @@ public sealed class ManagementApi
                 result.Add(new Dictionary<string, object?>
                 {
                     ["alias"] = s.Alias,
+                    ["flow"] = s.Alias[..Math.Max(0, s.Alias.IndexOf("::", StringComparison.Ordinal))],
                     ["type"] = s.Type,
+                    ["plugin"] = discovery.Catalog.PluginOf(s.Type),
                     ["state"] = s.State.ToString().ToLowerInvariant(),
                     ["restarts"] = s.Restarts,
                     ["events_in"] = s.EventsIn,
@@ -472,6 +480,38 @@ public sealed class ManagementApi
                 });
             }
             return result;
+        }
+
+        /// <summary>
+        /// One snapshot for live views (<c>tremor top</c>, the status page): flows, connectors with their counters,
+        /// plugins and, on a cluster node, the cluster. Counters are totals; a client divides the difference between
+        /// two snapshots by the difference of their <c>uptime_ms</c> (monotonic) for rates.
+        /// </summary>
+        public async Task<object> Status(IActorRef? coordinator)
+        {
+            object? cluster = null;
+            if (coordinator is not null)
+            {
+                try
+                {
+                    cluster = await ClusterStatus(coordinator, System);
+                }
+                catch (ApiError e)
+                {
+                    // The rest of the snapshot is still worth showing while the cluster forms.
+                    cluster = new Dictionary<string, object?> { ["error"] = e.Message };
+                }
+            }
+            return new Dictionary<string, object?>
+            {
+                ["uptime_ms"] = clock.ElapsedMilliseconds,
+                ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                ["version"] = VersionInfo()["version"],
+                ["flows"] = await Flows(),
+                ["connectors"] = await Connectors(),
+                ["plugins"] = Plugins(),
+                ["cluster"] = cluster,
+            };
         }
 
         /// <summary>
