@@ -296,7 +296,7 @@ public sealed class ManagementApi
 
         private IActorRef ConnectorManagerActor => registry.Get<ConnectorManager>();
 
-        private ActorSystem System => system();
+        private ActorSystem Actors => system();
 
         private readonly SemaphoreSlim _pluginChanges = new(1, 1);
 
@@ -494,7 +494,7 @@ public sealed class ManagementApi
             {
                 try
                 {
-                    cluster = await ClusterStatus(coordinator, System);
+                    cluster = await ClusterStatus(coordinator, Actors);
                 }
                 catch (ApiError e)
                 {
