@@ -34,10 +34,6 @@ public sealed class HttpServerFactory : IConnectorFactory
     public string Type => "http_server";
 
     /// <inheritdoc />
-    /// <remarks>Each reply answers the request named there.</remarks>
-    public IReadOnlyList<string>? SinkStreamMeta { get; } = ["http_server", "request_id"];
-
-    /// <inheritdoc />
     public string Description =>
         "HTTP(S) server: each request an event, answered by the event sent back to its in port (keys: url, reply, response-timeout, max-body-size, max-connections, idle-timeout, max-pending-requests, tls)";
 
