@@ -22,7 +22,12 @@ public sealed class SinkEncoder
     private readonly IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> _postprocessorSpecs;
     private readonly Func<TimeSpan>? _clock;
     private readonly string[]? _streamMeta;
+    /// <summary>How many ended sink streams are remembered, so replies that come after the end do not keep a chain.</summary>
+    private const int EndedKept = 4096;
+
     private readonly Dictionary<Value, Stream> _streams = [];
+    private readonly HashSet<Value> _ended = [];
+    private readonly Queue<Value> _endedOrder = new();
     private readonly ChainOutput _chainOutput = new();
     private readonly PooledBufferWriter _staged = new(4096);
     private readonly List<(Event Event, string Reason)> _refused = new(1);
@@ -44,7 +49,7 @@ public sealed class SinkEncoder
         {
             Ledger = new PayloadLedger();
             // A sink of one stream runs the postprocessors made above; one of several streams makes them per stream.
-            if (_streamMeta is null) _streams[default] = new Stream(new PayloadChain(_postprocessors.Zip(_postprocessorNames).ToArray(), clock), _nextLane++);
+            if (_streamMeta is null) _streams[default] = new Stream(default, new PayloadChain(_postprocessors.Zip(_postprocessorNames).ToArray(), clock), _nextLane++);
         }
     }
 
@@ -100,15 +105,35 @@ public sealed class SinkEncoder
             if (current is not null && current != stream)
             {
                 // Output stays in event order: what one stream's chain made goes out before the next stream's.
-                Staged(current, payloads, bytes, settled);
+                Finish(current, payloads, bytes, settled);
                 _chainOutput.Reset();
             }
             current = stream;
             stream.LastEvent = e;
             stream.Chain.Process(_scratchA.WrittenSpan, Ledger!.Register(e, weight, stream.Lane), e.IngestNs, _chainOutput);
         }
-        if (current is not null) Staged(current, payloads, bytes, settled);
+        if (current is not null) Finish(current, payloads, bytes, settled);
         return Batch(payloads, bytes);
+    }
+
+    /// <summary>
+    /// Takes in what <paramref name="stream"/>'s chain made; a stream whose source side already ended (replies that
+    /// came after the peer finished sending) is ended at once too, so nothing waits for it and its chain is dropped.
+    /// </summary>
+    private void Finish(Stream stream, List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        Staged(stream, payloads, bytes, settled);
+        if (!_ended.Contains(stream.Key)) return;
+        _chainOutput.Reset();
+        End(stream, payloads, bytes, settled);
+    }
+
+    private void End(Stream stream, List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        _streams.Remove(stream.Key);
+        stream.Chain.Flush(endOfStream: true, _chainOutput);
+        Staged(stream, payloads, bytes, settled);
+        Ledger!.CloseLane(stream.Lane);
     }
 
     private Stream StreamOf(Event e)
@@ -123,7 +148,7 @@ public sealed class SinkEncoder
         if (!_streams.TryGetValue(key, out var stream))
         {
             var postprocessors = _postprocessorSpecs.Select(p => (p.Factory.Create(p.Config), p.Factory.Name)).ToArray();
-            _streams[key] = stream = new Stream(new PayloadChain(postprocessors, _clock), _nextLane++);
+            _streams[key] = stream = new Stream(key, new PayloadChain(postprocessors, _clock), _nextLane++);
         }
         return stream;
     }
@@ -134,21 +159,27 @@ public sealed class SinkEncoder
     /// <summary>
     /// The sink stream <paramref name="key"/> (the value of <see cref="IConnectorFactory.SinkStreamMeta"/>) ended: what
     /// its postprocessors hold goes out with the stream's end (where the sink answers it, or fails it when the stream
-    /// is gone), and its chain is dropped. Only when <see cref="Ledger"/> is set.
+    /// is gone), and its chain is dropped; so is the chain of every later event for it, once that event went through.
+    /// Only when <see cref="Ledger"/> is set.
     /// </summary>
     public SinkBatch EndStream(Value key, List<(Event Event, long Weight, string? Error)> settled)
     {
         var payloads = new List<(int Start, int Length, EventId Id, Event Event)>();
         _staged.Reset();
-        var bytes = _staged;
-        if (_streamMeta is not null && !key.IsNull && _streams.Remove(StreamKey(key), out var stream))
+        if (_streamMeta is null || key.IsNull) return Batch(payloads, _staged);
+        key = StreamKey(key);
+        if (_ended.Add(key))
+        {
+            // Connection numbers are not reused: only the recent ones can still get replies.
+            _endedOrder.Enqueue(key);
+            if (_endedOrder.Count > EndedKept) _ended.Remove(_endedOrder.Dequeue());
+        }
+        if (_streams.TryGetValue(key, out var stream))
         {
             _chainOutput.Reset();
-            stream.Chain.Flush(endOfStream: true, _chainOutput);
-            Staged(stream, payloads, bytes, settled);
-            Ledger!.CloseLane(stream.Lane);
+            End(stream, payloads, _staged, settled);
         }
-        return Batch(payloads, bytes);
+        return Batch(payloads, _staged);
     }
 
     /// <summary>
@@ -197,8 +228,10 @@ public sealed class SinkEncoder
     }
 
     /// <summary>A sink stream's postprocessor chain, its lane in the ledger, and the last event it took (where a trailer goes).</summary>
-    private sealed class Stream(PayloadChain chain, int lane)
+    private sealed class Stream(Value key, PayloadChain chain, int lane)
     {
+        public Value Key { get; } = key;
+
         public PayloadChain Chain { get; } = chain;
 
         public int Lane { get; } = lane;

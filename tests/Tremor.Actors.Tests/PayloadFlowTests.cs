@@ -153,7 +153,7 @@ public sealed class PayloadFlowTests : TremorTestKit
     }
 
     [Fact]
-    public async Task Collect_on_a_tcp_server_joins_each_connections_replies_apart_and_a_half_closed_connection_gets_what_was_held()
+    public async Task Collect_on_a_tcp_server_joins_each_connections_replies_apart_and_a_connection_whose_peer_finished_sending_gets_its_replies_at_once()
     {
         foreach (var factory in new NetPlugin().Connectors) Register(factory);
         var port = FreePort(SocketType.Stream, ProtocolType.Tcp);
@@ -191,6 +191,13 @@ public sealed class PayloadFlowTests : TremorTestKit
         var fromA = a.GetStream();
         a.Client.Shutdown(SocketShutdown.Send);
         Assert.Equal("a3\n", await ReadExactly(fromA, 3));
+
+        // b sends its last line and finishes at once: the reply comes after the end of b's stream and goes out alone
+        // too, rather than waiting in a collect of its own for a second event that cannot come.
+        var fromB = b.GetStream();
+        await fromB.WriteAsync(Encoding.UTF8.GetBytes("b3\n"));
+        b.Client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("b3\n", await ReadExactly(fromB, 3));
     }
 
     private static async Task<string> ReadExactly(NetworkStream stream, int count)

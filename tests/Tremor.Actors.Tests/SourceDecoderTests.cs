@@ -159,24 +159,29 @@ public sealed class SinkEncoderTests
                 (BuiltinCodecs.FindPostprocessor("streaming-compress")!, new PluginConfig("post", Gzip())),
             ],
             streamMeta: ["tcp_server", "stream"]);
-        var events = Enumerable.Range(0, 40).Select(i =>
+        static Event Line(int i)
         {
             var meta = new ValueRecord();
             var inner = new ValueRecord();
             inner.Append("stream", Value.From((ulong)(i % 2)));
             meta.Append("tcp_server", Value.From(inner));
             return new Event { Id = new EventId(1, (ulong)(i % 2), (ulong)i, (ulong)i), IngestNs = 1, Data = Value.From($"line {i} of stream {i % 2}"), Meta = Value.From(meta) };
-        }).ToArray();
+        }
+        var events = Enumerable.Range(0, 40).Select(Line).ToArray();
         var failed = new List<(Event Event, long Weight, string Reason)>();
         var settled = new List<(Event Event, long Weight, string? Error)>();
 
         var payloads = encoder.Stage(events, null, failed, settled).Events.ToList();
-        // Stream 0 ends (its connection closed): its trailer goes out; stream 1 gets its trailer at the drain.
+        // Stream 0 ends (its peer finished sending): its trailer goes out; stream 1 gets its trailer at the drain.
         payloads.AddRange(encoder.EndStream(Value.From(0UL), settled).Events);
+        Assert.Equal(1, encoder.Streams);
+        // A reply for stream 0 after its end is a whole compressed stream of its own at once, and keeps no chain.
+        events = [.. events, Line(40)];
+        payloads.AddRange(encoder.Stage([events[^1]], null, failed, settled).Events);
+        Assert.Equal(1, encoder.Streams);
         payloads.AddRange(encoder.Flush(endOfStream: true, settled).Events);
 
         Assert.Empty(failed);
-        Assert.Equal(1, encoder.Streams);
         foreach (var stream in new[] { 0UL, 1UL })
         {
             // What a connection received is the payloads routed to it (by the meta of the event each goes with).
