@@ -11,7 +11,7 @@ namespace Tremor.Actors.Connectors;
 /// Each event keeps the ack weight its copy carries back to a transactional source (0: no ack owed). A sink of several
 /// streams runs a chain per stream, each numbering its events from 0: the ledger keeps a lane per chain.
 /// </summary>
-public sealed class PayloadLedger
+internal sealed class PayloadLedger
 {
     /// <summary>The source id of payload ids: no source has it, so a payload id never reaches a source by mistake.</summary>
     public const uint PayloadSourceId = uint.MaxValue;

@@ -9,7 +9,7 @@ namespace Tremor.Actors.Connectors;
 /// several streams (<see cref="IConnectorFactory.SinkStreamMeta"/>) gets a postprocessor chain per stream, so what
 /// <c>collect</c> or <c>streaming-compress</c> holds for one connection never goes out on another.
 /// </summary>
-public sealed class SinkEncoder
+internal sealed class SinkEncoder
 {
     private readonly ICodec _codec;
     private readonly IPostprocessor[] _postprocessors;
