@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tremor.Actors;
-using Tremor.Actors.Cluster;
+using Tremor.Cluster;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Configuration.Troy;
 using Tremor.Actors.Connectors;
@@ -98,13 +98,12 @@ public static class RunCommand
             {
                 var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled || clustered), "world");
                 registry.Register<World>(world);
-                if (clustered)
-                {
-                    // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
-                    var placement = TremorCluster.Start(system, world, catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
-                    registry.Register<PlacementCoordinator>(placement.Coordinator);
-                }
             });
+            if (clustered)
+            {
+                // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
+                akka.WithTremorCluster(catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
+            }
         });
         using var host = builder.Build();
         await host.StartAsync();
