@@ -26,7 +26,17 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     public Scope Scope { get; } = scope;
 
-    public Eval Compile(Expr e) => e switch
+    /// <summary>
+    /// Compiles an expression; one built only of literals, constants and pure standard functions is evaluated here,
+    /// once, as Tremor's constant folder does: its value is shared, and its error is a compile error at its position.
+    /// </summary>
+    public Eval Compile(Expr e)
+    {
+        var eval = CompileNode(e);
+        return e is LiteralExpr || !IsConstant(e) ? eval : Fold(e, eval);
+    }
+
+    private Eval CompileNode(Expr e) => e switch
     {
         LiteralExpr l => Const(l.Value),
         InterpolatedExpr s => Interpolated(s),
@@ -90,6 +100,52 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     }
 
     private static Eval Const(Value v) => _ => v;
+
+    /// <summary>Whether the value cannot depend on an event, its metadata, state, locals, args, group or window.</summary>
+    private bool IsConstant(Expr e) => e switch
+    {
+        LiteralExpr => true,
+        InterpolatedExpr s => s.Parts.All(p => p is not Expr x || IsConstant(x)),
+        ArrayExpr a => a.Items.All(IsConstant),
+        RecordExpr r => r.Fields.All(f => IsConstant(f.Key) && IsConstant(f.Value)),
+        UnaryExpr u => IsConstant(u.Operand),
+        BinaryExpr b => IsConstant(b.Left) && IsConstant(b.Right),
+        CallExpr call => _definitions.FindFunction(call.Name, modulePrefix) is null
+            && FunctionRegistry.Find(call.Name) is { Pure: true, WithContext: null } && call.Args.All(IsConstant),
+        PathExpr p => p.Root switch
+        {
+            PathRoot.Expr => IsConstant(p.Base!),
+            PathRoot.Local => Scope.Lookup(p.Name!) is null
+                && (_definitions.FindConstant(p.Name!, modulePrefix).Found || FunctionRegistry.FindConstant(p.Name!) is not null),
+            _ => false,
+        } && p.Segments.All(s => s switch
+        {
+            IndexSegment i => IsConstant(i.Index),
+            RangeSegment r => IsConstant(r.From) && IsConstant(r.To),
+            _ => true,
+        }),
+        _ => false,
+    };
+
+    private Eval Fold(Expr e, Eval eval)
+    {
+        Value value;
+        try
+        {
+            value = eval(new Context(Scope.LocalCount, Scope.ScratchCount) { Args = _definitions.Args });
+        }
+        catch (RuntimeError err)
+        {
+            // Operands were folded first, so a unary operation fails on its own: Tremor's folder points at the operator.
+            throw source.Error(e is UnaryExpr ? e.Pos : err.Pos, err.Message);
+        }
+        catch (FunctionError err)
+        {
+            throw source.Error(e.Pos, err.Message);
+        }
+        // Shared between events: copy-on-write guarantees nobody writes into it.
+        return Const(value);
+    }
 
     private Eval Interpolated(InterpolatedExpr s)
     {
@@ -482,24 +538,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     return contextFn(c, new ReadOnlySpan<Value>(s, at, count));
                 }
-                catch (FunctionError e)
+                catch (Exception e) when (e is FunctionError or RuntimeError)
                 {
                     throw new RuntimeError(pos, e.Message);
                 }
             };
-        }
-        if (def.Pure && call.Args.All(a => a is LiteralExpr))
-        {
-            try
-            {
-                var values = call.Args.Select(a => ((LiteralExpr)a).Value).ToArray();
-                var folded = fn(values);
-                return _ => folded;
-            }
-            catch (FunctionError e)
-            {
-                throw source.Error(pos, e.Message);
-            }
         }
         var n = args.Length;
         var off = Scope.AllocScratch(n);
@@ -514,7 +557,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     return fn(new ReadOnlySpan<Value>(s, off, 1));
                 }
-                catch (FunctionError e)
+                catch (Exception e) when (e is FunctionError or RuntimeError)
                 {
                     throw new RuntimeError(pos, e.Message);
                 }
@@ -528,8 +571,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 return fn(new ReadOnlySpan<Value>(s, off, n));
             }
-            catch (FunctionError e)
+            catch (Exception e) when (e is FunctionError or RuntimeError)
             {
+                // The arguments are evaluated already: whatever fails now is this call's error, reported at the call.
                 throw new RuntimeError(pos, e.Message);
             }
         };

@@ -18,6 +18,7 @@ public class ErrorPositionTests
     [InlineData("patch event of insert \"a\" => 1 end", "1", "1:14")]       // the target that is not a record
     [InlineData("match event of case 2 => 1 end", "1", "1:8")]             // the match no case took
     [InlineData("string::len(event)", "1", "1:8")]                        // a function at its call
+    [InlineData("math::max(event, 7)", "\"snot\"", "1:8")]                // also when it fails comparing its arguments
     public void Run_time_errors(string expr, string eventJson, string lineCol)
     {
         var result = Harness.Eval(expr, eventJson);

@@ -189,7 +189,7 @@ public class PipelineTests
     [InlineData("define script s script from in event script event end;", "bad.trickle:1:29: script port `in` is reserved")]
     [InlineData("define script s script from p event script from p event script event end;", "bad.trickle:1:49: script port `p` is already defined")]
     [InlineData("define script s script from p event end; create script s; select event from in into s;", "bad.trickle:1:85: `s` has no input port `in`")]
-    [InlineData("define script s state 1 / 0 script event end; create script s;", "bad.trickle:1:23: the state of script `s`")]
+    [InlineData("define script s args zero = 0 state 1 / args.zero script event end; create script s;", "bad.trickle:1:37: the state of script `s`")]
     [InlineData("define script s script event.a + nope end;", "bad.trickle:1:34: unknown local `nope`")]
     [InlineData("define script s script from p f(1) script fn f(x) with x end; event end;", "bad.trickle:1:31: unknown function `f`")]
     public void Script_mistakes_are_compile_errors_even_in_a_script_never_created_and_blocks_keep_their_definitions(string query, string expected)
