@@ -128,10 +128,10 @@ internal sealed partial class Parser
                 }
             case "const":
                 {
-                    var np = Peek.Start;
                     var name = Ident("a constant name");
                     Expect("=", "const NAME = value;");
-                    return new ConstStmt(np, name, Expression());
+                    // Tremor places a constant, and a second definition of it, at the `const` keyword.
+                    return new ConstStmt(t.Start, name, Expression());
                 }
             case "mod":
                 {
@@ -519,9 +519,14 @@ internal sealed partial class Parser
             var pos = Peek.Start;
             return new DefinitionExpr(pos, Definition());
         }
+        // `emit` and `drop` end a script: statements, never operands, arguments or guards (Tremor's immutable expressions).
+        if (Peek.Is("emit")) return Emit(Advance().Start);
+        if (Peek.Is("drop")) return new DropExpr(Advance().Start);
         if (Peek.Is("let"))
         {
             var pos = Advance().Start;
+            if (Peek.Kind == TokenKind.Ident && Reserved.Contains(Peek.Text) && Peek.Text is not ("event" or "state" or "args" or "group" or "window"))
+                throw _source.Error(Peek.Start, $"`let` needs a path, found keyword `{Peek.Text}`", $"a keyword is a name in backticks: let `{Peek.Text}` = ...");
             var target = Postfix(Primary());
             if (target is not PathExpr path || path.Root is PathRoot.Group or PathRoot.Window or PathRoot.Args or PathRoot.Expr)
                 throw _source.Error(target.Pos, "`let` assigns to a local, `event`, `$meta` or `state` path", "let x = ...; let event.a = ...; let $m = ...");
@@ -707,8 +712,9 @@ internal sealed partial class Parser
             case "patch": Advance(); return Patch(t.Start);
             case "merge": Advance(); return Merge(t.Start);
             case "for": Advance(); return For(t.Start);
-            case "emit": Advance(); return Emit(t.Start);
-            case "drop": Advance(); return new DropExpr(t.Start);
+            case "emit" or "drop":
+                throw _source.Error(t.Start, $"`{t.Text}` is only allowed in a script, as a statement: not as a value, an operand, an argument or a guard",
+                    t.Text == "emit" ? "a select always emits its value into its target; a script emits with `emit VALUE;`" : "filter in a select with `where`; a script drops with `drop;`");
             case "let": throw _source.Error(t.Start, "`let` is a statement, not an expression", "use it in a script body: define script s script let x = 1; x end;");
         }
         if (PeekAt(1).Is("::"))
@@ -741,7 +747,7 @@ internal sealed partial class Parser
             var pp = Peek.Start;
             // Parts are simple expressions, so `>>` closes the literal rather than shifting.
             var value = Postfix(Primary());
-            var (bits, type) = BitsSuffix();
+            var (bits, type) = BitsSuffix(pp);
             parts.Add(new BytesPart(pp, value, bits, type));
         }
         while (Accept(","));
@@ -750,12 +756,15 @@ internal sealed partial class Parser
     }
 
     // `:size` and `/type-words` after a part of a binary literal or bit pattern.
-    private (int? Bits, string Type) BitsSuffix()
+    private (int? Bits, string Type) BitsSuffix(int partPos)
     {
         int? bits = null;
         if (Accept(":"))
         {
-            if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
+            // A size out of range is the part's error, as in Tremor; something else than a number is the token's.
+            if (Peek.Kind == TokenKind.Int && Peek.IntValue is < 1 or > 64)
+                throw _source.Error(partPos, $"a part of a binary has 1 to 64 bits, not {Peek.IntValue}", "<<1:16>>");
+            if (Peek.Kind != TokenKind.Int) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
             bits = (int)Advance().IntValue;
         }
         var type = "";
@@ -780,7 +789,7 @@ internal sealed partial class Parser
             if (Peek.Is("_")) Advance();
             else if (Peek.Kind == TokenKind.Ident && !Reserved.Contains(Peek.Text) && !PeekAt(1).Is("::") && !PeekAt(1).Is("(")) bind = Advance().Text;
             else value = Postfix(Primary());
-            var (bits, type) = BitsSuffix();
+            var (bits, type) = BitsSuffix(pp);
             parts.Add(new BinaryPatternPart(pp, bind, value, bits, type));
         }
         while (Accept(","));

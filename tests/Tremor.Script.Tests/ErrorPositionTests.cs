@@ -44,6 +44,12 @@ public class ErrorPositionTests
     [InlineData("select \"abc from in into out;", "1:8")]
     [InlineData("select 1 from in into out;\n  select @ from in into out;", "2:10")]
     [InlineData("select event from in into out", "1:30")]                   // end of input where `;` was expected
+    [InlineData("select a:::b() from in into out;", "1:9")]                // `:::` at its first colon
+    [InlineData("select \"x#{\nfrom in into out;", "1:10")]                 // an interpolation left open, at its `#{`
+    [InlineData("select \"x#{ }\" from in into out;", "1:10")]               // an interpolation without content
+    [InlineData("select match event of case %{ a ~= snot|x| } => 1 default => 2 end from in into out;", "1:36")] // an unknown extractor, at its name
+    [InlineData("select <<event:100>> from in into out;", "1:10")]             // a size out of range, at its part
+    [InlineData("const a = 1;\nconst a = 2;\nselect a from in into out;", "2:1")] // a constant defined twice, at `const`
     public void Compile_errors(string query, string lineCol) =>
         Assert.StartsWith($"bad.trickle:{lineCol}: ", Harness.CompileError(query), StringComparison.Ordinal);
 
