@@ -21,6 +21,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private readonly Definitions _definitions = definitions ?? new Definitions(null, null);
 
+    // A definition from a module file compiles inside that module: its own names resolve there first.
+    private readonly string _prefix = modulePrefix.Length > 0 ? modulePrefix : definitions?.Prefix ?? "";
+
     [ThreadStatic]
     private static StringBuilder? _builder;
 
@@ -65,7 +68,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         // Definitions take effect for the whole block: a function may be used above the line that defines it.
         var defs = body.OfType<DefinitionExpr>().Select(d => d.Definition).ToList();
-        if (defs.Count > 0) _definitions.Register(source, defs, modulePrefix);
+        if (defs.Count > 0) _definitions.Register(source, defs, _prefix);
         body = body.Where(e => e is not DefinitionExpr).ToList();
         var stmts = body.Select(Compile).ToList();
         if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
@@ -110,13 +113,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         RecordExpr r => r.Fields.All(f => IsConstant(f.Key) && IsConstant(f.Value)),
         UnaryExpr u => IsConstant(u.Operand),
         BinaryExpr b => IsConstant(b.Left) && IsConstant(b.Right),
-        CallExpr call => _definitions.FindFunction(call.Name, modulePrefix) is null
+        CallExpr call => _definitions.FindFunction(call.Name, _prefix) is null
             && FunctionRegistry.Find(call.Name) is { Pure: true, WithContext: null } && call.Args.All(IsConstant),
         PathExpr p => p.Root switch
         {
             PathRoot.Expr => IsConstant(p.Base!),
             PathRoot.Local => Scope.Lookup(p.Name!) is null
-                && (_definitions.FindConstant(p.Name!, modulePrefix).Found || FunctionRegistry.FindConstant(p.Name!) is not null),
+                && (_definitions.FindConstant(p.Name!, _prefix).Found || FunctionRegistry.FindConstant(p.Name!) is not null),
             _ => false,
         } && p.Segments.All(s => s switch
         {
@@ -235,7 +238,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             default:
                 {
                     if (Scope.Lookup(p.Name!) is { } slot) return c => c.Locals[slot];
-                    var (found, constant) = _definitions.FindConstant(p.Name!, modulePrefix);
+                    var (found, constant) = _definitions.FindConstant(p.Name!, _prefix);
                     if (found) return _ => constant;
                     if (FunctionRegistry.FindConstant(p.Name!) is { } standard) return _ => standard;
                     if (p.Name!.Contains("::", StringComparison.Ordinal))
@@ -499,7 +502,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private Eval Call(CallExpr call)
     {
-        if (_definitions.FindFunction(call.Name, modulePrefix) is { } user)
+        if (_definitions.FindFunction(call.Name, _prefix) is { } user)
         {
             if (user.Def.Intrinsic is { } target)
             {

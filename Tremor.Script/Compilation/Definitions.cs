@@ -72,7 +72,16 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
     /// <summary>The <c>args</c> of the pipeline being compiled (a created sub-pipeline's <c>with</c> values), else null.</summary>
     public Value Args { get; init; }
 
-    public Definitions Child() => new(this, null);
+    /// <summary>The module (<c>alias::</c>) whose definitions are compiled: its names resolve there first.</summary>
+    public string Prefix { get; init; } = "";
+
+    /// <summary>
+    /// The query definitions (define window, script, operator, pipeline) of the module files used, in order, with the
+    /// file they come from and the prefix they are known by (<c>alias::</c>): the query creates them by that name.
+    /// </summary>
+    public List<(Source Source, string Prefix, Stmt Definition)> QueryDefinitions { get; } = [];
+
+    public Definitions Child() => new(this, null) { Prefix = Prefix };
 
     public UserFunction? FindFunction(string name, string prefix) => Resolve(name, prefix, d => d._functions);
 
@@ -180,9 +189,9 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
         if (ModuleDirectory is null)
             throw source.Error(u.Pos, $"module `{dotted}` not found: this query has no directory to load module files from",
                 "give the query as a file (query-file) with the module beside it, or define it inline: mod NAME with ... end;");
-        var file = Path.Combine([ModuleDirectory, .. u.Path]) + ".tremor";
-        if (!File.Exists(file))
-            throw source.Error(u.Pos, $"module `{dotted}` not found: no file {file}",
+        var file = ModuleFile(u.Path);
+        if (file is null)
+            throw source.Error(u.Pos, $"module `{dotted}` not found: no file {Path.Combine([ModuleDirectory, .. u.Path])}.tremor (or .trickle)",
                 $"create {string.Join('/', u.Path)}.tremor next to the query file, or define it inline: mod {u.Path[^1]} with ... end;");
         var full = Path.GetFullPath(file);
         if (!_loading.Add(full)) throw source.Error(u.Pos, $"module `{dotted}` uses itself (a cycle through {full})");
@@ -193,6 +202,8 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
             var alias = prefix + u.Alias;
             _modules.Add(alias);
             RegisterAll(moduleSource, stmts, alias + "::", added);
+            foreach (var d in stmts.Where(s => s is DefineWindowStmt or DefineScriptStmt or DefineOperatorStmt or DefinePipelineStmt))
+                QueryDefinitions.Add((moduleSource, alias + "::", d));
         }
         finally
         {
@@ -200,6 +211,13 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
         }
     }
 
-    private bool ModuleFileExists(List<string> path) =>
-        ModuleDirectory is not null && File.Exists(Path.Combine([ModuleDirectory, .. path]) + ".tremor");
+    private bool ModuleFileExists(List<string> path) => ModuleFile(path) is not null;
+
+    // Tremor's module files are `.tremor`; its older query modules, `.trickle`.
+    private string? ModuleFile(List<string> path)
+    {
+        if (ModuleDirectory is null) return null;
+        var stem = Path.Combine([ModuleDirectory, .. path]);
+        return new[] { stem + ".tremor", stem + ".trickle" }.FirstOrDefault(File.Exists);
+    }
 }

@@ -72,6 +72,14 @@ internal sealed partial class Parser
         return Advance().Text;
     }
 
+    /// <summary>A name, possibly in a module: <c>name</c>, <c>module::name</c> (a definition a <c>use</c>d file holds).</summary>
+    private string QualifiedIdent(string what)
+    {
+        var name = Ident(what);
+        while (Accept("::")) name += "::" + Ident($"a name after `{name}::`");
+        return name;
+    }
+
     // ---- query statements ----
 
     private Stmt Statement()
@@ -98,14 +106,22 @@ internal sealed partial class Parser
         return body;
     }
 
-    /// <summary>A module file: definitions only (use, const, fn, intrinsic, mod), separated by `;`.</summary>
+    /// <summary>
+    /// A module file: definitions (use, const, fn, intrinsic, mod) and, as in Tremor, query definitions (define window,
+    /// script, operator, pipeline) that a query using the module creates by their qualified name; separated by `;`.
+    /// </summary>
     public static List<Stmt> ParseModule(Source source)
     {
         var p = new Parser(source, 0, source.Text.Length);
         var stmts = new List<Stmt>();
         while (p.Peek.Kind != TokenKind.End)
         {
-            if (!p.IsDefinitionStart) throw p.Unexpected("`use`, `const`, `fn`, `intrinsic` or `mod` in a module file");
+            if (p.Peek.Is("define"))
+            {
+                stmts.Add(p.Statement());
+                continue;
+            }
+            if (!p.IsDefinitionStart) throw p.Unexpected("`use`, `const`, `fn`, `intrinsic`, `mod` or `define` in a module file");
             stmts.Add(p.Definition());
             p.Accept(";");
         }
@@ -234,7 +250,7 @@ internal sealed partial class Parser
             do
             {
                 var wp = Peek.Start;
-                windows.Add(new WindowRef(wp, Ident("a window name")));
+                windows.Add(new WindowRef(wp, QualifiedIdent("a window name")));
             }
             while (Accept(","));
             Expect("]");
@@ -489,7 +505,7 @@ internal sealed partial class Parser
         if (what != "stream" && Accept("from"))
         {
             dp = Peek.Start;
-            def = Ident("a definition name");
+            def = QualifiedIdent("a definition name");
         }
         var ps = what != "stream" ? WithParams() : [];
         if (ps.Count > 0) Accept("end");
