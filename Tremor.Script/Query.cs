@@ -164,6 +164,8 @@ public sealed class Query
                         if (IsPipelinePort(c.Name))
                             throw src.Error(c.StatementPos, $"`{c.Name}` is a port of this pipeline and cannot be created", $"name it differently: create {c.What} {c.Name}_{c.What} ...;");
                         if (nodeIndex.ContainsKey(c.Name)) throw src.Error(c.StatementPos, $"`{c.Name}` is already created", "every created node needs its own name");
+                        if (c.Name == "metrics")
+                            throw src.Error(c.StatementPos, "`metrics` is reserved for the pipeline's built-in metrics node, as in Tremor", $"name it differently: create {c.What} {c.What}_metrics ...;");
                         NodePlan node;
                         if (c.What == "stream") node = new NodePlan(c.Name, () => new StreamNode(), ["out", "err"]) { AnyInPort = true };
                         else if (c.What == "script")

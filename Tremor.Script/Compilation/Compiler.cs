@@ -69,7 +69,10 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         // Definitions take effect for the whole block: a function may be used above the line that defines it.
         var defs = body.OfType<DefinitionExpr>().Select(d => d.Definition).ToList();
         if (defs.Count > 0) _definitions.Register(source, defs, _prefix);
+        // A body that ends with a constant's definition yields that constant, as in Tremor (`const x = 1` gives 1).
+        var lastConst = body.Count > 0 && body[^1] is DefinitionExpr { Definition: ConstStmt c } ? c : null;
         body = body.Where(e => e is not DefinitionExpr).ToList();
+        if (lastConst is not null) body.Add(new PathExpr(lastConst.Pos, PathRoot.Local, lastConst.Name, null, []));
         var stmts = body.Select(Compile).ToList();
         if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
         if (stmts.Count == 1) return stmts[0];
@@ -469,11 +472,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var l = Compile(b.Left);
         var r = Compile(b.Right);
         var pos = b.Pos;
+        // A right side that is not a bool is reported at that side, as Tremor does.
+        var rightPos = b.Right.Pos;
         switch (b.Op)
         {
-            case "and": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `and`") && ValueOps.Bool(r(c), pos, "the right side of `and`"));
-            case "or": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `or`") || ValueOps.Bool(r(c), pos, "the right side of `or`"));
-            case "xor": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `xor`") ^ ValueOps.Bool(r(c), pos, "the right side of `xor`"));
+            case "and": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `and`") && ValueOps.Bool(r(c), rightPos, "the right side of `and`"));
+            case "or": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `or`") || ValueOps.Bool(r(c), rightPos, "the right side of `or`"));
+            case "xor": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `xor`") ^ ValueOps.Bool(r(c), rightPos, "the right side of `xor`"));
             case "==":
                 if (b.Right is LiteralExpr { Value.Kind: ValueKind.String } lit)
                 {
@@ -1180,10 +1185,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var sourceEval = Compile(f.Source);
         var initial = f.Initial is null ? null : Compile(f.Initial);
-        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
-        var pos = f.Pos;
+        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Body.Count > 0 ? k.Body[^1].Pos : k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var op = f.Fold ?? "+";
-        var foldPos = f.FoldPos;
         return c =>
         {
             var s = sourceEval(c);
@@ -1191,8 +1194,6 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             var acc = initial is null ? Value.From(new List<Value>()) : initial(c);
             if (acc.AsArray() is { } initialArray) acc = Value.From(new List<Value>(initialArray));
             else if (acc.Kind == ValueKind.Record) acc = ValueOps.ShallowCopy(acc);
-            if (op != "+" && acc.Kind is ValueKind.Array or ValueKind.Record)
-                throw new RuntimeError(foldPos, $"cannot fold into {ValueOps.TypeName(acc)} with `{op}`: arrays and records fold with `+` only");
             if (s.AsArray() is { } a)
             {
                 for (var i = 0; i < a.Count; i++) ForOne(c, Value.From((long)i), a[i], ref acc);
@@ -1207,12 +1208,15 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
         void ForOne(Context c, Value key, Value value, ref Value acc)
         {
+            // As in Tremor, folding a case's value fails at that value (the case's expression), and only when one is folded.
             foreach (var (k, v, guard, body, casePos, guardPos) in cases)
             {
                 c.Locals[k] = key;
                 c.Locals[v] = value;
                 if (guard is not null && !ValueOps.Bool(guard(c), guardPos, "a `when` guard")) continue;
                 var result = body(c);
+                if (op != "+" && acc.Kind is ValueKind.Array or ValueKind.Record)
+                    throw new RuntimeError(casePos, $"cannot fold into {ValueOps.TypeName(acc)} with `{op}`: arrays and records fold with `+` only");
                 if (acc.AsArray() is { } list) list.Add(result);
                 else if (acc.AsRecord() is { } record)
                 {
@@ -1224,11 +1228,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     acc = op switch
                     {
-                        "+" => ValueOps.Add(acc, result, foldPos),
-                        "and" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `and`") && ValueOps.Bool(result, casePos, "a case of a fold with `and`")),
-                        "or" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `or`") || ValueOps.Bool(result, casePos, "a case of a fold with `or`")),
-                        "xor" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `xor`") ^ ValueOps.Bool(result, casePos, "a case of a fold with `xor`")),
-                        _ => ValueOps.Arith(op, acc, result, foldPos),
+                        "+" => ValueOps.Add(acc, result, casePos),
+                        "and" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `and`") && ValueOps.Bool(result, casePos, "a case of a fold with `and`")),
+                        "or" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `or`") || ValueOps.Bool(result, casePos, "a case of a fold with `or`")),
+                        "xor" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `xor`") ^ ValueOps.Bool(result, casePos, "a case of a fold with `xor`")),
+                        _ => ValueOps.Arith(op, acc, result, casePos),
                     };
                 }
                 return;

@@ -10,6 +10,7 @@ public class ErrorPositionTests
     [InlineData("event.list[3]", """{"list":[]}""", "1:19")]
     [InlineData("(event.a) + 1", """{"a":"x"}""", "1:8")]                // a binary expression starts at its left operand
     [InlineData("1 + event.a * 2", """{"a":"x"}""", "1:12")]
+    [InlineData("event.a and event.b", """{"a":true,"b":"y"}""", "1:20")]     // a right side of `and` that is not a bool, at it
     [InlineData("not event.a", """{"a":1}""", "1:12")]                   // a bad operand of a unary operator
     [InlineData("-event.a", """{"a":"x"}""", "1:9")]
     [InlineData("match event of case 1 when event => 1 default => 2 end", "1", "1:35")] // a guard that is not a bool

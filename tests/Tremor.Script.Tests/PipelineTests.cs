@@ -107,6 +107,7 @@ public class PipelineTests
     [InlineData("create pipeline snot;", "bad.trickle:1:1: unknown pipeline `snot`")]
     [InlineData("define pipeline p pipeline select event from in into out; end;\ncreate pipeline p;\ncreate pipeline p;", "bad.trickle:3:1: `p` is already created")]
     [InlineData("define pipeline out pipeline select event from in into out; end; create pipeline out;", "bad.trickle:1:66: `out` is a port of this pipeline and cannot be created")]
+    [InlineData("define operator counter from generic::counter;\ncreate operator metrics from counter;", "bad.trickle:2:1: `metrics` is reserved for the pipeline's built-in metrics node")]
     [InlineData("define pipeline p args x pipeline select event from in into out; end; create pipeline p;", "bad.trickle:1:71: pipeline `p` needs the argument `x`")]
     [InlineData("define pipeline p args x = 1 pipeline select event from in into out; end; create pipeline p with y = 2 end;", "bad.trickle:1:98: pipeline `p` has no argument `y`")]
     public void Pipeline_mistakes_are_compile_errors_where_they_are(string query, string expected)

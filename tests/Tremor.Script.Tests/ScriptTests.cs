@@ -18,6 +18,10 @@ public class ScriptTests
         Assert.Equal("{\"a\":2}", Harness.Script("let event.a = 2", "{\"a\":1}").Data().Single());
 
     [Fact]
+    public void A_body_ending_in_a_constant_definition_yields_the_constant() =>
+        Assert.Equal("\"that\"", Harness.Script("const this = \"that\"", "{\"a\":1}").Data().Single());
+
+    [Fact]
     public void Patching_never_changes_the_input_event()
     {
         var q = Query.Compile("""
