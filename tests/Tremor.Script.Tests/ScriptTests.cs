@@ -139,7 +139,8 @@ public class ScriptTests
     {
         var output = Harness.Run("select {\"g\": group, \"v\": event.v} from in where event.v > 1 group by event.k into out having event.v < 4;",
             "{\"k\":\"a\",\"v\":1}", "{\"k\":\"b\",\"v\":2}", "{\"k\":\"c\",\"v\":5}");
-        Assert.Equal(["{\"g\":\"b\",\"v\":2}"], output.Data());
+        // As in Tremor, a group is the array of the group by's values, `[event.k]` here.
+        Assert.Equal(["{\"g\":[\"b\"],\"v\":2}"], output.Data());
     }
 
     [Fact]
