@@ -35,9 +35,17 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     /// </summary>
     public Eval Compile(Expr e)
     {
+        // Whether this expression is the last thing its function does; what it contains is not, unless it says so.
+        _nodeInTail = _inTail;
+        _inTail = false;
         var eval = CompileNode(e);
         return e is LiteralExpr || !IsConstant(e) ? eval : Fold(e, eval);
     }
+
+    // Tremor's `recur` must be the last thing a function does: the last statement of its body, or of a case of a
+    // `match` that is. `_inTail` is set for the expression about to be compiled, `_nodeInTail` while it compiles.
+    private bool _inTail;
+    private bool _nodeInTail;
 
     private Eval CompileNode(Expr e) => e switch
     {
@@ -64,7 +72,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     };
 
     /// <summary>Statements in order; stops at emit or drop. A body ending in `let` yields the event.</summary>
-    public Eval Block(List<Expr> body, bool yieldsEventAfterLet)
+    public Eval Block(List<Expr> body, bool yieldsEventAfterLet, bool tail = false)
     {
         // Definitions take effect for the whole block: a function may be used above the line that defines it.
         var defs = body.OfType<DefinitionExpr>().Select(d => d.Definition).ToList();
@@ -73,7 +81,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var lastConst = body.Count > 0 && body[^1] is DefinitionExpr { Definition: ConstStmt c } ? c : null;
         body = body.Where(e => e is not DefinitionExpr).ToList();
         if (lastConst is not null) body.Add(new PathExpr(lastConst.Pos, PathRoot.Local, lastConst.Name, null, []));
-        var stmts = body.Select(Compile).ToList();
+        var stmts = body.Select((e, i) =>
+        {
+            _inTail = tail && i == body.Count - 1;
+            return Compile(e);
+        }).ToList();
         if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
         if (stmts.Count == 1) return stmts[0];
         var array = stmts.ToArray();
@@ -343,7 +355,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
     }
 
-    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To);
+    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To, int ToPos = 0);
 
     // Tremor's wording for a missing key, naming where it was looked for.
     private static string BadKey(string key, string prefix)
@@ -365,7 +377,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         FieldSegment f => new CompiledSegment(f.Pos, f.Name, null, null),
         IndexSegment i => new CompiledSegment(i.Pos, null, Compile(i.Index), null),
-        RangeSegment r => new CompiledSegment(r.Pos, null, Compile(r.From), Compile(r.To)),
+        RangeSegment r => new CompiledSegment(r.Pos, null, Compile(r.From), Compile(r.To), r.To.Pos),
         _ => throw source.Error(s.Pos, "unsupported path segment"),
     };
 
@@ -388,6 +400,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         if (seg.To is { } toEval)
         {
             var to = toEval(c);
+            // An end that is not an integer is the end's error, as Tremor reports it; the rest, the range's.
+            if (index.TryGetI64(out _) && !to.TryGetI64(out _))
+            {
+                error = new RuntimeError(seg.ToPos, $"the end of a range must be an integer, got {ValueOps.TypeName(to)} {ValueOps.Short(to)} (in `{prefix}`)");
+                return false;
+            }
             if (v.AsArray() is not { } arr || !index.TryGetI64(out var a) || !to.TryGetI64(out var b) || a < 0 || b < a || b > arr.Count)
             {
                 error = new RuntimeError(seg.Pos, $"range [{index}:{to}] is not valid for `{prefix}` ({ValueOps.TypeName(v)})");
@@ -680,6 +698,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         if (Scope.Function is not { } fn) throw source.Error(r.Pos, "`recur` is only allowed inside a function", "fn f(n) with match n of case 0 => 0 default => recur(n - 1) end end;");
         if (fn.Def.Open) throw source.Error(r.Pos, "`recur` is not allowed in a function with `...` arguments");
+        if (!_nodeInTail)
+            throw source.Error(r.Pos, "`recur` can only be the last thing a function does", "make it the function's last expression, or the last of a match case that is: match n of case 0 => acc default => recur(n - 1, acc + n) end");
         if (r.Args.Count != fn.Def.Params.Count)
             throw source.Error(r.Pos, $"`recur` in `{fn.QualifiedName}` takes {fn.Def.Params.Count} argument{(fn.Def.Params.Count == 1 ? "" : "s")}, got {r.Args.Count}");
         var args = r.Args.Select(Compile).ToArray();
@@ -836,8 +856,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private Eval Match(MatchExpr m)
     {
+        var tail = _nodeInTail;
         var subject = Compile(m.Subject);
-        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
+        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false, tail), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = m.Pos;
         return c =>
         {

@@ -39,7 +39,7 @@ internal sealed class UserFunction(FnDef def, Source source, string modulePrefix
         }
         if (Def.Open) VarArgsSlot = scope.Declare("\0args");
         var compiler = new Compiler(Source, scope, definitions, modulePrefix);
-        var body = compiler.Block(Def.Body, yieldsEventAfterLet: false);
+        var body = compiler.Block(Def.Body, yieldsEventAfterLet: false, tail: true);
         Locals = Math.Max(scope.LocalCount, 1);
         Scratch = Math.Max(scope.ScratchCount, 1);
         Body = body;

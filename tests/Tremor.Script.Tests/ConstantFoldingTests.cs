@@ -15,6 +15,7 @@ public class ConstantFoldingTests
     [InlineData("select [0, 1, 2].x from in into out;", "bad.trickle:1:18: ")]
     [InlineData("select {\"a\": 1}.b from in into out;", "bad.trickle:1:17: Trying to access a non existing")]
     [InlineData("select [0, 1, 2][2:1] from in into out;", "bad.trickle:1:18: ")]
+    [InlineData("select [0, 1, 2][1:\"x\"] from in into out;", "bad.trickle:1:20: the end of a range must be an integer")]
     [InlineData("const c = {\"a\": [1]}; select c.a[3] from in into out;", "bad.trickle:1:34: Array index out of bounds")]
     [InlineData("select \"#{1 + \"a\"}\" from in into out;", "bad.trickle:1:11: The binary operation `+` is not defined")]
     public void A_constant_expression_that_fails_is_a_compile_error_at_its_part(string query, string expected) =>

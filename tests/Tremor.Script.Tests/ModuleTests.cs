@@ -232,5 +232,8 @@ public sealed class ModuleTests : IDisposable
     {
         Assert.StartsWith("bad.trickle:1:8: `recur` is only allowed inside a function", Harness.CompileError("select recur(1) from in into out;"));
         Assert.StartsWith("bad.trickle:1:14: `recur` in `f` takes 1 argument, got 2", Harness.CompileError("fn f(n) with recur(n, 1) end;\nselect f(1) from in into out;"));
+        // Only as the last thing the function does (its last statement, or the last of a match case that is).
+        Assert.StartsWith("bad.trickle:2:3: `recur` can only be the last thing a function does", Harness.CompileError("fn f(a) with\n  recur(a);\n  a + 1\nend;\nselect f(1) from in into out;"));
+        Assert.StartsWith("bad.trickle:1:18: `recur` can only be the last thing a function does", Harness.CompileError("fn f(a) with 1 + recur(a) end;\nselect f(1) from in into out;"));
     }
 }
