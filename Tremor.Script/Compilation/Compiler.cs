@@ -753,7 +753,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 PathRoot.Event => c => { c.Event = value(c); return Value.Null; }
                 ,
-                PathRoot.Meta => c => { c.Meta = value(c); return Value.Null; }
+                // The metadata is a record: `let $ = {...}` replaces it, anything else is Tremor's error at the `$`.
+                PathRoot.Meta => c =>
+                {
+                    var v = value(c);
+                    c.Meta = v.Kind == ValueKind.Record ? v : throw new RuntimeError(target.Pos, $"You are trying to assign to a value that isn't valid: `$` is the event's metadata, a record, not {ValueOps.TypeName(v)} {ValueOps.Short(v)}");
+                    return Value.Null;
+                }
                 ,
                 PathRoot.State => c => { c.State = value(c); return Value.Null; }
                 ,

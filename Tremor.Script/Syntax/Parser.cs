@@ -954,6 +954,10 @@ internal sealed partial class Parser
         _ => throw Unexpected("a field name in the record pattern"),
     };
 
+    // A patch names its keys with strings (interpolation allowed), as Tremor's grammar does.
+    private Expr PatchKey() =>
+        Peek.Kind == TokenKind.String ? StringExpr(Advance()) : throw Unexpected("a string key", "insert \"key\" => value; a computed key: insert \"#{k}\" => value");
+
     private Expr Patch(int pos)
     {
         var target = Expression();
@@ -968,25 +972,25 @@ internal sealed partial class Parser
             {
                 case "insert" or "upsert" or "update":
                     {
-                        var key = Expression();
+                        var key = PatchKey();
                         Expect("=>");
                         ops.Add(new PatchOp(op.Start, kind, key, Expression()));
                         break;
                     }
                 case "erase":
-                    ops.Add(new PatchOp(op.Start, kind, Expression(), null));
+                    ops.Add(new PatchOp(op.Start, kind, PatchKey(), null));
                     break;
                 case "copy" or "move":
                     {
-                        var from = Expression();
+                        var from = PatchKey();
                         Expect("=>", $"{kind} \"from\" => \"to\"");
-                        ops.Add(new PatchOp(op.Start, kind, from, Expression()));
+                        ops.Add(new PatchOp(op.Start, kind, from, PatchKey()));
                         break;
                     }
                 case "merge" or "default":
                     {
                         Expr? key = null;
-                        if (!Peek.Is("=>")) key = Expression();
+                        if (!Peek.Is("=>")) key = PatchKey();
                         Expect("=>");
                         ops.Add(new PatchOp(op.Start, kind, key, Expression()));
                         break;

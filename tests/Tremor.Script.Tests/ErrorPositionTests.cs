@@ -50,6 +50,7 @@ public class ErrorPositionTests
     [InlineData("select \"x#{ }\" from in into out;", "1:10")]               // an interpolation without content
     [InlineData("select match event of case %{ a ~= snot|x| } => 1 default => 2 end from in into out;", "1:36")] // an unknown extractor, at its name
     [InlineData("select <<event:100>> from in into out;", "1:10")]             // a size out of range, at its part
+    [InlineData("select patch event of insert 7 => 1 end from in into out;", "1:30")] // a patch key that is not a string
     [InlineData("const a = 1;\nconst a = 2;\nselect a from in into out;", "2:1")] // a constant defined twice, at `const`
     public void Compile_errors(string query, string lineCol) =>
         Assert.StartsWith($"bad.trickle:{lineCol}: ", Harness.CompileError(query), StringComparison.Ordinal);
