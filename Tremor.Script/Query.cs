@@ -107,7 +107,7 @@ public sealed class Query
         Args = definitions.Args;
         _declaredInputs = declaredInputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         _declaredOutputs = declaredOutputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt), "");
+        definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt or AggregateStmt), "");
         var windows = new Dictionary<string, WindowPlan>(StringComparer.Ordinal);
         var scripts = new Dictionary<string, DefineScriptStmt>(StringComparer.Ordinal);
         var operators = new Dictionary<string, (Source Source, DefineOperatorStmt Def, Definitions Definitions)>(StringComparer.Ordinal);

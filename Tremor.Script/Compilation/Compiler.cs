@@ -537,6 +537,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             }
             return UserCall(call, user);
         }
+        if (_definitions.FindAggregate(call.Name, _prefix) is { } userAggregate)
+        {
+            var callPos = call.Pos;
+            return Aggregate(call, new AggregateDef(userAggregate.QualifiedName, userAggregate.Arity, userAggregate.Arity, () => new UserAggregator(userAggregate, callPos)));
+        }
         if (AggregateRegistry.Find(call.Name) is { } aggregate) return Aggregate(call, aggregate);
         var def = FunctionRegistry.Find(call.Name);
         if (def is null)

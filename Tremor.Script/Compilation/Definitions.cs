@@ -62,6 +62,7 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
 
     private readonly Dictionary<string, UserFunction> _functions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Value> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserAggregate> _aggregates = new(StringComparer.Ordinal);
     private readonly HashSet<string> _modules = new(StringComparer.Ordinal);
     private readonly HashSet<string> _loading = parent?._loading ?? new(StringComparer.Ordinal);
     private readonly Definitions? _parent = parent;
@@ -84,6 +85,8 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
     public Definitions Child() => new(this, null) { Prefix = Prefix };
 
     public UserFunction? FindFunction(string name, string prefix) => Resolve(name, prefix, d => d._functions);
+
+    public UserAggregate? FindAggregate(string name, string prefix) => Resolve(name, prefix, d => d._aggregates);
 
     public (bool Found, Value Value) FindConstant(string name, string prefix)
     {
@@ -152,6 +155,18 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
                         var fn = new UserFunction(f.Fn, source, prefix, this);
                         if (!_functions.TryAdd(fn.QualifiedName, fn)) throw source.Error(f.Pos, $"function `{fn.QualifiedName}` is already defined");
                         added.Add(fn);
+                        break;
+                    }
+                case AggregateStmt a:
+                    {
+                        UserFunction Part(FnDef f)
+                        {
+                            var fn = new UserFunction(f, source, prefix, this);
+                            added.Add(fn);
+                            return fn;
+                        }
+                        var aggregate = new UserAggregate(prefix + a.Name, Part(a.Init), Part(a.Aggregate), Part(a.MergeIn), Part(a.Emit));
+                        if (!_aggregates.TryAdd(aggregate.QualifiedName, aggregate)) throw source.Error(a.Pos, $"aggregate `{aggregate.QualifiedName}` is already defined");
                         break;
                     }
                 case ConstStmt c:

@@ -128,7 +128,8 @@ internal sealed partial class Parser
         return stmts;
     }
 
-    private bool IsDefinitionStart => Peek.Kind == TokenKind.Ident && Peek.Text is "fn" or "intrinsic" or "const" or "mod" or "use";
+    private bool IsDefinitionStart => Peek.Kind == TokenKind.Ident && (Peek.Text is "fn" or "intrinsic" or "const" or "mod" or "use"
+        || (Peek.Text == "aggregate" && PeekAt(1).Kind == TokenKind.Ident && PeekAt(2).Is("of")));
 
     private Stmt Definition()
     {
@@ -141,6 +142,32 @@ internal sealed partial class Parser
                     while (Accept("::")) path.Add(Ident("a module name after `::`"));
                     var alias = Accept("as") ? Ident("a name after `as`") : path[^1];
                     return new UseStmt(t.Start, path, alias);
+                }
+            case "aggregate":
+                {
+                    var np = Peek.Start;
+                    var name = Ident("an aggregate name");
+                    Expect("of", "aggregate NAME of init() => ... aggregate(st, x) => ... mergein(st, other) => ... emit(st) => ... end;");
+                    var parts = new Dictionary<string, FnDef>(StringComparer.Ordinal);
+                    while (!Accept("end"))
+                    {
+                        var pp = Peek.Start;
+                        var part = Ident("`init`, `aggregate`, `mergein` or `emit`");
+                        if (part is not ("init" or "aggregate" or "mergein" or "emit"))
+                            throw _source.Error(pp, $"an aggregate has `init`, `aggregate`, `mergein` and `emit`, not `{part}`");
+                        Expect("(");
+                        var ps = List(")", () => Ident("a parameter name"));
+                        Expect("=>");
+                        if (!parts.TryAdd(part, new FnDef(pp, $"{name}::{part}", ps, false, [Expression()], null)))
+                            throw _source.Error(pp, $"`{part}` is given twice in aggregate `{name}`");
+                    }
+                    foreach (var (part, arity) in new[] { ("init", 0), ("aggregate", -1), ("mergein", 2), ("emit", 1) })
+                    {
+                        if (!parts.TryGetValue(part, out var f)) throw _source.Error(np, $"aggregate `{name}` has no `{part}`", "aggregate NAME of init() => ... aggregate(st, x) => ... mergein(st, other) => ... emit(st) => ... end;");
+                        if (arity >= 0 && f.Params.Count != arity) throw _source.Error(f.Pos, $"`{part}` of an aggregate takes {arity} parameter{(arity == 1 ? "" : "s")}, got {f.Params.Count}");
+                        if (arity < 0 && f.Params.Count < 1) throw _source.Error(f.Pos, "`aggregate` takes the state and the call's arguments: aggregate(st, x)");
+                    }
+                    return new AggregateStmt(t.Start, name, parts["init"], parts["aggregate"], parts["mergein"], parts["emit"]);
                 }
             case "const":
                 {
