@@ -225,6 +225,13 @@ internal sealed partial class Parser
                             throw _source.Error(cp, $"expected `end` after the `default` case of `{name}`, found {Peek.Describe()}", "`default` is the last case of a fn ... of");
                         Pattern pattern;
                         if (Accept("default")) pattern = new AnyPattern(cp);
+                        // `case _` takes whatever is left, as `default` does (Tremor accepts both).
+                        else if (Peek.Is("case") && PeekAt(1).Is("_") && !PeekAt(2).Is("when"))
+                        {
+                            Advance();
+                            Advance();
+                            pattern = new AnyPattern(cp);
+                        }
                         else
                         {
                             if (!Accept("case")) throw Unexpected("`case`, `default` or `end`", "fn f(x) of case (0) => \"zero\" default => \"other\" end;");

@@ -38,6 +38,19 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void A_case_function_may_end_with_case_underscore_as_with_default()
+    {
+        var output = Harness.Run("""
+            fn fib_(a, b, n) of
+              case (a, b, n) when n > 0 => recur(b, a + b, n - 1)
+              case _ => a
+            end;
+            select fib_(0, 1, event) from in into out;
+            """, "10");
+        Assert.Equal("55", output.Data().Single());
+    }
+
+    [Fact]
     public void Runaway_recursion_is_an_error_event_not_a_crash()
     {
         var output = Harness.Run("""

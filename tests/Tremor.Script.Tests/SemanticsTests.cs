@@ -57,6 +57,12 @@ public class SemanticsTests
     [InlineData("""record::merge({"a": 1}, {"a": null, "z": null})""", """{"a":null,"z":null}""")]
     public void Merge_keeps_null_as_a_value(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
 
+    [Theory]
+    [InlineData("<<1>> < <<2>>", "true")]
+    [InlineData("<<2>> >= <<1, 0>>", "true")]
+    [InlineData("<<1>> < <<1, 0>>", "true")]
+    public void Binaries_order_byte_by_byte(string expr, string expected) => Assert.Equal(expected, Harness.Eval(expr));
+
     [Fact]
     public void Merge_needs_two_records() =>
         Assert.Equal("ERR: test.trickle:1:26: merge needs two records, got record and null", Harness.Eval("merge {\"a\": 1} of null end"));
