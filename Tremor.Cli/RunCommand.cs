@@ -3,7 +3,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Tremor.Actors;
-using Tremor.Actors.Cluster;
+using Tremor.Cluster;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Configuration.Troy;
 using Tremor.Actors.Connectors;
@@ -114,13 +114,12 @@ public static class RunCommand
             {
                 var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled || clustered), "world");
                 registry.Register<World>(world);
-                if (clustered)
-                {
-                    // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
-                    var placement = TremorCluster.Start(system, world, catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
-                    registry.Register<PlacementCoordinator>(placement.Coordinator);
-                }
             });
+            if (clustered)
+            {
+                // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
+                akka.WithTremorCluster(catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
+            }
         });
         // After Akka: stopped before it, so the flows drain while the actor system is still up.
         builder.Services.AddHostedService<WorldService>();

@@ -182,30 +182,30 @@ public sealed class ManagementApi
     private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body, string? contentType)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use POST /v1/flows");
-        IReadOnlyList<Tremor.Actors.Cluster.FlowDefinition> definitions;
+        IReadOnlyList<Tremor.Cluster.FlowDefinition> definitions;
         try
         {
             var config = TremorConfig.ParseBody(body, "request body", contentType);
-            definitions = Tremor.Actors.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
+            definitions = Tremor.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
         }
         catch (ConfigException e)
         {
             throw new ApiError(400, e.Message);
         }
         if (definitions.Count == 0) throw new ApiError(400, "request body: no flows; send HOCON with tremor.flows.NAME { connectors, pipelines, links, placement }");
-        var answer = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.SubmitFlows(definitions));
+        var answer = await AskCoordinator<Tremor.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Cluster.PlacementCoordinator.SubmitFlows(definitions));
         return new Dictionary<string, object?> { ["submitted"] = answer.Names.ToList(), ["majority"] = answer.Majority };
     }
 
     private static async Task<object> RemoveClusterFlow(IActorRef? coordinator, string name)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use DELETE /v1/flows/NAME");
-        var answer = await AskCoordinator<object>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.RemoveFlow(name));
-        if (answer is Tremor.Actors.Cluster.PlacementCoordinator.NoSuchFlow missing)
+        var answer = await AskCoordinator<object>(coordinator, new Tremor.Cluster.PlacementCoordinator.RemoveFlow(name));
+        if (answer is Tremor.Cluster.PlacementCoordinator.NoSuchFlow missing)
         {
             throw new ApiError(404, $"no flow named '{name}' in the cluster's desired state (known: {string.Join(", ", missing.Known)})");
         }
-        var removed = (Tremor.Actors.Cluster.PlacementCoordinator.FlowRemoved)answer;
+        var removed = (Tremor.Cluster.PlacementCoordinator.FlowRemoved)answer;
         return new Dictionary<string, object?> { ["removed"] = removed.Name, ["majority"] = removed.Majority };
     }
 
@@ -224,7 +224,7 @@ public sealed class ManagementApi
     private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
-        var status = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus());
+        var status = await AskCoordinator<Tremor.Cluster.PlacementCoordinator.ClusterStatus>(coordinator, new Tremor.Cluster.PlacementCoordinator.GetClusterStatus());
         // This node's own view of the membership: gossip may not have reached it yet even when the coordinator sees every node up.
         var cluster = Akka.Cluster.Cluster.Get(system);
         var state = cluster.State;
