@@ -80,7 +80,7 @@ public sealed class ManagementApi
         var expected = Encoding.UTF8.GetBytes(token);
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
-        IActorRef? Coordinator() => registry.TryGet<Tremor.Actors.Cluster.PlacementCoordinator>(out var c) ? c : null;
+        IActorRef? Coordinator() => registry.TryGet<Tremor.Cluster.PlacementCoordinator>(out var c) ? c : null;
         var api = new Handlers(registry, System, discovery, plugins, settings, Stopwatch.StartNew());
 
         app.Use(async (context, next) =>
