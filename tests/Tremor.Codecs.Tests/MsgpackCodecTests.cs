@@ -146,6 +146,14 @@ public sealed class MsgpackCodecTests
     }
 
     [Fact]
+    public void A_map_header_claiming_more_fields_than_bytes_is_an_error_naming_the_count_and_the_bytes_left()
+    {
+        byte[] data = [0x91, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0x01];
+        Assert.Equal("invalid msgpack at byte 1 of 7: a map of 2147483647 entries cannot fit in the 1 bytes left (truncated or corrupt input)",
+            TestData.DecodeError(_codec, data));
+    }
+
+    [Fact]
     public void Maps_of_one_shape_share_nothing_a_change_can_reach_and_encode_the_same_every_time()
     {
         var packed = Pack(new Dictionary<string, object> { ["x"] = 1, ["y"] = "same", ["z"] = 3 });
