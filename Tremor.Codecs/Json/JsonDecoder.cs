@@ -116,7 +116,7 @@ internal static class JsonDecoder
                         var bit = 1UL << (keyHash & 63);
                         if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
                         frame.KeyFilter |= bit;
-                        frame.Shape = (frame.Shape ^ (uint)keyHash) * 0x9E3779B1;
+                        frame.Shape = ShapeCache.Mix(frame.Shape, keyHash);
                         continue;
                     }
                 case JsonTokenType.EndObject:
@@ -135,7 +135,7 @@ internal static class JsonDecoder
                             // A cached shape was checked for duplicates when it was added.
                             record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
                         }
-                        else if (frame.MaybeDuplicate && HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
+                        else if (frame.MaybeDuplicate && ShapeCache.HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
                         {
                             record = new ValueRecord(count);
                             for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
@@ -227,36 +227,6 @@ internal static class JsonDecoder
         return true;
     }
 
-    /// <summary>
-    /// Whether a record really has a key twice, once its 64-bit filter said it might: the filter is wrong for most
-    /// records of a dozen keys or more, and the pairwise check on full hashes is much cheaper than setting every field
-    /// by lookup.
-    /// </summary>
-    private static bool HasDuplicate(ReadOnlySpan<string> keys, ReadOnlySpan<int> hashes)
-    {
-        if (keys.Length > PairwiseLimit)
-        {
-            // Pairwise is quadratic: a record with very many keys (hostile input) would stall the decoder.
-            var seen = new HashSet<string>(keys.Length, StringComparer.Ordinal);
-            foreach (var key in keys)
-            {
-                if (!seen.Add(key)) return true;
-            }
-            return false;
-        }
-        for (var i = 1; i < hashes.Length; i++)
-        {
-            var h = hashes[i];
-            for (var j = 0; j < i; j++)
-            {
-                if (hashes[j] == h && string.Equals(keys[i], keys[j], StringComparison.Ordinal)) return true;
-            }
-        }
-        return false;
-    }
-
-    private const int PairwiseLimit = 32;
-
     private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
     {
         // The reader has checked the syntax: a short run of digits (with an optional '-') is an integer that fits a
@@ -334,39 +304,6 @@ internal static class JsonDecoder
         public uint Shape;
         public string? PendingKey;
         public int PendingKeyHash;
-    }
-
-    /// <summary>
-    /// One keys array per record shape (the same keys in the same order), shared by every record of that shape:
-    /// records of a stream mostly repeat one or a few shapes, so this saves a keys array per record. Direct-mapped and
-    /// bounded; keys from <see cref="StringCache"/> are the same instances each time, so matching compares references.
-    /// </summary>
-    private sealed class ShapeCache
-    {
-        private const int Slots = 64;
-        private readonly string[]?[] _shapes = new string[]?[Slots];
-
-        /// <summary>The cached keys array equal to <paramref name="keys"/> (same instances, same order), if any.</summary>
-        public bool TryGet(ReadOnlySpan<string> keys, uint shape, out string[] cached)
-        {
-            cached = _shapes[Slot(keys, shape)]!;
-            if (cached is null || cached.Length != keys.Length) return false;
-            for (var i = 0; i < keys.Length; i++)
-            {
-                if (!ReferenceEquals(cached[i], keys[i])) return false;
-            }
-            return true;
-        }
-
-        /// <summary>Caches a copy of <paramref name="keys"/> (which must hold no key twice) in place of its slot's shape.</summary>
-        public string[] Add(ReadOnlySpan<string> keys, uint shape)
-        {
-            var fresh = keys.ToArray();
-            _shapes[Slot(keys, shape)] = fresh;
-            return fresh;
-        }
-
-        private static int Slot(ReadOnlySpan<string> keys, uint shape) => (int)((shape ^ (uint)keys.Length) & (Slots - 1));
     }
 
     private sealed class Scratch

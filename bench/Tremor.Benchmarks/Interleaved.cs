@@ -10,7 +10,8 @@ namespace Tremor.Benchmarks;
 /// over all records, so load from other processes on a shared machine hits both alike; time is the thread's CPU time
 /// (Linux), so being descheduled by other processes does not count. Prints the median per-record time of each, the
 /// median of the per-round ratios, and the bytes allocated per record (deterministic).
-/// <c>dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]</c>.
+/// <c>dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]</c>; <c>--interleaved-msgpack</c>
+/// does the same for the msgpack codec.
 /// </summary>
 internal static class Interleaved
 {
@@ -23,15 +24,6 @@ internal static class Interleaved
         using var output = new PooledBufferWriter(128 * 1024);
         const int Repeat = 50;
         var records = lines.Length * Repeat;
-
-        Sample Time(Action body)
-        {
-            var allocated = GC.GetAllocatedBytesForCurrentThread();
-            var cpu = ThreadCpuNs();
-            body();
-            var ns = (ThreadCpuNs() - cpu) / (double)records;
-            return new Sample(ns, (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)records);
-        }
 
         void DecodeNew()
         {
@@ -67,7 +59,63 @@ internal static class Interleaved
             }
         }
 
-        var cases = new (string Name, Action Old, Action New)[] { ("decode", DecodeOld, DecodeNew), ("encode", EncodeOld, EncodeNew) };
+        Compare("json", [("decode", DecodeOld, DecodeNew), ("encode", EncodeOld, EncodeNew)], rounds, records);
+    }
+
+    /// <summary>
+    /// The same A/B for the msgpack codec against its frozen copy (Baseline/MsgpackCodec.cs): data.json's records as
+    /// MessagePack, decoded and encoded again (the passthrough-msgpack path without base64).
+    /// <c>dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved-msgpack [rounds]</c>.
+    /// </summary>
+    public static void RunMsgpack(int rounds)
+    {
+        var json = new JsonCodec();
+        var codec = new MsgpackCodec();
+        var baseline = new Baseline.MsgpackCodec();
+        var lines = BenchData.JsonLines().Select(l =>
+        {
+            json.TryDecode(l.AsSpan(), out var v, out _);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            codec.Encode(v, buffer);
+            return buffer.WrittenMemory;
+        }).ToArray();
+        var values = lines.Select(l => codec.TryDecode(l, out var v, out _) ? v : default).ToArray();
+        var baselineValues = lines.Select(l => baseline.TryDecode(l, out var v, out _) ? v : default).ToArray();
+        using var output = new PooledBufferWriter(128 * 1024);
+        const int Repeat = 50;
+        var records = lines.Length * Repeat;
+
+        void Decode(ICodec c)
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                foreach (var line in lines) c.TryDecode(line, out _, out _);
+            }
+        }
+
+        void Encode(ICodec c, Value[] vs)
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                output.Reset();
+                foreach (var value in vs) c.Encode(value, output);
+            }
+        }
+
+        Compare("msgpack", [("decode", () => Decode(baseline), () => Decode(codec)), ("encode", () => Encode(baseline, baselineValues), () => Encode(codec, values))], rounds, records);
+    }
+
+    private static void Compare(string codecName, (string Name, Action Old, Action New)[] cases, int rounds, int records)
+    {
+        Sample Time(Action body)
+        {
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var cpu = ThreadCpuNs();
+            body();
+            var ns = (ThreadCpuNs() - cpu) / (double)records;
+            return new Sample(ns, (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)records);
+        }
+
         foreach (var (_, old, @new) in cases)
         {
             for (var w = 0; w < 20; w++)
@@ -76,7 +124,7 @@ internal static class Interleaved
                 @new();
             }
         }
-        Console.WriteLine($"Interleaved A/B, {rounds} rounds of {records} records each ({BenchData.AverageRecordBytes:F0} bytes per record on average); medians:");
+        Console.WriteLine($"Interleaved A/B of {codecName}, {rounds} rounds of {records} records each ({BenchData.AverageRecordBytes:F0} bytes per record on average); medians:");
         Console.WriteLine($"{"case",-8} {"baseline ns",12} {"new ns",10} {"new/base",9} {"base B",8} {"new B",8} {"base MB/s",10} {"new MB/s",10}");
         foreach (var (name, old, @new) in cases)
         {

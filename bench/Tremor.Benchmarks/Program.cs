@@ -5,9 +5,15 @@ using Tremor.Benchmarks;
 
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --filter '*' [--job short]
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]
+// dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved-msgpack [rounds]
 if (args.Length > 0 && args[0] == "--interleaved")
 {
     Interleaved.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 41);
+    return;
+}
+if (args.Length > 0 && args[0] == "--interleaved-msgpack")
+{
+    Interleaved.RunMsgpack(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 41);
     return;
 }
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(JsonBenchmarks).Assembly).Run(args);

@@ -144,4 +144,112 @@ public sealed class MsgpackCodecTests
         byte[] data = [0xdd, 0x7f, 0xff, 0xff, 0xff, 0x01];
         Assert.StartsWith("invalid msgpack at byte ", TestData.DecodeError(_codec, data), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_map_header_claiming_more_fields_than_bytes_is_an_error_naming_the_count_and_the_bytes_left()
+    {
+        byte[] data = [0x91, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0x01];
+        Assert.Equal("invalid msgpack at byte 1 of 7: a map of 2147483647 entries cannot fit in the 1 bytes left (truncated or corrupt input)",
+            TestData.DecodeError(_codec, data));
+    }
+
+    [Fact]
+    public void Maps_of_one_shape_share_nothing_a_change_can_reach_and_encode_the_same_every_time()
+    {
+        var packed = Pack(new Dictionary<string, object> { ["x"] = 1, ["y"] = "same", ["z"] = 3 });
+        var a = TestData.Decode(_codec, packed).AsRecord()!;
+        var b = TestData.Decode(_codec, packed).AsRecord()!;
+        Assert.True(a.Remove("x"));
+        a.Append("w", 4);
+        a.Set("y", "changed");
+        b.Set("z", 30);
+        Assert.Equal("{\"y\":\"changed\",\"z\":3,\"w\":4}", Value.From(a).ToString());
+        Assert.Equal("{\"x\":1,\"y\":\"same\",\"z\":30}", Value.From(b).ToString());
+        // Encoded from the shape's keys once they are cached, and from the record's own keys after a change.
+        for (var i = 0; i < 4; i++) Assert.Equal(packed, TestData.Encode(_codec, TestData.Decode(_codec, packed)));
+        Assert.Equal(Value.From(a), TestData.Decode(_codec, TestData.Encode(_codec, Value.From(a))));
+        Assert.Equal(["x", "y", "z"], TestData.Decode(_codec, packed).AsRecord()!.Select(f => f.Key));
+    }
+
+    [Fact]
+    public void A_repeated_key_keeps_its_last_value_every_time_the_shape_is_seen()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteMapHeader(3);
+        writer.Write("a");
+        writer.Write(1);
+        writer.Write("b");
+        writer.Write(2);
+        writer.Write("a");
+        writer.Write(3);
+        writer.Flush();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("{\"a\":3,\"b\":2}", TestData.Decode(_codec, buffer.WrittenSpan.ToArray()).ToString());
+        }
+    }
+
+    [Fact]
+    public void Long_strings_decode_compare_and_encode_like_plain_strings()
+    {
+        var text = new string('z', 100) + "é中😀";
+        var packed = Pack(new Dictionary<string, object> { ["message"] = text, ["short"] = "s" });
+        var decoded = TestData.Decode(_codec, packed);
+        Assert.Equal(Value.From(text), decoded["message"]);
+        Assert.Equal(text, decoded["message"].AsString());
+        Assert.Equal(packed, TestData.Encode(_codec, decoded));
+        Assert.Equal("{\"message\":\"" + text + "\",\"short\":\"s\"}", TestData.EncodeText(new JsonCodec(), decoded));
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_a_long_string_is_an_error_naming_the_byte()
+    {
+        // ["aaa...a\xc3(" ] as str8 of 82 bytes: array header 1 byte, str8 header 2 bytes, the bad byte at 80 in the string.
+        byte[] data = [0x91, 0xd9, 82, .. Enumerable.Repeat((byte)'a', 80), 0xc3, 0x28];
+        Assert.Equal("invalid UTF-8 in a msgpack string at byte 83 (0xc3)", TestData.DecodeError(_codec, data));
+    }
+
+    [Fact]
+    public void A_decode_that_fails_inside_nested_maps_leaves_the_next_one_whole()
+    {
+        // {"outer": {"inner": 1, "bad": <0xc1>}}
+        byte[] bad = [0x81, 0xa5, .. "outer"u8, 0x82, 0xa5, .. "inner"u8, 0x01, 0xa3, .. "bad"u8, 0xc1];
+        Assert.Equal("invalid msgpack at byte 19: 0xc1 is not a valid type code", TestData.DecodeError(_codec, bad));
+        var packed = Pack(new Dictionary<string, object> { ["k"] = new Dictionary<string, object> { ["v"] = 1 }, ["after"] = true });
+        Assert.Equal("{\"k\":{\"v\":1},\"after\":true}", TestData.Decode(_codec, packed).ToString());
+    }
+
+    private static byte[] Pack(Dictionary<string, object> fields)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        Write(ref writer, fields);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+
+        static void Write(ref MessagePackWriter writer, object value)
+        {
+            switch (value)
+            {
+                case Dictionary<string, object> map:
+                    writer.WriteMapHeader(map.Count);
+                    foreach (var (key, field) in map)
+                    {
+                        writer.Write(key);
+                        Write(ref writer, field);
+                    }
+                    break;
+                case string text:
+                    writer.Write(text);
+                    break;
+                case bool flag:
+                    writer.Write(flag);
+                    break;
+                default:
+                    writer.Write(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+            }
+        }
+    }
 }
