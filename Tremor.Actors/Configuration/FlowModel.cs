@@ -160,7 +160,7 @@ public sealed record TremorClusterSettings(bool Enabled, IReadOnlyList<string> N
 }
 
 /// <summary>The whole <c>tremor { }</c> section, validated.</summary>
-public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir)
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir, bool MetricsEnabled = true)
 {
     /// <summary>The default of <c>tremor.data-dir</c>, relative to the working directory.</summary>
     public const string DefaultDataDir = "tremor-data";

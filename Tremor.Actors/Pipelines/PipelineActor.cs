@@ -135,6 +135,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     private void OnBatch(EventBatch batch)
     {
         _metrics.EventsIn += batch.Events.Length;
+        var started = _metrics.TimesBatches ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         List<(string, Event[], long[]?)> output;
         if (_program.IsPassthrough)
         {
@@ -148,6 +149,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             output = _collector.Drain();
             if (batch.Weights is { } weights) AssignWeights(batch.Events, weights, output);
         }
+        if (started != 0) _metrics.RecordBatch(started);
         _pending.Enqueue((Sender, output, Connectors.RuntimeServices.NowNs()));
         Flush();
     }

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using Tremor.Actors;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
@@ -59,6 +60,16 @@ public sealed class ManagementApi : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
+        var metrics = RuntimeMetrics.Get(system).Enabled;
+        if (metrics)
+        {
+            // The OpenTelemetry SDK collects the runtime's meter at each scrape (the observable instruments read the
+            // counters the actors keep) and its exporter writes the text, label values escaped. No response cache: a
+            // scrape sees the counters as they are.
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m
+                .AddMeter(RuntimeMetrics.MeterName)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
         var app = builder.Build();
         var api = new Handlers(world, system, discovery, plugins, settings);
 
@@ -107,12 +118,8 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
         app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
-        app.MapGet("/metrics", async ctx =>
-        {
-            ctx.Response.ContentType = "text/plain; version=0.0.4";
-            // Read from the counters the actors keep; no actor is asked, so a busy one cannot hold up or drop a series.
-            await ctx.Response.WriteAsync(RuntimeMetrics.Get(system).WritePrometheus());
-        });
+        if (metrics) app.MapPrometheusScrapingEndpoint("/metrics");
+        else app.MapGet("/metrics", async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = "metrics are off (tremor.metrics.enabled = off); turn them on to scrape /metrics" }));
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 
         await app.StartAsync();
