@@ -12,13 +12,7 @@ namespace Tremor.Connectors.Testing;
 public class PrometheusServer : IAsyncLifetime
 {
     public PrometheusServer()
-        : this("")
     {
-    }
-
-    public PrometheusServer(string scrapeConfigs)
-    {
-        ScrapeConfigs = scrapeConfigs;
         var binary = ServerProcess.Find("prometheus", "prometheus", "/usr/bin/prometheus");
         Server = new ServerProcess(binary, server =>
         {
@@ -34,8 +28,8 @@ public class PrometheusServer : IAsyncLifetime
         });
     }
 
-    /// <summary>The scrape jobs, YAML list items indented by two spaces.</summary>
-    public string ScrapeConfigs { get; }
+    /// <summary>The scrape jobs, YAML list items indented by two spaces (read at start).</summary>
+    public string ScrapeConfigs { get; init; } = "";
 
     internal ServerProcess Server { get; }
 

@@ -23,7 +23,9 @@ public sealed class PrometheusScrapeTests
             """);
         var target = $"127.0.0.1:{tremor.Client.BaseAddress!.Port}";
         var tokenFile = Path.Combine(tremor.Directory, "token");
-        await using var prometheus = new PrometheusServer($"""
+        await using var prometheus = new PrometheusServer
+        {
+            ScrapeConfigs = $"""
               - job_name: tremor
                 scrape_interval: 1s
                 scrape_timeout: 1s
@@ -31,7 +33,8 @@ public sealed class PrometheusScrapeTests
                   credentials_file: {tokenFile}
                 static_configs:
                   - targets: ["{target}"]
-            """);
+            """,
+        };
         await prometheus.InitializeAsync();
 
         var emitted = new Dictionary<string, double>();

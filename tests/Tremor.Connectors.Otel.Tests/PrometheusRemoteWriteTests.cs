@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Text.Json.Nodes;
 using Tremor.Connectors.Otel.Proto.Prometheus;
 using Tremor.Pdk;
 using static Tremor.Connectors.Testing.Fixtures;
