@@ -107,6 +107,7 @@ public sealed class PipelineMetrics
     private long _eventsIn;
     private long _eventsOut;
     private long _errors;
+    private int _circuitBreakerOpen;
 
     internal PipelineMetrics(string alias, Histogram<double>? batchDuration)
     {
@@ -126,6 +127,9 @@ public sealed class PipelineMetrics
 
     /// <summary>Events the pipeline sent to err.</summary>
     public long Errors { get => Volatile.Read(ref _errors); set => Volatile.Write(ref _errors, value); }
+
+    /// <summary>True while the pipeline holds its upstreams back (a downstream lost its peer, or its qos::backpressure pauses).</summary>
+    public bool CircuitBreakerOpen { get => Volatile.Read(ref _circuitBreakerOpen) != 0; set => Volatile.Write(ref _circuitBreakerOpen, value ? 1 : 0); }
 
     /// <summary>True when <see cref="RecordBatch"/> records: the caller takes no timestamp otherwise.</summary>
     public bool TimesBatches => _batchDuration is { Enabled: true };
@@ -212,6 +216,8 @@ public sealed class RuntimeMetrics : IExtension, IDisposable
             "How long a connector's sink plugin took over one batch.", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _meter.CreateObservableCounter("tremor.pipeline.events", PipelineEvents, "{event}",
             "Events through a pipeline: port in, out (sent on), err (the program's errors).");
+        _meter.CreateObservableGauge("tremor.pipeline.circuit_breaker.open", () => Each(_pipelines.Values, p => p.CircuitBreakerOpen ? 1L : 0L, PipelineTags), null,
+            "1 while a pipeline holds its upstreams back (a downstream lost its peer, or its qos::backpressure pauses).");
         _pipelineBatchDuration = _meter.CreateHistogram("tremor.pipeline.batch.duration", "s",
             "How long a pipeline's program ran over one batch.", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _meter.CreateObservableCounter("tremor.plugin.calls", () => Each(_plugins.Values, p => p.Calls, PluginTags), "{call}",
@@ -257,6 +263,8 @@ public sealed class RuntimeMetrics : IExtension, IDisposable
     public void Dispose() => _meter?.Dispose();
 
     private static KeyValuePair<string, object?>[] ConnectorTags(ConnectorMetrics c) => [new("connector", c.Alias), new("type", c.Type)];
+
+    private static KeyValuePair<string, object?>[] PipelineTags(PipelineMetrics p) => [new("pipeline", p.Alias)];
 
     private static KeyValuePair<string, object?>[] PluginTags(PluginMetrics p) => [new("plugin", p.Name)];
 

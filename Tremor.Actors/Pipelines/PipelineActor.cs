@@ -93,6 +93,7 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
             {
                 foreach (var upstream in _upstreams) upstream.Tell(m);
             }
+            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
             ApplyProgramPause();
         });
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _metrics.EventsIn, _metrics.EventsOut, _dropped, _pending.Count, _program.ErrorCount)));
@@ -160,7 +161,9 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         var pause = _program.PausesUpstream;
         if (pause == _programPaused) return;
         _programPaused = pause;
-        if (!_breakers.Apply(new CircuitBreaker(pause, ""), Self)) return;
+        var changed = _breakers.Apply(new CircuitBreaker(pause, ""), Self);
+        _metrics.CircuitBreakerOpen = _breakers.IsOpen;
+        if (!changed) return;
         var message = new CircuitBreaker(_breakers.IsOpen, $"pipeline {_spec.Alias}: qos::backpressure {(pause ? "backing off" : "recovered")}");
         foreach (var upstream in _upstreams) upstream.Tell(message);
     }

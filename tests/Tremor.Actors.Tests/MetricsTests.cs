@@ -100,6 +100,29 @@ public sealed class MetricsTests : TremorTestKit
     }
 
     [Fact]
+    public void A_pipelines_circuit_breaker_is_a_gauge_that_follows_its_downstream()
+    {
+        var spec = new Configuration.PipelineSpec("f", "main", "passthrough", "tremor.flows.f.pipelines.main", new Tremor.Pdk.PluginConfig("tremor.flows.f.pipelines.main", null));
+        var pipeline = Sys.ActorOf(Pipelines.PipelineActor.Props(spec, new Pipelines.PassthroughProgram(), DataPath(), CreateTestProbe().Ref));
+        var upstream = CreateTestProbe();
+        var downstream = CreateTestProbe();
+        pipeline.Tell(new LinkInput(upstream.Ref));
+        pipeline.Tell(new LinkOutput("out", downstream.Ref, "in"));
+        upstream.ExpectMsg<Credit>();
+        var metrics = RuntimeMetrics.Get(Sys);
+        const string gauge = "tremor.pipeline.circuit_breaker.open{pipeline=f::main}";
+        AwaitCondition(() => Collect(metrics).TryGetValue(gauge, out var closed) && closed == 0);
+
+        pipeline.Tell(new CircuitBreaker(true, "the sink lost its peer"), downstream.Ref);
+        upstream.ExpectMsg<CircuitBreaker>(m => m.Open);
+        AwaitCondition(() => Collect(metrics)[gauge] == 1);
+
+        pipeline.Tell(new CircuitBreaker(false, ""), downstream.Ref);
+        upstream.ExpectMsg<CircuitBreaker>(m => !m.Open);
+        AwaitCondition(() => Collect(metrics)[gauge] == 0);
+    }
+
+    [Fact]
     public void With_metrics_off_there_is_no_meter_and_the_counters_still_count()
     {
         var metrics = new RuntimeMetrics(enabled: false);
