@@ -123,6 +123,33 @@ public sealed class MetricsTests : TremorTestKit
     }
 
     [Fact]
+    public async Task A_plugin_that_throws_counts_its_failures_and_restarts_for_the_plugin_and_the_connector()
+    {
+        var source = new TestSourceFactory { Total = 100 };
+        var sink = new TestSinkFactory { ThrowOn = [2, 4] };
+        Register(source);
+        Register(sink);
+        var (_, exit) = Deploy(Flow("failing", """
+            connectors {
+              src { type = test-source }
+              snk { type = test-sink, restart { min-backoff = 10ms, max-backoff = 20ms } }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["src -> main", "main -> snk"]
+            """));
+        var metrics = RuntimeMetrics.Get(Sys);
+        // Read while the flow runs: the connector's series leave with it.
+        AwaitCondition(() => Collect(metrics).GetValueOrDefault("tremor.connector.restarts{connector=failing::snk,type=test-sink}") == 2, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(30)));
+        var seen = Collect(metrics);
+        // Both test factories are plugin "tests": the sink's two throws and the two instances made again after them.
+        Assert.Equal(2, seen["tremor.plugin.failures{plugin=tests}"]);
+        Assert.Equal(2, seen["tremor.plugin.restarts{plugin=tests}"]);
+        Assert.True(seen["tremor.plugin.calls{plugin=tests}"] >= 10 + 10, "at least a pull per source batch and a call per sink batch");
+    }
+
+    [Fact]
     public void With_metrics_off_there_is_no_meter_and_the_counters_still_count()
     {
         var metrics = new RuntimeMetrics(enabled: false);
