@@ -27,6 +27,9 @@ command -v logger >/dev/null 2>&1 || missing+=(bsdutils)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+# tremor top is tested in a real terminal (tmux), the status page in headless Chromium.
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (the broker connector tests run them)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null

@@ -84,6 +84,22 @@ clusterStatus.SetAction((parse, cancel) => ClusterCommand.StatusAsync(parse.GetV
 var clusterCommand = new Command("cluster", "A tremor cluster (akka.actor.provider = cluster).") { clusterStatus };
 root.Subcommands.Add(clusterCommand);
 
+var topUrl = new Option<string>("--url") { Description = "The API's address.", DefaultValueFactory = _ => "http://127.0.0.1:9898" };
+var topToken = new Option<string>("--token-file") { Description = "File holding the bearer token (default: the file tremor writes for the --url port, ~/.local/state/tremor/api-PORT.token); read again at every refresh.", DefaultValueFactory = _ => "" };
+var topInterval = new Option<string>("--interval") { Description = "Time between refreshes: 500ms, 2s, 1m or seconds; rates are over this time.", DefaultValueFactory = _ => "1s" };
+topInterval.Validators.Add(result =>
+{
+    if (!Tremor.Cli.Top.TopCommand.TryParseInterval(result.GetValueOrDefault<string>() ?? "", out _)) result.AddError($"--interval {result.GetValueOrDefault<string>()}: not a duration; write e.g. 500ms, 2s or 1m");
+});
+var topOnce = new Option<bool>("--once") { Description = "Print one frame (two snapshots one --interval apart, for the rates) and exit: 0, or 1 when the API did not answer." };
+var top = new Command("top", "A live view of a running tremor (tremor.api.enabled = on): flows, connectors with state, events/s in and out, errors, restarts, circuit breakers, plugins. q or Ctrl-C quits.") { topUrl, topToken, topInterval, topOnce };
+top.SetAction((parse, cancel) =>
+{
+    Tremor.Cli.Top.TopCommand.TryParseInterval(parse.GetValue(topInterval)!, out var interval);
+    return Tremor.Cli.Top.TopCommand.RunAsync(parse.GetValue(topUrl)!, parse.GetValue(topToken)!, interval, parse.GetValue(topOnce), Tremor.Cli.Top.TopCommand.StandardConsole(), Console.Error, readKeys: !Console.IsInputRedirected, cancel);
+});
+root.Subcommands.Add(top);
+
 // tremor run handles SIGINT / SIGTERM itself (drain, then stop; a second signal stops at once): System.CommandLine's
 // own handling would end the process after its termination timeout (2 s), cutting a longer drain short.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

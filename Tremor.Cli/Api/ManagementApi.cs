@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Reflection;
@@ -26,8 +27,9 @@ namespace Tremor.Cli.Api;
 
 /// <summary>
 /// The management HTTP API of a running tremor: plugins (list, load, unload, replace), flows (list, deploy,
-/// undeploy, pause, resume), connector status, and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c>
-/// request needs the bearer token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
+/// undeploy, pause, resume), connector status, <c>/v1/status</c> (one snapshot for <c>tremor top</c> and the status
+/// page at <c>/ui/</c>), and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c> request needs the bearer
+/// token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
 /// </summary>
 public sealed class ManagementApi : IAsyncDisposable
 {
@@ -71,7 +73,7 @@ public sealed class ManagementApi : IAsyncDisposable
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         }
         var app = builder.Build();
-        var api = new Handlers(world, system, discovery, plugins, settings);
+        var api = new Handlers(world, system, discovery, plugins, settings, Stopwatch.StartNew());
 
         app.Use(async (context, next) =>
         {
@@ -115,11 +117,13 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
+        app.MapGet("/v1/status", async ctx => await Json(ctx, 200, await api.Status(coordinator)));
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
         app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
         if (metrics) app.MapPrometheusScrapingEndpoint("/metrics");
         else app.MapGet("/metrics", async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = "metrics are off (tremor.metrics.enabled = off); turn them on to scrape /metrics" }));
+        StatusPage.Map(app);
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 
         await app.StartAsync();
@@ -274,7 +278,7 @@ public sealed class ManagementApi : IAsyncDisposable
         ["runtime"] = RuntimeInformation.FrameworkDescription,
     };
 
-    private sealed class Handlers(IActorRef world, ActorSystem system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings)
+    private sealed class Handlers(IActorRef world, ActorSystem system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings, Stopwatch clock)
     {
         private readonly SemaphoreSlim _pluginChanges = new(1, 1);
 
@@ -444,7 +448,9 @@ public sealed class ManagementApi : IAsyncDisposable
                 result.Add(new Dictionary<string, object?>
                 {
                     ["alias"] = s.Alias,
+                    ["flow"] = s.Alias[..Math.Max(0, s.Alias.IndexOf("::", StringComparison.Ordinal))],
                     ["type"] = s.Type,
+                    ["plugin"] = discovery.Catalog.PluginOf(s.Type),
                     ["state"] = s.State.ToString().ToLowerInvariant(),
                     ["restarts"] = s.Restarts,
                     ["events_in"] = s.EventsIn,
@@ -456,6 +462,38 @@ public sealed class ManagementApi : IAsyncDisposable
                 });
             }
             return result;
+        }
+
+        /// <summary>
+        /// One snapshot for live views (<c>tremor top</c>, the status page): flows, connectors with their counters,
+        /// plugins and, on a cluster node, the cluster. Counters are totals; a client divides the difference between
+        /// two snapshots by the difference of their <c>uptime_ms</c> (monotonic) for rates.
+        /// </summary>
+        public async Task<object> Status(IActorRef? coordinator)
+        {
+            object? cluster = null;
+            if (coordinator is not null)
+            {
+                try
+                {
+                    cluster = await ClusterStatus(coordinator, system);
+                }
+                catch (ApiError e)
+                {
+                    // The rest of the snapshot is still worth showing while the cluster forms.
+                    cluster = new Dictionary<string, object?> { ["error"] = e.Message };
+                }
+            }
+            return new Dictionary<string, object?>
+            {
+                ["uptime_ms"] = clock.ElapsedMilliseconds,
+                ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                ["version"] = VersionInfo()["version"],
+                ["flows"] = await Flows(),
+                ["connectors"] = await Connectors(),
+                ["plugins"] = Plugins(),
+                ["cluster"] = cluster,
+            };
         }
 
         /// <summary>

@@ -101,6 +101,11 @@ public sealed class ProcessFailoverTests(ITestOutputHelper output) : TestKit("ak
         var tickerLine = cli.Output.Split('\n').Single(l => l.StartsWith("ticker ", StringComparison.Ordinal));
         Assert.Contains($"127.0.0.1:{ports[resumedOn]} (running)", tickerLine);
         Assert.Contains("yes", tickerLine);
+        // tremor top on that node lists the cluster's nodes, the survivor up and running the ticker.
+        var top = await RunCli("top", "--once", "--interval", "200ms", "--url", $"http://127.0.0.1:{_apiPorts[resumedOn]}", "--token-file", Path.Combine(_nodes[resumedOn].Directory, "tremor-api.token"));
+        Assert.True(top.ExitCode == 0, top.Output);
+        var nodeLine = top.Output.Split('\n').Single(l => l.Contains($"127.0.0.1:{ports[resumedOn]} ", StringComparison.Ordinal) && l.Contains(" up ", StringComparison.Ordinal));
+        Assert.Contains("ticker", nodeLine);
         var failoverMs = (firstTick - killedAt) / 1_000_000.0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"failover: {failoverMs:0} ms from SIGKILL of node {runner + 1} to the first event on node {resumedOn + 1}"));
         _passed = true;
