@@ -5,7 +5,7 @@ using Akka.Event;
 namespace Tremor.Actors;
 
 /// <summary>Akka logger writing one line per log event to stderr, so stdout stays the data's.</summary>
-public sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+internal sealed class StderrLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
     /// <summary>Creates the logger.</summary>
     public StderrLogger()

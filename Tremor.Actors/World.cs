@@ -56,7 +56,7 @@ public sealed class World : ReceiveActor, IWithTimers
     public sealed record ShutdownRequested(int ExitCode, string Reason);
 
     /// <summary>Stop at once, abandoning a drain under way (a second signal); the run ends non-zero.</summary>
-    public sealed record StopNow(string Reason);
+    internal sealed record StopNow(string Reason);
 
     /// <summary>
     /// SIGINT or SIGTERM: drain, then stop; during a drain (a signal's, or one a connector asked for), stop at once.
@@ -231,7 +231,6 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<SwapPlugin>(OnSwapPlugin);
         Receive<ConnectorActor.InstanceReplaced>(OnInstanceReplaced);
         Receive<SwapTimedOut>(m => FinishSwap(m.Id));
-        Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
         Receive<DeadLetter>(CountDeadLetter);
     }
@@ -242,14 +241,11 @@ public sealed class World : ReceiveActor, IWithTimers
         if (d.Message is Links.EventBatch batch) _deadLettered += batch.Events.Length;
     }
 
-    private IActorRef _plugins = ActorRefs.Nobody;
-
     /// <inheritdoc />
     protected override void PreStart()
     {
         _services.World = Self;
         Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
-        _plugins = Context.ActorOf(PluginManager.Props(_catalog), "plugins");
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
         var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
@@ -411,7 +407,6 @@ public sealed class World : ReceiveActor, IWithTimers
         Receive<SwapTimedOut>(m => FinishSwap(m.Id));
         Receive<SwapPlugin>(m => Sender.Tell(new PluginSwapped(m.Plugin, [], [])));
         Receive<ListFlows>(_ => Sender.Tell(new FlowList(_specs.Values.Select(s => (s, _completed.Contains(s.Name))).ToList())));
-        Receive<PluginManager.ListPlugins>(m => _plugins.Forward(m));
         Receive<FlowManager.SendTo>(m => _flows.Forward(m));
         Receive<FlowManager.Broadcast>(m => _flows.Forward(m));
         Receive<DeadLetter>(CountDeadLetter);

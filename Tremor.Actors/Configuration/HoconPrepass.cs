@@ -30,7 +30,7 @@ public sealed record HoconOrigin(string Source, string? IncludeDirectory, Func<s
 /// <item>A flow, connector or pipeline defined twice in one file is refused (HOCON would merge the two silently).</item>
 /// </list>
 /// </summary>
-public static partial class HoconPrepass
+internal static partial class HoconPrepass
 {
     private const int MaxIncludeDepth = 16;
 

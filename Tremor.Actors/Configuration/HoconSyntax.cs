@@ -8,7 +8,7 @@ namespace Tremor.Actors.Configuration;
 /// and never returns on an unterminated array, so unbalanced brackets, unterminated strings and keys without a
 /// value are reported here, with line and column.
 /// </summary>
-public static class HoconSyntax
+internal static class HoconSyntax
 {
     /// <summary>Throws <see cref="ConfigException"/> naming <paramref name="source"/>, line and column of the first error.</summary>
     public static void Check(string text, string source)

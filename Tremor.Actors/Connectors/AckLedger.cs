@@ -9,7 +9,7 @@ namespace Tremor.Actors.Connectors;
 /// came back acked (delivered by every sink it reached, or dropped by a pipeline), and failed at the first copy that
 /// failed; what comes back for it after that is ignored. Used by one actor; plain, so it is tested without actors.
 /// </summary>
-public sealed class AckLedger
+internal sealed class AckLedger
 {
     private readonly Dictionary<(ulong Stream, ulong Pull), Entry> _entries = [];
 

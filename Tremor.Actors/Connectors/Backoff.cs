@@ -1,7 +1,7 @@
 namespace Tremor.Actors.Connectors;
 
 /// <summary>Exponential backoff with jitter, as a pure function so schedules can be checked directly.</summary>
-public static class Backoff
+internal static class Backoff
 {
     /// <summary>
     /// The delay before attempt <paramref name="attempt"/> (1 = the first retry): <c>min * growth^(attempt-1)</c>, capped at

@@ -31,12 +31,16 @@ public enum ConnectorState
 }
 
 /// <summary>
-/// One running connector: a state machine over its lifecycle (initializing → connecting → running ⇄ paused →
-/// draining, or failed), the source side (pulls while every downstream grants credit), the sink side (one batch in
-/// the plugin at a time, kept in an outbox until the plugin answers), and supervision of its plugin proxy with
-/// exponential backoff and a restart limit.
+/// One running connector: a lifecycle actor whose states are its behaviours (initializing → connecting → running ⇄
+/// paused → draining; restarting, swapping, failed), each entered through <see cref="Transition"/>, which also names it
+/// (<see cref="ConnectorState"/>, what the status reports and what tells the pump whether it may pull). What is not
+/// lifecycle lives in plain classes it drives: the <see cref="SourcePump"/> (pulls while every downstream grants
+/// credit, keeps what waits for credit), the <see cref="SinkOutbox{TUpstream}"/> (one batch in the plugin at a time,
+/// kept until the plugin answers, retried, coalesced, bisected) and the <see cref="AckRouter"/> (acks and fails to
+/// transactional sources, and to its own source plugin). It supervises its plugin proxy with exponential backoff and a
+/// restart limit.
 /// </summary>
-public sealed class ConnectorActor : ReceiveActor, IWithTimers
+public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAckRoutes
 {
     private readonly ConnectorSpec _spec;
     // A box, not the factory: Props keep their arguments for the actor's life, and a hot swap must not keep the old
@@ -50,71 +54,44 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     private readonly HashSet<IActorRef> _ended = [];
-    private readonly LinkedList<Outgoing> _queue = new();
     private readonly List<DateTime> _restartTimes = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Random _random = new();
     private readonly CircuitBreakers _breakers = new();
-    private CancellationTokenSource _pullCancel = new();
-    private ConnectorState _state = ConnectorState.Initializing;
-    private SourceDecoder? _decoder;
-    private SinkEncoder? _encoder;
-    private IActorRef? _proxy;
-    private uint _sourceId;
-    private bool _sourceActive;
-    private bool _sinkActive;
-    private bool _pulling;
-    private bool _sourceFinished;
-    private bool _sinkEnding;
-    private bool _sinkDrained;
-    private bool _sinkEndDone; // the sink's end hook ran; drained once its asynchronous settlements are in too
-    private bool _heldFlushed; // the postprocessors let go of what they held at the end of the stream
-    private Outgoing? _inFlight;
-    private long _deliverySequence;
-    private int _consecutiveFailures;
+    private readonly SourcePump _pump;
+    private readonly SinkOutbox<IActorRef> _outbox = new();
+    private readonly AckRouter _acks;
     // Counters live where a /metrics scrape reads them without asking this actor.
     private readonly ConnectorMetrics _metrics;
-    private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
-    private long _delivered; // sink side: acknowledged by the plugin
-    private long _failed; // sink side: failed (by the plugin, the encoder, or because the connector failed) with no transactional source to hear of it: lost
-    private long _failedBack; // sink side: failed and told to its transactional source (which replays it or tells its peer)
-    private long _pendingAsync; // sink side: handed to an asynchronous sink, not settled yet
-    private string? _lastError;
-    private bool _pausedWhenLost;
-    private readonly bool _isolated;
-    private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
-    private bool _pullInterrupted;
-    private bool _pullSentWhileDraining;
-    private bool _sourceStopSent;
-    private bool _transactional; // what the plugin instance says of its source side (PluginProxy.InstanceCreated)
-    private bool _pullsWhileDraining;
-    // Decoded batches waiting for credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines).
-    private readonly Queue<(string Port, Event[] Events, long[]? Weights)> _ready = new();
-    // Source side: what a transactional source's pulls still wait for (acks from every sink their events reached).
-    private readonly AckLedger _acks = new();
-    private readonly List<EventId> _settledAcks = [];
-    private readonly List<EventId> _settledFails = [];
-    // Sink side: the ack weights of events an asynchronous sink has not settled yet (only events owed an ack).
-    private readonly Dictionary<EventId, long> _asyncWeights = [];
-    private readonly HashSet<EventId> _settledEarly = []; // settled by the plugin during the call in flight, before its reply
-    private bool _finishWhenSent;
-    private bool _endWhenSent; // a sink-only connector's err port ends once what waits on it was sent
     private readonly LogRateLimit _unlinkedErrors = new(UnlinkedErrorsBurst, UnlinkedErrorsInterval);
+    /// <summary>The name of the current behaviour: set only by <see cref="Transition"/> (and a connect attempt's reason).</summary>
+    private ConnectorState _state = ConnectorState.Initializing;
+    private SourceDecoder? _decoder; // the source side: null when the connector has none (or is not started)
+    private SinkEncoder? _encoder; // the sink side: null when the connector has none (or is not started)
+    private SinkEnd _sinkEnd = SinkEnd.Open;
+    private IActorRef? _proxy;
+    private uint _sourceId;
+    private int _consecutiveFailures;
+    private int _connectAttempt;
     private int _instances;
+    private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
+    private string? _lastError;
+    private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
+    private bool _drainRequested; // asked while no instance could drain (waiting, restarting, swapping): drained once running
+    private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
     private PendingSwap? _swap;
-    private bool _pausedAtSwap;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
-    public sealed record Start;
+    internal sealed record Start;
 
     /// <summary>Stop pulling / delivering until <see cref="Resume"/>.</summary>
-    public sealed record Pause;
+    internal sealed record Pause;
 
     /// <summary>Go on after <see cref="Pause"/>.</summary>
-    public sealed record Resume;
+    internal sealed record Resume;
 
     /// <summary>Pull nothing new; flush, pass end-of-stream downstream, finish delivering.</summary>
-    public sealed record Drain;
+    internal sealed record Drain;
 
     /// <summary>Ask for a <see cref="Status"/>.</summary>
     public sealed record GetStatus;
@@ -123,35 +100,35 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     public sealed record Status(string Alias, string Type, ConnectorState State, int Restarts, long EventsIn, long EventsOut, long Errors, long Dropped, string? LastError, bool CircuitBreakerOpen = false);
 
     /// <summary>The plugin lost its peer (<see cref="IPluginHost.ConnectionLost"/>): reconnect, holding the sources upstream back meanwhile.</summary>
-    public sealed record ConnectionLost(string Reason);
+    internal sealed record ConnectionLost(string Reason);
 
     /// <summary>Reported to the flow on every state change.</summary>
-    public sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
+    internal sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
 
     /// <summary>Reported to the flow: the source side sent its last event (or has none).</summary>
-    public sealed record SourceFinished(string Alias);
+    internal sealed record SourceFinished(string Alias);
 
     /// <summary>Reported to the flow: the sink side delivered everything it will get (or has none).</summary>
-    public sealed record SinkDrained(string Alias);
+    internal sealed record SinkDrained(string Alias);
 
     /// <summary>Sink or pipeline → source: these copies of events were delivered (or dropped), with their ack weights.</summary>
-    public sealed record AckEvents(EventId[] Ids, long[] Weights);
+    internal sealed record AckEvents(EventId[] Ids, long[] Weights);
 
     /// <summary>Sink or pipeline → source: these copies of events failed, with their ack weights.</summary>
-    public sealed record FailEvents(EventId[] Ids, long[] Weights, string Reason);
+    internal sealed record FailEvents(EventId[] Ids, long[] Weights, string Reason);
 
     /// <summary>An asynchronous sink answered for events through the host.</summary>
-    public sealed record SinkAsyncReply(EventId[] Ids, string? Error);
+    internal sealed record SinkAsyncReply(EventId[] Ids, string? Error);
 
     /// <summary>
     /// Hot swap: replace the plugin instance by one from <paramref name="Factory"/> (the new version of its plugin). The
     /// current instance hands over what it holds (a source what it read, a sink the batch it was given) and is disposed;
     /// the links, the batches not yet handed to the plugin (the outbox) and the counters stay. Answered with <see cref="InstanceReplaced"/> once the old instance is gone.
     /// </summary>
-    public sealed record ReplaceInstance(IConnectorFactory Factory);
+    internal sealed record ReplaceInstance(IConnectorFactory Factory);
 
     /// <summary>The old plugin instance was disposed and (unless the connector is not running) a new one created.</summary>
-    public sealed record InstanceReplaced(string Alias);
+    internal sealed record InstanceReplaced(string Alias);
 
     private sealed record SwapTimedOut
     {
@@ -160,13 +137,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private sealed record RetryConnect(int Attempt);
 
-    private sealed record RecreateProxy;
+    private sealed record RecreateProxy
+    {
+        public static RecreateProxy Instance { get; } = new();
+    }
 
-    private sealed record PullAgain;
+    private sealed record PullAgain
+    {
+        public static PullAgain Instance { get; } = new();
+    }
 
-    private sealed record PreviousInstanceStopped;
+    private sealed record PreviousInstanceStopped
+    {
+        public static PreviousInstanceStopped Instance { get; } = new();
+    }
 
-    private sealed record LogUnlinkedErrors;
+    private sealed record LogUnlinkedErrors
+    {
+        public static LogUnlinkedErrors Instance { get; } = new();
+    }
 
     /// <summary>A postprocessor's hold ran out (<c>collect</c>'s <c>max-wait</c>): what it holds goes to the sink.</summary>
     private sealed record FlushHeld
@@ -174,16 +163,34 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         public static FlushHeld Instance { get; } = new();
     }
 
+    /// <summary>How far the sink side got towards the end of its stream (every upstream ended, the outbox empty).</summary>
+    private enum SinkEnd
+    {
+        /// <summary>Taking batches.</summary>
+        Open,
+        /// <summary>What the postprocessors held (and a stream's trailer) went out.</summary>
+        Flushed,
+        /// <summary>The sink's end hook was sent to the instance.</summary>
+        Ending,
+        /// <summary>The end hook ran; waiting for an asynchronous sink to settle what it took.</summary>
+        Ended,
+        /// <summary>Everything it will get was delivered (or it has no sink side): reported to the flow.</summary>
+        Drained,
+    }
+
     /// <summary>Errors on an unlinked err port logged one by one per interval, before the rest is summed up.</summary>
     private const int UnlinkedErrorsBurst = 10;
 
     private static readonly TimeSpan UnlinkedErrorsInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
+    private const int CoalesceBatches = 4;
+
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props for a connector of <paramref name="spec"/> whose plugin factory is <paramref name="factory"/>; reports go to <paramref name="flow"/>.</summary>
-    public static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
+    internal static Props Props(ConnectorSpec spec, IConnectorFactory factory, PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath, IActorRef flow) =>
         Akka.Actor.Props.Create(() => new ConnectorActor(spec, new StrongBox<IConnectorFactory>(factory), catalog, services, dataPath, flow));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
@@ -196,7 +203,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _dataPath = dataPath;
         _flow = flow;
         _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type, provider.Value!.Kinds, catalog.PluginOf(spec.Type));
-        _isolated = spec.Isolation.Mode == "process";
+        _pump = new SourcePump(dataPath.BatchSize, this);
+        _acks = new AckRouter(this);
         Initializing();
     }
 
@@ -212,6 +220,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// <summary>The factory instances are created from (replaced by a hot swap).</summary>
     private IConnectorFactory Factory => _provider.Value!;
 
+    /// <summary>Calls into a process-isolated plugin are round trips to another process: batches that wait go in one.</summary>
+    private bool Isolated => _spec.Isolation.Mode == "process";
+
+    // ---- Lifecycle: one behaviour per state ----
+
+    /// <summary>Enters a state: its behaviour and its name (reported to the flow and the metrics).</summary>
+    private void Transition(ConnectorState state, Action behaviour, string? reason = null)
+    {
+        SetState(state, reason);
+        Become(behaviour);
+    }
+
+    private void SetState(ConnectorState state, string? reason)
+    {
+        _state = state;
+        _metrics.State = state;
+        _flow.Tell(new StateChanged(_spec.Alias, state, reason));
+    }
+
     private void Initializing()
     {
         Receive<LinkOutput>(l => _outlets.Add(l));
@@ -219,12 +246,145 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         Common();
     }
 
+    /// <summary>The previous instance of this connector (a restart, or the same flow deployed again) is still stopping.</summary>
+    private void WaitingForPreviousInstance()
+    {
+        Receive<PreviousInstanceStopped>(_ => StartInstance());
+        Receive<Drain>(_ => _drainRequested = true);
+        Common();
+    }
+
+    private void Connecting()
+    {
+        Receive<PluginProxy.Connected>(OnConnected);
+        Receive<RetryConnect>(m =>
+        {
+            _connectAttempt = m.Attempt;
+            _proxy?.Tell(new PluginProxy.Connect(m.Attempt));
+        });
+        Receive<Drain>(_ => BeginDrain());
+        Receive<ReplaceInstance>(BeginSwap);
+        Common();
+    }
+
+    private void Running()
+    {
+        Receive<Pause>(_ => BecomePaused());
+        Receive<Drain>(_ => BeginDrain());
+        Receive<ConnectionLost>(OnConnectionLost);
+        Receive<ReplaceInstance>(BeginSwap);
+        Common();
+    }
+
+    private void Paused()
+    {
+        Receive<Resume>(_ =>
+        {
+            TellHook(PluginProxy.HookKind.Resume);
+            BecomeRunning();
+        });
+        Receive<Drain>(_ => BeginDrain());
+        Receive<ConnectionLost>(OnConnectionLost);
+        Receive<ReplaceInstance>(BeginSwap);
+        Common();
+    }
+
+    private void Draining()
+    {
+        Receive<Drain>(_ => { });
+        Common();
+    }
+
+    private void Restarting()
+    {
+        Receive<RecreateProxy>(_ => StartInstance());
+        Receive<Drain>(_ => _drainRequested = true);
+        Common();
+    }
+
+    /// <summary>Failed for good: what still reaches it is failed back at once, never held.</summary>
+    private void Failed()
+    {
+        Receive<EventBatch>(RejectBatch);
+        Receive<FlushHeld>(_ => { });
+        Common();
+    }
+
+    /// <summary>What every state takes: the data path, acks, status, supervision, and requests that do not apply to it.</summary>
+    private void Common()
+    {
+        Receive<LinkInput>(l =>
+        {
+            _upstreams.Add(l.Upstream);
+            l.Upstream.Tell(new Credit(_dataPath.Credits));
+        });
+        Receive<Credit>(c =>
+        {
+            _outlets.Grant(Sender, c.Batches);
+            _pump.SendWaiting();
+            _pump.TryPull();
+        });
+        Receive<PullAgain>(_ => _pump.TryPull());
+        Receive<PluginProxy.Pulled>(OnPulled);
+        Receive<PluginProxy.SourceStopped>(OnSourceStopped);
+        Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining));
+        Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
+        Receive<FlushHeld>(_ => OnFlushHeld());
+        Receive<EventBatch>(OnEventBatch);
+        Receive<EndOfStream>(_ =>
+        {
+            _ended.Add(Sender);
+            CheckSinkEnd();
+        });
+        Receive<PluginProxy.Delivered>(OnDelivered);
+        Receive<PluginProxy.HookDone>(OnHookDone);
+        Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
+        Receive<AckEvents>(m => _acks.Returned(m.Ids, m.Weights, failed: false));
+        Receive<FailEvents>(m => _acks.Returned(m.Ids, m.Weights, failed: true));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
+        Receive<ConnectionLost>(m =>
+        {
+            // Connecting already, restarting, draining or failed: those paths deal with a dead peer themselves.
+            _lastError = m.Reason;
+            _log.Warning("{0}: connection lost while {1}: {2}", _spec.Alias, _state, m.Reason);
+        });
+        Receive<CircuitBreaker>(m =>
+        {
+            if (!_breakers.Apply(m, Sender)) return;
+            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
+            if (m.Open)
+            {
+                _log.Warning("{0}: circuit breaker open ({1}): pulling stops until it closes", _spec.Alias, m.Reason);
+            }
+            else
+            {
+                _log.Info("{0}: circuit breaker closed: pulling again", _spec.Alias);
+                _pump.TryPull();
+            }
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => OnProxyDied());
+        Receive<ReplaceInstance>(m =>
+        {
+            // Not started, restarting (the next instance comes from the new factory), draining or failed: no instance
+            // to hand over from.
+            _provider.Value = m.Factory;
+            Sender.Tell(new InstanceReplaced(_spec.Alias));
+        });
+        Receive<LinkOutput>(l => _outlets.Add(l));
+        Receive<RecreateProxy>(_ => { });
+        Receive<PluginProxy.Connected>(_ => { });
+        Receive<Pause>(_ => { });
+        Receive<Resume>(_ => { });
+        Receive<Drain>(_ => { });
+        Receive<Start>(_ => { });
+        Receive<RetryConnect>(_ => { });
+        Receive<SwapTimedOut>(_ => { }); // a swap that finished just before its timer
+    }
+
     private void OnStart()
     {
-        _sourceActive = Factory.Kinds.HasFlag(ConnectorKinds.Source) && (_outlets.IsLinked("out") || _outlets.IsLinked("err"));
-        _sinkActive = Factory.Kinds.HasFlag(ConnectorKinds.Sink) && _upstreams.Count > 0;
         var codecSpec = _spec.Codec ?? (Factory.DefaultCodec is { } d ? new ProcessorSpec(d, new PluginConfig($"{_spec.Path}.codec.config", null)) : null);
-        if (_sourceActive)
+        if (Factory.Kinds.HasFlag(ConnectorKinds.Source) && (_outlets.IsLinked("out") || _outlets.IsLinked("err")))
         {
             _sourceId = _services.RegisterSource(Self);
             var codecFactory = codecSpec is null ? null : _catalog.Codec(codecSpec.Name, $"{_spec.Path}.codec");
@@ -236,10 +396,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         }
         else
         {
-            _sourceFinished = true;
-            _flow.Tell(new SourceFinished(_spec.Alias));
+            _pump.NoSource();
         }
-        if (_sinkActive)
+        if (Factory.Kinds.HasFlag(ConnectorKinds.Sink) && _upstreams.Count > 0)
         {
             var sinkCodec = codecSpec ?? new ProcessorSpec("json", new PluginConfig($"{_spec.Path}.codec.config", null));
             var codec = _catalog.Codec(sinkCodec.Name, $"{_spec.Path}.codec").Create(sinkCodec.Config);
@@ -262,19 +421,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var previous = _services.InstanceStopped(_spec.Alias);
         if (!previous.IsCompleted)
         {
-            previous.ContinueWith(_ => new PreviousInstanceStopped(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).PipeTo(Self);
-            Become(() =>
-            {
-                Receive<PreviousInstanceStopped>(_ => StartInstance());
-                Receive<Drain>(_ => _drainRequested = true);
-                Common();
-            });
+            previous.ContinueWith(_ => PreviousInstanceStopped.Instance, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).PipeTo(Self);
+            Become(WaitingForPreviousInstance);
             return;
         }
-        _sourceStopSent = false; // a stop sent to an instance that died was never answered
         // Pull ids are the instance's own: a new one cannot be told of the last one's pulls (it reads from where the
         // last acknowledged data left off, or its peer delivers again what was not acknowledged).
-        _acks.Clear();
+        _acks.NewInstance();
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
         _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _metrics, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
@@ -283,34 +436,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void BecomeConnecting(int attempt)
     {
-        SetState(ConnectorState.Connecting, null);
-        Become(() =>
-        {
-            Receive<PluginProxy.Connected>(OnConnected);
-            Receive<RetryConnect>(m =>
-            {
-                _connectAttempt = m.Attempt;
-                _proxy?.Tell(new PluginProxy.Connect(m.Attempt));
-            });
-            Receive<Drain>(_ => BeginDrain());
-            Common();
-        });
+        Transition(ConnectorState.Connecting, Connecting);
         _connectAttempt = attempt;
         _proxy!.Tell(new PluginProxy.Connect(attempt));
     }
-
-    private int _connectAttempt;
-    private bool _drainRequested;
-    private int _bisectBudget;
 
     private void OnConnected(PluginProxy.Connected m)
     {
         if (m.Ok)
         {
-            if (_lostReason is not null) Reconnected();
-            else if (_pausedAtSwap && !_drainRequested) BecomePaused();
+            if (_lostReason is not null)
+            {
+                _lostReason = null;
+                _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
+                TellUpstreams(new CircuitBreaker(false, "reconnected"));
+            }
+            var paused = _resumePaused && !_drainRequested;
+            _resumePaused = false;
+            if (paused) BecomePaused();
             else BecomeRunning();
-            _pausedAtSwap = false;
             return;
         }
         _lastError = m.Error;
@@ -329,170 +473,64 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void BecomeRunning()
     {
-        SetState(ConnectorState.Running, null);
-        Become(() =>
-        {
-            Receive<Pause>(_ => BecomePaused());
-            Receive<Drain>(_ => BeginDrain());
-            Common();
-        });
-        if (_inFlight is { } pending) SendToSink(pending);
+        Transition(ConnectorState.Running, Running);
+        // A batch the plugin died with is sent again to the new instance.
+        if (_outbox.InFlight is { } pending) SendToSink(pending);
         if (_drainRequested)
         {
             BeginDrain();
             return;
         }
-        TryPull();
+        _pump.TryPull();
         TryDeliver();
         CheckSinkEnd();
     }
 
     private void BecomePaused()
     {
-        SetState(ConnectorState.Paused, null);
+        Transition(ConnectorState.Paused, Paused);
         TellHook(PluginProxy.HookKind.Pause);
-        Become(() =>
-        {
-            Receive<Resume>(_ =>
-            {
-                TellHook(PluginProxy.HookKind.Resume);
-                BecomeRunning();
-            });
-            Receive<Drain>(_ => BeginDrain());
-            Common();
-        });
     }
 
     private void BeginDrain()
     {
         _drainRequested = true;
-        SetState(ConnectorState.Draining, null);
         Timers.Cancel("reconnect");
-        Become(() =>
-        {
-            Receive<Drain>(_ => { });
-            Common();
-        });
+        Transition(ConnectorState.Draining, Draining);
         if (_proxy is null)
         {
             // Nothing can be flushed without an instance: end the stream here.
-            FinishSource();
+            _pump.Finish();
             return;
         }
         TellHook(PluginProxy.HookKind.Drain);
-        if (_sourceActive && !_sourceFinished)
+        if (_decoder is not null && !_pump.Finished)
         {
-            if (_pullsWhileDraining)
+            if (_pump.PullsWhileDraining)
             {
                 // The source hands over what it already accepted: pull (after the drain hook, which the instance
                 // sees first) until a pull comes back empty.
-                TryPull();
+                _pump.TryPull();
             }
             else
             {
-                _pullCancel.Cancel();
-                if (!_pulling) StopSource();
+                _pump.CancelPull();
+                if (!_pump.Pulling) _pump.Stop();
             }
         }
         TryDeliver();
     }
 
-    private void Common()
-    {
-        Receive<LinkInput>(l =>
-        {
-            _upstreams.Add(l.Upstream);
-            l.Upstream.Tell(new Credit(_dataPath.Credits));
-        });
-        Receive<Credit>(c =>
-        {
-            _outlets.Grant(Sender, c.Batches);
-            SendReady();
-            TryPull();
-        });
-        Receive<PullAgain>(_ => TryPull());
-        Receive<PluginProxy.Pulled>(OnPulled);
-        Receive<PluginProxy.SourceStopped>(OnSourceStopped);
-        Receive<PluginProxy.InstanceCreated>(m =>
-        {
-            _transactional = m.Transactional;
-            _pullsWhileDraining = m.PullsWhileDraining;
-        });
-        Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
-        Receive<FlushHeld>(_ => OnFlushHeld());
-        Receive<EventBatch>(OnEventBatch);
-        Receive<EndOfStream>(_ =>
-        {
-            _ended.Add(Sender);
-            CheckSinkEnd();
-        });
-        Receive<PluginProxy.Delivered>(OnDelivered);
-        Receive<PluginProxy.HookDone>(OnHookDone);
-        Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
-        Receive<AckEvents>(m => Returned(m.Ids, m.Weights, failed: false));
-        Receive<FailEvents>(m => Returned(m.Ids, m.Weights, failed: true));
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _spec.Type, _state, _metrics.Restarts, _metrics.EventsIn, _metrics.EventsOut, _metrics.Errors, _metrics.Dropped, _lastError, _breakers.IsOpen)));
-        Receive<ConnectionLost>(OnConnectionLost);
-        Receive<CircuitBreaker>(m =>
-        {
-            if (!_breakers.Apply(m, Sender)) return;
-            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
-            if (m.Open)
-            {
-                _log.Warning("{0}: circuit breaker open ({1}): pulling stops until it closes", _spec.Alias, m.Reason);
-            }
-            else
-            {
-                _log.Info("{0}: circuit breaker closed: pulling again", _spec.Alias);
-                TryPull();
-            }
-        });
-        Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => OnProxyDied());
-        Receive<RecreateProxy>(_ =>
-        {
-            if (_state != ConnectorState.Restarting) return;
-            StartInstance();
-        });
-        Receive<PluginProxy.Connected>(_ => { });
-        Receive<Pause>(_ => { });
-        Receive<Resume>(_ => { });
-        Receive<Drain>(_ => { });
-        Receive<Start>(_ => { });
-        Receive<LinkOutput>(l => _outlets.Add(l));
-        Receive<RetryConnect>(_ => { });
-        Receive<ReplaceInstance>(OnReplaceInstance);
-        Receive<SwapTimedOut>(_ => { }); // a swap that finished just before its timer
-    }
-
     private void OnConnectionLost(ConnectionLost m)
     {
         _lastError = m.Reason;
-        if (_state is not (ConnectorState.Running or ConnectorState.Paused))
-        {
-            // Connecting already, restarting, draining or failed: those paths deal with a dead peer themselves.
-            _log.Warning("{0}: connection lost while {1}: {2}", _spec.Alias, _state, m.Reason);
-            return;
-        }
         _log.Warning("{0}: connection lost ({1}); circuit breaker opened upstream, reconnecting", _spec.Alias, m.Reason);
         _lostReason = m.Reason;
-        _pausedWhenLost = _state == ConnectorState.Paused;
+        _resumePaused = _state == ConnectorState.Paused;
         TellUpstreams(new CircuitBreaker(true, $"{_spec.Alias}: {m.Reason}"));
         // A pull waiting on the dead peer would hold the plugin instance: the connect must get through.
-        if (_pulling) _pullCancel.Cancel();
+        if (_pump.Pulling) _pump.CancelPull();
         BecomeConnecting(1);
-    }
-
-    private void Reconnected()
-    {
-        _lostReason = null;
-        _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
-        TellUpstreams(new CircuitBreaker(false, "reconnected"));
-        if (_pausedWhenLost && !_drainRequested)
-        {
-            BecomePaused();
-            return;
-        }
-        BecomeRunning();
     }
 
     private void TellUpstreams(CircuitBreaker message)
@@ -507,132 +545,136 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void TellHook(PluginProxy.HookKind kind)
     {
         if (_proxy is null) return;
-        if (_pulling && !_pullInterrupted)
-        {
-            _pullInterrupted = true;
-            _pullCancel.Cancel();
-        }
+        _pump.InterruptPull();
         _proxy.Tell(new PluginProxy.Hook(kind));
     }
 
-    private void TryPull()
+    private void OnProxyDied()
     {
-        if (!_sourceActive || _sourceFinished || _pulling || _sourceStopSent || _proxy is null || _breakers.IsOpen) return;
-        if (_state != ConnectorState.Running && !(_state == ConnectorState.Draining && _pullsWhileDraining)) return;
-        // What the last pull brought leaves first: no link takes more than its credits.
-        if (_ready.Count > 0 || !_outlets.AllHaveCredit) return;
-        _pulling = true;
-        _pullSentWhileDraining = _state == ConnectorState.Draining;
-        if (_pullCancel.IsCancellationRequested) _pullCancel = new CancellationTokenSource();
-        _proxy.Tell(new PluginProxy.Pull(_dataPath.BatchSize, _pullCancel.Token));
+        _proxy = null;
+        _pump.InstanceGone();
+        if (_sinkEnd is SinkEnd.Ending or SinkEnd.Ended) _sinkEnd = SinkEnd.Flushed; // the next instance is asked to end
+        if (_state is ConnectorState.Failed) return;
+        var now = Context.System.Scheduler.Now.UtcDateTime;
+        _restartTimes.RemoveAll(t => now - t > _spec.Restart.Window);
+        if (!_outbox.BisectingWithinBudget && _restartTimes.Count >= _spec.Restart.MaxRestarts)
+        {
+            Fail($"the plugin failed {_restartTimes.Count + 1} times within {_spec.Restart.Window.TotalSeconds:0}s (limit {_spec.Restart.MaxRestarts} restarts): {_lastError}");
+            return;
+        }
+        // While a poison batch is being narrowed down, the crashes are expected: they neither count towards the
+        // restart limit nor grow the backoff, within a budget, so a plugin that fails on everything still ends failed.
+        var crash = _outbox.Crashed(_spec.Isolation.QuarantineAfter);
+        if (crash.UncountedRestarts > 0)
+        {
+            // The restarts this batch caused are the data's fault, not the plugin's: they do not count to the limit.
+            var caused = Math.Min(crash.UncountedRestarts, _restartTimes.Count);
+            _restartTimes.RemoveRange(_restartTimes.Count - caused, caused);
+        }
+        if (crash.Split is { } split)
+        {
+            _log.Warning("{0}: a batch of {1} {2} killed the plugin {3} time(s); bisecting it to find the poison one(s)", _spec.Alias, split.Size, split.Payloads is null ? "event(s)" : "payload(s)", split.Failures);
+        }
+        if (crash.Poison is { } poison)
+        {
+            if (poison.Payloads is { } payload) PoisonedPayload(payload);
+            else Poisoned(poison.Events[0], poison.Weights);
+            ReturnCredits(poison);
+        }
+        if (crash.CountsAsRestart)
+        {
+            _restartTimes.Add(now);
+            _consecutiveFailures++;
+        }
+        _metrics.Restarts++;
+        _metrics.Plugin?.Restarted();
+        var r = _spec.Restart;
+        var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
+        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _metrics.Restarts);
+        Timers.StartSingleTimer("recreate", RecreateProxy.Instance, delay);
+        Transition(ConnectorState.Restarting, Restarting, _lastError);
     }
+
+    private void Fail(string reason)
+    {
+        if (_lostReason is not null)
+        {
+            // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
+            _lostReason = null;
+            TellUpstreams(new CircuitBreaker(false, reason));
+        }
+        _lastError = reason;
+        _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);
+        Transition(ConnectorState.Failed, Failed, reason);
+        if (_proxy is not null)
+        {
+            Context.Unwatch(_proxy);
+            Context.Stop(_proxy);
+            _proxy = null;
+        }
+        // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
+        foreach (var batch in _outbox.TakeAll())
+        {
+            _acks.Failed(batch.Events, batch.Weights, reason);
+            ReturnCredits(batch);
+        }
+        if (_encoder?.Ledger is { } ledger)
+        {
+            // Events the postprocessors held or that were in payloads not delivered: failed back too.
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            ledger.Abandon(reason, settled);
+            ApplySettled(settled);
+        }
+        _pump.Finish();
+        CheckSinkEnd();
+    }
+
+    // ---- Source side: the pump pulls, this actor counts and routes ----
 
     private void OnPulled(PluginProxy.Pulled m)
     {
-        _pulling = false;
-        var interrupted = _pullInterrupted;
-        _pullInterrupted = false;
         _consecutiveFailures = 0;
-        var brought = m.Events.Length > 0 || m.Errors.Length > 0;
         _metrics.EventsOut += m.Events.Length;
-        Ready("out", m.Events, _transactional && m.Events.Length > 0 ? _acks.Register(m.Events) : null);
+        var weights = _pump.Transactional ? _acks.Register(m.Events) : null;
         if (m.Errors.Length > 0)
         {
             _metrics.Errors += m.Errors.Length;
-            if (_transactional)
+            if (_pump.Transactional)
             {
                 // A transactional source hears at once that bytes it produced could not be decoded (an HTTP server
                 // answers the request with an error instead of waiting for a reply that will never come).
                 var rejected = m.Errors.Where(e => e.Id.PullId != ulong.MaxValue).Select(e => (e.Id, e.Data["error"].AsString() ?? e.Data["error"].ToString())).ToArray();
                 if (rejected.Length > 0) _proxy?.Tell(new PluginProxy.SourceRejects(rejected));
             }
-            Ready("err", m.Errors, null);
         }
-        SendReady();
-        if (m.Status == PullStatus.Finished)
+        switch (_pump.Pulled(m.Events, weights, m.Errors, m.Status))
         {
-            FinishSource();
-            return;
-        }
-        if (_state == ConnectorState.Draining)
-        {
-            // Pull on while pulls bring something; a pull sent before the drain hook ran, or cut short for a sink
-            // batch or a hook, does not count as the last.
-            if (_pullsWhileDraining && (brought || !_pullSentWhileDraining || interrupted))
-            {
-                TryPull();
-                return;
-            }
-            StopSource();
-            return;
-        }
-        if (m.Status == PullStatus.Empty && !brought && !interrupted)
-        {
-            Timers.StartSingleTimer("pull", new PullAgain(), TimeSpan.FromMilliseconds(10));
-            return;
-        }
-        TryPull();
-    }
-
-    /// <summary>Queues what a pull decoded for <paramref name="port"/>, cut into batches of at most batch-size.</summary>
-    private void Ready(string port, Event[] events, long[]? weights)
-    {
-        for (var from = 0; from < events.Length; from += _dataPath.BatchSize)
-        {
-            _ready.Enqueue((port, Batches.Slice(events, from, _dataPath.BatchSize), Batches.Slice(weights, from, _dataPath.BatchSize)));
+            case PullOutcome.Finish:
+                _pump.Finish();
+                break;
+            case PullOutcome.Stop:
+                _pump.Stop();
+                break;
+            case PullOutcome.PullLater:
+                Timers.StartSingleTimer("pull", PullAgain.Instance, TimeSpan.FromMilliseconds(10));
+                break;
+            default:
+                _pump.TryPull();
+                break;
         }
     }
 
-    /// <summary>
-    /// Copies of this source's events came back from a sink or a pipeline: the pulls whose whole weight is back are
-    /// acked to the plugin, the ones a copy failed are failed (once each).
-    /// </summary>
-    private void Returned(EventId[] ids, long[] weights, bool failed)
+    private void OnSourceStopped(PluginProxy.SourceStopped m)
     {
-        for (var i = 0; i < ids.Length; i++) _acks.Return(ids[i], weights[i], failed, _settledAcks, _settledFails);
-        if (_settledAcks.Count == 0 && _settledFails.Count == 0 || _proxy is null) return;
-        if (_pulling && !_pullInterrupted)
-        {
-            // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
-            // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
-            _pullInterrupted = true;
-            _pullCancel.Cancel();
-        }
-        _proxy.Tell(new PluginProxy.SourceAcks(_settledAcks.ToArray(), _settledFails.ToArray()));
-        _settledAcks.Clear();
-        _settledFails.Clear();
+        LogUnfinished(m);
+        _pump.Finish();
     }
 
-    /// <summary>Sends the decoded batches that wait, in order, while their port's downstreams grant credit.</summary>
-    private void SendReady()
+    private void LogUnfinished(PluginProxy.SourceStopped m)
     {
-        while (_ready.TryPeek(out var next))
+        foreach (var u in m.Unfinished)
         {
-            if (_outlets.IsLinked(next.Port))
-            {
-                if (!_outlets.HasCredit(next.Port)) return;
-                _outlets.Send(next.Port, next.Events, Self, next.Weights);
-            }
-            else if (next.Port == "err")
-            {
-                LogUnlinked(next.Events);
-            }
-            else
-            {
-                _metrics.Dropped += next.Events.Length;
-                // Nowhere to go is the flow's decision, not a failure: acknowledged, as a pipeline's drop is.
-                if (next.Weights is { } dropped) Returned(next.Events.Select(e => e.Id).ToArray(), dropped, failed: false);
-            }
-            _ready.Dequeue();
-        }
-        if (_finishWhenSent) FinishSource();
-        if (_endWhenSent)
-        {
-            _endWhenSent = false;
-            _outlets.EndAll(Self);
-            // The tally sent when the sink drained counted these err events as waiting; a completed run stops
-            // nothing, so this is the report its summary reads.
-            ReportTally();
+            _log.Warning("{0}: stopped mid-stream: {1} byte(s) of an unfinished frame in stream {2} not emitted (its rest was not read)", _spec.Alias, u.Bytes, u.StreamId);
         }
     }
 
@@ -654,7 +696,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             }
             else if (!Timers.IsTimerActive("unlinked-errors"))
             {
-                Timers.StartSingleTimer("unlinked-errors", new LogUnlinkedErrors(), _unlinkedErrors.UntilWindowEnd(now));
+                Timers.StartSingleTimer("unlinked-errors", LogUnlinkedErrors.Instance, _unlinkedErrors.UntilWindowEnd(now));
             }
         }
     }
@@ -665,58 +707,89 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _log.Warning("{0}: {1} more error(s) not logged in the last {2:0}s (err port not linked; {3} errors so far); the last: {4}", _spec.Alias, suppressed.Count, UnlinkedErrorsInterval.TotalSeconds, _metrics.Errors, suppressed.Last);
     }
 
-    /// <summary>The last step of a source's drain: no pull after it; what the preprocessors hold is dropped (see <see cref="PluginProxy.StopSource"/>).</summary>
-    private void StopSource()
-    {
-        _sourceStopSent = true;
-        _proxy?.Tell(PluginProxy.StopSource.Instance);
-    }
+    bool IPumpPorts.IsLinked(string port) => _outlets.IsLinked(port);
 
-    private void OnSourceStopped(PluginProxy.SourceStopped m)
-    {
-        LogUnfinished(m);
-        FinishSource();
-    }
+    bool IPumpPorts.HasCredit(string port) => _outlets.HasCredit(port);
 
-    private void LogUnfinished(PluginProxy.SourceStopped m)
+    bool IPumpPorts.MayPull => _proxy is not null && !_breakers.IsOpen && _outlets.AllHaveCredit;
+
+    PullGate IPumpPorts.Gate => _state switch
     {
-        foreach (var u in m.Unfinished)
+        ConnectorState.Running => PullGate.Open,
+        ConnectorState.Draining => PullGate.Draining,
+        _ => PullGate.Closed,
+    };
+
+    void IPumpPorts.Send(string port, Event[] events, long[]? weights) => _outlets.Send(port, events, Self, weights);
+
+    void IPumpPorts.Unlinked(string port, Event[] events, long[]? weights)
+    {
+        if (port == "err")
         {
-            _log.Warning("{0}: stopped mid-stream: {1} byte(s) of an unfinished frame in stream {2} not emitted (its rest was not read)", _spec.Alias, u.Bytes, u.StreamId);
-        }
-    }
-
-    private void FinishSource()
-    {
-        if (_sourceFinished) return;
-        if (_ready.Count > 0)
-        {
-            // The end of the stream goes after the last batch.
-            _finishWhenSent = true;
+            LogUnlinked(events);
             return;
         }
-        _sourceFinished = true;
-        _outlets.EndAll(Self);
-        ReportTally();
-        _flow.Tell(new SourceFinished(_spec.Alias));
+        _metrics.Dropped += events.Length;
+        // Nowhere to go is the flow's decision, not a failure: acknowledged, as a pipeline's drop is.
+        if (weights is not null) _acks.Returned(events.Select(e => e.Id).ToArray(), weights, failed: false);
     }
+
+    void IPumpPorts.Pull(int capacity, CancellationToken cancel) => _proxy?.Tell(new PluginProxy.Pull(capacity, cancel));
+
+    /// <summary>The last step of a source's drain: no pull after it; what the preprocessors hold is dropped (see <see cref="PluginProxy.StopSource"/>).</summary>
+    void IPumpPorts.StopSource() => _proxy?.Tell(PluginProxy.StopSource.Instance);
+
+    void IPumpPorts.EndOfStream()
+    {
+        _outlets.EndAll(Self);
+        // A completed run stops nothing: this is the report its summary reads.
+        ReportTally();
+    }
+
+    void IPumpPorts.SourceFinished() => _flow.Tell(new SourceFinished(_spec.Alias));
+
+    bool IAckRoutes.ToSource(uint sourceId, object message)
+    {
+        if (_services.Source(sourceId) is not { } source) return false;
+        source.Tell(message);
+        return true;
+    }
+
+    bool IAckRoutes.ToPlugin(EventId[] acked, EventId[] failed)
+    {
+        if (_proxy is null) return false;
+        // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
+        // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
+        _pump.InterruptPull();
+        _proxy.Tell(new PluginProxy.SourceAcks(acked, failed));
+        return true;
+    }
+
+    // ---- Sink side: encoding here, the outbox keeps, the ack router settles ----
 
     private void OnEventBatch(EventBatch batch)
     {
-        _metrics.EventsIn += batch.Events.Length;
-        if (!_sinkActive || _state == ConnectorState.Failed)
+        if (_encoder is null)
         {
-            FailBack(batch.Events, batch.Weights, _lastError ?? "connector failed");
-            Sender.Tell(new Credit(1));
+            RejectBatch(batch);
             return;
         }
-        if (_encoder!.Ledger is not null)
+        _metrics.EventsIn += batch.Events.Length;
+        if (_encoder.Ledger is not null)
         {
             Stage(batch.Events, batch.Weights, Sender);
             return;
         }
-        _queue.AddLast(new Outgoing([Sender], batch.Events, batch.Weights, bisecting: false));
+        _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false));
         TryDeliver();
+    }
+
+    /// <summary>A batch this connector cannot take (no sink side, or failed): failed back at once, its credit returned.</summary>
+    private void RejectBatch(EventBatch batch)
+    {
+        _metrics.EventsIn += batch.Events.Length;
+        _acks.Failed(batch.Events, batch.Weights, _lastError ?? "connector failed");
+        Sender.Tell(new Credit(1));
     }
 
     /// <summary>
@@ -733,11 +806,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         {
             _metrics.Errors++;
             _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
-            FailBack([e], [weight], reason);
+            _acks.Failed([e], [weight], reason);
         }
         ApplySettled(settled);
         if (payloads.Count == 0) upstream.Tell(new Credit(1));
-        else _queue.AddLast(new Outgoing([upstream], [], null, bisecting: false, payloads));
+        else _outbox.Add(new OutboxBatch<IActorRef>([upstream], [], null, bisecting: false, payloads));
         ScheduleFlush();
         TryDeliver();
     }
@@ -750,11 +823,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void OnFlushHeld()
     {
-        if (_encoder?.Ledger is null || _heldFlushed || _state == ConnectorState.Failed) return;
+        if (_encoder?.Ledger is null || _sinkEnd != SinkEnd.Open) return;
         var settled = new List<(Event Event, long Weight, string? Error)>();
         var payloads = _encoder.Flush(endOfStream: false, settled);
         ApplySettled(settled);
-        if (payloads.Count > 0) _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
+        if (payloads.Count > 0) _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
         ScheduleFlush();
         TryDeliver();
     }
@@ -764,77 +837,23 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     {
         if (settled.Count == 0) return;
         var acked = settled.Where(s => s.Error is null).ToArray();
-        _delivered += acked.Length;
-        AckBack(acked.Select(s => s.Event).ToArray(), acked.Select(s => s.Weight).ToArray());
+        _acks.Acked(acked.Select(s => s.Event).ToArray(), acked.Select(s => s.Weight).ToArray());
         foreach (var group in settled.Where(s => s.Error is not null).GroupBy(s => s.Error!, StringComparer.Ordinal))
         {
             var events = group.ToArray();
             _metrics.Errors += events.Length;
-            FailBack(events.Select(s => s.Event).ToArray(), events.Select(s => s.Weight).ToArray(), group.Key);
+            _acks.Failed(events.Select(s => s.Event).ToArray(), events.Select(s => s.Weight).ToArray(), group.Key);
         }
     }
 
     private void TryDeliver()
     {
-        if (_inFlight is not null || _queue.Count == 0 || _proxy is null) return;
-        if (_state is not (ConnectorState.Running or ConnectorState.Draining)) return;
-        var next = _queue.First!.Value;
-        _queue.RemoveFirst();
-        if (_isolated) next = Coalesce(next, _dataPath.BatchSize * CoalesceBatches);
-        next.Sequence = ++_deliverySequence;
-        _inFlight = next;
-        if (_pulling && !_pullInterrupted)
-        {
-            // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold
-            // the reply back. Cut the wait short; the pull is taken up again right after.
-            _pullInterrupted = true;
-            _pullCancel.Cancel();
-        }
+        if (_proxy is null || _state is not (ConnectorState.Running or ConnectorState.Draining)) return;
+        if (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null) is not { } next) return;
+        // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
+        // reply back. Cut the wait short; the pull is taken up again right after.
+        _pump.InterruptPull();
         SendToSink(next);
-    }
-
-    /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
-    private const int CoalesceBatches = 4;
-
-    /// <summary>
-    /// A call into a process-isolated plugin costs a round trip to another process whatever its size: batches waiting
-    /// in the outbox go in one call (up to <paramref name="maxEvents"/> events), each still returning its own credit.
-    /// A batch being bisected or retried after a crash is sent as it is.
-    /// </summary>
-    private Outgoing Coalesce(Outgoing first, int maxEvents)
-    {
-        if (first.Bisecting || first.Failures > 0 || first.Payloads is not null || _queue.First is null) return first;
-        var count = first.Events.Length;
-        var taken = 1;
-        for (var node = _queue.First; node is not null; node = node.Next)
-        {
-            var o = node.Value;
-            if (o.Bisecting || o.Failures > 0 || o.Payloads is not null || count + o.Events.Length > maxEvents) break;
-            count += o.Events.Length;
-            taken++;
-        }
-        if (taken == 1) return first;
-        var events = new Event[count];
-        long[]? weights = first.Weights is null ? null : new long[count];
-        var credits = new List<IActorRef>(taken);
-        first.Events.CopyTo(events, 0);
-        first.Weights?.CopyTo(weights!, 0);
-        credits.AddRange(first.CreditTo);
-        var at = first.Events.Length;
-        for (var i = 1; i < taken; i++)
-        {
-            var o = _queue.First!.Value;
-            _queue.RemoveFirst();
-            o.Events.CopyTo(events, at);
-            if (o.Weights is not null)
-            {
-                weights ??= new long[count];
-                o.Weights.CopyTo(weights, at);
-            }
-            at += o.Events.Length;
-            credits.AddRange(o.CreditTo);
-        }
-        return new Outgoing(credits, events, weights, bisecting: false);
     }
 
     /// <summary>
@@ -842,7 +861,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     /// the next pull (a connector with both sides would otherwise do both on one thread). The encoder's buffer is
     /// reused: only one batch is ever in the sink.
     /// </summary>
-    private void SendToSink(Outgoing outgoing)
+    private void SendToSink(OutboxBatch<IActorRef> outgoing)
     {
         if (outgoing.Payloads is { } payloads)
         {
@@ -854,71 +873,65 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch));
     }
 
+    private static void ReturnCredits(OutboxBatch<IActorRef> batch)
+    {
+        foreach (var upstream in batch.CreditTo) upstream.Tell(new Credit(1));
+    }
+
     private void OnDelivered(PluginProxy.Delivered m)
     {
-        if (_inFlight is not { } inFlight || inFlight.Sequence != m.Sequence) return;
-        _inFlight = null;
+        if (_outbox.Answered(m.Sequence) is not { } answered) return;
         if (_lostReason is not null && m.Reply.Status == SinkStatus.Fail)
         {
             // The peer went away under this batch: keep it (the outbox) and deliver it again once reconnected.
-            _queue.AddFirst(inFlight);
+            _outbox.KeepFirst(answered);
             return;
         }
         _consecutiveFailures = 0;
-        if (inFlight.Bisecting) _bisectBudget = BisectBudget(inFlight.Size * 2);
-        if (inFlight.Payloads is { } payloads)
+        if (answered.Payloads is { } payloads)
         {
             Answered(payloads, m.Reply);
-            inFlight.ReturnCredits();
-            TryDeliver();
-            CheckSinkEnd();
-            return;
         }
-        var delivered = inFlight.Events;
-        var weights = inFlight.Weights;
-        if (inFlight.EncodeFailures.Count > 0)
+        else
         {
-            var failed = new HashSet<Event>(ReferenceEqualityComparer.Instance);
-            foreach (var (e, reason) in inFlight.EncodeFailures)
+            var (delivered, weights) = WithoutEncodeFailures(answered);
+            switch (m.Reply.Status)
             {
-                _metrics.Errors++;
-                _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
-                var at = Array.IndexOf(inFlight.Events, e);
-                FailBack([e], weights is null || at < 0 ? null : [weights[at]], reason);
-                failed.Add(e);
+                case SinkStatus.Ack:
+                    _acks.Acked(delivered, weights);
+                    break;
+                case SinkStatus.Fail:
+                    _metrics.Errors += delivered.Length;
+                    _lastError = m.Reply.Error;
+                    _acks.Failed(delivered, weights, m.Reply.Error ?? "the sink failed the batch");
+                    break;
+                case SinkStatus.Pending:
+                    _acks.Pending(delivered, weights);
+                    break;
             }
-            var kept = Enumerable.Range(0, delivered.Length).Where(i => !failed.Contains(delivered[i])).ToArray();
-            delivered = kept.Select(i => inFlight.Events[i]).ToArray();
-            weights = weights is null ? null : kept.Select(i => inFlight.Weights![i]).ToArray();
+            _acks.CallAnswered();
         }
-        switch (m.Reply.Status)
-        {
-            case SinkStatus.Ack:
-                _delivered += delivered.Length;
-                AckBack(delivered, weights);
-                break;
-            case SinkStatus.Fail:
-                _metrics.Errors += delivered.Length;
-                _lastError = m.Reply.Error;
-                FailBack(delivered, weights, m.Reply.Error ?? "the sink failed the batch");
-                break;
-            case SinkStatus.Pending:
-                _pendingAsync += delivered.Length;
-                if (weights is not null)
-                {
-                    // The plugin answers by event id; the weight each copy carries is kept here until it does.
-                    for (var i = 0; i < delivered.Length; i++)
-                    {
-                        var id = delivered[i].Id;
-                        if (weights[i] > 0 && !_settledEarly.Contains(id)) _asyncWeights[id] = _asyncWeights.GetValueOrDefault(id) + weights[i];
-                    }
-                }
-                break;
-        }
-        _settledEarly.Clear();
-        inFlight.ReturnCredits();
+        ReturnCredits(answered);
         TryDeliver();
         CheckSinkEnd();
+    }
+
+    /// <summary>Fails back the events the encoder refused; returns the ones the plugin was given, with their weights.</summary>
+    private (Event[] Events, long[]? Weights) WithoutEncodeFailures(OutboxBatch<IActorRef> answered)
+    {
+        if (answered.EncodeFailures.Count == 0) return (answered.Events, answered.Weights);
+        var weights = answered.Weights;
+        var failed = new HashSet<Event>(ReferenceEqualityComparer.Instance);
+        foreach (var (e, reason) in answered.EncodeFailures)
+        {
+            _metrics.Errors++;
+            _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+            var at = Array.IndexOf(answered.Events, e);
+            _acks.Failed([e], weights is null || at < 0 ? null : [weights[at]], reason);
+            failed.Add(e);
+        }
+        var kept = Enumerable.Range(0, answered.Events.Length).Where(i => !failed.Contains(answered.Events[i])).ToArray();
+        return (kept.Select(i => answered.Events[i]).ToArray(), weights is null ? null : kept.Select(i => weights[i]).ToArray());
     }
 
     /// <summary>The sink answered a batch of payloads: the ledger says which events that settles.</summary>
@@ -936,234 +949,83 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
                 _encoder!.Ledger!.Answer(ids, reply.Error ?? "the sink failed the batch", settled);
                 break;
             case SinkStatus.Pending:
-                _pendingAsync += payloads.Count;
+                _acks.PendingPayloads(payloads.Count);
                 break;
         }
         ApplySettled(settled);
     }
 
+    /// <summary>An asynchronous sink answered for events (or payloads) through the host.</summary>
+    private void Settle(EventId[] ids, string? error)
+    {
+        if (_encoder?.Ledger is { } ledger)
+        {
+            // Payload ids: the ledger knows the events (and their ack weights) behind them.
+            _acks.PayloadsSettled(ids.Length);
+            var settled = new List<(Event Event, long Weight, string? Error)>();
+            ledger.Answer(ids, error, settled);
+            ApplySettled(settled);
+        }
+        else
+        {
+            // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first).
+            _acks.Settled(ids, error, _outbox.InFlight?.Events, _outbox.InFlight?.Weights);
+        }
+        if (_sinkEnd == SinkEnd.Ended && _acks.PendingAsync <= 0) MarkSinkDrained();
+    }
+
     private void CheckSinkEnd()
     {
-        if (!_sinkActive || _sinkEnding || _sinkDrained || _state == ConnectorState.Swapping) return;
-        if (_ended.Count < _upstreams.Count || _queue.Count > 0 || _inFlight is not null) return;
-        if (_state != ConnectorState.Failed && _proxy is null) return; // restarting: checked again once running
+        if (_encoder is null || _sinkEnd is SinkEnd.Ending or SinkEnd.Ended or SinkEnd.Drained || _state == ConnectorState.Swapping) return;
+        if (_ended.Count < _upstreams.Count || !_outbox.IsEmpty) return;
         if (_state == ConnectorState.Failed)
         {
             MarkSinkDrained();
             return;
         }
-        if (_encoder?.Ledger is not null && !_heldFlushed)
+        if (_proxy is null) return; // restarting: checked again once running
+        if (_encoder.Ledger is not null && _sinkEnd == SinkEnd.Open)
         {
             // The end of the stream: what the postprocessors hold (and a stream's trailer) goes out before the sink ends.
-            _heldFlushed = true;
+            _sinkEnd = SinkEnd.Flushed;
             Timers.Cancel("flush-held");
             var settled = new List<(Event Event, long Weight, string? Error)>();
             var payloads = _encoder.Flush(endOfStream: true, settled);
             ApplySettled(settled);
             if (payloads.Count > 0)
             {
-                _queue.AddLast(new Outgoing([], [], null, bisecting: false, payloads));
+                _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
                 TryDeliver();
                 return;
             }
         }
-        _sinkEnding = true;
+        _sinkEnd = SinkEnd.Ending;
         TellHook(PluginProxy.HookKind.SinkEnd);
     }
 
     private void OnHookDone(PluginProxy.HookDone m)
     {
-        if (m.Kind != PluginProxy.HookKind.SinkEnd) return;
+        if (m.Kind != PluginProxy.HookKind.SinkEnd || _sinkEnd == SinkEnd.Drained) return;
         // An asynchronous sink has delivered everything only once it settled every event it took (see Settle).
-        _sinkEndDone = true;
-        if (_pendingAsync <= 0) MarkSinkDrained();
+        _sinkEnd = SinkEnd.Ended;
+        if (_acks.PendingAsync <= 0) MarkSinkDrained();
     }
 
     private void MarkSinkDrained()
     {
-        _sinkDrained = true;
+        _sinkEnd = SinkEnd.Drained;
         // A sink's err port (quarantined events) ends with its sink side, after what waits for credit on it.
-        if (!_sourceActive)
-        {
-            if (_ready.Count > 0) _endWhenSent = true;
-            else _outlets.EndAll(Self);
-        }
+        if (_decoder is null) _pump.EndWithoutSource();
         ReportTally();
         _flow.Tell(new SinkDrained(_spec.Alias));
     }
-
-    /// <summary>Returns the ack weight of delivered copies to their transactional sources (events owed no ack carry none).</summary>
-    private void AckBack(Event[] events, long[]? weights)
-    {
-        if (weights is null) return;
-        foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights[i] > 0).GroupBy(i => events[i].Id.SourceId))
-        {
-            _services.Source(group.Key)?.Tell(new AckEvents(group.Select(i => events[i].Id).ToArray(), group.Select(i => weights[i]).ToArray()));
-        }
-    }
-
-    /// <summary>
-    /// Fails <paramref name="events"/> back to their transactional sources and counts them: an event whose source
-    /// hears of the fail (and may replay it, or tell its peer) is failed back, not lost; any other is lost.
-    /// </summary>
-    private void FailBack(Event[] events, long[]? weights, string reason)
-    {
-        var owed = weights is null ? 0 : weights.Count(w => w > 0);
-        _failed += events.Length - owed;
-        if (owed == 0) return;
-        foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights![i] > 0).GroupBy(i => events[i].Id.SourceId))
-        {
-            var source = _services.Source(group.Key);
-            if (source is null)
-            {
-                _failed += group.Count();
-                continue;
-            }
-            var ids = group.Select(i => events[i].Id).ToArray();
-            _failedBack += ids.Length;
-            source.Tell(new FailEvents(ids, group.Select(i => weights![i]).ToArray(), reason));
-        }
-    }
-
-    private void Settle(EventId[] ids, string? error)
-    {
-        // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first): the
-        // balance goes below zero until that reply arrives.
-        _pendingAsync -= ids.Length;
-        if (_encoder?.Ledger is { } ledger)
-        {
-            // Payload ids: the ledger knows the events (and their ack weights) behind them.
-            var settled = new List<(Event Event, long Weight, string? Error)>();
-            ledger.Answer(ids, error, settled);
-            ApplySettled(settled);
-            if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
-            return;
-        }
-        if (error is null) _delivered += ids.Length;
-        else _failed += ids.Length;
-        if (_sinkEndDone && !_sinkDrained && _pendingAsync <= 0) MarkSinkDrained();
-        List<(EventId Id, long Weight)>? owed = null;
-        Dictionary<EventId, long>? inFlightWeights = null;
-        foreach (var id in ids)
-        {
-            if (_asyncWeights.Remove(id, out var weight))
-            {
-                (owed ??= []).Add((id, weight));
-                continue;
-            }
-            // Settled during the call, before its Pending reply: the weight is still the in-flight batch's.
-            if (_inFlight is not { Weights: { } weights } inFlight) continue;
-            if (inFlightWeights is null)
-            {
-                inFlightWeights = [];
-                for (var i = 0; i < weights.Length; i++)
-                {
-                    if (weights[i] > 0) inFlightWeights[inFlight.Events[i].Id] = inFlightWeights.GetValueOrDefault(inFlight.Events[i].Id) + weights[i];
-                }
-            }
-            if (inFlightWeights.Remove(id, out weight))
-            {
-                (owed ??= []).Add((id, weight));
-                _settledEarly.Add(id);
-            }
-        }
-        if (owed is null) return;
-        foreach (var group in owed.GroupBy(o => o.Id.SourceId))
-        {
-            var source = _services.Source(group.Key);
-            if (source is null) continue;
-            var groupIds = group.Select(o => o.Id).ToArray();
-            var groupWeights = group.Select(o => o.Weight).ToArray();
-            source.Tell(error is null ? new AckEvents(groupIds, groupWeights) : new FailEvents(groupIds, groupWeights, error));
-        }
-    }
-
-    private void OnProxyDied()
-    {
-        _proxy = null;
-        _pulling = false;
-        _sinkEnding = false;
-        if (_state is ConnectorState.Failed) return;
-        var now = Context.System.Scheduler.Now.UtcDateTime;
-        _restartTimes.RemoveAll(t => now - t > _spec.Restart.Window);
-        var wasBisecting = _inFlight is { Bisecting: true } && _bisectBudget > 0;
-        if (!wasBisecting && _restartTimes.Count >= _spec.Restart.MaxRestarts)
-        {
-            Fail($"the plugin failed {_restartTimes.Count + 1} times within {_spec.Restart.Window.TotalSeconds:0}s (limit {_spec.Restart.MaxRestarts} restarts): {_lastError}");
-            return;
-        }
-        // While a poison batch is being narrowed down, the crashes are expected: they neither count towards the
-        // restart limit nor grow the backoff, within a budget, so a plugin that fails on everything still ends failed.
-        var bisecting = Quarantine();
-        if (bisecting) _bisectBudget--;
-        if (!bisecting || _bisectBudget <= 0)
-        {
-            _restartTimes.Add(now);
-            _consecutiveFailures++;
-        }
-        _metrics.Restarts++;
-        _metrics.Plugin?.Restarted();
-        var r = _spec.Restart;
-        var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
-        _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _metrics.Restarts);
-        Timers.StartSingleTimer("recreate", new RecreateProxy(), delay);
-        SetState(ConnectorState.Restarting, _lastError);
-        Become(() =>
-        {
-            Receive<Drain>(_ => _drainRequested = true);
-            Common();
-        });
-    }
-
-    /// <summary>
-    /// Crash quarantine: the batch in flight when the plugin died is kept. Once it killed the plugin
-    /// <c>quarantine-after</c> times in a row it is bisected (each half on its own, one failure each from then on)
-    /// until the events that kill the plugin are alone; those go to the <c>err</c> port with the reason and are
-    /// failed back to a transactional source; the rest is delivered. Returns true while bisecting.
-    /// </summary>
-    private bool Quarantine()
-    {
-        if (_inFlight is not { } inFlight) return false;
-        inFlight.Failures++;
-        var threshold = inFlight.Bisecting ? 1 : _spec.Isolation.QuarantineAfter;
-        if (inFlight.Failures < threshold) return inFlight.Bisecting;
-        if (inFlight.Size == 1)
-        {
-            _inFlight = null;
-            if (inFlight.Payloads is { } payload) PoisonedPayload(payload);
-            else Poisoned(inFlight.Events[0], inFlight.Weights);
-            inFlight.ReturnCredits();
-            return true;
-        }
-        if (!inFlight.Bisecting)
-        {
-            _bisectBudget = BisectBudget(inFlight.Size);
-            // The restarts this batch caused are the data's fault, not the plugin's: they do not count to the limit.
-            var caused = Math.Min(inFlight.Failures - 1, _restartTimes.Count);
-            _restartTimes.RemoveRange(_restartTimes.Count - caused, caused);
-        }
-        var half = inFlight.Size / 2;
-        var (first, second) = inFlight.Payloads is { } payloads
-            ? (new Outgoing([], [], null, bisecting: true, new SinkBatch(payloads.Events.Take(half).ToList(), payloads.Bytes)),
-               new Outgoing(inFlight.CreditTo, [], null, bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
-            : (new Outgoing([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true),
-               new Outgoing(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true));
-        _queue.AddFirst(second);
-        _queue.AddFirst(first);
-        _inFlight = null;
-        _log.Warning("{0}: a batch of {1} {2} killed the plugin {3} time(s); bisecting it to find the poison one(s)", _spec.Alias, inFlight.Size, inFlight.Payloads is null ? "event(s)" : "payload(s)", inFlight.Failures);
-        return true;
-    }
-
-    /// <summary>Crashes a bisection may take: two per halving (a poison event in each half) plus slack.</summary>
-    private static int BisectBudget(int events) => 2 * (int)Math.Ceiling(Math.Log2(Math.Max(events, 2))) + 2;
 
     private void Poisoned(Event e, long[]? weights)
     {
         _metrics.Errors++;
         var reason = $"event {e.Id} kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
-        FailBack([e], weights, reason);
+        _acks.Failed([e], weights, reason);
         ToErr(e, reason);
     }
 
@@ -1194,62 +1056,23 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             return;
         }
         // Waits for the err link's credit like any other batch, rather than being dropped when there is none.
-        _ready.Enqueue(("err", [error], null));
-        SendReady();
+        _pump.Enqueue("err", [error], null);
+        _pump.SendWaiting();
     }
 
-    /// <summary>A batch on its way to the sink plugin: kept until the plugin answers (the outbox).</summary>
-    private sealed class Outgoing(IReadOnlyList<IActorRef> creditTo, Event[] events, long[]? weights, bool bisecting, SinkBatch? payloads = null)
+    // ---- Hot swap ----
+
+    private void BeginSwap(ReplaceInstance m)
     {
-        /// <summary>Payloads encoded once (postprocessors with state); <see cref="Events"/> is then empty and the encoder's ledger knows what they carry.</summary>
-        public SinkBatch? Payloads { get; } = payloads;
-
-        /// <summary>What a bisection halves: payloads, or events.</summary>
-        public int Size => Payloads?.Count ?? Events.Length;
-
-        /// <summary>The ack weight each event carries back to its transactional source; null when none is owed an ack.</summary>
-        public long[]? Weights { get; } = weights;
-
-        /// <summary>The upstream batches this holds: each gives its sender one credit back once answered.</summary>
-        public IReadOnlyList<IActorRef> CreditTo { get; } = creditTo;
-
-        public Event[] Events { get; } = events;
-
-        public void ReturnCredits()
-        {
-            foreach (var upstream in CreditTo) upstream.Tell(new Credit(1));
-        }
-
-        public bool Bisecting { get; } = bisecting;
-
-        public int Failures { get; set; }
-
-        /// <summary>Events the encoder refused in the last encoding (failed back once the sink answered).</summary>
-        public List<(Event Event, string Reason)> EncodeFailures { get; } = [];
-
-        public long Sequence { get; set; }
-    }
-
-    private void OnReplaceInstance(ReplaceInstance m)
-    {
-        if (_proxy is null || _state is not (ConnectorState.Connecting or ConnectorState.Running or ConnectorState.Paused))
-        {
-            // Not started, restarting (the next instance comes from the new factory), draining or failed: no instance
-            // to hand over from.
-            _provider.Value = m.Factory;
-            Sender.Tell(new InstanceReplaced(_spec.Alias));
-            return;
-        }
         _swap = new PendingSwap(m.Factory, Sender);
-        _pausedAtSwap = _state == ConnectorState.Paused;
+        if (_state == ConnectorState.Paused) _resumePaused = true;
         Timers.Cancel("reconnect");
-        if (_pulling) _pullCancel.Cancel();
+        if (_pump.Pulling) _pump.CancelPull();
         _log.Info("{0}: replacing the plugin instance by one of the new version", _spec.Alias);
-        SetState(ConnectorState.Swapping, "replacing the plugin instance by one of the new version");
-        Become(Swapping);
+        Transition(ConnectorState.Swapping, Swapping, "replacing the plugin instance by one of the new version");
         Timers.StartSingleTimer("swap", SwapTimedOut.Instance, _dataPath.DrainTimeout);
         // Queued behind the call the instance is in: its answer (a pull, a delivered batch) comes back first.
-        _proxy.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+        _proxy!.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
     }
 
     /// <summary>
@@ -1275,7 +1098,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             OnPulled(handedOver ? m with { Status = PullStatus.Data } : m);
             if (step == SwapStep.Pulling)
             {
-                if (!_sourceFinished && !handedOver && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+                if (!_pump.Finished && !handedOver && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
                 else FlushForSwap();
             }
         });
@@ -1297,20 +1120,20 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
             _log.Warning("{0}: the old plugin instance did not hand over within {1}s; stopping it (a batch it holds is delivered again by the new one)", _spec.Alias, _dataPath.DrainTimeout.TotalSeconds);
             RetireInstance();
         });
-        Receive<Pause>(_ => _pausedAtSwap = true);
-        Receive<Resume>(_ => _pausedAtSwap = false);
+        Receive<Pause>(_ => _resumePaused = true);
+        Receive<Resume>(_ => _resumePaused = false);
         Receive<Drain>(_ => _drainRequested = true);
         Common();
     }
 
     private void HandOverSource()
     {
-        if (!_sourceActive || _sourceFinished)
+        if (_decoder is null || _pump.Finished)
         {
             EndSinkForSwap();
             return;
         }
-        if (_pullsWhileDraining)
+        if (_pump.PullsWhileDraining)
         {
             // What the source already accepted (reads queued from open connections) is delivered, as at a drain.
             _swap!.Step = SwapStep.Pulling;
@@ -1322,7 +1145,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void FlushForSwap()
     {
-        if (_sourceFinished)
+        if (_pump.Finished)
         {
             EndSinkForSwap();
             return;
@@ -1335,7 +1158,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
 
     private void EndSinkForSwap()
     {
-        if (!_sinkActive || _sinkDrained || _sinkEnding)
+        if (_encoder is null || _sinkEnd is SinkEnd.Ending or SinkEnd.Ended or SinkEnd.Drained)
         {
             RetireInstance();
             return;
@@ -1359,9 +1182,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         var swap = _swap!;
         _swap = null;
         _proxy = null;
-        _pulling = false;
-        _pullInterrupted = false;
-        _sinkEnding = false;
+        _pump.InstanceGone();
+        if (_sinkEnd is SinkEnd.Ending or SinkEnd.Ended) _sinkEnd = SinkEnd.Flushed; // the new instance is asked to end
         _provider.Value = swap.Factory;
         foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _log.Info("{0}: old plugin instance stopped; starting one of the new version once it is disposed", _spec.Alias);
@@ -1386,55 +1208,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         public SwapStep Step { get; set; } = SwapStep.DrainHook;
     }
 
-    private void Fail(string reason)
-    {
-        if (_lostReason is not null)
-        {
-            // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
-            _lostReason = null;
-            TellUpstreams(new CircuitBreaker(false, reason));
-        }
-        _lastError = reason;
-        _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);
-        SetState(ConnectorState.Failed, reason);
-        Become(Common);
-        if (_proxy is not null)
-        {
-            Context.Unwatch(_proxy);
-            Context.Stop(_proxy);
-            _proxy = null;
-        }
-        // Nothing that was handed to this connector is silently dropped: transactional sources hear of it.
-        if (_inFlight is { } inFlight)
-        {
-            FailBack(inFlight.Events, inFlight.Weights, reason);
-            inFlight.ReturnCredits();
-            _inFlight = null;
-        }
-        foreach (var pending in _queue)
-        {
-            FailBack(pending.Events, pending.Weights, reason);
-            pending.ReturnCredits();
-        }
-        _queue.Clear();
-        if (_encoder?.Ledger is { } ledger)
-        {
-            // Events the postprocessors held or that were in payloads not delivered: failed back too.
-            var settled = new List<(Event Event, long Weight, string? Error)>();
-            ledger.Abandon(reason, settled);
-            ApplySettled(settled);
-        }
-        FinishSource();
-        CheckSinkEnd();
-    }
-
-    private void SetState(ConnectorState state, string? reason)
-    {
-        _state = state;
-        _metrics.State = state;
-        _flow.Tell(new StateChanged(_spec.Alias, state, reason));
-    }
-
     /// <inheritdoc />
     protected override void PostStop()
     {
@@ -1443,7 +1216,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
         // Stopped mid-swap (its flow was undeployed): the old instance is gone with this actor; the swap need not wait.
         if (_swap is { } swap) foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _stopping.Cancel();
-        _pullCancel.Cancel();
+        _pump.CancelPull();
         if (_sourceId != 0) _services.UnregisterSource(_sourceId);
         // What is still in the outbox (or with an asynchronous sink) is lost with this actor: the run's summary says so.
         ReportTally();
@@ -1453,10 +1226,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers
     private void ReportTally()
     {
         // With a payload ledger, what the sink holds is what the ledger has not settled (the outbox holds payloads).
-        var sinkHeld = _encoder?.Ledger is { } ledger
-            ? ledger.Unsettled
-            : _queue.Sum(o => (long)o.Events.Length) + (_inFlight?.Events.Length ?? 0) + Math.Max(0, _pendingAsync);
-        var held = sinkHeld + _ready.Sum(r => (long)r.Events.Length); // pulled, waiting for credit downstream
-        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _delivered, _failed, _metrics.Dropped - _rejectedUnlinked, held, _failedBack));
+        var sinkHeld = _encoder?.Ledger is { } ledger ? ledger.Unsettled : _outbox.HeldEvents + Math.Max(0, _acks.PendingAsync);
+        var held = sinkHeld + _pump.WaitingEvents; // pulled, waiting for credit downstream
+        _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _acks.Delivered, _acks.Lost, _metrics.Dropped - _rejectedUnlinked, held, _acks.FailedBack));
     }
 }

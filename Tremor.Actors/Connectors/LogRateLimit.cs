@@ -5,7 +5,7 @@ namespace Tremor.Actors.Connectors;
 /// counted, to be summed up in one line when the interval ends. Bad input arriving in bulk (thousands of broken lines
 /// in one read) then neither floods the log nor goes quiet.
 /// </summary>
-public sealed class LogRateLimit(int burst, TimeSpan interval)
+internal sealed class LogRateLimit(int burst, TimeSpan interval)
 {
     private DateTime _windowStart = DateTime.MinValue;
     private int _loggedInWindow;

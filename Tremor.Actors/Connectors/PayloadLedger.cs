@@ -10,7 +10,7 @@ namespace Tremor.Actors.Connectors;
 /// (<see cref="PayloadSourceId"/>), since one event may make several payloads and one payload carry several events.
 /// Each event keeps the ack weight its copy carries back to a transactional source (0: no ack owed).
 /// </summary>
-public sealed class PayloadLedger
+internal sealed class PayloadLedger
 {
     /// <summary>The source id of payload ids: no source has it, so a payload id never reaches a source by mistake.</summary>
     public const uint PayloadSourceId = uint.MaxValue;

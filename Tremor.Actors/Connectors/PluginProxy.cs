@@ -11,7 +11,7 @@ namespace Tremor.Actors.Connectors;
 /// plugin that throws makes this actor fail; its parent <see cref="ConnectorActor"/> decides, with backoff, when to
 /// re-create it, and keeps the batch that was in the call.
 /// </summary>
-public sealed class PluginProxy : ReceiveActor
+internal sealed class PluginProxy : ReceiveActor
 {
     /// <summary>The dispatcher plugin calls run on (see <c>reference.conf</c>).</summary>
     public const string Dispatcher = "akka.actor.tremor-plugin-dispatcher";

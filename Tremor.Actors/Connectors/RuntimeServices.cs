@@ -48,7 +48,7 @@ public sealed class RuntimeServices
     }
 
     /// <summary>Gives a source connector its number for event ids and acks.</summary>
-    public uint RegisterSource(IActorRef source)
+    internal uint RegisterSource(IActorRef source)
     {
         var id = (uint)Interlocked.Increment(ref _nextSourceId);
         _sources[id] = source;
@@ -56,17 +56,17 @@ public sealed class RuntimeServices
     }
 
     /// <summary>Forgets a stopped source.</summary>
-    public void UnregisterSource(uint id) => _sources.TryRemove(id, out _);
+    internal void UnregisterSource(uint id) => _sources.TryRemove(id, out _);
 
     /// <summary>The connector actor of a source, for acks.</summary>
-    public IActorRef? Source(uint id) => _sources.TryGetValue(id, out var r) ? r : null;
+    internal IActorRef? Source(uint id) => _sources.TryGetValue(id, out var r) ? r : null;
 
     /// <summary>
     /// Records that a plugin instance of connector <paramref name="alias"/> is being stopped and disposed by
     /// <paramref name="stop"/> (off the plugin dispatcher, bounded in time). The next instance of that connector starts
     /// after it (it may need the port or file the old one holds), and the run ends after every one.
     /// </summary>
-    public void TrackInstanceStop(string alias, Task stop)
+    internal void TrackInstanceStop(string alias, Task stop)
     {
         Task tracked;
         lock (_instanceStops)
@@ -89,7 +89,7 @@ public sealed class RuntimeServices
     }
 
     /// <summary>Completes once every instance of <paramref name="alias"/> stopped so far is stopped and disposed.</summary>
-    public Task InstanceStopped(string alias)
+    internal Task InstanceStopped(string alias)
     {
         lock (_instanceStops) return _instanceStops.TryGetValue(alias, out var stop) ? stop : Task.CompletedTask;
     }

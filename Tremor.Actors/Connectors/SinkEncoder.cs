@@ -7,7 +7,7 @@ namespace Tremor.Actors.Connectors;
 /// Encodes events for a sink: codec, then postprocessors, all payloads back to back in one reused buffer. Owned
 /// by the connector actor; used by one thread at a time; the batch it returns is valid until the next call.
 /// </summary>
-public sealed class SinkEncoder
+internal sealed class SinkEncoder
 {
     private readonly ICodec _codec;
     private readonly IPostprocessor[] _postprocessors;

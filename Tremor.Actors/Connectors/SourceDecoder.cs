@@ -7,7 +7,7 @@ namespace Tremor.Actors.Connectors;
 /// preprocessed or decoded become error events for the <c>err</c> port. Owned by the connector actor so its state
 /// (partial lines, sequence numbers) survives a restart of the plugin instance; used by one thread at a time.
 /// </summary>
-public sealed class SourceDecoder
+internal sealed class SourceDecoder
 {
     private readonly ICodec? _codec;
     private readonly ICodec? _secondCodec;
@@ -43,9 +43,6 @@ public sealed class SourceDecoder
 
     /// <summary>What a stream's preprocessors held when the source stopped: the start of a frame whose rest was never read.</summary>
     public readonly record struct UnfinishedFrame(ulong StreamId, long Bytes);
-
-    /// <summary>Events decoded so far.</summary>
-    public ulong Sequence => _sequence;
 
     /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
     public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)

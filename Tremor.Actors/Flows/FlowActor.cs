@@ -52,7 +52,7 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     private bool _stoppingNodes;
 
     /// <summary>Drain the flow (sources stop, in-flight events are delivered).</summary>
-    public sealed record DrainFlow;
+    internal sealed record DrainFlow;
 
     /// <summary>Pause every connector.</summary>
     public sealed record PauseFlow;
@@ -67,20 +67,20 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
     public sealed record FlowStatus(string Name, FlowState State, IReadOnlyDictionary<string, ConnectorState> Connectors);
 
     /// <summary>Stop every connector and pipeline of the flow, then the flow itself.</summary>
-    public sealed record StopNodes;
+    internal sealed record StopNodes;
 
     /// <summary>
     /// Reported to the world when the flow completed, or failed (<paramref name="Failure"/> says what);
     /// <paramref name="Stalled"/> when it could not drain (its parts may still hold events).
     /// </summary>
-    public sealed record FlowCompleted(string Name, string? Failure = null, bool Stalled = false);
+    internal sealed record FlowCompleted(string Name, string? Failure = null, bool Stalled = false);
 
     /// <summary>
     /// Hot swap: the named connectors get instances from these factories (the new version of their plugin); links,
     /// pipelines and the other connectors stay as they are. Each connector answers the sender with
     /// <see cref="ConnectorActor.InstanceReplaced"/>.
     /// </summary>
-    public sealed record SwapConnectors(IReadOnlyDictionary<string, IConnectorFactory> Factories);
+    internal sealed record SwapConnectors(IReadOnlyDictionary<string, IConnectorFactory> Factories);
 
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
@@ -211,7 +211,6 @@ public sealed class FlowActor : ReceiveActor, IWithUnboundedStash
             _sinksDrained.Add(m.Alias);
             CheckCompleted();
         });
-        Receive<PipelineActor.PipelineFinished>(_ => { });
         Receive<GetFlowStatus>(_ => Sender.Tell(new FlowStatus(_spec.Name, _state, new Dictionary<string, ConnectorState>(_connectorStates))));
         Receive<StopNodes>(_ =>
         {

@@ -148,7 +148,7 @@ public static class FlowValidator
 /// A connector factory that can check a config without creating an instance. The validator uses it for
 /// process-isolated connectors, whose instances are plugin host processes.
 /// </summary>
-public interface IConnectorConfigCheck
+internal interface IConnectorConfigCheck
 {
     /// <summary>Throws a <see cref="ConfigException"/> naming the key when <paramref name="config"/> is bad.</summary>
     void CheckConfig(PluginConfig config);

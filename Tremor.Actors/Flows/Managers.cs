@@ -11,13 +11,13 @@ namespace Tremor.Actors.Flows;
 public sealed class ConnectorManager : ReceiveActor
 {
     /// <summary>Create a connector for <paramref name="Flow"/>.</summary>
-    public sealed record CreateConnector(ConnectorSpec Spec, IConnectorFactory Factory, IActorRef Flow);
+    internal sealed record CreateConnector(ConnectorSpec Spec, IConnectorFactory Factory, IActorRef Flow);
 
     /// <summary>The created connector.</summary>
-    public sealed record ConnectorCreated(string Name, IActorRef Connector);
+    internal sealed record ConnectorCreated(string Name, IActorRef Connector);
 
     /// <summary>A connector or pipeline of the flow could not be created; the deploy fails with <paramref name="Reason"/>.</summary>
-    public sealed record CreateFailed(string Name, string Reason);
+    internal sealed record CreateFailed(string Name, string Reason);
 
     /// <summary>Props.</summary>
     public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath) =>
@@ -51,13 +51,13 @@ public sealed class ConnectorManager : ReceiveActor
 }
 
 /// <summary>Creates and supervises every pipeline actor.</summary>
-public sealed class PipelineManager : ReceiveActor
+internal sealed class PipelineManager : ReceiveActor
 {
     /// <summary>Create a pipeline for <paramref name="Flow"/> running the program the validation compiled.</summary>
-    public sealed record CreatePipeline(PipelineSpec Spec, Func<IPipelineProgram> Program, IActorRef Flow);
+    internal sealed record CreatePipeline(PipelineSpec Spec, Func<IPipelineProgram> Program, IActorRef Flow);
 
     /// <summary>The created pipeline.</summary>
-    public sealed record PipelineCreated(string Name, IActorRef Pipeline);
+    internal sealed record PipelineCreated(string Name, IActorRef Pipeline);
 
     /// <summary>Props.</summary>
     public static Props Props(DataPathSettings dataPath, RuntimeServices services) => Akka.Actor.Props.Create(() => new PipelineManager(dataPath, services));
@@ -70,7 +70,7 @@ public sealed class PipelineManager : ReceiveActor
             IActorRef child;
             try
             {
-                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, m.Flow, services.Ledger, services), ConnectorManager.ActorName(m.Spec.Alias));
+                child = Context.ActorOf(PipelineActor.Props(m.Spec, m.Program(), dataPath, services.Ledger, services), ConnectorManager.ActorName(m.Spec.Alias));
             }
             catch (Exception e)
             {
@@ -92,22 +92,22 @@ public sealed class FlowManager : ReceiveActor
     private readonly Dictionary<IActorRef, (string Name, IActorRef ReplyTo)> _stoppingFlows = [];
 
     /// <summary>Deploy a validated flow.</summary>
-    public sealed record Deploy(ValidatedFlow Flow);
+    internal sealed record Deploy(ValidatedFlow Flow);
 
     /// <summary>Send a message to every flow.</summary>
-    public sealed record Broadcast(object Message);
+    internal sealed record Broadcast(object Message);
 
     /// <summary>Forward a message to one flow (answered by it, or with <see cref="NoSuchFlow"/>).</summary>
     public sealed record SendTo(string Name, object Message);
 
     /// <summary>Stop one flow's actors (after it drained).</summary>
-    public sealed record StopFlow(string Name);
+    internal sealed record StopFlow(string Name);
 
     /// <summary>The flow's actors (its connectors and pipelines, then the flow itself) stopped.</summary>
-    public sealed record FlowStopped(string Name);
+    internal sealed record FlowStopped(string Name);
 
     /// <summary>There is no flow of that name.</summary>
-    public sealed record NoSuchFlow(string Name);
+    internal sealed record NoSuchFlow(string Name);
 
     /// <summary>Props.</summary>
     public static Props Props(IActorRef connectorManager, IActorRef pipelineManager, IActorRef world) =>
@@ -156,23 +156,4 @@ public sealed class FlowManager : ReceiveActor
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
-}
-
-/// <summary>The repository of plugins: answers what is loaded and refused.</summary>
-public sealed class PluginManager : ReceiveActor
-{
-    /// <summary>Ask for the plugin records.</summary>
-    public sealed record ListPlugins;
-
-    /// <summary>Every discovered plugin.</summary>
-    public sealed record PluginList(IReadOnlyList<PluginRecord> Plugins);
-
-    /// <summary>Props.</summary>
-    public static Props Props(PluginCatalog catalog) => Akka.Actor.Props.Create(() => new PluginManager(catalog));
-
-    /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PluginManager(PluginCatalog catalog)
-    {
-        Receive<ListPlugins>(_ => Sender.Tell(new PluginList(catalog.Records)));
-    }
 }

@@ -10,7 +10,7 @@ namespace Tremor.Actors.Links;
 /// Per event, the share of its transactional source's acknowledgement this copy carries (see <see cref="AckWeights"/>);
 /// null when no event of the batch is owed an ack, so non-transactional batches carry nothing extra.
 /// </param>
-public sealed record EventBatch(string Port, Event[] Events, long[]? Weights = null);
+internal sealed record EventBatch(string Port, Event[] Events, long[]? Weights = null);
 
 /// <summary>
 /// End-to-end acknowledgement by weights: a transactional source gives every event it emits
@@ -20,7 +20,7 @@ public sealed record EventBatch(string Port, Event[] Events, long[]? Weights = n
 /// the first failure. Nothing is announced at a fan-out, so no message race can settle an event early, and a batch of
 /// events owed no ack carries no weights at all.
 /// </summary>
-public static class AckWeights
+internal static class AckWeights
 {
     /// <summary>What each transactional event starts with: enough to be split in two 32 times over.</summary>
     public const long PerEvent = 1L << 32;
@@ -45,7 +45,7 @@ public static class AckWeights
 /// Cuts an actor's output into batches of at most batch-size events: a batch is what one credit pays for, so no link
 /// ever carries more than batch-size × credits events, whatever one pull or one program step produced.
 /// </summary>
-public static class Batches
+internal static class Batches
 {
     /// <summary>
     /// The batch of <paramref name="events"/> that starts at <paramref name="from"/>: at most
@@ -70,10 +70,10 @@ public static class Batches
 }
 
 /// <summary>A downstream lets an upstream send <paramref name="Batches"/> more batches.</summary>
-public sealed record Credit(int Batches);
+internal sealed record Credit(int Batches);
 
 /// <summary>An upstream will send nothing more on this link (it finished or drained).</summary>
-public sealed record EndOfStream
+internal sealed record EndOfStream
 {
     /// <summary>The one instance.</summary>
     public static EndOfStream Instance { get; } = new();
@@ -83,10 +83,10 @@ public sealed record EndOfStream
 /// Downstream → upstream: a circuit breaker opened (<paramref name="Open"/>: a sink lost its peer and is reconnecting)
 /// or closed again. Sources stop pulling while any breaker downstream of them is open; pipelines pass it upstream.
 /// </summary>
-public sealed record CircuitBreaker(bool Open, string Reason);
+internal sealed record CircuitBreaker(bool Open, string Reason);
 
 /// <summary>Which downstreams hold a circuit breaker open (an actor's bookkeeping for <see cref="Links.CircuitBreaker"/>).</summary>
-public sealed class CircuitBreakers
+internal sealed class CircuitBreakers
 {
     private readonly HashSet<IActorRef> _open = [];
 
@@ -104,16 +104,16 @@ public sealed class CircuitBreakers
 }
 
 /// <summary>Flow → upstream: send what leaves <paramref name="FromPort"/> to <paramref name="Target"/>'s <paramref name="ToPort"/>.</summary>
-public sealed record LinkOutput(string FromPort, IActorRef Target, string ToPort);
+internal sealed record LinkOutput(string FromPort, IActorRef Target, string ToPort);
 
 /// <summary>Flow → downstream: <paramref name="Upstream"/> will send to you; grant it credit.</summary>
-public sealed record LinkInput(IActorRef Upstream);
+internal sealed record LinkInput(IActorRef Upstream);
 
 /// <summary>
 /// The sending half of credit-based back-pressure: which downstreams each output port goes to and how many
 /// batches each downstream still accepts. An upstream sends only while every link it would use has credit.
 /// </summary>
-public sealed class Outlets
+internal sealed class Outlets
 {
     private readonly Dictionary<string, List<(IActorRef Target, string Port)>> _byPort = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, int> _credits = [];
@@ -132,9 +132,6 @@ public sealed class Outlets
 
     /// <summary>True when the port is linked to anything.</summary>
     public bool IsLinked(string port) => _byPort.ContainsKey(port);
-
-    /// <summary>Every downstream.</summary>
-    public IEnumerable<IActorRef> Targets => _credits.Keys;
 
     /// <summary>Records credit granted by <paramref name="from"/>.</summary>
     public void Grant(IActorRef from, int batches)

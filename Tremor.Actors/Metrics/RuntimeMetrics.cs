@@ -12,7 +12,7 @@ namespace Tremor.Actors.Metrics;
 /// and the <see cref="RuntimeMetrics"/> instruments read them when a listener (the Prometheus exporter, the
 /// <c>metrics</c> connector) collects, without asking the actor, so a busy actor never delays or drops a series.
 /// </summary>
-public sealed class ConnectorMetrics
+internal sealed class ConnectorMetrics
 {
     private readonly Histogram<double>? _batchDuration;
     private readonly KeyValuePair<string, object?> _connectorTag;
@@ -100,7 +100,7 @@ public sealed class ConnectorMetrics
 }
 
 /// <summary>The counters of one pipeline; see <see cref="ConnectorMetrics"/>.</summary>
-public sealed class PipelineMetrics
+internal sealed class PipelineMetrics
 {
     private readonly Histogram<double>? _batchDuration;
     private readonly KeyValuePair<string, object?> _pipelineTag;
@@ -144,7 +144,7 @@ public sealed class PipelineMetrics
 /// instances, the calls that failed (threw, or a connect that did not succeed) and restarts of its instances.
 /// Several connectors' proxies write them at once: atomic.
 /// </summary>
-public sealed class PluginMetrics(string name)
+internal sealed class PluginMetrics(string name)
 {
     private long _calls;
     private long _failures;
@@ -196,7 +196,7 @@ public sealed class RuntimeMetrics : IExtension, IDisposable
     private readonly Histogram<double>? _pipelineBatchDuration;
 
     /// <summary>A registry; with <paramref name="enabled"/> it publishes its instruments.</summary>
-    public RuntimeMetrics(bool enabled = true)
+    internal RuntimeMetrics(bool enabled = true)
     {
         if (!enabled) return;
         _meter = new Meter(MeterName, typeof(RuntimeMetrics).Assembly.GetName().Version?.ToString(3));
@@ -238,26 +238,26 @@ public sealed class RuntimeMetrics : IExtension, IDisposable
     public Meter? Meter => _meter;
 
     /// <summary>New counters for a connector (replacing those of a stopped one of the same alias).</summary>
-    public ConnectorMetrics RegisterConnector(string alias, string type, ConnectorKinds kinds, string? plugin = null) =>
+    internal ConnectorMetrics RegisterConnector(string alias, string type, ConnectorKinds kinds, string? plugin = null) =>
         _connectors[alias] = new ConnectorMetrics(alias, type, kinds, plugin is null ? null : Plugin(plugin), _connectorBatchDuration);
 
     /// <summary>Removes <paramref name="metrics"/> unless a newer instance of the alias registered since.</summary>
-    public void Unregister(ConnectorMetrics metrics) => _connectors.TryRemove(new KeyValuePair<string, ConnectorMetrics>(metrics.Alias, metrics));
+    internal void Unregister(ConnectorMetrics metrics) => _connectors.TryRemove(new KeyValuePair<string, ConnectorMetrics>(metrics.Alias, metrics));
 
     /// <summary>New counters for a pipeline.</summary>
-    public PipelineMetrics RegisterPipeline(string alias) => _pipelines[alias] = new PipelineMetrics(alias, _pipelineBatchDuration);
+    internal PipelineMetrics RegisterPipeline(string alias) => _pipelines[alias] = new PipelineMetrics(alias, _pipelineBatchDuration);
 
     /// <summary>Removes <paramref name="metrics"/> unless a newer instance of the alias registered since.</summary>
-    public void Unregister(PipelineMetrics metrics) => _pipelines.TryRemove(new KeyValuePair<string, PipelineMetrics>(metrics.Alias, metrics));
+    internal void Unregister(PipelineMetrics metrics) => _pipelines.TryRemove(new KeyValuePair<string, PipelineMetrics>(metrics.Alias, metrics));
 
     /// <summary>The counters of plugin <paramref name="name"/>, kept while the runtime lives (a counter must not go back).</summary>
-    public PluginMetrics Plugin(string name) => _plugins.GetOrAdd(name, n => new PluginMetrics(n));
+    internal PluginMetrics Plugin(string name) => _plugins.GetOrAdd(name, n => new PluginMetrics(n));
 
     /// <summary>The running connectors, by alias.</summary>
-    public IReadOnlyList<ConnectorMetrics> Connectors => [.. _connectors.Values.OrderBy(c => c.Alias, StringComparer.Ordinal)];
+    internal IReadOnlyList<ConnectorMetrics> Connectors => [.. _connectors.Values.OrderBy(c => c.Alias, StringComparer.Ordinal)];
 
     /// <summary>The running pipelines, by alias.</summary>
-    public IReadOnlyList<PipelineMetrics> Pipelines => [.. _pipelines.Values.OrderBy(p => p.Alias, StringComparer.Ordinal)];
+    internal IReadOnlyList<PipelineMetrics> Pipelines => [.. _pipelines.Values.OrderBy(p => p.Alias, StringComparer.Ordinal)];
 
     /// <inheritdoc />
     public void Dispose() => _meter?.Dispose();

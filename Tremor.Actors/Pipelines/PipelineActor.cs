@@ -10,12 +10,11 @@ namespace Tremor.Actors.Pipelines;
 /// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants an
 /// upstream credit back only once the output of its batch has left, so a slow downstream slows the upstream.
 /// </summary>
-public sealed class PipelineActor : ReceiveActor, IWithTimers
+internal sealed class PipelineActor : ReceiveActor, IWithTimers
 {
     private readonly PipelineSpec _spec;
     private readonly IPipelineProgram _program;
     private readonly DataPathSettings _dataPath;
-    private readonly IActorRef _flow;
     private readonly Flows.DeliveryLedger? _ledger;
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
@@ -47,24 +46,20 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
     /// <summary>A pipeline's counters.</summary>
     public sealed record Status(string Alias, long EventsIn, long EventsOut, long Dropped, int Pending, long Errors);
 
-    /// <summary>Reported to the flow when every upstream ended and everything was sent on.</summary>
-    public sealed record PipelineFinished(string Alias);
-
-    /// <summary>Props for <paramref name="spec"/> reporting to <paramref name="flow"/>.</summary>
+    /// <summary>Props for a pipeline of <paramref name="spec"/> running <paramref name="program"/>.</summary>
     /// <remarks>What it still holds when it stops is reported to <paramref name="ledger"/>.</remarks>
     /// <remarks>The ack weight of a transactional event the program drops goes back to its source through <paramref name="services"/>.</remarks>
-    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger = null, Connectors.RuntimeServices? services = null) =>
-        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, flow, ledger, services));
+    public static Props Props(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, Flows.DeliveryLedger? ledger = null, Connectors.RuntimeServices? services = null) =>
+        Akka.Actor.Props.Create(() => new PipelineActor(spec, program, dataPath, ledger, services));
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, IActorRef flow, Flows.DeliveryLedger? ledger, Connectors.RuntimeServices? services)
+    public PipelineActor(PipelineSpec spec, IPipelineProgram program, DataPathSettings dataPath, Flows.DeliveryLedger? ledger, Connectors.RuntimeServices? services)
     {
         _ledger = ledger;
         _services = services;
         _spec = spec;
         _program = program;
         _dataPath = dataPath;
-        _flow = flow;
         _metrics = RuntimeMetrics.Get(Context.System).RegisterPipeline(spec.Alias);
 
         Receive<LinkOutput>(l => _outlets.Add(l));
@@ -297,7 +292,6 @@ public sealed class PipelineActor : ReceiveActor, IWithTimers
         _finished = true;
         _outlets.EndAll(Self);
         ReportTally();
-        _flow.Tell(new PipelineFinished(_spec.Alias));
     }
 
     private sealed class Collector : IPipelineOutput

@@ -55,7 +55,7 @@ public interface IPipelineProgram
 }
 
 /// <summary>Forwards every event from <c>in</c> to <c>out</c>.</summary>
-public sealed class PassthroughProgram : IPipelineProgram
+internal sealed class PassthroughProgram : IPipelineProgram
 {
     /// <inheritdoc />
     public bool IsPassthrough => true;
@@ -68,7 +68,7 @@ public sealed class PassthroughProgram : IPipelineProgram
 }
 
 /// <summary>A pipeline written in the query language (Tremor.Script): compiled once, run per batch.</summary>
-public sealed class QueryProgram(QueryInstance instance) : IPipelineProgram
+internal sealed class QueryProgram(QueryInstance instance) : IPipelineProgram
 {
     private readonly Adapter _adapter = new();
 
@@ -117,7 +117,7 @@ public sealed class QueryProgram(QueryInstance instance) : IPipelineProgram
 }
 
 /// <summary>Makes the program of a pipeline spec.</summary>
-public static class PipelinePrograms
+internal static class PipelinePrograms
 {
     /// <summary>The program for <paramref name="spec"/>, or a <see cref="ConfigException"/> naming its key.</summary>
     public static IPipelineProgram Create(PipelineSpec spec) => spec.Type switch

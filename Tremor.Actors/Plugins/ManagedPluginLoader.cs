@@ -57,7 +57,7 @@ public static class ManagedPluginLoader
     /// Checks and loads <paramref name="assemblyPath"/>. Throws <see cref="PluginRefusedException"/> with one line naming
     /// the file and what was wrong.
     /// </summary>
-    public static LoadedManagedPlugin Load(string assemblyPath, string? expectedSha256)
+    internal static LoadedManagedPlugin Load(string assemblyPath, string? expectedSha256)
     {
         Version? pdk;
         try
@@ -182,7 +182,7 @@ internal static class SharedFrameworks
 }
 
 /// <summary>A managed plugin loaded into its own load context.</summary>
-public sealed class LoadedManagedPlugin(string path, PluginLoader loader, ITremorPlugin plugin) : IDisposable
+internal sealed class LoadedManagedPlugin(string path, PluginLoader loader, ITremorPlugin plugin) : IDisposable
 {
     /// <summary>The main assembly's path.</summary>
     public string Path { get; } = path;

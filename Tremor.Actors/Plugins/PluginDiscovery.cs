@@ -327,7 +327,7 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
 }
 
 /// <summary>A plugin refused because its name or a connector type it provides is already taken by <see cref="Other"/>.</summary>
-public sealed class PluginConflictException(string message, string? other) : Exception(message)
+internal sealed class PluginConflictException(string message, string? other) : Exception(message)
 {
     /// <summary>The file that has the name or type, when known.</summary>
     public string? Other { get; } = other;

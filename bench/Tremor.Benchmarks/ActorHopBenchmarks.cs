@@ -35,7 +35,7 @@ public class ActorHopBenchmarks
     {
         _system = ActorSystem.Create("bench", Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(TremorConfig.Reference));
         var spec = new PipelineSpec("bench", "main", "passthrough", "tremor.flows.bench.pipelines.main", new PluginConfig("p", null));
-        _pipeline = _system.ActorOf(PipelineActor.Props(spec, new PassthroughProgram(), new DataPathSettings(BatchSize, 8, TimeSpan.FromSeconds(5)), ActorRefs.Nobody));
+        _pipeline = _system.ActorOf(PipelineActor.Props(spec, new PassthroughProgram(), new DataPathSettings(BatchSize, 8, TimeSpan.FromSeconds(5))));
         _receiver = _system.ActorOf(Props.Create(() => new Receiver(this)));
         _pipeline.Tell(new LinkOutput("out", _receiver, "in"));
         _pipeline.Tell(new Credit(1_000_000), _receiver);

@@ -103,7 +103,7 @@ public sealed class MetricsTests : TremorTestKit
     public void A_pipelines_circuit_breaker_is_a_gauge_that_follows_its_downstream()
     {
         var spec = new Configuration.PipelineSpec("f", "main", "passthrough", "tremor.flows.f.pipelines.main", new Tremor.Pdk.PluginConfig("tremor.flows.f.pipelines.main", null));
-        var pipeline = Sys.ActorOf(Pipelines.PipelineActor.Props(spec, new Pipelines.PassthroughProgram(), DataPath(), CreateTestProbe().Ref));
+        var pipeline = Sys.ActorOf(Pipelines.PipelineActor.Props(spec, new Pipelines.PassthroughProgram(), DataPath()));
         var upstream = CreateTestProbe();
         var downstream = CreateTestProbe();
         pipeline.Tell(new LinkInput(upstream.Ref));

@@ -23,7 +23,7 @@ public sealed class QosPipelineTests : TremorTestKit
         var spec = new PipelineSpec("f", "main", "query", "tremor.flows.f.pipelines.main", new PluginConfig("tremor.flows.f.pipelines.main", null));
         var upstream = CreateTestProbe();
         var downstream = CreateTestProbe();
-        var pipeline = Sys.ActorOf(PipelineActor.Props(spec, new QueryProgram(query.Instantiate()), DataPath(credits: 1), CreateTestProbe().Ref));
+        var pipeline = Sys.ActorOf(PipelineActor.Props(spec, new QueryProgram(query.Instantiate()), DataPath(credits: 1)));
         pipeline.Tell(new LinkOutput("out", downstream.Ref, "in"));
         pipeline.Tell(new LinkInput(upstream.Ref));
         upstream.ExpectMsg<Credit>();

@@ -9,7 +9,7 @@ namespace Tremor.Actors.Configuration.Troy;
 /// A Tremor key we have no equivalent for is an error naming it, never dropped; our own keys pass unchanged, so a
 /// troy file may also use what only Tremor.NET has (a metronome's <c>iterations</c>).
 /// </summary>
-public static class TroyKeyMap
+internal static class TroyKeyMap
 {
     /// <summary>How one Tremor key becomes ours: the key, or null when we have none (<paramref name="Missing"/> says what to do).</summary>
     /// <param name="Ours">Our key.</param>

@@ -1,0 +1,209 @@
+using Tremor.Pdk;
+
+namespace Tremor.Actors.Connectors;
+
+/// <summary>
+/// A batch on its way to the sink plugin: kept until the plugin answers. <typeparamref name="TUpstream"/> names who
+/// gets a credit back once it was answered (an actor in the runtime, anything in a test).
+/// </summary>
+internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, Event[] events, long[]? weights, bool bisecting, SinkBatch? payloads = null)
+{
+    /// <summary>Payloads encoded once (postprocessors with state); <see cref="Events"/> is then empty and the encoder's ledger knows what they carry.</summary>
+    public SinkBatch? Payloads { get; } = payloads;
+
+    /// <summary>What a bisection halves: payloads, or events.</summary>
+    public int Size => Payloads?.Count ?? Events.Length;
+
+    /// <summary>The ack weight each event carries back to its transactional source; null when none is owed an ack.</summary>
+    public long[]? Weights { get; } = weights;
+
+    /// <summary>The upstream batches this holds: each gives its sender one credit back once answered.</summary>
+    public IReadOnlyList<TUpstream> CreditTo { get; } = creditTo;
+
+    public Event[] Events { get; } = events;
+
+    /// <summary>One half of a batch that killed the plugin: sent as it is, never coalesced, one crash is enough.</summary>
+    public bool Bisecting { get; } = bisecting;
+
+    /// <summary>How many times the plugin died with this batch in the call.</summary>
+    public int Failures { get; set; }
+
+    /// <summary>Events the encoder refused in the last encoding (failed back once the sink answered).</summary>
+    public List<(Event Event, string Reason)> EncodeFailures { get; } = [];
+
+    /// <summary>Which call into the plugin carries it: an answer for an older call is not this batch's.</summary>
+    public long Sequence { get; set; }
+}
+
+/// <summary>What the plugin's death did to the batch in its call (see <see cref="SinkOutbox{TUpstream}.Crashed"/>).</summary>
+/// <param name="Bisecting">The crash is the data's fault (a batch being narrowed down): expected, not the plugin's.</param>
+/// <param name="CountsAsRestart">The crash counts towards the restart limit and grows the backoff.</param>
+/// <param name="Poison">A batch of one that killed the plugin: its events (or payload) are quarantined.</param>
+/// <param name="Split">The batch that was cut in two halves (both wait first in the outbox), to be logged.</param>
+/// <param name="UncountedRestarts">Restarts already counted that this batch caused: taken back from the limit.</param>
+internal readonly record struct CrashOutcome<TUpstream>(bool Bisecting, bool CountsAsRestart, OutboxBatch<TUpstream>? Poison, OutboxBatch<TUpstream>? Split, int UncountedRestarts);
+
+/// <summary>
+/// The sink side's outbox: the batches a connector accepted and has not had answered by its plugin. One batch is in
+/// the plugin at a time (<see cref="InFlight"/>); the plugin answers it, or dies with it in the call and it is kept:
+/// sent again, and once it killed the plugin <c>quarantine-after</c> times, bisected until the events that kill the
+/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call. Plain, so it is
+/// tested without actors; the connector actor does the sending.
+/// </summary>
+internal sealed class SinkOutbox<TUpstream>
+{
+    private readonly LinkedList<OutboxBatch<TUpstream>> _queue = new();
+    private long _sequence;
+    private int _bisectBudget;
+
+    /// <summary>The batch in the plugin's call, kept until it answers.</summary>
+    public OutboxBatch<TUpstream>? InFlight { get; private set; }
+
+    /// <summary>Nothing waits and nothing is in the plugin.</summary>
+    public bool IsEmpty => InFlight is null && _queue.Count == 0;
+
+    /// <summary>Batches waiting (not counting the one in flight).</summary>
+    public int Waiting => _queue.Count;
+
+    /// <summary>Events held: waiting and in flight.</summary>
+    public long HeldEvents => _queue.Sum(o => (long)o.Events.Length) + (InFlight?.Events.Length ?? 0);
+
+    /// <summary>A crash now is one a bisection expects: the batch in flight is a half and the budget is not spent.</summary>
+    public bool BisectingWithinBudget => InFlight is { Bisecting: true } && _bisectBudget > 0;
+
+    /// <summary>Keeps <paramref name="batch"/> until the plugin answered it, after those that wait.</summary>
+    public void Add(OutboxBatch<TUpstream> batch) => _queue.AddLast(batch);
+
+    /// <summary>
+    /// The next batch to send when none is in the plugin: it becomes <see cref="InFlight"/> under a new sequence.
+    /// With <paramref name="coalesceUpTo"/> (a process-isolated plugin) batches that wait go in one call, up to that
+    /// many events.
+    /// </summary>
+    public OutboxBatch<TUpstream>? TakeNext(int? coalesceUpTo)
+    {
+        if (InFlight is not null || _queue.First is not { } first) return null;
+        _queue.RemoveFirst();
+        var next = coalesceUpTo is { } max ? Coalesce(first.Value, max) : first.Value;
+        next.Sequence = ++_sequence;
+        InFlight = next;
+        return next;
+    }
+
+    /// <summary>
+    /// The plugin answered call <paramref name="sequence"/>: its batch leaves the outbox and is returned; null when the
+    /// answer is not the current call's (a call of an instance that died since).
+    /// </summary>
+    public OutboxBatch<TUpstream>? Answered(long sequence)
+    {
+        if (InFlight is not { } answered || answered.Sequence != sequence) return null;
+        InFlight = null;
+        // A half that got through: the next crash is a new bisection's first step, with the budget of a fresh one.
+        if (answered.Bisecting) _bisectBudget = BisectBudget(answered.Size * 2);
+        return answered;
+    }
+
+    /// <summary>Keeps an answered batch to deliver it again first (its peer went away under it).</summary>
+    public void KeepFirst(OutboxBatch<TUpstream> batch) => _queue.AddFirst(batch);
+
+    /// <summary>
+    /// The plugin died with <see cref="InFlight"/> in its call. The batch stays in flight (sent again to the next
+    /// instance) until it killed the plugin <paramref name="quarantineAfter"/> times in a row; then it is cut in two
+    /// halves that wait first, each on its own with one failure allowed, down to single events (or payloads): those are
+    /// the <see cref="CrashOutcome{TUpstream}.Poison"/>. The crashes of a bisection do not count towards the restart
+    /// limit, within a budget, so a plugin that fails on everything still ends failed.
+    /// </summary>
+    public CrashOutcome<TUpstream> Crashed(int quarantineAfter)
+    {
+        if (InFlight is not { } inFlight) return new(false, true, null, null, 0);
+        inFlight.Failures++;
+        var threshold = inFlight.Bisecting ? 1 : quarantineAfter;
+        var bisecting = true;
+        OutboxBatch<TUpstream>? poison = null;
+        OutboxBatch<TUpstream>? split = null;
+        var uncounted = 0;
+        if (inFlight.Failures < threshold)
+        {
+            bisecting = inFlight.Bisecting;
+        }
+        else if (inFlight.Size == 1)
+        {
+            InFlight = null;
+            poison = inFlight;
+        }
+        else
+        {
+            if (!inFlight.Bisecting)
+            {
+                _bisectBudget = BisectBudget(inFlight.Size);
+                uncounted = inFlight.Failures - 1;
+            }
+            var half = inFlight.Size / 2;
+            var (first, second) = inFlight.Payloads is { } payloads
+                ? (new OutboxBatch<TUpstream>([], [], null, bisecting: true, new SinkBatch(payloads.Events.Take(half).ToList(), payloads.Bytes)),
+                   new OutboxBatch<TUpstream>(inFlight.CreditTo, [], null, bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
+                : (new OutboxBatch<TUpstream>([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true),
+                   new OutboxBatch<TUpstream>(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true));
+            _queue.AddFirst(second);
+            _queue.AddFirst(first);
+            InFlight = null;
+            split = inFlight;
+        }
+        if (bisecting) _bisectBudget--;
+        return new(bisecting, !bisecting || _bisectBudget <= 0, poison, split, uncounted);
+    }
+
+    /// <summary>Empties the outbox (the connector failed): every batch it held, the one in flight first.</summary>
+    public List<OutboxBatch<TUpstream>> TakeAll()
+    {
+        var all = new List<OutboxBatch<TUpstream>>(_queue.Count + 1);
+        if (InFlight is { } inFlight) all.Add(inFlight);
+        all.AddRange(_queue);
+        InFlight = null;
+        _queue.Clear();
+        return all;
+    }
+
+    /// <summary>Crashes a bisection may take: two per halving (a poison event in each half) plus slack.</summary>
+    private static int BisectBudget(int events) => 2 * (int)Math.Ceiling(Math.Log2(Math.Max(events, 2))) + 2;
+
+    /// <summary>
+    /// A call into a process-isolated plugin costs a round trip to another process whatever its size: batches waiting
+    /// go in one call (up to <paramref name="maxEvents"/> events), each still returning its own credit. A batch being
+    /// bisected, retried after a crash, or made of payloads is sent as it is.
+    /// </summary>
+    private OutboxBatch<TUpstream> Coalesce(OutboxBatch<TUpstream> first, int maxEvents)
+    {
+        if (first.Bisecting || first.Failures > 0 || first.Payloads is not null || _queue.First is null) return first;
+        var count = first.Events.Length;
+        var taken = 1;
+        for (var node = _queue.First; node is not null; node = node.Next)
+        {
+            var o = node.Value;
+            if (o.Bisecting || o.Failures > 0 || o.Payloads is not null || count + o.Events.Length > maxEvents) break;
+            count += o.Events.Length;
+            taken++;
+        }
+        if (taken == 1) return first;
+        var events = new Event[count];
+        long[]? weights = first.Weights is null ? null : new long[count];
+        var credits = new List<TUpstream>(taken);
+        first.Events.CopyTo(events, 0);
+        first.Weights?.CopyTo(weights!, 0);
+        credits.AddRange(first.CreditTo);
+        var at = first.Events.Length;
+        for (var i = 1; i < taken; i++)
+        {
+            var o = _queue.First!.Value;
+            _queue.RemoveFirst();
+            o.Events.CopyTo(events, at);
+            if (o.Weights is not null)
+            {
+                weights ??= new long[count];
+                o.Weights.CopyTo(weights, at);
+            }
+            at += o.Events.Length;
+            credits.AddRange(o.CreditTo);
+        }
+        return new OutboxBatch<TUpstream>(credits, events, weights, bisecting: false);
+    }
+}
