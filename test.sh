@@ -24,6 +24,10 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 # The syslog tests send with util-linux's logger (Debian package bsdutils).
 command -v logger >/dev/null 2>&1 || missing+=(bsdutils)
+# rsyslog relays syslog to the runtime in the forwarding test; npm (Debian's nodejs) installs the statsd client.
+[ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
@@ -34,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (the broker connector tests run them)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   # Debian may start them as services; the tests use their own ports, so a stopped service is only tidier.
-  for service in mosquitto redis-server nats-server rabbitmq-server postgresql prometheus prometheus-node-exporter; do service "$service" stop >/dev/null 2>&1 || true; done
+  for service in mosquitto redis-server nats-server rabbitmq-server postgresql prometheus prometheus-node-exporter rsyslog; do service "$service" stop >/dev/null 2>&1 || true; done
 fi
 
 results=$(mktemp -d)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Hosting;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
@@ -245,10 +246,17 @@ public sealed class World : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _services.World = Self;
+        _services.System = Context.System;
         Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
         var connectors = Context.ActorOf(ConnectorManager.Props(_catalog, _services, _dataPath), "connectors");
         var pipelines = Context.ActorOf(PipelineManager.Props(_dataPath, _services), "pipelines");
         _flows = Context.ActorOf(FlowManager.Props(connectors, pipelines, Self), "flows");
+        // Found by type through Akka.Hosting's registry (the management API asks them), never by path; a world restarted
+        // by its supervisor registers its new managers over the old.
+        var registry = ActorRegistry.For(Context.System);
+        registry.Register<ConnectorManager>(connectors, overwrite: true);
+        registry.Register<PipelineManager>(pipelines, overwrite: true);
+        registry.Register<FlowManager>(_flows, overwrite: true);
     }
 
     private void OnSwapPlugin(SwapPlugin m)

@@ -40,21 +40,24 @@ public static class ClusterCommand
         var root = doc.RootElement;
         output.WriteLine($"coordinator: {root.GetProperty("coordinator").GetString()}");
         output.WriteLine();
-        output.WriteLine("NODE                                      STATUS    REACHABLE  ROLES          CONNECTORS                      FLOWS");
-        foreach (var n in root.GetProperty("nodes").EnumerateArray())
+        TableWriter.Write(output, ["NODE", "STATUS", "REACHABLE", "ROLES", "CONNECTORS", "FLOWS"], root.GetProperty("nodes").EnumerateArray().Select(n =>
         {
             var connectors = n.GetProperty("inventory").EnumerateArray().Select(i => i.GetString()!).Where(i => i.StartsWith("connector:", StringComparison.Ordinal)).Select(i => i["connector:".Length..]);
-            output.WriteLine(
-                $"{n.GetProperty("address").GetString(),-41} {n.GetProperty("status").GetString(),-9} {(n.GetProperty("reachable").GetBoolean() ? "yes" : "NO"),-10} " +
-                $"{Join(n.GetProperty("roles")),-14} {string.Join(",", connectors),-31} {Join(n.GetProperty("flows"))}");
-        }
+            return (IReadOnlyList<string>)[
+                n.GetProperty("address").GetString()!, n.GetProperty("status").GetString()!, n.GetProperty("reachable").GetBoolean() ? "yes" : "NO",
+                Join(n.GetProperty("roles")), string.Join(",", connectors), Join(n.GetProperty("flows")),
+            ];
+        }));
         output.WriteLine();
-        output.WriteLine("FLOW                 PLACEMENT            NODE-LOCAL  RUNS ON");
-        foreach (var f in root.GetProperty("flows").EnumerateArray())
+        var flows = root.GetProperty("flows").EnumerateArray().ToList();
+        TableWriter.Write(output, ["FLOW", "PLACEMENT", "NODE-LOCAL", "RUNS ON"], flows.Select(f =>
         {
             var instances = string.Join(", ", f.GetProperty("instances").EnumerateArray().Select(i => $"{i.GetProperty("node").GetString()} ({i.GetProperty("state").GetString()})"));
-            output.WriteLine($"{f.GetProperty("name").GetString(),-20} {f.GetProperty("placement").GetString(),-20} {(f.GetProperty("node_local").GetBoolean() ? "yes" : "no"),-11} {(instances.Length == 0 ? "-" : instances)}");
-            if (f.GetProperty("note").GetString() is { } note) output.WriteLine($"{"",-20} note: {note}");
+            return (IReadOnlyList<string>)[f.GetProperty("name").GetString()!, f.GetProperty("placement").GetString()!, f.GetProperty("node_local").GetBoolean() ? "yes" : "no", instances.Length == 0 ? "-" : instances];
+        }));
+        foreach (var f in flows)
+        {
+            if (f.GetProperty("note").GetString() is { } note) output.WriteLine($"note: {f.GetProperty("name").GetString()}: {note}");
         }
         return 0;
     }

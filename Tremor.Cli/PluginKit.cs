@@ -51,6 +51,14 @@ public static class PluginKit
             error.WriteLine($"error: {dir} exists and is not empty; choose another --output");
             return 2;
         }
+        // The Tremor.Pdk package that ships beside tremor: a C# project references it from there.
+        var pdkSource = Path.Combine(AppContext.BaseDirectory, "pdk");
+        var pdkPackage = Directory.Exists(pdkSource) ? Directory.GetFiles(pdkSource, "Tremor.Pdk.*.nupkg").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        if (lang == "csharp" && pdkPackage is null)
+        {
+            error.WriteLine($"error: the Tremor.Pdk package is missing from {pdkSource}; reinstall tremor (or rebuild it: dotnet build Tremor.Cli)");
+            return 2;
+        }
         var className = string.Concat(name.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
         var replacements = new Dictionary<string, string>
         {
@@ -58,7 +66,8 @@ public static class PluginKit
             ["__CLASS__"] = className,
             ["__NAMESPACE__"] = className,
             ["__CRATE__"] = name.Replace('-', '_'),
-            ["__PDK__"] = Path.Combine(AppContext.BaseDirectory, "Tremor.Pdk.dll"),
+            ["__PDK_SOURCE__"] = pdkSource,
+            ["__PDK_VERSION__"] = pdkPackage is null ? "" : Path.GetFileNameWithoutExtension(pdkPackage)["Tremor.Pdk.".Length..],
         };
         foreach (var file in Directory.EnumerateFiles(template, "*", SearchOption.AllDirectories))
         {

@@ -29,7 +29,7 @@ public static class PluginsCommand
         {
             error.WriteLine($"warning: plugin directory {missing} does not exist (named by --plugins or tremor.plugins.directories); nothing loaded from it");
         }
-        var rows = new List<string[]> { new[] { "NAME", "VERSION", "KIND", "PDK", "STATUS", "PROVIDES", "PATH" } };
+        var rows = new List<IReadOnlyList<string>>();
         foreach (var r in records)
         {
             // Names, versions and paths may come from a hostile file: never printed raw.
@@ -38,7 +38,7 @@ public static class PluginsCommand
                 PluginNames.Printable(string.Join(",", r.Provides.Select(p => p[(p.IndexOf(':') + 1)..]))), PluginNames.Printable(r.Path),
             ]);
         }
-        WriteTable(output, rows);
+        TableWriter.Write(output, ["NAME", "VERSION", "KIND", "PDK", "STATUS", "PROVIDES", "PATH"], rows);
         foreach (var r in records.Where(r => r.Status == PluginStatus.Refused))
         {
             output.WriteLine($"refused: {OneLine(r.Reason)}");
@@ -102,17 +102,4 @@ public static class PluginsCommand
 
     // A refusal quotes what it found, but a managed plugin's exception text is its own: one printable line either way.
     private static string OneLine(string? text) => PluginNames.Printable((text ?? "refused").ReplaceLineEndings(" "));
-
-    private static void WriteTable(TextWriter output, List<string[]> rows)
-    {
-        var widths = new int[rows[0].Length];
-        foreach (var row in rows)
-        {
-            for (var i = 0; i < row.Length; i++) widths[i] = Math.Max(widths[i], row[i].Length);
-        }
-        foreach (var row in rows)
-        {
-            output.WriteLine(string.Join("  ", row.Select((cell, i) => i == row.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
-        }
-    }
 }

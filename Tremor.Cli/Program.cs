@@ -100,6 +100,6 @@ top.SetAction((parse, cancel) =>
 });
 root.Subcommands.Add(top);
 
-// tremor run handles SIGINT / SIGTERM itself (drain, then stop; a second signal stops at once): System.CommandLine's
-// own handling would end the process after its termination timeout (2 s), cutting a longer drain short.
+// tremor run's host handles SIGINT / SIGTERM (Hosting/SignalLifetime: drain, then stop; a second signal stops at once):
+// System.CommandLine's own handling would end the process after its termination timeout (2 s), cutting a longer drain short.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,16 +1,15 @@
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Tremor.Actors;
-using Tremor.Actors.Cluster;
+using Tremor.Cluster;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Configuration.Troy;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Flows;
 using Tremor.Actors.Plugins;
+using Tremor.Cli.Hosting;
 using Tremor.Pdk;
 
 namespace Tremor.Cli;
@@ -87,35 +86,76 @@ public static class RunCommand
             error.WriteLine($"error: {e.Message}");
             return ConfigError;
         }
-        var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, QuietLifetime>();
+        var control = new RunControl();
+        var exit = control.Exit;
+        // One generic host for the whole run: the actor system, the management API when it is on (Kestrel only then),
+        // one lifetime (signals) and one logging pipeline (tremor.log).
+        var web = settings.Api.Enabled ? Api.ManagementApi.CreateBuilder(settings.Api, settings.MetricsEnabled) : null;
+        IHostApplicationBuilder builder = web is not null ? web : Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var log = settings.LogOrDefault;
+        builder.Logging.AddTremorStderr(log, error);
+        builder.Services.AddSingleton(control);
+        builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
+        // The world bounds its drain (drain-timeout) and its stop; the host must not cut them short.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DataPath.DrainTimeout + TimeSpan.FromMinutes(1));
         builder.Services.AddAkka("tremor", akka =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
+            // After the file's HOCON, so it wins: Akka logs through Microsoft.Extensions.Logging at tremor.log's level.
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = StderrLogging.AkkaLevel(log);
+                // AddLoggerFactory hands Akka the host's ILoggerFactory; the bridge that uses it is ours (plain messages).
+                loggers.AddLoggerFactory();
+                loggers.ClearLoggers();
+                loggers.AddLogger<AkkaLogBridge>();
+            });
             akka.WithActors((system, registry) =>
             {
                 var world = system.ActorOf(World.Props(catalog, services, settings.DataPath, exit, keepRunning: settings.Api.Enabled || clustered), "world");
                 registry.Register<World>(world);
-                if (clustered)
-                {
-                    // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
-                    var placement = TremorCluster.Start(system, world, catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
-                    registry.Register<PlacementCoordinator>(placement.Coordinator);
-                }
             });
+            if (clustered)
+            {
+                // The file's flows join the cluster's desired state; the placement coordinator decides where they run.
+                akka.WithTremorCluster(catalog, settings.ClusterOrDefault, FlowDefinition.FromConfig(config, settings.Flows));
+            }
         });
-        using var host = builder.Build();
-        await host.StartAsync();
+        // After Akka: stopped before it, so the flows drain while the actor system is still up.
+        builder.Services.AddHostedService<WorldService>();
+        Api.ManagementApi? api = null;
+        IHost host;
+        if (web is not null)
+        {
+            var app = web.Build();
+            api = Api.ManagementApi.Map(app, settings.Api, settings.Plugins, discovery);
+            host = app;
+        }
+        else host = ((HostApplicationBuilder)builder).Build();
+        using var disposeHost = host;
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        try
+        {
+            await host.StartAsync();
+            api?.Announce(error);
+        }
+        catch (ConfigException e)
+        {
+            error.WriteLine($"error: {file.FullName}: {e.Message}");
+            await host.StopAsync();
+            return ConfigError;
+        }
+        catch (IOException e)
+        {
+            error.WriteLine($"error: {file.FullName}: tremor.api: cannot listen on {settings.Api.Bind}:{settings.Api.Port}: {e.Message}");
+            await host.StopAsync();
+            return ConfigError;
+        }
         var registry = host.Services.GetRequiredService<ActorRegistry>();
         var worldRef = await registry.GetAsync<World>();
         var system = host.Services.GetRequiredService<ActorSystem>();
-        IActorRef? coordinator = null;
-        var shuttingDown = false;
         if (clustered)
         {
-            coordinator = await registry.GetAsync<PlacementCoordinator>();
             var cluster = Akka.Cluster.Cluster.Get(system);
             var submitting = settings.Flows.Count == 0 ? "" : $"; once up it adds this file's flows to the cluster's desired state (names already there are kept): {string.Join(", ", settings.Flows.Select(f => f.Name))}";
             error.WriteLine($"cluster: node {cluster.SelfAddress} (roles: {string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}) joining{submitting}");
@@ -123,44 +163,23 @@ public static class RunCommand
             // Downed (e.g. on the minority side of a partition) or left: this process is done with the cluster.
             cluster.RegisterOnMemberRemoved(() =>
             {
-                if (!shuttingDown) error.WriteLine($"error: cluster: node {cluster.SelfAddress} was removed from the cluster (downed); stopping");
-                exit.TrySetResult(shuttingDown ? 0 : 3);
+                var leaving = lifetime.ApplicationStopping.IsCancellationRequested;
+                if (!leaving) error.WriteLine($"error: cluster: node {cluster.SelfAddress} was removed from the cluster (downed); stopping");
+                exit.TrySetResult(leaving ? 0 : 3);
             });
-        }
-
-        var signalCount = 0;
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Drain);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);
-
-        Api.ManagementApi? api = null;
-        if (settings.Api.Enabled)
-        {
-            try
-            {
-                api = await Api.ManagementApi.StartAsync(settings.Api, settings.Plugins, worldRef, system, discovery, error, coordinator);
-            }
-            catch (ConfigException e)
-            {
-                error.WriteLine($"error: {file.FullName}: {e.Message}");
-                await host.StopAsync();
-                return ConfigError;
-            }
-            catch (IOException e)
-            {
-                error.WriteLine($"error: {file.FullName}: tremor.api: cannot listen on {settings.Api.Bind}:{settings.Api.Port}: {e.Message}");
-                await host.StopAsync();
-                return ConfigError;
-            }
+            // Registered after the world service's drain, so it runs before it: a node leaves first, so its flows are
+            // placed elsewhere while it drains its own.
+            lifetime.ApplicationStopping.Register(() => cluster.Leave(cluster.SelfAddress));
         }
 
         foreach (var flow in clustered ? [] : settings.Flows)
         {
             // A signal during the deploys: the flows deployed so far drain, the others are not started.
-            if (shuttingDown) break;
+            if (lifetime.ApplicationStopping.IsCancellationRequested) break;
             // Handed over, not kept: a hot swap must leave nothing here holding the old plugin's factories.
             validated.Remove(flow.Name, out var checkedFlow);
             var answer = await worldRef.Ask<object>(new World.DeployFlow(flow, checkedFlow), TimeSpan.FromSeconds(30));
-            if (answer is World.DeployFailed failed && !shuttingDown)
+            if (answer is World.DeployFailed failed && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 error.WriteLine($"error: {failed.Reason}");
                 await host.StopAsync();
@@ -175,41 +194,17 @@ public static class RunCommand
                 : $"warning: plugin refused: {r.Reason}"))
             : null;
 
+        // Until the run ends by itself or a signal stops the host; stopping drains (WorldService) and then stops Akka.
+        await host.WaitForShutdownAsync();
         var code = await exit.Task;
         output.Flush();
-        if (api is not null) await api.DisposeAsync();
-        await host.StopAsync();
         // Plugin instances stop and dispose off the plugin dispatcher (bounded): their code must stay loaded until then.
         await services.AllInstancesStopped();
         discovery.UnloadAll();
         // The run's last line: whether every accepted event was delivered, and what was not, per connector.
         if (services.Ledger.Summary is { } summary) error.WriteLine(summary.Line);
         return code;
-
-        void Drain(PosixSignalContext context)
-        {
-            // A third signal is not intercepted: the process ends the way the signal says, at once.
-            if (Interlocked.Increment(ref signalCount) > 2) return;
-            // Keep the process alive: the world drains the flows and then ends the run, or, when it is draining
-            // already, stops now (the last line counts what the drain had not delivered).
-            context.Cancel = true;
-            if (!shuttingDown && clustered)
-            {
-                // A cluster node leaves first, so its flows are placed elsewhere while it drains its own.
-                Akka.Cluster.Cluster.Get(system).Leave(Akka.Cluster.Cluster.Get(system).SelfAddress);
-            }
-            shuttingDown = true;
-            worldRef.Tell(new World.SignalReceived(context.Signal.ToString()));
-        }
     }
 
     private static string Prefix(string path, string file) => path.StartsWith(file, StringComparison.Ordinal) ? "" : $"{file}: ";
-
-    /// <summary>A host lifetime that leaves signals to the run command (which drains before stopping).</summary>
-    private sealed class QuietLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -40,6 +40,16 @@ public interface IConnectorFactory
     /// <see cref="IConnector.ConnectAsync"/>.
     /// </summary>
     IConnector Create(ConnectorContext context);
+
+    /// <summary>
+    /// The metadata path (<c>["tcp_server", "stream"]</c>) whose value names the stream of the sink an event is written
+    /// to, when the sink writes to several (a server's connections); null (the default) when it writes one.
+    /// Postprocessors that keep state across events (<c>collect</c>, <c>chunk</c>, <c>streaming-compress</c>) keep it
+    /// per value found there, so the payloads of two streams never mix; events without the value share one stream. The
+    /// value should be the number of the source stream the connection reads (<see cref="SourceBatch.EndStream"/> of
+    /// that number ends the sink stream too, dropping its state). Added in PDK 1.3.
+    /// </summary>
+    IReadOnlyList<string>? SinkStreamMeta => null;
 }
 
 /// <summary>

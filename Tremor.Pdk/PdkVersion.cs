@@ -9,10 +9,14 @@ public static class PdkVersion
     /// <summary>
     /// Additive contract changes bump this; plugins of an older or newer minor of the same major load. 1.2 added
     /// <see cref="IPluginHost.StateDirectory"/> and postprocessors whose payloads are not one per event
-    /// (<see cref="IPayloadPostprocessor"/>, <see cref="IPayloadWriter"/>).
+    /// (<see cref="IPayloadPostprocessor"/>, <see cref="IPayloadWriter"/>). 1.3 added sinks of several streams
+    /// (<see cref="IConnectorFactory.SinkStreamMeta"/>) and opened to every codec what the built-in ones use: strings
+    /// kept as UTF-8 (<see cref="Value.FromUtf8"/>, <see cref="Value.TryGetUtf8"/>) and records that adopt their arrays
+    /// (<see cref="ValueRecord(string[], Value[], bool)"/>, <see cref="ValueRecord.KeySpan"/>,
+    /// <see cref="ValueRecord.ValueSpan"/>, <see cref="ValueRecord.SharedKeys"/>).
     /// </summary>
-    public const int Minor = 2;
+    public const int Minor = 3;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>
-    public const string Text = "1.2";
+    public const string Text = "1.3";
 }

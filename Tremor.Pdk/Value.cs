@@ -73,13 +73,22 @@ public readonly struct Value : IEquatable<Value>
     public static Value From(double value) => new(ValueKind.F64, BitConverter.DoubleToInt64Bits(value), null);
 
     /// <summary>
-    /// A string held as the UTF-8 bytes it was decoded from (not copied; they must be valid UTF-8 and never change):
+    /// A string held as the UTF-8 bytes it was decoded from (not copied; the caller must not change them afterwards):
     /// a codec that only passes it on re-encodes the bytes, and the UTF-16 string is made on first use.
     /// </summary>
-    internal static Value FromUtf8(byte[] utf8) => new(ValueKind.String, 0, new Utf8String(utf8));
+    /// <exception cref="ArgumentException">The bytes are not valid UTF-8.</exception>
+    public static Value FromUtf8(byte[] utf8)
+    {
+        ArgumentNullException.ThrowIfNull(utf8);
+        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new ArgumentException("not valid UTF-8", nameof(utf8));
+        return new(ValueKind.String, 0, new Utf8String(utf8));
+    }
 
-    /// <summary>The UTF-8 bytes of a string value that was made by <see cref="FromUtf8"/>.</summary>
-    internal bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
+    /// <summary>
+    /// The UTF-8 bytes of a string value made by <see cref="FromUtf8"/>, for an encoder that writes them as they are;
+    /// false for any other value (a string made from a <see cref="string"/> included).
+    /// </summary>
+    public bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
     {
         if (Kind == ValueKind.String && _ref is Utf8String u)
         {

@@ -27,10 +27,13 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
     }
 
     /// <summary>
-    /// A record that adopts <paramref name="keys"/> and <paramref name="values"/> (same length, unique keys) without
-    /// copying; with <paramref name="sharedKeys"/> the keys array is treated as read-only (it is copied before any change).
+    /// A record that adopts <paramref name="keys"/> and <paramref name="values"/> (same length) without copying; with
+    /// <paramref name="sharedKeys"/> the keys array is treated as read-only (it is copied before any change), so a
+    /// decoder can share one keys array between all records of one shape. The keys must be distinct: that is not
+    /// checked, as a decoder builds many records of a shape it checked once.
     /// </summary>
-    internal ValueRecord(string[] keys, Value[] values, bool sharedKeys)
+    /// <exception cref="ArgumentException">The arrays differ in length or are empty.</exception>
+    public ValueRecord(string[] keys, Value[] values, bool sharedKeys)
     {
         if (keys.Length != values.Length || keys.Length == 0) throw new ArgumentException("keys and values must have the same, non-zero length");
         _keys = keys;
@@ -50,16 +53,16 @@ public sealed class ValueRecord : IEnumerable<KeyValuePair<string, Value>>
     }
 
     /// <summary>The keys in insertion order, for encoders that walk every field (no copy, no per-field checks).</summary>
-    internal ReadOnlySpan<string> KeySpan => _keys.AsSpan(0, _count);
+    public ReadOnlySpan<string> KeySpan => _keys.AsSpan(0, _count);
 
     /// <summary>
     /// The keys array when it is shared with other records of the same shape (it then never changes, so encoders may
     /// cache what they derive from it by reference).
     /// </summary>
-    internal string[]? SharedKeys => _sharedKeys ? _keys : null;
+    public string[]? SharedKeys => _sharedKeys ? _keys : null;
 
     /// <summary>The values in insertion order, beside <see cref="KeySpan"/>.</summary>
-    internal ReadOnlySpan<Value> ValueSpan => _values.AsSpan(0, _count);
+    public ReadOnlySpan<Value> ValueSpan => _values.AsSpan(0, _count);
 
     /// <summary>The key at a position (insertion order).</summary>
     public string KeyAt(int index) => (uint)index < (uint)_count ? _keys[index] : throw new ArgumentOutOfRangeException(nameof(index));

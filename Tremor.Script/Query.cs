@@ -107,58 +107,76 @@ public sealed class Query
         Args = definitions.Args;
         _declaredInputs = declaredInputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         _declaredOutputs = declaredOutputs?.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt), "");
+        definitions.Register(src, stmts.Where(s => s is FnStmt or ConstStmt or ModStmt or UseStmt or AggregateStmt), "");
         var windows = new Dictionary<string, WindowPlan>(StringComparer.Ordinal);
         var scripts = new Dictionary<string, DefineScriptStmt>(StringComparer.Ordinal);
-        var operators = new Dictionary<string, DefineOperatorStmt>(StringComparer.Ordinal);
-        var pipelines = new Dictionary<string, DefinePipelineStmt>(StringComparer.Ordinal);
+        var operators = new Dictionary<string, (Source Source, DefineOperatorStmt Def, Definitions Definitions)>(StringComparer.Ordinal);
+        var pipelines = new Dictionary<string, (Source Source, DefinePipelineStmt Def, Definitions Definitions)>(StringComparer.Ordinal);
         var nodeIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var compiledScripts = new Dictionary<string, ScriptPlan>(StringComparer.Ordinal);
+
+        // A definition is known by its name, or `module::name` when a used module file holds it; it compiles in its file.
+        void Define(Source defSrc, string prefix, Stmt stmt, Definitions defs)
+        {
+            switch (stmt)
+            {
+                case DefineWindowStmt w:
+                    if (windows.ContainsKey(prefix + w.Name)) throw defSrc.Error(w.Pos, $"window `{prefix + w.Name}` is already defined");
+                    windows[prefix + w.Name] = WindowPlan.From(defSrc, w, defs);
+                    break;
+                case DefineScriptStmt s:
+                    if (!scripts.TryAdd(prefix + s.Name, s)) throw defSrc.Error(s.Pos, $"script `{prefix + s.Name}` is already defined");
+                    // Compiled where it is defined, even if never created (as Tremor checks it).
+                    compiledScripts[prefix + s.Name] = ScriptPlan.Compile(defSrc, s, defs);
+                    break;
+                case DefinePipelineStmt p:
+                    if (!pipelines.TryAdd(prefix + p.Name, (defSrc, p, defs))) throw defSrc.Error(p.StatementPos, $"pipeline `{prefix + p.Name}` is already defined");
+                    // Checked where it is defined, even if never created.
+                    foreach (var (pos, name) in (p.From ?? []).Concat(p.Into ?? []))
+                    {
+                        if (p.Body.OfType<CreateStmt>().FirstOrDefault(c => c.Name == name) is not { } clash) continue;
+                        var (line, col) = defSrc.Locate(pos);
+                        throw defSrc.Error(clash.StatementPos, $"`{name}` is a port of pipeline `{p.Name}`: a stream or node cannot have its name", $"rename the {clash.What} or the port (declared at {line}:{col})");
+                    }
+                    break;
+                case DefineOperatorStmt o:
+                    if (!operators.TryAdd(prefix + o.Name, (defSrc, o, defs))) throw defSrc.Error(o.Pos, $"operator `{prefix + o.Name}` is already defined");
+                    // Checked where it is defined, even if never created (with its default arguments).
+                    BuiltinOperators.Prepare(defSrc, o, OperatorParams(defSrc, o, null, defs));
+                    break;
+            }
+        }
+
+        foreach (var (moduleSrc, prefix, stmt) in definitions.QueryDefinitions)
+        {
+            Define(moduleSrc, prefix, stmt, new Definitions(definitions, null) { Args = definitions.Args, Prefix = prefix });
+        }
 
         foreach (var stmt in stmts)
         {
             switch (stmt)
             {
-                case DefineWindowStmt w:
-                    if (windows.ContainsKey(w.Name)) throw src.Error(w.Pos, $"window `{w.Name}` is already defined");
-                    windows[w.Name] = WindowPlan.From(src, w, definitions);
-                    break;
-                case DefineScriptStmt s:
-                    if (!scripts.TryAdd(s.Name, s)) throw src.Error(s.Pos, $"script `{s.Name}` is already defined");
-                    // Compiled where it is defined, even if never created (as Tremor checks it).
-                    compiledScripts[s.Name] = ScriptPlan.Compile(src, s, definitions);
-                    break;
-                case DefinePipelineStmt p:
-                    if (!pipelines.TryAdd(p.Name, p)) throw src.Error(p.StatementPos, $"pipeline `{p.Name}` is already defined");
-                    // Checked where it is defined, even if never created.
-                    foreach (var (pos, name) in (p.From ?? []).Concat(p.Into ?? []))
-                    {
-                        if (p.Body.OfType<CreateStmt>().FirstOrDefault(c => c.Name == name) is not { } clash) continue;
-                        var (line, col) = src.Locate(pos);
-                        throw src.Error(clash.StatementPos, $"`{name}` is a port of pipeline `{p.Name}`: a stream or node cannot have its name", $"rename the {clash.What} or the port (declared at {line}:{col})");
-                    }
-                    break;
-                case DefineOperatorStmt o:
-                    if (!operators.TryAdd(o.Name, o)) throw src.Error(o.Pos, $"operator `{o.Name}` is already defined");
-                    // Checked where it is defined, even if never created (with its default arguments).
-                    BuiltinOperators.Prepare(src, o, OperatorParams(src, o, null, definitions));
+                case DefineWindowStmt or DefineScriptStmt or DefinePipelineStmt or DefineOperatorStmt:
+                    Define(src, "", stmt, definitions);
                     break;
                 case CreateStmt c:
                     {
                         if (IsPipelinePort(c.Name))
                             throw src.Error(c.StatementPos, $"`{c.Name}` is a port of this pipeline and cannot be created", $"name it differently: create {c.What} {c.Name}_{c.What} ...;");
                         if (nodeIndex.ContainsKey(c.Name)) throw src.Error(c.StatementPos, $"`{c.Name}` is already created", "every created node needs its own name");
+                        if (c.Name == "metrics")
+                            throw src.Error(c.StatementPos, "`metrics` is reserved for the pipeline's built-in metrics node, as in Tremor", $"name it differently: create {c.What} {c.What}_metrics ...;");
                         NodePlan node;
                         if (c.What == "stream") node = new NodePlan(c.Name, () => new StreamNode(), ["out", "err"]) { AnyInPort = true };
                         else if (c.What == "script")
                         {
                             if (!scripts.TryGetValue(c.Definition, out var def))
                                 throw src.Error(c.DefinitionPos, $"unknown script `{c.Definition}`", Hint(c.Definition, scripts.Keys, $"define it first: define script {c.Definition} script event end;"));
-                            var p = compiledScripts[def.Name];
+                            var p = compiledScripts[c.Definition];
                             var plan = p;
                             var args = plan.ArgsFor(src, c, definitions);
-                            var state = plan.InitialState(src, args, definitions);
-                            node = new NodePlan(c.Name, () => new ScriptNode(p, src, args, state), ["out", "err", .. plan.EmitPorts]) { AnyPort = true, InPorts = plan.InPorts };
+                            var state = plan.InitialState(p.Source, args, p.Definitions);
+                            node = new NodePlan(c.Name, () => new ScriptNode(p, p.Source, args, state), ["out", "err", .. plan.EmitPorts]) { AnyPort = true, InPorts = plan.InPorts };
                         }
                         else if (c.What == "pipeline")
                         {
@@ -169,10 +187,11 @@ public sealed class Query
                         }
                         else
                         {
-                            if (!operators.TryGetValue(c.Definition, out var def))
+                            if (!operators.TryGetValue(c.Definition, out var op))
                                 throw src.Error(c.DefinitionPos, $"unknown operator `{c.Definition}`", Hint(c.Definition, operators.Keys, $"define it first: define operator {c.Definition} from passthrough end;"));
-                            var ps = OperatorParams(src, def, c, definitions);
-                            node = new NodePlan(c.Name, BuiltinOperators.Prepare(src, def, ps), [.. BuiltinOperators.OutputPorts(def.Kind, ps)]);
+                            var (opSrc, def, opDefs) = op;
+                            var ps = OperatorParams(opSrc, def, c, opDefs, src, definitions);
+                            node = new NodePlan(c.Name, BuiltinOperators.Prepare(opSrc, def, ps), [.. BuiltinOperators.OutputPorts(def.Kind, ps)]);
                         }
                         nodeIndex[c.Name] = Nodes.Count;
                         Nodes.Add(node);
@@ -183,9 +202,9 @@ public sealed class Query
 
         // A pipeline defined and never created is still checked (as Tremor does), when its arguments all have defaults.
         var created = stmts.OfType<CreateStmt>().Where(c => c.What == "pipeline").Select(c => c.Definition).ToHashSet(StringComparer.Ordinal);
-        foreach (var unused in pipelines.Values.Where(p => !created.Contains(p.Name) && p.Args.All(a => a.Default is not null)))
+        foreach (var (name, unused) in pipelines.Where(p => !created.Contains(p.Key) && p.Value.Def.Args.All(a => a.Default is not null)))
         {
-            CompilePipeline(src, unused, new CreateStmt(unused.StatementPos, "pipeline", unused.Name, unused.Name, unused.Pos, []), definitions);
+            CompilePipeline(unused.Source, unused, new CreateStmt(unused.Def.StatementPos, "pipeline", name, name, unused.Def.Pos, []), unused.Definitions);
         }
 
         var inputs = new List<string>();
@@ -223,14 +242,16 @@ public sealed class Query
     /// A created pipeline: its definition compiled as a query of its own with the create's arguments (the definition's
     /// defaults overridden by <c>with</c>), run as one node of this query.
     /// </summary>
-    private static Query CompilePipeline(Source src, DefinePipelineStmt def, CreateStmt create, Definitions definitions)
+    private static Query CompilePipeline(Source src, (Source Source, DefinePipelineStmt Def, Definitions Definitions) defined, CreateStmt create, Definitions definitions)
     {
+        // The create is the creating query's text; the definition (defaults, body), its own file's.
+        var (defSrc, def, defDefinitions) = defined;
         var given = ConstantParams(src, create.Params, definitions);
         var args = new ValueRecord();
         foreach (var a in def.Args)
         {
             if (given.TryGetValue(a.Name, out var v)) args.Set(a.Name, v.Item1);
-            else if (a.Default is not null) args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
+            else if (a.Default is not null) args.Set(a.Name, Compiler.EvaluateConstant(defSrc, a.Default, defDefinitions));
             else throw src.Error(create.StatementPos, $"pipeline `{def.Name}` needs the argument `{a.Name}`", $"create pipeline {create.Name} from {def.Name} with {a.Name} = ... end;");
         }
         foreach (var (name, (_, pos)) in given)
@@ -238,8 +259,8 @@ public sealed class Query
             if (!def.Args.Any(a => a.Name == name))
                 throw src.Error(pos, $"pipeline `{def.Name}` has no argument `{name}`", Hint(name, def.Args.Select(a => a.Name), $"declare it: define pipeline {def.Name} args {name} = ... pipeline ... end;"));
         }
-        var query = new Query(src);
-        var inner = new Definitions(definitions, null) { Args = Value.From(args) };
+        var query = new Query(defSrc);
+        var inner = new Definitions(defDefinitions, null) { Args = Value.From(args) };
         query.Build(def.Body, inner, def.From ?? [(def.Pos, "in")], def.Into ?? [(def.Pos, "out"), (def.Pos, "err")]);
         return query;
     }
@@ -248,9 +269,12 @@ public sealed class Query
     /// An operator's parameters. A definition with <c>args</c> computes its <c>with</c> parameters from them, and a
     /// create's <c>with</c> sets those args; without <c>args</c>, a create's <c>with</c> overrides parameters directly.
     /// </summary>
-    private static Dictionary<string, (Value Value, int Pos)> OperatorParams(Source src, DefineOperatorStmt def, CreateStmt? create, Definitions definitions)
+    private static Dictionary<string, (Value Value, int Pos)> OperatorParams(Source src, DefineOperatorStmt def, CreateStmt? create, Definitions definitions, Source? createSrc = null, Definitions? createDefinitions = null)
     {
-        var given = create is null ? [] : ConstantParams(src, create.Params, definitions);
+        // The definition is `src`'s text; the create (when the definition comes from a module file), `createSrc`'s.
+        createSrc ??= src;
+        createDefinitions ??= definitions;
+        var given = create is null ? [] : ConstantParams(createSrc, create.Params, createDefinitions);
         if (def.Args.Count == 0)
         {
             var ps = ConstantParams(src, def.Params, definitions);
@@ -262,12 +286,12 @@ public sealed class Query
         {
             if (given.TryGetValue(a.Name, out var v)) args.Set(a.Name, v.Item1);
             else if (a.Default is not null) args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
-            else if (create is not null) throw src.Error(create.StatementPos, $"operator `{def.Name}` needs the argument `{a.Name}`", $"create operator {create.Name} from {def.Name} with {a.Name} = ... end;");
+            else if (create is not null) throw createSrc.Error(create.StatementPos, $"operator `{def.Name}` needs the argument `{a.Name}`", $"create operator {create.Name} from {def.Name} with {a.Name} = ... end;");
         }
         foreach (var (name, (_, pos)) in given)
         {
             if (!def.Args.Any(a => a.Name == name))
-                throw src.Error(pos, $"operator `{def.Name}` has no argument `{name}`", Hint(name, def.Args.Select(a => a.Name), $"declare it: define operator {def.Name} from {def.Kind} args {name} = ... end;"));
+                throw createSrc.Error(pos, $"operator `{def.Name}` has no argument `{name}`", Hint(name, def.Args.Select(a => a.Name), $"declare it: define operator {def.Name} from {def.Kind} args {name} = ... end;"));
         }
         return ConstantParams(src, def.Params, new Definitions(definitions, null) { Args = Value.From(args) });
     }
@@ -419,6 +443,12 @@ internal sealed record WindowScript(Eval Body, int Locals, int Scratch, int Pos)
 /// </summary>
 internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<string, Eval> PortBodies, int Locals, int Scratch, DefineScriptStmt Def, string[] EmitPorts)
 {
+    /// <summary>The file the script is defined in (the query, or a module it uses): its errors render from there.</summary>
+    public required Source Source { get; init; }
+
+    /// <summary>What the definition sees: the query's definitions, or its module's.</summary>
+    public required Definitions Definitions { get; init; }
+
     public static ScriptPlan Compile(Source src, DefineScriptStmt def, Definitions definitions)
     {
         var locals = 0;
@@ -442,7 +472,7 @@ internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<s
             else if (def.HasMain) main = CompileBlock(block.Body);
         }
         var emits = def.PortBodies.Select(p => p.Body).Prepend(def.Body).SelectMany(EmitPortsOf).Distinct(StringComparer.Ordinal).ToArray();
-        return new ScriptPlan(def.Name, main, ports, locals, scratch, def, emits);
+        return new ScriptPlan(def.Name, main, ports, locals, scratch, def, emits) { Source = src, Definitions = definitions };
     }
 
     /// <summary>The ports a select may write into: <c>in</c> when there is a plain <c>script</c> block, and each <c>script from PORT</c>.</summary>
@@ -473,13 +503,14 @@ internal sealed record ScriptPlan(string Name, Eval? Body, IReadOnlyDictionary<s
     {
         var given = Query.ConstantParams(src, create.Params, definitions);
         var args = new ValueRecord();
-        foreach (var (name, (v, _)) in Query.ConstantParams(src, Def.Params, definitions)) args.Set(name, v);
+        // The definition's defaults are its file's expressions; the create's values, the creating query's.
+        foreach (var (name, (v, _)) in Query.ConstantParams(Source, Def.Params, Definitions)) args.Set(name, v);
         foreach (var a in Def.Args)
         {
             if (given.ContainsKey(a.Name)) continue;
             if (a.Default is null)
                 throw src.Error(create.Pos, $"script `{Def.Name}` needs the argument `{a.Name}`", $"create script {create.Name} from {Def.Name} with {a.Name} = ... end;");
-            args.Set(a.Name, Compiler.EvaluateConstant(src, a.Default, definitions));
+            args.Set(a.Name, Compiler.EvaluateConstant(Source, a.Default, Definitions));
         }
         var known = Def.Args.Select(a => a.Name).Concat(Def.Params.Select(p => p.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, (v, pos)) in given)

@@ -159,9 +159,35 @@ public sealed record TremorClusterSettings(bool Enabled, IReadOnlyList<string> N
     public static TremorClusterSettings Default { get; } = new(false, ["file", "stdio"]);
 }
 
-/// <summary>The whole <c>tremor { }</c> section, validated.</summary>
-public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir, bool MetricsEnabled = true)
+/// <summary>How log lines are written (<c>tremor.log</c>).</summary>
+public enum LogFormat
 {
+    /// <summary><c>HH:mm:ss.fff LEVEL message</c>, one line per entry.</summary>
+    Text,
+
+    /// <summary>One JSON object per line: <c>time</c>, <c>level</c>, <c>category</c>, <c>message</c>, <c>exception</c>.</summary>
+    Json,
+}
+
+/// <summary>
+/// Logging (<c>tremor.log</c>): one level and one format for Akka's, ASP.NET Core's and tremor's own log lines, all
+/// through Microsoft.Extensions.Logging to stderr.
+/// </summary>
+/// <param name="Level">The least severe level written.</param>
+/// <param name="Format">Text or JSON lines.</param>
+/// <param name="Categories">Levels for logger categories (a category and those under it, e.g. <c>Microsoft.AspNetCore</c>).</param>
+public sealed record LogSettings(Microsoft.Extensions.Logging.LogLevel Level, LogFormat Format, IReadOnlyDictionary<string, Microsoft.Extensions.Logging.LogLevel> Categories)
+{
+    /// <summary>The defaults of <c>reference.conf</c>: info, text, nothing per category.</summary>
+    public static LogSettings Default { get; } = new(Microsoft.Extensions.Logging.LogLevel.Information, LogFormat.Text, new Dictionary<string, Microsoft.Extensions.Logging.LogLevel>(StringComparer.Ordinal));
+}
+
+/// <summary>The whole <c>tremor { }</c> section, validated.</summary>
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir, LogSettings? Log = null, bool MetricsEnabled = true)
+{
+    /// <summary>The log settings (never null).</summary>
+    public LogSettings LogOrDefault => Log ?? LogSettings.Default;
+
     /// <summary>The default of <c>tremor.data-dir</c>, relative to the working directory.</summary>
     public const string DefaultDataDir = "tremor-data";
 

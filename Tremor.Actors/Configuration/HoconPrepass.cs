@@ -28,6 +28,8 @@ public sealed record HoconOrigin(string Source, string? IncludeDirectory, Func<s
 /// <c>include required(file("f"))</c>: relative to the including file; a missing required include is an error.</item>
 /// <item>A comma after <c>key { ... }</c> (valid HOCON that Akka refuses) is dropped.</item>
 /// <item>A flow, connector or pipeline defined twice in one file is refused (HOCON would merge the two silently).</item>
+/// <item>A file a key names (<c>query-file</c>) is relative to the HOCON file that names it, included files too, not to
+/// the current directory: the pass writes it as an absolute path.</item>
 /// </list>
 /// </summary>
 internal static partial class HoconPrepass
@@ -49,6 +51,13 @@ internal static partial class HoconPrepass
         {
             var replacement = Include(include, origin, includeChain, includes);
             edits.Add(new Edit(include.Start, include.End, replacement));
+        }
+        if (origin.IncludeDirectory is { } directory)
+        {
+            foreach (var file in scan.FileValues.Where(f => !Path.IsPathRooted(f.Value)))
+            {
+                edits.Add(new Edit(file.Start, file.End, Names.Quote(Path.GetFullPath(Path.Combine(directory, file.Value)))));
+            }
         }
         Func<string, HoconRoot> callback = key => includes[int.Parse(key.AsSpan(1), CultureInfo.InvariantCulture)]();
 
@@ -244,7 +253,13 @@ internal static partial class HoconPrepass
 
     private sealed record IncludeDirective(int Start, int End, int Line, int Col, string Kind, bool Required, string Path, string Prefix);
 
-    private sealed record ScanResult(List<Substitution> Substitutions, List<IncludeDirective> Includes, List<int> BlankedCommas, List<(string Path, int Line, int Col)> Definitions);
+    /// <summary>A literal value of a key that names a file (<see cref="IsFileKey"/>), as written.</summary>
+    private sealed record FileValue(int Start, int End, string Value);
+
+    private sealed record ScanResult(List<Substitution> Substitutions, List<IncludeDirective> Includes, List<int> BlankedCommas, List<(string Path, int Line, int Col)> Definitions, List<FileValue> FileValues);
+
+    /// <summary>The keys whose value is a file to read: a pipeline's <c>query-file</c>.</summary>
+    private static bool IsFileKey(string path) => path.Split('.') is ["tremor", "flows", _, "pipelines", _, "query-file"];
 
     [GeneratedRegex("""\Ginclude[ \t]+(?:(?<required>required)[ \t]*\([ \t]*)?(?:(?<kind>file|url|classpath)[ \t]*\([ \t]*)?"(?<path>(?:[^"\\\n]|\\.)*)"[ \t]*(?<close>(?:\)[ \t]*){0,2})""")]
     private static partial Regex IncludePattern();
@@ -260,6 +275,7 @@ internal static partial class HoconPrepass
         private readonly List<IncludeDirective> _includes = [];
         private readonly List<int> _commas = [];
         private readonly List<(string, int, int)> _definitions = [];
+        private readonly List<FileValue> _fileValues = [];
         private readonly Stack<Frame> _frames = new();
         private int _i;
 
@@ -280,7 +296,7 @@ internal static partial class HoconPrepass
                 else ObjectStep(frame);
             }
             while (_frames.Count > 0) EndValue(_frames.Pop());
-            return new ScanResult(_substitutions, _includes, _commas, _definitions.ConvertAll(d => (d.Item1, d.Item2, d.Item3)));
+            return new ScanResult(_substitutions, _includes, _commas, _definitions.ConvertAll(d => (d.Item1, d.Item2, d.Item3)), _fileValues);
         }
 
         private void ObjectStep(Frame frame)
@@ -479,6 +495,10 @@ internal static partial class HoconPrepass
             if (!frame.InValue) return;
             var end = through ?? (frame.Pieces.Count > 0 ? frame.Pieces[^1].End : _i);
             AddSubstitutions(frame.Pieces, new Range(frame.FieldStart, end));
+            if (frame.Pieces is [{ Path: null } only] && IsFileKey(frame.Key) && Literal(only.Start, only.End) is { } value)
+            {
+                _fileValues.Add(new FileValue(only.Start, only.End, value));
+            }
             frame.InValue = false;
             frame.Pieces.Clear();
         }
@@ -495,6 +515,25 @@ internal static partial class HoconPrepass
             {
                 _substitutions.Add(new Substitution(p.Start, p.End, p.Path!, p.Optional, pieces.Count == 1 ? whole : null, p.Field));
             }
+        }
+
+        /// <summary>A string or unquoted value as HOCON reads it; null for an object, an array or an unterminated string.</summary>
+        private string? Literal(int start, int end)
+        {
+            var raw = text[start..end];
+            if (raw.StartsWith("\"\"\"", StringComparison.Ordinal)) return raw.Length >= 6 && raw.EndsWith("\"\"\"", StringComparison.Ordinal) ? raw[3..^3] : null;
+            if (raw.StartsWith('"'))
+            {
+                try
+                {
+                    return System.Text.Json.JsonSerializer.Deserialize<string>(raw);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return null; // Akka reports the bad string with its position
+                }
+            }
+            return raw.Length == 0 || raw[0] is '{' or '[' ? null : raw.Trim();
         }
 
         private void Define(string path, int at)

@@ -60,7 +60,7 @@ public static class TremorConfig
         var tremor = ToValue(config.GetValue("tremor"), "tremor").AsRecord()
             ?? throw new ConfigException($"{source}: tremor", "expected a section tremor { ... }");
         var root = new PluginConfig("tremor", tremor);
-        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster", "metrics");
+        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster", "log", "metrics");
 
         var plugins = root.GetSection("plugins");
         plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch", "inspect-timeout");
@@ -128,8 +128,39 @@ public static class TremorConfig
         // Read again, from the actor system's config, by Metrics.RuntimeMetrics: checked here, before anything starts.
         var metrics = root.GetSection("metrics");
         metrics.RejectUnknownKeys("enabled");
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, metrics.GetBool("enabled", true));
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log"), config), metrics.GetBool("enabled", true));
     }
+
+    private static LogSettings ReadLog(PluginConfig log, Config config)
+    {
+        log.RejectUnknownKeys("level", "format", "categories");
+        var format = log.GetString("format", "text") switch
+        {
+            "text" => LogFormat.Text,
+            "json" => LogFormat.Json,
+            var other => throw new ConfigException($"{log.Path}.format", $"expected text or json, found {Names.Quote(other)}"),
+        };
+        var categories = new Dictionary<string, Microsoft.Extensions.Logging.LogLevel>(StringComparer.Ordinal);
+        var section = log.GetSection("categories");
+        foreach (var (name, _) in section.Raw) categories[name] = LogLevelOf(section.GetString(name), $"{section.Path}.{name}");
+        // One level: tremor.log.level, or in a file that does not set it, akka.loglevel (INFO unless the file says otherwise).
+        var level = log.Has("level")
+            ? LogLevelOf(log.GetString("level"), $"{log.Path}.level")
+            : LogLevelOf(config.HasPath("akka.loglevel") ? config.GetString("akka.loglevel") ?? "info" : "info", "akka.loglevel");
+        return new LogSettings(level, format, categories);
+    }
+
+    /// <summary>A level as Tremor writes it (debug, info, warning, error, off), or as Akka does (DEBUG, INFO, WARNING, ERROR, OFF).</summary>
+    private static Microsoft.Extensions.Logging.LogLevel LogLevelOf(string text, string path) =>
+        text.ToLowerInvariant() switch
+        {
+            "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+            "info" => Microsoft.Extensions.Logging.LogLevel.Information,
+            "warning" => Microsoft.Extensions.Logging.LogLevel.Warning,
+            "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+            "off" or "false" => Microsoft.Extensions.Logging.LogLevel.None, // HOCON reads a bare off as false
+            _ => throw new ConfigException(path, $"expected debug, info, warning, error or off, found {Names.Quote(text)}"),
+        };
 
     private static long Positive(PluginConfig section, string key, long defaultValue)
     {

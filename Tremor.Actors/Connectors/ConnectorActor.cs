@@ -403,7 +403,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             var sinkCodec = codecSpec ?? new ProcessorSpec("json", new PluginConfig($"{_spec.Path}.codec.config", null));
             var codec = _catalog.Codec(sinkCodec.Name, $"{_spec.Path}.codec").Create(sinkCodec.Config);
             var post = _spec.Postprocessors.Select((p, i) => (_catalog.Postprocessor(p.Name, $"{_spec.Path}.postprocessors[{i}]"), p.Config)).ToList();
-            _encoder = new SinkEncoder(codec, post);
+            _encoder = new SinkEncoder(codec, post, streamMeta: Factory.SinkStreamMeta);
         }
         else
         {
@@ -634,6 +634,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void OnPulled(PluginProxy.Pulled m)
     {
         _consecutiveFailures = 0;
+        if (m.EndedStreams is { } ended) EndSinkStreams(ended);
         _metrics.EventsOut += m.Events.Length;
         var weights = _pump.Transactional ? _acks.Register(m.Events) : null;
         if (m.Errors.Length > 0)
@@ -811,6 +812,24 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         ApplySettled(settled);
         if (payloads.Count == 0) upstream.Tell(new Credit(1));
         else _outbox.Add(new OutboxBatch<IActorRef>([upstream], [], null, bisecting: false, payloads));
+        ScheduleFlush();
+        TryDeliver();
+    }
+
+    /// <summary>
+    /// A source stream ended (a server's connection closed): the sink stream of the same number ends with it, so what
+    /// its postprocessors hold goes out now (or is failed by the sink when the peer is gone) and its state is dropped.
+    /// </summary>
+    private void EndSinkStreams(ulong[] ended)
+    {
+        if (_encoder?.Ledger is null || _sinkEnd != SinkEnd.Open || _state == ConnectorState.Failed) return;
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+        foreach (var stream in ended)
+        {
+            var payloads = _encoder.EndStream(Value.From(stream), settled);
+            if (payloads.Count > 0) _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
+        }
+        ApplySettled(settled);
         ScheduleFlush();
         TryDeliver();
     }

@@ -1,12 +1,18 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Streams;
 using Tremor.Pdk;
+using Tremor.Pdk.Streams;
 
 namespace Tremor.Actors.Connectors;
 
-/// <summary>The <see cref="IPluginHost"/> a connector instance gets: logging, clock, output, shutdown, async acks.</summary>
-internal sealed class ConnectorHost(string alias, RuntimeServices services, ILoggingAdapter log, IActorRef connector) : IPluginHost
+/// <summary>The <see cref="IPluginHost"/> a connector instance gets: logging, clock, output, shutdown, async acks, and the runtime's materializer for stream connectors.</summary>
+internal sealed class ConnectorHost(string alias, RuntimeServices services, ILoggingAdapter log, IActorRef connector) : IPluginHost, IStreamsHost
 {
+    public ActorSystem System => services.System ?? throw new InvalidOperationException($"{alias}: no actor system yet");
+
+    public IMaterializer Materializer => services.Materializer;
+
     public string Alias => alias;
 
     public TextWriter Out => services.Out;

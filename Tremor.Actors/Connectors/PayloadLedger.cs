@@ -8,17 +8,17 @@ namespace Tremor.Actors.Connectors;
 /// postprocessor holds it any more and every payload that carried it was answered, acked when all were delivered,
 /// failed (with the first reason) when one was not. A payload goes to the sink under an id of its own
 /// (<see cref="PayloadSourceId"/>), since one event may make several payloads and one payload carry several events.
-/// Each event keeps the ack weight its copy carries back to a transactional source (0: no ack owed).
+/// Each event keeps the ack weight its copy carries back to a transactional source (0: no ack owed). A sink of several
+/// streams runs a chain per stream, each numbering its events from 0: the ledger keeps a lane per chain.
 /// </summary>
 internal sealed class PayloadLedger
 {
     /// <summary>The source id of payload ids: no source has it, so a payload id never reaches a source by mistake.</summary>
     public const uint PayloadSourceId = uint.MaxValue;
 
-    private readonly Dictionary<long, Entry> _events = [];
-    private readonly Dictionary<EventId, CarriedRange> _payloads = [];
-    private long _next;
-    private long _released;
+    private readonly Dictionary<(int Lane, long Number), Entry> _events = [];
+    private readonly Dictionary<EventId, (int Lane, CarriedRange Carries)> _payloads = [];
+    private readonly Dictionary<int, Lane> _lanes = [];
     private ulong _nextPayload;
 
     /// <summary>Events not settled yet: held by a postprocessor, or in a payload not answered yet.</summary>
@@ -27,23 +27,23 @@ internal sealed class PayloadLedger
     /// <summary>Payloads handed out and not answered yet.</summary>
     public int OpenPayloads => _payloads.Count;
 
-    /// <summary>Takes an event in, with the ack weight it carries; returns its number for the chain.</summary>
-    public long Register(Event e, long weight = 0)
+    /// <summary>Takes an event in, with the ack weight it carries; returns its number for the chain of <paramref name="lane"/>.</summary>
+    public long Register(Event e, long weight = 0, int lane = 0)
     {
-        var number = _next++;
-        _events[number] = new Entry(e, weight);
+        var number = LaneOf(lane).Next++;
+        _events[(lane, number)] = new Entry(e, weight);
         return number;
     }
 
-    /// <summary>A new payload carrying <paramref name="carries"/>: its id, and the event whose metadata it goes with (the last it carries).</summary>
-    public (EventId Id, Event? Last) AddPayload(CarriedRange carries)
+    /// <summary>A new payload carrying <paramref name="carries"/> of <paramref name="lane"/>: its id, and the event whose metadata it goes with (the last it carries).</summary>
+    public (EventId Id, Event? Last) AddPayload(CarriedRange carries, int lane = 0)
     {
         var id = new EventId(PayloadSourceId, 0, 0, ++_nextPayload);
-        _payloads[id] = carries;
+        _payloads[id] = (lane, carries);
         Event? last = null;
         for (var n = carries.First; n <= carries.Last; n++)
         {
-            if (!_events.TryGetValue(n, out var entry)) continue;
+            if (!_events.TryGetValue((lane, n), out var entry)) continue;
             entry.Pending++;
             last = entry.Event;
         }
@@ -51,23 +51,42 @@ internal sealed class PayloadLedger
     }
 
     /// <summary>A postprocessor refused these events: they fail once settled, whatever their other payloads do.</summary>
-    public void Fail(CarriedRange events, string reason)
+    public void Fail(CarriedRange events, string reason, int lane = 0)
     {
         for (var n = events.First; n <= events.Last; n++)
         {
-            if (_events.TryGetValue(n, out var entry)) entry.Error ??= reason;
+            if (_events.TryGetValue((lane, n), out var entry)) entry.Error ??= reason;
         }
     }
 
     /// <summary>No postprocessor holds an event before <paramref name="heldFrom"/> any more: those carried by no open payload are settled.</summary>
-    public void Release(long heldFrom, List<(Event Event, long Weight, string? Error)> settled)
+    public void Release(long heldFrom, List<(Event Event, long Weight, string? Error)> settled, int lane = 0)
     {
-        var upTo = Math.Min(heldFrom, _next);
-        for (var n = _released; n < upTo; n++)
+        var state = LaneOf(lane);
+        var upTo = Math.Min(heldFrom, state.Next);
+        for (var n = state.Released; n < upTo; n++)
         {
-            if (_events.TryGetValue(n, out var entry) && entry.Pending == 0) Settle(n, entry, settled);
+            if (_events.TryGetValue((lane, n), out var entry) && entry.Pending == 0) Settle((lane, n), entry, settled);
         }
-        _released = Math.Max(_released, upTo);
+        state.Released = Math.Max(state.Released, upTo);
+    }
+
+    /// <summary>The chain of <paramref name="lane"/> is gone (its stream ended and was flushed): its numbers are forgotten once nothing of it is open.</summary>
+    public void CloseLane(int lane)
+    {
+        if (_lanes.TryGetValue(lane, out var state)) state.Closed = true;
+        ForgetIfDone(lane);
+    }
+
+    private void ForgetIfDone(int lane)
+    {
+        if (_lanes.TryGetValue(lane, out var state) && state.Closed && state.Unsettled == 0) _lanes.Remove(lane);
+    }
+
+    private Lane LaneOf(int lane)
+    {
+        if (!_lanes.TryGetValue(lane, out var state)) _lanes[lane] = state = new Lane();
+        return state;
     }
 
     /// <summary>The sink answered these payloads (<paramref name="error"/> null: delivered). Ids it does not know are ignored.</summary>
@@ -75,33 +94,51 @@ internal sealed class PayloadLedger
     {
         foreach (var id in payloads)
         {
-            if (!_payloads.Remove(id, out var carries)) continue;
+            if (!_payloads.Remove(id, out var payload)) continue;
+            var (lane, carries) = payload;
+            var released = _lanes.TryGetValue(lane, out var state) ? state.Released : long.MaxValue;
             for (var n = carries.First; n <= carries.Last; n++)
             {
-                if (!_events.TryGetValue(n, out var entry)) continue;
+                if (!_events.TryGetValue((lane, n), out var entry)) continue;
                 entry.Pending--;
                 if (error is not null) entry.Error ??= error;
-                if (entry.Pending == 0 && n < _released) Settle(n, entry, settled);
+                if (entry.Pending == 0 && n < released) Settle((lane, n), entry, settled);
             }
+            ForgetIfDone(lane);
         }
     }
 
-    private void Settle(long number, Entry entry, List<(Event Event, long Weight, string? Error)> settled)
+    private void Settle((int Lane, long Number) key, Entry entry, List<(Event Event, long Weight, string? Error)> settled)
     {
-        _events.Remove(number);
+        _events.Remove(key);
+        if (_lanes.TryGetValue(key.Lane, out var state)) state.Settled++;
         settled.Add((entry.Event, entry.Weight, entry.Error));
     }
 
     /// <summary>The connector failed: every event not settled yet fails with <paramref name="reason"/>.</summary>
     public void Abandon(string reason, List<(Event Event, long Weight, string? Error)> settled)
     {
-        foreach (var (number, entry) in _events.OrderBy(e => e.Key).ToList())
+        foreach (var (key, entry) in _events.OrderBy(e => e.Key.Lane).ThenBy(e => e.Key.Number).ToList())
         {
             entry.Error ??= reason;
-            Settle(number, entry, settled);
+            Settle(key, entry, settled);
         }
         _payloads.Clear();
-        _released = _next;
+        foreach (var state in _lanes.Values) state.Released = state.Next;
+    }
+
+    /// <summary>A chain's numbering: the next number, and up to where no postprocessor holds events any more.</summary>
+    private sealed class Lane
+    {
+        public long Next { get; set; }
+
+        public long Released { get; set; }
+
+        public long Settled { get; set; }
+
+        public bool Closed { get; set; }
+
+        public long Unsettled => Next - Settled;
     }
 
     private sealed class Entry(Event e, long weight)

@@ -39,7 +39,8 @@ internal sealed class PluginProxy : ReceiveActor
     public sealed record Pull(int Capacity, CancellationToken Cancel);
 
     /// <summary>What a pull produced, decoded (the connector actor cuts it into batches: a 64 KiB chunk of lines is thousands of events).</summary>
-    public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status);
+    /// <param name="EndedStreams">The source streams that ended in this pull (a connection closed): the sink stream of the same number ends too.</param>
+    public sealed record Pulled(Event[] Events, Event[] Errors, PullStatus Status, ulong[]? EndedStreams = null);
 
     /// <summary>
     /// Sent to the parent once the instance exists: what the source side says of itself. It travels as a message so
@@ -146,7 +147,7 @@ internal sealed class PluginProxy : ReceiveActor
             _decoder!.Decode(_batch, _events, _errors);
             // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
             if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
-            replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status));
+            replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status, EndedStreams(_batch)));
         });
 
         Receive<StopSource>(_ => Sender.Tell(new SourceStopped(_decoder!.Abandon())));
@@ -270,5 +271,15 @@ internal sealed class PluginProxy : ReceiveActor
         {
             log.Warning("{0}: stopping the plugin instance failed: {1}", alias, e.Message);
         }
+    }
+
+    private static ulong[]? EndedStreams(SourceBatch batch)
+    {
+        List<ulong>? ended = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].IsStreamEnd) (ended ??= []).Add(batch[i].StreamId);
+        }
+        return ended?.ToArray();
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Streams;
 using Tremor.Actors.Configuration;
 
 namespace Tremor.Actors.Connectors;
@@ -16,6 +17,7 @@ public sealed class RuntimeServices
     private readonly ConcurrentDictionary<uint, IActorRef> _sources = new();
     private readonly Dictionary<string, Task> _instanceStops = new(StringComparer.Ordinal);
     private int _nextSourceId;
+    private IMaterializer? _materializer;
 
     /// <summary>Services writing to the given writers, keeping connector state under <paramref name="dataDirectory"/>.</summary>
     public RuntimeServices(TextWriter output, TextWriter error, string dataDirectory = TremorSettings.DefaultDataDir)
@@ -39,6 +41,25 @@ public sealed class RuntimeServices
 
     /// <summary>The world actor, once it exists; plugin shutdown requests go there.</summary>
     public IActorRef World { get; set; } = ActorRefs.Nobody;
+
+    /// <summary>The actor system the world runs in, once it exists; stream connectors materialise on it.</summary>
+    public ActorSystem? System { get; set; }
+
+    /// <summary>
+    /// The materializer of stream connectors (<c>Tremor.Pdk.Streams</c>), created on first use: its stages run on the
+    /// plugin dispatcher, like every other plugin call, never on Akka's own.
+    /// </summary>
+    public IMaterializer Materializer
+    {
+        get
+        {
+            lock (_instanceStops)
+            {
+                var system = System ?? throw new InvalidOperationException("no actor system yet: stream connectors materialise once the world runs");
+                return _materializer ??= system.Materializer(ActorMaterializerSettings.Create(system).WithDispatcher(PluginProxy.Dispatcher), "tremor-streams");
+            }
+        }
+    }
 
     /// <summary>Wall-clock nanoseconds since the Unix epoch, from a monotonic clock (cheap, ns resolution).</summary>
     public static ulong NowNs()

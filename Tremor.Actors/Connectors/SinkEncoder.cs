@@ -5,7 +5,9 @@ namespace Tremor.Actors.Connectors;
 
 /// <summary>
 /// Encodes events for a sink: codec, then postprocessors, all payloads back to back in one reused buffer. Owned
-/// by the connector actor; used by one thread at a time; the batch it returns is valid until the next call.
+/// by the connector actor; used by one thread at a time; the batch it returns is valid until the next call. A sink of
+/// several streams (<see cref="IConnectorFactory.SinkStreamMeta"/>) gets a postprocessor chain per stream, so what
+/// <c>collect</c> or <c>streaming-compress</c> holds for one connection never goes out on another.
 /// </summary>
 internal sealed class SinkEncoder
 {
@@ -17,23 +19,42 @@ internal sealed class SinkEncoder
     private readonly PooledBufferWriter _scratchB = new(4096);
     private readonly List<(int Start, int Length)> _spans = new(256);
     private readonly List<SinkEvent> _events = new(256);
-    private readonly PayloadChain? _chain;
-    private readonly ChainOutput _chainOutput = new();
-    private readonly List<(Event Event, string Reason)> _refused = new(1);
-    private Event? _lastEvent;
+    private readonly IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> _postprocessorSpecs;
+    private readonly Func<TimeSpan>? _clock;
+    private readonly string[]? _streamMeta;
+    /// <summary>How many ended sink streams are remembered, so replies that come after the end do not keep a chain.</summary>
+    private const int EndedKept = 4096;
 
-    /// <summary>An encoder with a codec and postprocessors (in order).</summary>
-    public SinkEncoder(ICodec codec, IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> postprocessors, Func<TimeSpan>? clock = null)
+    private readonly Dictionary<Value, Stream> _streams = [];
+    private readonly HashSet<Value> _ended = [];
+    private readonly Queue<Value> _endedOrder = new();
+    private readonly ChainOutput _chainOutput = new();
+    private readonly PooledBufferWriter _staged = new(4096);
+    private readonly List<(Event Event, string Reason)> _refused = new(1);
+    private int _nextLane;
+
+    /// <summary>
+    /// An encoder with a codec and postprocessors (in order); <paramref name="streamMeta"/> is the metadata path naming
+    /// an event's sink stream (null: the sink writes one stream).
+    /// </summary>
+    public SinkEncoder(ICodec codec, IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> postprocessors, Func<TimeSpan>? clock = null, IReadOnlyList<string>? streamMeta = null)
     {
         _codec = codec;
+        _postprocessorSpecs = postprocessors;
+        _clock = clock;
+        _streamMeta = streamMeta is { Count: > 0 } ? [.. streamMeta] : null;
         _postprocessors = postprocessors.Select(p => p.Factory.Create(p.Config)).ToArray();
         _postprocessorNames = postprocessors.Select(p => p.Factory.Name).ToArray();
         if (PayloadChain.IsNeeded(_postprocessors))
         {
-            _chain = new PayloadChain(_postprocessors.Zip(_postprocessorNames).ToArray(), clock);
             Ledger = new PayloadLedger();
+            // A sink of one stream runs the postprocessors made above; one of several streams makes them per stream.
+            if (_streamMeta is null) _streams[default] = new Stream(default, new PayloadChain(_postprocessors.Zip(_postprocessorNames).ToArray(), clock), _nextLane++);
         }
     }
+
+    /// <summary>Sink streams with a postprocessor chain of their own now (1 for a sink of one stream).</summary>
+    public int Streams => _streams.Count;
 
     /// <summary>
     /// Set when a postprocessor makes payloads that are not one per event (<see cref="IPayloadPostprocessor"/>): then
@@ -43,7 +64,18 @@ internal sealed class SinkEncoder
     public PayloadLedger? Ledger { get; }
 
     /// <summary>How long until a postprocessor's hold runs out (flush then with <see cref="Flush"/>); null: no deadline.</summary>
-    public TimeSpan? FlushDueIn => _chain?.FlushDueIn();
+    public TimeSpan? FlushDueIn
+    {
+        get
+        {
+            TimeSpan? due = null;
+            foreach (var stream in _streams.Values)
+            {
+                if (stream.Chain.FlushDueIn() is { } d && (due is null || d < due)) due = d;
+            }
+            return due;
+        }
+    }
 
     /// <summary>
     /// Encodes <paramref name="events"/> (with the ack weight each carries) once, into payloads that the returned
@@ -53,6 +85,10 @@ internal sealed class SinkEncoder
     /// </summary>
     public SinkBatch Stage(Event[] events, long[]? weights, List<(Event Event, long Weight, string Reason)> failed, List<(Event Event, long Weight, string? Error)> settled)
     {
+        var payloads = new List<(int Start, int Length, EventId Id, Event Event)>();
+        _staged.Reset();
+        var bytes = _staged;
+        Stream? current = null;
         _chainOutput.Reset();
         for (var i = 0; i < events.Length; i++)
         {
@@ -65,10 +101,85 @@ internal sealed class SinkEncoder
                 failed.Add((e, weight, _refused[0].Reason));
                 continue;
             }
-            _lastEvent = e;
-            _chain!.Process(_scratchA.WrittenSpan, Ledger!.Register(e, weight), e.IngestNs, _chainOutput);
+            var stream = StreamOf(e);
+            if (current is not null && current != stream)
+            {
+                // Output stays in event order: what one stream's chain made goes out before the next stream's.
+                Finish(current, payloads, bytes, settled);
+                _chainOutput.Reset();
+            }
+            current = stream;
+            stream.LastEvent = e;
+            stream.Chain.Process(_scratchA.WrittenSpan, Ledger!.Register(e, weight, stream.Lane), e.IngestNs, _chainOutput);
         }
-        return Staged(settled);
+        if (current is not null) Finish(current, payloads, bytes, settled);
+        return Batch(payloads, bytes);
+    }
+
+    /// <summary>
+    /// Takes in what <paramref name="stream"/>'s chain made; a stream whose source side already ended (replies that
+    /// came after the peer finished sending) is ended at once too, so nothing waits for it and its chain is dropped.
+    /// </summary>
+    private void Finish(Stream stream, List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        Staged(stream, payloads, bytes, settled);
+        if (!_ended.Contains(stream.Key)) return;
+        _chainOutput.Reset();
+        End(stream, payloads, bytes, settled);
+    }
+
+    private void End(Stream stream, List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        _streams.Remove(stream.Key);
+        stream.Chain.Flush(endOfStream: true, _chainOutput);
+        Staged(stream, payloads, bytes, settled);
+        Ledger!.CloseLane(stream.Lane);
+    }
+
+    private Stream StreamOf(Event e)
+    {
+        var key = default(Value);
+        if (_streamMeta is not null)
+        {
+            key = e.Meta;
+            foreach (var segment in _streamMeta) key = key[segment];
+            key = StreamKey(key);
+        }
+        if (!_streams.TryGetValue(key, out var stream))
+        {
+            var postprocessors = _postprocessorSpecs.Select(p => (p.Factory.Create(p.Config), p.Factory.Name)).ToArray();
+            _streams[key] = stream = new Stream(key, new PayloadChain(postprocessors, _clock), _nextLane++);
+        }
+        return stream;
+    }
+
+    /// <summary>A connection number is the same stream whether a pipeline kept it unsigned or made it signed.</summary>
+    private static Value StreamKey(Value key) => key.TryGetU64(out var n) ? Value.From(n) : key;
+
+    /// <summary>
+    /// The sink stream <paramref name="key"/> (the value of <see cref="IConnectorFactory.SinkStreamMeta"/>) ended: what
+    /// its postprocessors hold goes out with the stream's end (where the sink answers it, or fails it when the stream
+    /// is gone), and its chain is dropped; so is the chain of every later event for it, once that event went through.
+    /// Only when <see cref="Ledger"/> is set.
+    /// </summary>
+    public SinkBatch EndStream(Value key, List<(Event Event, long Weight, string? Error)> settled)
+    {
+        var payloads = new List<(int Start, int Length, EventId Id, Event Event)>();
+        _staged.Reset();
+        if (_streamMeta is null || key.IsNull) return Batch(payloads, _staged);
+        key = StreamKey(key);
+        if (_ended.Add(key))
+        {
+            // Connection numbers are not reused: only the recent ones can still get replies.
+            _endedOrder.Enqueue(key);
+            if (_endedOrder.Count > EndedKept) _ended.Remove(_endedOrder.Dequeue());
+        }
+        if (_streams.TryGetValue(key, out var stream))
+        {
+            _chainOutput.Reset();
+            End(stream, payloads, _staged, settled);
+        }
+        return Batch(payloads, _staged);
     }
 
     /// <summary>
@@ -77,26 +188,55 @@ internal sealed class SinkEncoder
     /// </summary>
     public SinkBatch Flush(bool endOfStream, List<(Event Event, long Weight, string? Error)> settled)
     {
-        _chainOutput.Reset();
-        _chain!.Flush(endOfStream, _chainOutput);
-        return Staged(settled);
+        var payloads = new List<(int Start, int Length, EventId Id, Event Event)>();
+        _staged.Reset();
+        var bytes = _staged;
+        foreach (var stream in _streams.Values)
+        {
+            _chainOutput.Reset();
+            stream.Chain.Flush(endOfStream, _chainOutput);
+            Staged(stream, payloads, bytes, settled);
+        }
+        return Batch(payloads, bytes);
     }
 
-    private SinkBatch Staged(List<(Event Event, long Weight, string? Error)> settled)
+    /// <summary>Takes what <paramref name="stream"/>'s chain made into <see cref="_chainOutput"/> into the ledger and the batch being built.</summary>
+    private void Staged(Stream stream, List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes, List<(Event Event, long Weight, string? Error)> settled)
     {
         var ledger = Ledger!;
-        foreach (var (range, reason) in _chainOutput.Failures) ledger.Fail(range, reason);
-        var bytes = _chainOutput.Bytes.ToArray();
-        var payloads = new List<SinkEvent>(_chainOutput.Payloads.Count);
+        foreach (var (range, reason) in _chainOutput.Failures) ledger.Fail(range, reason, stream.Lane);
+        var offset = bytes.WrittenCount;
+        var made = _chainOutput.Bytes.Span;
+        made.CopyTo(bytes.GetSpan(made.Length));
+        bytes.Advance(made.Length);
         foreach (var (start, length, carries) in _chainOutput.Payloads)
         {
-            var (id, last) = ledger.AddPayload(carries);
-            // A payload carrying no event (a stream's trailer) goes where the last event went.
-            var e = last ?? _lastEvent ?? new Event { Id = id };
-            payloads.Add(new SinkEvent(id, e.IngestNs, bytes.AsMemory(start, length), e));
+            var (id, last) = ledger.AddPayload(carries, stream.Lane);
+            // A payload carrying no event (a stream's trailer) goes where the stream's last event went.
+            payloads.Add((offset + start, length, id, last ?? stream.LastEvent ?? new Event { Id = id }));
         }
-        ledger.Release(_chain!.HeldFrom, settled);
-        return new SinkBatch(payloads, bytes);
+        ledger.Release(stream.Chain.HeldFrom, settled, stream.Lane);
+    }
+
+    /// <summary>The payloads of one call as a batch that owns its bytes (kept for retries), back to back as a byte-stream sink writes them.</summary>
+    private static SinkBatch Batch(List<(int Start, int Length, EventId Id, Event Event)> payloads, PooledBufferWriter bytes)
+    {
+        var owned = bytes.WrittenSpan.ToArray();
+        var events = new List<SinkEvent>(payloads.Count);
+        foreach (var (start, length, id, e) in payloads) events.Add(new SinkEvent(id, e.IngestNs, owned.AsMemory(start, length), e));
+        return new SinkBatch(events, owned);
+    }
+
+    /// <summary>A sink stream's postprocessor chain, its lane in the ledger, and the last event it took (where a trailer goes).</summary>
+    private sealed class Stream(Value key, PayloadChain chain, int lane)
+    {
+        public Value Key { get; } = key;
+
+        public PayloadChain Chain { get; } = chain;
+
+        public int Lane { get; } = lane;
+
+        public Event? LastEvent { get; set; }
     }
 
     /// <summary>

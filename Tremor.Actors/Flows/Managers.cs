@@ -19,6 +19,12 @@ public sealed class ConnectorManager : ReceiveActor
     /// <summary>A connector or pipeline of the flow could not be created; the deploy fails with <paramref name="Reason"/>.</summary>
     internal sealed record CreateFailed(string Name, string Reason);
 
+    /// <summary>Forward a message to the connector <paramref name="Alias"/> (answered by it, or with <see cref="NoSuchConnector"/>).</summary>
+    public sealed record SendTo(string Alias, object Message);
+
+    /// <summary>There is no connector of that alias (never deployed, or stopped).</summary>
+    public sealed record NoSuchConnector(string Alias);
+
     /// <summary>Props.</summary>
     public static Props Props(PluginCatalog catalog, RuntimeServices services, DataPathSettings dataPath) =>
         Akka.Actor.Props.Create(() => new ConnectorManager(catalog, services, dataPath));
@@ -40,6 +46,12 @@ public sealed class ConnectorManager : ReceiveActor
                 return;
             }
             m.Flow.Tell(new ConnectorCreated(m.Spec.Name, child));
+        });
+        Receive<SendTo>(m =>
+        {
+            var child = Context.Child(ActorName(m.Alias));
+            if (child.IsNobody()) Sender.Tell(new NoSuchConnector(m.Alias));
+            else child.Forward(m.Message);
         });
     }
 

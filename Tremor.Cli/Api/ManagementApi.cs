@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Akka.Hosting;
 using OpenTelemetry.Metrics;
 using Tremor.Actors;
 using Tremor.Actors.Configuration;
@@ -29,51 +29,73 @@ namespace Tremor.Cli.Api;
 /// The management HTTP API of a running tremor: plugins (list, load, unload, replace), flows (list, deploy,
 /// undeploy, pause, resume), connector status, <c>/v1/status</c> (one snapshot for <c>tremor top</c> and the status
 /// page at <c>/ui/</c>), and <c>/metrics</c> in Prometheus text format. Every <c>/v1</c> request needs the bearer
-/// token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>.
+/// token; JSON in and out; bad requests get a 4xx with <c>{"error": "..."}</c>. It runs in the run's one generic host,
+/// beside the actor system (one lifetime, one logging pipeline), and finds the actors it asks through Akka.Hosting's
+/// <see cref="ActorRegistry"/>.
 /// </summary>
-public sealed class ManagementApi : IAsyncDisposable
+public sealed class ManagementApi
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     // The world answers a swap after tremor.data-path.drain-timeout at the latest, listing connectors still swapping.
     private static readonly TimeSpan SwapTimeout = TimeSpan.FromMinutes(10);
     private readonly WebApplication _app;
+    private readonly ApiSettings _settings;
+    private readonly bool _generated;
 
-    private ManagementApi(WebApplication app, Uri address, string token)
+    private ManagementApi(WebApplication app, ApiSettings settings, string token, bool generated)
     {
         _app = app;
-        Address = address;
+        _settings = settings;
         Token = token;
+        _generated = generated;
     }
 
-    /// <summary>Where it listens.</summary>
-    public Uri Address { get; }
+    /// <summary>Where it listens, once the host started (<see cref="Announce"/>).</summary>
+    public Uri? Address { get; private set; }
 
     /// <summary>The bearer token.</summary>
     public string Token { get; }
 
-    /// <summary>Starts the API.</summary>
-    /// <remarks><paramref name="coordinator"/> (a cluster node: the placement coordinator's proxy) serves <c>GET /v1/cluster</c>.</remarks>
-    public static async Task<ManagementApi> StartAsync(ApiSettings settings, PluginSettings plugins, IActorRef world, ActorSystem system, PluginDiscovery discovery, TextWriter error, IActorRef? coordinator = null)
+    /// <summary>
+    /// The builder of the host a run with the API runs in: Kestrel on <c>tremor.api.bind</c>:<c>port</c> and routing,
+    /// nothing else; no <c>appsettings.json</c> from the working directory and no <c>ASPNETCORE_</c> variables, so
+    /// only tremor's file configures it.
+    /// </summary>
+    /// <remarks>
+    /// With <paramref name="metrics"/> (<c>tremor.metrics.enabled</c>) the OpenTelemetry SDK collects the runtime's
+    /// meter at each scrape of <c>/metrics</c> (the observable instruments read the counters the actors keep) and its
+    /// exporter writes the text, label values escaped; no response cache, so a scrape sees the counters as they are.
+    /// </remarks>
+    public static WebApplicationBuilder CreateBuilder(ApiSettings settings, bool metrics = true)
     {
-        var generated = settings.Token.Length == 0;
-        var token = generated ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) : settings.Token;
-        var expected = Encoding.UTF8.GetBytes(token);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
-        var metrics = RuntimeMetrics.Get(system).Enabled;
+        builder.Services.AddRoutingCore();
         if (metrics)
         {
-            // The OpenTelemetry SDK collects the runtime's meter at each scrape (the observable instruments read the
-            // counters the actors keep) and its exporter writes the text, label values escaped. No response cache: a
-            // scrape sees the counters as they are.
             builder.Services.AddOpenTelemetry().WithMetrics(m => m
                 .AddMeter(RuntimeMetrics.MeterName)
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         }
-        var app = builder.Build();
-        var api = new Handlers(world, system, discovery, plugins, settings, Stopwatch.StartNew());
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the endpoints onto <paramref name="app"/>, before the host starts. The world, the connector manager and, on
+    /// a cluster node, the placement coordinator are looked up in the actor registry when a request needs them.
+    /// </summary>
+    public static ManagementApi Map(WebApplication app, ApiSettings settings, PluginSettings plugins, PluginDiscovery discovery)
+    {
+        var generated = settings.Token.Length == 0;
+        var token = generated ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) : settings.Token;
+        var expected = Encoding.UTF8.GetBytes(token);
+        var registry = app.Services.GetRequiredService<ActorRegistry>();
+        ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
+        IActorRef? Coordinator() => registry.TryGet<Tremor.Actors.Cluster.PlacementCoordinator>(out var c) ? c : null;
+        var api = new Handlers(registry, System, discovery, plugins, settings, Stopwatch.StartNew());
+        // The exporter is there when CreateBuilder registered it (tremor.metrics.enabled).
+        var metrics = app.Services.GetService<MeterProvider>() is not null;
 
         app.Use(async (context, next) =>
         {
@@ -117,37 +139,43 @@ public sealed class ManagementApi : IAsyncDisposable
         app.MapPost("/v1/flows/{name}/pause", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, true)));
         app.MapPost("/v1/flows/{name}/resume", async ctx => await Json(ctx, 200, await api.Pause((string)ctx.Request.RouteValues["name"]!, false)));
         app.MapGet("/v1/connectors", async ctx => await Json(ctx, 200, await api.Connectors()));
-        app.MapGet("/v1/status", async ctx => await Json(ctx, 200, await api.Status(coordinator)));
-        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(coordinator, system)));
-        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(coordinator, await Body(ctx), ctx.Request.ContentType)));
-        app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(coordinator, (string)ctx.Request.RouteValues["name"]!)));
+        app.MapGet("/v1/status", async ctx => await Json(ctx, 200, await api.Status(Coordinator())));
+        app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(Coordinator(), System())));
+        app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(Coordinator(), await Body(ctx), ctx.Request.ContentType)));
+        app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(Coordinator(), (string)ctx.Request.RouteValues["name"]!)));
         if (metrics) app.MapPrometheusScrapingEndpoint("/metrics");
         else app.MapGet("/metrics", async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = "metrics are off (tremor.metrics.enabled = off); turn them on to scrape /metrics" }));
         StatusPage.Map(app);
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 
-        await app.StartAsync();
-        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        var tokenFile = settings.TokenFile.Length > 0 ? Path.GetFullPath(settings.TokenFile) : ApiSettings.DefaultTokenFile(bound.Port);
-        if (generated)
+        return new ManagementApi(app, settings, token, generated);
+    }
+
+    /// <summary>
+    /// Once the host started: writes a generated token to its file and prints where the API listens. A token file that
+    /// cannot be written is a <see cref="ConfigException"/> (the run stops: nobody could use the API).
+    /// </summary>
+    public Uri Announce(TextWriter error)
+    {
+        var bound = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var tokenFile = _settings.TokenFile.Length > 0 ? Path.GetFullPath(_settings.TokenFile) : ApiSettings.DefaultTokenFile(bound.Port);
+        if (_generated)
         {
             try
             {
-                TokenFile.Write(tokenFile, token);
+                TokenFile.Write(tokenFile, Token);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                await app.StopAsync();
-                await app.DisposeAsync();
                 throw new ConfigException($"tremor.api.token-file ({tokenFile})", $"cannot write the generated token: {e.Message}");
             }
         }
-        var everywhere = IPAddress.Parse(settings.Bind) is { } ip && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
-        var scope = IPAddress.IsLoopback(IPAddress.Parse(settings.Bind)) ? "loopback only" : everywhere ? "every interface" : "reachable from other hosts";
+        var everywhere = IPAddress.Parse(_settings.Bind) is { } ip && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
+        var scope = IPAddress.IsLoopback(IPAddress.Parse(_settings.Bind)) ? "loopback only" : everywhere ? "every interface" : "reachable from other hosts";
         // A client cannot connect to a wildcard address: the URL is the loopback one, the listening address follows.
-        var address = everywhere ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
-        error.WriteLine($"management API on {address} (listening on {bound.Authority}, {scope}; token in {(generated ? tokenFile : "tremor.api.token")})");
-        return new ManagementApi(app, address, token);
+        Address = everywhere ? new UriBuilder(bound) { Host = "127.0.0.1" }.Uri : bound;
+        error.WriteLine($"management API on {Address} (listening on {bound.Authority}, {scope}; token in {(_generated ? tokenFile : "tremor.api.token")})");
+        return Address;
     }
 
     /// <summary>
@@ -161,40 +189,33 @@ public sealed class ManagementApi : IAsyncDisposable
         return CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
-
     private static async Task<object> SubmitClusterFlows(IActorRef? coordinator, string body, string? contentType)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use POST /v1/flows");
-        IReadOnlyList<Tremor.Actors.Cluster.FlowDefinition> definitions;
+        IReadOnlyList<Tremor.Cluster.FlowDefinition> definitions;
         try
         {
             var config = TremorConfig.ParseBody(body, "request body", contentType);
-            definitions = Tremor.Actors.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
+            definitions = Tremor.Cluster.FlowDefinition.FromConfig(config, TremorConfig.ReadSettings(config, "request body").Flows);
         }
         catch (ConfigException e)
         {
             throw new ApiError(400, e.Message);
         }
         if (definitions.Count == 0) throw new ApiError(400, "request body: no flows; send HOCON with tremor.flows.NAME { connectors, pipelines, links, placement }");
-        var answer = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.SubmitFlows(definitions));
+        var answer = await AskCoordinator<Tremor.Cluster.PlacementCoordinator.FlowsSubmitted>(coordinator, new Tremor.Cluster.PlacementCoordinator.SubmitFlows(definitions));
         return new Dictionary<string, object?> { ["submitted"] = answer.Names.ToList(), ["majority"] = answer.Majority };
     }
 
     private static async Task<object> RemoveClusterFlow(IActorRef? coordinator, string name)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster); use DELETE /v1/flows/NAME");
-        var answer = await AskCoordinator<object>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.RemoveFlow(name));
-        if (answer is Tremor.Actors.Cluster.PlacementCoordinator.NoSuchFlow missing)
+        var answer = await AskCoordinator<object>(coordinator, new Tremor.Cluster.PlacementCoordinator.RemoveFlow(name));
+        if (answer is Tremor.Cluster.PlacementCoordinator.NoSuchFlow missing)
         {
             throw new ApiError(404, $"no flow named '{name}' in the cluster's desired state (known: {string.Join(", ", missing.Known)})");
         }
-        var removed = (Tremor.Actors.Cluster.PlacementCoordinator.FlowRemoved)answer;
+        var removed = (Tremor.Cluster.PlacementCoordinator.FlowRemoved)answer;
         return new Dictionary<string, object?> { ["removed"] = removed.Name, ["majority"] = removed.Majority };
     }
 
@@ -213,7 +234,7 @@ public sealed class ManagementApi : IAsyncDisposable
     private static async Task<object> ClusterStatus(IActorRef? coordinator, ActorSystem system)
     {
         if (coordinator is null) throw new ApiError(404, "this tremor is not a cluster node (akka.actor.provider = cluster)");
-        var status = await AskCoordinator<Tremor.Actors.Cluster.PlacementCoordinator.ClusterStatus>(coordinator, new Tremor.Actors.Cluster.PlacementCoordinator.GetClusterStatus());
+        var status = await AskCoordinator<Tremor.Cluster.PlacementCoordinator.ClusterStatus>(coordinator, new Tremor.Cluster.PlacementCoordinator.GetClusterStatus());
         // This node's own view of the membership: gossip may not have reached it yet even when the coordinator sees every node up.
         var cluster = Akka.Cluster.Cluster.Get(system);
         var state = cluster.State;
@@ -278,8 +299,15 @@ public sealed class ManagementApi : IAsyncDisposable
         ["runtime"] = RuntimeInformation.FrameworkDescription,
     };
 
-    private sealed class Handlers(IActorRef world, ActorSystem system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings, Stopwatch clock)
+    private sealed class Handlers(ActorRegistry registry, Func<ActorSystem> system, PluginDiscovery discovery, PluginSettings plugins, ApiSettings settings, Stopwatch clock)
     {
+        // Registered when the host started the actor system: the world, and the connector manager the world created.
+        private IActorRef WorldActor => registry.Get<World>();
+
+        private IActorRef ConnectorManagerActor => registry.Get<ConnectorManager>();
+
+        private ActorSystem Actors => system();
+
         private readonly SemaphoreSlim _pluginChanges = new(1, 1);
 
         public object Plugins() => discovery.Catalog.Records.Select(Record).ToList();
@@ -365,7 +393,7 @@ public sealed class ManagementApi : IAsyncDisposable
                     }
                     var types = staged.Connectors.Select(c => c.Type).ToList();
                     var retired = discovery.Replace(name, staged);
-                    var swapped = await world.Ask<World.PluginSwapped>(new World.SwapPlugin(name, types), SwapTimeout);
+                    var swapped = await WorldActor.Ask<World.PluginSwapped>(new World.SwapPlugin(name, types), SwapTimeout);
                     // Instances still holding the old version keep it alive: a native library is freed after its last
                     // instance, a load context is collected once nothing references it.
                     retired?.Dispose();
@@ -388,11 +416,11 @@ public sealed class ManagementApi : IAsyncDisposable
 
         public async Task<object> Flows()
         {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var list = await WorldActor.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
             var result = new List<object>();
             foreach (var (spec, completed) in list.Flows)
             {
-                var status = await world.Ask<object>(new FlowManager.SendTo(spec.Name, new FlowActor.GetFlowStatus()), AskTimeout);
+                var status = await WorldActor.Ask<object>(new FlowManager.SendTo(spec.Name, new FlowActor.GetFlowStatus()), AskTimeout);
                 result.Add(new Dictionary<string, object?>
                 {
                     ["name"] = spec.Name,
@@ -434,9 +462,9 @@ public sealed class ManagementApi : IAsyncDisposable
 
         public async Task<object> Pause(string name, bool pause)
         {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var list = await WorldActor.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
             if (list.Flows.All(f => f.Spec.Name != name)) throw new ApiError(404, $"no flow named '{name}' is deployed");
-            world.Tell(new FlowManager.SendTo(name, pause ? new FlowActor.PauseFlow() : new FlowActor.ResumeFlow()));
+            WorldActor.Tell(new FlowManager.SendTo(name, pause ? new FlowActor.PauseFlow() : new FlowActor.ResumeFlow()));
             return new Dictionary<string, object?> { [pause ? "paused" : "resumed"] = name };
         }
 
@@ -476,7 +504,7 @@ public sealed class ManagementApi : IAsyncDisposable
             {
                 try
                 {
-                    cluster = await ClusterStatus(coordinator, system);
+                    cluster = await ClusterStatus(coordinator, Actors);
                 }
                 catch (ApiError e)
                 {
@@ -502,12 +530,12 @@ public sealed class ManagementApi : IAsyncDisposable
         /// </summary>
         public async Task<(bool Ready, List<string> Waiting)> Readiness()
         {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var list = await WorldActor.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
             var waiting = new List<string>();
             foreach (var (spec, completed) in list.Flows)
             {
                 if (completed) continue;
-                var status = await world.Ask<object>(new FlowManager.SendTo(spec.Name, new FlowActor.GetFlowStatus()), AskTimeout);
+                var status = await WorldActor.Ask<object>(new FlowManager.SendTo(spec.Name, new FlowActor.GetFlowStatus()), AskTimeout);
                 if (status is not FlowActor.FlowStatus { State: FlowState.Running or FlowState.Paused or FlowState.Completed })
                 {
                     waiting.Add($"flow {spec.Name} {(status is FlowActor.FlowStatus s ? s.State.ToString().ToLowerInvariant() : "unknown")}");
@@ -525,7 +553,7 @@ public sealed class ManagementApi : IAsyncDisposable
 
         private async Task<List<ConnectorActor.Status>> ConnectorStatuses()
         {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var list = await WorldActor.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
             var result = new List<ConnectorActor.Status>();
             foreach (var (spec, _) in list.Flows)
             {
@@ -533,10 +561,10 @@ public sealed class ManagementApi : IAsyncDisposable
                 {
                     try
                     {
-                        result.Add(await system.ActorSelection($"/user/world/connectors/{ConnectorManager.ActorName(c.Alias)}")
-                            .Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(5)));
+                        var answer = await ConnectorManagerActor.Ask<object>(new ConnectorManager.SendTo(c.Alias, new ConnectorActor.GetStatus()), TimeSpan.FromSeconds(5));
+                        if (answer is ConnectorActor.Status status) result.Add(status);
                     }
-                    catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
+                    catch (AskTimeoutException)
                     {
                         // Stopped between listing and asking.
                     }
@@ -547,19 +575,19 @@ public sealed class ManagementApi : IAsyncDisposable
 
         private async Task<List<FlowSpec>> FlowsUsing(string plugin)
         {
-            var list = await world.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
+            var list = await WorldActor.Ask<World.FlowList>(new World.ListFlows(), AskTimeout);
             return list.Flows.Select(f => f.Spec).Where(s => s.Connectors.Any(c => discovery.Catalog.PluginOf(c.Type) == plugin)).ToList();
         }
 
         private async Task UndeployFlow(string name)
         {
-            var answer = await world.Ask<object>(new World.UndeployFlow(name), AskTimeout);
+            var answer = await WorldActor.Ask<object>(new World.UndeployFlow(name), AskTimeout);
             if (answer is World.UndeployFailed failed) throw new ApiError(404, failed.Reason);
         }
 
         private async Task DeployOne(FlowSpec flow)
         {
-            var answer = await world.Ask<object>(new World.DeployFlow(flow), AskTimeout);
+            var answer = await WorldActor.Ask<object>(new World.DeployFlow(flow), AskTimeout);
             if (answer is World.DeployFailed failed) throw new ApiError(failed.Reason.Contains("already deployed", StringComparison.Ordinal) ? 409 : 400, failed.Reason);
         }
 

@@ -10,8 +10,6 @@ namespace Tremor.Codecs;
 /// </summary>
 internal static class StreamIntegrity
 {
-    private static readonly uint[] _crcTable = BuildCrcTable();
-
     /// <summary>Whether <paramref name="data"/> starts the way a <paramref name="format"/> stream must.</summary>
     public static bool HasHeader(CompressionFormat format, ReadOnlySpan<byte> data)
     {
@@ -66,7 +64,7 @@ internal static class StreamIntegrity
         if (input.Length < 18) return Truncated;
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(input[^8..]);
         var size = BinaryPrimitives.ReadUInt32LittleEndian(input[^4..]);
-        return size <= output.Length && Crc32(output[^(int)size..]) == crc ? null : Truncated;
+        return size <= output.Length && System.IO.Hashing.Crc32.HashToUInt32(output[^(int)size..]) == crc ? null : Truncated;
     }
 
     /// <summary>A framed snappy stream is a sequence of chunks (1 type byte, 3 length bytes); the last must end where the input ends.</summary>
@@ -99,24 +97,5 @@ internal static class StreamIntegrity
             data = data[block.Length..];
         }
         return (b << 16) | a;
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xffffffffu;
-        foreach (var x in data) crc = _crcTable[(crc ^ x) & 0xff] ^ (crc >> 8);
-        return ~crc;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
     }
 }

@@ -78,47 +78,18 @@ internal static class AggregateRegistry
         public void Reset() => _n = 0;
     }
 
+    /// <summary>Tremor's sum is a float whatever it adds (an f64 accumulator), so a window of integers sums to `3.0`.</summary>
     private sealed class Sum : IAggregator
     {
-        private long _int;
-        private double _float;
-        private bool _isFloat;
+        private double _sum;
 
-        public void Accumulate(ReadOnlySpan<Value> args) => Add(args[0]);
+        public void Accumulate(ReadOnlySpan<Value> args) => _sum += Number(args[0], "aggr::stats::sum");
 
-        private void Add(Value v)
-        {
-            if (!_isFloat && v.Kind == ValueKind.I64)
-            {
-                var r = _int + v.RawI64;
-                if (((_int ^ r) & (v.RawI64 ^ r)) >= 0)
-                {
-                    _int = r;
-                    return;
-                }
-            }
-            if (!_isFloat)
-            {
-                _isFloat = true;
-                _float = _int;
-            }
-            _float += Number(v, "aggr::stats::sum");
-        }
+        public Value Emit() => Value.From(_sum);
 
-        public Value Emit() => _isFloat ? Value.From(_float) : Value.From(_int);
+        public void Merge(IAggregator lower) => _sum += ((Sum)lower)._sum;
 
-        public void Merge(IAggregator lower)
-        {
-            var o = (Sum)lower;
-            Add(o.Emit());
-        }
-
-        public void Reset()
-        {
-            _int = 0;
-            _float = 0;
-            _isFloat = false;
-        }
+        public void Reset() => _sum = 0;
     }
 
     private sealed class MinMax(string name, int sign) : IAggregator

@@ -21,12 +21,33 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private readonly Definitions _definitions = definitions ?? new Definitions(null, null);
 
+    // A definition from a module file compiles inside that module: its own names resolve there first.
+    private readonly string _prefix = modulePrefix.Length > 0 ? modulePrefix : definitions?.Prefix ?? "";
+
     [ThreadStatic]
     private static StringBuilder? _builder;
 
     public Scope Scope { get; } = scope;
 
-    public Eval Compile(Expr e) => e switch
+    /// <summary>
+    /// Compiles an expression; one built only of literals, constants and pure standard functions is evaluated here,
+    /// once, as Tremor's constant folder does: its value is shared, and its error is a compile error at its position.
+    /// </summary>
+    public Eval Compile(Expr e)
+    {
+        // Whether this expression is the last thing its function does; what it contains is not, unless it says so.
+        _nodeInTail = _inTail;
+        _inTail = false;
+        var eval = CompileNode(e);
+        return e is LiteralExpr || !IsConstant(e) ? eval : Fold(e, eval);
+    }
+
+    // Tremor's `recur` must be the last thing a function does: the last statement of its body, or of a case of a
+    // `match` that is. `_inTail` is set for the expression about to be compiled, `_nodeInTail` while it compiles.
+    private bool _inTail;
+    private bool _nodeInTail;
+
+    private Eval CompileNode(Expr e) => e switch
     {
         LiteralExpr l => Const(l.Value),
         InterpolatedExpr s => Interpolated(s),
@@ -51,13 +72,20 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     };
 
     /// <summary>Statements in order; stops at emit or drop. A body ending in `let` yields the event.</summary>
-    public Eval Block(List<Expr> body, bool yieldsEventAfterLet)
+    public Eval Block(List<Expr> body, bool yieldsEventAfterLet, bool tail = false)
     {
         // Definitions take effect for the whole block: a function may be used above the line that defines it.
         var defs = body.OfType<DefinitionExpr>().Select(d => d.Definition).ToList();
-        if (defs.Count > 0) _definitions.Register(source, defs, modulePrefix);
+        if (defs.Count > 0) _definitions.Register(source, defs, _prefix);
+        // A body that ends with a constant's definition yields that constant, as in Tremor (`const x = 1` gives 1).
+        var lastConst = body.Count > 0 && body[^1] is DefinitionExpr { Definition: ConstStmt c } ? c : null;
         body = body.Where(e => e is not DefinitionExpr).ToList();
-        var stmts = body.Select(Compile).ToList();
+        if (lastConst is not null) body.Add(new PathExpr(lastConst.Pos, PathRoot.Local, lastConst.Name, null, []));
+        var stmts = body.Select((e, i) =>
+        {
+            _inTail = tail && i == body.Count - 1;
+            return Compile(e);
+        }).ToList();
         if (yieldsEventAfterLet && (body.Count == 0 || body[^1] is LetExpr)) stmts.Add(c => c.Event);
         if (stmts.Count == 1) return stmts[0];
         var array = stmts.ToArray();
@@ -90,6 +118,52 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     }
 
     private static Eval Const(Value v) => _ => v;
+
+    /// <summary>Whether the value cannot depend on an event, its metadata, state, locals, args, group or window.</summary>
+    private bool IsConstant(Expr e) => e switch
+    {
+        LiteralExpr => true,
+        InterpolatedExpr s => s.Parts.All(p => p is not Expr x || IsConstant(x)),
+        ArrayExpr a => a.Items.All(IsConstant),
+        RecordExpr r => r.Fields.All(f => IsConstant(f.Key) && IsConstant(f.Value)),
+        UnaryExpr u => IsConstant(u.Operand),
+        BinaryExpr b => IsConstant(b.Left) && IsConstant(b.Right),
+        CallExpr call => _definitions.FindFunction(call.Name, _prefix) is null
+            && FunctionRegistry.Find(call.Name) is { Pure: true, WithContext: null } && call.Args.All(IsConstant),
+        PathExpr p => p.Root switch
+        {
+            PathRoot.Expr => IsConstant(p.Base!),
+            PathRoot.Local => Scope.Lookup(p.Name!) is null
+                && (_definitions.FindConstant(p.Name!, _prefix).Found || FunctionRegistry.FindConstant(p.Name!) is not null),
+            _ => false,
+        } && p.Segments.All(s => s switch
+        {
+            IndexSegment i => IsConstant(i.Index),
+            RangeSegment r => IsConstant(r.From) && IsConstant(r.To),
+            _ => true,
+        }),
+        _ => false,
+    };
+
+    private Eval Fold(Expr e, Eval eval)
+    {
+        Value value;
+        try
+        {
+            value = eval(new Context(Scope.LocalCount, Scope.ScratchCount) { Args = _definitions.Args });
+        }
+        catch (RuntimeError err)
+        {
+            // Operands were folded first, so a unary operation fails on its own: Tremor's folder points at the operator.
+            throw source.Error(e is UnaryExpr ? e.Pos : err.Pos, err.Message);
+        }
+        catch (FunctionError err)
+        {
+            throw source.Error(e.Pos, err.Message);
+        }
+        // Shared between events: copy-on-write guarantees nobody writes into it.
+        return Const(value);
+    }
 
     private Eval Interpolated(InterpolatedExpr s)
     {
@@ -179,7 +253,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             default:
                 {
                     if (Scope.Lookup(p.Name!) is { } slot) return c => c.Locals[slot];
-                    var (found, constant) = _definitions.FindConstant(p.Name!, modulePrefix);
+                    var (found, constant) = _definitions.FindConstant(p.Name!, _prefix);
                     if (found) return _ => constant;
                     if (FunctionRegistry.FindConstant(p.Name!) is { } standard) return _ => standard;
                     if (p.Name!.Contains("::", StringComparison.Ordinal))
@@ -281,7 +355,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
     }
 
-    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To);
+    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To, int ToPos = 0);
 
     // Tremor's wording for a missing key, naming where it was looked for.
     private static string BadKey(string key, string prefix)
@@ -303,7 +377,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         FieldSegment f => new CompiledSegment(f.Pos, f.Name, null, null),
         IndexSegment i => new CompiledSegment(i.Pos, null, Compile(i.Index), null),
-        RangeSegment r => new CompiledSegment(r.Pos, null, Compile(r.From), Compile(r.To)),
+        RangeSegment r => new CompiledSegment(r.Pos, null, Compile(r.From), Compile(r.To), r.To.Pos),
         _ => throw source.Error(s.Pos, "unsupported path segment"),
     };
 
@@ -326,6 +400,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         if (seg.To is { } toEval)
         {
             var to = toEval(c);
+            // An end that is not an integer is the end's error, as Tremor reports it; the rest, the range's.
+            if (index.TryGetI64(out _) && !to.TryGetI64(out _))
+            {
+                error = new RuntimeError(seg.ToPos, $"the end of a range must be an integer, got {ValueOps.TypeName(to)} {ValueOps.Short(to)} (in `{prefix}`)");
+                return false;
+            }
             if (v.AsArray() is not { } arr || !index.TryGetI64(out var a) || !to.TryGetI64(out var b) || a < 0 || b < a || b > arr.Count)
             {
                 error = new RuntimeError(seg.Pos, $"range [{index}:{to}] is not valid for `{prefix}` ({ValueOps.TypeName(v)})");
@@ -410,11 +490,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var l = Compile(b.Left);
         var r = Compile(b.Right);
         var pos = b.Pos;
+        // A right side that is not a bool is reported at that side, as Tremor does.
+        var rightPos = b.Right.Pos;
         switch (b.Op)
         {
-            case "and": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `and`") && ValueOps.Bool(r(c), pos, "the right side of `and`"));
-            case "or": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `or`") || ValueOps.Bool(r(c), pos, "the right side of `or`"));
-            case "xor": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `xor`") ^ ValueOps.Bool(r(c), pos, "the right side of `xor`"));
+            case "and": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `and`") && ValueOps.Bool(r(c), rightPos, "the right side of `and`"));
+            case "or": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `or`") || ValueOps.Bool(r(c), rightPos, "the right side of `or`"));
+            case "xor": return c => Value.From(ValueOps.Bool(l(c), pos, "the left side of `xor`") ^ ValueOps.Bool(r(c), rightPos, "the right side of `xor`"));
             case "==":
                 if (b.Right is LiteralExpr { Value.Kind: ValueKind.String } lit)
                 {
@@ -443,7 +525,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private Eval Call(CallExpr call)
     {
-        if (_definitions.FindFunction(call.Name, modulePrefix) is { } user)
+        if (_definitions.FindFunction(call.Name, _prefix) is { } user)
         {
             if (user.Def.Intrinsic is { } target)
             {
@@ -454,6 +536,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 return Call(call with { Name = target });
             }
             return UserCall(call, user);
+        }
+        if (_definitions.FindAggregate(call.Name, _prefix) is { } userAggregate)
+        {
+            var callPos = call.Pos;
+            return Aggregate(call, new AggregateDef(userAggregate.QualifiedName, userAggregate.Arity, userAggregate.Arity, () => new UserAggregator(userAggregate, callPos)));
         }
         if (AggregateRegistry.Find(call.Name) is { } aggregate) return Aggregate(call, aggregate);
         var def = FunctionRegistry.Find(call.Name);
@@ -482,24 +569,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     return contextFn(c, new ReadOnlySpan<Value>(s, at, count));
                 }
-                catch (FunctionError e)
+                catch (Exception e) when (e is FunctionError or RuntimeError)
                 {
                     throw new RuntimeError(pos, e.Message);
                 }
             };
-        }
-        if (def.Pure && call.Args.All(a => a is LiteralExpr))
-        {
-            try
-            {
-                var values = call.Args.Select(a => ((LiteralExpr)a).Value).ToArray();
-                var folded = fn(values);
-                return _ => folded;
-            }
-            catch (FunctionError e)
-            {
-                throw source.Error(pos, e.Message);
-            }
         }
         var n = args.Length;
         var off = Scope.AllocScratch(n);
@@ -514,7 +588,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     return fn(new ReadOnlySpan<Value>(s, off, 1));
                 }
-                catch (FunctionError e)
+                catch (Exception e) when (e is FunctionError or RuntimeError)
                 {
                     throw new RuntimeError(pos, e.Message);
                 }
@@ -528,8 +602,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 return fn(new ReadOnlySpan<Value>(s, off, n));
             }
-            catch (FunctionError e)
+            catch (Exception e) when (e is FunctionError or RuntimeError)
             {
+                // The arguments are evaluated already: whatever fails now is this call's error, reported at the call.
                 throw new RuntimeError(pos, e.Message);
             }
         };
@@ -628,6 +703,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         if (Scope.Function is not { } fn) throw source.Error(r.Pos, "`recur` is only allowed inside a function", "fn f(n) with match n of case 0 => 0 default => recur(n - 1) end end;");
         if (fn.Def.Open) throw source.Error(r.Pos, "`recur` is not allowed in a function with `...` arguments");
+        if (!_nodeInTail)
+            throw source.Error(r.Pos, "`recur` can only be the last thing a function does", "make it the function's last expression, or the last of a match case that is: match n of case 0 => acc default => recur(n - 1, acc + n) end");
         if (r.Args.Count != fn.Def.Params.Count)
             throw source.Error(r.Pos, $"`recur` in `{fn.QualifiedName}` takes {fn.Def.Params.Count} argument{(fn.Def.Params.Count == 1 ? "" : "s")}, got {r.Args.Count}");
         var args = r.Args.Select(Compile).ToArray();
@@ -681,7 +758,13 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             {
                 PathRoot.Event => c => { c.Event = value(c); return Value.Null; }
                 ,
-                PathRoot.Meta => c => { c.Meta = value(c); return Value.Null; }
+                // The metadata is a record: `let $ = {...}` replaces it, anything else is Tremor's error at the `$`.
+                PathRoot.Meta => c =>
+                {
+                    var v = value(c);
+                    c.Meta = v.Kind == ValueKind.Record ? v : throw new RuntimeError(target.Pos, $"You are trying to assign to a value that isn't valid: `$` is the event's metadata, a record, not {ValueOps.TypeName(v)} {ValueOps.Short(v)}");
+                    return Value.Null;
+                }
                 ,
                 PathRoot.State => c => { c.State = value(c); return Value.Null; }
                 ,
@@ -784,8 +867,9 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
     private Eval Match(MatchExpr m)
     {
+        var tail = _nodeInTail;
         var subject = Compile(m.Subject);
-        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
+        var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false, tail), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = m.Pos;
         return c =>
         {
@@ -1133,10 +1217,8 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     {
         var sourceEval = Compile(f.Source);
         var initial = f.Initial is null ? null : Compile(f.Initial);
-        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
-        var pos = f.Pos;
+        var cases = f.Cases.Select(k => (K: Scope.Declare(k.KeyName), V: Scope.Declare(k.ValueName), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false), Pos: k.Body.Count > 0 ? k.Body[^1].Pos : k.Pos, GuardPos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var op = f.Fold ?? "+";
-        var foldPos = f.FoldPos;
         return c =>
         {
             var s = sourceEval(c);
@@ -1144,8 +1226,6 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             var acc = initial is null ? Value.From(new List<Value>()) : initial(c);
             if (acc.AsArray() is { } initialArray) acc = Value.From(new List<Value>(initialArray));
             else if (acc.Kind == ValueKind.Record) acc = ValueOps.ShallowCopy(acc);
-            if (op != "+" && acc.Kind is ValueKind.Array or ValueKind.Record)
-                throw new RuntimeError(foldPos, $"cannot fold into {ValueOps.TypeName(acc)} with `{op}`: arrays and records fold with `+` only");
             if (s.AsArray() is { } a)
             {
                 for (var i = 0; i < a.Count; i++) ForOne(c, Value.From((long)i), a[i], ref acc);
@@ -1160,12 +1240,15 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
 
         void ForOne(Context c, Value key, Value value, ref Value acc)
         {
+            // As in Tremor, folding a case's value fails at that value (the case's expression), and only when one is folded.
             foreach (var (k, v, guard, body, casePos, guardPos) in cases)
             {
                 c.Locals[k] = key;
                 c.Locals[v] = value;
                 if (guard is not null && !ValueOps.Bool(guard(c), guardPos, "a `when` guard")) continue;
                 var result = body(c);
+                if (op != "+" && acc.Kind is ValueKind.Array or ValueKind.Record)
+                    throw new RuntimeError(casePos, $"cannot fold into {ValueOps.TypeName(acc)} with `{op}`: arrays and records fold with `+` only");
                 if (acc.AsArray() is { } list) list.Add(result);
                 else if (acc.AsRecord() is { } record)
                 {
@@ -1177,11 +1260,11 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 {
                     acc = op switch
                     {
-                        "+" => ValueOps.Add(acc, result, foldPos),
-                        "and" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `and`") && ValueOps.Bool(result, casePos, "a case of a fold with `and`")),
-                        "or" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `or`") || ValueOps.Bool(result, casePos, "a case of a fold with `or`")),
-                        "xor" => Value.From(ValueOps.Bool(acc, foldPos, "the accumulator of `xor`") ^ ValueOps.Bool(result, casePos, "a case of a fold with `xor`")),
-                        _ => ValueOps.Arith(op, acc, result, foldPos),
+                        "+" => ValueOps.Add(acc, result, casePos),
+                        "and" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `and`") && ValueOps.Bool(result, casePos, "a case of a fold with `and`")),
+                        "or" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `or`") || ValueOps.Bool(result, casePos, "a case of a fold with `or`")),
+                        "xor" => Value.From(ValueOps.Bool(acc, casePos, "the accumulator of `xor`") ^ ValueOps.Bool(result, casePos, "a case of a fold with `xor`")),
+                        _ => ValueOps.Arith(op, acc, result, casePos),
                     };
                 }
                 return;

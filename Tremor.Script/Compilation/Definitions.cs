@@ -39,7 +39,7 @@ internal sealed class UserFunction(FnDef def, Source source, string modulePrefix
         }
         if (Def.Open) VarArgsSlot = scope.Declare("\0args");
         var compiler = new Compiler(Source, scope, definitions, modulePrefix);
-        var body = compiler.Block(Def.Body, yieldsEventAfterLet: false);
+        var body = compiler.Block(Def.Body, yieldsEventAfterLet: false, tail: true);
         Locals = Math.Max(scope.LocalCount, 1);
         Scratch = Math.Max(scope.ScratchCount, 1);
         Body = body;
@@ -62,6 +62,7 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
 
     private readonly Dictionary<string, UserFunction> _functions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Value> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserAggregate> _aggregates = new(StringComparer.Ordinal);
     private readonly HashSet<string> _modules = new(StringComparer.Ordinal);
     private readonly HashSet<string> _loading = parent?._loading ?? new(StringComparer.Ordinal);
     private readonly Definitions? _parent = parent;
@@ -72,9 +73,20 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
     /// <summary>The <c>args</c> of the pipeline being compiled (a created sub-pipeline's <c>with</c> values), else null.</summary>
     public Value Args { get; init; }
 
-    public Definitions Child() => new(this, null);
+    /// <summary>The module (<c>alias::</c>) whose definitions are compiled: its names resolve there first.</summary>
+    public string Prefix { get; init; } = "";
+
+    /// <summary>
+    /// The query definitions (define window, script, operator, pipeline) of the module files used, in order, with the
+    /// file they come from and the prefix they are known by (<c>alias::</c>): the query creates them by that name.
+    /// </summary>
+    public List<(Source Source, string Prefix, Stmt Definition)> QueryDefinitions { get; } = [];
+
+    public Definitions Child() => new(this, null) { Prefix = Prefix };
 
     public UserFunction? FindFunction(string name, string prefix) => Resolve(name, prefix, d => d._functions);
+
+    public UserAggregate? FindAggregate(string name, string prefix) => Resolve(name, prefix, d => d._aggregates);
 
     public (bool Found, Value Value) FindConstant(string name, string prefix)
     {
@@ -145,6 +157,18 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
                         added.Add(fn);
                         break;
                     }
+                case AggregateStmt a:
+                    {
+                        UserFunction Part(FnDef f)
+                        {
+                            var fn = new UserFunction(f, source, prefix, this);
+                            added.Add(fn);
+                            return fn;
+                        }
+                        var aggregate = new UserAggregate(prefix + a.Name, Part(a.Init), Part(a.Aggregate), Part(a.MergeIn), Part(a.Emit));
+                        if (!_aggregates.TryAdd(aggregate.QualifiedName, aggregate)) throw source.Error(a.Pos, $"aggregate `{aggregate.QualifiedName}` is already defined");
+                        break;
+                    }
                 case ConstStmt c:
                     {
                         var name = prefix + c.Name;
@@ -180,9 +204,9 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
         if (ModuleDirectory is null)
             throw source.Error(u.Pos, $"module `{dotted}` not found: this query has no directory to load module files from",
                 "give the query as a file (query-file) with the module beside it, or define it inline: mod NAME with ... end;");
-        var file = Path.Combine([ModuleDirectory, .. u.Path]) + ".tremor";
-        if (!File.Exists(file))
-            throw source.Error(u.Pos, $"module `{dotted}` not found: no file {file}",
+        var file = ModuleFile(u.Path);
+        if (file is null)
+            throw source.Error(u.Pos, $"module `{dotted}` not found: no file {Path.Combine([ModuleDirectory, .. u.Path])}.tremor (or .trickle)",
                 $"create {string.Join('/', u.Path)}.tremor next to the query file, or define it inline: mod {u.Path[^1]} with ... end;");
         var full = Path.GetFullPath(file);
         if (!_loading.Add(full)) throw source.Error(u.Pos, $"module `{dotted}` uses itself (a cycle through {full})");
@@ -193,6 +217,8 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
             var alias = prefix + u.Alias;
             _modules.Add(alias);
             RegisterAll(moduleSource, stmts, alias + "::", added);
+            foreach (var d in stmts.Where(s => s is DefineWindowStmt or DefineScriptStmt or DefineOperatorStmt or DefinePipelineStmt))
+                QueryDefinitions.Add((moduleSource, alias + "::", d));
         }
         finally
         {
@@ -200,6 +226,13 @@ internal sealed class Definitions(Definitions? parent, string? moduleDirectory)
         }
     }
 
-    private bool ModuleFileExists(List<string> path) =>
-        ModuleDirectory is not null && File.Exists(Path.Combine([ModuleDirectory, .. path]) + ".tremor");
+    private bool ModuleFileExists(List<string> path) => ModuleFile(path) is not null;
+
+    // Tremor's module files are `.tremor`; its older query modules, `.trickle`.
+    private string? ModuleFile(List<string> path)
+    {
+        if (ModuleDirectory is null) return null;
+        var stem = Path.Combine([ModuleDirectory, .. path]);
+        return new[] { stem + ".tremor", stem + ".trickle" }.FirstOrDefault(File.Exists);
+    }
 }

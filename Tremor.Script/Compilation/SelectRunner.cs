@@ -50,7 +50,8 @@ internal sealed class SelectRunner
                     Handle(e, Value.Null);
                     return;
                 case "each":
-                    foreach (var item in Each(Plan.GroupExprs[0](c))) Handle(e, item);
+                    // As in Tremor, a group is the array of its dimensions' values: `each(x)` gives `[element]`.
+                    foreach (var item in Each(Plan.GroupExprs[0](c))) Handle(e, Value.From(new List<Value> { item }));
                     return;
                 case "set" when Plan.GroupEach.Contains(true):
                     foreach (var group in SetWithEach(c)) Handle(e, group);
@@ -97,16 +98,13 @@ internal sealed class SelectRunner
         return combinations.Select(Value.From).ToList();
     }
 
+    // `group by x` is the group `[x]`, `set(a, b)` the group `[a, b]`: Tremor's group is always an array.
     private Value GroupValue(Context c)
     {
         var exprs = Plan.GroupExprs;
-        if (Plan.GroupKind == "set")
-        {
-            var list = new List<Value>(exprs.Length);
-            foreach (var g in exprs) list.Add(g(c));
-            return Value.From(list);
-        }
-        return exprs[0](c);
+        var list = new List<Value>(exprs.Length);
+        foreach (var g in exprs) list.Add(g(c));
+        return Value.From(list);
     }
 
     private void Handle(Event e, Value group)

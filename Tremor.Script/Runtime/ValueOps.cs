@@ -128,6 +128,8 @@ internal static class ValueOps
         }
         if (a.Kind == ValueKind.String && b.Kind == ValueKind.String) return string.CompareOrdinal(a.AsString(), b.AsString());
         if (a.Kind == ValueKind.Bool && b.Kind == ValueKind.Bool) return a.AsBool().CompareTo(b.AsBool());
+        // Binaries order byte by byte, as Tremor's `<<1>> < <<2>>`.
+        if (a.Kind == ValueKind.Bytes && b.Kind == ValueKind.Bytes) return a.AsBytes().AsSpan().SequenceCompareTo(b.AsBytes());
         if (a.Kind == ValueKind.Array && b.Kind == ValueKind.Array)
         {
             var x = a.AsArray()!;

@@ -190,6 +190,9 @@ internal sealed record CreateStmt(int Pos, string What, string Name, string Defi
 
 internal sealed record FnStmt(int Pos, FnDef Fn) : Stmt(Pos);
 
+/// <summary><c>aggregate NAME of init() =&gt; e aggregate(st, x) =&gt; e mergein(st, other) =&gt; e emit(st) =&gt; e end;</c>.</summary>
+internal sealed record AggregateStmt(int Pos, string Name, FnDef Init, FnDef Aggregate, FnDef MergeIn, FnDef Emit) : Stmt(Pos);
+
 internal sealed record ConstStmt(int Pos, string Name, Expr Value) : Stmt(Pos);
 
 internal sealed record ModStmt(int Pos, string Name, List<Stmt> Body) : Stmt(Pos);

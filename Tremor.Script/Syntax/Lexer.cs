@@ -53,6 +53,9 @@ internal sealed class Lexer
     private readonly int _end;
     private int _pos;
 
+    // The token before the one being read: an extractor is recognised by what precedes it.
+    private Token? _last;
+
     public Lexer(Source source, int start, int end)
     {
         _source = source;
@@ -72,7 +75,8 @@ internal sealed class Lexer
                 tokens.Add(new Token(TokenKind.End, "", _end, _end));
                 return tokens;
             }
-            tokens.Add(Next());
+            _last = Next();
+            tokens.Add(_last);
         }
     }
 
@@ -98,7 +102,17 @@ internal sealed class Lexer
         {
             while (_pos < _end && (char.IsAsciiLetterOrDigit(_text[_pos]) || _text[_pos] == '_')) _pos++;
             var ident = _text[start.._pos];
-            if (_pos < _end && _text[_pos] == '|' && Extractors.Contains(ident)) return Extractor(start, ident);
+            // After `~=` or `~` a name and `|` (spaces between allowed, as Tremor's `grok |...|`) can only be an extractor.
+            var afterTilde = _last is { Kind: TokenKind.Punct, Text: "~=" or "~" };
+            var bar = _pos;
+            if (afterTilde) while (bar < _end && _text[bar] is ' ' or '\t') bar++;
+            if (bar < _end && _text[bar] == '|' && (afterTilde || Extractors.Contains(ident)))
+            {
+                if (!Extractors.Contains(ident))
+                    throw _source.Error(start, $"unknown extractor `{ident}`", $"the extractors are {string.Join(", ", Extractors)}");
+                _pos = bar;
+                return Extractor(start, ident);
+            }
             return new Token(TokenKind.Ident, ident, start, _pos);
         }
         if (c == '`')
@@ -111,6 +125,7 @@ internal sealed class Lexer
         }
         if (char.IsAsciiDigit(c)) return Number(start);
         if (c == '"') return string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0 && _pos + 3 <= _end ? Heredoc(start) : StringLiteral(start);
+        if (string.CompareOrdinal(_text, _pos, ":::", 0, 3) == 0) throw _source.Error(start, "unexpected `:::`", "did you mean `::`?");
         foreach (var p in Puncts)
         {
             if (string.CompareOrdinal(_text, _pos, p, 0, p.Length) == 0 && _pos + p.Length <= _end)
@@ -279,7 +294,9 @@ internal sealed class Lexer
                     sb.Clear();
                 }
                 var exprStart = _pos + 2;
-                var exprEnd = FindInterpolationEnd(exprStart, start);
+                var exprEnd = FindInterpolationEnd(exprStart, _pos);
+                if (string.IsNullOrWhiteSpace(_text[exprStart..exprEnd]))
+                    throw _source.Error(_pos, "an interpolation without content", "write a literal #{ as \\#{");
                 parts.Add(new StringPart(null, exprStart, exprEnd));
                 _pos = exprEnd + 1;
                 continue;
@@ -292,7 +309,7 @@ internal sealed class Lexer
         return new Token(TokenKind.String, text, start, _pos) { Parts = parts };
     }
 
-    private int FindInterpolationEnd(int pos, int stringStart)
+    private int FindInterpolationEnd(int pos, int interpolationStart)
     {
         var depth = 0;
         var inString = false;
@@ -313,6 +330,6 @@ internal sealed class Lexer
             }
             pos++;
         }
-        throw _source.Error(stringStart, "unterminated `#{` interpolation in string", "close it with }");
+        throw _source.Error(interpolationStart, "unterminated `#{` interpolation in string", "close it with }, or write a literal #{ as \\#{");
     }
 }

@@ -72,6 +72,14 @@ internal sealed partial class Parser
         return Advance().Text;
     }
 
+    /// <summary>A name, possibly in a module: <c>name</c>, <c>module::name</c> (a definition a <c>use</c>d file holds).</summary>
+    private string QualifiedIdent(string what)
+    {
+        var name = Ident(what);
+        while (Accept("::")) name += "::" + Ident($"a name after `{name}::`");
+        return name;
+    }
+
     // ---- query statements ----
 
     private Stmt Statement()
@@ -98,21 +106,30 @@ internal sealed partial class Parser
         return body;
     }
 
-    /// <summary>A module file: definitions only (use, const, fn, intrinsic, mod), separated by `;`.</summary>
+    /// <summary>
+    /// A module file: definitions (use, const, fn, intrinsic, mod) and, as in Tremor, query definitions (define window,
+    /// script, operator, pipeline) that a query using the module creates by their qualified name; separated by `;`.
+    /// </summary>
     public static List<Stmt> ParseModule(Source source)
     {
         var p = new Parser(source, 0, source.Text.Length);
         var stmts = new List<Stmt>();
         while (p.Peek.Kind != TokenKind.End)
         {
-            if (!p.IsDefinitionStart) throw p.Unexpected("`use`, `const`, `fn`, `intrinsic` or `mod` in a module file");
+            if (p.Peek.Is("define"))
+            {
+                stmts.Add(p.Statement());
+                continue;
+            }
+            if (!p.IsDefinitionStart) throw p.Unexpected("`use`, `const`, `fn`, `intrinsic`, `mod` or `define` in a module file");
             stmts.Add(p.Definition());
             p.Accept(";");
         }
         return stmts;
     }
 
-    private bool IsDefinitionStart => Peek.Kind == TokenKind.Ident && Peek.Text is "fn" or "intrinsic" or "const" or "mod" or "use";
+    private bool IsDefinitionStart => Peek.Kind == TokenKind.Ident && (Peek.Text is "fn" or "intrinsic" or "const" or "mod" or "use"
+        || (Peek.Text == "aggregate" && PeekAt(1).Kind == TokenKind.Ident && PeekAt(2).Is("of")));
 
     private Stmt Definition()
     {
@@ -126,12 +143,38 @@ internal sealed partial class Parser
                     var alias = Accept("as") ? Ident("a name after `as`") : path[^1];
                     return new UseStmt(t.Start, path, alias);
                 }
-            case "const":
+            case "aggregate":
                 {
                     var np = Peek.Start;
+                    var name = Ident("an aggregate name");
+                    Expect("of", "aggregate NAME of init() => ... aggregate(st, x) => ... mergein(st, other) => ... emit(st) => ... end;");
+                    var parts = new Dictionary<string, FnDef>(StringComparer.Ordinal);
+                    while (!Accept("end"))
+                    {
+                        var pp = Peek.Start;
+                        var part = Ident("`init`, `aggregate`, `mergein` or `emit`");
+                        if (part is not ("init" or "aggregate" or "mergein" or "emit"))
+                            throw _source.Error(pp, $"an aggregate has `init`, `aggregate`, `mergein` and `emit`, not `{part}`");
+                        Expect("(");
+                        var ps = List(")", () => Ident("a parameter name"));
+                        Expect("=>");
+                        if (!parts.TryAdd(part, new FnDef(pp, $"{name}::{part}", ps, false, [Expression()], null)))
+                            throw _source.Error(pp, $"`{part}` is given twice in aggregate `{name}`");
+                    }
+                    foreach (var (part, arity) in new[] { ("init", 0), ("aggregate", -1), ("mergein", 2), ("emit", 1) })
+                    {
+                        if (!parts.TryGetValue(part, out var f)) throw _source.Error(np, $"aggregate `{name}` has no `{part}`", "aggregate NAME of init() => ... aggregate(st, x) => ... mergein(st, other) => ... emit(st) => ... end;");
+                        if (arity >= 0 && f.Params.Count != arity) throw _source.Error(f.Pos, $"`{part}` of an aggregate takes {arity} parameter{(arity == 1 ? "" : "s")}, got {f.Params.Count}");
+                        if (arity < 0 && f.Params.Count < 1) throw _source.Error(f.Pos, "`aggregate` takes the state and the call's arguments: aggregate(st, x)");
+                    }
+                    return new AggregateStmt(t.Start, name, parts["init"], parts["aggregate"], parts["mergein"], parts["emit"]);
+                }
+            case "const":
+                {
                     var name = Ident("a constant name");
                     Expect("=", "const NAME = value;");
-                    return new ConstStmt(np, name, Expression());
+                    // Tremor places a constant, and a second definition of it, at the `const` keyword.
+                    return new ConstStmt(t.Start, name, Expression());
                 }
             case "mod":
                 {
@@ -182,6 +225,13 @@ internal sealed partial class Parser
                             throw _source.Error(cp, $"expected `end` after the `default` case of `{name}`, found {Peek.Describe()}", "`default` is the last case of a fn ... of");
                         Pattern pattern;
                         if (Accept("default")) pattern = new AnyPattern(cp);
+                        // `case _` takes whatever is left, as `default` does (Tremor accepts both).
+                        else if (Peek.Is("case") && PeekAt(1).Is("_") && !PeekAt(2).Is("when"))
+                        {
+                            Advance();
+                            Advance();
+                            pattern = new AnyPattern(cp);
+                        }
                         else
                         {
                             if (!Accept("case")) throw Unexpected("`case`, `default` or `end`", "fn f(x) of case (0) => \"zero\" default => \"other\" end;");
@@ -234,7 +284,7 @@ internal sealed partial class Parser
             do
             {
                 var wp = Peek.Start;
-                windows.Add(new WindowRef(wp, Ident("a window name")));
+                windows.Add(new WindowRef(wp, QualifiedIdent("a window name")));
             }
             while (Accept(","));
             Expect("]");
@@ -489,7 +539,7 @@ internal sealed partial class Parser
         if (what != "stream" && Accept("from"))
         {
             dp = Peek.Start;
-            def = Ident("a definition name");
+            def = QualifiedIdent("a definition name");
         }
         var ps = what != "stream" ? WithParams() : [];
         if (ps.Count > 0) Accept("end");
@@ -519,9 +569,14 @@ internal sealed partial class Parser
             var pos = Peek.Start;
             return new DefinitionExpr(pos, Definition());
         }
+        // `emit` and `drop` end a script: statements, never operands, arguments or guards (Tremor's immutable expressions).
+        if (Peek.Is("emit")) return Emit(Advance().Start);
+        if (Peek.Is("drop")) return new DropExpr(Advance().Start);
         if (Peek.Is("let"))
         {
             var pos = Advance().Start;
+            if (Peek.Kind == TokenKind.Ident && Reserved.Contains(Peek.Text) && Peek.Text is not ("event" or "state" or "args" or "group" or "window"))
+                throw _source.Error(Peek.Start, $"`let` needs a path, found keyword `{Peek.Text}`", $"a keyword is a name in backticks: let `{Peek.Text}` = ...");
             var target = Postfix(Primary());
             if (target is not PathExpr path || path.Root is PathRoot.Group or PathRoot.Window or PathRoot.Args or PathRoot.Expr)
                 throw _source.Error(target.Pos, "`let` assigns to a local, `event`, `$meta` or `state` path", "let x = ...; let event.a = ...; let $m = ...");
@@ -707,8 +762,9 @@ internal sealed partial class Parser
             case "patch": Advance(); return Patch(t.Start);
             case "merge": Advance(); return Merge(t.Start);
             case "for": Advance(); return For(t.Start);
-            case "emit": Advance(); return Emit(t.Start);
-            case "drop": Advance(); return new DropExpr(t.Start);
+            case "emit" or "drop":
+                throw _source.Error(t.Start, $"`{t.Text}` is only allowed in a script, as a statement: not as a value, an operand, an argument or a guard",
+                    t.Text == "emit" ? "a select always emits its value into its target; a script emits with `emit VALUE;`" : "filter in a select with `where`; a script drops with `drop;`");
             case "let": throw _source.Error(t.Start, "`let` is a statement, not an expression", "use it in a script body: define script s script let x = 1; x end;");
         }
         if (PeekAt(1).Is("::"))
@@ -741,7 +797,7 @@ internal sealed partial class Parser
             var pp = Peek.Start;
             // Parts are simple expressions, so `>>` closes the literal rather than shifting.
             var value = Postfix(Primary());
-            var (bits, type) = BitsSuffix();
+            var (bits, type) = BitsSuffix(pp);
             parts.Add(new BytesPart(pp, value, bits, type));
         }
         while (Accept(","));
@@ -750,12 +806,15 @@ internal sealed partial class Parser
     }
 
     // `:size` and `/type-words` after a part of a binary literal or bit pattern.
-    private (int? Bits, string Type) BitsSuffix()
+    private (int? Bits, string Type) BitsSuffix(int partPos)
     {
         int? bits = null;
         if (Accept(":"))
         {
-            if (Peek.Kind != TokenKind.Int || Peek.IntValue is < 1 or > 64) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
+            // A size out of range is the part's error, as in Tremor; something else than a number is the token's.
+            if (Peek.Kind == TokenKind.Int && Peek.IntValue is < 1 or > 64)
+                throw _source.Error(partPos, $"a part of a binary has 1 to 64 bits, not {Peek.IntValue}", "<<1:16>>");
+            if (Peek.Kind != TokenKind.Int) throw Unexpected("a size in bits (1 to 64) after `:`", "<<1:16>>");
             bits = (int)Advance().IntValue;
         }
         var type = "";
@@ -780,7 +839,7 @@ internal sealed partial class Parser
             if (Peek.Is("_")) Advance();
             else if (Peek.Kind == TokenKind.Ident && !Reserved.Contains(Peek.Text) && !PeekAt(1).Is("::") && !PeekAt(1).Is("(")) bind = Advance().Text;
             else value = Postfix(Primary());
-            var (bits, type) = BitsSuffix();
+            var (bits, type) = BitsSuffix(pp);
             parts.Add(new BinaryPatternPart(pp, bind, value, bits, type));
         }
         while (Accept(","));
@@ -929,6 +988,10 @@ internal sealed partial class Parser
         _ => throw Unexpected("a field name in the record pattern"),
     };
 
+    // A patch names its keys with strings (interpolation allowed), as Tremor's grammar does.
+    private Expr PatchKey() =>
+        Peek.Kind == TokenKind.String ? StringExpr(Advance()) : throw Unexpected("a string key", "insert \"key\" => value; a computed key: insert \"#{k}\" => value");
+
     private Expr Patch(int pos)
     {
         var target = Expression();
@@ -943,25 +1006,25 @@ internal sealed partial class Parser
             {
                 case "insert" or "upsert" or "update":
                     {
-                        var key = Expression();
+                        var key = PatchKey();
                         Expect("=>");
                         ops.Add(new PatchOp(op.Start, kind, key, Expression()));
                         break;
                     }
                 case "erase":
-                    ops.Add(new PatchOp(op.Start, kind, Expression(), null));
+                    ops.Add(new PatchOp(op.Start, kind, PatchKey(), null));
                     break;
                 case "copy" or "move":
                     {
-                        var from = Expression();
+                        var from = PatchKey();
                         Expect("=>", $"{kind} \"from\" => \"to\"");
-                        ops.Add(new PatchOp(op.Start, kind, from, Expression()));
+                        ops.Add(new PatchOp(op.Start, kind, from, PatchKey()));
                         break;
                     }
                 case "merge" or "default":
                     {
                         Expr? key = null;
-                        if (!Peek.Is("=>")) key = Expression();
+                        if (!Peek.Is("=>")) key = PatchKey();
                         Expect("=>");
                         ops.Add(new PatchOp(op.Start, kind, key, Expression()));
                         break;

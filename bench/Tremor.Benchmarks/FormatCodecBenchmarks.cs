@@ -8,8 +8,8 @@ namespace Tremor.Benchmarks;
 /// Decode and encode of every built-in codec beside <c>json</c> in one run, one operation per event: influx and binflux
 /// on tremor's data.influx, syslog/statsd/dogstatsd/graphite/csv on small corpora of their formats, and the codecs
 /// that hold any value (json, msgpack, yaml, tremor) on data.json's records, avro and confluent-avro on data.influx's
-/// points under a schema of their shape, string on data.influx's lines. Bytes per event are in the corpus
-/// sizes printed at setup, so MB/s = bytes per event / mean time.
+/// points under a schema of their shape, string, binary and null on data.influx's lines. The program prints MB/s
+/// from <see cref="BytesPerEvent"/>: decode reads the corpus, encode writes what the codec makes of its values.
 /// </summary>
 [MemoryDiagnoser]
 public class FormatCodecBenchmarks
@@ -19,15 +19,33 @@ public class FormatCodecBenchmarks
     private ReadOnlyMemory<byte>[] _inputs = [];
     private Value[] _values = [];
 
-    [Params("json", "msgpack", "yaml", "tremor", "influx", "binflux", "syslog", "statsd", "dogstatsd", "graphite", "csv", "avro", "confluent-avro", "string")]
+    [Params("json", "msgpack", "yaml", "tremor", "influx", "binflux", "syslog", "statsd", "dogstatsd", "graphite", "csv", "avro", "confluent-avro", "string", "binary", "null")]
     public string Codec { get; set; } = "json";
 
     [GlobalSetup]
     public void Setup()
     {
-        _codec = BuiltinCodecs.FindCodec(Codec)!.Create(CodecConfig(Codec));
+        (_codec, var corpus) = Corpus(Codec);
+        _inputs = [.. corpus.Select(c => (ReadOnlyMemory<byte>)c)];
+        _values = [.. _inputs.Select(i => Decode(_codec, i))];
+        var (decoded, encoded) = BytesPerEvent(Codec);
+        Console.WriteLine($"// {Codec}: {_inputs.Length} events, {decoded:0.0} bytes per event decoded, {encoded:0.0} encoded");
+    }
+
+    /// <summary>The average bytes one event has as the codec reads it (decode) and as it writes it (encode).</summary>
+    public static (double Decoded, double Encoded) BytesPerEvent(string codecName)
+    {
+        var (codec, corpus) = Corpus(codecName);
+        var output = new PooledBufferWriter(1024);
+        foreach (var c in corpus) codec.Encode(Decode(codec, c), output);
+        return (corpus.Average(c => (double)c.Length), output.WrittenCount / (double)corpus.Length);
+    }
+
+    private static (ICodec Codec, byte[][] Corpus) Corpus(string name)
+    {
+        var codec = BuiltinCodecs.FindCodec(name)!.Create(CodecConfig(name));
         var influx = Lines(File.ReadAllBytes(Path.Combine(BenchData.RepoRoot(), "tests", "Tremor.Codecs.Tests", "data", "data.influx")));
-        byte[][] corpus = Codec switch
+        byte[][] corpus = name switch
         {
             "influx" => influx,
             "binflux" => [.. influx.Select(l => EncodeWith(new BinfluxCodec(), Decode(new InfluxCodec(), l)))],
@@ -39,14 +57,12 @@ public class FormatCodecBenchmarks
             "dogstatsd" => Repeat("dog:111:222|g|@0.5|#foo:bar,fizz:buzz|c:123abc", "_e{21,36}:An exception occurred|Cannot parse CSV file from 10.0.0.17|t:warning", "_sc|Redis|2|#env:dev|m:timed out"),
             "graphite" => Repeat("servers.web-1.cpu.load 0.75 1620649445", "servers.web-1.requests 1234 1620649445"),
             // Avro on data.influx's points, under a schema of the influx shape.
-            "avro" or "confluent-avro" => [.. influx.Select(l => EncodeWith(_codec, Decode(new InfluxCodec(), l)))],
-            "string" => influx,
+            "avro" or "confluent-avro" => [.. influx.Select(l => EncodeWith(codec, Decode(new InfluxCodec(), l)))],
+            "string" or "binary" or "null" => influx,
             "csv" => Repeat("\"some \"\" field\",1234567,other_text,\"2020-01-01 00:00:00\",plain,42"),
-            _ => [.. BenchData.JsonLines().Select(l => EncodeWith(_codec, Decode(new JsonCodec(), l)))],
+            _ => [.. BenchData.JsonLines().Select(l => EncodeWith(codec, Decode(new JsonCodec(), l)))],
         };
-        _inputs = [.. corpus.Select(c => (ReadOnlyMemory<byte>)c)];
-        _values = [.. _inputs.Select(i => Decode(_codec, i))];
-        Console.WriteLine($"// {Codec}: {_inputs.Length} events, {_inputs.Average(i => (double)i.Length):0.0} bytes per event");
+        return (codec, corpus);
     }
 
     private const string InfluxSchema = """

@@ -43,7 +43,14 @@ static void PrintThroughput(IEnumerable<Summary> summaries)
             if (report.ResultStatistics is not { } stats) continue;
             var ns = stats.Mean;
             var allocated = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase);
-            var mbps = bytesPerOperation.TryGetValue(name, out var bytes) ? (bytes / ns * 1e9 / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "-";
+            if (descriptor.Type == typeof(FormatCodecBenchmarks) && report.BenchmarkCase.Parameters[nameof(FormatCodecBenchmarks.Codec)] is string codec)
+            {
+                // Per codec: decode reads the corpus's bytes, encode writes its own; null writes none (no MB/s).
+                var (decoded, encoded) = FormatCodecBenchmarks.BytesPerEvent(codec);
+                name = $"{codec} {descriptor.WorkloadMethod.Name.ToLowerInvariant()}";
+                bytesPerOperation[name] = descriptor.WorkloadMethod.Name == nameof(FormatCodecBenchmarks.Decode) ? decoded : encoded;
+            }
+            var mbps = bytesPerOperation.TryGetValue(name, out var bytes) && bytes > 0 ? (bytes / ns * 1e9 / 1e6).ToString("F1", CultureInfo.InvariantCulture) : "-";
             Console.WriteLine($"{name,-44} {ns,12:F1} {mbps,10} {1e9 / ns,14:N0} {allocated?.ToString(CultureInfo.InvariantCulture) ?? "-",12}");
         }
     }

@@ -19,6 +19,10 @@ public sealed class WsServerFactory : IConnectorFactory
     public string Type => "ws_server";
 
     /// <inheritdoc />
+    /// <remarks>Replies go to the connection named there.</remarks>
+    public IReadOnlyList<string>? SinkStreamMeta { get; } = ["ws_server", "stream"];
+
+    /// <inheritdoc />
     public string Description =>
         "WebSocket server: one stream per connection, each message an event; events on in go to the connection their meta names (keys: url, mode, max-message-size, max-queued-messages, max-connections, idle-timeout, tls)";
 

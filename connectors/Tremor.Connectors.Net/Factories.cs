@@ -37,6 +37,10 @@ public sealed class TcpServerFactory : IConnectorFactory
     public string Type => "tcp_server";
 
     /// <inheritdoc />
+    /// <remarks>Replies go to the connection named there.</remarks>
+    public IReadOnlyList<string>? SinkStreamMeta { get; } = ["tcp_server", "stream"];
+
+    /// <inheritdoc />
     public string Description => "TCP server: one stream per connection, replies back on it (keys: url | host + port, backlog, max-connections, idle-timeout, write-timeout, buffer-size, tls)";
 
     /// <inheritdoc />
@@ -116,6 +120,10 @@ public sealed class UnixSocketServerFactory : IConnectorFactory
 {
     /// <inheritdoc />
     public string Type => "unix_socket_server";
+
+    /// <inheritdoc />
+    /// <remarks>Replies go to the connection named there.</remarks>
+    public IReadOnlyList<string>? SinkStreamMeta { get; } = ["unix_socket_server", "stream"];
 
     /// <inheritdoc />
     public string Description => "Unix socket server: one stream per connection, replies back on it (keys: path, permissions, backlog, max-connections, idle-timeout, write-timeout, buffer-size)";

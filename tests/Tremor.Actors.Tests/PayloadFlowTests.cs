@@ -152,6 +152,61 @@ public sealed class PayloadFlowTests : TremorTestKit
         Assert.Equal(string.Join("\n", lines) + "\n", await reader.ReadToEndAsync());
     }
 
+    [Fact]
+    public async Task Collect_on_a_tcp_server_joins_each_connections_replies_apart_and_a_connection_whose_peer_finished_sending_gets_its_replies_at_once()
+    {
+        foreach (var factory in new NetPlugin().Connectors) Register(factory);
+        var port = FreePort(SocketType.Stream, ProtocolType.Tcp);
+        Deploy(Flow("f", $$"""
+            connectors {
+              echo {
+                type = tcp_server, codec = string, preprocessors = ["separate"]
+                postprocessors = [{ name = collect, config { max-events = 2, separator = "\n" } }, "separate"]
+                config { url = "127.0.0.1:{{port}}" }
+              }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["echo -> main", "main -> echo"]
+            """));
+        await AwaitAssertAsync(async () => Assert.Equal(ConnectorState.Running, (await ConnectorStatus("f.echo")).State), Patience, TimeSpan.FromMilliseconds(50));
+
+        using var a = new TcpClient();
+        using var b = new TcpClient();
+        await a.ConnectAsync(IPAddress.Loopback, port);
+        await b.ConnectAsync(IPAddress.Loopback, port);
+        // Lines of the two connections reach collect interleaved, one after the other: a1 b1 a2 b2. One collect for
+        // the whole sink would join a1 with b1 and send both to b.
+        var sent = 0;
+        foreach (var (client, line) in new[] { (a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"), (a, "a3") })
+        {
+            await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
+            sent++;
+            await AwaitAssertAsync(async () => Assert.Equal(sent, (await ConnectorStatus("f.echo")).EventsOut), Patience, TimeSpan.FromMilliseconds(20));
+        }
+        Assert.Equal("a1\na2\n", await ReadExactly(a.GetStream(), 6));
+        Assert.Equal("b1\nb2\n", await ReadExactly(b.GetStream(), 6));
+
+        // a3 waits in a's collect for a second event; a finishing its side of the connection ends that stream, so
+        // collect lets a3 go to a at once instead of holding it until the flow ends.
+        var fromA = a.GetStream();
+        a.Client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("a3\n", await ReadExactly(fromA, 3));
+
+        // b sends its last line and finishes at once: the reply comes after the end of b's stream and goes out alone
+        // too, rather than waiting in a collect of its own for a second event that cannot come.
+        var fromB = b.GetStream();
+        await fromB.WriteAsync(Encoding.UTF8.GetBytes("b3\n"));
+        b.Client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("b3\n", await ReadExactly(fromB, 3));
+    }
+
+    private static async Task<string> ReadExactly(NetworkStream stream, int count)
+    {
+        var buffer = new byte[count];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(Patience);
+        return Encoding.UTF8.GetString(buffer);
+    }
+
     private static long N(string json) => JsonDocument.Parse(json).RootElement.GetProperty("n").GetInt64();
 
     private static async Task<List<string>> ReadLinesShared(string path)

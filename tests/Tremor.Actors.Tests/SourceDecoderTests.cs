@@ -149,6 +149,57 @@ public sealed class SinkEncoderTests
         Assert.Equal("1", Encoding.UTF8.GetString(batch.Events[1].Payload.Span[8..]));
     }
 
+    [Fact]
+    public void A_compressed_stream_per_sink_stream_each_decompresses_to_its_own_events_when_two_streams_interleave()
+    {
+        var encoder = new SinkEncoder(
+            BuiltinCodecs.FindCodec("string")!.Create(new PluginConfig("codec", null)),
+            [
+                (BuiltinCodecs.FindPostprocessor("separate")!, new PluginConfig("post", null)),
+                (BuiltinCodecs.FindPostprocessor("streaming-compress")!, new PluginConfig("post", Gzip())),
+            ],
+            streamMeta: ["tcp_server", "stream"]);
+        static Event Line(int i)
+        {
+            var meta = new ValueRecord();
+            var inner = new ValueRecord();
+            inner.Append("stream", Value.From((ulong)(i % 2)));
+            meta.Append("tcp_server", Value.From(inner));
+            return new Event { Id = new EventId(1, (ulong)(i % 2), (ulong)i, (ulong)i), IngestNs = 1, Data = Value.From($"line {i} of stream {i % 2}"), Meta = Value.From(meta) };
+        }
+        var events = Enumerable.Range(0, 40).Select(Line).ToArray();
+        var failed = new List<(Event Event, long Weight, string Reason)>();
+        var settled = new List<(Event Event, long Weight, string? Error)>();
+
+        var payloads = encoder.Stage(events, null, failed, settled).Events.ToList();
+        // Stream 0 ends (its peer finished sending): its trailer goes out; stream 1 gets its trailer at the drain.
+        payloads.AddRange(encoder.EndStream(Value.From(0UL), settled).Events);
+        Assert.Equal(1, encoder.Streams);
+        // A reply for stream 0 after its end is a whole compressed stream of its own at once, and keeps no chain.
+        events = [.. events, Line(40)];
+        payloads.AddRange(encoder.Stage([events[^1]], null, failed, settled).Events);
+        Assert.Equal(1, encoder.Streams);
+        payloads.AddRange(encoder.Flush(endOfStream: true, settled).Events);
+
+        Assert.Empty(failed);
+        foreach (var stream in new[] { 0UL, 1UL })
+        {
+            // What a connection received is the payloads routed to it (by the meta of the event each goes with).
+            var received = payloads.Where(p => p.Event.Meta["tcp_server"]["stream"].TryGetU64(out var s) && s == stream).SelectMany(p => p.Payload.ToArray()).ToArray();
+            using var gunzip = new System.IO.Compression.GZipStream(new MemoryStream(received), System.IO.Compression.CompressionMode.Decompress);
+            using var reader = new StreamReader(gunzip);
+            var expected = events.Where(e => e.Id.StreamId == stream).Select(e => e.Data.AsString() + "\n");
+            Assert.Equal(string.Concat(expected), reader.ReadToEnd());
+        }
+    }
+
+    private static ValueRecord Gzip()
+    {
+        var config = new ValueRecord();
+        config.Append("algorithm", "gzip");
+        return config;
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

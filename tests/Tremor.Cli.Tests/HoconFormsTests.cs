@@ -1,4 +1,5 @@
 using Tremor.Actors.Configuration;
+using Tremor.Actors.Pipelines;
 using Tremor.Pdk;
 
 namespace Tremor.Cli.Tests;
@@ -100,6 +101,44 @@ public sealed class HoconFormsTests : IDisposable
         Assert.Equal($"{main}:1:1", e.Path);
         Assert.Contains("required include \"missing.conf\" not found", e.Message);
         Assert.Contains(Path.Combine(conf, "missing.conf"), e.Message);
+    }
+
+    [Fact]
+    public void A_query_file_is_read_relative_to_the_hocon_file_that_names_it_not_the_current_directory()
+    {
+        var conf = Directory.CreateDirectory(Path.Combine(_temp.FullName, "deploy")).FullName;
+        var shared = Directory.CreateDirectory(Path.Combine(conf, "shared")).FullName;
+        File.WriteAllText(Path.Combine(conf, "top.trickle"), "select event from in into out;\n");
+        File.WriteAllText(Path.Combine(shared, "inner.trickle"), "select {\"inner\": event} from in into out;\n");
+        // The included file names its query relative to itself (shared/), the main file relative to deploy/.
+        File.WriteAllText(Path.Combine(shared, "pipelines.conf"), "inner { query-file = inner.trickle }\n");
+        var main = Path.Combine(conf, "main.conf");
+        File.WriteAllText(main, """
+            tremor.flows.f {
+              connectors { tick { type = metronome }, out { type = stdio } }
+              pipelines {
+                top { query-file = "top.trickle" }
+                include required(file("shared/pipelines.conf"))
+              }
+              links = ["tick -> top", "top -> inner", "inner -> out"]
+            }
+            """);
+        Assert.NotEqual(conf, Directory.GetCurrentDirectory());
+
+        var flow = Assert.Single(TremorConfig.ReadSettings(TremorConfig.LoadFile(main), main).Flows);
+
+        var pipelines = flow.Pipelines.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        Assert.Equal(Path.Combine(conf, "top.trickle"), pipelines["top"].Config.GetOptionalString("query-file"));
+        Assert.Equal(Path.Combine(shared, "inner.trickle"), pipelines["inner"].Config.GetOptionalString("query-file"));
+        // Both compile: the files are found where their HOCON file is.
+        Assert.NotNull(PipelinePrograms.Compile(pipelines["top"]));
+        Assert.NotNull(PipelinePrograms.Compile(pipelines["inner"]));
+
+        // A missing one names the absolute path it looked for.
+        File.WriteAllText(main, File.ReadAllText(main).Replace("top.trickle", "absent.trickle", StringComparison.Ordinal));
+        var missing = Assert.Single(TremorConfig.ReadSettings(TremorConfig.LoadFile(main), main).Flows).Pipelines.Single(p => p.Name == "top");
+        var e = Assert.Throws<ConfigException>(() => PipelinePrograms.Compile(missing));
+        Assert.Contains(Path.Combine(conf, "absent.trickle"), e.Message);
     }
 
     [Fact]

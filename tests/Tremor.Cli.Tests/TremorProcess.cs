@@ -34,6 +34,8 @@ internal sealed class TremorProcess : IAsyncDisposable
     private readonly StringBuilder _stdout = new();
     private readonly TaskCompletionSource _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _stdoutRead;
+    private TaskCompletionSource? _stdoutGrew;
+    private bool _stdoutClosed;
     private readonly StringBuilder _stderr = new();
     private readonly List<(string Text, TaskCompletionSource Seen)> _stderrWaits = [];
     private readonly Task _stderrRead;
@@ -90,6 +92,23 @@ internal sealed class TremorProcess : IAsyncDisposable
 
     /// <summary>kill -9: no drain, no flush, no handler runs; what was not on disk is gone.</summary>
     public void KillHard() => Signal(SigKill);
+
+    /// <summary>Completes when stdout has at least <paramref name="count"/> complete lines; faults if the process closes it before that.</summary>
+    public async Task StdoutLines(int count)
+    {
+        while (true)
+        {
+            Task more;
+            lock (_stdout)
+            {
+                if (_stdout.ToString().Count(c => c == '\n') >= count) return;
+                if (_stdoutClosed) throw new InvalidOperationException($"`{_commandLine}` closed stdout after fewer than {count} lines\n{_stdout}");
+                _stdoutGrew = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                more = _stdoutGrew.Task;
+            }
+            await more;
+        }
+    }
 
     /// <summary>Completes when stderr has a line containing <paramref name="text"/>; faults if the process exits before that.</summary>
     public Task StderrShows(string text)
@@ -173,9 +192,22 @@ internal sealed class TremorProcess : IAsyncDisposable
         int n;
         while ((n = await _process.StandardOutput.ReadAsync(buffer)) > 0)
         {
-            lock (_stdout) _stdout.Append(buffer, 0, n);
+            TaskCompletionSource? grew;
+            lock (_stdout)
+            {
+                _stdout.Append(buffer, 0, n);
+                grew = _stdoutGrew;
+            }
+            grew?.TrySetResult();
             if (Array.IndexOf(buffer, '\n', 0, n) >= 0) _firstLine.TrySetResult();
         }
+        TaskCompletionSource? last;
+        lock (_stdout)
+        {
+            _stdoutClosed = true;
+            last = _stdoutGrew;
+        }
+        last?.TrySetResult();
         _firstLine.TrySetException(new InvalidOperationException($"`{_commandLine}` closed stdout before printing a line"));
     }
 

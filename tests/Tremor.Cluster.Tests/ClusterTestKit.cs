@@ -1,7 +1,10 @@
 using Akka.Configuration;
+using Akka.Hosting;
 using Akka.TestKit.Xunit2;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Tremor.Actors;
-using Tremor.Actors.Cluster;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Plugins;
@@ -12,7 +15,7 @@ using AkkaCluster = Akka.Cluster.Cluster;
 namespace Tremor.Cluster.Tests;
 
 /// <summary>One cluster node of a test: its own actor system on a loopback port, its own plugin catalog and World.</summary>
-public sealed record TestNode(string Name, ActorSystem System, IActorRef World, TremorCluster.Handles Placement)
+public sealed record TestNode(string Name, IHost Host, ActorSystem System, IActorRef World, IActorRef Coordinator)
 {
     /// <summary>The node's cluster address.</summary>
     public string Address => AkkaCluster.Get(System).SelfAddress.ToString();
@@ -61,9 +64,8 @@ public abstract class ClusterTestKit : TestKit, IAsyncLifetime
     }
 
     /// <summary>Starts a node with the std plugin (metronome, null, ...) and, with <paramref name="withFile"/>, the file plugin; joins the first node.</summary>
-    protected TestNode StartNode(string name, IReadOnlyList<string> roles, bool withFile, IReadOnlyList<FlowDefinition> flows)
+    protected async Task<TestNode> StartNodeAsync(string name, IReadOnlyList<string> roles, bool withFile, IReadOnlyList<FlowDefinition> flows)
     {
-        var system = ActorSystem.Create("tremor", NodeConfig(roles));
         var catalog = new PluginCatalog();
         var discovery = new PluginDiscovery(catalog, new PluginSettings([], new Dictionary<string, string>(), false));
         foreach (var plugin in withFile ? new[] { "Tremor.Connectors.Std", "Tremor.Connectors.File" } : ["Tremor.Connectors.Std"])
@@ -73,9 +75,21 @@ public abstract class ClusterTestKit : TestKit, IAsyncLifetime
         }
         catalog.RegisterConnector("tests", new DiscardFactory());
         var exit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var world = system.ActorOf(World.Props(catalog, new RuntimeServices(new StringWriter(), new StringWriter()), DataPathSettings.Default, exit, keepRunning: true), "world");
-        var placement = TremorCluster.Start(system, world, catalog, TremorClusterSettings.Default with { Enabled = true }, flows, TimeSpan.FromMilliseconds(500));
-        var node = new TestNode(name, system, world, placement);
+        // Wired as `tremor run` wires a cluster node: the World, then placement, on one Akka.Hosting builder.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka("tremor", akka =>
+        {
+            akka.AddHocon(NodeConfig(roles), HoconAddMode.Prepend);
+            akka.WithActors((system, registry) => registry.Register<World>(
+                system.ActorOf(World.Props(catalog, new RuntimeServices(new StringWriter(), new StringWriter()), DataPathSettings.Default, exit, keepRunning: true), "world")));
+            akka.WithTremorCluster(catalog, TremorClusterSettings.Default with { Enabled = true }, flows, TimeSpan.FromMilliseconds(500));
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        var registry = host.Services.GetRequiredService<ActorRegistry>();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var node = new TestNode(name, host, system, await registry.GetAsync<World>(), await registry.GetAsync<PlacementCoordinator>());
         var seed = _nodes.Count == 0 ? AkkaCluster.Get(system).SelfAddress : AkkaCluster.Get(_nodes[0].System).SelfAddress;
         AkkaCluster.Get(system).Join(seed);
         _nodes.Add(node);
@@ -117,5 +131,6 @@ public abstract class ClusterTestKit : TestKit, IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Task.WhenAll(_nodes.Select(n => n.System.Terminate()));
+        foreach (var n in _nodes) n.Host.Dispose();
     }
 }

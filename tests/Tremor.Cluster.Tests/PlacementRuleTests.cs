@@ -1,4 +1,3 @@
-using Tremor.Actors.Cluster;
 using Tremor.Actors.Configuration;
 
 namespace Tremor.Cluster.Tests;

@@ -1,5 +1,3 @@
-using Tremor.Actors.Cluster;
-
 namespace Tremor.Cluster.Tests;
 
 /// <summary>Three nodes in this process: flows spread as their placement says, and only where their plugins are.</summary>
@@ -45,9 +43,9 @@ public sealed class PlacementTests : ClusterTestKit
     {
         var flows = Flows(FlowsText);
         // Every node starts with the same flows: the desired state is keyed by name, so each still runs once.
-        var a = StartNode("a", ["ingest"], withFile: true, flows);
-        var b = StartNode("b", [], withFile: true, flows);
-        var c = StartNode("c", [], withFile: false, flows);
+        var a = await StartNodeAsync("a", ["ingest"], withFile: true, flows);
+        var b = await StartNodeAsync("b", [], withFile: true, flows);
+        var c = await StartNodeAsync("c", [], withFile: false, flows);
         TestNode[] all = [a, b, c];
         await AwaitUpAsync();
 
@@ -60,7 +58,7 @@ public sealed class PlacementTests : ClusterTestKit
             Assert.NotEqual("c", file);
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250));
 
-        var status = await c.Placement.Coordinator.Ask<PlacementCoordinator.ClusterStatus>(new PlacementCoordinator.GetClusterStatus(), TimeSpan.FromSeconds(10));
+        var status = await c.Coordinator.Ask<PlacementCoordinator.ClusterStatus>(new PlacementCoordinator.GetClusterStatus(), TimeSpan.FromSeconds(10));
         Assert.Equal(3, status.Nodes.Count);
         Assert.Contains("connector:file", status.Nodes.Single(n => n.Address == a.Address).Inventory);
         Assert.DoesNotContain("connector:file", status.Nodes.Single(n => n.Address == c.Address).Inventory);
@@ -73,7 +71,7 @@ public sealed class PlacementTests : ClusterTestKit
 
         // The API's way to change the desired state: a flow removed is drained and stopped wherever it runs, a flow
         // submitted is placed.
-        var coordinator = b.Placement.Coordinator;
+        var coordinator = b.Coordinator;
         await coordinator.Ask<PlacementCoordinator.FlowRemoved>(new PlacementCoordinator.RemoveFlow("ticker"), TimeSpan.FromSeconds(15));
         var added = Flows("""
             tremor.flows.added {
@@ -99,9 +97,9 @@ public sealed class PlacementTests : ClusterTestKit
     public async Task A_node_that_leaves_has_its_flows_restarted_on_nodes_that_can_run_them()
     {
         var flows = Flows(FlowsText);
-        var a = StartNode("a", ["ingest"], withFile: true, flows);
-        var b = StartNode("b", [], withFile: true, flows);
-        var c = StartNode("c", [], withFile: false, flows);
+        var a = await StartNodeAsync("a", ["ingest"], withFile: true, flows);
+        var b = await StartNodeAsync("b", [], withFile: true, flows);
+        var c = await StartNodeAsync("c", [], withFile: false, flows);
         TestNode[] all = [a, b, c];
         await AwaitUpAsync();
         string fileNode = "";

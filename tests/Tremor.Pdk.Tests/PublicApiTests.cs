@@ -28,6 +28,17 @@ public sealed class PublicApiTests
     }
 
     [Fact]
+    public void The_package_version_plugin_authors_reference_is_the_pdk_version()
+    {
+        // Tremor.Pdk's package (TremorPdkVersion) and PdkVersion must not drift apart: a plugin author picks the
+        // package by the version the runtime prints.
+        var informational = typeof(Value).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+        Assert.StartsWith(PdkVersion.Text + ".", informational, StringComparison.Ordinal);
+        Assert.Equal(PdkVersion.Text, $"{PdkVersion.Major}.{PdkVersion.Minor}");
+    }
+
+    [Fact]
     public void The_assembly_version_is_pinned_to_the_major_so_newer_minor_plugins_bind() =>
         Assert.Equal(new Version(PdkVersion.Major, 0, 0, 0), typeof(Value).Assembly.GetName().Version);
 

@@ -10,6 +10,7 @@ public class ErrorPositionTests
     [InlineData("event.list[3]", """{"list":[]}""", "1:19")]
     [InlineData("(event.a) + 1", """{"a":"x"}""", "1:8")]                // a binary expression starts at its left operand
     [InlineData("1 + event.a * 2", """{"a":"x"}""", "1:12")]
+    [InlineData("event.a and event.b", """{"a":true,"b":"y"}""", "1:20")]     // a right side of `and` that is not a bool, at it
     [InlineData("not event.a", """{"a":1}""", "1:12")]                   // a bad operand of a unary operator
     [InlineData("-event.a", """{"a":"x"}""", "1:9")]
     [InlineData("match event of case 1 when event => 1 default => 2 end", "1", "1:35")] // a guard that is not a bool
@@ -18,6 +19,7 @@ public class ErrorPositionTests
     [InlineData("patch event of insert \"a\" => 1 end", "1", "1:14")]       // the target that is not a record
     [InlineData("match event of case 2 => 1 end", "1", "1:8")]             // the match no case took
     [InlineData("string::len(event)", "1", "1:8")]                        // a function at its call
+    [InlineData("math::max(event, 7)", "\"snot\"", "1:8")]                // also when it fails comparing its arguments
     public void Run_time_errors(string expr, string eventJson, string lineCol)
     {
         var result = Harness.Eval(expr, eventJson);
@@ -43,6 +45,13 @@ public class ErrorPositionTests
     [InlineData("select \"abc from in into out;", "1:8")]
     [InlineData("select 1 from in into out;\n  select @ from in into out;", "2:10")]
     [InlineData("select event from in into out", "1:30")]                   // end of input where `;` was expected
+    [InlineData("select a:::b() from in into out;", "1:9")]                // `:::` at its first colon
+    [InlineData("select \"x#{\nfrom in into out;", "1:10")]                 // an interpolation left open, at its `#{`
+    [InlineData("select \"x#{ }\" from in into out;", "1:10")]               // an interpolation without content
+    [InlineData("select match event of case %{ a ~= snot|x| } => 1 default => 2 end from in into out;", "1:36")] // an unknown extractor, at its name
+    [InlineData("select <<event:100>> from in into out;", "1:10")]             // a size out of range, at its part
+    [InlineData("select patch event of insert 7 => 1 end from in into out;", "1:30")] // a patch key that is not a string
+    [InlineData("const a = 1;\nconst a = 2;\nselect a from in into out;", "2:1")] // a constant defined twice, at `const`
     public void Compile_errors(string query, string lineCol) =>
         Assert.StartsWith($"bad.trickle:{lineCol}: ", Harness.CompileError(query), StringComparison.Ordinal);
 

@@ -129,7 +129,9 @@ public class ErrorTests
 public class SemanticErrorTests
 {
     [Theory]
-    [InlineData("select emit event from in into out;", "bad.trickle:1:8: `emit` is only allowed in a script")]
+    [InlineData("select emit event from in into out;", "bad.trickle:1:8: `emit` is only allowed in a script, as a statement: not as a value, an operand, an argument or a guard")]
+    [InlineData("define script s script match event of case 1 when drop => 1 default => 2 end end;", "bad.trickle:1:51: `drop` is only allowed in a script, as a statement: not as a value, an operand, an argument or a guard")]
+    [InlineData("define script s script let merge = event; event end;", "bad.trickle:1:28: `let` needs a path, found keyword `merge`")]
     [InlineData("select event from in into in;", "bad.trickle:1:27: cannot select into `in`: it is the pipeline's input")]
     [InlineData("select event from out into out;", "bad.trickle:1:19: cannot select from `out`: it is a pipeline output")]
     [InlineData("create script s;", "bad.trickle:1:15: unknown script `s`")]

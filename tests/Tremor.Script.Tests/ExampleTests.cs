@@ -55,7 +55,7 @@ public class ExampleTests
         Assert.Equal(21, app4[3].Data["count"].RawI64);
         Assert.Equal(21, app4[3].Data["levels"].AsArray()!.Count);
         var expectedSum = Records.Where(r => r["application"].AsString() == "app4").Sum(r => r["aint"].RawI64);
-        Assert.Equal(expectedSum, app4[3].Data["aint"]["sum"].RawI64);
+        Assert.Equal(expectedSum, app4[3].Data["aint"]["sum"].RawF64);
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public class ExtractorTests
     [InlineData("%{ ip ~= cidr|| }", "{\"ip\": \"192.168.1.7\"}", "{\"ip\":{\"prefix\":[192,168,1,7],\"mask\":[255,255,255,255]}}")]
     [InlineData("%{ ip ~= cidr|10.0.0.0/8| }", "{\"ip\": \"10.22.0.1\"}", "{\"ip\":{\"prefix\":[10,22,0,1],\"mask\":[255,255,255,255]}}")]
     [InlineData("%{ ip ~= cidr|10.0.0.0/8| }", "{\"ip\": \"11.0.0.1\"}", "\"no match\"")]
+    [InlineData("%{ path ~= glob |/var/*.log| }", "{\"path\": \"/var/app.log\"}", "{\"path\":true}")] // spaces before the rule, as Tremor allows
     public void Extractors_match_and_bind_what_they_extract(string pattern, string subject, string expected) =>
         Assert.Equal(expected, Extract(pattern, subject));
 

@@ -38,6 +38,19 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void A_case_function_may_end_with_case_underscore_as_with_default()
+    {
+        var output = Harness.Run("""
+            fn fib_(a, b, n) of
+              case (a, b, n) when n > 0 => recur(b, a + b, n - 1)
+              case _ => a
+            end;
+            select fib_(0, 1, event) from in into out;
+            """, "10");
+        Assert.Equal("55", output.Data().Single());
+    }
+
+    [Fact]
     public void Runaway_recursion_is_an_error_event_not_a_crash()
     {
         var output = Harness.Run("""
@@ -181,9 +194,59 @@ public sealed class ModuleTests : IDisposable
     }
 
     [Fact]
+    public void A_module_file_defines_windows_scripts_operators_and_pipelines_the_query_creates_by_module_name()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "lib"));
+        File.WriteAllText(Path.Combine(_dir, "lib", "shared.tremor"), """
+            fn tag(e, label) with let e.label = label; e end;
+            define window pairs from tumbling with size = 2 end;
+            define script labelled args label = "none" script tag(event, args.label) end;
+            define operator counted from generic::counter;
+            define pipeline doubled pipeline select event * 2 from in into out; end;
+            """);
+        var queryFile = Path.Combine(_dir, "main.trickle");
+        var text = """
+            use lib::shared as s;
+            create script l from s::labelled with label = "seen" end;
+            create operator c from s::counted;
+            create pipeline d from s::doubled;
+            select event from in into l;
+            select event from l into out;
+            select event.n from in into d;
+            select event from d into c;
+            select event from c into out/counted;
+            select aggr::win::collect_flattened(event.n) from in[s::pairs] into out/pairs;
+            """;
+        var instance = Query.Compile(text, queryFile).Instantiate();
+        var output = new Collector();
+        instance.Process("in", [Harness.Ev(Harness.J("""{"n": 1}""")), Harness.Ev(Harness.J("""{"n": 2}"""))], 0, output);
+        Assert.Equal(["""{"n":1,"label":"seen"}""", """{"n":2,"label":"seen"}"""], output.Data());
+        Assert.Equal(["""{"count":1,"event":2}""", """{"count":2,"event":4}"""], output.Data("counted"));
+        Assert.Equal(["[1,2]"], output.Data("pairs"));
+    }
+
+    [Fact]
+    public void A_mistake_in_a_script_a_module_file_defines_names_that_file()
+    {
+        File.WriteAllText(Path.Combine(_dir, "scripts.trickle"), "define script picky\nscript\n  event.missing\nend;\n");
+        var queryFile = Path.Combine(_dir, "main.trickle");
+        var instance = Query.Compile("use scripts;\ncreate script p from scripts::picky;\nselect event from in into p;\nselect event from p/err into err;", queryFile).Instantiate();
+        var output = new Collector();
+        instance.Process("in", [Harness.Ev(Harness.J("{}"))], 0, output);
+        Assert.StartsWith($"{Path.Combine(_dir, "scripts.trickle")}:3:9: Trying to access a non existing event key `missing`", Harness.ErrorOf(Assert.Single(output.On("err"))));
+
+        var e = Assert.Throws<ScriptException>(() => Query.Compile("use scripts;\ncreate script p from scripts::pickyy;", queryFile));
+        Assert.Equal((2, 22), (e.Line, e.Column));
+        Assert.Contains("did you mean `scripts::picky`?", e.Message);
+    }
+
+    [Fact]
     public void Recur_outside_a_function_and_a_wrong_recur_arity_are_compile_errors()
     {
         Assert.StartsWith("bad.trickle:1:8: `recur` is only allowed inside a function", Harness.CompileError("select recur(1) from in into out;"));
         Assert.StartsWith("bad.trickle:1:14: `recur` in `f` takes 1 argument, got 2", Harness.CompileError("fn f(n) with recur(n, 1) end;\nselect f(1) from in into out;"));
+        // Only as the last thing the function does (its last statement, or the last of a match case that is).
+        Assert.StartsWith("bad.trickle:2:3: `recur` can only be the last thing a function does", Harness.CompileError("fn f(a) with\n  recur(a);\n  a + 1\nend;\nselect f(1) from in into out;"));
+        Assert.StartsWith("bad.trickle:1:18: `recur` can only be the last thing a function does", Harness.CompileError("fn f(a) with 1 + recur(a) end;\nselect f(1) from in into out;"));
     }
 }

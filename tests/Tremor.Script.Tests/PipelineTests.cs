@@ -107,6 +107,7 @@ public class PipelineTests
     [InlineData("create pipeline snot;", "bad.trickle:1:1: unknown pipeline `snot`")]
     [InlineData("define pipeline p pipeline select event from in into out; end;\ncreate pipeline p;\ncreate pipeline p;", "bad.trickle:3:1: `p` is already created")]
     [InlineData("define pipeline out pipeline select event from in into out; end; create pipeline out;", "bad.trickle:1:66: `out` is a port of this pipeline and cannot be created")]
+    [InlineData("define operator counter from generic::counter;\ncreate operator metrics from counter;", "bad.trickle:2:1: `metrics` is reserved for the pipeline's built-in metrics node")]
     [InlineData("define pipeline p args x pipeline select event from in into out; end; create pipeline p;", "bad.trickle:1:71: pipeline `p` needs the argument `x`")]
     [InlineData("define pipeline p args x = 1 pipeline select event from in into out; end; create pipeline p with y = 2 end;", "bad.trickle:1:98: pipeline `p` has no argument `y`")]
     public void Pipeline_mistakes_are_compile_errors_where_they_are(string query, string expected)
@@ -189,7 +190,7 @@ public class PipelineTests
     [InlineData("define script s script from in event script event end;", "bad.trickle:1:29: script port `in` is reserved")]
     [InlineData("define script s script from p event script from p event script event end;", "bad.trickle:1:49: script port `p` is already defined")]
     [InlineData("define script s script from p event end; create script s; select event from in into s;", "bad.trickle:1:85: `s` has no input port `in`")]
-    [InlineData("define script s state 1 / 0 script event end; create script s;", "bad.trickle:1:23: the state of script `s`")]
+    [InlineData("define script s args zero = 0 state 1 / args.zero script event end; create script s;", "bad.trickle:1:37: the state of script `s`")]
     [InlineData("define script s script event.a + nope end;", "bad.trickle:1:34: unknown local `nope`")]
     [InlineData("define script s script from p f(1) script fn f(x) with x end; event end;", "bad.trickle:1:31: unknown function `f`")]
     public void Script_mistakes_are_compile_errors_even_in_a_script_never_created_and_blocks_keep_their_definitions(string query, string expected)

@@ -18,6 +18,19 @@ public class ScriptTests
         Assert.Equal("{\"a\":2}", Harness.Script("let event.a = 2", "{\"a\":1}").Data().Single());
 
     [Fact]
+    public void The_metadata_is_replaced_by_a_record_only()
+    {
+        Assert.Equal("{\"a\":1}", Harness.Script("let $ = {\"a\": 1}; $", "{}").Data().Single());
+        var output = Harness.Script("let $ = \"snot\";\n$", "{}");
+        Assert.Empty(output.On("out"));
+        Assert.StartsWith("test.trickle:2:5: You are trying to assign to a value that isn't valid", Harness.ErrorOf(Assert.Single(output.On("err"))));
+    }
+
+    [Fact]
+    public void A_body_ending_in_a_constant_definition_yields_the_constant() =>
+        Assert.Equal("\"that\"", Harness.Script("const this = \"that\"", "{\"a\":1}").Data().Single());
+
+    [Fact]
     public void Patching_never_changes_the_input_event()
     {
         var q = Query.Compile("""
@@ -135,7 +148,8 @@ public class ScriptTests
     {
         var output = Harness.Run("select {\"g\": group, \"v\": event.v} from in where event.v > 1 group by event.k into out having event.v < 4;",
             "{\"k\":\"a\",\"v\":1}", "{\"k\":\"b\",\"v\":2}", "{\"k\":\"c\",\"v\":5}");
-        Assert.Equal(["{\"g\":\"b\",\"v\":2}"], output.Data());
+        // As in Tremor, a group is the array of the group by's values, `[event.k]` here.
+        Assert.Equal(["{\"g\":[\"b\"],\"v\":2}"], output.Data());
     }
 
     [Fact]

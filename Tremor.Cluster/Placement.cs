@@ -1,11 +1,11 @@
 using Tremor.Actors.Configuration;
 
-namespace Tremor.Actors.Cluster;
+namespace Tremor.Cluster;
 
 /// <summary>A node as placement sees it.</summary>
 /// <param name="Address">The node's address (<c>akka.tcp://tremor@host:port</c>), which also orders ties.</param>
 /// <param name="Roles">Its cluster roles.</param>
-/// <param name="Inventory">What it can run (<see cref="Plugins.PluginCatalog.Inventory"/>).</param>
+/// <param name="Inventory">What it can run (<see cref="Tremor.Actors.Plugins.PluginCatalog.Inventory"/>).</param>
 /// <param name="Eligible">Up and reachable: may receive flows.</param>
 /// <param name="Present">A member that is not leaving or removed (unreachable counts): its flows stay where they are until it is downed.</param>
 public sealed record PlacementNode(string Address, IReadOnlyList<string> Roles, IReadOnlySet<string> Inventory, bool Eligible, bool Present);

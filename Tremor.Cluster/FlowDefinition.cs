@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Tremor.Pdk;
 
-namespace Tremor.Actors.Cluster;
+namespace Tremor.Cluster;
 
 /// <summary>
 /// A flow as the cluster keeps it in its desired state: the flow's own section as text (JSON, which is HOCON), so
@@ -49,7 +49,7 @@ public sealed record FlowDefinition(string Name, string Text)
             ?? throw new ConfigException(source, $"the definition holds no flow named '{Name}'");
     }
 
-    /// <summary>What a node needs to run <paramref name="spec"/>, in the terms of <see cref="Plugins.PluginCatalog.Inventory"/>.</summary>
+    /// <summary>What a node needs to run <paramref name="spec"/>, in the terms of <see cref="Tremor.Actors.Plugins.PluginCatalog.Inventory"/>.</summary>
     public static IReadOnlyList<string> Requirements(FlowSpec spec)
     {
         var needs = new SortedSet<string>(StringComparer.Ordinal);

@@ -5,7 +5,7 @@ using Akka.Event;
 using Tremor.Actors.Configuration;
 using Tremor.Pdk;
 
-namespace Tremor.Actors.Cluster;
+namespace Tremor.Cluster;
 
 /// <summary>
 /// The cluster singleton that decides which node runs which flow. The desired state (flow name → definition) lives in

@@ -1,11 +1,12 @@
 using Akka.Actor;
 using Akka.DistributedData;
 using Akka.Event;
+using Tremor.Actors;
 using Tremor.Actors.Configuration;
 using Tremor.Pdk;
 using Tremor.Actors.Plugins;
 
-namespace Tremor.Actors.Cluster;
+namespace Tremor.Cluster;
 
 /// <summary>
 /// One per cluster node (<c>/user/tremor-node</c>): submits the node's configured flows to the desired state,
