@@ -92,7 +92,7 @@ public sealed class ManagementApi
         var expected = Encoding.UTF8.GetBytes(token);
         var registry = app.Services.GetRequiredService<ActorRegistry>();
         ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
-        IActorRef? Coordinator() => registry.TryGet<Tremor.Actors.Cluster.PlacementCoordinator>(out var c) ? c : null;
+        IActorRef? Coordinator() => registry.TryGet<Tremor.Cluster.PlacementCoordinator>(out var c) ? c : null;
         var api = new Handlers(registry, System, discovery, plugins, settings, Stopwatch.StartNew());
         // The exporter is there when CreateBuilder registered it (tremor.metrics.enabled).
         var metrics = app.Services.GetService<MeterProvider>() is not null;
