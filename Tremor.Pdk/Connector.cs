@@ -261,11 +261,19 @@ public enum SinkStatus
     Fail,
     /// <summary>The sink acks or fails the ids later through <see cref="IPluginHost.Ack"/> / <see cref="IPluginHost.Fail"/>.</summary>
     Pending,
+    /// <summary>
+    /// The sink took nothing of the batch because a bound of its own is reached (a durable queue at its size limit)
+    /// and will have room again later. The runtime keeps the batch, opens the circuit breaker upstream so sources stop
+    /// pulling, and offers the same batch again once the plugin calls <see cref="IPluginHost.SinkHasRoom"/> (or after a
+    /// backoff); the breaker closes when a batch is taken. The connector's own source side keeps running. Nothing is
+    /// failed or dropped. Added in PDK 1.3: reply it only to a host of PDK 1.3 or later.
+    /// </summary>
+    Full,
 }
 
 /// <summary>The answer to <see cref="ISink.OnBatchAsync"/>.</summary>
 /// <param name="Status">What happened.</param>
-/// <param name="Error">Why, for <see cref="SinkStatus.Fail"/>.</param>
+/// <param name="Error">Why, for <see cref="SinkStatus.Fail"/> and <see cref="SinkStatus.Full"/>.</param>
 public readonly record struct SinkReply(SinkStatus Status, string? Error = null)
 {
     /// <summary>All delivered.</summary>
@@ -276,6 +284,9 @@ public readonly record struct SinkReply(SinkStatus Status, string? Error = null)
 
     /// <summary>All failed, with a reason.</summary>
     public static SinkReply Failed(string reason) => new(SinkStatus.Fail, reason);
+
+    /// <summary>Nothing taken, the sink is at its bound: keep the batch and offer it again (see <see cref="SinkStatus.Full"/>). Added in PDK 1.3.</summary>
+    public static SinkReply Full(string reason) => new(SinkStatus.Full, reason);
 
     /// <summary>
     /// The reply for a batch whose events fared differently: <see cref="Acked"/> when none failed, <see cref="Failed"/>

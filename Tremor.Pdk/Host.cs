@@ -55,6 +55,16 @@ public interface IPluginHost
     }
 
     /// <summary>
+    /// The sink has room again after it answered a batch with <see cref="SinkReply.Full"/>: the runtime offers it the
+    /// batch it kept at once instead of waiting for its backoff. Safe to call from any thread, also when the runtime
+    /// holds no batch (then nothing happens). Added in PDK 1.3; hosts that do not know <see cref="SinkStatus.Full"/>
+    /// ignore it.
+    /// </summary>
+    void SinkHasRoom()
+    {
+    }
+
+    /// <summary>
     /// A directory that belongs to this connector instance alone and survives restarts of the runtime (write-ahead
     /// logs, key-value data, read checkpoints): <c>DATA-DIR/flows/FLOW/CONNECTOR</c>, where DATA-DIR is
     /// <c>tremor.data-dir</c>. Created on first use. The runtime holds an exclusive lock on the data directory for

@@ -10,10 +10,12 @@ public static class PdkVersion
     /// Additive contract changes bump this; plugins of an older or newer minor of the same major load. 1.2 added
     /// <see cref="IPluginHost.StateDirectory"/> and postprocessors whose payloads are not one per event
     /// (<see cref="IPayloadPostprocessor"/>, <see cref="IPayloadWriter"/>). 1.3 added sinks of several streams
-    /// (<see cref="IConnectorFactory.SinkStreamMeta"/>) and opened to every codec what the built-in ones use: strings
+    /// (<see cref="IConnectorFactory.SinkStreamMeta"/>), opened to every codec what the built-in ones use: strings
     /// kept as UTF-8 (<see cref="Value.FromUtf8"/>, <see cref="Value.TryGetUtf8"/>) and records that adopt their arrays
     /// (<see cref="ValueRecord(string[], Value[], bool)"/>, <see cref="ValueRecord.KeySpan"/>,
-    /// <see cref="ValueRecord.ValueSpan"/>, <see cref="ValueRecord.SharedKeys"/>).
+    /// <see cref="ValueRecord.ValueSpan"/>, <see cref="ValueRecord.SharedKeys"/>), and a sink's answer that it is full
+    /// (<see cref="SinkReply.Full"/>, <see cref="IPluginHost.SinkHasRoom"/>): the runtime keeps the batch and opens the
+    /// circuit breaker upstream.
     /// </summary>
     public const int Minor = 3;
 

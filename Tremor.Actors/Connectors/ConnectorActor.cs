@@ -77,6 +77,10 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private long _rejectedUnlinked; // input the decoder rejected, on an unlinked err port: never accepted, so not lost
     private string? _lastError;
     private string? _lostReason; // set while reconnecting after the plugin reported its peer gone
+    private string? _fullReason; // set while the sink answered Full: its batch waits at the head of the outbox
+    private bool _fullRetryDue; // the plugin said it has room again (or the backoff passed): offer the batch once
+    private int _fullRetries;
+    private bool _breakerOpenUpstream; // what this connector last told its upstreams (lost peer or full sink)
     private bool _drainRequested; // asked while no instance could drain (waiting, restarting, swapping): drained once running
     private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
     private PendingSwap? _swap;
@@ -101,6 +105,12 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     /// <summary>The plugin lost its peer (<see cref="IPluginHost.ConnectionLost"/>): reconnect, holding the sources upstream back meanwhile.</summary>
     internal sealed record ConnectionLost(string Reason);
+
+    /// <summary>The plugin has room again after its sink answered <see cref="SinkStatus.Full"/> (<see cref="IPluginHost.SinkHasRoom"/>).</summary>
+    internal sealed record SinkHasRoom
+    {
+        public static SinkHasRoom Instance { get; } = new();
+    }
 
     /// <summary>Reported to the flow on every state change.</summary>
     internal sealed record StateChanged(string Alias, ConnectorState State, string? Reason);
@@ -146,6 +156,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     {
         public static PullAgain Instance { get; } = new();
     }
+
+    /// <summary>The backoff of a full sink passed without it saying it has room: offer it the batch again.</summary>
+    private sealed record RetryFull
+    {
+        public static RetryFull Instance { get; } = new();
+    }
+
+    private static readonly TimeSpan FullRetryMin = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan FullRetryMax = TimeSpan.FromSeconds(2);
 
     private sealed record PreviousInstanceStopped
     {
@@ -337,6 +356,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             CheckSinkEnd();
         });
         Receive<PluginProxy.Delivered>(OnDelivered);
+        Receive<SinkHasRoom>(_ => OfferKeptBatch());
+        Receive<RetryFull>(_ => OfferKeptBatch());
         Receive<PluginProxy.HookDone>(OnHookDone);
         Receive<SinkAsyncReply>(m => Settle(m.Ids, m.Error));
         Receive<AckEvents>(m => _acks.Returned(m.Ids, m.Weights, failed: false));
@@ -449,7 +470,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             {
                 _lostReason = null;
                 _log.Info("{0}: reconnected; circuit breaker closed upstream", _spec.Alias);
-                TellUpstreams(new CircuitBreaker(false, "reconnected"));
+                UpdateUpstreamBreaker("reconnected");
             }
             var paused = _resumePaused && !_drainRequested;
             _resumePaused = false;
@@ -476,6 +497,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Transition(ConnectorState.Running, Running);
         // A batch the plugin died with is sent again to the new instance.
         if (_outbox.InFlight is { } pending) SendToSink(pending);
+        // A new or reconnected instance may have room: a batch kept for a full sink is offered to it at once.
+        if (_fullReason is not null) _fullRetryDue = true;
         if (_drainRequested)
         {
             BeginDrain();
@@ -527,7 +550,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         _log.Warning("{0}: connection lost ({1}); circuit breaker opened upstream, reconnecting", _spec.Alias, m.Reason);
         _lostReason = m.Reason;
         _resumePaused = _state == ConnectorState.Paused;
-        TellUpstreams(new CircuitBreaker(true, $"{_spec.Alias}: {m.Reason}"));
+        UpdateUpstreamBreaker($"{_spec.Alias}: {m.Reason}");
         // A pull waiting on the dead peer would hold the plugin instance: the connect must get through.
         if (_pump.Pulling) _pump.CancelPull();
         BecomeConnecting(1);
@@ -536,6 +559,52 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void TellUpstreams(CircuitBreaker message)
     {
         foreach (var upstream in _upstreams) upstream.Tell(message);
+    }
+
+    /// <summary>One breaker upstream per connector, open while its peer is lost or its sink is full (either reason).</summary>
+    private void UpdateUpstreamBreaker(string reason)
+    {
+        var open = _lostReason is not null || _fullReason is not null;
+        if (open == _breakerOpenUpstream) return;
+        _breakerOpenUpstream = open;
+        TellUpstreams(new CircuitBreaker(open, reason));
+    }
+
+    /// <summary>
+    /// The sink answered <see cref="SinkStatus.Full"/>: it took nothing. The batch goes back to the head of the
+    /// outbox (never failed, never dropped), the breaker opens upstream so sources stop pulling instead of filling
+    /// the links, and the batch is offered again when the plugin says it has room, or after a backoff. This
+    /// connector's own source keeps pulling: in a wal, that is what frees the room.
+    /// </summary>
+    private void HoldWhileFull(OutboxBatch<IActorRef> batch, string? reason)
+    {
+        _outbox.KeepFirst(batch);
+        _fullRetryDue = false;
+        if (_fullReason is null)
+        {
+            _fullReason = reason ?? "the sink is full";
+            _lastError = _fullReason;
+            _log.Warning("{0}: sink full ({1}); circuit breaker opened upstream until it takes the batch", _spec.Alias, _fullReason);
+            UpdateUpstreamBreaker($"{_spec.Alias}: {_fullReason}");
+        }
+        Timers.StartSingleTimer("sink-full", RetryFull.Instance, Backoff.Delay(FullRetryMin, FullRetryMax, 2, ++_fullRetries, 0, 0.5));
+    }
+
+    private void OfferKeptBatch()
+    {
+        if (_fullReason is null) return;
+        _fullRetryDue = true;
+        TryDeliver();
+    }
+
+    /// <summary>The sink took a batch again after it was full.</summary>
+    private void RoomAgain()
+    {
+        _fullReason = null;
+        _fullRetries = 0;
+        Timers.Cancel("sink-full");
+        _log.Info("{0}: sink has room again; circuit breaker closed upstream", _spec.Alias);
+        UpdateUpstreamBreaker("the sink has room again");
     }
 
     /// <summary>
@@ -597,11 +666,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     private void Fail(string reason)
     {
-        if (_lostReason is not null)
+        if (_lostReason is not null || _fullReason is not null)
         {
             // Failed for good: upstream may go on (what reaches a failed connector is failed back, not held).
             _lostReason = null;
-            TellUpstreams(new CircuitBreaker(false, reason));
+            _fullReason = null;
+            Timers.Cancel("sink-full");
+            UpdateUpstreamBreaker(reason);
         }
         _lastError = reason;
         _log.Error("{0}: connector failed: {1}", _spec.Alias, reason);
@@ -868,7 +939,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void TryDeliver()
     {
         if (_proxy is null || _state is not (ConnectorState.Running or ConnectorState.Draining)) return;
+        if (_fullReason is not null && !_fullRetryDue) return;
         if (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null) is not { } next) return;
+        _fullRetryDue = false;
         // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
         // reply back. Cut the wait short; the pull is taken up again right after.
         _pump.InterruptPull();
@@ -900,12 +973,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void OnDelivered(PluginProxy.Delivered m)
     {
         if (_outbox.Answered(m.Sequence) is not { } answered) return;
+        if (m.Reply.Status == SinkStatus.Full)
+        {
+            HoldWhileFull(answered, m.Reply.Error);
+            return;
+        }
         if (_lostReason is not null && m.Reply.Status == SinkStatus.Fail)
         {
             // The peer went away under this batch: keep it (the outbox) and deliver it again once reconnected.
             _outbox.KeepFirst(answered);
             return;
         }
+        if (_fullReason is not null) RoomAgain();
         _consecutiveFailures = 0;
         if (answered.Payloads is { } payloads)
         {

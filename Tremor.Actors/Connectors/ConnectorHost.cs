@@ -41,5 +41,7 @@ internal sealed class ConnectorHost(string alias, RuntimeServices services, ILog
 
     public void ConnectionLost(string reason) => connector.Tell(new ConnectorActor.ConnectionLost(reason));
 
+    public void SinkHasRoom() => connector.Tell(ConnectorActor.SinkHasRoom.Instance);
+
     public string StateDirectory => services.Data.ForConnector(alias);
 }

@@ -52,7 +52,11 @@ internal static class EntryCodec
             case ValueKind.I64: writer.Write(value.RawI64); break;
             case ValueKind.U64: writer.Write(unchecked((ulong)value.RawI64)); break;
             case ValueKind.F64: writer.Write(value.RawF64); break;
-            case ValueKind.String: writer.Write(value.AsString()); break;
+            case ValueKind.String:
+                // A string still held as the UTF-8 it was decoded from goes in as it is: no round trip through UTF-16.
+                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
+                else writer.Write(value.AsString());
+                break;
             case ValueKind.Bytes: writer.Write(value.AsBytes()); break;
             case ValueKind.Array:
                 var array = value.AsArray()!;
@@ -90,7 +94,16 @@ internal static class EntryCodec
             case MessagePackType.Float:
                 return Value.From(reader.ReadDouble());
             case MessagePackType.String:
-                return Value.From(reader.ReadString());
+                // Kept as UTF-8: a codec that writes the string again copies the bytes instead of transcoding twice.
+                var bytes = reader.ReadStringSequence()!.Value.ToArray();
+                try
+                {
+                    return Value.FromUtf8(bytes);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new MessagePackSerializationException($"a string is not UTF-8: {e.Message}");
+                }
             case MessagePackType.Binary:
                 return Value.From(reader.ReadBytes()?.ToArray() ?? []);
             case MessagePackType.Array:

@@ -18,11 +18,23 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
 
-    // Source side, touched by the runtime's calls only (one at a time).
-    private readonly SortedDictionary<long, byte[]> _emitted = [];
+    // Source side, touched by the runtime's calls only (one at a time). Entries are first emitted in address order,
+    // so the oldest one not acknowledged is at the head of _emittedOrder once the acknowledged ones are skipped.
+    private readonly Dictionary<long, byte[]> _emitted = [];
+    private readonly Queue<long> _emittedOrder = new();
     private readonly Dictionary<ulong, long> _pullToAddress = [];
     private readonly SortedSet<long> _retry = [];
     private long _readNext;
+    // Where the log may be truncated (the first entry not acknowledged): the committer applies it before each commit,
+    // one FasterLog call per commit instead of one per acknowledged entry.
+    private long _truncateUntil;
+    // The sink answered Full for a batch of this footprint: the source's acks tell the runtime once it fits.
+    private long _fullNeeds;
+    // A commit failed: the log is reopened from its last good commit without waiting on it again.
+    private volatile bool _brokenLog;
+    // Completed (and replaced) by every commit: a pull waiting for committed entries waits on it. FASTER's own
+    // iterator wait was seen to miss a commit, leaving entries unemitted until other traffic woke the pull.
+    private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WalLog? _log;
     private FasterLogScanIterator? _reader;
@@ -56,17 +68,20 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         try
         {
             _log = WalLog.Open(_directory, SegmentBytes(_options.MaxBytes));
+            _log.CommitTimeout = _options.CommitTimeout;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
+            _host.Log(PluginLogLevel.Error, $"cannot open the wal in {_directory}: {e.Message}{FreeSpace(_directory)}; nothing is accepted until it can be written (check that the directory exists, is writable and has space)");
             return false;
         }
         Report(_log.Recovery, opening.Elapsed);
         _emitted.Clear();
+        _emittedOrder.Clear();
         _pullToAddress.Clear();
         _retry.Clear();
         _readNext = _log.BeginAddress;
+        Volatile.Write(ref _truncateUntil, _readNext);
         _reader = _log.Read(_readNext);
         _stopCommitter = new CancellationTokenSource();
         _committer = Task.Run(() => CommitLoopAsync(_log, _stopCommitter.Token), CancellationToken.None);
@@ -118,20 +133,37 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             footprint += WalLog.Footprint(length);
             sequence++;
         }
-        if (log.Size + footprint > _options.MaxBytes)
+        if (footprint > _options.MaxBytes)
         {
-            // Nothing of the batch is written: it fails back upstream whole, and a transactional source retries it.
-            return SinkReply.Failed($"the wal is full: {log.Size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
+            // Even an empty wal could not take it: waiting for room would wait for ever.
+            return SinkReply.Failed($"one batch takes {footprint} bytes in the wal, more than its max-bytes {_options.MaxBytes}: raise max-bytes (at least tremor.data-path.batch-size times the largest event)");
         }
-        sequence = log.NextSequence;
-        foreach (var (start, length) in entries)
+        var size = Size(log);
+        if (size + footprint > _options.MaxBytes)
         {
-            log.Append(_buffer.WrittenSpan.Slice(start, length), sequence++);
+            // Nothing of the batch is written: the runtime keeps it and holds the sources upstream back until the
+            // source side's acks (truncation) make room.
+            _fullNeeds = footprint;
+            return SinkReply.Full($"the wal is full: {size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
+        _fullNeeds = 0;
+        if (entries.Count > 0) log.AppendBatch(_buffer.WrittenMemory, entries, log.NextSequence + (ulong)entries.Count - 1);
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
-                await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FasterException)
+                {
+                    _brokenLog = true;
+                    // Nothing of the batch is acknowledged; the runtime keeps it, holds the sources upstream back and
+                    // offers it again once the wal reopened (from its last good commit).
+                    var reason = CommitFailed(e);
+                    _host.ConnectionLost(reason);
+                    return SinkReply.Failed(reason);
+                }
                 return SinkReply.Settle(_host, batch, failed);
             case FsyncPolicy.Never:
                 return SinkReply.Settle(_host, batch, failed);
@@ -161,21 +193,23 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                if (!log.HasUncommitted && !HasAwaiting) continue;
+                if (!log.HasUncommitted && !HasAwaiting && Volatile.Read(ref _truncateUntil) <= log.BeginAddress) continue;
                 try
                 {
                     await CommitAndAckAsync(log, stop).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    _brokenLog = true;
                     List<(long, List<EventId> Ids)> lost;
                     lock (_awaitingLock)
                     {
                         lost = [.. _awaiting];
                         _awaiting.Clear();
                     }
-                    var reason = $"the wal could not commit to {_directory}: {e.Message}";
-                    _host.Log(PluginLogLevel.Error, $"{reason}; {lost.Sum(l => l.Ids.Count)} event(s) failed back upstream, reopening");
+                    var reason = CommitFailed(e);
+                    var count = lost.Sum(l => l.Ids.Count);
+                    if (count > 0) _host.Log(PluginLogLevel.Error, $"{count} event(s) waiting for that commit failed back upstream (a transactional source sends them again)");
                     foreach (var (_, ids) in lost) _host.Fail(ids, reason);
                     _host.ConnectionLost(reason);
                     return;
@@ -187,9 +221,36 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
     }
 
+    /// <summary>What is free on the file system of <paramref name="directory"/>, for an error (FASTER reports a failed write by a code only).</summary>
+    private static string FreeSpace(string directory)
+    {
+        try
+        {
+            var free = new DriveInfo(directory).AvailableFreeSpace;
+            return $" ({free} bytes free on its file system)";
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Logs a failed commit (a full disk, a folder that cannot be written) once, naming the folder.</summary>
+    private string CommitFailed(Exception e)
+    {
+        var reason = $"the wal could not write to {_directory}: {e.Message}{FreeSpace(_directory)}";
+        _host.Log(PluginLogLevel.Error, $"{reason}; nothing more is acknowledged until it can (check that the folder is writable and the disk has space); reopening from the last commit");
+        return reason;
+    }
+
+    /// <summary>What the log holds that downstream has not acknowledged (truncation applied or not yet).</summary>
+    private long Size(WalLog log) => log.TailAddress - Math.Max(log.BeginAddress, Volatile.Read(ref _truncateUntil));
+
     private async Task CommitAndAckAsync(WalLog log, CancellationToken cancellationToken)
     {
+        log.TruncateUntil(Volatile.Read(ref _truncateUntil));
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         var durable = log.CommittedUntil;
         List<EventId>? ids = null;
         lock (_awaitingLock)
@@ -211,14 +272,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         {
             var address = _retry.Min;
             _retry.Remove(address);
-            Emit(batch, address, _emitted[address]);
+            Emit(batch, address, _emitted[address], first: false);
         }
         while (!batch.IsFull)
         {
+            // Taken before looking, so a commit between the look and the wait still wakes the wait.
+            var committed = Volatile.Read(ref _committed).Task;
             if (_reader.GetNext(out var entry, out var length, out var address, out var next))
             {
                 _readNext = next;
-                Emit(batch, address, length == entry.Length ? entry : entry[..length]);
+                Emit(batch, address, length == entry.Length ? entry : entry[..length], first: true);
                 continue;
             }
             if (batch.Count > 0) break;
@@ -226,7 +289,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             // when the sink side has a batch).
             try
             {
-                await _reader.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -236,12 +299,14 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         return PullStatus.Data;
     }
 
-    private void Emit(SourceBatch batch, long address, byte[] entry)
+    private void Emit(SourceBatch batch, long address, byte[] entry, bool first)
     {
         var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
         var pull = batch.AddStructured(data, 0, ingestNs, meta);
         _pullToAddress[pull] = address;
+        if (!first) return;
         _emitted[address] = entry;
+        _emittedOrder.Enqueue(address);
     }
 
     public void Ack(ulong streamId, ulong pullId)
@@ -249,8 +314,14 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         if (!_pullToAddress.Remove(pullId, out var address)) return;
         _emitted.Remove(address);
         // Acks come in any order: what is truncated ends at the first entry still waiting for one.
-        var until = _emitted.Count > 0 ? _emitted.First().Key : _readNext;
-        _log?.TruncateUntil(until);
+        while (_emittedOrder.TryPeek(out var oldest) && !_emitted.ContainsKey(oldest)) _emittedOrder.Dequeue();
+        Volatile.Write(ref _truncateUntil, _emittedOrder.TryPeek(out var head) ? head : _readNext);
+        if (_log is not { } log) return;
+        if (_fullNeeds > 0 && Size(log) + _fullNeeds <= _options.MaxBytes)
+        {
+            _fullNeeds = 0;
+            _host.SinkHasRoom();
+        }
     }
 
     public void Fail(ulong streamId, ulong pullId)
@@ -277,7 +348,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             try
             {
                 // A graceful stop keeps what was accepted and the truncation point; what waits for a commit is acked.
-                if (log.HasUncommitted || HasAwaiting) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
+                if (!_brokenLog && (log.HasUncommitted || HasAwaiting || Volatile.Read(ref _truncateUntil) > log.BeginAddress)) await CommitAndAckAsync(log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or FasterException)
             {
@@ -285,6 +356,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             }
             log.Dispose();
             _log = null;
+            _brokenLog = false;
         }
     }
 

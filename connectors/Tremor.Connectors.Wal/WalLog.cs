@@ -45,6 +45,12 @@ internal sealed class WalLog : IDisposable
     /// <summary>The largest entry one append takes.</summary>
     public static int MaxEntryBytes => (1 << PageBits) - EntryHeader - 64;
 
+    /// <summary>
+    /// How long a commit may take before it counts as failed: FASTER does not always report a commit record it could
+    /// not write (a commit folder that became unwritable leaves the commit pending for ever).
+    /// </summary>
+    public TimeSpan CommitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>What opening found.</summary>
     public WalRecovery Recovery { get; private set; } = new(0, 0, 0, null, null);
 
@@ -89,7 +95,7 @@ internal sealed class WalLog : IDisposable
         {
             wal = OpenFolder(logDir, segmentBytes, recover: true);
         }
-        catch (Exception e) when (e is not (UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException))
+        catch (Exception e) when (!RefusedByTheSystem(e))
         {
             return SetAside(directory, logDir, cutDir, segmentBytes, e);
         }
@@ -99,7 +105,7 @@ internal sealed class WalLog : IDisposable
             // only of what it reads from disk, and the writable instance keeps the recovered tail page in memory.
             check = Verify(logDir, segmentBytes, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
         }
-        catch (Exception e) when (e is not (UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException))
+        catch (Exception e) when (!RefusedByTheSystem(e))
         {
             wal.Dispose();
             return SetAside(directory, logDir, cutDir, segmentBytes, e);
@@ -116,6 +122,14 @@ internal sealed class WalLog : IDisposable
         wal.Recovery = new WalRecovery(check.Entries, check.CutEntries, check.CutBytes, check.CutReason, null);
         return wal;
     }
+
+    /// <summary>
+    /// The operating system refused the access (no permission, not a directory, no space, an I/O error): the log may
+    /// be fine, so it is not set aside; the open fails and is tried again. A plain <see cref="IOException"/> is what
+    /// .NET makes of an errno; what a bad log throws is FASTER's or ours.
+    /// </summary>
+    private static bool RefusedByTheSystem(Exception e) =>
+        e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException);
 
     /// <summary>A log that cannot be recovered at all is kept for a human under another name; an empty one starts.</summary>
     private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, Exception e)
@@ -220,6 +234,42 @@ internal sealed class WalLog : IDisposable
         return address;
     }
 
+    /// <summary>
+    /// Appends the entries of one sink batch (slices of <paramref name="buffer"/>), the last numbered
+    /// <paramref name="lastSequence"/>: up to a quarter page at a time in one FasterLog call, so the log's epoch is
+    /// entered once per group rather than once per entry.
+    /// </summary>
+    public void AppendBatch(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, ulong lastSequence)
+    {
+        const long groupBytes = 1L << (PageBits - 2);
+        var first = 0;
+        while (first < entries.Count)
+        {
+            var end = first;
+            long bytes = 0;
+            while (end < entries.Count && (end == first || bytes + Footprint(entries[end].Length) <= groupBytes))
+            {
+                bytes += Footprint(entries[end].Length);
+                end++;
+            }
+            if (end - first == 1) _log.Enqueue(buffer.Span.Slice(entries[first].Start, entries[first].Length));
+            else _log.Enqueue(new EntryGroup(buffer, entries, first, end - first));
+            first = end;
+        }
+        _lastSequence = lastSequence;
+    }
+
+    private sealed class EntryGroup(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, int first, int count) : IReadOnlySpanBatch
+    {
+        public int TotalEntries() => count;
+
+        public ReadOnlySpan<byte> Get(int index)
+        {
+            var (start, length) = entries[first + index];
+            return buffer.Span.Slice(start, length);
+        }
+    }
+
     /// <summary>True when appends or a truncation wait for a commit.</summary>
     public bool HasUncommitted => _log.TailAddress > _log.CommittedUntilAddress || _log.BeginAddress != _committedBegin;
 
@@ -230,7 +280,16 @@ internal sealed class WalLog : IDisposable
         var begin = _log.BeginAddress;
         var cookie = new byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(cookie, sequence);
-        var (ok, tail, _) = await _log.CommitStronglyAsync(cookie, -1, cancellationToken).ConfigureAwait(false);
+        bool ok;
+        long tail;
+        try
+        {
+            (ok, tail, _) = await _log.CommitStronglyAsync(cookie, -1, cancellationToken).AsTask().WaitAsync(CommitTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new IOException($"a commit did not complete within {CommitTimeout.TotalSeconds:0.###}s (the disk does not answer, or the commit record could not be written)");
+        }
         if (!ok) throw new IOException("the commit did not complete");
         _committedSequence = sequence;
         _committedBegin = begin;

@@ -15,13 +15,13 @@ internal enum FsyncPolicy
 }
 
 /// <summary>A <c>wal</c> connector's settings, read and checked at create so a bad key stops the flow before it starts.</summary>
-internal sealed record WalOptions(FsyncPolicy Fsync, TimeSpan CommitInterval, long MaxBytes)
+internal sealed record WalOptions(FsyncPolicy Fsync, TimeSpan CommitInterval, long MaxBytes, TimeSpan CommitTimeout)
 {
     public const long DefaultMaxBytes = 1L << 30;
 
     public static WalOptions Read(PluginConfig config)
     {
-        config.RejectUnknownKeys("fsync", "commit-interval", "max-bytes");
+        config.RejectUnknownKeys("fsync", "commit-interval", "max-bytes", "commit-timeout");
         var fsync = config.GetString("fsync", "group-commit") switch
         {
             "every-batch" => FsyncPolicy.EveryBatch,
@@ -36,7 +36,12 @@ internal sealed record WalOptions(FsyncPolicy Fsync, TimeSpan CommitInterval, lo
         }
         var maxBytes = config.Has("max-bytes") ? ByteSize(config, "max-bytes") : DefaultMaxBytes;
         if (maxBytes < 1L << 20) throw new ConfigException($"{config.Path}.max-bytes", $"must be at least 1MiB, found '{config.Raw["max-bytes"]}'");
-        return new WalOptions(fsync, interval, maxBytes);
+        var timeout = config.GetDuration("commit-timeout", TimeSpan.FromSeconds(30));
+        if (timeout < TimeSpan.FromMilliseconds(100) || timeout > TimeSpan.FromHours(1))
+        {
+            throw new ConfigException($"{config.Path}.commit-timeout", $"must be between 100ms and 1h, found '{config.Raw["commit-timeout"]}'");
+        }
+        return new WalOptions(fsync, interval, maxBytes, timeout);
     }
 
     /// <summary>A size such as <c>512MiB</c>, <c>64M</c>, <c>1GiB</c>, <c>4096</c> (bytes), as the runtime's own keys take it.</summary>

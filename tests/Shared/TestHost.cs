@@ -15,6 +15,7 @@ internal sealed class TestHost : IPluginHost
     private readonly List<(EventId Id, string Reason)> _failed = [];
     private readonly List<string> _connectionsLost = [];
     private ulong _clockNs;
+    private int _roomSignals;
 
     public string Alias { get; init; } = "test::connector";
 
@@ -61,6 +62,9 @@ internal sealed class TestHost : IPluginHost
     {
         get { lock (_lock) return [.. _connectionsLost]; }
     }
+
+    /// <summary>How often the connector said its sink has room again (<see cref="IPluginHost.SinkHasRoom"/>).</summary>
+    public int RoomSignals => Volatile.Read(ref _roomSignals);
 
     /// <summary>Completes the first time the connector reports a lost connection.</summary>
     public TaskCompletionSource<string> FirstConnectionLost { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,4 +118,6 @@ internal sealed class TestHost : IPluginHost
         lock (_lock) _connectionsLost.Add(reason);
         FirstConnectionLost.TrySetResult(reason);
     }
+
+    public void SinkHasRoom() => Interlocked.Increment(ref _roomSignals);
 }
