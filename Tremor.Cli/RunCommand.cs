@@ -90,7 +90,7 @@ public static class RunCommand
         var exit = control.Exit;
         // One generic host for the whole run: the actor system, the management API when it is on (Kestrel only then),
         // one lifetime (signals) and one logging pipeline (tremor.log).
-        var web = settings.Api.Enabled ? Api.ManagementApi.CreateBuilder(settings.Api) : null;
+        var web = settings.Api.Enabled ? Api.ManagementApi.CreateBuilder(settings.Api, settings.MetricsEnabled) : null;
         IHostApplicationBuilder builder = web is not null ? web : Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         var log = settings.LogOrDefault;
         builder.Logging.AddTremorStderr(log, error);

@@ -183,7 +183,7 @@ public sealed record LogSettings(Microsoft.Extensions.Logging.LogLevel Level, Lo
 }
 
 /// <summary>The whole <c>tremor { }</c> section, validated.</summary>
-public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir, LogSettings? Log = null)
+public sealed record TremorSettings(PluginSettings Plugins, DataPathSettings DataPath, IReadOnlyList<FlowSpec> Flows, ApiSettings Api, TremorClusterSettings? Cluster = null, string DataDir = TremorSettings.DefaultDataDir, LogSettings? Log = null, bool MetricsEnabled = true)
 {
     /// <summary>The log settings (never null).</summary>
     public LogSettings LogOrDefault => Log ?? LogSettings.Default;

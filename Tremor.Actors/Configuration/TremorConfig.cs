@@ -60,7 +60,7 @@ public static class TremorConfig
         var tremor = ToValue(config.GetValue("tremor"), "tremor").AsRecord()
             ?? throw new ConfigException($"{source}: tremor", "expected a section tremor { ... }");
         var root = new PluginConfig("tremor", tremor);
-        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster", "log");
+        root.RejectUnknownKeys("plugins", "data-path", "data-dir", "flows", "api", "cluster", "log", "metrics");
 
         var plugins = root.GetSection("plugins");
         plugins.RejectUnknownKeys("directories", "trusted", "require-trusted", "watch", "inspect-timeout");
@@ -125,7 +125,10 @@ public static class TremorConfig
             cluster.Has("node-local-connectors") ? cluster.GetStringList("node-local-connectors") : TremorClusterSettings.Default.NodeLocalConnectors);
         var dataDir = root.GetString("data-dir", TremorSettings.DefaultDataDir);
         if (string.IsNullOrWhiteSpace(dataDir)) throw new ConfigException($"{root.Path}.data-dir", "expected a directory path, found an empty string");
-        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log"), config));
+        // Read again, from the actor system's config, by Metrics.RuntimeMetrics: checked here, before anything starts.
+        var metrics = root.GetSection("metrics");
+        metrics.RejectUnknownKeys("enabled");
+        return new TremorSettings(pluginSettings, dataPathSettings, flows, apiSettings, clusterSettings, dataDir, ReadLog(root.GetSection("log"), config), metrics.GetBool("enabled", true));
     }
 
     private static LogSettings ReadLog(PluginConfig log, Config config)

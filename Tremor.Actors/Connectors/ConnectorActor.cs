@@ -221,7 +221,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         _services = services;
         _dataPath = dataPath;
         _flow = flow;
-        _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type);
+        _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type, provider.Value!.Kinds, catalog.PluginOf(spec.Type));
         _pump = new SourcePump(dataPath.BatchSize, this);
         _acks = new AckRouter(this);
         Initializing();
@@ -231,6 +231,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, e =>
     {
         _lastError = e is ActorInitializationException { InnerException: { } inner } ? inner.Message : e.Message;
+        _metrics.Plugin?.Failed();
         _log.Warning("{0}: plugin failed: {1}", _spec.Alias, _lastError);
         return Directive.Stop;
     }, loggingEnabled: false); // logged once, above, with the connector's name
@@ -449,7 +450,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         // last acknowledged data left off, or its peer delivers again what was not acknowledged).
         _acks.NewInstance();
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _stopping.Token), $"plugin-{++_instances}");
+        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _metrics, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
         BecomeConnecting(1);
     }
@@ -655,6 +656,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             _consecutiveFailures++;
         }
         _metrics.Restarts++;
+        _metrics.Plugin?.Restarted();
         var r = _spec.Restart;
         var delay = Backoff.Delay(r.MinBackoff, r.MaxBackoff, 2, _consecutiveFailures, r.Jitter, _random.NextDouble());
         _log.Warning("{0}: restarting the plugin instance in {1:0}ms (restart {2})", _spec.Alias, delay.TotalMilliseconds, _metrics.Restarts);

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using Tremor.Actors.Metrics;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Connectors;
@@ -18,6 +20,8 @@ internal sealed class PluginProxy : ReceiveActor
     private readonly ConnectorContext _context;
     private readonly SourceDecoder? _decoder;
     private readonly RuntimeServices _services;
+    // Counted here, where the calls are made: once per call, never per event.
+    private readonly ConnectorMetrics _metrics;
     private readonly CancellationToken _stopping;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Event> _events = new(256);
@@ -91,13 +95,14 @@ internal sealed class PluginProxy : ReceiveActor
     }
 
     /// <summary>Props on the plugin dispatcher.</summary>
-    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, CancellationToken stopping) =>
-        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, services, stopping)).WithDispatcher(Dispatcher);
+    public static Props Props(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, ConnectorMetrics metrics, CancellationToken stopping) =>
+        Akka.Actor.Props.Create(() => new PluginProxy(factory, context, decoder, services, metrics, stopping)).WithDispatcher(Dispatcher);
 
     /// <summary>Use <see cref="Props"/>; public only because Akka creates actors through their public constructor.</summary>
-    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, CancellationToken stopping)
+    public PluginProxy(IConnectorFactory factory, ConnectorContext context, SourceDecoder? decoder, RuntimeServices services, ConnectorMetrics metrics, CancellationToken stopping)
     {
         _services = services;
+        _metrics = metrics;
         _factory = factory;
         _context = context;
         _decoder = decoder;
@@ -106,13 +111,16 @@ internal sealed class PluginProxy : ReceiveActor
         ReceiveAsync<Connect>(async m =>
         {
             var replyTo = Sender;
+            _metrics.Plugin?.Called();
             try
             {
                 var ok = await Instance.ConnectAsync(m.Attempt, _stopping);
+                if (!ok) _metrics.Plugin?.Failed();
                 replyTo.Tell(new Connected(ok, ok ? null : "the connector reported it could not connect"));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                _metrics.Plugin?.Failed();
                 replyTo.Tell(new Connected(false, $"{e.GetType().Name}: {e.Message}"));
             }
         });
@@ -123,6 +131,7 @@ internal sealed class PluginProxy : ReceiveActor
             var source = Instance.Source ?? throw new InvalidOperationException($"{_context.Host.Alias} has no source side");
             _batch ??= new SourceBatch(m.Capacity);
             _batch.Clear();
+            _metrics.Plugin?.Called();
             PullStatus status;
             try
             {
@@ -134,6 +143,7 @@ internal sealed class PluginProxy : ReceiveActor
             }
             _events.Clear();
             _errors.Clear();
+            _metrics.AddBytesIn(RawBytes(_batch));
             _decoder!.Decode(_batch, _events, _errors);
             // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
             if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
@@ -146,7 +156,15 @@ internal sealed class PluginProxy : ReceiveActor
         {
             var replyTo = Sender;
             var sink = Instance.Sink ?? throw new InvalidOperationException($"{_context.Host.Alias} has no sink side");
-            var reply = m.Batch.Count == 0 ? SinkReply.Acked : await sink.OnBatchAsync(m.Batch, _stopping);
+            var reply = SinkReply.Acked;
+            if (m.Batch.Count > 0)
+            {
+                _metrics.Plugin?.Called();
+                _metrics.AddBytesOut(m.Batch.Bytes.Length);
+                var started = Stopwatch.GetTimestamp();
+                reply = await sink.OnBatchAsync(m.Batch, _stopping);
+                _metrics.RecordBatch(started);
+            }
             replyTo.Tell(new Delivered(m.Sequence, reply));
         });
 
@@ -154,6 +172,7 @@ internal sealed class PluginProxy : ReceiveActor
         {
             var replyTo = Sender;
             var c = Instance;
+            _metrics.Plugin?.Called();
             switch (m.Kind)
             {
                 case HookKind.Pause: await c.OnPauseAsync(_stopping); break;
@@ -169,6 +188,7 @@ internal sealed class PluginProxy : ReceiveActor
         Receive<SourceAcks>(m =>
         {
             if (Instance.Source is not { } source) return;
+            _metrics.Plugin?.Called();
             foreach (var id in m.Acked) source.Ack(id.StreamId, id.PullId);
             foreach (var id in m.Failed) source.Fail(id.StreamId, id.PullId);
         });
@@ -176,17 +196,26 @@ internal sealed class PluginProxy : ReceiveActor
         Receive<SourceRejects>(m =>
         {
             if (Instance.Source is not { } source) return;
+            _metrics.Plugin?.Called();
             foreach (var (id, reason) in m.Rejected) source.Reject(id.StreamId, id.PullId, reason);
         });
     }
 
     private IConnector Instance => _connector ?? throw new InvalidOperationException("the plugin instance is not created");
 
+    private static long RawBytes(SourceBatch batch)
+    {
+        long bytes = 0;
+        for (var i = 0; i < batch.Count; i++) bytes += batch[i].Data.Length;
+        return bytes;
+    }
+
     /// <inheritdoc />
     protected override void PreStart()
     {
         // Creating the instance can fail (bad config the checks missed, plugin bug): that fails this actor and the
         // parent's backoff applies, like any other plugin failure.
+        _metrics.Plugin?.Called();
         _connector = _factory.Create(_context);
         if (_decoder is not null && _connector.Source is { } source)
         {

@@ -88,6 +88,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
             {
                 foreach (var upstream in _upstreams) upstream.Tell(m);
             }
+            _metrics.CircuitBreakerOpen = _breakers.IsOpen;
             ApplyProgramPause();
         });
         Receive<GetStatus>(_ => Sender.Tell(new Status(_spec.Alias, _metrics.EventsIn, _metrics.EventsOut, _dropped, _pending.Count, _program.ErrorCount)));
@@ -130,6 +131,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
     private void OnBatch(EventBatch batch)
     {
         _metrics.EventsIn += batch.Events.Length;
+        var started = _metrics.TimesBatches ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         List<(string, Event[], long[]?)> output;
         if (_program.IsPassthrough)
         {
@@ -143,6 +145,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
             output = _collector.Drain();
             if (batch.Weights is { } weights) AssignWeights(batch.Events, weights, output);
         }
+        if (started != 0) _metrics.RecordBatch(started);
         _pending.Enqueue((Sender, output, Connectors.RuntimeServices.NowNs()));
         Flush();
     }
@@ -153,7 +156,9 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
         var pause = _program.PausesUpstream;
         if (pause == _programPaused) return;
         _programPaused = pause;
-        if (!_breakers.Apply(new CircuitBreaker(pause, ""), Self)) return;
+        var changed = _breakers.Apply(new CircuitBreaker(pause, ""), Self);
+        _metrics.CircuitBreakerOpen = _breakers.IsOpen;
+        if (!changed) return;
         var message = new CircuitBreaker(_breakers.IsOpen, $"pipeline {_spec.Alias}: qos::backpressure {(pause ? "backing off" : "recovered")}");
         foreach (var upstream in _upstreams) upstream.Tell(message);
     }

@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Akka.Hosting;
+using OpenTelemetry.Metrics;
 using Tremor.Actors;
 using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
@@ -61,11 +62,22 @@ public sealed class ManagementApi
     /// nothing else; no <c>appsettings.json</c> from the working directory and no <c>ASPNETCORE_</c> variables, so
     /// only tremor's file configures it.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(ApiSettings settings)
+    /// <remarks>
+    /// With <paramref name="metrics"/> (<c>tremor.metrics.enabled</c>) the OpenTelemetry SDK collects the runtime's
+    /// meter at each scrape of <c>/metrics</c> (the observable instruments read the counters the actors keep) and its
+    /// exporter writes the text, label values escaped; no response cache, so a scrape sees the counters as they are.
+    /// </remarks>
+    public static WebApplicationBuilder CreateBuilder(ApiSettings settings, bool metrics = true)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
         builder.Services.AddRoutingCore();
+        if (metrics)
+        {
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m
+                .AddMeter(RuntimeMetrics.MeterName)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
         return builder;
     }
 
@@ -82,6 +94,8 @@ public sealed class ManagementApi
         ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
         IActorRef? Coordinator() => registry.TryGet<Tremor.Cluster.PlacementCoordinator>(out var c) ? c : null;
         var api = new Handlers(registry, System, discovery, plugins, settings, Stopwatch.StartNew());
+        // The exporter is there when CreateBuilder registered it (tremor.metrics.enabled).
+        var metrics = app.Services.GetService<MeterProvider>() is not null;
 
         app.Use(async (context, next) =>
         {
@@ -129,12 +143,8 @@ public sealed class ManagementApi
         app.MapGet("/v1/cluster", async ctx => await Json(ctx, 200, await ClusterStatus(Coordinator(), System())));
         app.MapPost("/v1/cluster/flows", async ctx => await Json(ctx, 201, await SubmitClusterFlows(Coordinator(), await Body(ctx), ctx.Request.ContentType)));
         app.MapDelete("/v1/cluster/flows/{name}", async ctx => await Json(ctx, 200, await RemoveClusterFlow(Coordinator(), (string)ctx.Request.RouteValues["name"]!)));
-        app.MapGet("/metrics", async ctx =>
-        {
-            ctx.Response.ContentType = "text/plain; version=0.0.4";
-            // Read from the counters the actors keep; no actor is asked, so a busy one cannot hold up or drop a series.
-            await ctx.Response.WriteAsync(RuntimeMetrics.Get(System()).WritePrometheus());
-        });
+        if (metrics) app.MapPrometheusScrapingEndpoint("/metrics");
+        else app.MapGet("/metrics", async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = "metrics are off (tremor.metrics.enabled = off); turn them on to scrape /metrics" }));
         StatusPage.Map(app);
         app.MapFallback(async ctx => await Json(ctx, 404, new Dictionary<string, object?> { ["error"] = $"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}" }));
 

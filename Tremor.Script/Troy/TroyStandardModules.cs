@@ -2,8 +2,8 @@ namespace Tremor.Script.Troy;
 
 /// <summary>
 /// Tremor's standard troy modules, written from its standard library reference: <c>tremor::connectors</c> and
-/// <c>tremor::pipelines</c>. Connector types Tremor.NET has no plugin for (<c>metrics</c>, <c>logging</c>) are
-/// defined as Tremor defines them; creating one is refused where the flow is checked, naming the type.
+/// <c>tremor::pipelines</c>. A connector type Tremor.NET has no plugin for (<c>logging</c>) is defined as Tremor
+/// defines it; creating one is refused where the flow is checked, naming the type.
 /// </summary>
 internal static class TroyStandardModules
 {

@@ -57,7 +57,7 @@ public sealed class ApiTests
             return connectors.EnumerateArray().Any(c => c.GetProperty("alias").GetString() == "ticks::out" && c.GetProperty("events_in").GetInt64() >= 5);
         }, "five events at the sink");
         var metrics = await tremor.Client.GetStringAsync("/metrics");
-        Assert.Contains("tremor_connector_events_out_total{connector=\"ticks::tick\",type=\"metronome\"}", metrics);
+        Assert.Matches("(?m)^tremor_connector_events_total\\{[^}]*connector=\"ticks::tick\",port=\"out\",type=\"metronome\"\\} [1-9]", metrics);
 
         var (refused, why) = await tremor.SendAsync(HttpMethod.Delete, "/v1/plugins/std");
         Assert.Equal(409, refused);

@@ -45,7 +45,7 @@ public sealed class SwapTests
                 (future, "abi_minor"),
                 (untrusted, "not trusted"),
                 (FilePlugin, "is plugin 'file', not 'std'"),
-                (StdSubset, "does not provide connector type(s) exit, metronome, null, stdio"),
+                (StdSubset, "does not provide connector type(s) exit, metrics, metronome, null, stdio"),
             };
             foreach (var (path, why) in refusals)
             {

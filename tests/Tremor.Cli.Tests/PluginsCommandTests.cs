@@ -36,7 +36,7 @@ public sealed class PluginsCommandTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(result.StdoutLines, l => l == "name:        std");
-        foreach (var type in new[] { "metronome", "stdio", "null", "exit" })
+        foreach (var type in new[] { "metronome", "metrics", "stdio", "null", "exit" })
         {
             Assert.Contains(result.StdoutLines, l => l.StartsWith($"provides connector {type} (", StringComparison.Ordinal));
         }

@@ -24,7 +24,7 @@ internal static class Repo
     /// <summary>The PDK-2 plugin file itself.</summary>
     public static string Pdk2Plugin => Path.Combine(Pdk2Dir, "Pdk2Plugin", "Pdk2Plugin.dll");
 
-    /// <summary>The std plugin (metronome, stdio, null, exit).</summary>
+    /// <summary>The std plugin (metronome, metrics, stdio, null, exit).</summary>
     public static string StdPlugin => Path.Combine(PluginDir, "Tremor.Connectors.Std", "Tremor.Connectors.Std.dll");
 
     private static string FindRoot()

@@ -1,76 +1,12 @@
-using System.Globalization;
 using System.Net;
-using System.Text.Json.Nodes;
 using Tremor.Connectors.Otel.Proto.Prometheus;
 using Tremor.Pdk;
 using static Tremor.Connectors.Testing.Fixtures;
 
 namespace Tremor.Connectors.Otel.Tests;
 
-/// <summary>
-/// Debian's prometheus on a free loopback port with its remote-write receiver on, a temp TSDB and a config without
-/// scrape jobs: what the sink writes is read back through Prometheus' query API.
-/// </summary>
-public sealed class Prometheus : IAsyncLifetime
-{
-    public Prometheus()
-    {
-        var binary = ServerProcess.Find("prometheus", "prometheus", "/usr/bin/prometheus");
-        Server = new ServerProcess(binary, server =>
-        {
-            var config = server.Dir.File("prometheus.yml");
-            File.WriteAllText(config, "global:\n  scrape_interval: 1m\n");
-            return [
-                $"--config.file={config}",
-                $"--storage.tsdb.path={server.Dir.File("data")}",
-                $"--web.listen-address=127.0.0.1:{server.Port}",
-                "--web.enable-remote-write-receiver",
-            ];
-        });
-    }
-
-    internal ServerProcess Server { get; }
-
-    public Uri WriteUrl => new($"http://127.0.0.1:{Server.Port}/api/v1/write");
-
-    /// <summary>The values of an instant query's vector result, by the series' labels rendered as text.</summary>
-    public async Task<Dictionary<string, double>> QueryAsync(string promql)
-    {
-        using var http = new HttpClient();
-        var json = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{Server.Port}/api/v1/query?query={Uri.EscapeDataString(promql)}"))!;
-        Assert.Equal("success", json["status"]!.GetValue<string>());
-        var result = new Dictionary<string, double>();
-        foreach (var series in json["data"]!["result"]!.AsArray())
-        {
-            var labels = string.Join(",", series!["metric"]!.AsObject().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
-            result[labels] = double.Parse(series["value"]![1]!.GetValue<string>(), CultureInfo.InvariantCulture);
-        }
-        return result;
-    }
-
-    public async Task InitializeAsync()
-    {
-        await Server.StartAsync();
-        // The port accepts before the TSDB is open; /-/ready says when writes and queries are served.
-        using var http = new HttpClient();
-        await WaitUntil(async () =>
-        {
-            try
-            {
-                return (await http.GetAsync($"http://127.0.0.1:{Server.Port}/-/ready")).StatusCode == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, "prometheus ready");
-    }
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
-
 /// <summary>prometheus_remote_write against a real Prometheus.</summary>
-public sealed class PrometheusRemoteWriteTests(Prometheus prometheus) : IClassFixture<Prometheus>
+public sealed class PrometheusRemoteWriteTests(PrometheusServer prometheus) : IClassFixture<PrometheusServer>
 {
     private static long NowNs() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
 

@@ -25,6 +25,8 @@ public sealed class ConfigErrorTests
         { new MetronomeFactory(), [("interval", "0s")], "interval" },
         { new MetronomeFactory(), [("intervall", "1s")], "intervall" },
         { new MetronomeFactory(), [("iterations", -2)], "iterations" },
+        { new MetricsFactory(), [("interval", "0s")], "interval" },
+        { new MetricsFactory(), [("metrics_interval_s", 10)], "metrics_interval_s" },
         { new StdioFactory(), [("output", "stdnull")], "output" },
         { new ExitFactory(), [("code", "zero")], "code" },
         { new ExitFactory(), [("delay", "later")], "delay" },

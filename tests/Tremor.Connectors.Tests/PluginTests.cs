@@ -10,7 +10,7 @@ public sealed class PluginTests
 {
     public static TheoryData<Type, string, string[]> Plugins => new()
     {
-        { typeof(StdPlugin), "std", ["metronome", "stdio", "null", "exit"] },
+        { typeof(StdPlugin), "std", ["metronome", "metrics", "stdio", "null", "exit"] },
         { typeof(FilePlugin), "file", ["file"] },
         { typeof(BenchPlugin), "bench", ["bench", "blackhole"] },
     };

@@ -44,6 +44,48 @@ public sealed class StdConnectorTests
     }
 
     [Fact]
+    public async Task Metrics_emits_each_series_of_the_runtime_meter_in_tremors_shape_every_interval()
+    {
+        // The runtime publishes its metrics under this meter name; here the test publishes them, as the runtime does.
+        using var meter = new System.Diagnostics.Metrics.Meter("Tremor.Runtime");
+        long emitted = 5;
+        meter.CreateObservableCounter("tremor.connector.events", () => new System.Diagnostics.Metrics.Measurement<long>(emitted, new("connector", "f::in"), new("port", "out")));
+        meter.CreateObservableGauge("tremor.connector.up", () => new System.Diagnostics.Metrics.Measurement<long>(1, new KeyValuePair<string, object?>("connector", "f::in")));
+        var duration = meter.CreateHistogram<double>("tremor.pipeline.batch.duration", "s");
+        var host = new TestHost();
+        await using var connector = new MetricsFactory().Create(Fixtures.Context(host, ("interval", "20ms")));
+        Assert.Null(connector.Sink);
+        duration.Record(0.5, new KeyValuePair<string, object?>("pipeline", "f::main"));
+        duration.Record(1.5, new KeyValuePair<string, object?>("pipeline", "f::main"));
+
+        var first = new SourceBatch(16);
+        Assert.Equal(PullStatus.Data, await connector.Source!.PullAsync(first, CancellationToken.None));
+        emitted = 9;
+        var second = new SourceBatch(16);
+        Assert.Equal(PullStatus.Data, await connector.Source.PullAsync(second, CancellationToken.None));
+
+        static double Number(Value v) => v.TryGetF64(out var d) ? d : throw new InvalidOperationException($"not a number: {v}");
+        Value Series(SourceBatch batch, string measurement) => Assert.Single(Enumerable.Range(0, batch.Count).Select(i => batch[i].Structured), e => e["measurement"].AsString() == measurement);
+        var events = Series(first, "connector_events");
+        Assert.Equal("f::in", events["tags"]["connector"].AsString());
+        Assert.Equal("out", events["tags"]["port"].AsString());
+        Assert.True(events["fields"]["count"].TryGetI64(out var count));
+        Assert.Equal(5, count);
+        Assert.True(events["timestamp"].TryGetU64(out var timestamp) && timestamp > 0);
+        Assert.True(Series(second, "connector_events")["fields"]["count"].TryGetI64(out var later));
+        Assert.Equal(9, later);
+        Assert.True(Series(first, "connector_up")["fields"]["value"].TryGetI64(out var up));
+        Assert.Equal(1, up);
+        var batchDuration = Series(first, "pipeline_batch_duration");
+        Assert.Equal("f::main", batchDuration["tags"]["pipeline"].AsString());
+        Assert.True(batchDuration["fields"]["count"].TryGetI64(out var recorded));
+        Assert.Equal(2, recorded);
+        Assert.Equal(2.0, Number(batchDuration["fields"]["sum"]));
+        Assert.Equal(0.5, Number(batchDuration["fields"]["min"]));
+        Assert.Equal(1.5, Number(batchDuration["fields"]["max"]));
+    }
+
+    [Fact]
     public async Task Metronome_returns_promptly_when_the_pull_is_cancelled()
     {
         var host = new TestHost();
