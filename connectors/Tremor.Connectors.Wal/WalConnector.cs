@@ -157,11 +157,10 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or FasterException)
                 {
-                    _brokenLog = true;
                     // Nothing of the batch is acknowledged; the runtime keeps it, holds the sources upstream back and
                     // offers it again once the wal reopened (from its last good commit).
                     var reason = CommitFailed(e);
-                    _host.ConnectionLost(reason);
+                    ReportBroken(reason);
                     return SinkReply.Failed(reason);
                 }
                 return SinkReply.Settle(_host, batch, failed);
@@ -200,7 +199,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _brokenLog = true;
                     List<(long, List<EventId> Ids)> lost;
                     lock (_awaitingLock)
                     {
@@ -211,7 +209,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                     var count = lost.Sum(l => l.Ids.Count);
                     if (count > 0) _host.Log(PluginLogLevel.Error, $"{count} event(s) waiting for that commit failed back upstream (a transactional source sends them again)");
                     foreach (var (_, ids) in lost) _host.Fail(ids, reason);
-                    _host.ConnectionLost(reason);
+                    ReportBroken(reason);
                     return;
                 }
             }
@@ -219,6 +217,20 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>
+    /// The log is broken: the runtime hears of it once per outage, though the batch's commit and the commit loop (which
+    /// also truncates in every-batch mode) can both fail on the same broken file.
+    /// </summary>
+    private void ReportBroken(string reason)
+    {
+        lock (_awaitingLock)
+        {
+            if (_brokenLog) return;
+            _brokenLog = true;
+        }
+        _host.ConnectionLost(reason);
     }
 
     /// <summary>What is free on the file system of <paramref name="directory"/>, for an error (FASTER reports a failed write by a code only).</summary>
