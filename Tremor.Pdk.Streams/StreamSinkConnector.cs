@@ -69,8 +69,11 @@ public abstract class StreamSinkConnector : ConnectorBase, ISink
             IQueueOfferResult? offered;
             try
             {
-                // The batch is lent for this call: the item keeps a copy of the bytes.
-                offered = await queue.OfferAsync(new SinkItem(e.Id, e.Payload.ToArray(), e.Event)).WaitAsync(cancellationToken);
+                // The batch is lent for this call: the item keeps a copy of the bytes. An offer waiting for room when
+                // the stream fails is not always answered, so the stream's end also ends the wait.
+                var offer = queue.OfferAsync(new SinkItem(e.Id, e.Payload.ToArray(), e.Event));
+                if (_done is { } done) await Task.WhenAny(offer, done).WaitAsync(cancellationToken);
+                offered = offer.IsCompletedSuccessfully ? offer.Result : await OfferOrNullAsync(offer, cancellationToken);
             }
             catch (Exception error) when (error is not OperationCanceledException)
             {
@@ -135,10 +138,24 @@ public abstract class StreamSinkConnector : ConnectorBase, ISink
         if (_inFlight.TryRemove(item.Id, out _)) _host.Ack([item.Id]);
     }
 
+    /// <summary>
+    /// Fails what the flow still holds. The stream's end and a batch call can both get here: each fails only the ids it
+    /// took out itself, so no event is failed twice.
+    /// </summary>
     private void FailInFlight(string reason)
     {
-        var ids = _inFlight.Keys.ToList();
-        foreach (var id in ids) _inFlight.TryRemove(id, out _);
+        var ids = new List<EventId>();
+        foreach (var id in _inFlight.Keys)
+        {
+            if (_inFlight.TryRemove(id, out _)) ids.Add(id);
+        }
         if (ids.Count > 0) _host.Fail(ids, reason);
+    }
+
+    /// <summary>The offer's answer if it has one by now (a failed or unanswered offer is null: the stream ended).</summary>
+    private static async Task<IQueueOfferResult?> OfferOrNullAsync(Task<IQueueOfferResult> offer, CancellationToken cancellationToken)
+    {
+        if (!offer.IsCompleted) return null;
+        return await offer.WaitAsync(cancellationToken);
     }
 }
