@@ -179,30 +179,76 @@ internal static class AggregateRegistry
     }
 
     /// <summary>
-    /// Count, min, max, mean, stdev and percentiles of non-negative values through an HdrHistogram
-    /// (2 significant digits, as Tremor's default).
+    /// Count, min, max, mean, stdev and percentiles of non-negative values, as an HdrHistogram (2 significant digits,
+    /// as Tremor's default) gives them. A window holds few values next to the histogram's ~7,000 counters (56 KiB to
+    /// clear on every close, scan on every merge and percentile), so up to <see cref="SparseLimit"/> values are kept as
+    /// they are and the histogram's answers computed from them with its own bucket arithmetic (<see cref="Shape"/>):
+    /// the same figures, bit for bit. Past that, the values move into a real histogram.
     /// </summary>
-    private sealed class Hdr : IAggregator
+    internal sealed class Hdr : IAggregator
     {
         // Tremor's defaults.
         private static readonly string[] DefaultPercentiles = ["0.5", "0.9", "0.95", "0.99", "0.999", "0.9999", "0.99999"];
-        private readonly LongHistogram _histogram = new(long.MaxValue / 4, 2);
+        private static readonly double[] DefaultQuantiles = Quantiles(DefaultPercentiles);
+        internal const long HighestTrackable = long.MaxValue / 4;
+        internal const int SparseLimit = 1024;
+
+        /// <summary>Never recorded into: its bucket arithmetic (equivalent values) is what the sparse form needs.</summary>
+        private static readonly LongHistogram Shape = new(HighestTrackable, 2);
+
+        private long[] _values = new long[16];
+        private int _count;
+        private LongHistogram? _dense;
+        private bool _isDense;
         private readonly Moments _moments = new("aggr::stats::hdr", Moments.Output.Stdev);
         private string[]? _percentiles;
+        private double[]? _quantiles;
         private long _min = long.MaxValue;
         private long _max = long.MinValue;
 
         public void Accumulate(ReadOnlySpan<Value> args)
         {
-            if (_percentiles is null && args.Length > 1) _percentiles = Percentiles(args[1]);
+            if (_percentiles is null && args.Length > 1)
+            {
+                _percentiles = Percentiles(args[1]);
+                _quantiles = Quantiles(_percentiles);
+            }
             var d = Number(args[0], "aggr::stats::hdr");
             if (d < 0) throw new FunctionError($"aggr::stats::hdr: values must not be negative, got {ValueOps.Short(args[0])}");
             var v = (long)Math.Round(d);
-            _histogram.RecordValue(v);
+            if (v > HighestTrackable) throw new FunctionError($"aggr::stats::hdr: values must not exceed {HighestTrackable}, got {ValueOps.Short(args[0])}");
+            Record(v);
             _moments.Add(v);
             _min = Math.Min(_min, v);
             _max = Math.Max(_max, v);
         }
+
+        private void Record(long v)
+        {
+            if (_isDense)
+            {
+                _dense!.RecordValue(v);
+                return;
+            }
+            if (_count == SparseLimit)
+            {
+                ToDense();
+                _dense!.RecordValue(v);
+                return;
+            }
+            if (_count == _values.Length) Array.Resize(ref _values, _values.Length * 2);
+            _values[_count++] = v;
+        }
+
+        private void ToDense()
+        {
+            _dense ??= new LongHistogram(HighestTrackable, 2);
+            for (var i = 0; i < _count; i++) _dense.RecordValue(_values[i]);
+            _count = 0;
+            _isDense = true;
+        }
+
+        private long TotalCount => _isDense ? _dense!.TotalCount : _count;
 
         private static string[] Percentiles(Value spec)
         {
@@ -218,34 +264,71 @@ internal static class AggregateRegistry
             return result;
         }
 
+        private static double[] Quantiles(string[] percentiles) =>
+            [.. percentiles.Select(p => double.Parse(p, CultureInfo.InvariantCulture) * 100)];
+
         public Value Emit()
         {
             var r = new ValueRecord(7);
-            var count = _histogram.TotalCount;
+            var count = TotalCount;
             r.Append("count", Value.From(count));
             r.Append("min", count == 0 ? Value.Null : Value.From(_min));
             r.Append("max", count == 0 ? Value.Null : Value.From(_max));
-            r.Append("mean", _moments.Emit() is { IsNull: false } && count > 0 ? Value.From(_histogram.GetMean()) : Value.Null);
+            // The sparse values in order: each percentile is then one index (the histogram walks its counts to it).
+            if (!_isDense) Array.Sort(_values, 0, _count);
+            r.Append("mean", _moments.Emit() is { IsNull: false } && count > 0 ? Value.From(Mean()) : Value.Null);
             var stdev = _moments.Emit();
             r.Append("stdev", count == 0 ? Value.Null : stdev);
             r.Append("var", count == 0 ? Value.Null : Value.From(_moments.Variance));
-            var percentiles = new ValueRecord();
-            foreach (var p in _percentiles ?? DefaultPercentiles)
+            var names = _percentiles ?? DefaultPercentiles;
+            var quantiles = _quantiles ?? DefaultQuantiles;
+            var percentiles = new ValueRecord(names.Length);
+            for (var i = 0; i < names.Length; i++)
             {
-                var q = double.Parse(p, CultureInfo.InvariantCulture) * 100;
-                percentiles.Append(p, count == 0 ? Value.Null : Value.From(_histogram.GetValueAtPercentile(q)));
+                percentiles.Append(names[i], count == 0 ? Value.Null : Value.From(ValueAtPercentile(quantiles[i])));
             }
             r.Append("percentiles", Value.From(percentiles));
             return Value.From(r);
         }
 
+        // HdrHistogram's mean: every value counts as the middle of its bucket, summed as an integer.
+        private double Mean()
+        {
+            if (_isDense) return _dense!.GetMean();
+            long total = 0;
+            for (var i = 0; i < _count; i++) total += Shape.MedianEquivalentValue(_values[i]);
+            return total * 1.0 / _count;
+        }
+
+        // HdrHistogram's GetValueAtPercentile: the bucket where the running count reaches the rounded rank, reported
+        // as the highest value of that bucket; in sorted values that bucket is the one of the rank-th value.
+        private long ValueAtPercentile(double percentile)
+        {
+            if (_isDense) return _dense!.GetValueAtPercentile(percentile);
+            var rank = (long)((Math.Min(percentile, 100.0) / 100.0 * _count) + 0.5);
+            rank = Math.Max(rank, 1);
+            return Shape.HighestEquivalentValue(_values[rank - 1]);
+        }
+
         public void Merge(IAggregator lower)
         {
             var o = (Hdr)lower;
-            _percentiles ??= o._percentiles;
-            _histogram.Add(o._histogram);
+            if (_percentiles is null && o._percentiles is not null)
+            {
+                _percentiles = o._percentiles;
+                _quantiles = o._quantiles;
+            }
+            if (o._isDense)
+            {
+                if (!_isDense) ToDense();
+                _dense!.Add(o._dense!);
+            }
+            else
+            {
+                for (var i = 0; i < o._count; i++) Record(o._values[i]);
+            }
             _moments.Merge(o._moments);
-            if (o._histogram.TotalCount > 0)
+            if (o.TotalCount > 0)
             {
                 _min = Math.Min(_min, o._min);
                 _max = Math.Max(_max, o._max);
@@ -254,7 +337,10 @@ internal static class AggregateRegistry
 
         public void Reset()
         {
-            _histogram.Reset();
+            // The dense histogram stays for the next busy window; the next window starts sparse.
+            if (_isDense) _dense!.Reset();
+            _isDense = false;
+            _count = 0;
             _moments.Reset();
             _min = long.MaxValue;
             _max = long.MinValue;
@@ -309,7 +395,12 @@ internal static class AggregateRegistry
             else _items.AddRange(items);
         }
 
-        public void Reset() => _items = [];
+        // Emit hands out a copy, so the list is never shared and can be reused (unless a big window left it large).
+        public void Reset()
+        {
+            if (_items.Capacity > 1024) _items = [];
+            else _items.Clear();
+        }
     }
 
     /// <summary>

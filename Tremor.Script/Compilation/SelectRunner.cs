@@ -17,7 +17,12 @@ internal sealed class SelectRunner
 {
     private readonly QueryInstance _owner;
     private readonly Context _c;
-    private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<Value, GroupState> _groups = new(GroupKeyComparer.Instance);
+
+    // Groups forgotten with their windows reset, for the next new group: a group of chained windows is forgotten each
+    // time its last window emits, and its aggregators are worth keeping.
+    private readonly Stack<GroupState> _spare = new();
+    private const int MaxSpare = 64;
 
     // Least recently used first: the group to close when max_groups is reached.
     private readonly LinkedList<GroupState> _recency = [];
@@ -38,6 +43,12 @@ internal sealed class SelectRunner
 
     public void Process(Event e, ulong nowNs)
     {
+        // `select event from a into b;` evaluates nothing: the event itself goes on.
+        if (Plan.IsForward)
+        {
+            _owner.Deliver(Plan.Into, e);
+            return;
+        }
         var c = _c;
         c.Begin(e.Data, e.Meta, e.IngestNs);
         c.NowNs = nowNs;
@@ -125,8 +136,7 @@ internal sealed class SelectRunner
             _owner.Deliver(Plan.Into, Plan.TargetIsEvent ? Output.Event(e, value, e.Meta) : Output.Event(e, value, c.Meta));
             return;
         }
-        var key = group.Kind == ValueKind.String ? group.AsString()! : group.ToString();
-        if (_groups.TryGetValue(key, out var state))
+        if (_groups.TryGetValue(group, out var state))
         {
             if (_maxGroups > 0 && state.Recency != _recency.Last)
             {
@@ -137,9 +147,8 @@ internal sealed class SelectRunner
         else
         {
             if (_maxGroups > 0 && _groups.Count >= _maxGroups) Evict(_recency.First!.Value);
-            state = new GroupState(key, group, Plan);
-            state.Recency = _recency.AddLast(state);
-            _groups[key] = state;
+            state = NewGroup(group);
+            _groups[group] = state;
             // Closing the evicted group evaluated its target; this event's context comes back.
             c.Begin(e.Data, e.Meta, e.IngestNs);
             c.Group = group;
@@ -216,11 +225,27 @@ internal sealed class SelectRunner
         }
         // A group whose windows emitted all they held is forgotten at once, as Tremor's: win::cardinality counts the
         // groups that hold something, and a state window starts again from its initial state.
-        if (IsEmpty(state))
-        {
-            _groups.Remove(state.Key);
-            _recency.Remove(state.Recency);
-        }
+        if (IsEmpty(state)) Forget(state);
+    }
+
+    private GroupState NewGroup(Value group)
+    {
+        var state = _spare.Count > 0 ? _spare.Pop() : new GroupState(Plan);
+        state.Group = group;
+        _recency.AddLast(state.Recency);
+        return state;
+    }
+
+    /// <summary>The group leaves: its windows hold nothing (their aggregators were reset when they closed).</summary>
+    private void Forget(GroupState state)
+    {
+        _groups.Remove(state.Group);
+        _recency.Remove(state.Recency);
+        state.Group = default;
+        state.Last = null;
+        if (_spare.Count >= MaxSpare) return;
+        foreach (var w in state.Windows) w.Clear();
+        _spare.Push(state);
     }
 
     private static bool IsEmpty(GroupState state)
@@ -280,8 +305,7 @@ internal sealed class SelectRunner
     private void Evict(GroupState state)
     {
         Flush(state, state.Last?.IngestNs ?? 0);
-        _groups.Remove(state.Key);
-        _recency.Remove(state.Recency);
+        Forget(state);
     }
 
     /// <summary>Closes every window of a group that holds something, first to last (a flush cascades upward).</summary>
@@ -399,11 +423,7 @@ internal sealed class SelectRunner
         }
         if (idle is not null)
         {
-            foreach (var state in idle)
-            {
-                _groups.Remove(state.Key);
-                _recency.Remove(state.Recency);
-            }
+            foreach (var state in idle) Forget(state);
         }
     }
 
@@ -417,17 +437,16 @@ internal sealed class SelectRunner
 
     private sealed class GroupState
     {
-        public GroupState(string key, Value group, SelectPlan plan)
+        public GroupState(SelectPlan plan)
         {
-            Key = key;
-            Group = group;
             Windows = plan.Windows.Select(w => new WindowState(w, plan.Aggregates.Select(a => a.Def.Create()).ToArray())).ToArray();
+            Recency = new LinkedListNode<GroupState>(this);
         }
 
-        public string Key { get; }
-        public Value Group { get; }
+        /// <summary>The group's value (its key in the select's groups), that of the event that opened it.</summary>
+        public Value Group { get; set; }
         public WindowState[] Windows { get; }
-        public LinkedListNode<GroupState> Recency { get; set; } = null!;
+        public LinkedListNode<GroupState> Recency { get; }
         public Event? Last { get; set; }
     }
 
@@ -444,5 +463,16 @@ internal sealed class SelectRunner
         public ulong Units { get; set; }
         public bool Open { get; set; }
         public ulong StartNs { get; set; }
+
+        /// <summary>As new, for the next group: a state window starts again from its initial state.</summary>
+        public void Clear()
+        {
+            foreach (var a in Aggregates) a.Reset();
+            State = Plan.InitialState;
+            Count = 0;
+            Units = 0;
+            Open = false;
+            StartNs = 0;
+        }
     }
 }
