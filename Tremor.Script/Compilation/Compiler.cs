@@ -309,25 +309,29 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var prefixes = Prefixes(p);
         if (p.Segments.All(s => s is FieldSegment))
         {
-            var names = p.Segments.Select(s => ((FieldSegment)s).Name).ToArray();
+            var fields = p.Segments.Select(s => new FieldLookup(((FieldSegment)s).Name)).ToArray();
             var pos = p.Segments.Select(s => s.Pos).ToArray();
-            if (names.Length == 1)
+            if (fields.Length == 1)
             {
-                var n0 = names[0];
+                var f0 = fields[0];
+                // `event.x`: the event is read straight from the context, not through the root's delegate.
+                if (p.Root == PathRoot.Event)
+                {
+                    return c => f0.TryGet(c.Event, out var x) ? x : MissingField(c.Event, f0.Name, prefixes[0], pos[0], lenient);
+                }
                 return c =>
                 {
                     var v = root(c);
-                    if (v.AsRecord() is { } r && r.TryGetValue(n0, out var x)) return x;
-                    return MissingField(v, n0, prefixes[0], pos[0], lenient);
+                    return f0.TryGet(v, out var x) ? x : MissingField(v, f0.Name, prefixes[0], pos[0], lenient);
                 };
             }
             return c =>
             {
                 var v = root(c);
-                for (var i = 0; i < names.Length; i++)
+                for (var i = 0; i < fields.Length; i++)
                 {
-                    if (v.AsRecord() is { } r && r.TryGetValue(names[i], out var x)) v = x;
-                    else return MissingField(v, names[i], prefixes[i], pos[i], lenient);
+                    if (fields[i].TryGet(v, out var x)) v = x;
+                    else return MissingField(v, fields[i].Name, prefixes[i], pos[i], lenient);
                 }
                 return v;
             };
@@ -355,7 +359,10 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         throw new RuntimeError(pos, $"cannot read field `{name}` of `{prefix}`: it is {ValueOps.TypeName(v)}, not a record");
     }
 
-    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To, int ToPos = 0);
+    private sealed record CompiledSegment(int Pos, string? Field, Eval? Index, Eval? To, int ToPos = 0)
+    {
+        public FieldLookup? Lookup { get; } = Field is null ? null : new FieldLookup(Field);
+    }
 
     // Tremor's wording for a missing key, naming where it was looked for.
     private static string BadKey(string key, string prefix)
@@ -384,9 +391,10 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private static bool Step(Context c, ref Value v, CompiledSegment seg, string prefix, out RuntimeError? error)
     {
         error = null;
-        if (seg.Field is { } field)
+        if (seg.Lookup is { } lookup)
         {
-            if (v.AsRecord() is { } r && r.TryGetValue(field, out var x))
+            var field = lookup.Name;
+            if (lookup.TryGet(v, out var x))
             {
                 v = x;
                 return true;
@@ -452,7 +460,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             var v = root(c);
             foreach (var s in compiled)
             {
-                if (!Step(c, ref v, s, "", out _)) return Value.From(negate);
+                // A missing field is the common answer here: no error is made for it.
+                if (s.Lookup is { } field)
+                {
+                    if (!field.TryGet(v, out v)) return Value.From(negate);
+                }
+                else if (!Step(c, ref v, s, "", out _)) return Value.From(negate);
             }
             return Value.From(!negate);
         };
@@ -871,6 +884,36 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         var subject = Compile(m.Subject);
         var cases = m.Cases.Select(k => (Matcher: Pattern(k.Pattern), Guard: k.Guard is null ? null : Compile(k.Guard), Body: Block(k.Body, false, tail), Pos: k.Guard?.Pos ?? k.Pos)).ToArray();
         var pos = m.Pos;
+        // Leading cases that compare with a string literal (`case "app1" =>`, no guard) are one dictionary lookup: a
+        // string subject goes straight to the first of them it equals, or past them all.
+        var literals = new Dictionary<string, int>(StringComparer.Ordinal);
+        var leading = 0;
+        while (leading < m.Cases.Count && m.Cases[leading] is { Guard: null, Pattern: ValuePattern { Value: LiteralExpr { Value.Kind: ValueKind.String } literal } })
+        {
+            literals.TryAdd(literal.Value.AsString()!, leading);
+            leading++;
+        }
+        if (leading >= 2)
+        {
+            return c =>
+            {
+                var v = subject(c);
+                var from = 0;
+                if (v.Kind == ValueKind.String)
+                {
+                    if (literals.TryGetValue(v.AsString()!, out var i)) return cases[i].Body(c);
+                    from = leading;
+                }
+                for (var i = from; i < cases.Length; i++)
+                {
+                    var (matcher, guard, body, casePos) = cases[i];
+                    if (!matcher(c, v, false, out _)) continue;
+                    if (guard is not null && !ValueOps.Bool(guard(c), casePos, "a `when` guard")) continue;
+                    return body(c);
+                }
+                throw new RuntimeError(pos, NoClauseMatched, "Consider adding a `default => null` clause at the end of your match or validate full coverage beforehand.");
+            };
+        }
         return c =>
         {
             var v = subject(c);
@@ -1071,23 +1114,24 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
     private Func<Context, ValueRecord, ValueRecord?, bool> RecordItem(RecordPatternItem item)
     {
         var key = item.Key;
+        var field = new FieldLookup(key);
         switch (item.Kind)
         {
             case "present":
                 return (_, r, acc) =>
                 {
-                    if (!r.TryGetValue(key, out var v)) return false;
+                    if (!field.TryGet(r, out var v)) return false;
                     acc?.Set(key, v);
                     return true;
                 };
-            case "absent": return (_, r, _) => !r.ContainsKey(key);
+            case "absent": return (_, r, _) => !field.TryGet(r, out _);
             case "nested":
                 {
                     var nested = Pattern(item.Nested!);
                     var assign = item.Assign is { } name ? Scope.Declare(name) : -1;
                     return (c, r, acc) =>
                     {
-                        if (!r.TryGetValue(key, out var v)) return false;
+                        if (!field.TryGet(r, out var v)) return false;
                         if (!nested(c, v, acc is not null || assign >= 0, out var x)) return false;
                         if (assign >= 0) c.Locals[assign] = x;
                         else acc?.Set(key, x);
@@ -1097,12 +1141,12 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
             case "==":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && ValueOps.TremorEquals(v, expected(c));
+                    return (c, r, _) => field.TryGet(r, out var v) && ValueOps.TremorEquals(v, expected(c));
                 }
             case "!=":
                 {
                     var expected = Compile(item.Value!);
-                    return (c, r, _) => r.TryGetValue(key, out var v) && !ValueOps.TremorEquals(v, expected(c));
+                    return (c, r, _) => field.TryGet(r, out var v) && !ValueOps.TremorEquals(v, expected(c));
                 }
             default:
                 {
@@ -1110,7 +1154,7 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                     var op = item.Kind;
                     return (c, r, _) =>
                     {
-                        if (!r.TryGetValue(key, out var v)) return false;
+                        if (!field.TryGet(r, out var v)) return false;
                         var e = expected(c);
                         if (!(v.IsNumber && e.IsNumber) && !(v.Kind == e.Kind && v.Kind == ValueKind.String)) return false;
                         var cmp = ValueOps.Compare(v, e, op, item.Pos);

@@ -30,6 +30,9 @@ internal sealed class SelectPlan
     /// <summary><c>select event</c>: the input event passes on as it is, no new event.</summary>
     public bool TargetIsEvent { get; init; }
 
+    /// <summary><c>select event from a into b;</c>: no where, group, window or having; the event is passed on unevaluated.</summary>
+    public bool IsForward { get; init; }
+
     public static SelectPlan Compile(Source src, SelectStmt s, Endpoint from, Endpoint into, List<WindowPlan> windows, Definitions definitions)
     {
         var scope = new Scope(windows.Count > 0 ? ScopeKind.WindowedSelect : ScopeKind.Select);
@@ -62,6 +65,7 @@ internal sealed class SelectPlan
             Locals = scope.LocalCount,
             Scratch = scope.ScratchCount,
             TargetIsEvent = s.Target is PathExpr { Root: PathRoot.Event, Segments.Count: 0 },
+            IsForward = s.Target is PathExpr { Root: PathRoot.Event, Segments.Count: 0 } && where is null && having is null && s.Group is null && windows.Count == 0,
         };
     }
 }

@@ -29,7 +29,7 @@ internal sealed class Bucket(int cardinality) : IOperatorInstance
         }
         if (!_classes.TryGetValue(cls, out var buckets))
         {
-            buckets = new Dictionary<Value, Limiter>();
+            buckets = new Dictionary<Value, Limiter>(DimensionsComparer.Instance);
             _classes[cls] = buckets;
         }
         var dimensions = meta["dimensions"];
