@@ -28,12 +28,17 @@ internal sealed class SelectRunner
     private readonly LinkedList<GroupState> _recency = [];
     private readonly long _maxGroups;
 
+    // A windowed select grouped by one expression keys its groups by that value: the group `[value]` is made once,
+    // when the group opens, not per event.
+    private readonly bool _oneDimension;
+
     public SelectRunner(SelectPlan plan, QueryInstance owner)
     {
         Plan = plan;
         _owner = owner;
         _c = new Context(plan.Locals, plan.Scratch) { Args = owner.Args };
         _maxGroups = plan.Windows.Length > 0 ? plan.Windows[0].MaxGroups : 0;
+        _oneDimension = plan.Windows.Length > 0 && plan.GroupExprs.Length == 1 && plan.GroupKind is "expr" or "set" && !plan.GroupEach.Contains(true);
     }
 
     public SelectPlan Plan { get; }
@@ -58,17 +63,26 @@ internal sealed class SelectRunner
             switch (Plan.GroupKind)
             {
                 case null:
-                    Handle(e, Value.Null);
+                    Handle(e, Value.Null, Value.Null);
                     return;
                 case "each":
                     // As in Tremor, a group is the array of its dimensions' values: `each(x)` gives `[element]`.
-                    foreach (var item in Each(Plan.GroupExprs[0](c))) Handle(e, Value.From(new List<Value> { item }));
+                    foreach (var item in Each(Plan.GroupExprs[0](c)))
+                    {
+                        var group = Value.From(new List<Value> { item });
+                        Handle(e, group, group);
+                    }
                     return;
                 case "set" when Plan.GroupEach.Contains(true):
-                    foreach (var group in SetWithEach(c)) Handle(e, group);
+                    foreach (var group in SetWithEach(c)) Handle(e, group, group);
                     return;
                 default:
-                    Handle(e, GroupValue(c));
+                    if (_oneDimension) Handle(e, Plan.GroupExprs[0](c), default);
+                    else
+                    {
+                        var group = GroupValue(c);
+                        Handle(e, group, group);
+                    }
                     return;
             }
         }
@@ -118,7 +132,11 @@ internal sealed class SelectRunner
         return Value.From(list);
     }
 
-    private void Handle(Event e, Value group)
+    /// <summary>
+    /// One event in one group. <paramref name="key"/> finds the group: the group value itself, or for a select grouped
+    /// by one expression that expression's value, with <paramref name="group"/> left default (it is <c>[key]</c>).
+    /// </summary>
+    private void Handle(Event e, Value key, Value group)
     {
         var c = _c;
         c.Group = group;
@@ -136,19 +154,26 @@ internal sealed class SelectRunner
             _owner.Deliver(Plan.Into, Plan.TargetIsEvent ? Output.Event(e, value, e.Meta) : Output.Event(e, value, c.Meta));
             return;
         }
-        if (_groups.TryGetValue(group, out var state))
+        if (_groups.TryGetValue(key, out var state))
         {
             if (_maxGroups > 0 && state.Recency != _recency.Last)
             {
                 _recency.Remove(state.Recency);
                 _recency.AddLast(state.Recency);
             }
+            // This event's own group value: the group's when it is the same value (it renders alike in any case).
+            if (_oneDimension)
+            {
+                group = Same(state.Key, key) ? state.Group : OneDimension(key);
+                c.Group = group;
+            }
         }
         else
         {
             if (_maxGroups > 0 && _groups.Count >= _maxGroups) Evict(_recency.First!.Value);
-            state = NewGroup(group);
-            _groups[group] = state;
+            if (_oneDimension) group = OneDimension(key);
+            state = NewGroup(key, group);
+            _groups[key] = state;
             // Closing the evicted group evaluated its target; this event's context comes back.
             c.Begin(e.Data, e.Meta, e.IngestNs);
             c.Group = group;
@@ -228,9 +253,22 @@ internal sealed class SelectRunner
         if (IsEmpty(state)) Forget(state);
     }
 
-    private GroupState NewGroup(Value group)
+    private static Value OneDimension(Value key) => Value.From(new List<Value>(1) { key });
+
+    // Values that are one group are the same value unless their kinds differ (1 and 1.0), or a float's bits
+    // (rendered alike) or a container's contents (1 and 1.0 inside) might.
+    private static bool Same(Value a, Value b) => a.Kind == b.Kind && a.Kind switch
+    {
+        ValueKind.F64 => a.RawI64 == b.RawI64,
+        ValueKind.Array => ReferenceEquals(a.AsArray(), b.AsArray()),
+        ValueKind.Record => ReferenceEquals(a.AsRecord(), b.AsRecord()),
+        _ => true,
+    };
+
+    private GroupState NewGroup(Value key, Value group)
     {
         var state = _spare.Count > 0 ? _spare.Pop() : new GroupState(Plan);
+        state.Key = key;
         state.Group = group;
         _recency.AddLast(state.Recency);
         return state;
@@ -239,8 +277,9 @@ internal sealed class SelectRunner
     /// <summary>The group leaves: its windows hold nothing (their aggregators were reset when they closed).</summary>
     private void Forget(GroupState state)
     {
-        _groups.Remove(state.Group);
+        _groups.Remove(state.Key);
         _recency.Remove(state.Recency);
+        state.Key = default;
         state.Group = default;
         state.Last = null;
         if (_spare.Count >= MaxSpare) return;
@@ -443,7 +482,10 @@ internal sealed class SelectRunner
             Recency = new LinkedListNode<GroupState>(this);
         }
 
-        /// <summary>The group's value (its key in the select's groups), that of the event that opened it.</summary>
+        /// <summary>Its key in the select's groups: the group value, or the value of its one dimension.</summary>
+        public Value Key { get; set; }
+
+        /// <summary>The group's value, that of the event that opened it.</summary>
         public Value Group { get; set; }
         public WindowState[] Windows { get; }
         public LinkedListNode<GroupState> Recency { get; }

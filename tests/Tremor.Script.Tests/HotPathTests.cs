@@ -191,6 +191,19 @@ public class HotPathTests
     }
 
     [Fact]
+    public void An_event_sees_its_own_group_value_in_a_group_keyed_by_one_expression()
+    {
+        // 1 and 1.0 render alike, so they are one group; each event's `group` is still its own value.
+        var output = Harness.Run("""
+            define window w from tumbling with size = 2 end;
+            select {"first": group[0], "each": aggr::win::collect_flattened(group[0])} from in[w] group by event.v into out;
+            """, "{\"v\":1}", "{\"v\":1.0}");
+        var r = Assert.Single(output.On("out")).Data;
+        Assert.Equal(ValueKind.I64, r["first"].Kind);
+        Assert.Equal([ValueKind.I64, ValueKind.F64], r["each"].AsArray()!.Select(v => v.Kind));
+    }
+
+    [Fact]
     public void Bucket_limits_each_array_of_dimensions_on_its_own()
     {
         var q = Query.Compile("""
