@@ -36,9 +36,10 @@ public enum ConnectorState
 /// (<see cref="ConnectorState"/>, what the status reports and what tells the pump whether it may pull). What is not
 /// lifecycle lives in plain classes it drives: the <see cref="SourcePump"/> (pulls while every downstream grants
 /// credit, keeps what waits for credit), the <see cref="SinkOutbox{TUpstream}"/> (one batch in the plugin at a time,
-/// kept until the plugin answers, retried, coalesced, bisected) and the <see cref="AckRouter"/> (acks and fails to
-/// transactional sources, and to its own source plugin). It supervises its plugin proxy with exponential backoff and a
-/// restart limit.
+/// kept until the plugin answers, retried, coalesced, bisected), the <see cref="PayloadDelivery{TUpstream}"/> (payloads
+/// that are not one per event, and what their answers settle), the <see cref="HotSwap{TRequester}"/> (the steps of a
+/// plugin swap) and the <see cref="AckRouter"/> (acks and fails to transactional sources, and to its own source
+/// plugin). It supervises its plugin proxy with exponential backoff and a restart limit.
 /// </summary>
 public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAckRoutes, ISwapSteps, IPayloadSettlements
 {
