@@ -26,7 +26,8 @@ public class PrometheusServer : ServerFixture
                 $"--web.listen-address=127.0.0.1:{server.Port}",
                 "--web.enable-remote-write-receiver",
             ];
-        }) { ReadyWhen = ReadyAsync };
+        })
+        { ReadyWhen = ReadyAsync };
     }
 
     /// <summary>The scrape jobs, YAML list items indented by two spaces (read at start).</summary>
