@@ -10,7 +10,8 @@ namespace Tremor.Connectors.Bench;
 /// Chunks are whole lines without their line end, so the flow needs no <c>separate</c> preprocessor. With
 /// <c>base64 = true</c> each line is checked to be base64 at connect time and still emitted as it is: add the
 /// <c>base64</c> preprocessor to the flow to decode it. With <c>interval</c> (e.g. <c>5us</c>) one event is emitted
-/// per interval at most (Tremor's throttle, for latency at a given rate); without it, as fast as the flow takes them.
+/// per interval at most (Tremor's throttle, for latency at a given rate), the due events released together every 100 µs
+/// by a pacer thread (<see cref="BenchPacer"/>); without it, as fast as the flow takes them.
 /// </summary>
 public sealed class BenchFactory : IConnectorFactory
 {
@@ -102,7 +103,14 @@ internal sealed class BenchConnector(
     private int _position;
     private long _passes;
     private bool _finished;
-    private ulong _nextDueNs;
+    private readonly BenchThrottle? _throttle = intervalNs > 0 ? new BenchThrottle(intervalNs, PaceNs) : null;
+    private BenchPacer? _pacer;
+
+    /// <summary>
+    /// How often a throttled source releases what fell due. Short enough that no batch waits long behind the one
+    /// before it; long enough that batches stay tens of events at hundreds of thousands of events a second.
+    /// </summary>
+    internal const ulong PaceNs = 100_000;
 
     public bool IsTransactional => false;
 
@@ -116,16 +124,15 @@ internal sealed class BenchConnector(
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
-        if (intervalNs == 0 || _finished) return Fill(batch, int.MaxValue);
+        if (_throttle is null || _finished) return Fill(batch, int.MaxValue);
         var now = host.NowNs();
-        if (_nextDueNs == 0) _nextDueNs = now;
-        if (now < _nextDueNs)
+        if (_throttle.WaitNs(now, batch.Capacity - batch.Count) is var wait and > 0)
         {
-            // Nothing due yet: wait for the next event's time (timer resolution is ~1 ms; the events then due go out
-            // together, each stamped when it is added, so the wait is not counted as latency).
+            // Each event is stamped when it is added, so the wait is not counted as latency.
+            _pacer ??= new BenchPacer($"bench-pacer {host.Alias}");
             try
             {
-                await Task.Delay(TimeSpan.FromTicks((long)Math.Max((_nextDueNs - now) / 100, TimeSpan.TicksPerMillisecond / 2)), cancellationToken).ConfigureAwait(false);
+                await _pacer.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -133,10 +140,10 @@ internal sealed class BenchConnector(
             }
             now = host.NowNs();
         }
-        var due = now < _nextDueNs ? 0 : (int)Math.Min((now - _nextDueNs) / intervalNs + 1, int.MaxValue);
+        var due = _throttle.Due(now);
         if (due == 0) return PullStatus.Empty;
         var status = Fill(batch, due);
-        _nextDueNs += (ulong)batch.Count * intervalNs;
+        _throttle.Taken(batch.Count);
         return status;
     }
 
@@ -196,5 +203,11 @@ internal sealed class BenchConnector(
         // Used only as a source (another connector measures), the sink side has nothing to report.
         if (_sinkUsed) _recorder.Report();
         return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        _pacer?.Dispose();
+        return base.DisposeAsync();
     }
 }

@@ -73,6 +73,63 @@ public sealed class BenchConnectorTests : IDisposable
         Assert.Equal(PullStatus.Empty, await connector.Source.PullAsync(batch, CancellationToken.None));
     }
 
+    [Fact]
+    public void Bench_throttle_releases_the_events_due_within_a_pace_together()
+    {
+        // 10 µs per event, released every 100 µs: ten at a time, each due an interval after the one before.
+        var throttle = new BenchThrottle(intervalNs: 10_000, paceNs: 100_000);
+        const ulong start = 42 * Second;
+
+        Assert.Equal(90_000UL, throttle.WaitNs(start, room: 128));
+        Assert.Equal(1, throttle.Due(start));
+        Assert.Equal(4, throttle.Due(start + 35_000));
+        Assert.Equal(0UL, throttle.WaitNs(start + 90_000, room: 128));
+        Assert.Equal(10, throttle.Due(start + 90_000));
+        throttle.Taken(10);
+        Assert.Equal(100_000UL, throttle.WaitNs(start + 90_000, room: 128));
+        Assert.Equal(0, throttle.Due(start + 90_000));
+
+        // Less room than a pace's worth: wait only for what fits. Behind (a stalled flow): everything due, no wait.
+        Assert.Equal(20_000UL, throttle.WaitNs(start + 100_000, room: 3));
+        Assert.Equal(0UL, throttle.WaitNs(start + Second, room: 128));
+        Assert.Equal(99_991, throttle.Due(start + Second));
+    }
+
+    [Fact]
+    public void Bench_throttle_with_an_interval_longer_than_the_pace_releases_one_event_per_interval()
+    {
+        var throttle = new BenchThrottle(intervalNs: 1_000_000, paceNs: 100_000);
+
+        Assert.Equal(0UL, throttle.WaitNs(Second, room: 128));
+        Assert.Equal(1, throttle.Due(Second));
+        throttle.Taken(1);
+        Assert.Equal(1_000_000UL, throttle.WaitNs(Second, room: 128));
+        Assert.Equal(400_000UL, throttle.WaitNs(Second + 600_000, room: 128));
+    }
+
+    [Fact]
+    public async Task Bench_pacer_wakes_a_wait_at_its_time_ends_a_cancelled_one_and_stops_its_thread()
+    {
+        using var pacer = new BenchPacer("bench-pacer test");
+        Assert.True(pacer.IsRunning);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await pacer.WaitAsync(300_000, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMicroseconds(300), $"woke after {clock.Elapsed.TotalMicroseconds} µs, before its time");
+
+        using var cancel = new CancellationTokenSource();
+        var hour = pacer.WaitAsync(3_600 * Second, cancel.Token);
+        Assert.False(hour.IsCompleted);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hour.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        var pending = pacer.WaitAsync(3_600 * Second, CancellationToken.None);
+        pacer.Dispose();
+        Assert.False(pacer.IsRunning);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Throws<ObjectDisposedException>(() => pacer.WaitAsync(1, CancellationToken.None).GetAwaiter().GetResult());
+    }
+
     [Theory]
     [InlineData("bench", "interval")]
     [InlineData("blackhole", "delay")]
