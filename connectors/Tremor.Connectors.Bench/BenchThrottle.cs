@@ -2,9 +2,12 @@ namespace Tremor.Connectors.Bench;
 
 /// <summary>
 /// Tremor's throttle for <c>bench</c> (<c>interval</c>): event n is due at the first event's time plus n intervals.
-/// The events that fall due within <paramref name="paceNs"/> leave together (at least one, at most what a pull takes),
-/// so batches leave evenly, a small one every pace, instead of whatever piled up while a coarse timer slept.
-/// Plain arithmetic on the caller's clock: <see cref="BenchPacer"/> does the waiting.
+/// What is due leaves at once, never held back. When nothing is due the source waits until the events of one
+/// <paramref name="paceNs"/> are (at least one): the pace bounds the wake-ups, and so the CPU, at low rates.
+/// A source that fell behind (a stall: a GC pause, a busy core) catches up at most one pull's worth; the slots further
+/// behind are skipped, as Tremor's throttle (a sleep per event) never catches up either. Without that bound every
+/// stall came back as a burst of full batches, back to back, and the last of them waited for the others in every
+/// stage. Plain arithmetic on the caller's clock: <see cref="BenchPacer"/> does the waiting.
 /// </summary>
 internal sealed class BenchThrottle(ulong intervalNs, ulong paceNs)
 {
@@ -12,22 +15,30 @@ internal sealed class BenchThrottle(ulong intervalNs, ulong paceNs)
     private bool _started;
 
     /// <summary>
-    /// How long to wait before a pull with <paramref name="room"/> for events should take them: 0 when a pace's worth
-    /// is due at <paramref name="nowNs"/> (or behind), else the time until it is.
+    /// How long a pull with <paramref name="room"/> for events waits at <paramref name="nowNs"/>: 0 when an event is
+    /// due, else until a pace's worth is (at least one event, at most the room).
     /// </summary>
     public ulong WaitNs(ulong nowNs, int room)
     {
         Start(nowNs);
+        if (nowNs >= _nextDueNs) return 0;
         var release = Math.Clamp(paceNs / intervalNs, 1UL, (ulong)Math.Max(room, 1));
-        var releaseAt = _nextDueNs + (release - 1) * intervalNs;
-        return nowNs < releaseAt ? releaseAt - nowNs : 0;
+        return _nextDueNs + (release - 1) * intervalNs - nowNs;
     }
 
-    /// <summary>The events due at <paramref name="nowNs"/> that have not been taken.</summary>
-    public int Due(ulong nowNs)
+    /// <summary>
+    /// The events due at <paramref name="nowNs"/> for a pull with <paramref name="room"/>; more than the room behind, the
+    /// schedule skips ahead so that only the room's worth is due.
+    /// </summary>
+    public int Due(ulong nowNs, int room)
     {
         Start(nowNs);
-        return nowNs < _nextDueNs ? 0 : (int)Math.Min((nowNs - _nextDueNs) / intervalNs + 1, int.MaxValue);
+        if (nowNs < _nextDueNs) return 0;
+        var due = (nowNs - _nextDueNs) / intervalNs + 1;
+        var most = (ulong)Math.Max(room, 1);
+        if (due <= most) return (int)due;
+        _nextDueNs += (due - most) * intervalNs;
+        return (int)most;
     }
 
     /// <summary><paramref name="count"/> events were taken: the next is due an interval after the last.</summary>
