@@ -13,6 +13,11 @@ internal sealed class SourceDecoder
     private readonly ICodec? _secondCodec;
     private Value[] _values = new Value[256];
     private string?[] _decodeErrors = new string?[256];
+    // What the parallel path decodes: a chunk's bytes, or a frame copied into _frameBytes.
+    private ReadOnlyMemory<byte>[] _inputs = new ReadOnlyMemory<byte>[256];
+    private Frame[] _frames = new Frame[256];
+    private byte[] _frameBytes = new byte[64 * 1024];
+    private readonly DecodeHelpers _helpers;
     private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
     private readonly Dictionary<ulong, StreamState> _streams = [];
     private readonly List<ReadOnlyMemory<byte>> _a = new(64);
@@ -22,11 +27,14 @@ internal sealed class SourceDecoder
 
     /// <summary>A decoder for one source connector.</summary>
     /// <remarks>
-    /// With <paramref name="secondCodec"/> (another instance of the same codec), large batches of plain chunks are
-    /// decoded by two threads, half each: decoding is the most expensive step of a source.
+    /// With <paramref name="secondCodec"/> (another instance of the same codec), large batches are decoded by two
+    /// threads: decoding is the most expensive step of a source. The second thread is taken from
+    /// <paramref name="helpers"/>, the runtime's bound on them, so sources together never run more decode threads
+    /// than there are cores (a private bound of one when none is given).
     /// </remarks>
-    public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null)
+    public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null, DecodeHelpers? helpers = null)
     {
+        _helpers = helpers ?? new DecodeHelpers(1);
         _secondCodec = secondCodec;
         _alias = alias;
         SourceId = sourceId;
@@ -47,10 +55,18 @@ internal sealed class SourceDecoder
     /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
     public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)
     {
-        if (_secondCodec is not null && _preprocessors.Count == 0 && batch.Count >= ParallelThreshold && AllPlainData(batch))
+        if (_secondCodec is not null && _codec is not null && batch.Count > 0 && AllPlainData(batch))
         {
-            DecodeInParallel(batch, events, errors);
-            return;
+            if (_preprocessors.Count > 0)
+            {
+                DecodeFramed(batch, events, errors);
+                return;
+            }
+            if (batch.Count >= ParallelThreshold)
+            {
+                DecodePlain(batch, events, errors);
+                return;
+            }
         }
         ulong now = 0;
         for (var i = 0; i < batch.Count; i++)
@@ -98,41 +114,149 @@ internal sealed class SourceDecoder
         return true;
     }
 
-    private void DecodeInParallel(SourceBatch batch, List<Event> events, List<Event> errors)
+    /// <summary>Chunks without preprocessors: each chunk is one event's bytes, decoded in place.</summary>
+    private void DecodePlain(SourceBatch batch, List<Event> events, List<Event> errors)
     {
         var n = batch.Count;
-        if (_values.Length < n)
-        {
-            _values = new Value[n];
-            _decodeErrors = new string?[n];
-        }
-        // The two threads claim chunks from one counter rather than a fixed half each: when the helper starts late
-        // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
-        // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
-        // earlier batch that starts very late finds its own batch done.
-        var shared = new SharedDecode(batch, n);
-        var other = Task.Run(() =>
-        {
-            if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
-        });
-        DecodeShared(_codec!, shared);
-        if (Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
+        EnsureRoom(n);
+        for (var i = 0; i < n; i++) _inputs[i] = batch[i].Data;
+        DecodeInputs(n);
         var now = RuntimeServices.NowNs();
         for (var i = 0; i < n; i++)
         {
             var chunk = batch[i];
+            Emit(i, chunk.StreamId, chunk.PullId, chunk.IngestNs == 0 ? now : chunk.IngestNs, chunk.Meta, chunk.Data, null, events, errors);
+        }
+    }
+
+    /// <summary>
+    /// Chunks through preprocessors (a <c>base64</c> line, a 64 KiB chunk that <c>separate</c> cuts into lines): the
+    /// chains run here in order, since their state is per stream, and what they frame is decoded by two threads. A
+    /// preprocessor's output may alias memory it reuses on its next call, so each frame is copied into one buffer of
+    /// this decoder first (a copy per frame is a small part of decoding it).
+    /// </summary>
+    private void DecodeFramed(SourceBatch batch, List<Event> events, List<Event> errors)
+    {
+        var now = RuntimeServices.NowNs();
+        var frames = 0;
+        var used = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var chunk = batch[i];
             var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
-            if (_decodeErrors[i] is { } error)
+            var stream = Stream(chunk.StreamId);
+            if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
+            _a.Clear();
+            _a.Add(chunk.Data);
+            // A preprocessor's error keeps its place among the frames: it becomes an err event in the same order as
+            // when every chunk is decoded on one thread (its bytes copied: the preprocessor may reuse them).
+            var chain = stream.Chain;
+            for (var k = 0; k < chain.Length && _a.Count > 0; k++)
             {
-                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}", chunk.Data, chunk.Meta));
+                _b.Clear();
+                foreach (var piece in _a)
+                {
+                    if (chain[k].TryProcess(piece, _b, out var error)) continue;
+                    EnsureRoom(frames + 1);
+                    _frames[frames++] = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, null, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", piece.ToArray());
+                }
+                _a.Clear();
+                _a.AddRange(_b);
+            }
+            EnsureRoom(frames + _a.Count);
+            foreach (var piece in _a)
+            {
+                if (_frameBytes.Length < used + piece.Length) Array.Resize(ref _frameBytes, Math.Max(_frameBytes.Length * 2, used + piece.Length));
+                piece.Span.CopyTo(_frameBytes.AsSpan(used));
+                _frames[frames++] = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++, null, default) { Offset = used, Length = piece.Length };
+                used += piece.Length;
+            }
+        }
+        for (var i = 0; i < frames; i++)
+        {
+            _inputs[i] = _frames[i].PreprocessorError is null ? _frameBytes.AsMemory(_frames[i].Offset, _frames[i].Length) : ReadOnlyMemory<byte>.Empty;
+        }
+        // Few frames: the helper would cost more than it saves.
+        DecodeInputs(frames, parallel: frames >= ParallelThreshold, skip: f => _frames[f].PreprocessorError is not null);
+        for (var i = 0; i < frames; i++)
+        {
+            var f = _frames[i];
+            if (f.PreprocessorError is { } error)
+            {
+                errors.Add(ErrorEvent(f.StreamId, f.PullId, f.Ingest, error, f.FailedBytes, f.Meta));
                 _decodeErrors[i] = null;
+                _values[i] = default;
             }
             else
             {
-                events.Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, _values[i], chunk.Meta));
+                Emit(i, f.StreamId, f.PullId, f.Ingest, f.Meta, _inputs[i], f.Number, events, errors);
             }
-            _values[i] = default;
+            _frames[i] = default;
+            _inputs[i] = default;
         }
+    }
+
+    /// <summary>A framed piece of a chunk waiting to be decoded (or a preprocessor's error in its place).</summary>
+    private readonly record struct Frame(ulong StreamId, ulong PullId, ulong Ingest, Value Meta, ulong? Number, string? PreprocessorError, ReadOnlyMemory<byte> FailedBytes)
+    {
+        public int Offset { get; init; }
+
+        public int Length { get; init; }
+    }
+
+    private void EnsureRoom(int n)
+    {
+        if (_values.Length >= n) return;
+        var size = Math.Max(n, _values.Length * 2);
+        Array.Resize(ref _values, size);
+        Array.Resize(ref _decodeErrors, size);
+        Array.Resize(ref _inputs, size);
+        Array.Resize(ref _frames, size);
+    }
+
+    /// <summary>The decoded value (or the codec's error) of input <paramref name="i"/> as an event, and its slot cleared.</summary>
+    private void Emit(int i, ulong streamId, ulong pullId, ulong ingest, Value meta, ReadOnlyMemory<byte> data, ulong? frame, List<Event> events, List<Event> errors)
+    {
+        if (_decodeErrors[i] is { } error)
+        {
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", data, meta, frame));
+            _decodeErrors[i] = null;
+        }
+        else
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, _values[i], meta));
+        }
+        _values[i] = default;
+    }
+
+    /// <summary>
+    /// Decodes <c>_inputs[0..n)</c> into <c>_values</c> / <c>_decodeErrors</c>, on this thread and, when the runtime
+    /// has a helper to spare (<see cref="DecodeHelpers"/>), on a second one.
+    /// </summary>
+    private void DecodeInputs(int n, bool parallel = true, Func<int, bool>? skip = null)
+    {
+        // The two threads claim inputs from one counter rather than a fixed half each: when the helper starts late
+        // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
+        // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
+        // earlier batch that starts very late finds its own batch done.
+        var shared = new SharedDecode(n, skip);
+        Task? other = null;
+        if (parallel && _helpers.TryTake())
+        {
+            other = Task.Run(() =>
+            {
+                try
+                {
+                    if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
+                }
+                finally
+                {
+                    _helpers.Return();
+                }
+            });
+        }
+        DecodeShared(_codec!, shared);
+        if (other is not null && Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
     }
 
     private const int HelperIdle = 0;
@@ -142,24 +266,24 @@ internal sealed class SourceDecoder
 
     private void DecodeShared(ICodec codec, SharedDecode shared)
     {
-        var batch = shared.Batch;
         int from;
         while ((from = Interlocked.Add(ref shared.Next, ChunksPerClaim) - ChunksPerClaim) < shared.Count)
         {
             var to = Math.Min(from + ChunksPerClaim, shared.Count);
             for (var i = from; i < to; i++)
             {
-                if (codec.TryDecode(batch[i].Data, out var value, out var error)) _values[i] = value;
+                if (shared.Skip is not null && shared.Skip(i)) continue;
+                if (codec.TryDecode(_inputs[i], out var value, out var error)) _values[i] = value;
                 else _decodeErrors[i] = error ?? "could not decode";
             }
         }
     }
 
-    /// <summary>One batch decoded by two threads: the next chunk to claim and whether the helper thread runs.</summary>
-    private sealed class SharedDecode(SourceBatch batch, int count)
+    /// <summary>One batch decoded by two threads: the next input to claim and whether the helper thread runs.</summary>
+    private sealed class SharedDecode(int count, Func<int, bool>? skip)
     {
-        public readonly SourceBatch Batch = batch;
         public readonly int Count = count;
+        public readonly Func<int, bool>? Skip = skip;
         public int Next;
         public int Helper;
     }
