@@ -54,6 +54,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
+    // The sink side's credit: one budget shared by every upstream, and by every link of one upstream (a pipeline whose
+    // out and overflow ports both come here is granted the budget once, not once per link).
+    private readonly InputCredits<IActorRef> _inputCredits;
     private readonly HashSet<IActorRef> _ended = [];
     private readonly List<DateTime> _restartTimes = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -222,6 +225,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         _catalog = catalog;
         _services = services;
         _dataPath = dataPath;
+        _inputCredits = new InputCredits<IActorRef>(dataPath.Credits, static (upstream, batches) => upstream.Tell(new Credit(batches)));
         _flow = flow;
         _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type, provider.Value!.Kinds, catalog.PluginOf(spec.Type));
         _pump = new SourcePump(dataPath.BatchSize, this);
@@ -337,7 +341,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Receive<LinkInput>(l =>
         {
             _upstreams.Add(l.Upstream);
-            l.Upstream.Tell(new Credit(_dataPath.Credits));
+            _inputCredits.Link(l.Upstream);
         });
         Receive<Credit>(c =>
         {
@@ -355,6 +359,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Receive<EndOfStream>(_ =>
         {
             _ended.Add(Sender);
+            _inputCredits.Ended(Sender);
             CheckSinkEnd();
         });
         Receive<PluginProxy.Delivered>(OnDelivered);
@@ -844,10 +849,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             RejectBatch(batch);
             return;
         }
+        _inputCredits.Received(Sender);
         _metrics.EventsIn += batch.Events.Length;
         if (_payloads is not null)
         {
-            if (!_payloads.Stage(batch.Events, batch.Weights, Sender)) Sender.Tell(new Credit(1));
+            if (!_payloads.Stage(batch.Events, batch.Weights, Sender)) _inputCredits.Released(Sender);
             ScheduleFlush();
             TryDeliver();
             return;
@@ -860,8 +866,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void RejectBatch(EventBatch batch)
     {
         _metrics.EventsIn += batch.Events.Length;
+        _inputCredits.Received(Sender);
         _acks.Failed(batch.Events, batch.Weights, _lastError ?? "connector failed");
-        Sender.Tell(new Credit(1));
+        _inputCredits.Released(Sender);
     }
 
     /// <summary>
@@ -919,9 +926,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch));
     }
 
-    private static void ReturnCredits(OutboxBatch<IActorRef> batch)
+    private void ReturnCredits(OutboxBatch<IActorRef> batch)
     {
-        foreach (var upstream in batch.CreditTo) upstream.Tell(new Credit(1));
+        foreach (var upstream in batch.CreditTo) _inputCredits.Released(upstream);
     }
 
     private void OnDelivered(PluginProxy.Delivered m)
