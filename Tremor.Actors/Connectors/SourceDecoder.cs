@@ -11,8 +11,15 @@ internal sealed class SourceDecoder
 {
     private readonly ICodec? _codec;
     private readonly ICodec? _secondCodec;
+    // The frames of the pull being decoded, and what each decoded to (indexed alike; kept between pulls).
+    private ReadOnlyMemory<byte>[] _frames = new ReadOnlyMemory<byte>[256];
     private Value[] _values = new Value[256];
     private string?[] _decodeErrors = new string?[256];
+    private int _frameCount;
+    private readonly List<Work> _work = new(256);
+    // Frames a preprocessor made in memory of its own, copied until the pull is decoded.
+    private byte[] _kept = [];
+    private int _keptUsed;
     private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
     private readonly Dictionary<ulong, StreamState> _streams = [];
     private readonly List<ReadOnlyMemory<byte>> _a = new(64);
@@ -22,8 +29,8 @@ internal sealed class SourceDecoder
 
     /// <summary>A decoder for one source connector.</summary>
     /// <remarks>
-    /// With <paramref name="secondCodec"/> (another instance of the same codec), large batches of plain chunks are
-    /// decoded by two threads, half each: decoding is the most expensive step of a source.
+    /// With <paramref name="secondCodec"/> (another instance of the same codec), a pull that brought many frames is
+    /// decoded by two threads: decoding is the most expensive step of a source.
     /// </remarks>
     public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null)
     {
@@ -45,20 +52,22 @@ internal sealed class SourceDecoder
     public readonly record struct UnfinishedFrame(ulong StreamId, long Bytes);
 
     /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
+    /// <remarks>
+    /// Two passes: the preprocessors (cheap, stateful per stream, so in order on this thread) cut the chunks into
+    /// frames, then the codec decodes the frames, on two threads when there are many (decoding is the most expensive
+    /// step of a source: a tcp_server's lines would otherwise all be decoded on this one thread). Events and errors
+    /// come out in the order of the chunks either way.
+    /// </remarks>
     public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)
     {
-        if (_secondCodec is not null && _preprocessors.Count == 0 && batch.Count >= ParallelThreshold && AllPlainData(batch))
-        {
-            DecodeInParallel(batch, events, errors);
-            return;
-        }
+        Begin();
         ulong now = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var chunk = batch[i];
             if (chunk.IsStreamEnd)
             {
-                FinishStream(chunk.StreamId, events, errors);
+                FinishStream(chunk.StreamId);
                 continue;
             }
             var ingest = chunk.IngestNs;
@@ -69,70 +78,152 @@ internal sealed class SourceDecoder
             }
             if (chunk.IsStructured || _codec is null && _preprocessors.Count == 0 && chunk.Data.IsEmpty)
             {
-                (chunk.IsError ? errors : events).Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, chunk.Structured, chunk.Meta));
+                _work.Add(new Work(chunk.IsError ? WorkKind.StructuredError : WorkKind.Structured, chunk.StreamId, chunk.PullId, ingest, chunk.Meta) { Structured = chunk.Structured });
                 continue;
             }
             if (_preprocessors.Count == 0)
             {
-                DecodeOne(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
+                AddFrame(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, frame: null);
                 continue;
             }
             var stream = Stream(chunk.StreamId);
             if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
             _a.Clear();
             _a.Add(chunk.Data);
-            if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors, stream.Frames++);
+            if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, chunk.Data)) continue;
+            // A frame that is a slice of the pulled chunk stays valid until the next pull; one in memory a
+            // preprocessor owns is only promised until its next call, so it is copied before the next chunk runs.
+            foreach (var piece in _a) AddFrame(Keep(piece, chunk.Data), chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++);
         }
+        Complete(events, errors);
     }
 
     private const int ParallelThreshold = 64;
 
-    private static bool AllPlainData(SourceBatch batch)
+    /// <summary>What one item of a pull becomes, in the pull's order: a frame to decode, an event as it is, or an error.</summary>
+    private enum WorkKind : byte
     {
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var c = batch[i];
-            if (c.IsStructured || c.IsStreamEnd) return false;
-        }
-        return true;
+        Frame,
+        Structured,
+        StructuredError,
+        PreprocessorError,
     }
 
-    private void DecodeInParallel(SourceBatch batch, List<Event> events, List<Event> errors)
+    /// <summary>One item of a pull between the passes (<see cref="Input"/> indexes the frames to decode).</summary>
+    private readonly record struct Work(WorkKind Kind, ulong StreamId, ulong PullId, ulong Ingest, Value Meta)
     {
-        var n = batch.Count;
-        if (_values.Length < n)
+        public Value Structured { get; init; }
+        public int Input { get; init; }
+        public ulong? Frame { get; init; }
+        public string? Message { get; init; }
+        public ReadOnlyMemory<byte> Raw { get; init; }
+    }
+
+    private void Begin()
+    {
+        _work.Clear();
+        _frameCount = 0;
+        _keptUsed = 0;
+    }
+
+    private void AddFrame(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, ulong? frame)
+    {
+        if (_frameCount == _frames.Length)
         {
-            _values = new Value[n];
-            _decodeErrors = new string?[n];
+            Array.Resize(ref _frames, _frames.Length * 2);
+            Array.Resize(ref _values, _frames.Length);
+            Array.Resize(ref _decodeErrors, _frames.Length);
         }
-        // The two threads claim chunks from one counter rather than a fixed half each: when the helper starts late
+        _frames[_frameCount] = data;
+        _work.Add(new Work(WorkKind.Frame, streamId, pullId, ingest, meta) { Input = _frameCount++, Frame = frame, Raw = data });
+    }
+
+    /// <summary>
+    /// <paramref name="piece"/> itself when it lies inside <paramref name="pulled"/> (the source keeps that until the
+    /// next pull), else a copy in this decoder's own block, valid until the next <see cref="Begin"/>.
+    /// </summary>
+    private ReadOnlyMemory<byte> Keep(ReadOnlyMemory<byte> piece, ReadOnlyMemory<byte> pulled)
+    {
+        if (piece.IsEmpty || pulled.Span.Overlaps(piece.Span, out var offset) && offset >= 0 && offset + piece.Length <= pulled.Length) return piece;
+        if (_kept.Length - _keptUsed < piece.Length)
+        {
+            // The old block stays alive as long as frames of this pull point into it.
+            _kept = new byte[Math.Max(KeptBlockSize, piece.Length)];
+            _keptUsed = 0;
+        }
+        var copy = _kept.AsMemory(_keptUsed, piece.Length);
+        piece.Span.CopyTo(copy.Span);
+        _keptUsed += piece.Length;
+        return copy;
+    }
+
+    private const int KeptBlockSize = 64 * 1024;
+
+    /// <summary>Decodes the frames the first pass collected, then emits everything in order.</summary>
+    private void Complete(List<Event> events, List<Event> errors)
+    {
+        if (_codec is not null && _frameCount > 0)
+        {
+            if (_secondCodec is not null && _frameCount >= ParallelThreshold) DecodeInParallel(_frameCount);
+            else DecodeRange(_codec, 0, _frameCount);
+        }
+        foreach (var w in _work)
+        {
+            switch (w.Kind)
+            {
+                case WorkKind.Structured:
+                    events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, w.Structured, w.Meta));
+                    break;
+                case WorkKind.StructuredError:
+                    errors.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, w.Structured, w.Meta));
+                    break;
+                case WorkKind.PreprocessorError:
+                    errors.Add(ErrorEvent(w.StreamId, w.PullId, w.Ingest, w.Message!, w.Raw, w.Meta));
+                    break;
+                default:
+                    if (_codec is null)
+                    {
+                        events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, Value.From(w.Raw.ToArray()), w.Meta));
+                    }
+                    else if (_decodeErrors[w.Input] is { } error)
+                    {
+                        errors.Add(ErrorEvent(w.StreamId, w.PullId, w.Ingest, $"codec: {error}", w.Raw, w.Meta, w.Frame));
+                        _decodeErrors[w.Input] = null;
+                    }
+                    else
+                    {
+                        events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, _values[w.Input], w.Meta));
+                    }
+                    _values[w.Input] = default;
+                    _frames[w.Input] = default;
+                    break;
+            }
+        }
+        _work.Clear();
+    }
+
+    private void DecodeRange(ICodec codec, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            if (codec.TryDecode(_frames[i], out var value, out var error)) _values[i] = value;
+            else _decodeErrors[i] = error ?? "could not decode";
+        }
+    }
+
+    private void DecodeInParallel(int n)
+    {
+        // The two threads claim frames from one counter rather than a fixed half each: when the helper starts late
         // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
         // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
         // earlier batch that starts very late finds its own batch done.
-        var shared = new SharedDecode(batch, n);
+        var shared = new SharedDecode(n);
         var other = Task.Run(() =>
         {
             if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
         });
         DecodeShared(_codec!, shared);
         if (Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
-        var now = RuntimeServices.NowNs();
-        for (var i = 0; i < n; i++)
-        {
-            var chunk = batch[i];
-            var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
-            if (_decodeErrors[i] is { } error)
-            {
-                errors.Add(ErrorEvent(chunk.StreamId, chunk.PullId, ingest, $"codec: {error}", chunk.Data, chunk.Meta));
-                _decodeErrors[i] = null;
-            }
-            else
-            {
-                events.Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, _values[i], chunk.Meta));
-            }
-            _values[i] = default;
-        }
     }
 
     private const int HelperIdle = 0;
@@ -142,23 +233,16 @@ internal sealed class SourceDecoder
 
     private void DecodeShared(ICodec codec, SharedDecode shared)
     {
-        var batch = shared.Batch;
         int from;
         while ((from = Interlocked.Add(ref shared.Next, ChunksPerClaim) - ChunksPerClaim) < shared.Count)
         {
-            var to = Math.Min(from + ChunksPerClaim, shared.Count);
-            for (var i = from; i < to; i++)
-            {
-                if (codec.TryDecode(batch[i].Data, out var value, out var error)) _values[i] = value;
-                else _decodeErrors[i] = error ?? "could not decode";
-            }
+            DecodeRange(codec, from, Math.Min(from + ChunksPerClaim, shared.Count));
         }
     }
 
-    /// <summary>One batch decoded by two threads: the next chunk to claim and whether the helper thread runs.</summary>
-    private sealed class SharedDecode(SourceBatch batch, int count)
+    /// <summary>One batch decoded by two threads: the next frame to claim and whether the helper thread runs.</summary>
+    private sealed class SharedDecode(int count)
     {
-        public readonly SourceBatch Batch = batch;
         public readonly int Count = count;
         public int Next;
         public int Helper;
@@ -167,7 +251,9 @@ internal sealed class SourceDecoder
     /// <summary>Flushes every stream's preprocessors: the source finished, its data is complete.</summary>
     public void FinishAll(List<Event> events, List<Event> errors)
     {
-        foreach (var stream in _streams.Keys.ToList()) FinishStream(stream, events, errors);
+        Begin();
+        foreach (var stream in _streams.Keys.ToList()) FinishStream(stream);
+        Complete(events, errors);
     }
 
     /// <summary>
@@ -194,7 +280,7 @@ internal sealed class SourceDecoder
         return dropped ?? (IReadOnlyList<UnfinishedFrame>)[];
     }
 
-    private void FinishStream(ulong streamId, List<Event> events, List<Event> errors)
+    private void FinishStream(ulong streamId)
     {
         if (!_streams.Remove(streamId, out var stream)) return;
         var chain = stream.Chain;
@@ -205,12 +291,12 @@ internal sealed class SourceDecoder
             _a.Clear();
             chain[k].Finish(_a);
             if (_a.Count == 0) continue;
-            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, stream.Meta, events, errors, stream.Frames++);
+            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, default)) continue;
+            foreach (var piece in _a) AddFrame(Keep(piece, default), streamId, ulong.MaxValue, now, stream.Meta, stream.Frames++);
         }
     }
 
-    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> errors)
+    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, Value meta, ReadOnlyMemory<byte> pulled)
     {
         for (var k = from; k < chain.Length; k++)
         {
@@ -219,7 +305,11 @@ internal sealed class SourceDecoder
             {
                 if (!chain[k].TryProcess(piece, _b, out var error))
                 {
-                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", piece, meta));
+                    _work.Add(new Work(WorkKind.PreprocessorError, streamId, pullId, ingest, meta)
+                    {
+                        Message = $"preprocessor '{_preprocessors[k].Factory.Name}': {error}",
+                        Raw = Keep(piece, pulled),
+                    });
                 }
             }
             _a.Clear();
@@ -227,23 +317,6 @@ internal sealed class SourceDecoder
             if (_a.Count == 0) return false;
         }
         return true;
-    }
-
-    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors, ulong? frame = null)
-    {
-        if (_codec is null)
-        {
-            events.Add(NewEvent(streamId, pullId, ingest, Value.From(data.ToArray()), meta));
-            return;
-        }
-        if (_codec.TryDecode(data, out var value, out var error))
-        {
-            events.Add(NewEvent(streamId, pullId, ingest, value, meta));
-        }
-        else
-        {
-            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", data, meta, frame));
-        }
     }
 
     private StreamState Stream(ulong streamId)
