@@ -36,11 +36,12 @@ public enum ConnectorState
 /// (<see cref="ConnectorState"/>, what the status reports and what tells the pump whether it may pull). What is not
 /// lifecycle lives in plain classes it drives: the <see cref="SourcePump"/> (pulls while every downstream grants
 /// credit, keeps what waits for credit), the <see cref="SinkOutbox{TUpstream}"/> (one batch in the plugin at a time,
-/// kept until the plugin answers, retried, coalesced, bisected) and the <see cref="AckRouter"/> (acks and fails to
-/// transactional sources, and to its own source plugin). It supervises its plugin proxy with exponential backoff and a
-/// restart limit.
+/// kept until the plugin answers, retried, coalesced, bisected), the <see cref="PayloadDelivery{TUpstream}"/> (payloads
+/// that are not one per event, and what their answers settle), the <see cref="HotSwap{TRequester}"/> (the steps of a
+/// plugin swap) and the <see cref="AckRouter"/> (acks and fails to transactional sources, and to its own source
+/// plugin). It supervises its plugin proxy with exponential backoff and a restart limit.
 /// </summary>
-public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAckRoutes
+public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAckRoutes, ISwapSteps, IPayloadSettlements
 {
     private readonly ConnectorSpec _spec;
     // A box, not the factory: Props keep their arguments for the actor's life, and a hot swap must not keep the old
@@ -68,6 +69,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private ConnectorState _state = ConnectorState.Initializing;
     private SourceDecoder? _decoder; // the source side: null when the connector has none (or is not started)
     private SinkEncoder? _encoder; // the sink side: null when the connector has none (or is not started)
+    private PayloadDelivery<IActorRef>? _payloads; // with postprocessors that hold or cut events: what the payload ledger settles
     private SinkEnd _sinkEnd = SinkEnd.Open;
     private IActorRef? _proxy;
     private uint _sourceId;
@@ -83,7 +85,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private bool _breakerOpenUpstream; // what this connector last told its upstreams (lost peer or full sink)
     private bool _drainRequested; // asked while no instance could drain (waiting, restarting, swapping): drained once running
     private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
-    private PendingSwap? _swap;
+    private HotSwap<IActorRef>? _swap;
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     internal sealed record Start;
@@ -425,6 +427,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             var codec = _catalog.Codec(sinkCodec.Name, $"{_spec.Path}.codec").Create(sinkCodec.Config);
             var post = _spec.Postprocessors.Select((p, i) => (_catalog.Postprocessor(p.Name, $"{_spec.Path}.postprocessors[{i}]"), p.Config)).ToList();
             _encoder = new SinkEncoder(codec, post, streamMeta: Factory.SinkStreamMeta);
+            if (_encoder.Ledger is not null) _payloads = new PayloadDelivery<IActorRef>(_encoder, _outbox, this);
         }
         else
         {
@@ -689,13 +692,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             _acks.Failed(batch.Events, batch.Weights, reason);
             ReturnCredits(batch);
         }
-        if (_encoder?.Ledger is { } ledger)
-        {
-            // Events the postprocessors held or that were in payloads not delivered: failed back too.
-            var settled = new List<(Event Event, long Weight, string? Error)>();
-            ledger.Abandon(reason, settled);
-            ApplySettled(settled);
-        }
+        // Events the postprocessors held or that were in payloads not delivered: failed back too.
+        _payloads?.Abandon(reason);
         _pump.Finish();
         CheckSinkEnd();
     }
@@ -847,9 +845,11 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             return;
         }
         _metrics.EventsIn += batch.Events.Length;
-        if (_encoder.Ledger is not null)
+        if (_payloads is not null)
         {
-            Stage(batch.Events, batch.Weights, Sender);
+            if (!_payloads.Stage(batch.Events, batch.Weights, Sender)) Sender.Tell(new Credit(1));
+            ScheduleFlush();
+            TryDeliver();
             return;
         }
         _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false));
@@ -865,75 +865,29 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     }
 
     /// <summary>
-    /// With postprocessors that hold events or cut them into several payloads, a batch is encoded once, on arrival,
-    /// into payloads kept for retries; its upstream gets its credit back once those were answered (at once when all
-    /// is held), while the events themselves (and their ack weights) are settled through the encoder's ledger.
-    /// </summary>
-    private void Stage(Event[] events, long[]? weights, IActorRef upstream)
-    {
-        var failed = new List<(Event Event, long Weight, string Reason)>();
-        var settled = new List<(Event Event, long Weight, string? Error)>();
-        var payloads = _encoder!.Stage(events, weights, failed, settled);
-        foreach (var (e, weight, reason) in failed)
-        {
-            _metrics.Errors++;
-            _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
-            _acks.Failed([e], [weight], reason);
-        }
-        ApplySettled(settled);
-        if (payloads.Count == 0) upstream.Tell(new Credit(1));
-        else _outbox.Add(new OutboxBatch<IActorRef>([upstream], [], null, bisecting: false, payloads));
-        ScheduleFlush();
-        TryDeliver();
-    }
-
-    /// <summary>
     /// A source stream ended (a server's connection closed): the sink stream of the same number ends with it, so what
     /// its postprocessors hold goes out now (or is failed by the sink when the peer is gone) and its state is dropped.
     /// </summary>
     private void EndSinkStreams(ulong[] ended)
     {
-        if (_encoder?.Ledger is null || _sinkEnd != SinkEnd.Open || _state == ConnectorState.Failed) return;
-        var settled = new List<(Event Event, long Weight, string? Error)>();
-        foreach (var stream in ended)
-        {
-            var payloads = _encoder.EndStream(Value.From(stream), settled);
-            if (payloads.Count > 0) _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
-        }
-        ApplySettled(settled);
+        if (_payloads is null || _sinkEnd != SinkEnd.Open || _state == ConnectorState.Failed) return;
+        _payloads.EndStreams(ended);
         ScheduleFlush();
         TryDeliver();
     }
 
     private void ScheduleFlush()
     {
-        if (_encoder?.FlushDueIn is { } due) Timers.StartSingleTimer("flush-held", FlushHeld.Instance, due);
+        if (_payloads?.FlushDueIn is { } due) Timers.StartSingleTimer("flush-held", FlushHeld.Instance, due);
         else Timers.Cancel("flush-held");
     }
 
     private void OnFlushHeld()
     {
-        if (_encoder?.Ledger is null || _sinkEnd != SinkEnd.Open) return;
-        var settled = new List<(Event Event, long Weight, string? Error)>();
-        var payloads = _encoder.Flush(endOfStream: false, settled);
-        ApplySettled(settled);
-        if (payloads.Count > 0) _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
+        if (_payloads is null || _sinkEnd != SinkEnd.Open) return;
+        _payloads.Flush(endOfStream: false);
         ScheduleFlush();
         TryDeliver();
-    }
-
-    /// <summary>Events the ledger settled: acked back when every payload that carried them was delivered, failed back otherwise.</summary>
-    private void ApplySettled(List<(Event Event, long Weight, string? Error)> settled)
-    {
-        if (settled.Count == 0) return;
-        var acked = settled.Where(s => s.Error is null).ToArray();
-        _acks.Acked(acked.Select(s => s.Event).ToArray(), acked.Select(s => s.Weight).ToArray());
-        foreach (var group in settled.Where(s => s.Error is not null).GroupBy(s => s.Error!, StringComparer.Ordinal))
-        {
-            var events = group.ToArray();
-            _metrics.Errors += events.Length;
-            _acks.Failed(events.Select(s => s.Event).ToArray(), events.Select(s => s.Weight).ToArray(), group.Key);
-        }
     }
 
     private void TryDeliver()
@@ -1022,47 +976,58 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         var failed = new HashSet<Event>(ReferenceEqualityComparer.Instance);
         foreach (var (e, reason) in answered.EncodeFailures)
         {
-            _metrics.Errors++;
-            _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
             var at = Array.IndexOf(answered.Events, e);
-            _acks.Failed([e], weights is null || at < 0 ? null : [weights[at]], reason);
+            EncodeFailed(e, weights is null || at < 0 ? null : [weights[at]], reason);
             failed.Add(e);
         }
         var kept = Enumerable.Range(0, answered.Events.Length).Where(i => !failed.Contains(answered.Events[i])).ToArray();
         return (kept.Select(i => answered.Events[i]).ToArray(), weights is null ? null : kept.Select(i => weights[i]).ToArray());
     }
 
+    private void EncodeFailed(Event e, long[]? weight, string reason)
+    {
+        _metrics.Errors++;
+        _log.Warning("{0}: event {1} could not be encoded: {2}", _spec.Alias, e.Id, reason);
+        _acks.Failed([e], weight, reason);
+    }
+
     /// <summary>The sink answered a batch of payloads: the ledger says which events that settles.</summary>
     private void Answered(SinkBatch payloads, SinkReply reply)
     {
-        var settled = new List<(Event Event, long Weight, string? Error)>();
         var ids = payloads.Events.Select(p => p.Id);
         switch (reply.Status)
         {
             case SinkStatus.Ack:
-                _encoder!.Ledger!.Answer(ids, null, settled);
+                _payloads!.Answered(ids, null);
                 break;
             case SinkStatus.Fail:
                 _lastError = reply.Error;
-                _encoder!.Ledger!.Answer(ids, reply.Error ?? "the sink failed the batch", settled);
+                _payloads!.Answered(ids, reply.Error ?? "the sink failed the batch");
                 break;
             case SinkStatus.Pending:
                 _acks.PendingPayloads(payloads.Count);
                 break;
         }
-        ApplySettled(settled);
     }
+
+    void IPayloadSettlements.Acked(Event[] events, long[] weights) => _acks.Acked(events, weights);
+
+    void IPayloadSettlements.Failed(Event[] events, long[] weights, string reason)
+    {
+        _metrics.Errors += events.Length;
+        _acks.Failed(events, weights, reason);
+    }
+
+    void IPayloadSettlements.EncodeFailed(Event e, long weight, string reason) => EncodeFailed(e, [weight], reason);
 
     /// <summary>An asynchronous sink answered for events (or payloads) through the host.</summary>
     private void Settle(EventId[] ids, string? error)
     {
-        if (_encoder?.Ledger is { } ledger)
+        if (_payloads is not null)
         {
             // Payload ids: the ledger knows the events (and their ack weights) behind them.
             _acks.PayloadsSettled(ids.Length);
-            var settled = new List<(Event Event, long Weight, string? Error)>();
-            ledger.Answer(ids, error, settled);
-            ApplySettled(settled);
+            _payloads.Answered(ids, error);
         }
         else
         {
@@ -1082,17 +1047,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             return;
         }
         if (_proxy is null) return; // restarting: checked again once running
-        if (_encoder.Ledger is not null && _sinkEnd == SinkEnd.Open)
+        if (_payloads is not null && _sinkEnd == SinkEnd.Open)
         {
             // The end of the stream: what the postprocessors hold (and a stream's trailer) goes out before the sink ends.
             _sinkEnd = SinkEnd.Flushed;
             Timers.Cancel("flush-held");
-            var settled = new List<(Event Event, long Weight, string? Error)>();
-            var payloads = _encoder.Flush(endOfStream: true, settled);
-            ApplySettled(settled);
-            if (payloads.Count > 0)
+            if (_payloads.Flush(endOfStream: true))
             {
-                _outbox.Add(new OutboxBatch<IActorRef>([], [], null, bisecting: false, payloads));
                 TryDeliver();
                 return;
             }
@@ -1132,10 +1093,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     {
         var reason = $"a payload ({payload.Events[0].Payload.Length} bytes) kills the plugin ({_lastError}); quarantined";
         _log.Error("{0}: {1}", _spec.Alias, reason);
-        var settled = new List<(Event Event, long Weight, string? Error)>();
-        _encoder!.Ledger!.Answer([payload.Events[0].Id], reason, settled);
-        ApplySettled(settled);
-        foreach (var (e, _, error) in settled)
+        foreach (var (e, _, error) in _payloads!.Answered([payload.Events[0].Id], reason))
         {
             if (error is not null) ToErr(e, error);
         }
@@ -1162,61 +1120,46 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     private void BeginSwap(ReplaceInstance m)
     {
-        _swap = new PendingSwap(m.Factory, Sender);
+        _swap = new HotSwap<IActorRef>(m.Factory, Sender, this);
         if (_state == ConnectorState.Paused) _resumePaused = true;
         Timers.Cancel("reconnect");
         if (_pump.Pulling) _pump.CancelPull();
         _log.Info("{0}: replacing the plugin instance by one of the new version", _spec.Alias);
         Transition(ConnectorState.Swapping, Swapping, "replacing the plugin instance by one of the new version");
         Timers.StartSingleTimer("swap", SwapTimedOut.Instance, _dataPath.DrainTimeout);
-        // Queued behind the call the instance is in: its answer (a pull, a delivered batch) comes back first.
-        _proxy!.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+        _swap.Begin();
     }
 
     /// <summary>
-    /// A hot swap, driven by the old instance's answers (they arrive in the order the requests went out): drain hook,
-    /// then what the source already accepted and the decoder's buffered bytes, then the sink's end hook, then the
-    /// instance is stopped and disposed and one of the new version connects. Nothing new is pulled or delivered
-    /// meanwhile; batches that arrive wait in the outbox for the new instance.
+    /// A hot swap: the old instance's answers drive its steps (<see cref="HotSwap{TRequester}"/>), then one of the new
+    /// version connects. Nothing new is pulled or delivered meanwhile; batches that arrive wait in the outbox for the
+    /// new instance.
     /// </summary>
     private void Swapping()
     {
         Receive<PluginProxy.HookDone>(m =>
         {
-            if (m.Kind == PluginProxy.HookKind.Drain && _swap!.Step == SwapStep.DrainHook) HandOverSource();
-            else if (m.Kind == PluginProxy.HookKind.SinkEnd && _swap!.Step == SwapStep.SinkEnd) RetireInstance();
-            else OnHookDone(m);
+            if (!_swap!.HookDone(m.Kind)) OnHookDone(m);
         });
         Receive<PluginProxy.Pulled>(m =>
         {
-            var step = _swap!.Step;
-            // A drained source's Finished (a server that stopped reading answers it once its queue is empty) ends
-            // the old instance's hand-over, not the source: the new instance goes on.
-            var handedOver = step == SwapStep.Pulling && m.Status == PullStatus.Finished;
-            OnPulled(handedOver ? m with { Status = PullStatus.Data } : m);
-            if (step == SwapStep.Pulling)
-            {
-                if (!_pump.Finished && !handedOver && (m.Events.Length > 0 || m.Errors.Length > 0)) _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
-                else FlushForSwap();
-            }
+            var swap = _swap!;
+            var status = swap.SourceSees(m.Status);
+            OnPulled(status == m.Status ? m : m with { Status = status });
+            swap.Pulled(m.Status, m.Events.Length > 0 || m.Errors.Length > 0);
         });
         Receive<PluginProxy.SourceStopped>(m =>
         {
             // The old instance's streams end here, not the source: the new instance goes on.
             LogUnfinished(m);
-            if (_swap!.Step == SwapStep.Flushing) EndSinkForSwap();
+            _swap!.SourceStopped();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_proxy), _ => StartSwappedInstance());
-        Receive<ReplaceInstance>(m =>
-        {
-            // A newer version while swapping: the newest one is created.
-            _swap!.Factory = m.Factory;
-            _swap.ReplyTo.Add(Sender);
-        });
+        Receive<ReplaceInstance>(m => _swap!.Newer(m.Factory, Sender));
         Receive<SwapTimedOut>(_ =>
         {
             _log.Warning("{0}: the old plugin instance did not hand over within {1}s; stopping it (a batch it holds is delivered again by the new one)", _spec.Alias, _dataPath.DrainTimeout.TotalSeconds);
-            RetireInstance();
+            _swap!.TimedOut();
         });
         Receive<Pause>(_ => _resumePaused = true);
         Receive<Resume>(_ => _resumePaused = false);
@@ -1224,52 +1167,22 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Common();
     }
 
-    private void HandOverSource()
-    {
-        if (_decoder is null || _pump.Finished)
-        {
-            EndSinkForSwap();
-            return;
-        }
-        if (_pump.PullsWhileDraining)
-        {
-            // What the source already accepted (reads queued from open connections) is delivered, as at a drain.
-            _swap!.Step = SwapStep.Pulling;
-            _proxy!.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
-            return;
-        }
-        FlushForSwap();
-    }
+    bool ISwapSteps.SourceDone => _decoder is null || _pump.Finished;
 
-    private void FlushForSwap()
-    {
-        if (_pump.Finished)
-        {
-            EndSinkForSwap();
-            return;
-        }
-        // The old instance's streams end here: a partial line must not be glued to what the new instance reads. As at
-        // a drain, it is the start of a line whose rest the old instance did not read: dropped, not decoded.
-        _swap!.Step = SwapStep.Flushing;
-        _proxy!.Tell(PluginProxy.StopSource.Instance);
-    }
+    bool ISwapSteps.PullsWhileDraining => _pump.PullsWhileDraining;
 
-    private void EndSinkForSwap()
-    {
-        if (_encoder is null || _sinkEnd is SinkEnd.Ending or SinkEnd.Ended or SinkEnd.Drained)
-        {
-            RetireInstance();
-            return;
-        }
-        // A sink flushes what it buffered and settles what it acknowledged asynchronously before it is disposed.
-        _swap!.Step = SwapStep.SinkEnd;
-        _proxy!.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
-    }
+    bool ISwapSteps.SinkDone => _encoder is null || _sinkEnd is SinkEnd.Ending or SinkEnd.Ended or SinkEnd.Drained;
 
-    private void RetireInstance()
+    void ISwapSteps.DrainHook() => _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.Drain));
+
+    void ISwapSteps.Pull() => _proxy?.Tell(new PluginProxy.Pull(_dataPath.BatchSize, CancellationToken.None));
+
+    void ISwapSteps.StopSource() => _proxy?.Tell(PluginProxy.StopSource.Instance);
+
+    void ISwapSteps.EndSink() => _proxy?.Tell(new PluginProxy.Hook(PluginProxy.HookKind.SinkEnd));
+
+    void ISwapSteps.Retire()
     {
-        if (_swap!.Step == SwapStep.Retiring) return;
-        _swap.Step = SwapStep.Retiring;
         // Its PostStop stops and disposes the instance; Terminated follows.
         if (_proxy is not null) Context.Stop(_proxy);
     }
@@ -1286,24 +1199,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         foreach (var requester in swap.ReplyTo) requester.Tell(new InstanceReplaced(_spec.Alias));
         _log.Info("{0}: old plugin instance stopped; starting one of the new version once it is disposed", _spec.Alias);
         StartInstance();
-    }
-
-    private enum SwapStep
-    {
-        DrainHook,
-        Pulling,
-        Flushing,
-        SinkEnd,
-        Retiring,
-    }
-
-    private sealed class PendingSwap(IConnectorFactory factory, IActorRef requester)
-    {
-        public IConnectorFactory Factory { get; set; } = factory;
-
-        public List<IActorRef> ReplyTo { get; } = [requester];
-
-        public SwapStep Step { get; set; } = SwapStep.DrainHook;
     }
 
     /// <inheritdoc />
@@ -1324,7 +1219,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void ReportTally()
     {
         // With a payload ledger, what the sink holds is what the ledger has not settled (the outbox holds payloads).
-        var sinkHeld = _encoder?.Ledger is { } ledger ? ledger.Unsettled : _outbox.HeldEvents + Math.Max(0, _acks.PendingAsync);
+        var sinkHeld = _payloads is { } payloads ? payloads.Unsettled : _outbox.HeldEvents + Math.Max(0, _acks.PendingAsync);
         var held = sinkHeld + _pump.WaitingEvents; // pulled, waiting for credit downstream
         _services.Ledger.Report(Self, new Flows.DeliveryTally(_spec.Alias, _metrics.EventsOut, _metrics.EventsIn, _acks.Delivered, _acks.Lost, _metrics.Dropped - _rejectedUnlinked, held, _acks.FailedBack));
     }

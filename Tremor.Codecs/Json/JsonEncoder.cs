@@ -158,9 +158,9 @@ internal static class JsonEncoder
                     var record = value.AsRecord()!;
                     var keys = record.KeySpan;
                     var values = record.ValueSpan;
-                    if (record.SharedKeys is { } shared && KeyFragments.For(shared) is { } fragments)
+                    if (record.SharedKeys is { } shared && EncodedKeys<JsonKeys>.For(shared) is { } encoded)
                     {
-                        WriteFields(ref writer, fragments, values);
+                        WriteFields(ref writer, encoded, values);
                         break;
                     }
                     writer.WriteByte((byte)'{');
@@ -178,10 +178,10 @@ internal static class JsonEncoder
     }
 
     /// <summary>A record whose keys are pre-encoded: <c>{"k0":</c>, then <c>,"k1":</c> ... from one array.</summary>
-    private static void WriteFields(ref Utf8Output writer, KeyFragments fragments, ReadOnlySpan<Value> values)
+    private static void WriteFields(ref Utf8Output writer, EncodedKeys<JsonKeys> encoded, ReadOnlySpan<Value> values)
     {
-        var bytes = fragments.Bytes;
-        var ends = fragments.Ends;
+        var bytes = encoded.Bytes;
+        var ends = encoded.Ends;
         var start = 0;
         for (var i = 0; i < values.Length; i++)
         {
@@ -192,71 +192,16 @@ internal static class JsonEncoder
         writer.WriteByte((byte)'}');
     }
 
-    /// <summary>
-    /// The encoded keys of a shared keys array (records of one shape, see <c>ValueRecord.SharedKeys</c>): <c>{"a":</c>,
-    /// <c>,"b":</c>, ... back to back. Built the second time an array is seen in a row of lookups, so a stream of ever
-    /// new shapes costs a reference compare per record and no allocation; a few per thread, replaced round robin.
-    /// </summary>
-    private sealed class KeyFragments
+    /// <summary>A record's keys as JSON: <c>{"a":</c>, <c>,"b":</c>, ... (the object's opening brace with its first key).</summary>
+    private readonly struct JsonKeys : IKeyFormat
     {
-        private const int Entries = 4;
-
-        [ThreadStatic]
-        private static Cache? t_cache;
-
-        private KeyFragments(string[] keys, byte[] bytes, int[] ends)
+        public static void WriteKey(ArrayBufferWriter<byte> buffer, string key, int index)
         {
-            Keys = keys;
-            Bytes = bytes;
-            Ends = ends;
-        }
-
-        public string[] Keys { get; }
-
-        public byte[] Bytes { get; }
-
-        public int[] Ends { get; }
-
-        public static KeyFragments? For(string[] keys)
-        {
-            var cache = t_cache ??= new Cache();
-            foreach (var entry in cache.Entries)
-            {
-                if (entry is not null && ReferenceEquals(entry.Keys, keys)) return entry;
-            }
-            if (!ReferenceEquals(cache.Candidate, keys))
-            {
-                cache.Candidate = keys;
-                return null;
-            }
-            var built = Build(keys);
-            cache.Entries[cache.Next] = built;
-            cache.Next = (cache.Next + 1) % Entries;
-            cache.Candidate = null;
-            return built;
-        }
-
-        private static KeyFragments Build(string[] keys)
-        {
-            var buffer = new ArrayBufferWriter<byte>(keys.Length * 16);
-            var ends = new int[keys.Length];
-            for (var i = 0; i < keys.Length; i++)
-            {
-                var writer = new Utf8Output(buffer);
-                writer.WriteByte(i == 0 ? (byte)'{' : (byte)',');
-                WriteString(ref writer, keys[i]);
-                writer.WriteByte((byte)':');
-                writer.Flush();
-                ends[i] = buffer.WrittenCount;
-            }
-            return new KeyFragments(keys, buffer.WrittenSpan.ToArray(), ends);
-        }
-
-        private sealed class Cache
-        {
-            public readonly KeyFragments?[] Entries = new KeyFragments?[KeyFragments.Entries];
-            public string[]? Candidate;
-            public int Next;
+            var writer = new Utf8Output(buffer);
+            writer.WriteByte(index == 0 ? (byte)'{' : (byte)',');
+            WriteString(ref writer, key);
+            writer.WriteByte((byte)':');
+            writer.Flush();
         }
     }
 

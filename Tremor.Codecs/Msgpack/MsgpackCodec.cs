@@ -448,7 +448,7 @@ public sealed class MsgpackCodec : ICodec
                     var record = value.AsRecord()!;
                     writer.WriteMapHeader(record.Count);
                     var values = record.ValueSpan;
-                    if (record.SharedKeys is { } shared && EncodedKeys.For(shared) is { } encoded)
+                    if (record.SharedKeys is { } shared && EncodedKeys<MsgpackKeys>.For(shared) is { } encoded)
                     {
                         var bytes = encoded.Bytes;
                         var ends = encoded.Ends;
@@ -472,65 +472,14 @@ public sealed class MsgpackCodec : ICodec
         }
     }
 
-    /// <summary>
-    /// The msgpack-encoded keys of a shared keys array (maps of one shape, see <c>ValueRecord.SharedKeys</c>) back to
-    /// back, so a record of a known shape writes its keys as copies instead of transcoding each string. Built the second
-    /// time an array is seen in a row of lookups, so ever new shapes cost a reference compare per record and no
-    /// allocation; a few per thread, replaced round robin.
-    /// </summary>
-    private sealed class EncodedKeys
+    /// <summary>A map's keys as MessagePack strings.</summary>
+    private readonly struct MsgpackKeys : IKeyFormat
     {
-        private const int Entries = 4;
-
-        [ThreadStatic]
-        private static Cache? t_cache;
-
-        private EncodedKeys(string[] keys, byte[] bytes, int[] ends)
+        public static void WriteKey(ArrayBufferWriter<byte> buffer, string key, int index)
         {
-            Keys = keys;
-            Bytes = bytes;
-            Ends = ends;
-        }
-
-        public string[] Keys { get; }
-
-        public byte[] Bytes { get; }
-
-        public int[] Ends { get; }
-
-        public static EncodedKeys? For(string[] keys)
-        {
-            var cache = t_cache ??= new Cache();
-            foreach (var entry in cache.Entries)
-            {
-                if (entry is not null && ReferenceEquals(entry.Keys, keys)) return entry;
-            }
-            if (!ReferenceEquals(cache.Candidate, keys))
-            {
-                cache.Candidate = keys;
-                return null;
-            }
-            var buffer = new ArrayBufferWriter<byte>(keys.Length * 16);
-            var ends = new int[keys.Length];
-            for (var i = 0; i < keys.Length; i++)
-            {
-                var writer = new MessagePackWriter(buffer);
-                writer.Write(keys[i]);
-                writer.Flush();
-                ends[i] = buffer.WrittenCount;
-            }
-            var built = new EncodedKeys(keys, buffer.WrittenSpan.ToArray(), ends);
-            cache.Entries[cache.Next] = built;
-            cache.Next = (cache.Next + 1) % Entries;
-            cache.Candidate = null;
-            return built;
-        }
-
-        private sealed class Cache
-        {
-            public readonly EncodedKeys?[] Entries = new EncodedKeys?[EncodedKeys.Entries];
-            public string[]? Candidate;
-            public int Next;
+            var writer = new MessagePackWriter(buffer);
+            writer.Write(key);
+            writer.Flush();
         }
     }
 }

@@ -1,11 +1,13 @@
 using System.Net.Sockets;
+using Tremor.Pdk;
 
 namespace Tremor.Connectors;
 
 /// <summary>
 /// What the kernel already knows about a TCP peer leaving, without reading from the socket: a successful write only
 /// means the kernel took the bytes, so a client sink asks this before and after writing rather than ack bytes a peer
-/// that left will never read. Shared by the net and http plugins as a linked source file.
+/// that left will never read; and whether a server accepts connections at all, the connect of a client whose
+/// requests open their own. Shared by the net, http and otel plugins as a linked source file.
 /// </summary>
 internal static class TcpPeer
 {
@@ -37,5 +39,28 @@ internal static class TcpPeer
             return $"is gone ({e.Message})";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether the server of <paramref name="url"/> accepts a TCP connection within <paramref name="timeout"/>: the
+    /// connect of a client whose requests make their own connections. When not, one warning naming
+    /// <paramref name="where"/>, the attempt and why (the runtime retries with its backoff).
+    /// </summary>
+    public static async ValueTask<bool> AcceptsAsync(IPluginHost host, string where, Uri url, TimeSpan timeout, int attempt, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(url.DnsSafeHost, url.Port, timer.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var why = e is OperationCanceledException ? $"no connection within {timeout.TotalSeconds:0.###}s (timeout)" : e.Message;
+            host.Log(PluginLogLevel.Warning, $"{where} is not reachable (attempt {attempt}): {why}");
+            return false;
+        }
     }
 }

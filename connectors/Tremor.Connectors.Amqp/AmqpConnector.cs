@@ -20,6 +20,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
 {
     private readonly IPluginHost _host;
     private readonly AmqpOptions _options;
+    private readonly ConnectionLoss _loss;
 
     // Deliveries arrive at most prefetch at a time (the broker waits for acks), so this never grows beyond it.
     private readonly Channel<Received> _inbound = Channel.CreateUnbounded<Received>(new UnboundedChannelOptions { SingleReader = true });
@@ -33,12 +34,11 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
     private IChannel? _sinkChannel;
     private Task? _settling;
     private int _generation;
-    private int _lostReported;
-    private bool _stopped;
 
     public AmqpConnector(IPluginHost host, AmqpOptions options)
     {
         _host = host;
+        _loss = new ConnectionLoss(host);
         _options = options;
     }
 
@@ -49,13 +49,13 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
-        if (_stopped) return false;
+        if (_loss.IsStopped) return false;
         if (_connection is { IsOpen: true } && (_options.Source is null || _sourceChannel is { IsOpen: true }) && (_options.Sink is null || _sinkChannel is { IsOpen: true }))
         {
             return true;
         }
         // A channel the broker closes over a declaration while connecting is this connect's error, not a lost peer.
-        Volatile.Write(ref _lostReported, 1);
+        _loss.HoldUntilConnected();
         await CloseAsync().ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var factory = new ConnectionFactory
@@ -94,7 +94,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
         var generation = Interlocked.Increment(ref _generation);
         _connection.ConnectionShutdownAsync += (_, e) =>
         {
-            if (e.Initiator != ShutdownInitiator.Application) ReportLost($"amqp: the connection to {_options.Where} was lost: {e.ReplyCode} {e.ReplyText}");
+            if (e.Initiator != ShutdownInitiator.Application) _loss.Report($"amqp: the connection to {_options.Where} was lost: {e.ReplyCode} {e.ReplyText}");
             return Task.CompletedTask;
         };
         try
@@ -115,7 +115,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
             await CloseAsync().ConfigureAwait(false);
             return false;
         }
-        Volatile.Write(ref _lostReported, 0);
+        _loss.Connected();
         _host.Log(PluginLogLevel.Info, $"amqp: connected to {_options.Where}");
         return true;
     }
@@ -136,7 +136,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
         _sourceChannel = channel;
         channel.ChannelShutdownAsync += (_, e) =>
         {
-            if (e.Initiator != ShutdownInitiator.Application) ReportLost($"amqp: the channel consuming '{source.Queue}' on {_options.Where} was closed: {e.ReplyCode} {e.ReplyText}");
+            if (e.Initiator != ShutdownInitiator.Application) _loss.Report($"amqp: the channel consuming '{source.Queue}' on {_options.Where} was closed: {e.ReplyCode} {e.ReplyText}");
             return Task.CompletedTask;
         };
         if (source.Declare)
@@ -218,13 +218,6 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
         var meta = new ValueRecord(1);
         meta.Append("amqp", Value.From(inner));
         return Value.From(meta);
-    }
-
-    private void ReportLost(string reason)
-    {
-        if (_stopped || Interlocked.Exchange(ref _lostReported, 1) != 0) return;
-        _host.Log(PluginLogLevel.Warning, reason);
-        _host.ConnectionLost(reason);
     }
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
@@ -322,7 +315,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
         if (_sinkChannel is not { IsOpen: true } channel)
         {
             var reason = $"amqp: not connected to {_options.Where}";
-            ReportLost(reason);
+            _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         var events = batch.Events;
@@ -370,7 +363,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
             }
         }
         // A channel the broker closed (an unknown exchange closes it too) is opened again by the reconnect.
-        if (lost || !channel.IsOpen) ReportLost($"amqp: the channel publishing to {_options.Where} closed: {channel.CloseReason?.ReplyText ?? "connection lost"}");
+        if (lost || !channel.IsOpen) _loss.Report($"amqp: the channel publishing to {_options.Where} closed: {channel.CloseReason?.ReplyText ?? "connection lost"}");
         return SinkReply.Settle(_host, batch, failed);
     }
 
@@ -406,8 +399,7 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
 
     private async Task ShutdownAsync()
     {
-        if (_stopped) return;
-        _stopped = true;
+        if (!_loss.Stop()) return;
         // Acks already decided go out before the channel closes; the rest is requeued by the broker.
         _settlements.Writer.TryComplete();
         if (_settling is { } settling)

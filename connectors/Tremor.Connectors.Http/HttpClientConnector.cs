@@ -98,23 +98,8 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
     public bool IsTransactional => false;
 
     /// <summary>Connected when the configured server accepts a TCP connection (per-event urls are not probed).</summary>
-    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_settings.Timeout);
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await socket.ConnectAsync(_settings.Url.DnsSafeHost, _settings.Url.Port, timeout.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            var why = e is OperationCanceledException ? $"no connection within {_settings.Timeout.TotalSeconds:0.###}s (timeout)" : e.Message;
-            _host.Log(PluginLogLevel.Warning, $"http_client: {_settings.Url.Host}:{_settings.Url.Port} is not reachable (attempt {attempt}): {why}");
-            return false;
-        }
-    }
+    public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) =>
+        TcpPeer.AcceptsAsync(_host, $"http_client: {_settings.Url.Host}:{_settings.Url.Port}", _settings.Url, _settings.Timeout, attempt, cancellationToken);
 
     public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
     {

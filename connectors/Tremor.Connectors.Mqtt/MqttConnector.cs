@@ -24,6 +24,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
 
     private readonly IPluginHost _host;
     private readonly MqttOptions _options;
+    private readonly ConnectionLoss _loss;
     private readonly IMqttClient _client;
     private readonly Channel<Received> _inbound = Channel.CreateBounded<Received>(new BoundedChannelOptions(QueueCapacity)
     {
@@ -33,13 +34,12 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
     private readonly ConcurrentDictionary<ulong, MqttApplicationMessageReceivedEventArgs> _unacked = new();
     private readonly CancellationTokenSource _stop = new();
     private int _redeliver;
-    private int _lostReported;
     private volatile bool _resuming;
-    private bool _stopped;
 
     public MqttConnector(IPluginHost host, MqttOptions options)
     {
         _host = host;
+        _loss = new ConnectionLoss(host);
         _options = options;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -53,7 +53,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
-        if (_stopped) return false;
+        if (_loss.IsStopped) return false;
         if (_client.IsConnected) return true;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         try
@@ -100,7 +100,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
                 : "check the broker's configuration and client-id";
             throw new BrokerRefusedException($"mqtt: {_options.Where} refused the connection ({connected.ResultCode}{(connected.ReasonString is { Length: > 0 } r ? $": {r}" : "")}): {hint}");
         }
-        Volatile.Write(ref _lostReported, 0);
+        _loss.Connected();
 
         if (_options.Topics.Count > 0)
         {
@@ -162,16 +162,9 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
-        if (_stopped || _resuming || !e.ClientWasConnected) return Task.CompletedTask;
-        ReportLost($"mqtt: the connection to {_options.Where} was lost: {e.Reason}{(e.Exception is null ? "" : $" ({e.Exception.Message})")}");
+        if (_loss.IsStopped || _resuming || !e.ClientWasConnected) return Task.CompletedTask;
+        _loss.Report($"mqtt: the connection to {_options.Where} was lost: {e.Reason}{(e.Exception is null ? "" : $" ({e.Exception.Message})")}");
         return Task.CompletedTask;
-    }
-
-    private void ReportLost(string reason)
-    {
-        if (Interlocked.Exchange(ref _lostReported, 1) != 0) return;
-        _host.Log(PluginLogLevel.Warning, reason);
-        _host.ConnectionLost(reason);
     }
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
@@ -203,7 +196,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is MqttCommunicationException or BrokerRefusedException or IOException or System.Net.Sockets.SocketException)
         {
-            ReportLost($"mqtt: reconnecting to {_options.Where} for redelivery failed: {e.Message}");
+            _loss.Report($"mqtt: reconnecting to {_options.Where} for redelivery failed: {e.Message}");
         }
         finally
         {
@@ -241,7 +234,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
         if (!_client.IsConnected)
         {
             var reason = $"mqtt: not connected to {_options.Where}";
-            ReportLost(reason);
+            _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         var events = batch.Events;
@@ -276,7 +269,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
                 (failed ??= []).Add((events[i].Id, $"mqtt: publishing to {_options.Where} failed: {e.Message}"));
             }
         }
-        if (lost) ReportLost($"mqtt: the connection to {_options.Where} was lost while publishing");
+        if (lost) _loss.Report($"mqtt: the connection to {_options.Where} was lost while publishing");
         return SinkReply.Settle(_host, batch, failed);
     }
 
@@ -325,8 +318,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
 
     private async Task ShutdownAsync()
     {
-        if (_stopped) return;
-        _stopped = true;
+        if (!_loss.Stop()) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         _inbound.Writer.TryComplete();
         if (_client.IsConnected)

@@ -20,6 +20,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
 
     private readonly IPluginHost _host;
     private readonly NatsOptions _options;
+    private readonly ConnectionLoss _loss;
     private readonly Channel<Received> _inbound = Channel.CreateBounded<Received>(new BoundedChannelOptions(QueueCapacity)
     {
         SingleReader = true,
@@ -31,12 +32,11 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
     private NatsJSContext? _jetStream;
     private Task? _receiving;
     private CancellationTokenSource? _receiveStop;
-    private int _lostReported;
-    private bool _stopped;
 
     public NatsConnector(IPluginHost host, NatsOptions options)
     {
         _host = host;
+        _loss = new ConnectionLoss(host);
         _options = options;
     }
 
@@ -44,7 +44,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
-        if (_stopped) return false;
+        if (_loss.IsStopped) return false;
         if (_connection is { } existing)
         {
             // The client reconnects by itself; wait (bounded) for it rather than making a second connection.
@@ -88,13 +88,13 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
             }
             connection.ConnectionDisconnected += (_, e) =>
             {
-                ReportLost($"nats: the connection to {_options.Url} was lost: {e.Message}");
+                _loss.Report($"nats: the connection to {_options.Url} was lost: {e.Message}");
                 return ValueTask.CompletedTask;
             };
             _connection = connection;
             _jetStream = new NatsJSContext(connection);
         }
-        if (_receiving is { IsCompleted: false } && Volatile.Read(ref _lostReported) == 1)
+        if (_receiving is { IsCompleted: false } && _loss.IsReported)
         {
             // A pull consumer's outstanding pull requests died with the old server connection and the client only
             // notices after its idle heartbeat: start consuming afresh, the durable consumer resumes where it was.
@@ -134,7 +134,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
                 _receiving = Task.Run(() => SubscribeAsync(source, subscription, token));
             }
         }
-        Volatile.Write(ref _lostReported, 0);
+        _loss.Connected();
         _host.Log(PluginLogLevel.Info, $"nats: connected to {_options.Url}");
         return true;
     }
@@ -176,7 +176,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is NatsException or ChannelClosedException)
         {
-            if (!_stopped) ReportLost($"nats: consuming '{_options.Source!.Consumer}' on stream '{_options.Source.Stream}' stopped: {e.Message}");
+            _loss.Report($"nats: consuming '{_options.Source!.Consumer}' on stream '{_options.Source.Stream}' stopped: {e.Message}");
         }
     }
 
@@ -195,7 +195,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is NatsException or ChannelClosedException)
         {
-            if (!_stopped) ReportLost($"nats: the subscription to '{source.Subject}' stopped: {e.Message}");
+            _loss.Report($"nats: the subscription to '{source.Subject}' stopped: {e.Message}");
         }
     }
 
@@ -218,13 +218,6 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         var meta = new ValueRecord(1);
         meta.Append("nats", Value.From(inner));
         return Value.From(meta);
-    }
-
-    private void ReportLost(string reason)
-    {
-        if (_stopped || Interlocked.Exchange(ref _lostReported, 1) != 0) return;
-        _host.Log(PluginLogLevel.Warning, reason);
-        _host.ConnectionLost(reason);
     }
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
@@ -271,7 +264,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         if (_connection is not { ConnectionState: NatsConnectionState.Open } connection)
         {
             var reason = $"nats: not connected to {_options.Url}";
-            ReportLost(reason);
+            _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         List<(EventId Id, string Reason)>? failed = null;
@@ -311,7 +304,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
         {
             var reason = $"nats: publishing to {_options.Url} failed: {e.Message}";
-            if (connection.ConnectionState != NatsConnectionState.Open) ReportLost(reason);
+            if (connection.ConnectionState != NatsConnectionState.Open) _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         return SinkReply.Settle(_host, batch, failed);
@@ -323,8 +316,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
 
     private async Task ShutdownAsync()
     {
-        if (_stopped) return;
-        _stopped = true;
+        if (!_loss.Stop()) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_receiving is { } receiving)
         {

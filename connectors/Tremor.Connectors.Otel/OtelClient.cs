@@ -99,23 +99,8 @@ internal sealed class OtelClientConnector : ConnectorBase, ISink
     }
 
     /// <summary>Connected when the server accepts a TCP connection.</summary>
-    public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_settings.Timeout);
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await socket.ConnectAsync(_settings.Url.DnsSafeHost, _settings.Url.Port, timeout.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            var why = e is OperationCanceledException ? $"no connection within {_settings.Timeout.TotalSeconds:0.###}s (timeout)" : e.Message;
-            _host.Log(PluginLogLevel.Warning, $"otel_client: {_settings.Url} is not reachable (attempt {attempt}): {why}");
-            return false;
-        }
-    }
+    public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) =>
+        TcpPeer.AcceptsAsync(_host, $"otel_client: {_settings.Url}", _settings.Url, _settings.Timeout, attempt, cancellationToken);
 
     public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
     {

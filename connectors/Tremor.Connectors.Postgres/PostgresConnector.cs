@@ -26,6 +26,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
 
     private readonly IPluginHost _host;
     private readonly PostgresOptions _options;
+    private readonly ConnectionLoss _loss;
     private readonly string _connectionString;
     private readonly Channel<(byte[] Payload, Value Meta)> _notifications = Channel.CreateBounded<(byte[], Value)>(new BoundedChannelOptions(NotificationCapacity)
     {
@@ -44,12 +45,11 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
     private long _droppedNotifications;
     private string? _statePath;
     private bool _stateLoaded;
-    private int _lostReported;
-    private bool _stopped;
 
     public PostgresConnector(IPluginHost host, PostgresOptions options)
     {
         _host = host;
+        _loss = new ConnectionLoss(host);
         _options = options;
         _cursor = new PostgresCursor(options.Source?.Start ?? default);
         var builder = new NpgsqlConnectionStringBuilder
@@ -75,7 +75,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
-        if (_stopped) return false;
+        if (_loss.IsStopped) return false;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         try
         {
@@ -110,7 +110,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
             _host.Log(PluginLogLevel.Warning, $"postgres: connecting to {_options.Where} failed (attempt {attempt}): {Innermost(e)} (is the server running and the url right?)");
             return false;
         }
-        Volatile.Write(ref _lostReported, 0);
+        _loss.Connected();
         _host.Log(PluginLogLevel.Info, $"postgres: connected to {_options.Where} as '{_options.Username}'");
         return true;
     }
@@ -282,19 +282,12 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
             }
             catch (Exception e) when (e is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
             {
-                ReportLost($"postgres: listening on {_options.Where} stopped: {Innermost(e)}");
+                _loss.Report($"postgres: listening on {_options.Where} stopped: {Innermost(e)}");
             }
         });
     }
 
     private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    private void ReportLost(string reason)
-    {
-        if (_stopped || Interlocked.Exchange(ref _lostReported, 1) != 0) return;
-        _host.Log(PluginLogLevel.Warning, reason);
-        _host.ConnectionLost(reason);
-    }
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
@@ -383,7 +376,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is NpgsqlException or IOException or InvalidOperationException)
         {
-            ReportLost($"postgres: polling {_options.Where} failed: {Innermost(e)}");
+            _loss.Report($"postgres: polling {_options.Where} failed: {Innermost(e)}");
             return false;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -413,7 +406,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
         if (_sinkConnection is not { } connection || !IsOpen(connection) || _columns is not { } table)
         {
             var reason = $"postgres: not connected to {_options.Where}";
-            ReportLost(reason);
+            _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         var rows = new List<(int Index, object?[] Values)>(batch.Count);
@@ -457,7 +450,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
                 // The commit did not come back: the batch fails and is retried after the reconnect (a duplicate
                 // when the commit had happened, which an upsert absorbs).
                 var reason = $"postgres: writing to {_options.Where} failed: {Innermost(e)}";
-                ReportLost(reason);
+                _loss.Report(reason);
                 return SinkReply.Failed(reason);
             }
         }
@@ -519,8 +512,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
 
     private async Task ShutdownAsync()
     {
-        if (_stopped) return;
-        _stopped = true;
+        if (!_loss.Stop()) return;
         SaveCursor();
         await _stop.CancelAsync().ConfigureAwait(false);
         await StopListeningAsync().ConfigureAwait(false);

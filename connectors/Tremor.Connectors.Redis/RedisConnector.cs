@@ -18,6 +18,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
 
     private readonly IPluginHost _host;
     private readonly RedisOptions _options;
+    private readonly ConnectionLoss _loss;
     private readonly ConcurrentDictionary<ulong, RedisValue> _inFlight = new();
     private readonly HashSet<RedisValue> _inFlightIds = [];
     private readonly Lock _inFlightLock = new();
@@ -28,13 +29,12 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
     });
     private ConnectionMultiplexer? _connection;
     private int _readPending = 1;
-    private int _lostReported;
     private long _dropped;
-    private bool _stopped;
 
     public RedisConnector(IPluginHost host, RedisOptions options)
     {
         _host = host;
+        _loss = new ConnectionLoss(host);
         _options = options;
     }
 
@@ -45,7 +45,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
-        if (_stopped) return false;
+        if (_loss.IsStopped) return false;
         if (_connection is not { IsConnected: true })
         {
             if (_connection is not null) await _connection.DisposeAsync().ConfigureAwait(false);
@@ -75,7 +75,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
                 _host.Log(PluginLogLevel.Warning, $"redis: connecting to {_options.Where} failed (attempt {attempt}): {e.FailureType} (is the server running and the url right?)");
                 return false;
             }
-            _connection.ConnectionFailed += (_, e) => ReportLost($"redis: the connection to {_options.Where} was lost: {e.FailureType}");
+            _connection.ConnectionFailed += (_, e) => _loss.Report($"redis: the connection to {_options.Where} was lost: {e.FailureType}");
             if (_options.Source is { Kind: RedisKind.PubSub } pubSub)
             {
                 var subscriber = _connection.GetSubscriber();
@@ -95,7 +95,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
             _host.Log(PluginLogLevel.Warning, $"redis: {_options.Where} is not reachable (attempt {attempt}): {e.Message}");
             return false;
         }
-        Volatile.Write(ref _lostReported, 0);
+        _loss.Connected();
         // Entries delivered to this consumer before (a previous run, a lost connection) and never acked come first.
         Volatile.Write(ref _readPending, 1);
         _host.Log(PluginLogLevel.Info, $"redis: connected to {_options.Where}");
@@ -129,13 +129,6 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
         return Value.From(meta);
     }
 
-    private void ReportLost(string reason)
-    {
-        if (_stopped || Interlocked.Exchange(ref _lostReported, 1) != 0) return;
-        _host.Log(PluginLogLevel.Warning, reason);
-        _host.ConnectionLost(reason);
-    }
-
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
         if (_options.Source is not { } source || _connection is not { } connection) return PullStatus.Empty;
@@ -162,7 +155,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
         {
-            ReportLost($"redis: reading from {_options.Where} failed: {e.Message}");
+            _loss.Report($"redis: reading from {_options.Where} failed: {e.Message}");
             return PullStatus.Empty;
         }
         catch (RedisServerException e) when (e.Message.Contains("NOGROUP", StringComparison.Ordinal))
@@ -265,7 +258,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
         if (_connection is not { IsConnected: true } connection)
         {
             var reason = $"redis: not connected to {_options.Where}";
-            ReportLost(reason);
+            _loss.Report(reason);
             return SinkReply.Failed(reason);
         }
         var db = connection.GetDatabase();
@@ -313,7 +306,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
                 (failed ??= []).Add((events[i].Id, $"redis: {_options.Where} refused the write: {e.Message}"));
             }
         }
-        if (lost) ReportLost($"redis: the connection to {_options.Where} was lost while writing");
+        if (lost) _loss.Report($"redis: the connection to {_options.Where} was lost while writing");
         return SinkReply.Settle(_host, batch, failed);
     }
 
@@ -321,7 +314,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask OnStopAsync(CancellationToken cancellationToken)
     {
-        _stopped = true;
+        _loss.Stop();
         _messages.Writer.TryComplete();
         if (_connection is { } connection)
         {
@@ -332,7 +325,7 @@ internal sealed class RedisConnector : ConnectorBase, ISource, ISink
 
     public override async ValueTask DisposeAsync()
     {
-        _stopped = true;
+        _loss.Stop();
         if (_connection is { } connection) await connection.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }

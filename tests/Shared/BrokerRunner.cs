@@ -183,6 +183,44 @@ internal static partial class Fixtures
     public static SinkBatch DataBatch(params Value[] events) =>
         BackToBack(events.Select(e => (System.Text.Encoding.UTF8.GetBytes(e.ToString()), 1UL, e, Value.Null)).ToArray());
 
+    /// <summary>
+    /// What every transactional broker source promises: of two events the sink sent, the one failed downstream comes
+    /// back and the acked one does not, and a later event still flows. <paramref name="check"/> compares the failed
+    /// event's first delivery with the one that came back (the broker's mark of a redelivery, the same message).
+    /// </summary>
+    public static async Task FailedComesBackAndAckedDoesNot(BrokerRunner source, BrokerRunner sink, Action<Pulled, Pulled> check)
+    {
+        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(BrokerBatch(("ok", Value.Null), ("bad", Value.Null)))).Status);
+        await source.WaitFor(p => p.Count == 2, "both messages");
+        var bad = source.Pulled.Single(p => p.Text == "bad");
+
+        await source.AckAsync(source.Pulled.Single(p => p.Text == "ok"));
+        await source.FailAsync(bad);
+
+        await source.WaitFor(p => p.Count(x => x.Text == "bad") == 2, "the failed message delivered again");
+        var again = source.Pulled.Last(p => p.Text == "bad");
+        check(bad, again);
+        await source.AckAsync(again);
+        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(BrokerBatch(("after", Value.Null)))).Status);
+        await source.WaitFor(p => p.Exists(x => x.Text == "after"), "a later message");
+        Assert.Single(source.Pulled, p => p.Text == "ok");
+        Assert.Single(source.Pulled, p => p.Text == "after");
+    }
+
+    /// <summary>
+    /// A server nobody listens for: the connect fails (the runtime retries with its backoff) with one warning, and
+    /// nothing worse, naming <paramref name="url"/> and the attempt; returns it for what else it must say.
+    /// </summary>
+    public static async Task<string> UnreachableWarning(IConnector connector, TestHost host, string url)
+    {
+        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
+        var line = Assert.Single(host.Logs, l => l.Level >= PluginLogLevel.Warning);
+        Assert.Equal(PluginLogLevel.Warning, line.Level);
+        Assert.Contains(url, line.Message, StringComparison.Ordinal);
+        Assert.Contains("attempt 1", line.Message, StringComparison.Ordinal);
+        return line.Message;
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds or the deadline passes (then fails with <paramref name="what"/>).</summary>
     public static async Task WaitUntil(Func<bool> condition, string what)
     {

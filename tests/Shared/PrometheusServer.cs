@@ -9,11 +9,12 @@ namespace Tremor.Connectors.Testing;
 /// what it holds is read back through its query API. <see cref="ScrapeConfigs"/> (YAML under
 /// <c>scrape_configs:</c>) has it scrape targets; by default it scrapes nothing.
 /// </summary>
-public class PrometheusServer : IAsyncLifetime
+public class PrometheusServer : ServerFixture
 {
     public PrometheusServer()
     {
         var binary = ServerProcess.Find("prometheus", "prometheus", "/usr/bin/prometheus");
+        // The port accepts before the TSDB is open; /-/ready says when writes and queries are served.
         Server = new ServerProcess(binary, server =>
         {
             var config = server.Dir.File("prometheus.yml");
@@ -25,13 +26,14 @@ public class PrometheusServer : IAsyncLifetime
                 $"--web.listen-address=127.0.0.1:{server.Port}",
                 "--web.enable-remote-write-receiver",
             ];
-        });
+        })
+        { ReadyWhen = ReadyAsync };
     }
 
     /// <summary>The scrape jobs, YAML list items indented by two spaces (read at start).</summary>
     public string ScrapeConfigs { get; init; } = "";
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     /// <summary>A file in the server's temp dir (a bearer token file for a scrape job).</summary>
     public string PathOf(string name) => Server.Dir.File(name);
@@ -60,23 +62,16 @@ public class PrometheusServer : IAsyncLifetime
         return await http.GetStringAsync($"http://127.0.0.1:{Server.Port}/api/v1/targets");
     }
 
-    public async Task InitializeAsync()
+    private async Task<bool> ReadyAsync()
     {
-        await Server.StartAsync();
-        // The port accepts before the TSDB is open; /-/ready says when writes and queries are served.
         using var http = new HttpClient();
-        await Fixtures.WaitUntil(async () =>
+        try
         {
-            try
-            {
-                return (await http.GetAsync($"http://127.0.0.1:{Server.Port}/-/ready")).StatusCode == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, "prometheus ready");
+            return (await http.GetAsync($"http://127.0.0.1:{Server.Port}/-/ready")).StatusCode == HttpStatusCode.OK;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
     }
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -15,7 +15,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly string _binary;
     private readonly Func<ServerProcess, IEnumerable<string>> _arguments;
     private readonly StringBuilder _output = new();
+    private const int TailLines = 20;
     private Process? _process;
+    private IReadOnlyList<string> _lastArguments = [];
 
     public ServerProcess(string binary, Func<ServerProcess, IEnumerable<string>> arguments)
     {
@@ -57,6 +59,20 @@ internal sealed class ServerProcess : IAsyncDisposable
         return "";
     }
 
+    /// <summary>
+    /// Ready beyond accepting connections (PostgreSQL accepts before it answers queries): polled after the port
+    /// accepts, within the same <see cref="StartTimeout"/>.
+    /// </summary>
+    public Func<Task<bool>>? ReadyWhen { get; init; }
+
+    /// <summary>What it runs, as a shell would show it (for errors).</summary>
+    public string CommandLine => Quote(_binary, _lastArguments);
+
+    /// <summary>
+    /// Starts it and waits until it accepts a connection on <see cref="Port"/> (and <see cref="ReadyWhen"/> holds). A
+    /// server that exits instead, or is not up within <see cref="StartTimeout"/>, fails the test naming it, its command
+    /// and the tail of what it printed.
+    /// </summary>
     public async Task StartAsync()
     {
         var info = new ProcessStartInfo(_binary)
@@ -65,32 +81,79 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Dir.Path,
         };
-        foreach (var argument in _arguments(this)) info.ArgumentList.Add(argument);
+        _lastArguments = [.. _arguments(this)];
+        foreach (var argument in _lastArguments) info.ArgumentList.Add(argument);
         Configure?.Invoke(info);
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_binary}");
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {CommandLine}");
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
 
-        // Ready when it accepts a connection; a server that exits instead fails the test with what it printed.
         var deadline = DateTime.UtcNow + StartTimeout;
-        while (true)
+        while (!await AcceptsAsync() || (ReadyWhen is { } ready && !await ready()))
         {
-            if (process.HasExited) Assert.Fail($"{_binary} exited with {process.ExitCode} at start: {Output}");
-            try
+            if (process.HasExited)
             {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return;
+                _process = null;
+                // The output readers finish with the process: the last lines are in before they are shown.
+                await process.WaitForExitAsync();
+                Assert.Fail(NotUp($"exited with {process.ExitCode} at start"));
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
+            if (DateTime.UtcNow > deadline)
             {
-                await Task.Delay(20);
+                await StopAsync();
+                Assert.Fail(NotUp($"was not up within {StartTimeout.TotalSeconds:0}s (accepting on 127.0.0.1:{Port}{(ReadyWhen is null ? "" : " and ready")})"));
             }
+            await Task.Delay(20);
         }
     }
+
+    private async Task<bool> AcceptsAsync()
+    {
+        try
+        {
+            using var probe = new TcpClient();
+            await probe.ConnectAsync(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private string NotUp(string what) =>
+        $"{Path.GetFileName(_binary)} {what}: {CommandLine} (in {Dir.Path}); the last lines it printed:{Environment.NewLine}{Tail(Output)}";
+
+    /// <summary>
+    /// Runs a setup command to its end (PostgreSQL's initdb); one that fails fails the test naming it, its command and
+    /// the tail of what it printed.
+    /// </summary>
+    public static async Task RunAsync(ProcessStartInfo info)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        var command = Quote(info.FileName, info.ArgumentList);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command}");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            Assert.Fail($"{Path.GetFileName(info.FileName)} failed with {process.ExitCode}: {command}; the last lines it printed:{Environment.NewLine}{Tail(await output + await errors)}");
+        }
+    }
+
+    private static string Tail(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "(nothing)" : string.Join(Environment.NewLine, lines[Math.Max(0, lines.Length - TailLines)..]);
+    }
+
+    private static string Quote(string binary, IEnumerable<string> arguments) =>
+        string.Join(' ', new[] { binary }.Concat(arguments).Select(a => a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:@,".Contains(c)) ? a : $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
 
     /// <summary><see cref="StopSignal"/>, then waits for the exit (a server flushes its persistence on it).</summary>
     public async Task StopAsync()
@@ -139,4 +202,18 @@ internal sealed class ServerProcess : IAsyncDisposable
         await StopAsync();
         Dir.Dispose();
     }
+}
+
+/// <summary>
+/// A test fixture that is one <see cref="ServerProcess"/>: started before its tests (<see cref="InitializeAsync"/>),
+/// stopped after them and its temp dir removed. A server that needs more than its process (a database cluster made
+/// first) overrides the start.
+/// </summary>
+public abstract class ServerFixture : IAsyncLifetime
+{
+    internal abstract ServerProcess Server { get; }
+
+    public virtual Task InitializeAsync() => Server.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

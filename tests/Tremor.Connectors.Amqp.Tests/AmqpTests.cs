@@ -62,20 +62,9 @@ public sealed class AmqpTests(RabbitMq broker, ITestOutputHelper output) : IClas
         // The default exchange routes by queue name.
         await using var sink = new BrokerRunner(Create(new TestHost(), ("sink", Section(("routing-key", "redeliver")))));
         Assert.True(await sink.ConnectAsync(1));
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("ok", Value.Null), ("bad", Value.Null)))).Status);
-        await source.WaitFor(p => p.Count == 2, "both messages");
 
-        await source.AckAsync(source.Pulled.Single(p => p.Text == "ok"));
-        await source.FailAsync(source.Pulled.Single(p => p.Text == "bad"));
-
-        // The failed one comes back, marked as a redelivery; the acked one does not.
-        await source.WaitFor(p => p.Count(x => x.Text == "bad") == 2, "the failed message redelivered");
-        var again = source.Pulled.Last(p => p.Text == "bad");
-        Assert.True(again.Meta["amqp"]["redelivered"].AsBool());
-        await source.AckAsync(again);
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("after", Value.Null)))).Status);
-        await source.WaitFor(p => p.Exists(x => x.Text == "after"), "a later message");
-        Assert.Single(source.Pulled, p => p.Text == "ok");
+        // It comes back marked as a redelivery.
+        await Fixtures.FailedComesBackAndAckedDoesNot(source, sink, (_, again) => Assert.True(again.Meta["amqp"]["redelivered"].AsBool()));
         Assert.True(host.Logged("failed downstream; nacked with requeue"));
     }
 
@@ -181,13 +170,8 @@ public sealed class AmqpTests(RabbitMq broker, ITestOutputHelper output) : IClas
         var host = new TestHost();
         await using var connector = new AmqpFactory().Create(Fixtures.Context(host, ("url", "amqp://127.0.0.1:1"), ("connect-timeout", "2s"), ("sink", Section())));
 
-        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
-
-        var line = Assert.Single(host.Logs, l => l.Level >= PluginLogLevel.Warning);
-        Assert.Equal(PluginLogLevel.Warning, line.Level);
-        Assert.Contains("amqp://127.0.0.1:1", line.Message);
-        Assert.Contains("attempt 1", line.Message);
-        Assert.Contains("is the broker running", line.Message);
+        var warning = await Fixtures.UnreachableWarning(connector, host, "amqp://127.0.0.1:1");
+        Assert.Contains("is the broker running", warning);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace Tremor.Connectors.Amqp.Tests;
 /// SIGTERM, which the start script turns into a clean shutdown of the node, so durable queues and persistent messages
 /// are there again after a start on the same port. Erlang's port mapper (epmd) may stay running: it is shared.
 /// </summary>
-public sealed class RabbitMq : IAsyncLifetime
+public sealed class RabbitMq : ServerFixture
 {
     public RabbitMq()
     {
@@ -18,7 +18,7 @@ public sealed class RabbitMq : IAsyncLifetime
         Server = new ServerProcess(binary, _ => []) { Configure = Environment, StartTimeout = TimeSpan.FromMinutes(3) };
     }
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     private int DistributionPort { get; }
 
@@ -45,8 +45,4 @@ public sealed class RabbitMq : IAsyncLifetime
         env.Remove("RABBITMQ_ALLOW_INPUT");
         env.Remove("NOTIFY_SOCKET");
     }
-
-    public Task InitializeAsync() => Server.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

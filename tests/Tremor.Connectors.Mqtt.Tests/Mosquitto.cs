@@ -4,7 +4,7 @@ namespace Tremor.Connectors.Mqtt.Tests;
 /// Debian's mosquitto on a free loopback port, with a config file written into its temp dir: persistence on (so a
 /// broker stopped with SIGTERM keeps sessions and queued messages), anonymous clients allowed unless told otherwise.
 /// </summary>
-public sealed class Mosquitto : IAsyncLifetime
+public sealed class Mosquitto : ServerFixture
 {
     private readonly bool _anonymous;
 
@@ -20,7 +20,7 @@ public sealed class Mosquitto : IAsyncLifetime
         Server = new ServerProcess(binary, Arguments);
     }
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     public string Url => $"mqtt://127.0.0.1:{Server.Port}";
 
@@ -36,8 +36,4 @@ public sealed class Mosquitto : IAsyncLifetime
             """);
         return ["-c", conf];
     }
-
-    public Task InitializeAsync() => Server.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -46,20 +46,9 @@ public sealed class MqttTests(Mosquitto broker) : IClassFixture<Mosquitto>
         await source.StartAsync();
         await using var sink = new BrokerRunner(Create(new TestHost(), ("client-id", ClientId()), ("topic", "fail/x")));
         Assert.True(await sink.ConnectAsync(1));
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("ok", Value.Null), ("bad", Value.Null)))).Status);
-        await source.WaitFor(p => p.Count == 2, "both messages");
 
-        await source.AckAsync(source.Pulled.Single(p => p.Text == "ok"));
-        await source.FailAsync(source.Pulled.Single(p => p.Text == "bad"));
-
-        // The failed one comes back, marked as a redelivery; the acked one does not.
-        await source.WaitFor(p => p.Count(x => x.Text == "bad") == 2, "the failed message redelivered");
-        var again = source.Pulled.Last(p => p.Text == "bad");
-        Assert.True(again.Meta["mqtt"]["dup"].AsBool());
-        await source.AckAsync(again);
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("after", Value.Null)))).Status);
-        await source.WaitFor(p => p.Exists(x => x.Text == "after"), "a later message");
-        Assert.Single(source.Pulled, p => p.Text == "ok");
+        // It comes back marked as a redelivery.
+        await Fixtures.FailedComesBackAndAckedDoesNot(source, sink, (_, again) => Assert.True(again.Meta["mqtt"]["dup"].AsBool()));
         Assert.True(host.Logged("failed downstream"));
     }
 
@@ -105,11 +94,7 @@ public sealed class MqttTests(Mosquitto broker) : IClassFixture<Mosquitto>
         var host = new TestHost();
         await using var connector = new MqttFactory().Create(Fixtures.Context(host, ("url", "mqtt://127.0.0.1:1"), ("connect-timeout", "2s")));
 
-        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
-
-        var line = Assert.Single(host.Logs, l => l.Level == PluginLogLevel.Warning);
-        Assert.Contains("mqtt://127.0.0.1:1", line.Message);
-        Assert.Contains("attempt 1", line.Message);
+        await Fixtures.UnreachableWarning(connector, host, "mqtt://127.0.0.1:1");
     }
 }
 

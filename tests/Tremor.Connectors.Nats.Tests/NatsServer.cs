@@ -5,7 +5,7 @@ using NATS.Client.JetStream.Models;
 namespace Tremor.Connectors.Nats.Tests;
 
 /// <summary>Debian's nats-server with JetStream on a free loopback port, its store in a temp dir.</summary>
-public sealed class NatsServer : IAsyncLifetime
+public sealed class NatsServer : ServerFixture
 {
     public NatsServer()
     {
@@ -13,7 +13,7 @@ public sealed class NatsServer : IAsyncLifetime
         Server = new ServerProcess(binary, s => ["-js", "-a", "127.0.0.1", "-p", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", s.Dir.Path]);
     }
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     public string Url => $"nats://127.0.0.1:{Server.Port}";
 
@@ -23,8 +23,4 @@ public sealed class NatsServer : IAsyncLifetime
         await using var connection = new NatsConnection(new NatsOpts { Url = Url });
         await new NatsJSContext(connection).CreateStreamAsync(new StreamConfig(name, subjects));
     }
-
-    public Task InitializeAsync() => Server.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -45,24 +45,16 @@ public sealed class NatsTests(NatsServer server) : IClassFixture<NatsServer>
         await source.StartAsync();
         await using var sink = new BrokerRunner(Create(new TestHost(), ("sink", S(("subject", $"{stream}.x"), ("jetstream", true)))));
         Assert.True(await sink.ConnectAsync(1));
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("ok", Value.Null), ("bad", Value.Null)))).Status);
-        await source.WaitFor(p => p.Count == 2, "both messages");
-        var bad = source.Pulled.Single(p => p.Text == "bad");
-        Assert.Equal(stream, bad.Meta["nats"]["stream"].AsString());
-        Assert.Equal(1L, bad.Meta["nats"]["delivered"].RawI64);
         Assert.True(source.Connector.Source!.IsTransactional);
 
-        await source.AckAsync(source.Pulled.Single(p => p.Text == "ok"));
-        await source.FailAsync(bad);
-
-        await source.WaitFor(p => p.Count(x => x.Text == "bad") == 2, "the failed message redelivered");
-        var again = source.Pulled.Last(p => p.Text == "bad");
-        Assert.Equal(2L, again.Meta["nats"]["delivered"].RawI64);
-        Assert.Equal(bad.Meta["nats"]["sequence"].RawI64, again.Meta["nats"]["sequence"].RawI64);
-        await source.AckAsync(again);
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("after", Value.Null)))).Status);
-        await source.WaitFor(p => p.Exists(x => x.Text == "after"), "a later message");
-        Assert.Single(source.Pulled, p => p.Text == "ok");
+        // The same stream sequence, delivered a second time.
+        await Fixtures.FailedComesBackAndAckedDoesNot(source, sink, (bad, again) =>
+        {
+            Assert.Equal(stream, bad.Meta["nats"]["stream"].AsString());
+            Assert.Equal(1L, bad.Meta["nats"]["delivered"].RawI64);
+            Assert.Equal(2L, again.Meta["nats"]["delivered"].RawI64);
+            Assert.Equal(bad.Meta["nats"]["sequence"].RawI64, again.Meta["nats"]["sequence"].RawI64);
+        });
     }
 
     [Fact]
@@ -109,11 +101,7 @@ public sealed class NatsTests(NatsServer server) : IClassFixture<NatsServer>
         var host = new TestHost();
         await using var connector = new NatsFactory().Create(Fixtures.Context(host, ("url", "nats://127.0.0.1:1"), ("connect-timeout", "1s"), ("sink", S(("subject", "x")))));
 
-        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
-
-        var line = Assert.Single(host.Logs, l => l.Level == PluginLogLevel.Warning);
-        Assert.Contains("nats://127.0.0.1:1", line.Message);
-        Assert.Contains("attempt 1", line.Message);
+        await Fixtures.UnreachableWarning(connector, host, "nats://127.0.0.1:1");
     }
 }
 

@@ -11,7 +11,7 @@ namespace Tremor.Connectors.Postgres.Tests;
 /// setpriv, so the process the test stops is the server itself) in a dir handed over to nobody. Stopped with SIGINT
 /// (a fast shutdown: clients are disconnected, the data is checkpointed), so a start on the same port has the tables.
 /// </summary>
-public sealed class PostgresServer : IAsyncLifetime
+public sealed class PostgresServer : ServerFixture
 {
     public const string User = "tremor";
     public const string Password = "secret";
@@ -25,12 +25,13 @@ public sealed class PostgresServer : IAsyncLifetime
     {
         _postgres = ServerProcess.Find("postgres", "postgresql-15", $"{Bin}/postgres");
         _initdb = ServerProcess.Find("initdb", "postgresql-15", $"{Bin}/initdb");
+        // The port accepts before the cluster takes queries (startup recovery): ready once a query is answered.
         Server = IsRoot
-            ? new ServerProcess("/usr/bin/setpriv", s => [.. AsNobody, _postgres, .. Arguments(s)]) { StopSignal = 2 }
-            : new ServerProcess(_postgres, Arguments) { StopSignal = 2 };
+            ? new ServerProcess("/usr/bin/setpriv", s => [.. AsNobody, _postgres, .. Arguments(s)]) { StopSignal = 2, ReadyWhen = AnswersAsync }
+            : new ServerProcess(_postgres, Arguments) { StopSignal = 2, ReadyWhen = AnswersAsync };
     }
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     public string Url => $"postgres://127.0.0.1:{Server.Port}/postgres";
 
@@ -47,7 +48,7 @@ public sealed class PostgresServer : IAsyncLifetime
         ["-D", DataDir, "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", server.Dir.Path,
          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         var pwfile = Server.Dir.File("pwfile");
         await File.WriteAllTextAsync(pwfile, Password + "\n");
@@ -64,28 +65,22 @@ public sealed class PostgresServer : IAsyncLifetime
             info.ArgumentList.Add(_initdb);
         }
         foreach (var a in initdb) info.ArgumentList.Add(a);
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
         info.WorkingDirectory = Server.Dir.Path;
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"initdb failed ({process.ExitCode}): {await output}{await errors}");
+        await ServerProcess.RunAsync(info);
         await Server.StartAsync();
-        // The port accepts before the cluster takes queries (startup recovery): wait for a query to answer.
-        await Fixtures.WaitUntil(async () =>
+    }
+
+    private async Task<bool> AnswersAsync()
+    {
+        try
         {
-            try
-            {
-                await ExecuteAsync("SELECT 1");
-                return true;
-            }
-            catch (NpgsqlException)
-            {
-                return false;
-            }
-        }, "PostgreSQL answering queries");
+            await ExecuteAsync("SELECT 1");
+            return true;
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Runs a statement as the test's own client.</summary>
@@ -113,8 +108,6 @@ public sealed class PostgresServer : IAsyncLifetime
         }
         return rows;
     }
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 
     [DllImport("libc", EntryPoint = "geteuid")]
     private static extern uint Geteuid();

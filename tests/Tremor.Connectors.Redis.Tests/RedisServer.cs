@@ -1,7 +1,7 @@
 namespace Tremor.Connectors.Redis.Tests;
 
 /// <summary>Debian's redis-server on a free loopback port, nothing persisted, its files in a temp dir.</summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer : ServerFixture
 {
     public RedisServer()
         : this([])
@@ -15,11 +15,7 @@ public sealed class RedisServer : IAsyncLifetime
             ["--port", s.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.Dir.Path, .. extra]);
     }
 
-    internal ServerProcess Server { get; }
+    internal override ServerProcess Server { get; }
 
     public string Url => $"redis://127.0.0.1:{Server.Port}";
-
-    public Task InitializeAsync() => Server.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
 }

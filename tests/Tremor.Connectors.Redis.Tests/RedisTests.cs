@@ -55,21 +55,9 @@ public sealed class RedisTests(RedisServer server) : IClassFixture<RedisServer>
         await source.StartAsync();
         await using var sink = new BrokerRunner(Create(new TestHost(), ("sink", Section(("stream", stream)))));
         Assert.True(await sink.ConnectAsync(1));
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("ok", Value.Null), ("bad", Value.Null)))).Status);
-        await source.WaitFor(p => p.Count == 2, "both entries");
 
-        await source.AckAsync(source.Pulled.Single(p => p.Text == "ok"));
-        var bad = source.Pulled.Single(p => p.Text == "bad");
-        await source.FailAsync(bad);
-
-        await source.WaitFor(p => p.Count(x => x.Text == "bad") == 2, "the failed entry read again");
-        var again = source.Pulled.Last(p => p.Text == "bad");
-        Assert.Equal(bad.Meta["redis"]["id"].AsString(), again.Meta["redis"]["id"].AsString());
-        await source.AckAsync(again);
-        Assert.Equal(SinkStatus.Ack, (await sink.DeliverAsync(Fixtures.BrokerBatch(("after", Value.Null)))).Status);
-        await source.WaitFor(p => p.Exists(x => x.Text == "after"), "a later entry");
-        Assert.Single(source.Pulled, p => p.Text == "ok");
-        Assert.Single(source.Pulled, p => p.Text == "after");
+        // The same entry, read again from the group's pending list.
+        await Fixtures.FailedComesBackAndAckedDoesNot(source, sink, (bad, again) => Assert.Equal(bad.Meta["redis"]["id"].AsString(), again.Meta["redis"]["id"].AsString()));
     }
 
     [Fact]
@@ -135,11 +123,7 @@ public sealed class RedisTests(RedisServer server) : IClassFixture<RedisServer>
         var host = new TestHost();
         await using var connector = new RedisFactory().Create(Fixtures.Context(host, ("url", "redis://127.0.0.1:1"), ("connect-timeout", "1s"), ("sink", Section(("list", "x")))));
 
-        Assert.False(await connector.ConnectAsync(1, CancellationToken.None));
-
-        var line = Assert.Single(host.Logs, l => l.Level == PluginLogLevel.Warning);
-        Assert.Contains("redis://127.0.0.1:1", line.Message);
-        Assert.Contains("attempt 1", line.Message);
+        await Fixtures.UnreachableWarning(connector, host, "redis://127.0.0.1:1");
     }
 }
 

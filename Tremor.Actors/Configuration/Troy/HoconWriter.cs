@@ -75,27 +75,8 @@ internal static class HoconWriter
         }
     }
 
-    /// <summary>A JSON string literal, which HOCON reads as a quoted string (no substitutions inside).</summary>
-    public static string Quote(string s)
-    {
-        var sb = new StringBuilder(s.Length + 2).Append('"');
-        foreach (var c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else sb.Append(c);
-                    break;
-            }
-        }
-        return sb.Append('"').ToString();
-    }
+    /// <summary>A JSON string literal, which HOCON reads as a quoted string (no substitutions inside): the Pdk's own, as a string value prints itself.</summary>
+    public static string Quote(string s) => Value.From(s).ToString();
 
     /// <summary>
     /// Multi-line text (a query) as a HOCON triple-quoted string, its lines indented under the key, when it can be one
