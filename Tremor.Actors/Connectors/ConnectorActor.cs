@@ -415,7 +415,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             var secondCodec = codecFactory?.Create(codecSpec!.Config);
             var pre = _spec.Preprocessors.Select((p, i) => (_catalog.Preprocessor(p.Name, $"{_spec.Path}.preprocessors[{i}]"), p.Config)).ToList();
             // Transactional-ness is the plugin's to say; the decoder learns it once the instance exists (see the proxy).
-            _decoder = new SourceDecoder(_spec.Alias, _sourceId, transactional: false, codec, pre, secondCodec);
+            _decoder = new SourceDecoder(_spec.Alias, _sourceId, transactional: false, codec, pre, secondCodec, _services.DecodeHelpers);
         }
         else
         {

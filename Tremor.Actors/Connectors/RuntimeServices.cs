@@ -36,6 +36,9 @@ public sealed class RuntimeServices
     /// <summary>Where connectors print errors (stderr).</summary>
     public TextWriter Error { get; }
 
+    /// <summary>The bound on second decode threads all sources of this runtime share.</summary>
+    internal DecodeHelpers DecodeHelpers { get; } = DecodeHelpers.ForThisMachine();
+
     /// <summary>Where every connector and pipeline reports, when it stops, what it delivered and what it lost.</summary>
     public Flows.DeliveryLedger Ledger { get; } = new();
 

@@ -11,15 +11,13 @@ internal sealed class SourceDecoder
 {
     private readonly ICodec? _codec;
     private readonly ICodec? _secondCodec;
-    // The frames of the pull being decoded, and what each decoded to (indexed alike; kept between pulls).
-    private ReadOnlyMemory<byte>[] _frames = new ReadOnlyMemory<byte>[256];
     private Value[] _values = new Value[256];
     private string?[] _decodeErrors = new string?[256];
-    private int _frameCount;
-    private readonly List<Work> _work = new(256);
-    // Frames a preprocessor made in memory of its own, copied until the pull is decoded.
-    private byte[] _kept = [];
-    private int _keptUsed;
+    // What the parallel path decodes: a chunk's bytes, or a frame copied into _frameBytes.
+    private ReadOnlyMemory<byte>[] _inputs = new ReadOnlyMemory<byte>[256];
+    private Frame[] _frames = new Frame[256];
+    private byte[] _frameBytes = new byte[64 * 1024];
+    private readonly DecodeHelpers _helpers;
     private readonly IReadOnlyList<(IPreprocessorFactory Factory, PluginConfig Config)> _preprocessors;
     private readonly Dictionary<ulong, StreamState> _streams = [];
     private readonly List<ReadOnlyMemory<byte>> _a = new(64);
@@ -29,11 +27,14 @@ internal sealed class SourceDecoder
 
     /// <summary>A decoder for one source connector.</summary>
     /// <remarks>
-    /// With <paramref name="secondCodec"/> (another instance of the same codec), a pull that brought many frames is
-    /// decoded by two threads: decoding is the most expensive step of a source.
+    /// With <paramref name="secondCodec"/> (another instance of the same codec), large batches are decoded by two
+    /// threads: decoding is the most expensive step of a source. The second thread is taken from
+    /// <paramref name="helpers"/>, the runtime's bound on them, so sources together never run more decode threads
+    /// than there are cores (a private bound of one when none is given).
     /// </remarks>
-    public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null)
+    public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null, DecodeHelpers? helpers = null)
     {
+        _helpers = helpers ?? new DecodeHelpers(1);
         _secondCodec = secondCodec;
         _alias = alias;
         SourceId = sourceId;
@@ -52,22 +53,28 @@ internal sealed class SourceDecoder
     public readonly record struct UnfinishedFrame(ulong StreamId, long Bytes);
 
     /// <summary>Decodes every chunk of <paramref name="batch"/> into <paramref name="events"/> and <paramref name="errors"/>.</summary>
-    /// <remarks>
-    /// Two passes: the preprocessors (cheap, stateful per stream, so in order on this thread) cut the chunks into
-    /// frames, then the codec decodes the frames, on two threads when there are many (decoding is the most expensive
-    /// step of a source: a tcp_server's lines would otherwise all be decoded on this one thread). Events and errors
-    /// come out in the order of the chunks either way.
-    /// </remarks>
     public void Decode(SourceBatch batch, List<Event> events, List<Event> errors)
     {
-        Begin();
+        if (_secondCodec is not null && _codec is not null && batch.Count > 0 && AllPlainData(batch))
+        {
+            if (_preprocessors.Count > 0)
+            {
+                DecodeFramed(batch, events, errors);
+                return;
+            }
+            if (batch.Count >= ParallelThreshold)
+            {
+                DecodePlain(batch, events, errors);
+                return;
+            }
+        }
         ulong now = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var chunk = batch[i];
             if (chunk.IsStreamEnd)
             {
-                FinishStream(chunk.StreamId);
+                FinishStream(chunk.StreamId, events, errors);
                 continue;
             }
             var ingest = chunk.IngestNs;
@@ -78,152 +85,178 @@ internal sealed class SourceDecoder
             }
             if (chunk.IsStructured || _codec is null && _preprocessors.Count == 0 && chunk.Data.IsEmpty)
             {
-                _work.Add(new Work(chunk.IsError ? WorkKind.StructuredError : WorkKind.Structured, chunk.StreamId, chunk.PullId, ingest, chunk.Meta) { Structured = chunk.Structured });
+                (chunk.IsError ? errors : events).Add(NewEvent(chunk.StreamId, chunk.PullId, ingest, chunk.Structured, chunk.Meta));
                 continue;
             }
             if (_preprocessors.Count == 0)
             {
-                AddFrame(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, frame: null);
+                DecodeOne(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
                 continue;
             }
             var stream = Stream(chunk.StreamId);
             if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
             _a.Clear();
             _a.Add(chunk.Data);
-            if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, chunk.Data)) continue;
-            // A frame that is a slice of the pulled chunk stays valid until the next pull; one in memory a
-            // preprocessor owns is only promised until its next call, so it is copied before the next chunk runs.
-            foreach (var piece in _a) AddFrame(Keep(piece, chunk.Data), chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++);
+            if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors, stream.Frames++);
         }
-        Complete(events, errors);
     }
 
     private const int ParallelThreshold = 64;
 
-    /// <summary>What one item of a pull becomes, in the pull's order: a frame to decode, an event as it is, or an error.</summary>
-    private enum WorkKind : byte
+    private static bool AllPlainData(SourceBatch batch)
     {
-        Frame,
-        Structured,
-        StructuredError,
-        PreprocessorError,
-    }
-
-    /// <summary>One item of a pull between the passes (<see cref="Input"/> indexes the frames to decode).</summary>
-    private readonly record struct Work(WorkKind Kind, ulong StreamId, ulong PullId, ulong Ingest, Value Meta)
-    {
-        public Value Structured { get; init; }
-        public int Input { get; init; }
-        public ulong? Frame { get; init; }
-        public string? Message { get; init; }
-        public ReadOnlyMemory<byte> Raw { get; init; }
-    }
-
-    private void Begin()
-    {
-        _work.Clear();
-        _frameCount = 0;
-        _keptUsed = 0;
-    }
-
-    private void AddFrame(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, ulong? frame)
-    {
-        if (_frameCount == _frames.Length)
+        for (var i = 0; i < batch.Count; i++)
         {
-            Array.Resize(ref _frames, _frames.Length * 2);
-            Array.Resize(ref _values, _frames.Length);
-            Array.Resize(ref _decodeErrors, _frames.Length);
+            var c = batch[i];
+            if (c.IsStructured || c.IsStreamEnd) return false;
         }
-        _frames[_frameCount] = data;
-        _work.Add(new Work(WorkKind.Frame, streamId, pullId, ingest, meta) { Input = _frameCount++, Frame = frame, Raw = data });
+        return true;
+    }
+
+    /// <summary>Chunks without preprocessors: each chunk is one event's bytes, decoded in place.</summary>
+    private void DecodePlain(SourceBatch batch, List<Event> events, List<Event> errors)
+    {
+        var n = batch.Count;
+        EnsureRoom(n);
+        for (var i = 0; i < n; i++) _inputs[i] = batch[i].Data;
+        DecodeInputs(n);
+        var now = RuntimeServices.NowNs();
+        for (var i = 0; i < n; i++)
+        {
+            var chunk = batch[i];
+            Emit(i, chunk.StreamId, chunk.PullId, chunk.IngestNs == 0 ? now : chunk.IngestNs, chunk.Meta, chunk.Data, null, events, errors);
+        }
     }
 
     /// <summary>
-    /// <paramref name="piece"/> itself when it lies inside <paramref name="pulled"/> (the source keeps that until the
-    /// next pull), else a copy in this decoder's own block, valid until the next <see cref="Begin"/>.
+    /// Chunks through preprocessors (a <c>base64</c> line, a 64 KiB chunk that <c>separate</c> cuts into lines): the
+    /// chains run here in order, since their state is per stream, and what they frame is decoded by two threads. A
+    /// preprocessor's output may alias memory it reuses on its next call, so each frame is copied into one buffer of
+    /// this decoder first (a copy per frame is a small part of decoding it).
     /// </summary>
-    private ReadOnlyMemory<byte> Keep(ReadOnlyMemory<byte> piece, ReadOnlyMemory<byte> pulled)
+    private void DecodeFramed(SourceBatch batch, List<Event> events, List<Event> errors)
     {
-        if (piece.IsEmpty || pulled.Span.Overlaps(piece.Span, out var offset) && offset >= 0 && offset + piece.Length <= pulled.Length) return piece;
-        if (_kept.Length - _keptUsed < piece.Length)
+        var now = RuntimeServices.NowNs();
+        var frames = 0;
+        var used = 0;
+        for (var i = 0; i < batch.Count; i++)
         {
-            // The old block stays alive as long as frames of this pull point into it.
-            _kept = new byte[Math.Max(KeptBlockSize, piece.Length)];
-            _keptUsed = 0;
-        }
-        var copy = _kept.AsMemory(_keptUsed, piece.Length);
-        piece.Span.CopyTo(copy.Span);
-        _keptUsed += piece.Length;
-        return copy;
-    }
-
-    private const int KeptBlockSize = 64 * 1024;
-
-    /// <summary>Decodes the frames the first pass collected, then emits everything in order.</summary>
-    private void Complete(List<Event> events, List<Event> errors)
-    {
-        if (_codec is not null && _frameCount > 0)
-        {
-            if (_secondCodec is not null && _frameCount >= ParallelThreshold) DecodeInParallel(_frameCount);
-            else DecodeRange(_codec, 0, _frameCount);
-        }
-        foreach (var w in _work)
-        {
-            switch (w.Kind)
+            var chunk = batch[i];
+            var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
+            var stream = Stream(chunk.StreamId);
+            if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
+            _a.Clear();
+            _a.Add(chunk.Data);
+            // A preprocessor's error keeps its place among the frames: it becomes an err event in the same order as
+            // when every chunk is decoded on one thread (its bytes copied: the preprocessor may reuse them).
+            var chain = stream.Chain;
+            for (var k = 0; k < chain.Length && _a.Count > 0; k++)
             {
-                case WorkKind.Structured:
-                    events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, w.Structured, w.Meta));
-                    break;
-                case WorkKind.StructuredError:
-                    errors.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, w.Structured, w.Meta));
-                    break;
-                case WorkKind.PreprocessorError:
-                    errors.Add(ErrorEvent(w.StreamId, w.PullId, w.Ingest, w.Message!, w.Raw, w.Meta));
-                    break;
-                default:
-                    if (_codec is null)
-                    {
-                        events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, Value.From(w.Raw.ToArray()), w.Meta));
-                    }
-                    else if (_decodeErrors[w.Input] is { } error)
-                    {
-                        errors.Add(ErrorEvent(w.StreamId, w.PullId, w.Ingest, $"codec: {error}", w.Raw, w.Meta, w.Frame));
-                        _decodeErrors[w.Input] = null;
-                    }
-                    else
-                    {
-                        events.Add(NewEvent(w.StreamId, w.PullId, w.Ingest, _values[w.Input], w.Meta));
-                    }
-                    _values[w.Input] = default;
-                    _frames[w.Input] = default;
-                    break;
+                _b.Clear();
+                foreach (var piece in _a)
+                {
+                    if (chain[k].TryProcess(piece, _b, out var error)) continue;
+                    EnsureRoom(frames + 1);
+                    _frames[frames++] = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, null, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", piece.ToArray());
+                }
+                _a.Clear();
+                _a.AddRange(_b);
+            }
+            EnsureRoom(frames + _a.Count);
+            foreach (var piece in _a)
+            {
+                if (_frameBytes.Length < used + piece.Length) Array.Resize(ref _frameBytes, Math.Max(_frameBytes.Length * 2, used + piece.Length));
+                piece.Span.CopyTo(_frameBytes.AsSpan(used));
+                _frames[frames++] = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++, null, default) { Offset = used, Length = piece.Length };
+                used += piece.Length;
             }
         }
-        _work.Clear();
-    }
-
-    private void DecodeRange(ICodec codec, int from, int to)
-    {
-        for (var i = from; i < to; i++)
+        for (var i = 0; i < frames; i++)
         {
-            if (codec.TryDecode(_frames[i], out var value, out var error)) _values[i] = value;
-            else _decodeErrors[i] = error ?? "could not decode";
+            _inputs[i] = _frames[i].PreprocessorError is null ? _frameBytes.AsMemory(_frames[i].Offset, _frames[i].Length) : ReadOnlyMemory<byte>.Empty;
+        }
+        // Few frames: the helper would cost more than it saves.
+        DecodeInputs(frames, parallel: frames >= ParallelThreshold, skip: f => _frames[f].PreprocessorError is not null);
+        for (var i = 0; i < frames; i++)
+        {
+            var f = _frames[i];
+            if (f.PreprocessorError is { } error)
+            {
+                errors.Add(ErrorEvent(f.StreamId, f.PullId, f.Ingest, error, f.FailedBytes, f.Meta));
+                _decodeErrors[i] = null;
+                _values[i] = default;
+            }
+            else
+            {
+                Emit(i, f.StreamId, f.PullId, f.Ingest, f.Meta, _inputs[i], f.Number, events, errors);
+            }
+            _frames[i] = default;
+            _inputs[i] = default;
         }
     }
 
-    private void DecodeInParallel(int n)
+    /// <summary>A framed piece of a chunk waiting to be decoded (or a preprocessor's error in its place).</summary>
+    private readonly record struct Frame(ulong StreamId, ulong PullId, ulong Ingest, Value Meta, ulong? Number, string? PreprocessorError, ReadOnlyMemory<byte> FailedBytes)
     {
-        // The two threads claim frames from one counter rather than a fixed half each: when the helper starts late
+        public int Offset { get; init; }
+
+        public int Length { get; init; }
+    }
+
+    private void EnsureRoom(int n)
+    {
+        if (_values.Length >= n) return;
+        var size = Math.Max(n, _values.Length * 2);
+        Array.Resize(ref _values, size);
+        Array.Resize(ref _decodeErrors, size);
+        Array.Resize(ref _inputs, size);
+        Array.Resize(ref _frames, size);
+    }
+
+    /// <summary>The decoded value (or the codec's error) of input <paramref name="i"/> as an event, and its slot cleared.</summary>
+    private void Emit(int i, ulong streamId, ulong pullId, ulong ingest, Value meta, ReadOnlyMemory<byte> data, ulong? frame, List<Event> events, List<Event> errors)
+    {
+        if (_decodeErrors[i] is { } error)
+        {
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", data, meta, frame));
+            _decodeErrors[i] = null;
+        }
+        else
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, _values[i], meta));
+        }
+        _values[i] = default;
+    }
+
+    /// <summary>
+    /// Decodes <c>_inputs[0..n)</c> into <c>_values</c> / <c>_decodeErrors</c>, on this thread and, when the runtime
+    /// has a helper to spare (<see cref="DecodeHelpers"/>), on a second one.
+    /// </summary>
+    private void DecodeInputs(int n, bool parallel = true, Func<int, bool>? skip = null)
+    {
+        // The two threads claim inputs from one counter rather than a fixed half each: when the helper starts late
         // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
         // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
         // earlier batch that starts very late finds its own batch done.
-        var shared = new SharedDecode(n);
-        var other = Task.Run(() =>
+        var shared = new SharedDecode(n, skip);
+        Task? other = null;
+        if (parallel && _helpers.TryTake())
         {
-            if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
-        });
+            other = Task.Run(() =>
+            {
+                try
+                {
+                    if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
+                }
+                finally
+                {
+                    _helpers.Return();
+                }
+            });
+        }
         DecodeShared(_codec!, shared);
-        if (Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
+        if (other is not null && Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
     }
 
     private const int HelperIdle = 0;
@@ -236,14 +269,21 @@ internal sealed class SourceDecoder
         int from;
         while ((from = Interlocked.Add(ref shared.Next, ChunksPerClaim) - ChunksPerClaim) < shared.Count)
         {
-            DecodeRange(codec, from, Math.Min(from + ChunksPerClaim, shared.Count));
+            var to = Math.Min(from + ChunksPerClaim, shared.Count);
+            for (var i = from; i < to; i++)
+            {
+                if (shared.Skip is not null && shared.Skip(i)) continue;
+                if (codec.TryDecode(_inputs[i], out var value, out var error)) _values[i] = value;
+                else _decodeErrors[i] = error ?? "could not decode";
+            }
         }
     }
 
-    /// <summary>One batch decoded by two threads: the next frame to claim and whether the helper thread runs.</summary>
-    private sealed class SharedDecode(int count)
+    /// <summary>One batch decoded by two threads: the next input to claim and whether the helper thread runs.</summary>
+    private sealed class SharedDecode(int count, Func<int, bool>? skip)
     {
         public readonly int Count = count;
+        public readonly Func<int, bool>? Skip = skip;
         public int Next;
         public int Helper;
     }
@@ -251,9 +291,7 @@ internal sealed class SourceDecoder
     /// <summary>Flushes every stream's preprocessors: the source finished, its data is complete.</summary>
     public void FinishAll(List<Event> events, List<Event> errors)
     {
-        Begin();
-        foreach (var stream in _streams.Keys.ToList()) FinishStream(stream);
-        Complete(events, errors);
+        foreach (var stream in _streams.Keys.ToList()) FinishStream(stream, events, errors);
     }
 
     /// <summary>
@@ -280,7 +318,7 @@ internal sealed class SourceDecoder
         return dropped ?? (IReadOnlyList<UnfinishedFrame>)[];
     }
 
-    private void FinishStream(ulong streamId)
+    private void FinishStream(ulong streamId, List<Event> events, List<Event> errors)
     {
         if (!_streams.Remove(streamId, out var stream)) return;
         var chain = stream.Chain;
@@ -291,12 +329,12 @@ internal sealed class SourceDecoder
             _a.Clear();
             chain[k].Finish(_a);
             if (_a.Count == 0) continue;
-            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, default)) continue;
-            foreach (var piece in _a) AddFrame(Keep(piece, default), streamId, ulong.MaxValue, now, stream.Meta, stream.Frames++);
+            if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, errors)) continue;
+            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, stream.Meta, events, errors, stream.Frames++);
         }
     }
 
-    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, Value meta, ReadOnlyMemory<byte> pulled)
+    private bool RunChain(IPreprocessor[] chain, int from, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> errors)
     {
         for (var k = from; k < chain.Length; k++)
         {
@@ -305,11 +343,7 @@ internal sealed class SourceDecoder
             {
                 if (!chain[k].TryProcess(piece, _b, out var error))
                 {
-                    _work.Add(new Work(WorkKind.PreprocessorError, streamId, pullId, ingest, meta)
-                    {
-                        Message = $"preprocessor '{_preprocessors[k].Factory.Name}': {error}",
-                        Raw = Keep(piece, pulled),
-                    });
+                    errors.Add(ErrorEvent(streamId, pullId, ingest, $"preprocessor '{_preprocessors[k].Factory.Name}': {error}", piece, meta));
                 }
             }
             _a.Clear();
@@ -317,6 +351,23 @@ internal sealed class SourceDecoder
             if (_a.Count == 0) return false;
         }
         return true;
+    }
+
+    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors, ulong? frame = null)
+    {
+        if (_codec is null)
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, Value.From(data.ToArray()), meta));
+            return;
+        }
+        if (_codec.TryDecode(data, out var value, out var error))
+        {
+            events.Add(NewEvent(streamId, pullId, ingest, value, meta));
+        }
+        else
+        {
+            errors.Add(ErrorEvent(streamId, pullId, ingest, $"codec: {error}", data, meta, frame));
+        }
     }
 
     private StreamState Stream(ulong streamId)

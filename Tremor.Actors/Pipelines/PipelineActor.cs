@@ -7,8 +7,9 @@ using Tremor.Pdk;
 namespace Tremor.Actors.Pipelines;
 
 /// <summary>
-/// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants an
-/// upstream credit back only once the output of its batch has left, so a slow downstream slows the upstream.
+/// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants credit
+/// back only once the output of a batch has left, so a slow downstream slows the upstream. Its upstreams share one
+/// budget of credit (<see cref="InputCredits{TUpstream}"/>).
 /// </summary>
 internal sealed class PipelineActor : ReceiveActor, IWithTimers
 {
@@ -18,6 +19,9 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly Flows.DeliveryLedger? _ledger;
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
+    // One budget of `credits` batches for all upstreams together: two inputs queue no more in front of the
+    // downstream than one does.
+    private readonly InputCredits<IActorRef> _credits;
     private readonly HashSet<IActorRef> _ended = [];
     private readonly Connectors.RuntimeServices? _services;
     private readonly Queue<(IActorRef From, List<(string Port, Event[] Events, long[]? Weights)> Output, ulong EnqueuedNs)> _pending = new();
@@ -61,12 +65,13 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
         _program = program;
         _dataPath = dataPath;
         _metrics = RuntimeMetrics.Get(Context.System).RegisterPipeline(spec.Alias);
+        _credits = new InputCredits<IActorRef>(dataPath.Credits, static (upstream, batches) => upstream.Tell(new Credit(batches)));
 
         Receive<LinkOutput>(l => _outlets.Add(l));
         Receive<LinkInput>(l =>
         {
             _upstreams.Add(l.Upstream);
-            l.Upstream.Tell(new Credit(_dataPath.Credits));
+            _credits.Link(l.Upstream);
         });
         Receive<EventBatch>(OnBatch);
         Receive<Credit>(c =>
@@ -77,6 +82,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
         Receive<EndOfStream>(_ =>
         {
             _ended.Add(Sender);
+            _credits.Ended(Sender);
             CheckFinished();
         });
         Receive<CircuitBreaker>(m =>
@@ -131,6 +137,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
     private void OnBatch(EventBatch batch)
     {
         _metrics.EventsIn += batch.Events.Length;
+        _credits.Received(Sender);
         var started = _metrics.TimesBatches ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         List<(string, Event[], long[]?)> output;
         if (_program.IsPassthrough)
@@ -263,7 +270,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
                 // How long the downstream took to take this batch's output: what qos operators react to.
                 var now = Connectors.RuntimeServices.NowNs();
                 _program.Delivered(now > enqueuedNs ? now - enqueuedNs : 0, failed: false, now);
-                from.Tell(new Credit(1));
+                _credits.Released(from);
             }
         }
         ApplyProgramPause();

@@ -10,7 +10,11 @@ namespace Tremor.Connectors.Bench;
 /// Chunks are whole lines without their line end, so the flow needs no <c>separate</c> preprocessor. With
 /// <c>base64 = true</c> each line is checked to be base64 at connect time and still emitted as it is: add the
 /// <c>base64</c> preprocessor to the flow to decode it. With <c>interval</c> (e.g. <c>5us</c>) one event is emitted
-/// per interval at most (Tremor's throttle, for latency at a given rate); without it, as fast as the flow takes them.
+/// per interval at most (Tremor's throttle, for latency at a given rate; <see cref="BenchThrottle"/>): what is due leaves
+/// at once, a source that fell behind catches up at most one pull's worth, and with nothing due it waits, woken by a
+/// pacer thread with sub-millisecond resolution (<see cref="BenchPacer"/>), until <c>pace</c> (default 1 ms) worth of
+/// events is due. A shorter pace lowers latency at low rates and costs CPU: every wake-up also wakes the flow's
+/// threads. Without <c>interval</c>, as fast as the flow takes them.
 /// </summary>
 public sealed class BenchFactory : IConnectorFactory
 {
@@ -19,7 +23,7 @@ public sealed class BenchFactory : IConnectorFactory
 
     /// <inheritdoc />
     public string Description =>
-        "Replays a file's lines and measures throughput and latency (keys: path, base64, iterations, stop-after-secs, warmup-secs, interval)";
+        "Replays a file's lines and measures throughput and latency (keys: path, base64, iterations, stop-after-secs, warmup-secs, interval, pace)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
@@ -31,7 +35,7 @@ public sealed class BenchFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("path", "base64", "iterations", "stop-after-secs", "warmup-secs", "interval");
+        config.RejectUnknownKeys("path", "base64", "iterations", "stop-after-secs", "warmup-secs", "interval", "pace");
 
         var path = config.GetString("path");
         string fullPath;
@@ -56,7 +60,12 @@ public sealed class BenchFactory : IConnectorFactory
         var warmup = BenchConfig.Warmup(config);
         var interval = config.GetDuration("interval", TimeSpan.Zero);
         if (interval < TimeSpan.Zero) throw new ConfigException($"{config.Path}.interval", $"must not be negative, found {interval}");
-        return new BenchConnector(context.Host, fullPath, base64, iterations, stopAfter, warmup, (ulong)(interval.Ticks * 100));
+        var pace = config.GetDuration("pace", TimeSpan.FromMilliseconds(1));
+        if (pace < TimeSpan.FromMicroseconds(1))
+        {
+            throw new ConfigException($"{config.Path}.pace", $"must be at least 1us, found {pace} (the shortest wait of a throttled source)");
+        }
+        return new BenchConnector(context.Host, fullPath, base64, iterations, stopAfter, warmup, (ulong)(interval.Ticks * 100), (ulong)(pace.Ticks * 100));
     }
 }
 
@@ -92,7 +101,8 @@ internal sealed class BenchConnector(
     long? iterations,
     TimeSpan? stopAfter,
     TimeSpan warmup,
-    ulong intervalNs) : ConnectorBase, ISource, ISink
+    ulong intervalNs,
+    ulong paceNs) : ConnectorBase, ISource, ISink
 {
     private readonly BenchRecorder _recorder = new(host, "bench", warmup, null);
     private bool _sinkUsed;
@@ -102,7 +112,8 @@ internal sealed class BenchConnector(
     private int _position;
     private long _passes;
     private bool _finished;
-    private ulong _nextDueNs;
+    private readonly BenchThrottle? _throttle = intervalNs > 0 ? new BenchThrottle(intervalNs, paceNs) : null;
+    private BenchPacer? _pacer;
 
     public bool IsTransactional => false;
 
@@ -116,16 +127,15 @@ internal sealed class BenchConnector(
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
-        if (intervalNs == 0 || _finished) return Fill(batch, int.MaxValue);
+        if (_throttle is null || _finished) return Fill(batch, int.MaxValue);
         var now = host.NowNs();
-        if (_nextDueNs == 0) _nextDueNs = now;
-        if (now < _nextDueNs)
+        if (_throttle.WaitNs(now, batch.Capacity - batch.Count) is var wait and > 0)
         {
-            // Nothing due yet: wait for the next event's time (timer resolution is ~1 ms; the events then due go out
-            // together, each stamped when it is added, so the wait is not counted as latency).
+            // Each event is stamped when it is added, so the wait is not counted as latency.
+            _pacer ??= new BenchPacer($"bench-pacer {host.Alias}");
             try
             {
-                await Task.Delay(TimeSpan.FromTicks((long)Math.Max((_nextDueNs - now) / 100, TimeSpan.TicksPerMillisecond / 2)), cancellationToken).ConfigureAwait(false);
+                await _pacer.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -133,10 +143,10 @@ internal sealed class BenchConnector(
             }
             now = host.NowNs();
         }
-        var due = now < _nextDueNs ? 0 : (int)Math.Min((now - _nextDueNs) / intervalNs + 1, int.MaxValue);
+        var due = _throttle.Due(now, batch.Capacity - batch.Count);
         if (due == 0) return PullStatus.Empty;
         var status = Fill(batch, due);
-        _nextDueNs += (ulong)batch.Count * intervalNs;
+        _throttle.Taken(batch.Count);
         return status;
     }
 
@@ -196,5 +206,11 @@ internal sealed class BenchConnector(
         // Used only as a source (another connector measures), the sink side has nothing to report.
         if (_sinkUsed) _recorder.Report();
         return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        _pacer?.Dispose();
+        return base.DisposeAsync();
     }
 }

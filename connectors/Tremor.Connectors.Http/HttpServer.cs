@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Tremor.Pdk;
 
 namespace Tremor.Connectors.Http;
@@ -224,7 +225,7 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
     {
         var max = _settings.Listen.MaxBodySize;
         var declared = context.Request.ContentLength;
-        if (declared is { } length && length > max) return await TooLarge(context, length).ConfigureAwait(false);
+        if (declared is { } length && length > max) return await TooLarge(context, length, bodyRead: false).ConfigureAwait(false);
         try
         {
             if (declared is { } exact)
@@ -240,11 +241,15 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
                 }
                 return filled == body.Length ? body : body[..filled];
             }
+            // A body without content-length is found too large only while it arrives. Reading on past the limit (to
+            // DrainBytes more) lets the 413 go out after the client's last chunk: closing a connection with request
+            // bytes still arriving makes the kernel reset it, and the client then loses the 413 it had not read yet.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max + DrainBytes;
             return await ReadChunkedAsync(context, max).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return await TooLarge(context, max + 1).ConfigureAwait(false);
+            return await TooLarge(context, max + 1, bodyRead: false).ConfigureAwait(false);
         }
     }
 
@@ -259,7 +264,11 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
             {
                 var read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
                 if (read == 0) return buffer.ToArray();
-                if (buffer.Length + read > max) return await TooLarge(context, buffer.Length + read).ConfigureAwait(false);
+                if (buffer.Length + read > max)
+                {
+                    var (seen, ended) = await DrainAsync(context, chunk, buffer.Length + read).ConfigureAwait(false);
+                    return await TooLarge(context, seen, bodyRead: ended).ConfigureAwait(false);
+                }
                 buffer.Write(chunk, 0, read);
             }
         }
@@ -269,8 +278,36 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
         }
     }
 
-    private async Task<byte[]?> TooLarge(HttpContext context, long seen)
+    /// <summary>How much of a too-large body without content-length is read and dropped before the 413.</summary>
+    private const long DrainBytes = 1 << 20;
+
+    /// <summary>Reads and drops the rest of a too-large body, up to <see cref="DrainBytes"/>: the bytes seen in all, and
+    /// whether the body ended within the bound.</summary>
+    private static async Task<(long Seen, bool Ended)> DrainAsync(HttpContext context, byte[] chunk, long seen)
     {
+        try
+        {
+            var until = seen + DrainBytes;
+            while (seen < until)
+            {
+                var read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
+                if (read == 0) return (seen, true);
+                seen += read;
+            }
+        }
+        catch (BadHttpRequestException)
+        {
+            // Past the drain's bound too (Kestrel's own cap).
+        }
+        return (seen, false);
+    }
+
+    /// <summary>Answers 413. Unless the whole body was read, the answer says <c>connection: close</c>: the rest of the body
+    /// is never read, so the connection cannot carry another request, and a client that pooled it would send its next
+    /// request into a connection the server is closing.</summary>
+    private async Task<byte[]?> TooLarge(HttpContext context, long seen, bool bodyRead)
+    {
+        if (!bodyRead) context.Response.Headers.Connection = "close";
         var what = $"{context.Request.Method} {context.Request.Path} from {context.Connection.RemoteIpAddress}";
         _tooLarge.Add(1, n => $"{what}: body of {seen}+ bytes is over max-body-size ({_settings.Listen.MaxBodySize}); answered 413, not emitted ({n} so far)");
         await WriteAsync(context, HttpReply.Text(413, $"the body is larger than {_settings.Listen.MaxBodySize} bytes")).ConfigureAwait(false);

@@ -118,6 +118,8 @@ public sealed class HttpServerTests
 
         using var declared = await Within(client.PostAsync("/", new ByteArrayContent(new byte[100])));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+        // Its body was never read: the connection must not carry the next request.
+        Assert.True(declared.Headers.ConnectionClose);
         // Chunked: no content-length up front, the limit is found while reading.
         using var chunked = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StreamContent(new MemoryStream(new byte[100])) };
         chunked.Headers.TransferEncodingChunked = true;

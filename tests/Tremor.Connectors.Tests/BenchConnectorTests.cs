@@ -73,8 +73,80 @@ public sealed class BenchConnectorTests : IDisposable
         Assert.Equal(PullStatus.Empty, await connector.Source.PullAsync(batch, CancellationToken.None));
     }
 
+    [Fact]
+    public void Bench_throttle_releases_what_is_due_at_once_and_waits_a_pace_when_nothing_is()
+    {
+        // 10 µs per event, a 100 µs pace.
+        var throttle = new BenchThrottle(intervalNs: 10_000, paceNs: 100_000);
+        const ulong start = 42 * Second;
+
+        Assert.Equal(0UL, throttle.WaitNs(start, room: 128));
+        Assert.Equal(1, throttle.Due(start, room: 128));
+        throttle.Taken(1);
+        // Nothing due: wait until a pace's worth (ten events) is, not for the next event alone.
+        Assert.Equal(100_000UL, throttle.WaitNs(start, room: 128));
+        Assert.Equal(30_000UL, throttle.WaitNs(start, room: 3));
+        // Something due: no wait, however little.
+        Assert.Equal(0UL, throttle.WaitNs(start + 25_000, room: 128));
+        Assert.Equal(2, throttle.Due(start + 25_000, room: 128));
+        throttle.Taken(2);
+        Assert.Equal(0, throttle.Due(start + 25_000, room: 128));
+    }
+
+    [Fact]
+    public void Bench_throttle_behind_by_more_than_a_pull_catches_up_one_pull_and_skips_the_rest()
+    {
+        var throttle = new BenchThrottle(intervalNs: 10_000, paceNs: 100_000);
+        const ulong start = 42 * Second;
+        Assert.Equal(1, throttle.Due(start, room: 128));
+        throttle.Taken(1);
+
+        // A 10 ms stall: a thousand events are due, one pull's worth leaves; the rest of the backlog is skipped.
+        Assert.Equal(128, throttle.Due(start + 10_000_000, room: 128));
+        throttle.Taken(128);
+        Assert.Equal(0, throttle.Due(start + 10_000_000, room: 128));
+        Assert.Equal(10_000UL, throttle.WaitNs(start + 10_000_000, room: 1));
+        Assert.Equal(1, throttle.Due(start + 10_010_000, room: 128));
+    }
+
+    [Fact]
+    public void Bench_throttle_with_an_interval_longer_than_the_pace_releases_one_event_per_interval()
+    {
+        var throttle = new BenchThrottle(intervalNs: 1_000_000, paceNs: 100_000);
+
+        Assert.Equal(0UL, throttle.WaitNs(Second, room: 128));
+        Assert.Equal(1, throttle.Due(Second, room: 128));
+        throttle.Taken(1);
+        Assert.Equal(1_000_000UL, throttle.WaitNs(Second, room: 128));
+        Assert.Equal(400_000UL, throttle.WaitNs(Second + 600_000, room: 128));
+    }
+
+    [Fact]
+    public async Task Bench_pacer_wakes_a_wait_at_its_time_ends_a_cancelled_one_and_stops_its_thread()
+    {
+        using var pacer = new BenchPacer("bench-pacer test");
+        Assert.True(pacer.IsRunning);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await pacer.WaitAsync(300_000, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMicroseconds(300), $"woke after {clock.Elapsed.TotalMicroseconds} µs, before its time");
+
+        using var cancel = new CancellationTokenSource();
+        var hour = pacer.WaitAsync(3_600 * Second, cancel.Token);
+        Assert.False(hour.IsCompleted);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hour.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        var pending = pacer.WaitAsync(3_600 * Second, CancellationToken.None);
+        pacer.Dispose();
+        Assert.False(pacer.IsRunning);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Throws<ObjectDisposedException>(() => pacer.WaitAsync(1, CancellationToken.None).GetAwaiter().GetResult());
+    }
+
     [Theory]
     [InlineData("bench", "interval")]
+    [InlineData("bench", "pace")]
     [InlineData("blackhole", "delay")]
     public void A_bad_throttle_names_the_key(string type, string key)
     {
@@ -83,6 +155,16 @@ public sealed class BenchConnectorTests : IDisposable
             : new BlackholeFactory().Create(Fixtures.Context(new TestHost(), (key, "soon"))));
         Assert.EndsWith("." + key, e.Path);
         Assert.Contains("duration", e.Message);
+    }
+
+    [Fact]
+    public void A_pace_below_a_microsecond_names_the_key_and_the_bound()
+    {
+        var e = Assert.Throws<ConfigException>(() =>
+            new BenchFactory().Create(Fixtures.Context(new TestHost(), ("path", "x.json"), ("interval", "2us"), ("pace", "100ns"))));
+
+        Assert.EndsWith(".pace", e.Path);
+        Assert.Contains("at least 1us", e.Message);
     }
 
     [Fact]
