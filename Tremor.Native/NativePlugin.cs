@@ -70,6 +70,7 @@ public sealed class NativePlugin : IDisposable
             Path, Descriptor.Name, ConnectorFactory.Description, Descriptor.Kinds, Descriptor.DefaultCodec, Descriptor.Flags, options, checkedCopy: CheckedCopy)
         {
             ConfigSchema = ConfigSchema,
+            AbiMinor = Descriptor.AbiMinor,
         };
     }
 

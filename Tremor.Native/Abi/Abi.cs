@@ -13,9 +13,20 @@ internal static class Status
     public const int Finished = 2;
     public const int Pending = 3;
     public const int Failed = 4;
+    /// <summary>sink_batch (1.2): nothing taken, the plugin is at a bound of its own.</summary>
+    public const int Full = 5;
     public const int Error = -1;
     public const int ErrorConfig = -2;
     public const int ErrorPanic = -3;
+
+    /// <summary>
+    /// Why a sink_batch answer is not one the plugin may give, or null: TREMOR_FULL is ABI 1.2, and a plugin built
+    /// for an older minor that answers 5 means something else by it (its instance is taken as broken).
+    /// </summary>
+    public static string? RefusedSinkAnswer(int status, int pluginMinor) =>
+        status == Full && pluginMinor < 2
+            ? $"answered TREMOR_FULL (5), which ABI 1.2 added, but the plugin is built for ABI 1.{pluginMinor}: rebuild it against tremor_pdk.h 1.2 or later"
+            : null;
 
     public static string Name(int status) => status switch
     {
@@ -24,6 +35,7 @@ internal static class Status
         Finished => "TREMOR_FINISHED",
         Pending => "TREMOR_PENDING",
         Failed => "TREMOR_FAILED",
+        Full => "TREMOR_FULL",
         Error => "TREMOR_ERROR",
         ErrorConfig => "TREMOR_ERROR_CONFIG",
         ErrorPanic => "TREMOR_ERROR_PANIC",
@@ -35,7 +47,7 @@ internal static class AbiConstants
 {
     public const ulong Magic = 0x314B4450524D5254UL; // "TRMRPDK1"
     public const int Major = 1;
-    public const int Minor = 1;
+    public const int Minor = 2;
     public const string EntrySymbol = "tremor_pdk_plugin_v1";
     public const uint KindSource = 1;
     public const uint KindSink = 2;
@@ -99,6 +111,7 @@ internal unsafe struct TremorHostApi
     public delegate* unmanaged[Cdecl]<void*, ulong*, nuint, void> Ack;
     public delegate* unmanaged[Cdecl]<void*, ulong*, nuint, byte*, nuint, void> Fail;
     public delegate* unmanaged[Cdecl]<void*, int, byte*, nuint, void> RequestShutdown;
+    public delegate* unmanaged[Cdecl]<void*, void> SinkHasRoom;
 }
 
 [StructLayout(LayoutKind.Sequential)]

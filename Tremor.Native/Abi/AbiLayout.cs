@@ -61,6 +61,7 @@ internal static unsafe class AbiLayout
         Member<TremorHostApi, nint>(7, "ack", 0, p => &p->Ack);
         Member<TremorHostApi, nint>(8, "fail", 0, p => &p->Fail);
         Member<TremorHostApi, nint>(9, "request_shutdown", 0, p => &p->RequestShutdown);
+        Member<TremorHostApi, nint>(10, "sink_has_room", 2, p => &p->SinkHasRoom);
 
         Struct<TremorCreateArgs>(6, "tremor_create_args", true);
         Member<TremorCreateArgs, uint>(1, "size", 0, p => &p->Size);

@@ -70,6 +70,7 @@ internal static unsafe class HostCallbacks
         table->Ack = &Ack;
         table->Fail = &Fail;
         table->RequestShutdown = &RequestShutdown;
+        table->SinkHasRoom = &SinkHasRoom;
         return table;
     }
 
@@ -171,6 +172,24 @@ internal static unsafe class HostCallbacks
         catch (Exception e)
         {
             TryLog(ctx, $"request_shutdown failed in the host: {e.Message}");
+        }
+        finally
+        {
+            CrashBreadcrumb.Resume(crumb);
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void SinkHasRoom(void* ctx)
+    {
+        var crumb = CrashBreadcrumb.Suspend();
+        try
+        {
+            Context(ctx)?.Host.SinkHasRoom();
+        }
+        catch (Exception e)
+        {
+            TryLog(ctx, $"sink_has_room failed in the host: {e.Message}");
         }
         finally
         {

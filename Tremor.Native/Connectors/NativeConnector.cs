@@ -327,7 +327,14 @@ internal sealed unsafe class NativeConnector : IConnector, ISource, ISink
         }
         if (pending is not null) ForgetPending(firstAckId, count);
         if (status < 0) throw Error("sink_batch", status, err);
-        return status == Status.Failed ? SinkReply.Failed(Message(err, status)) : SinkReply.Acked;
+        if (Status.RefusedSinkAnswer(status, _plugin.Descriptor.AbiMinor) is { } refused) throw new NativePluginException($"{_label}: sink_batch: {refused}", Status.Error);
+        return status switch
+        {
+            Status.Failed => SinkReply.Failed(Message(err, status)),
+            // Nothing taken: the runtime keeps the batch and offers it again on host->sink_has_room or a backoff.
+            Status.Full => SinkReply.Full(Message(err, status)),
+            _ => SinkReply.Acked,
+        };
     }
 
     /// <summary>Where a payload is: inside the pinned batch bytes, or pinned on its own (not the hot path).</summary>

@@ -255,7 +255,15 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
             for (var i = 0UL; i < (ulong)count; i++) _pending.TryRemove(firstAckId + i, out _);
         }
         if (status < 0) throw Error("sink_batch", status);
-        return status == Status.Failed ? SinkReply.Failed(Message(status)) : SinkReply.Acked;
+        if (Status.RefusedSinkAnswer(status, _factory.AbiMinor) is { } refused) throw new NativePluginException($"{_label}: sink_batch: {refused}", Status.Error);
+        return status switch
+        {
+            Status.Failed => SinkReply.Failed(Message(status)),
+            // Nothing taken: the runtime keeps the batch and offers it again on host->sink_has_room (a frame read with
+            // the next call) or a backoff.
+            Status.Full => SinkReply.Full(Message(status)),
+            _ => SinkReply.Acked,
+        };
     }
 
     /// <summary>Where a payload is in the region: inside the copied batch bytes, or appended after them (not the hot path).</summary>

@@ -46,6 +46,9 @@ internal sealed class IsolatedConnectorFactory : IConnectorFactory
 
     public IsolationOptions Options { get; }
 
+    /// <summary>The ABI minor the plugin is built for (what it may answer: TREMOR_FULL from 1.2).</summary>
+    public int AbiMinor { get; init; } = Abi.AbiConstants.Minor;
+
     /// <summary>The plugin's config schema, enforced here before the child is started.</summary>
     public ConfigSchema ConfigSchema { get; init; } = ConfigSchema.None;
 

@@ -289,6 +289,9 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
                 case HostFrame.Shutdown:
                     _host.RequestShutdown(frame.Status, Encoding.UTF8.GetString(ReplyPayload));
                     break;
+                case HostFrame.Room:
+                    _host.SinkHasRoom();
+                    break;
                 default:
                     _host.Log(PluginLogLevel.Warning, $"{_label}: plugin host sent an unexpected frame {frame.Type}; ignored");
                     break;
@@ -343,7 +346,7 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     /// <summary>What is wrong with a frame header the child wrote, or null (every count and length is checked before use).</summary>
     private static string? CheckFrame(in HostFrameHeader frame, bool handshake)
     {
-        if (frame.Type is < HostFrame.Ready or > HostFrame.Shutdown) return $"sent a frame of unknown type {frame.Type} (0x{frame.Type:X8})";
+        if (frame.Type is < HostFrame.Ready or > HostFrame.Room) return $"sent a frame of unknown type {frame.Type} (0x{frame.Type:X8})";
         if (frame.Len > MaxFramePayload) return $"sent a frame of {frame.Len} bytes, more than {MaxFramePayload}";
         if (!handshake && frame.Type is HostFrame.Ready or HostFrame.Refused) return $"sent a handshake frame ({frame.Type}) after the handshake";
         if (frame.Type is HostFrame.Ack or HostFrame.Fail && (ulong)frame.Count * sizeof(ulong) > frame.Len)

@@ -27,6 +27,8 @@ internal static class HostFrame
     public const uint Ack = 6;
     public const uint Fail = 7;
     public const uint Shutdown = 8;
+    /// <summary>The plugin called host->sink_has_room (ABI 1.2).</summary>
+    public const uint Room = 9;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -59,6 +59,7 @@
 #define FRAME_ACK 6u      /* payload = ids */
 #define FRAME_FAIL 7u     /* count = ids; payload = ids, reason */
 #define FRAME_SHUTDOWN 8u /* status = exit code; payload = reason */
+#define FRAME_ROOM 9u     /* host->sink_has_room (1.2): the sink takes batches again */
 
 typedef struct request {
     uint32_t op;
@@ -307,7 +308,10 @@ typedef struct host_row {
 #define ROW_M0(sid, T, mid, m) {(sid), (mid), (uint32_t)offsetof(T, m), (uint32_t)sizeof(((T *)0)->m), 0, #T, #m},
 #define ROW_S1(sid, T) {(sid), 0u, 0u, (uint32_t)sizeof(T), 1, #T, NULL},
 #define ROW_M1(sid, T, mid, m) {(sid), (mid), (uint32_t)offsetof(T, m), (uint32_t)sizeof(((T *)0)->m), 1, #T, #m},
-static const host_row g_rows[] = {TREMOR_PDK_LAYOUT_V1_0(ROW_S0, ROW_M0) TREMOR_PDK_LAYOUT_V1_1(ROW_S1, ROW_M1)};
+#define ROW_S2(sid, T) {(sid), 0u, 0u, (uint32_t)sizeof(T), 2, #T, NULL},
+#define ROW_M2(sid, T, mid, m) {(sid), (mid), (uint32_t)offsetof(T, m), (uint32_t)sizeof(((T *)0)->m), 2, #T, #m},
+static const host_row g_rows[] = {TREMOR_PDK_LAYOUT_V1_0(ROW_S0, ROW_M0) TREMOR_PDK_LAYOUT_V1_1(ROW_S1, ROW_M1)
+                                      TREMOR_PDK_LAYOUT_V1_2(ROW_S2, ROW_M2)};
 #define ROW_COUNT (sizeof g_rows / sizeof g_rows[0])
 
 static const char *struct_name(uint32_t sid)
@@ -545,8 +549,15 @@ static void TREMOR_PDK_CALL host_request_shutdown(void *ctx, int32_t code, const
     send_frame(FRAME_SHUTDOWN, code, 0, 0, reason, reason == NULL ? 0 : reason_len);
 }
 
+static void TREMOR_PDK_CALL host_sink_has_room(void *ctx)
+{
+    (void)ctx;
+    send_frame(FRAME_ROOM, 0, 0, 0, NULL, 0);
+}
+
 static const tremor_host_api g_host_api = {(uint32_t)sizeof(tremor_host_api), TREMOR_PDK_ABI_MINOR, NULL, host_log,
-                                           host_monotonic_ns, host_wall_ns, host_ack, host_fail, host_request_shutdown};
+                                           host_monotonic_ns, host_wall_ns, host_ack, host_fail, host_request_shutdown,
+                                           host_sink_has_room};
 
 /* ---------------------------------------------------------------- serving calls */
 

@@ -36,6 +36,11 @@
  *
  *   1.0  first layout.
  *   1.1  descriptor.description, vtable.lifecycle.
+ *   1.2  sink_batch may answer TREMOR_FULL; host_api.sink_has_room.
+ *
+ * A host refuses a plugin of a newer minor when it loads it, so a plugin may use what its
+ * minor has; a plugin that also runs on older hosts checks host->abi_minor (or uses the
+ * helpers below, which do) before it uses anything newer than 1.0.
  *
  * ---------------------------------------------------------------------------------
  * 3. Ownership
@@ -121,7 +126,7 @@
 #include <string.h>
 
 #define TREMOR_PDK_ABI_MAJOR 1
-#define TREMOR_PDK_ABI_MINOR 1
+#define TREMOR_PDK_ABI_MINOR 2
 
 /* "TRMRPDK1" read as a little-endian uint64_t. */
 #define TREMOR_PDK_MAGIC UINT64_C(0x314B4450524D5254)
@@ -169,6 +174,15 @@ typedef int32_t tremor_status;
 /** sink_batch: delivery of the whole batch failed (message = reason; the instance is fine).
  *  connect: not connected yet, the host retries with backoff (message = reason). */
 #define TREMOR_FAILED 4
+/** sink_batch (1.2): the plugin took NOTHING of the batch because a bound of its own is
+ *  reached (a queue at its size limit) and will have room again (message = why). The host
+ *  keeps the batch, opens the circuit breaker upstream (sources stop pulling, the plugin's
+ *  own source side keeps being pulled), and offers the same batch again once the plugin
+ *  calls host->sink_has_room, or after a backoff; the breaker closes when a batch is taken.
+ *  Nothing is failed or dropped. Answer it only when host->abi_minor >= 2: an older host
+ *  takes it for an unknown status (the instance is broken), and a plugin built for 1.0 or
+ *  1.1 that answers it is broken on every host. */
+#define TREMOR_FULL 5
 /** The instance is broken; the host destroys and re-creates it. */
 #define TREMOR_ERROR (-1)
 /** create: the configuration is invalid (message names the key and what was expected). */
@@ -270,6 +284,14 @@ typedef struct tremor_host_api {
     void(TREMOR_PDK_CALL *fail)(void *ctx, const uint64_t *ids, size_t count, const char *reason, size_t reason_len);
     /** Asks the runtime to drain every flow and exit with `exit_code`. */
     void(TREMOR_PDK_CALL *request_shutdown)(void *ctx, int32_t exit_code, const char *reason, size_t reason_len);
+    /** 1.2: the sink has room again after it answered TREMOR_FULL: the host offers it the batch
+     *  it kept. Call it from any thread (in a call such as pull, or from a thread of the
+     *  plugin's); a call while nothing is kept does nothing. Present only when abi_minor >= 2
+     *  (use tremor_sink_has_room). With isolation = process it is read with the next call the
+     *  host makes into the instance (a pull, or the backoff's offer). */
+#if TREMOR_PDK_TARGET_MINOR >= 2
+    void(TREMOR_PDK_CALL *sink_has_room)(void *ctx);
+#endif
 } tremor_host_api;
 
 /** What create gets; lent for the call (except `host`, see tremor_host_api). */
@@ -468,8 +490,15 @@ typedef struct tremor_plugin_descriptor {
     M(TREMOR_STRUCT_VTABLE, tremor_plugin_vtable, 9u, lifecycle)                           \
     M(TREMOR_STRUCT_DESCRIPTOR, tremor_plugin_descriptor, 15u, description)
 
+/* Members added in 1.2. */
+#define TREMOR_PDK_LAYOUT_V1_2(S, M)                                                       \
+    M(TREMOR_STRUCT_HOST_API, tremor_host_api, 10u, sink_has_room)
+
 /* Every row the target minor has. */
-#if TREMOR_PDK_TARGET_MINOR >= 1
+#if TREMOR_PDK_TARGET_MINOR >= 2
+#define TREMOR_PDK_LAYOUT_ALL(S, M) \
+    TREMOR_PDK_LAYOUT_V1_0(S, M) TREMOR_PDK_LAYOUT_V1_1(S, M) TREMOR_PDK_LAYOUT_V1_2(S, M)
+#elif TREMOR_PDK_TARGET_MINOR >= 1
 #define TREMOR_PDK_LAYOUT_ALL(S, M) TREMOR_PDK_LAYOUT_V1_0(S, M) TREMOR_PDK_LAYOUT_V1_1(S, M)
 #else
 #define TREMOR_PDK_LAYOUT_ALL(S, M) TREMOR_PDK_LAYOUT_V1_0(S, M)
@@ -536,6 +565,24 @@ static inline void tremor_log(const tremor_host_api *host, int32_t level, const 
         host->log(host->ctx, level, msg, strlen(msg));
     }
 }
+
+#if TREMOR_PDK_TARGET_MINOR >= 2
+/** 1 when the host can take TREMOR_FULL from sink_batch and hear host->sink_has_room (1.2). */
+static inline int tremor_host_takes_full(const tremor_host_api *host)
+{
+    return host != NULL && host->abi_minor >= 2 &&
+           host->size >= offsetof(tremor_host_api, sink_has_room) + sizeof(host->sink_has_room) &&
+           host->sink_has_room != NULL;
+}
+
+/** Tells the host the sink has room again (1.2); does nothing on an older host. */
+static inline void tremor_sink_has_room(const tremor_host_api *host)
+{
+    if (tremor_host_takes_full(host)) {
+        host->sink_has_room(host->ctx);
+    }
+}
+#endif
 
 /** The entry symbol every plugin defines (with TREMOR_PDK_PLUGIN and TREMOR_PDK_DESCRIPTOR_INIT). */
 TREMOR_PDK_EXPORT extern const tremor_plugin_descriptor tremor_pdk_plugin_v1;

@@ -1,17 +1,77 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using MessagePack;
 using Tremor.Pdk;
 
 namespace Tremor.Connectors.Wal;
 
 /// <summary>
-/// What the wal keeps of an event, as MessagePack: <c>[sequence, ingest_ns, data, meta]</c>. The value keeps its
-/// kinds (integers signed or unsigned, floats, strings, bytes, arrays, records in key order), so what comes out of
-/// the wal is the event that went in, metadata included. The sequence numbers entries in write order, across
-/// restarts, so a cut can say how many entries it dropped.
+/// What the wal and kv keep of an event. Two formats, told apart by the first byte:
+/// <list type="bullet">
+/// <item><b>encoded</b> (the wal since its entries keep the flow's bytes): <c>0xc1</c> (a byte MessagePack never
+/// uses, so no structured entry starts with it), the sequence and ingest_ns as little-endian u64, the length of the
+/// metadata (u32, 0 for none), the metadata as MessagePack, then the payload the wal's codec made of the event, as it
+/// is. The source side hands the payload back to the same codec: one encode and one decode per event, by the
+/// runtime's codecs, and a copy in between.</item>
+/// <item><b>structured</b>: MessagePack <c>[sequence, ingest_ns, data, meta]</c>, the value with its kinds (integers
+/// signed or unsigned, floats, strings, bytes, arrays, records in key order). What kv writes, and what a wal wrote
+/// before: such entries are still read and emitted as structured events.</item>
+/// </list>
+/// The sequence numbers entries in write order, across restarts, so a cut can say how many entries it dropped.
 /// </summary>
 internal static class EntryCodec
 {
+    /// <summary>The first byte of an encoded entry.</summary>
+    public const byte EncodedMarker = 0xc1;
+
+    /// <summary>Marker, sequence, ingest_ns, metadata length.</summary>
+    public const int EncodedHeader = 1 + 8 + 8 + 4;
+
+    /// <summary>An encoded entry: the event's <paramref name="payload"/> as its codec made it, and its metadata.</summary>
+    public static void WriteEncoded(ArrayBufferWriter<byte> output, ulong sequence, ulong ingestNs, ReadOnlySpan<byte> payload, Value meta)
+    {
+        var start = output.WrittenCount;
+        var header = output.GetSpan(EncodedHeader);
+        header[0] = EncodedMarker;
+        BinaryPrimitives.WriteUInt64LittleEndian(header[1..], sequence);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[9..], ingestNs);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[17..], 0);
+        output.Advance(EncodedHeader);
+        if (!meta.IsNull)
+        {
+            var writer = new MessagePackWriter(output);
+            WriteValue(ref writer, meta);
+            writer.Flush();
+            // Patched through what was written: the header's span may be stale once the buffer grew.
+            var metaLength = output.WrittenCount - start - EncodedHeader;
+            BinaryPrimitives.WriteUInt32LittleEndian(MemoryMarshal.AsMemory(output.WrittenMemory).Span[(start + 17)..], (uint)metaLength);
+        }
+        payload.CopyTo(output.GetSpan(payload.Length));
+        output.Advance(payload.Length);
+    }
+
+    /// <summary>True when <paramref name="entry"/> is an encoded entry (else a structured one).</summary>
+    public static bool IsEncoded(ReadOnlySpan<byte> entry) => entry.Length > 0 && entry[0] == EncodedMarker;
+
+    /// <summary>Reads an encoded entry: the payload is a slice of <paramref name="entry"/>. Throws <see cref="InvalidDataException"/> when it is not one.</summary>
+    public static (ulong Sequence, ulong IngestNs, ReadOnlyMemory<byte> Payload, Value Meta) ReadEncoded(ReadOnlyMemory<byte> entry)
+    {
+        var span = entry.Span;
+        if (span.Length < EncodedHeader || span[0] != EncodedMarker) throw new InvalidDataException($"not a wal entry: {span.Length} bytes, shorter than its {EncodedHeader}-byte header or without its marker");
+        var sequence = BinaryPrimitives.ReadUInt64LittleEndian(span[1..]);
+        var ingest = BinaryPrimitives.ReadUInt64LittleEndian(span[9..]);
+        var metaLength = BinaryPrimitives.ReadUInt32LittleEndian(span[17..]);
+        if (metaLength > span.Length - EncodedHeader) throw new InvalidDataException($"not a wal entry: metadata of {metaLength} bytes in an entry of {span.Length}");
+        var meta = Value.Null;
+        if (metaLength > 0)
+        {
+            var reader = new MessagePackReader(entry.Slice(EncodedHeader, (int)metaLength));
+            meta = ReadValue(ref reader, 0);
+        }
+        return (sequence, ingest, entry[(EncodedHeader + (int)metaLength)..], meta);
+    }
+
     public static void Write(IBufferWriter<byte> output, ulong sequence, ulong ingestNs, Value data, Value meta)
     {
         var writer = new MessagePackWriter(output);
@@ -35,9 +95,14 @@ internal static class EntryCodec
         return (sequence, ingest, data, meta);
     }
 
-    /// <summary>The sequence of an entry, without decoding its value.</summary>
+    /// <summary>The sequence of an entry of either format, without decoding its value.</summary>
     public static ulong ReadSequence(ReadOnlyMemory<byte> entry)
     {
+        if (IsEncoded(entry.Span))
+        {
+            if (entry.Length < EncodedHeader) throw new InvalidDataException($"not a wal entry: {entry.Length} bytes, shorter than its {EncodedHeader}-byte header");
+            return BinaryPrimitives.ReadUInt64LittleEndian(entry.Span[1..]);
+        }
         var reader = new MessagePackReader(entry);
         if (reader.ReadArrayHeader() != 4) throw new MessagePackSerializationException("not a wal entry: expected [sequence, ingest_ns, data, meta]");
         return reader.ReadUInt64();

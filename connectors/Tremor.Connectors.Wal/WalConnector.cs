@@ -121,7 +121,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         foreach (var e in batch.Events)
         {
             var start = _buffer.WrittenCount;
-            EntryCodec.Write(_buffer, sequence, e.IngestNs, e.Event.Data, e.Event.Meta);
+            // The payload the runtime's codec made of the event (msgpack unless the flow names another) goes in as it is.
+            EntryCodec.WriteEncoded(_buffer, sequence, e.IngestNs, e.Payload.Span, e.Event.Meta);
             var length = _buffer.WrittenCount - start;
             if (length > WalLog.MaxEntryBytes)
             {
@@ -297,24 +298,30 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 continue;
             }
             if (batch.Count > 0) break;
-            // Nothing committed beyond what was read: wait for the next commit (the runtime cuts the wait short
-            // when the sink side has a batch).
-            try
-            {
-                await committed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return PullStatus.Empty;
-            }
+            // Nothing committed beyond what was read: wait for the next commit. The runtime cuts the wait short
+            // whenever the instance has other work (every sink batch, every batch of acks): that is the common case,
+            // so it is not an exception (a throw and catch per batch cost more than the rest of the pull).
+            await committed.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (cancellationToken.IsCancellationRequested) return PullStatus.Empty;
         }
         return PullStatus.Data;
     }
 
     private void Emit(SourceBatch batch, long address, byte[] entry, bool first)
     {
-        var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
-        var pull = batch.AddStructured(data, 0, ingestNs, meta);
+        ulong pull;
+        if (EntryCodec.IsEncoded(entry))
+        {
+            // The payload goes back to the connector's codec; the entry stays in _emitted, so the slice stays valid.
+            var (_, ingestNs, payload, meta) = EntryCodec.ReadEncoded(entry);
+            pull = batch.Add(payload, 0, ingestNs, meta);
+        }
+        else
+        {
+            // Written by a wal before entries kept the codec's bytes: the value itself.
+            var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
+            pull = batch.AddStructured(data, 0, ingestNs, meta);
+        }
         _pullToAddress[pull] = address;
         if (!first) return;
         _emitted[address] = entry;

@@ -203,7 +203,7 @@ internal sealed class WalLog : IDisposable
                     entries++;
                     goodUntil = next;
                 }
-                catch (Exception e) when (e is FasterException or MessagePackSerializationException or EndOfStreamException)
+                catch (Exception e) when (e is FasterException or MessagePackSerializationException or InvalidDataException or EndOfStreamException)
                 {
                     reason = $"{e.Message} at address {goodUntil}";
                     break;

@@ -29,8 +29,12 @@ public sealed class WalFactory : IConnectorFactory
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Both;
 
-    /// <inheritdoc />
-    public string? DefaultCodec => null;
+    /// <summary>
+    /// The wal keeps the bytes the codec made of each event and its source side decodes them with the same codec:
+    /// msgpack keeps every kind of value (bytes, integers above i64, floats that are whole numbers) and is the
+    /// runtime's cheapest to encode and decode.
+    /// </summary>
+    public string? DefaultCodec => "msgpack";
 
     /// <inheritdoc />
     public IConnector Create(ConnectorContext context) =>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using Tremor.Codecs;
 using Tremor.Pdk;
 
 namespace Tremor.Connectors.Wal.Tests;
@@ -12,8 +14,29 @@ internal static class Harness
     public static Event NewEvent(Value data, Value meta = default) =>
         new() { Id = new EventId(9, 0, Interlocked.Increment(ref _sequence), _sequence), IngestNs = 42, Data = data, Meta = meta, Transactional = true };
 
-    public static SinkBatch Batch(params Event[] events) =>
-        new([.. events.Select(e => new SinkEvent(e.Id, e.IngestNs, ReadOnlyMemory<byte>.Empty, e))], ReadOnlyMemory<byte>.Empty);
+    private static readonly MsgpackCodec Codec = new();
+
+    /// <summary>A sink batch as the runtime makes it for the wal: each event with the payload its codec (msgpack) made.</summary>
+    public static SinkBatch Batch(params Event[] events)
+    {
+        var bytes = new ArrayBufferWriter<byte>();
+        var ends = new int[events.Length];
+        for (var i = 0; i < events.Length; i++)
+        {
+            Codec.Encode(events[i].Data, bytes);
+            ends[i] = bytes.WrittenCount;
+        }
+        var all = bytes.WrittenMemory;
+        return new([.. events.Select((e, i) => new SinkEvent(e.Id, e.IngestNs, all[(i == 0 ? 0 : ends[i - 1])..ends[i]], e))], all);
+    }
+
+    /// <summary>The value of a pulled chunk, decoded as the runtime does (the connector's codec, msgpack) unless it came structured.</summary>
+    public static Value Data(SourceChunk chunk)
+    {
+        if (chunk.IsStructured) return chunk.Structured;
+        Assert.True(Codec.TryDecode(chunk.Data, out var value, out var error), error);
+        return value;
+    }
 
     public static async Task<IConnector> ConnectAsync(IConnectorFactory factory, TestHost host, params (string, Value)[] config)
     {

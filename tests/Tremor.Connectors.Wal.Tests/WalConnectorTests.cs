@@ -34,11 +34,12 @@ public sealed class WalConnectorTests : IDisposable
         Assert.Equal(events.Select(e => e.Id), host.Acked);
 
         var chunks = await Harness.PullAsync(wal.Source!, 20);
-        Assert.All(chunks, c => Assert.True(c.IsStructured));
-        Assert.Equal(Enumerable.Range(1, 20).Select(n => (long)n), chunks.Select(c => c.Structured["n"].RawI64));
+        // The codec's bytes come back for the codec to decode, with the metadata beside them.
+        Assert.All(chunks, c => Assert.False(c.IsStructured));
+        Assert.Equal(Enumerable.Range(1, 20).Select(n => (long)n), chunks.Select(c => Harness.Data(c)["n"].RawI64));
         Assert.Equal("request-7", chunks[6].Meta["origin"].AsString());
-        Assert.True(chunks[0].Structured["big"].TryGetU64(out var big) && big == ulong.MaxValue);
-        Assert.Equal(new byte[] { 1, 2, 3 }, chunks[2].Structured["raw"].AsBytes());
+        Assert.True(Harness.Data(chunks[0])["big"].TryGetU64(out var big) && big == ulong.MaxValue);
+        Assert.Equal(new byte[] { 1, 2, 3 }, Harness.Data(chunks[2])["raw"].AsBytes());
         Assert.Equal(42UL, chunks[0].IngestNs);
     }
 
@@ -58,14 +59,14 @@ public sealed class WalConnectorTests : IDisposable
         {
             Assert.Contains(host.Logs, l => l.Message.Contains("recovered 4 entries", StringComparison.Ordinal));
             var again = await Harness.PullAsync(wal.Source!, 4);
-            Assert.Equal([3L, 4, 5, 6], again.Select(c => c.Structured["n"].RawI64));
+            Assert.Equal([3L, 4, 5, 6], again.Select(c => Harness.Data(c)["n"].RawI64));
             foreach (var c in again) wal.Source!.Ack(0, c.PullId);
         }
         await using (var wal = await Harness.ConnectAsync(new WalFactory(), host, ("fsync", "every-batch")))
         {
             Assert.Equal(SinkStatus.Ack, (await wal.Sink!.OnBatchAsync(Harness.Batch(Numbered(7)), CancellationToken.None)).Status);
             var next = await Harness.PullAsync(wal.Source!, 1);
-            Assert.Equal(7, next[0].Structured["n"].RawI64);
+            Assert.Equal(7, Harness.Data(next[0])["n"].RawI64);
         }
     }
 
@@ -79,7 +80,7 @@ public sealed class WalConnectorTests : IDisposable
         wal.Source!.Fail(0, chunks[1].PullId);
         await wal.Sink!.OnBatchAsync(Harness.Batch(Numbered(4)), CancellationToken.None);
         var next = await Harness.PullAsync(wal.Source!, 2);
-        Assert.Equal([2L, 4], next.Select(c => c.Structured["n"].RawI64));
+        Assert.Equal([2L, 4], next.Select(c => Harness.Data(c)["n"].RawI64));
     }
 
     [Fact]
@@ -187,8 +188,35 @@ public sealed class WalConnectorTests : IDisposable
         Assert.Contains("7 kept", error, StringComparison.Ordinal);
         Assert.Equal(SinkStatus.Ack, (await reopened.Sink!.OnBatchAsync(Harness.Batch(Harness.NewEvent(Value.From("entry-new"))), CancellationToken.None)).Status);
         var chunks = await Harness.PullAsync(reopened.Source!, 8);
-        Assert.Equal("entry-007", chunks[6].Structured.AsString());
-        Assert.Equal("entry-new", chunks[7].Structured.AsString());
+        Assert.Equal("entry-007", Harness.Data(chunks[6]).AsString());
+        Assert.Equal("entry-new", Harness.Data(chunks[7]).AsString());
+    }
+
+    [Fact]
+    public async Task Entries_a_wal_wrote_as_values_before_it_kept_the_codec_bytes_are_still_emitted_in_order_before_new_ones()
+    {
+        var host = Host();
+        // A wal of the previous format: structured entries [sequence, ingest_ns, data, meta].
+        using (var old = WalLog.Open(host.StateDirectory, 64L << 20))
+        {
+            for (var n = 1; n <= 3; n++)
+            {
+                var entry = new System.Buffers.ArrayBufferWriter<byte>();
+                var e = Numbered(n);
+                EntryCodec.Write(entry, (ulong)n, e.IngestNs, e.Data, e.Meta);
+                old.Append(entry.WrittenSpan, (ulong)n);
+            }
+            await old.CommitAsync(CancellationToken.None);
+        }
+        await using var wal = await Harness.ConnectAsync(new WalFactory(), host, ("fsync", "every-batch"));
+        Assert.Contains(host.Logs, l => l.Message.Contains("recovered 3 entries", StringComparison.Ordinal));
+        Assert.Equal(SinkStatus.Ack, (await wal.Sink!.OnBatchAsync(Harness.Batch(Numbered(4)), CancellationToken.None)).Status);
+        var chunks = await Harness.PullAsync(wal.Source!, 4);
+        Assert.Equal([true, true, true, false], chunks.Select(c => c.IsStructured));
+        Assert.Equal([1L, 2, 3, 4], chunks.Select(c => Harness.Data(c)["n"].RawI64));
+        Assert.Equal("request-2", chunks[1].Meta["origin"].AsString());
+        Assert.Equal(new byte[] { 1, 2, 3 }, Harness.Data(chunks[2])["raw"].AsBytes());
+        foreach (var c in chunks) wal.Source!.Ack(0, c.PullId);
     }
 
     [Fact]

@@ -33,5 +33,7 @@ public sealed class AbiLayoutTests(NativeFixture fixture)
         Assert.Equal(80, AbiLayout.MinimumSize(10, 0)); // descriptor without description
         Assert.Equal(88, AbiLayout.MinimumSize(10, 1));
         Assert.Equal(32, AbiLayout.MinimumSize(3, 0));  // frozen sink slice
+        Assert.Equal(64, AbiLayout.MinimumSize(5, 1));  // host api without sink_has_room
+        Assert.Equal(72, AbiLayout.MinimumSize(5, 2));
     }
 }

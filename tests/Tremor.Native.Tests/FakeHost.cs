@@ -26,6 +26,13 @@ public sealed class FakeHost : IPluginHost
 
     public void RequestShutdown(int exitCode, string reason) => Shutdown = (exitCode, reason);
 
+    private int _roomSignals;
+
+    /// <summary>How often the plugin said its sink has room again (host->sink_has_room).</summary>
+    public int RoomSignals => Volatile.Read(ref _roomSignals);
+
+    public void SinkHasRoom() => Interlocked.Increment(ref _roomSignals);
+
     public void Ack(IReadOnlyList<EventId> ids)
     {
         foreach (var id in ids) Acked.Enqueue(id);

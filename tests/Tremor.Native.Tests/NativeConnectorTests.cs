@@ -12,7 +12,7 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
     {
         var counter = NativePluginLoader.Inspect(fixture.CCounter);
         Assert.True(counter.Accepted, counter.Refusal);
-        Assert.Equal(("c-counter", "0.1.0", ConnectorKinds.Source, 1, 1), (counter.Name, counter.Version, counter.Kinds, counter.AbiMajor, counter.AbiMinor));
+        Assert.Equal(("c-counter", "0.1.0", ConnectorKinds.Source, 1, 2), (counter.Name, counter.Version, counter.Kinds, counter.AbiMajor, counter.AbiMinor));
         Assert.Contains("iterations", counter.ConfigSchema, StringComparison.Ordinal);
 
         var blackhole = NativePluginLoader.Inspect(fixture.CBlackhole);
@@ -58,7 +58,7 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
     public async Task The_c_blackhole_counts_and_writes_every_event()
     {
         using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
-        Assert.Equal(new PluginManifest("c-blackhole", "0.1.0", plugin.Manifest.Description, "abi 1.1"), plugin.Manifest);
+        Assert.Equal(new PluginManifest("c-blackhole", "0.1.0", plugin.Manifest.Description, "abi 1.2"), plugin.Manifest);
         Assert.Equal("c-blackhole", plugin.ConnectorFactory.Type);
         Assert.Equal("json", plugin.ConnectorFactory.DefaultCodec);
         var host = new FakeHost();
@@ -252,6 +252,6 @@ public sealed class NativeConnectorTests(NativeFixture fixture)
             ["elf magic", "elf type", "architecture", "truncation", "dlopen", "entry symbol", "magic", "abi major", "abi minor", "descriptor size", "layout", "name and version", "kinds", "vtable"],
             inspection.Checks.Select(c => c.Name));
         Assert.Equal(64, inspection.Sha256!.Length);
-        Assert.Equal(string.Format(CultureInfo.InvariantCulture, "{0} rows match", 81), inspection.Checks.Single(c => c.Name == "layout").Detail);
+        Assert.Equal(string.Format(CultureInfo.InvariantCulture, "{0} rows match", 82), inspection.Checks.Single(c => c.Name == "layout").Detail);
     }
 }

@@ -39,6 +39,8 @@ public sealed class NativeFixture : IDisposable
                 "-std=c99 -Wall -Wextra -Werror -fPIC -shared -DTREMOR_PDK_TARGET_MINOR=0 -DTREMOR_BLACKHOLE_NAME=\\\"c-blackhole-1-0\\\"",
                 "c_blackhole.c",
                 OlderMinorBlackhole)),
+            Task.Run(() => Gcc("-std=c99 -Wall -Wextra -Werror -fPIC -shared", "full_queue.c", FullQueue)),
+            Task.Run(() => Gcc("-std=c99 -Wall -Wextra -Werror -fPIC -shared -DTREMOR_PDK_TARGET_MINOR=1 -DFULL_QUEUE_OLD_MINOR", "full_queue.c", FullQueueOldMinor)),
         };
         foreach (var defect in Defects.Concat(Hostile))
         {
@@ -64,6 +66,12 @@ public sealed class NativeFixture : IDisposable
     public string Executable => Path.Combine(WorkDir, "executable.so");
 
     public string OlderMinorBlackhole => Path.Combine(WorkDir, "c-blackhole-1-0.so");
+
+    /// <summary>A bounded queue, sink and source, whose sink answers TREMOR_FULL (native/full_queue.c).</summary>
+    public string FullQueue => Path.Combine(WorkDir, "c-full-queue.so");
+
+    /// <summary>The same built for ABI 1.1, answering 5 although its minor has no TREMOR_FULL.</summary>
+    public string FullQueueOldMinor => Path.Combine(WorkDir, "c-full-queue-1-1.so");
 
     public string CCounter => Path.Combine(PluginDir, "c-counter.so");
 
