@@ -133,4 +133,83 @@ public sealed class ParallelDecodeTests
         helpers.Return();
         Assert.Equal(0, helpers.Running);
     }
+
+    private static SourceDecoder Framed(IPreprocessorFactory preprocessor) =>
+        new("src", 1, transactional: false, new JsonCodec(), [(preprocessor, new PluginConfig("pre", null))], new JsonCodec());
+
+    [Fact]
+    public void Lines_of_two_connections_cut_by_separate_are_decoded_on_two_threads_in_order_with_errors_in_place()
+    {
+        var decoder = Framed(BuiltinCodecs.FindPreprocessor("separate")!);
+        var batch = new SourceBatch(64);
+        var text = new StringBuilder();
+        for (var i = 0; i < 400; i++) text.Append(i % 50 == 7 ? "{\"n\":" + i + "\n" : "{\"n\":" + i + ",\"s\":\"" + new string('x', i % 90) + "\"}\n");
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        // Two connections, each sending the same lines in 1000-byte reads: most lines are slices of a read, the ones
+        // that straddle two reads are put together by the preprocessor.
+        for (var offset = 0; offset < bytes.Length; offset += 1000)
+        {
+            var piece = bytes.AsMemory(offset, Math.Min(1000, bytes.Length - offset));
+            batch.Add(piece, streamId: 1);
+            batch.Add(piece, streamId: 2);
+        }
+        var events = new List<Event>();
+        var errors = new List<Event>();
+
+        decoder.Decode(batch, events, errors);
+
+        var good = Enumerable.Range(0, 400).Where(i => i % 50 != 7).Select(i => (long)i).ToList();
+        Assert.Equal(good, events.Where(e => e.StreamId == 1).Select(e => e.Data["n"].RawI64));
+        Assert.Equal(good, events.Where(e => e.StreamId == 2).Select(e => e.Data["n"].RawI64));
+        Assert.All(events, e => Assert.Equal((int)(e.Data["n"].RawI64 % 90), e.Data["s"].AsString()!.Length));
+        // Each bad line once per connection, as its own bytes and its line number, in the order they were sent.
+        var bad = Enumerable.Range(0, 400).Where(i => i % 50 == 7).ToList();
+        Assert.Equal(bad.Select(i => "{\"n\":" + i).Concat(bad.Select(i => "{\"n\":" + i)).Order(StringComparer.Ordinal), errors.Select(e => Encoding.UTF8.GetString(e.Data["raw"].AsBytes()!)).Order(StringComparer.Ordinal));
+        Assert.Equal(bad.Select(i => (long)i), errors.Where(e => e.StreamId == 1).Select(e => e.Data["frame"].RawI64));
+        // Event ids are numbered in the order the events come out.
+        Assert.Equal(events.Select(e => e.Id.Sequence).Order(), events.Select(e => e.Id.Sequence));
+    }
+
+    [Fact]
+    public void Frames_a_preprocessor_keeps_in_its_own_reused_buffer_are_copied_before_its_next_call()
+    {
+        // The Pdk lets a preprocessor's output live in its own memory only until its next call; decoding after the
+        // whole pull was framed must not see the next chunk's bytes in an earlier frame.
+        var decoder = Framed(new ReusingBufferPreprocessor.Factory());
+        var batch = new SourceBatch(128);
+        for (var i = 0; i < 128; i++) batch.Add(Encoding.UTF8.GetBytes("{\"n\":" + i + "}"), streamId: 1);
+        var events = new List<Event>();
+        var errors = new List<Event>();
+
+        decoder.Decode(batch, events, errors);
+
+        Assert.Empty(errors);
+        Assert.Equal(Enumerable.Range(0, 128).Select(i => (long)i), events.Select(e => e.Data["n"].RawI64));
+    }
+
+    /// <summary>Copies each chunk into one buffer it overwrites on every call, as the Pdk allows.</summary>
+    private sealed class ReusingBufferPreprocessor : IPreprocessor
+    {
+        private readonly byte[] _buffer = new byte[256];
+
+        public bool TryProcess(ReadOnlyMemory<byte> data, List<ReadOnlyMemory<byte>> output, out string? error)
+        {
+            Array.Clear(_buffer);
+            data.Span.CopyTo(_buffer);
+            output.Add(_buffer.AsMemory(0, data.Length));
+            error = null;
+            return true;
+        }
+
+        public void Finish(List<ReadOnlyMemory<byte>> output)
+        {
+        }
+
+        public sealed class Factory : IPreprocessorFactory
+        {
+            public string Name => "reusing";
+
+            public IPreprocessor Create(PluginConfig config) => new ReusingBufferPreprocessor();
+        }
+    }
 }
