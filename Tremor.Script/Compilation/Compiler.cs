@@ -787,36 +787,10 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
         }
         var segs = target.Segments.Select(CompileSegment).ToArray();
         var prefixes = Prefixes(target);
-        if (segs is [{ Field: { } field }])
+
+        // The root the path starts from, made this event's own (copied if shared) and stored back.
+        Value OwnedRoot(Context c)
         {
-            // `let $class = ...`, `let event.x = ...`: one record field, the commonest write, without the general walk.
-            var key = Value.From(field);
-            return c =>
-            {
-                var v = value(c);
-                var container = root switch
-                {
-                    PathRoot.Event => c.Event,
-                    PathRoot.Meta => c.Meta,
-                    PathRoot.State => c.State,
-                    _ => c.Locals[slot],
-                };
-                container = Owned(c, container, segs[0], prefixes[0]);
-                switch (root)
-                {
-                    case PathRoot.Event: c.Event = container; break;
-                    case PathRoot.Meta: c.Meta = container; break;
-                    case PathRoot.State: c.State = container; break;
-                    default: c.Locals[slot] = container; break;
-                }
-                if (container.AsRecord() is { } record) record.Set(field, v);
-                else Set(container, key, v, segs[0], prefixes[0]);
-                return Value.Null;
-            };
-        }
-        return c =>
-        {
-            var v = value(c);
             var container = root switch
             {
                 PathRoot.Event => c.Event,
@@ -832,6 +806,26 @@ internal sealed class Compiler(Source source, Scope scope, Definitions? definiti
                 case PathRoot.State: c.State = container; break;
                 default: c.Locals[slot] = container; break;
             }
+            return container;
+        }
+
+        if (segs is [{ Field: { } field }])
+        {
+            // `let $class = ...`, `let event.x = ...`: one record field, the commonest write, without the general walk.
+            var key = Value.From(field);
+            return c =>
+            {
+                var v = value(c);
+                var container = OwnedRoot(c);
+                if (container.AsRecord() is { } record) record.Set(field, v);
+                else Set(container, key, v, segs[0], prefixes[0]);
+                return Value.Null;
+            };
+        }
+        return c =>
+        {
+            var v = value(c);
+            var container = OwnedRoot(c);
             for (var i = 0; i < segs.Length - 1; i++)
             {
                 var key = Key(c, segs[i]);
