@@ -176,8 +176,9 @@ internal sealed class SourceDecoder
         {
             _inputs[i] = _frames[i].PreprocessorError is null ? _frameBytes.AsMemory(_frames[i].Offset, _frames[i].Length) : ReadOnlyMemory<byte>.Empty;
         }
-        // Few frames: the helper would cost more than it saves.
-        DecodeInputs(frames, parallel: frames >= ParallelThreshold, skip: f => _frames[f].PreprocessorError is not null);
+        // Few frames: the helper would cost more than it saves. A preprocessor error's slot decodes nothing (empty),
+        // and what the codec said of it is dropped below.
+        DecodeInputs(frames, parallel: frames >= ParallelThreshold);
         for (var i = 0; i < frames; i++)
         {
             var f = _frames[i];
@@ -233,13 +234,13 @@ internal sealed class SourceDecoder
     /// Decodes <c>_inputs[0..n)</c> into <c>_values</c> / <c>_decodeErrors</c>, on this thread and, when the runtime
     /// has a helper to spare (<see cref="DecodeHelpers"/>), on a second one.
     /// </summary>
-    private void DecodeInputs(int n, bool parallel = true, Func<int, bool>? skip = null)
+    private void DecodeInputs(int n, bool parallel = true)
     {
         // The two threads claim inputs from one counter rather than a fixed half each: when the helper starts late
         // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
         // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
         // earlier batch that starts very late finds its own batch done.
-        var shared = new SharedDecode(n, skip);
+        var shared = new SharedDecode(n);
         Task? other = null;
         if (parallel && _helpers.TryTake())
         {
@@ -272,7 +273,6 @@ internal sealed class SourceDecoder
             var to = Math.Min(from + ChunksPerClaim, shared.Count);
             for (var i = from; i < to; i++)
             {
-                if (shared.Skip is not null && shared.Skip(i)) continue;
                 if (codec.TryDecode(_inputs[i], out var value, out var error)) _values[i] = value;
                 else _decodeErrors[i] = error ?? "could not decode";
             }
@@ -280,10 +280,9 @@ internal sealed class SourceDecoder
     }
 
     /// <summary>One batch decoded by two threads: the next input to claim and whether the helper thread runs.</summary>
-    private sealed class SharedDecode(int count, Func<int, bool>? skip)
+    private sealed class SharedDecode(int count)
     {
         public readonly int Count = count;
-        public readonly Func<int, bool>? Skip = skip;
         public int Next;
         public int Helper;
     }
