@@ -21,6 +21,9 @@ for c in "$@"; do
 done
 work=$(mktemp -d)
 pid=""
+# dotnet-counters (dotnet tool install -g dotnet-counters), when found, adds allocations and thread hops per event.
+counters=$(command -v dotnet-counters || true)
+counters=${DOTNET_COUNTERS:-$counters}
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -47,26 +50,52 @@ CONF
   echo "$file"
 }
 
+events() { # the blackhole's events in, once the API answers
+  local status
+  for _ in $(seq 1 120); do
+    if status=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/status"); then
+      python3 -c 'import json,sys; print(next(c["events_in"] for c in json.load(sys.stdin)["connectors"] if c["alias"] == "walcpu::snk"))' <<<"$status"
+      return
+    fi
+    sleep 0.5
+  done
+  echo "error: the management API did not answer" >&2
+  exit 1
+}
+
 sample() { # -> "cpu_ticks events"
-  local ticks events
+  local ticks
+  events >/dev/null
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  events=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/status" |
-    python3 -c 'import json,sys; print(next(c["events_in"] for c in json.load(sys.stdin)["connectors"] if c["alias"] == "walcpu::snk"))')
-  echo "$ticks $events"
+  echo "$ticks $(events)"
 }
 
 run() { # checkout variant -> µs CPU per event
   rm -rf "$work/data"
   (cd "$1" && exec dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$(conf "$2")" >"$work/out" 2>&1) &
   pid=$!
+  events >/dev/null # started
   sleep "$warmup"
   read -r t0 e0 <<<"$(sample)"
-  sleep "$window"
+  if [ -n "$counters" ]; then
+    # Bytes allocated and thread-pool work items (hops between threads) in the same window: neither depends on load.
+    "$counters" collect -p "$pid" --counters System.Runtime --format csv -o "$work/counters.csv" \
+      --refresh-interval 1 --duration "$(printf '00:00:%02d' "$window")" >/dev/null 2>&1 || true
+  else
+    sleep "$window"
+  fi
   read -r t1 e1 <<<"$(sample)"
   kill -TERM "$pid"
   wait "$pid" || true
   pid=""
-  awk -v t="$((t1 - t0))" -v e="$((e1 - e0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (e > 0) printf "%.3f %d %.1f", 1e6 * t / hz / e, e, t / hz; else print "nan 0 0" }'
+  local allocated=0 items=0
+  if [ -f "$work/counters.csv" ]; then
+    allocated=$(grep 'gc.heap.total_allocated' "$work/counters.csv" | awk -F, '{s += $NF} END {print s + 0}')
+    items=$(grep 'thread_pool.work_item.count' "$work/counters.csv" | awk -F, '{s += $NF} END {print s + 0}')
+    rm -f "$work/counters.csv"
+  fi
+  awk -v t="$((t1 - t0))" -v e="$((e1 - e0))" -v hz="$(getconf CLK_TCK)" -v a="${allocated:-0}" -v w="${items:-0}" \
+    'BEGIN { if (e > 0) printf "%.3f %d %.1f %.0f %.4f", 1e6 * t / hz / e, e, t / hz, a / e, w / e; else print "nan 0 0 0 0" }'
 }
 
 results="$work/results"
@@ -76,9 +105,10 @@ for ((r = 0; r < rounds; r++)); do
     order=("${checkouts[@]}")
     if ((r % 2 == 1)); then order=($(printf '%s\n' "${checkouts[@]}" | tac)); fi
     for c in "${order[@]}"; do
-      read -r us events cpu <<<"$(run "$c" "$variant")"
-      echo "$c $variant $r $us" >>"$results"
-      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events; load %s)\n' "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+      read -r us events cpu bytes items <<<"$(run "$c" "$variant")"
+      echo "$c $variant $r $us $bytes $items" >>"$results"
+      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events), %s B allocated and %s thread-pool work items per event; load %s\n' \
+        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
     done
   done
 done
@@ -86,11 +116,13 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)
-for checkout, variant, _, us in (l.split() for l in open(sys.argv[1])):
-    by[(checkout, variant)].append(float(us))
-print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal |")
-print("|---|---:|---:|---:|---:|")
+for checkout, variant, _, us, allocated, items in (l.split() for l in open(sys.argv[1])):
+    by[(checkout, variant)].append((float(us), float(allocated), float(items)))
+def med(c, v, i): return statistics.median(x[i] for x in by[(c, v)])
+print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal | B allocated/event memory, wal | work items/event memory, wal |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for checkout in dict.fromkeys(c for c, _ in by):
-    m, w = statistics.median(by[(checkout, "memory")]), statistics.median(by[(checkout, "wal")])
-    print("| %s | %.3f | %.3f | %.3f | %.1f %% |" % (checkout, m, w, w - m, 100 * m / w))
+    m, w = med(checkout, "memory", 0), med(checkout, "wal", 0)
+    print("| %s | %.3f | %.3f | %.3f | %.1f %% | %.0f, %.0f | %.4f, %.4f |" % (checkout, m, w, w - m, 100 * m / w,
+          med(checkout, "memory", 1), med(checkout, "wal", 1), med(checkout, "memory", 2), med(checkout, "wal", 2)))
 PY
