@@ -80,7 +80,7 @@ run() { # checkout variant -> µs CPU per event
   if [ -n "$counters" ]; then
     # Bytes allocated and thread-pool work items (hops between threads) in the same window: neither depends on load.
     "$counters" collect -p "$pid" --counters System.Runtime --format csv -o "$work/counters.csv" \
-      --refresh-interval 1 --duration "$(printf '00:00:%02d' "$window")" >/dev/null 2>&1 || true
+      --refresh-interval 1 --duration "$(printf '%02d:%02d:%02d' $((window / 3600)) $((window % 3600 / 60)) $((window % 60)))" >/dev/null 2>&1 || true
   else
     sleep "$window"
   fi
