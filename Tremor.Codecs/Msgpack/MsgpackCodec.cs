@@ -1,14 +1,15 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using MessagePack;
+using System.Text;
 using Tremor.Pdk;
 
 namespace Tremor.Codecs;
 
 /// <summary>
-/// The <c>msgpack</c> codec: one MessagePack value per event, read straight from the input span and written with
-/// MessagePack's low-level <see cref="MessagePackWriter"/>. bin ↔ bytes; str must be UTF-8; a map key that
+/// The <c>msgpack</c> codec: one MessagePack value per event, read straight from the input span and written straight
+/// into the output (each value in its smallest form, as MessagePack's own writer chooses it). bin ↔ bytes; str must be UTF-8; a map key that
 /// is not a string becomes the key's JSON text; extension types are refused with their type code and offset.
 /// Maps of one shape share one keys array (see <see cref="ShapeCache"/>) and strings over 64 bytes stay UTF-8, as in
 /// the json codec. Safe to share between threads (its scratch space is per thread).
@@ -405,49 +406,68 @@ public sealed class MsgpackCodec : ICodec
     /// <inheritdoc />
     public void Encode(in Value value, IBufferWriter<byte> output)
     {
-        var writer = new MessagePackWriter(output);
+        // Our own cursor over the output rather than MessagePack's writer: that one asks its buffer for a span on
+        // every token and transcodes every string with a byte count first, the largest share of an encode.
+        var writer = new Utf8Output(output);
         Write(ref writer, value);
         writer.Flush();
     }
 
-    private static void Write(ref MessagePackWriter writer, in Value value)
+    private static void Write(ref Utf8Output writer, in Value value)
     {
         switch (value.Kind)
         {
             case ValueKind.Null:
-                writer.WriteNil();
+                writer.WriteByte(0xc0);
                 break;
             case ValueKind.Bool:
-                writer.Write(value.AsBool());
+                writer.WriteByte(value.AsBool() ? (byte)0xc3 : (byte)0xc2);
                 break;
             case ValueKind.I64:
-                writer.Write(value.RawI64);
+                WriteInteger(ref writer, value.RawI64);
                 break;
             case ValueKind.U64:
-                writer.Write(unchecked((ulong)value.RawI64));
+                WriteUnsigned(ref writer, unchecked((ulong)value.RawI64));
                 break;
             case ValueKind.F64:
-                writer.Write(value.RawF64);
-                break;
+                {
+                    var span = writer.Reserve(9);
+                    span[0] = 0xcb;
+                    BinaryPrimitives.WriteDoubleBigEndian(span[1..], value.RawF64);
+                    writer.Advance(9);
+                    break;
+                }
             case ValueKind.String:
-                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
-                else writer.Write(value.AsString());
+                if (value.TryGetUtf8(out var utf8))
+                {
+                    WriteHeader(ref writer, utf8.Length, 0xa0, 31, 0xd9);
+                    writer.Write(utf8);
+                }
+                else
+                {
+                    WriteString(ref writer, value.AsString()!);
+                }
                 break;
             case ValueKind.Bytes:
-                writer.Write(value.AsBytes().AsSpan());
-                break;
+                {
+                    var bytes = value.AsBytes()!;
+                    // bin has no fix form: bin 8, 16 or 32.
+                    WriteHeader(ref writer, bytes.Length, 0, -1, 0xc4);
+                    writer.Write(bytes);
+                    break;
+                }
             case ValueKind.Array:
                 {
-                    var list = value.AsArray()!;
-                    writer.WriteArrayHeader(list.Count);
-                    for (var i = 0; i < list.Count; i++) Write(ref writer, list[i]);
+                    var items = CollectionsMarshal.AsSpan(value.AsArray());
+                    WriteHeader(ref writer, items.Length, 0x90, 15, 0xdc);
+                    for (var i = 0; i < items.Length; i++) Write(ref writer, items[i]);
                     break;
                 }
             case ValueKind.Record:
                 {
                     var record = value.AsRecord()!;
-                    writer.WriteMapHeader(record.Count);
                     var values = record.ValueSpan;
+                    WriteHeader(ref writer, values.Length, 0x80, 15, 0xde);
                     if (record.SharedKeys is { } shared && EncodedKeys<MsgpackKeys>.For(shared) is { } encoded)
                     {
                         var bytes = encoded.Bytes;
@@ -455,7 +475,7 @@ public sealed class MsgpackCodec : ICodec
                         var start = 0;
                         for (var i = 0; i < values.Length; i++)
                         {
-                            writer.WriteRaw(bytes.AsSpan(start, ends[i] - start));
+                            writer.Write(bytes.AsSpan(start, ends[i] - start));
                             start = ends[i];
                             Write(ref writer, values[i]);
                         }
@@ -464,11 +484,147 @@ public sealed class MsgpackCodec : ICodec
                     var keys = record.KeySpan;
                     for (var i = 0; i < keys.Length; i++)
                     {
-                        writer.Write(keys[i]);
+                        WriteString(ref writer, keys[i]);
                         Write(ref writer, values[i]);
                     }
                     break;
                 }
+        }
+    }
+
+    /// <summary>
+    /// A length or count header: the fix form (<paramref name="fixCode"/> | n, up to <paramref name="fixMax"/>), else
+    /// the 8-bit form (<paramref name="code"/>; only for str and bin), 16-bit and 32-bit forms that follow it. Arrays and
+    /// maps have no 8-bit form: their <paramref name="code"/> is the 16-bit one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteHeader(ref Utf8Output writer, int length, byte fixCode, int fixMax, byte code)
+    {
+        if (length <= fixMax)
+        {
+            writer.WriteByte((byte)(fixCode | length));
+            return;
+        }
+        WriteLongHeader(ref writer, length, code, hasEightBit: code is 0xd9 or 0xc4);
+    }
+
+    private static void WriteLongHeader(ref Utf8Output writer, int length, byte code, bool hasEightBit)
+    {
+        var span = writer.Reserve(5);
+        if (hasEightBit)
+        {
+            if (length <= byte.MaxValue)
+            {
+                span[0] = code;
+                span[1] = (byte)length;
+                writer.Advance(2);
+                return;
+            }
+            code++;
+        }
+        if (length <= ushort.MaxValue)
+        {
+            span[0] = code;
+            BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)length);
+            writer.Advance(3);
+            return;
+        }
+        span[0] = (byte)(code + 1);
+        BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
+        writer.Advance(5);
+    }
+
+    /// <summary>A string as UTF-8 (lone surrogates as U+FFFD, as <see cref="Encoding.UTF8"/> writes them).</summary>
+    private static void WriteString(ref Utf8Output writer, string text)
+    {
+        var chars = text.AsSpan();
+        if (chars.Length <= 31)
+        {
+            // Short ASCII (most keys and short values): one narrowing copy after a fixstr header.
+            var span = writer.Reserve(1 + chars.Length);
+            if (Ascii.FromUtf16(chars, span[1..], out var written) == OperationStatus.Done)
+            {
+                span[0] = (byte)(0xa0 | written);
+                writer.Advance(1 + written);
+                return;
+            }
+        }
+        var length = Encoding.UTF8.GetByteCount(chars);
+        WriteHeader(ref writer, length, 0xa0, 31, 0xd9);
+        writer.Advance(Encoding.UTF8.GetBytes(chars, writer.Reserve(length)));
+    }
+
+    /// <summary>The smallest form of a signed integer, as MessagePack's writer chooses it (non-negative ones unsigned).</summary>
+    private static void WriteInteger(ref Utf8Output writer, long n)
+    {
+        if (n >= 0)
+        {
+            WriteUnsigned(ref writer, (ulong)n);
+            return;
+        }
+        if (n >= -32)
+        {
+            writer.WriteByte(unchecked((byte)(sbyte)n));
+            return;
+        }
+        var span = writer.Reserve(9);
+        if (n >= sbyte.MinValue)
+        {
+            span[0] = 0xd0;
+            span[1] = unchecked((byte)(sbyte)n);
+            writer.Advance(2);
+        }
+        else if (n >= short.MinValue)
+        {
+            span[0] = 0xd1;
+            BinaryPrimitives.WriteInt16BigEndian(span[1..], (short)n);
+            writer.Advance(3);
+        }
+        else if (n >= int.MinValue)
+        {
+            span[0] = 0xd2;
+            BinaryPrimitives.WriteInt32BigEndian(span[1..], (int)n);
+            writer.Advance(5);
+        }
+        else
+        {
+            span[0] = 0xd3;
+            BinaryPrimitives.WriteInt64BigEndian(span[1..], n);
+            writer.Advance(9);
+        }
+    }
+
+    private static void WriteUnsigned(ref Utf8Output writer, ulong n)
+    {
+        if (n <= 0x7f)
+        {
+            writer.WriteByte((byte)n);
+            return;
+        }
+        var span = writer.Reserve(9);
+        if (n <= byte.MaxValue)
+        {
+            span[0] = 0xcc;
+            span[1] = (byte)n;
+            writer.Advance(2);
+        }
+        else if (n <= ushort.MaxValue)
+        {
+            span[0] = 0xcd;
+            BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)n);
+            writer.Advance(3);
+        }
+        else if (n <= uint.MaxValue)
+        {
+            span[0] = 0xce;
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)n);
+            writer.Advance(5);
+        }
+        else
+        {
+            span[0] = 0xcf;
+            BinaryPrimitives.WriteUInt64BigEndian(span[1..], n);
+            writer.Advance(9);
         }
     }
 
@@ -477,8 +633,8 @@ public sealed class MsgpackCodec : ICodec
     {
         public static void WriteKey(ArrayBufferWriter<byte> buffer, string key, int index)
         {
-            var writer = new MessagePackWriter(buffer);
-            writer.Write(key);
+            var writer = new Utf8Output(buffer);
+            WriteString(ref writer, key);
             writer.Flush();
         }
     }
