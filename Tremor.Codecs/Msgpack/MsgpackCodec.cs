@@ -33,9 +33,12 @@ public sealed class MsgpackCodec : ICodec
             return false;
         }
         var position = 0;
-        if (!TryRead(span, ref position, 0, out value, out error))
+        // The per-thread scratch (and the string caches it holds) is looked up once per value, not per map or string:
+        // a thread-static read is a call into the runtime.
+        var scratch = t_scratch ??= new Scratch();
+        if (!TryRead(span, ref position, 0, scratch, out value, out error))
         {
-            t_scratch?.Reset();
+            scratch.Reset();
             value = default;
             return false;
         }
@@ -53,7 +56,7 @@ public sealed class MsgpackCodec : ICodec
     /// sequence: a call or two per byte read, the largest share of a decode). Every length is checked against the bytes
     /// left before it is used, so a header that claims more than the input holds is an error, never an allocation.
     /// </summary>
-    private static bool TryRead(ReadOnlySpan<byte> data, ref int position, int depth, out Value value, out string? error)
+    private static bool TryRead(ReadOnlySpan<byte> data, ref int position, int depth, Scratch scratch, out Value value, out string? error)
     {
         var offset = position;
         if (offset >= data.Length) return Truncated(data, offset, out value, out error);
@@ -68,11 +71,11 @@ public sealed class MsgpackCodec : ICodec
                 value = Value.From((long)(sbyte)code);
                 return true;
             case >= 0xa0 and <= 0xbf:
-                return TryReadString(data, ref position, offset, code & 0x1f, out value, out error);
+                return TryReadString(data, ref position, offset, code & 0x1f, scratch.ValueCache, out value, out error);
             case >= 0x90 and <= 0x9f:
-                return TryReadArray(data, ref position, offset, code & 0x0f, depth, out value, out error);
+                return TryReadArray(data, ref position, offset, code & 0x0f, depth, scratch, out value, out error);
             case >= 0x80 and <= 0x8f:
-                return TryReadMap(data, ref position, offset, code & 0x0f, depth, out value, out error);
+                return TryReadMap(data, ref position, offset, code & 0x0f, depth, scratch, out value, out error);
             case 0xc0:
                 value = Value.Null;
                 return true;
@@ -122,17 +125,17 @@ public sealed class MsgpackCodec : ICodec
             case 0xd9 or 0xda or 0xdb:
                 {
                     if (!TryReadLength(data, ref position, 1 << (code - 0xd9), out var length)) return Truncated(data, offset, out value, out error);
-                    return TryReadString(data, ref position, offset, length, out value, out error);
+                    return TryReadString(data, ref position, offset, length, scratch.ValueCache, out value, out error);
                 }
             case 0xdc or 0xdd:
                 {
                     if (!TryReadLength(data, ref position, code == 0xdc ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
-                    return TryReadArray(data, ref position, offset, count, depth, out value, out error);
+                    return TryReadArray(data, ref position, offset, count, depth, scratch, out value, out error);
                 }
             case 0xde or 0xdf:
                 {
                     if (!TryReadLength(data, ref position, code == 0xde ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
-                    return TryReadMap(data, ref position, offset, count, depth, out value, out error);
+                    return TryReadMap(data, ref position, offset, count, depth, scratch, out value, out error);
                 }
             case (>= 0xc7 and <= 0xc9) or (>= 0xd4 and <= 0xd8):
                 {
@@ -179,7 +182,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadArray(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    private static bool TryReadArray(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, Scratch scratch, out Value value, out string? error)
     {
         if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
         // Every element takes at least one byte.
@@ -189,7 +192,7 @@ public sealed class MsgpackCodec : ICodec
         var items = CollectionsMarshal.AsSpan(list);
         for (var i = 0; i < count; i++)
         {
-            if (!TryRead(data, ref position, depth + 1, out items[i], out error))
+            if (!TryRead(data, ref position, depth + 1, scratch, out items[i], out error))
             {
                 value = default;
                 return false;
@@ -200,7 +203,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadMap(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    private static bool TryReadMap(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, Scratch scratch, out Value value, out string? error)
     {
         if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
         error = null;
@@ -214,10 +217,9 @@ public sealed class MsgpackCodec : ICodec
         // The keys go on the per-thread scratch stack (a nested map pushes its keys above them) and the values straight
         // into the record's own array: a record of a shape seen before then shares that shape's keys array, which saves
         // an array per record and lets the encoder reuse its encoded keys.
-        var scratch = t_scratch ??= new Scratch();
         var start = scratch.Push(count);
         var values = new Value[count];
-        var keys = StringCache.Keys;
+        var keys = scratch.KeyCache;
         ulong keyFilter = 0;
         var maybeDuplicate = false;
         uint shape = 0;
@@ -252,7 +254,7 @@ public sealed class MsgpackCodec : ICodec
             }
             else
             {
-                if (!TryRead(data, ref position, depth + 1, out var keyValue, out error))
+                if (!TryRead(data, ref position, depth + 1, scratch, out var keyValue, out error))
                 {
                     value = default;
                     return false;
@@ -266,7 +268,7 @@ public sealed class MsgpackCodec : ICodec
             maybeDuplicate |= (keyFilter & bit) != 0;
             keyFilter |= bit;
             shape = ShapeCache.Mix(shape, keyHash);
-            if (!TryRead(data, ref position, depth + 1, out values[i], out error))
+            if (!TryRead(data, ref position, depth + 1, scratch, out values[i], out error))
             {
                 value = default;
                 return false;
@@ -313,7 +315,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, out Value value, out string? error)
+    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, StringCache values, out Value value, out string? error)
     {
         if (length > data.Length - position) return Truncated(data, offset, out value, out error);
         var utf8 = data.Slice(position, length);
@@ -331,7 +333,7 @@ public sealed class MsgpackCodec : ICodec
                 return true;
             }
         }
-        else if (StringCache.Values.TryGet(utf8, out var text, out bad))
+        else if (values.TryGet(utf8, out var text, out bad))
         {
             value = Value.From(text);
             position += length;
@@ -360,9 +362,11 @@ public sealed class MsgpackCodec : ICodec
     [ThreadStatic]
     private static Scratch? t_scratch;
 
-    /// <summary>The keys of the maps being read (outer maps below inner ones), and this thread's record shapes.</summary>
+    /// <summary>The keys of the maps being read (outer maps below inner ones), this thread's record shapes and string caches.</summary>
     private sealed class Scratch
     {
+        public readonly StringCache KeyCache = StringCache.Keys;
+        public readonly StringCache ValueCache = StringCache.Values;
         public string[] Keys = new string[64];
         public int[] Hashes = new int[64];
         public readonly ShapeCache Shapes = new();
