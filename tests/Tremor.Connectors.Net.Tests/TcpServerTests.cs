@@ -314,7 +314,7 @@ public sealed class TcpServerTests
         var payload = new byte[64 * 1024 * 1024];
         for (var i = 0; i < payload.Length; i++) payload[i] = (byte)('a' + i % 26);
         var send = client.GetStream().WriteAsync(payload).AsTask();
-        await Fixtures.Eventually(() => ((StreamServer)connector).QueuedChunks == StreamServer.QueueCapacity, "the server's queue to fill");
+        await Fixtures.Eventually(() => ((StreamServer)connector).QueuedChunks == ((StreamServer)connector).QueueCapacity, "the server's queue to fill");
         Assert.False(send.IsCompleted, "the peer could write everything although nobody pulled");
 
         await using var runner = new Runner(connector);
