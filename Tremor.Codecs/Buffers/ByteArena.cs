@@ -20,7 +20,8 @@ internal sealed class ByteArena
         if (length >= OwnArrayThreshold) return new byte[length];
         if (_block.Length - _used < length)
         {
-            _block = new byte[BlockSize];
+            // Not zeroed: every region is written in full before it is handed out.
+            _block = GC.AllocateUninitializedArray<byte>(BlockSize);
             _used = 0;
         }
         var region = _block.AsMemory(_used, length);

@@ -1,14 +1,15 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using MessagePack;
+using System.Text;
 using Tremor.Pdk;
 
 namespace Tremor.Codecs;
 
 /// <summary>
-/// The <c>msgpack</c> codec: one MessagePack value per event, read straight from the input span and written with
-/// MessagePack's low-level <see cref="MessagePackWriter"/>. bin ↔ bytes; str must be UTF-8; a map key that
+/// The <c>msgpack</c> codec: one MessagePack value per event, read straight from the input span and written straight
+/// into the output (each value in its smallest form, as MessagePack's own writer chooses it). bin ↔ bytes; str must be UTF-8; a map key that
 /// is not a string becomes the key's JSON text; extension types are refused with their type code and offset.
 /// Maps of one shape share one keys array (see <see cref="ShapeCache"/>) and strings over 64 bytes stay UTF-8, as in
 /// the json codec. Safe to share between threads (its scratch space is per thread).
@@ -32,9 +33,12 @@ public sealed class MsgpackCodec : ICodec
             return false;
         }
         var position = 0;
-        if (!TryRead(span, ref position, 0, out value, out error))
+        // The per-thread scratch (and the string caches it holds) is looked up once per value, not per map or string:
+        // a thread-static read is a call into the runtime.
+        var scratch = t_scratch ??= new Scratch();
+        if (!TryRead(span, ref position, 0, scratch, out value, out error))
         {
-            t_scratch?.Reset();
+            scratch.Reset();
             value = default;
             return false;
         }
@@ -52,7 +56,7 @@ public sealed class MsgpackCodec : ICodec
     /// sequence: a call or two per byte read, the largest share of a decode). Every length is checked against the bytes
     /// left before it is used, so a header that claims more than the input holds is an error, never an allocation.
     /// </summary>
-    private static bool TryRead(ReadOnlySpan<byte> data, ref int position, int depth, out Value value, out string? error)
+    private static bool TryRead(ReadOnlySpan<byte> data, ref int position, int depth, Scratch scratch, out Value value, out string? error)
     {
         var offset = position;
         if (offset >= data.Length) return Truncated(data, offset, out value, out error);
@@ -67,11 +71,11 @@ public sealed class MsgpackCodec : ICodec
                 value = Value.From((long)(sbyte)code);
                 return true;
             case >= 0xa0 and <= 0xbf:
-                return TryReadString(data, ref position, offset, code & 0x1f, out value, out error);
+                return TryReadString(data, ref position, offset, code & 0x1f, scratch.ValueCache, out value, out error);
             case >= 0x90 and <= 0x9f:
-                return TryReadArray(data, ref position, offset, code & 0x0f, depth, out value, out error);
+                return TryReadArray(data, ref position, offset, code & 0x0f, depth, scratch, out value, out error);
             case >= 0x80 and <= 0x8f:
-                return TryReadMap(data, ref position, offset, code & 0x0f, depth, out value, out error);
+                return TryReadMap(data, ref position, offset, code & 0x0f, depth, scratch, out value, out error);
             case 0xc0:
                 value = Value.Null;
                 return true;
@@ -121,17 +125,17 @@ public sealed class MsgpackCodec : ICodec
             case 0xd9 or 0xda or 0xdb:
                 {
                     if (!TryReadLength(data, ref position, 1 << (code - 0xd9), out var length)) return Truncated(data, offset, out value, out error);
-                    return TryReadString(data, ref position, offset, length, out value, out error);
+                    return TryReadString(data, ref position, offset, length, scratch.ValueCache, out value, out error);
                 }
             case 0xdc or 0xdd:
                 {
                     if (!TryReadLength(data, ref position, code == 0xdc ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
-                    return TryReadArray(data, ref position, offset, count, depth, out value, out error);
+                    return TryReadArray(data, ref position, offset, count, depth, scratch, out value, out error);
                 }
             case 0xde or 0xdf:
                 {
                     if (!TryReadLength(data, ref position, code == 0xde ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
-                    return TryReadMap(data, ref position, offset, count, depth, out value, out error);
+                    return TryReadMap(data, ref position, offset, count, depth, scratch, out value, out error);
                 }
             case (>= 0xc7 and <= 0xc9) or (>= 0xd4 and <= 0xd8):
                 {
@@ -178,7 +182,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadArray(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    private static bool TryReadArray(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, Scratch scratch, out Value value, out string? error)
     {
         if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
         // Every element takes at least one byte.
@@ -188,7 +192,7 @@ public sealed class MsgpackCodec : ICodec
         var items = CollectionsMarshal.AsSpan(list);
         for (var i = 0; i < count; i++)
         {
-            if (!TryRead(data, ref position, depth + 1, out items[i], out error))
+            if (!TryRead(data, ref position, depth + 1, scratch, out items[i], out error))
             {
                 value = default;
                 return false;
@@ -199,7 +203,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadMap(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    private static bool TryReadMap(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, Scratch scratch, out Value value, out string? error)
     {
         if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
         error = null;
@@ -213,10 +217,9 @@ public sealed class MsgpackCodec : ICodec
         // The keys go on the per-thread scratch stack (a nested map pushes its keys above them) and the values straight
         // into the record's own array: a record of a shape seen before then shares that shape's keys array, which saves
         // an array per record and lets the encoder reuse its encoded keys.
-        var scratch = t_scratch ??= new Scratch();
         var start = scratch.Push(count);
         var values = new Value[count];
-        var keys = StringCache.Keys;
+        var keys = scratch.KeyCache;
         ulong keyFilter = 0;
         var maybeDuplicate = false;
         uint shape = 0;
@@ -251,7 +254,7 @@ public sealed class MsgpackCodec : ICodec
             }
             else
             {
-                if (!TryRead(data, ref position, depth + 1, out var keyValue, out error))
+                if (!TryRead(data, ref position, depth + 1, scratch, out var keyValue, out error))
                 {
                     value = default;
                     return false;
@@ -265,7 +268,7 @@ public sealed class MsgpackCodec : ICodec
             maybeDuplicate |= (keyFilter & bit) != 0;
             keyFilter |= bit;
             shape = ShapeCache.Mix(shape, keyHash);
-            if (!TryRead(data, ref position, depth + 1, out values[i], out error))
+            if (!TryRead(data, ref position, depth + 1, scratch, out values[i], out error))
             {
                 value = default;
                 return false;
@@ -312,7 +315,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, out Value value, out string? error)
+    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, StringCache values, out Value value, out string? error)
     {
         if (length > data.Length - position) return Truncated(data, offset, out value, out error);
         var utf8 = data.Slice(position, length);
@@ -330,7 +333,7 @@ public sealed class MsgpackCodec : ICodec
                 return true;
             }
         }
-        else if (StringCache.Values.TryGet(utf8, out var text, out bad))
+        else if (values.TryGet(utf8, out var text, out bad))
         {
             value = Value.From(text);
             position += length;
@@ -359,9 +362,11 @@ public sealed class MsgpackCodec : ICodec
     [ThreadStatic]
     private static Scratch? t_scratch;
 
-    /// <summary>The keys of the maps being read (outer maps below inner ones), and this thread's record shapes.</summary>
+    /// <summary>The keys of the maps being read (outer maps below inner ones), this thread's record shapes and string caches.</summary>
     private sealed class Scratch
     {
+        public readonly StringCache KeyCache = StringCache.Keys;
+        public readonly StringCache ValueCache = StringCache.Values;
         public string[] Keys = new string[64];
         public int[] Hashes = new int[64];
         public readonly ShapeCache Shapes = new();
@@ -405,49 +410,68 @@ public sealed class MsgpackCodec : ICodec
     /// <inheritdoc />
     public void Encode(in Value value, IBufferWriter<byte> output)
     {
-        var writer = new MessagePackWriter(output);
+        // Our own cursor over the output rather than MessagePack's writer: that one asks its buffer for a span on
+        // every token and transcodes every string with a byte count first, the largest share of an encode.
+        var writer = new Utf8Output(output);
         Write(ref writer, value);
         writer.Flush();
     }
 
-    private static void Write(ref MessagePackWriter writer, in Value value)
+    private static void Write(ref Utf8Output writer, in Value value)
     {
         switch (value.Kind)
         {
             case ValueKind.Null:
-                writer.WriteNil();
+                writer.WriteByte(0xc0);
                 break;
             case ValueKind.Bool:
-                writer.Write(value.AsBool());
+                writer.WriteByte(value.AsBool() ? (byte)0xc3 : (byte)0xc2);
                 break;
             case ValueKind.I64:
-                writer.Write(value.RawI64);
+                WriteInteger(ref writer, value.RawI64);
                 break;
             case ValueKind.U64:
-                writer.Write(unchecked((ulong)value.RawI64));
+                WriteUnsigned(ref writer, unchecked((ulong)value.RawI64));
                 break;
             case ValueKind.F64:
-                writer.Write(value.RawF64);
-                break;
+                {
+                    var span = writer.Reserve(9);
+                    span[0] = 0xcb;
+                    BinaryPrimitives.WriteDoubleBigEndian(span[1..], value.RawF64);
+                    writer.Advance(9);
+                    break;
+                }
             case ValueKind.String:
-                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
-                else writer.Write(value.AsString());
+                if (value.TryGetUtf8(out var utf8))
+                {
+                    WriteHeader(ref writer, utf8.Length, 0xa0, 31, 0xd9);
+                    writer.Write(utf8);
+                }
+                else
+                {
+                    WriteString(ref writer, value.AsString()!);
+                }
                 break;
             case ValueKind.Bytes:
-                writer.Write(value.AsBytes().AsSpan());
-                break;
+                {
+                    var bytes = value.AsBytes()!;
+                    // bin has no fix form: bin 8, 16 or 32.
+                    WriteHeader(ref writer, bytes.Length, 0, -1, 0xc4);
+                    writer.Write(bytes);
+                    break;
+                }
             case ValueKind.Array:
                 {
-                    var list = value.AsArray()!;
-                    writer.WriteArrayHeader(list.Count);
-                    for (var i = 0; i < list.Count; i++) Write(ref writer, list[i]);
+                    var items = CollectionsMarshal.AsSpan(value.AsArray());
+                    WriteHeader(ref writer, items.Length, 0x90, 15, 0xdc);
+                    for (var i = 0; i < items.Length; i++) Write(ref writer, items[i]);
                     break;
                 }
             case ValueKind.Record:
                 {
                     var record = value.AsRecord()!;
-                    writer.WriteMapHeader(record.Count);
                     var values = record.ValueSpan;
+                    WriteHeader(ref writer, values.Length, 0x80, 15, 0xde);
                     if (record.SharedKeys is { } shared && EncodedKeys<MsgpackKeys>.For(shared) is { } encoded)
                     {
                         var bytes = encoded.Bytes;
@@ -455,7 +479,7 @@ public sealed class MsgpackCodec : ICodec
                         var start = 0;
                         for (var i = 0; i < values.Length; i++)
                         {
-                            writer.WriteRaw(bytes.AsSpan(start, ends[i] - start));
+                            writer.Write(bytes.AsSpan(start, ends[i] - start));
                             start = ends[i];
                             Write(ref writer, values[i]);
                         }
@@ -464,11 +488,147 @@ public sealed class MsgpackCodec : ICodec
                     var keys = record.KeySpan;
                     for (var i = 0; i < keys.Length; i++)
                     {
-                        writer.Write(keys[i]);
+                        WriteString(ref writer, keys[i]);
                         Write(ref writer, values[i]);
                     }
                     break;
                 }
+        }
+    }
+
+    /// <summary>
+    /// A length or count header: the fix form (<paramref name="fixCode"/> | n, up to <paramref name="fixMax"/>), else
+    /// the 8-bit form (<paramref name="code"/>; only for str and bin), 16-bit and 32-bit forms that follow it. Arrays and
+    /// maps have no 8-bit form: their <paramref name="code"/> is the 16-bit one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteHeader(ref Utf8Output writer, int length, byte fixCode, int fixMax, byte code)
+    {
+        if (length <= fixMax)
+        {
+            writer.WriteByte((byte)(fixCode | length));
+            return;
+        }
+        WriteLongHeader(ref writer, length, code, hasEightBit: code is 0xd9 or 0xc4);
+    }
+
+    private static void WriteLongHeader(ref Utf8Output writer, int length, byte code, bool hasEightBit)
+    {
+        var span = writer.Reserve(5);
+        if (hasEightBit)
+        {
+            if (length <= byte.MaxValue)
+            {
+                span[0] = code;
+                span[1] = (byte)length;
+                writer.Advance(2);
+                return;
+            }
+            code++;
+        }
+        if (length <= ushort.MaxValue)
+        {
+            span[0] = code;
+            BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)length);
+            writer.Advance(3);
+            return;
+        }
+        span[0] = (byte)(code + 1);
+        BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
+        writer.Advance(5);
+    }
+
+    /// <summary>A string as UTF-8 (lone surrogates as U+FFFD, as <see cref="Encoding.UTF8"/> writes them).</summary>
+    private static void WriteString(ref Utf8Output writer, string text)
+    {
+        var chars = text.AsSpan();
+        if (chars.Length <= 31)
+        {
+            // Short ASCII (most keys and short values): one narrowing copy after a fixstr header.
+            var span = writer.Reserve(1 + chars.Length);
+            if (Ascii.FromUtf16(chars, span[1..], out var written) == OperationStatus.Done)
+            {
+                span[0] = (byte)(0xa0 | written);
+                writer.Advance(1 + written);
+                return;
+            }
+        }
+        var length = Encoding.UTF8.GetByteCount(chars);
+        WriteHeader(ref writer, length, 0xa0, 31, 0xd9);
+        writer.Advance(Encoding.UTF8.GetBytes(chars, writer.Reserve(length)));
+    }
+
+    /// <summary>The smallest form of a signed integer, as MessagePack's writer chooses it (non-negative ones unsigned).</summary>
+    private static void WriteInteger(ref Utf8Output writer, long n)
+    {
+        if (n >= 0)
+        {
+            WriteUnsigned(ref writer, (ulong)n);
+            return;
+        }
+        if (n >= -32)
+        {
+            writer.WriteByte(unchecked((byte)(sbyte)n));
+            return;
+        }
+        var span = writer.Reserve(9);
+        if (n >= sbyte.MinValue)
+        {
+            span[0] = 0xd0;
+            span[1] = unchecked((byte)(sbyte)n);
+            writer.Advance(2);
+        }
+        else if (n >= short.MinValue)
+        {
+            span[0] = 0xd1;
+            BinaryPrimitives.WriteInt16BigEndian(span[1..], (short)n);
+            writer.Advance(3);
+        }
+        else if (n >= int.MinValue)
+        {
+            span[0] = 0xd2;
+            BinaryPrimitives.WriteInt32BigEndian(span[1..], (int)n);
+            writer.Advance(5);
+        }
+        else
+        {
+            span[0] = 0xd3;
+            BinaryPrimitives.WriteInt64BigEndian(span[1..], n);
+            writer.Advance(9);
+        }
+    }
+
+    private static void WriteUnsigned(ref Utf8Output writer, ulong n)
+    {
+        if (n <= 0x7f)
+        {
+            writer.WriteByte((byte)n);
+            return;
+        }
+        var span = writer.Reserve(9);
+        if (n <= byte.MaxValue)
+        {
+            span[0] = 0xcc;
+            span[1] = (byte)n;
+            writer.Advance(2);
+        }
+        else if (n <= ushort.MaxValue)
+        {
+            span[0] = 0xcd;
+            BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)n);
+            writer.Advance(3);
+        }
+        else if (n <= uint.MaxValue)
+        {
+            span[0] = 0xce;
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)n);
+            writer.Advance(5);
+        }
+        else
+        {
+            span[0] = 0xcf;
+            BinaryPrimitives.WriteUInt64BigEndian(span[1..], n);
+            writer.Advance(9);
         }
     }
 
@@ -477,8 +637,8 @@ public sealed class MsgpackCodec : ICodec
     {
         public static void WriteKey(ArrayBufferWriter<byte> buffer, string key, int index)
         {
-            var writer = new MessagePackWriter(buffer);
-            writer.Write(key);
+            var writer = new Utf8Output(buffer);
+            WriteString(ref writer, key);
             writer.Flush();
         }
     }

@@ -8,8 +8,9 @@ namespace Tremor.Connectors.Bench;
 /// <c>stop-after-secs</c> seconds (neither: until shutdown); the sink side is a blackhole that reports throughput and
 /// latency (skipping the first <c>warmup-secs</c>) when the upstream ends, then asks the runtime to stop.
 /// Chunks are whole lines without their line end, so the flow needs no <c>separate</c> preprocessor. With
-/// <c>base64 = true</c> each line is checked to be base64 at connect time and still emitted as it is: add the
-/// <c>base64</c> preprocessor to the flow to decode it. With <c>interval</c> (e.g. <c>5us</c>) one event is emitted
+/// <c>base64 = true</c> each line is decoded from base64 once, at connect time, and its bytes are replayed (as Tremor's
+/// bench does: its passthrough-msgpack benchmark measures the codec, not base64); a line that is not base64 fails the
+/// connect naming the line and byte. With <c>interval</c> (e.g. <c>5us</c>) one event is emitted
 /// per interval at most (Tremor's throttle, for latency at a given rate; <see cref="BenchThrottle"/>): what is due leaves
 /// at once, a source that fell behind catches up at most one pull's worth, and with nothing due it waits, woken by a
 /// pacer thread with sub-millisecond resolution (<see cref="BenchPacer"/>), until <c>pace</c> (default 1 ms) worth of

@@ -42,6 +42,66 @@ public sealed class MsgpackCodecTests
     }
 
     [Fact]
+    public void Every_header_width_is_written_byte_for_byte_as_messagepacks_own_writer_writes_it()
+    {
+        long[] integers = [0, 127, 128, 255, 256, 65535, 65536, uint.MaxValue, (long)uint.MaxValue + 1, long.MaxValue,
+            -1, -32, -33, -128, -129, short.MinValue, short.MinValue - 1, int.MinValue, (long)int.MinValue - 1, long.MinValue];
+        int[] lengths = [0, 1, 31, 32, 255, 256, 65535, 65536];
+        var strings = lengths.SelectMany(n => new[] { new string('a', n), new string('é', n / 2), new string('a', Math.Max(0, n - 1)) + "\ud800" }).ToList();
+        var values = new List<Value>();
+        values.AddRange(integers.Select(Value.From));
+        values.Add(Value.From(ulong.MaxValue));
+        values.AddRange(strings.Select(s => Value.From(s)));
+        values.AddRange(lengths.Select(n => Value.FromUtf8(System.Text.Encoding.UTF8.GetBytes(new string('x', n)))));
+        values.AddRange(lengths.Select(n => Value.From(new byte[n])));
+        foreach (var n in new[] { 0, 15, 16, 65535, 65536 })
+        {
+            values.Add(Value.From(Enumerable.Repeat(Value.Null, n).ToList()));
+            var record = new ValueRecord();
+            for (var i = 0; i < Math.Min(n, 300); i++) record.Append($"key{i}", Value.From(i));
+            values.Add(Value.From(record));
+        }
+        values.Add(Value.From(1.25));
+        values.Add(Value.True);
+
+        foreach (var value in values)
+        {
+            var expected = new ArrayBufferWriter<byte>();
+            var writer = new MessagePackWriter(expected);
+            WriteReference(ref writer, value);
+            writer.Flush();
+            Assert.Equal(expected.WrittenSpan.ToArray(), TestData.Encode(_codec, value));
+        }
+    }
+
+    private static void WriteReference(ref MessagePackWriter writer, Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Null: writer.WriteNil(); break;
+            case ValueKind.Bool: writer.Write(value.AsBool()); break;
+            case ValueKind.I64: writer.Write(value.RawI64); break;
+            case ValueKind.U64: writer.Write(unchecked((ulong)value.RawI64)); break;
+            case ValueKind.F64: writer.Write(value.RawF64); break;
+            case ValueKind.String: writer.Write(value.AsString()); break;
+            case ValueKind.Bytes: writer.Write(value.AsBytes().AsSpan()); break;
+            case ValueKind.Array:
+                writer.WriteArrayHeader(value.AsArray()!.Count);
+                foreach (var item in value.AsArray()!) WriteReference(ref writer, item);
+                break;
+            case ValueKind.Record:
+                var record = value.AsRecord()!;
+                writer.WriteMapHeader(record.Count);
+                for (var i = 0; i < record.Count; i++)
+                {
+                    writer.Write(record.KeySpan[i]);
+                    WriteReference(ref writer, record.ValueSpan[i]);
+                }
+                break;
+        }
+    }
+
+    [Fact]
     public void Float32_and_all_integer_widths_decode()
     {
         var buffer = new ArrayBufferWriter<byte>();

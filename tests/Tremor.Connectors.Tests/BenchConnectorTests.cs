@@ -203,21 +203,31 @@ public sealed class BenchConnectorTests : IDisposable
     }
 
     [Fact]
-    public async Task Bench_with_base64_emits_lines_as_they_are_and_refuses_lines_that_are_not_base64()
+    public async Task Bench_with_base64_replays_each_line_decoded_as_tremor_does()
     {
-        var good = await WriteAsync("good.b64", "aGVsbG8=\nd29ybGQ=\n");
-        var bad = await WriteAsync("bad.b64", "aGVsbG8=\nnot base64!\n");
-        var host = new TestHost();
-        await using var ok = new BenchFactory().Create(Fixtures.Context(host, ("path", good), ("base64", true), ("iterations", 1)));
-        await using var broken = new BenchFactory().Create(Fixtures.Context(host, ("path", bad), ("base64", true), ("iterations", 1)));
+        var path = await WriteAsync("good.b64", "aGVsbG8=\r\n\nd29ybGQ=\n");
+        await using var connector = new BenchFactory().Create(Fixtures.Context(new TestHost(), ("path", path), ("base64", true), ("iterations", 2)));
+        await connector.ConnectAsync(1, CancellationToken.None);
 
-        await ok.ConnectAsync(1, CancellationToken.None);
-        var chunks = DataChunks(await Fixtures.PullUntilFinishedAsync(ok.Source!));
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => broken.ConnectAsync(1, CancellationToken.None).AsTask());
+        var chunks = DataChunks(await Fixtures.PullUntilFinishedAsync(connector.Source!));
 
-        Assert.Equal(["aGVsbG8=", "d29ybGQ="], chunks.Select(c => c.Text));
-        Assert.Contains(bad, error.Message);
-        Assert.Contains("line 2", error.Message);
+        Assert.Equal(["hello", "world", "hello", "world"], chunks.Select(c => c.Text));
+    }
+
+    [Theory]
+    [InlineData("aGVsbG8=\nd29y!GQ=\n", "line 2 is not valid base64: '!' (0x21) at byte 4 of the line")]
+    [InlineData("aGVsbG8=\naGVsbG8\n", "line 2 is not valid base64: 7 characters is not a multiple of 4")]
+    [InlineData("aG=sbG8=\n", "line 1 is not valid base64: misplaced '=' padding at byte 2 of the line")]
+    public async Task Bench_with_base64_refuses_a_line_that_is_not_base64_naming_the_line_and_byte(string content, string expected)
+    {
+        var path = await WriteAsync("bad.b64", content);
+        await using var connector = new BenchFactory().Create(Fixtures.Context(new TestHost(), ("path", path), ("base64", true), ("iterations", 1)));
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => connector.ConnectAsync(1, CancellationToken.None).AsTask());
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("base64 = false", error.Message);
     }
 
     [Fact]

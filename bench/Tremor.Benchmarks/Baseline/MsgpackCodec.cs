@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using MessagePack;
 using Tremor.Codecs;
 using Tremor.Pdk;
@@ -6,11 +8,13 @@ using Tremor.Pdk;
 namespace Tremor.Benchmarks.Baseline;
 
 /// <summary>
-/// Frozen copy of the msgpack codec before issue 22 (commit 40b4979), for the interleaved A/B (`--interleaved-msgpack`).
-/// The <c>msgpack</c> codec: one MessagePack value per event, read and written with MessagePack's low-level
-/// <see cref="MessagePackReader"/> and <see cref="MessagePackWriter"/>. bin ↔ bytes; str must be UTF-8; a map key that
+/// Frozen copy of the msgpack codec before session 7 (commit 84ad992: the span reader, and MessagePack's
+/// <see cref="MessagePackWriter"/> for encoding), for the interleaved A/B (`--interleaved-msgpack`).
+/// The <c>msgpack</c> codec: one MessagePack value per event, read straight from the input span and written with
+/// MessagePack's low-level <see cref="MessagePackWriter"/>. bin ↔ bytes; str must be UTF-8; a map key that
 /// is not a string becomes the key's JSON text; extension types are refused with their type code and offset.
-/// Stateless and safe to share between threads.
+/// Maps of one shape share one keys array (see <see cref="ShapeCache"/>) and strings over 64 bytes stay UTF-8, as in
+/// the json codec. Safe to share between threads (its scratch space is per thread).
 /// </summary>
 internal sealed class MsgpackCodec : ICodec
 {
@@ -23,163 +27,378 @@ internal sealed class MsgpackCodec : ICodec
     /// <inheritdoc />
     public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
     {
-        if (data.IsEmpty)
+        var span = data.Span;
+        if (span.IsEmpty)
         {
             value = default;
             error = "invalid msgpack at byte 0: the input is empty (expected a value)";
             return false;
         }
-        var reader = new MessagePackReader(data);
-        try
+        var position = 0;
+        if (!TryRead(span, ref position, 0, out value, out error))
         {
-            if (!TryRead(ref reader, 0, out value, out error)) return false;
-        }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or ArgumentOutOfRangeException)
-        {
-            // A str/bin length past the end of the input comes out of the reader as ArgumentOutOfRangeException.
+            t_scratch?.Reset();
             value = default;
-            error = $"invalid msgpack at byte {reader.Consumed} of {data.Length}: {(e is MessagePackSerializationException ? e.Message : "the input is truncated")}";
             return false;
         }
-        if (!reader.End)
+        if (position != span.Length)
         {
             value = default;
-            error = $"invalid msgpack at byte {reader.Consumed}: {data.Length - reader.Consumed} trailing bytes after the value";
+            error = $"invalid msgpack at byte {position}: {span.Length - position} trailing bytes after the value";
             return false;
         }
-        error = null;
         return true;
     }
 
-    private static bool TryRead(ref MessagePackReader reader, int depth, out Value value, out string? error)
+    /// <summary>
+    /// Reads one value at <paramref name="position"/> straight from the span (MessagePack's own reader works on a
+    /// sequence: a call or two per byte read, the largest share of a decode). Every length is checked against the bytes
+    /// left before it is used, so a header that claims more than the input holds is an error, never an allocation.
+    /// </summary>
+    private static bool TryRead(ReadOnlySpan<byte> data, ref int position, int depth, out Value value, out string? error)
     {
+        var offset = position;
+        if (offset >= data.Length) return Truncated(data, offset, out value, out error);
+        var code = data[position++];
         error = null;
-        var offset = reader.Consumed;
-        switch (reader.NextMessagePackType)
+        switch (code)
         {
-            case MessagePackType.Nil:
-                reader.ReadNil();
+            case <= 0x7f:
+                value = Value.From((long)code);
+                return true;
+            case >= 0xe0:
+                value = Value.From((long)(sbyte)code);
+                return true;
+            case >= 0xa0 and <= 0xbf:
+                return TryReadString(data, ref position, offset, code & 0x1f, out value, out error);
+            case >= 0x90 and <= 0x9f:
+                return TryReadArray(data, ref position, offset, code & 0x0f, depth, out value, out error);
+            case >= 0x80 and <= 0x8f:
+                return TryReadMap(data, ref position, offset, code & 0x0f, depth, out value, out error);
+            case 0xc0:
                 value = Value.Null;
                 return true;
-            case MessagePackType.Boolean:
-                value = Value.From(reader.ReadBoolean());
+            case 0xc2:
+                value = Value.False;
                 return true;
-            case MessagePackType.Integer:
-                value = reader.NextCode == MessagePackCode.UInt64 ? Value.From(reader.ReadUInt64()) : Value.From(reader.ReadInt64());
+            case 0xc3:
+                value = Value.True;
                 return true;
-            case MessagePackType.Float:
-                value = Value.From(reader.ReadDouble());
-                return true;
-            case MessagePackType.String:
-                return TryReadString(ref reader, StringCache.Keys, isKey: false, out value, out _, out error);
-            case MessagePackType.Binary:
+            case 0xc4 or 0xc5 or 0xc6:
                 {
-                    var bytes = reader.ReadBytes();
-                    value = bytes is { } b ? Value.From(b.ToArray()) : Value.From(Array.Empty<byte>());
-                    return true;
-                }
-            case MessagePackType.Array:
-                {
-                    if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
-                    var count = reader.ReadArrayHeader();
-                    var list = new List<Value>(count);
-                    for (var i = 0; i < count; i++)
+                    if (!TryReadLength(data, ref position, 1 << (code - 0xc4), out var length) || length > data.Length - position)
                     {
-                        if (!TryRead(ref reader, depth + 1, out var item, out error))
-                        {
-                            value = default;
-                            return false;
-                        }
-                        list.Add(item);
+                        return Truncated(data, offset, out value, out error);
                     }
-                    value = Value.From(list);
+                    value = Value.From(data.Slice(position, length).ToArray());
+                    position += length;
                     return true;
                 }
-            case MessagePackType.Map:
+            case 0xca or 0xcb or (>= 0xcc and <= 0xcf) or (>= 0xd0 and <= 0xd3):
                 {
-                    if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
-                    var count = reader.ReadMapHeader();
-                    var record = new ValueRecord(count);
-                    var keys = StringCache.Keys;
-                    ulong keyFilter = 0;
-                    var maybeDuplicate = false;
-                    for (var i = 0; i < count; i++)
+                    var size = code switch
                     {
-                        string key;
-                        int keyHash;
-                        if (reader.NextMessagePackType == MessagePackType.String)
-                        {
-                            if (!TryReadString(ref reader, keys, isKey: true, out var keyValue, out keyHash, out error))
-                            {
-                                value = default;
-                                return false;
-                            }
-                            key = keyValue.AsString()!;
-                        }
-                        else
-                        {
-                            if (!TryRead(ref reader, depth + 1, out var keyValue, out error))
-                            {
-                                value = default;
-                                return false;
-                            }
-                            key = JsonEncoder.ToJsonString(keyValue);
-                            keyHash = key.GetHashCode();
-                        }
-                        if (!TryRead(ref reader, depth + 1, out var fieldValue, out error))
-                        {
-                            value = default;
-                            return false;
-                        }
-                        var bit = 1UL << (keyHash & 63);
-                        maybeDuplicate |= (keyFilter & bit) != 0;
-                        keyFilter |= bit;
-                        if (maybeDuplicate) record.Set(key, fieldValue);
-                        else record.Append(key, fieldValue);
-                    }
-                    value = Value.From(record);
+                        0xca => 4,
+                        0xcb => 8,
+                        >= 0xcc and <= 0xcf => 1 << (code - 0xcc),
+                        _ => 1 << (code - 0xd0),
+                    };
+                    if (size > data.Length - position) return Truncated(data, offset, out value, out error);
+                    var bytes = data.Slice(position, size);
+                    position += size;
+                    value = code switch
+                    {
+                        0xca => Value.From((double)BinaryPrimitives.ReadSingleBigEndian(bytes)),
+                        0xcb => Value.From(BinaryPrimitives.ReadDoubleBigEndian(bytes)),
+                        0xcc => Value.From((long)bytes[0]),
+                        0xcd => Value.From((long)BinaryPrimitives.ReadUInt16BigEndian(bytes)),
+                        0xce => Value.From((long)BinaryPrimitives.ReadUInt32BigEndian(bytes)),
+                        0xcf => Value.From(BinaryPrimitives.ReadUInt64BigEndian(bytes)),
+                        0xd0 => Value.From((long)(sbyte)bytes[0]),
+                        0xd1 => Value.From((long)BinaryPrimitives.ReadInt16BigEndian(bytes)),
+                        0xd2 => Value.From((long)BinaryPrimitives.ReadInt32BigEndian(bytes)),
+                        _ => Value.From(BinaryPrimitives.ReadInt64BigEndian(bytes)),
+                    };
                     return true;
                 }
-            case MessagePackType.Extension:
+            case 0xd9 or 0xda or 0xdb:
                 {
-                    var header = reader.ReadExtensionFormatHeader();
+                    if (!TryReadLength(data, ref position, 1 << (code - 0xd9), out var length)) return Truncated(data, offset, out value, out error);
+                    return TryReadString(data, ref position, offset, length, out value, out error);
+                }
+            case 0xdc or 0xdd:
+                {
+                    if (!TryReadLength(data, ref position, code == 0xdc ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
+                    return TryReadArray(data, ref position, offset, count, depth, out value, out error);
+                }
+            case 0xde or 0xdf:
+                {
+                    if (!TryReadLength(data, ref position, code == 0xde ? 2 : 4, out var count)) return Truncated(data, offset, out value, out error);
+                    return TryReadMap(data, ref position, offset, count, depth, out value, out error);
+                }
+            case (>= 0xc7 and <= 0xc9) or (>= 0xd4 and <= 0xd8):
+                {
+                    // ext 8/16/32 carry a length, fixext 1/2/4/8/16 imply one; the type code follows either way.
+                    int length;
+                    if (code >= 0xd4)
+                    {
+                        length = 1 << (code - 0xd4);
+                    }
+                    else if (!TryReadLength(data, ref position, 1 << (code - 0xc7), out length))
+                    {
+                        return Truncated(data, offset, out value, out error);
+                    }
+                    if (position >= data.Length) return Truncated(data, offset, out value, out error);
                     value = default;
-                    error = $"invalid msgpack at byte {offset}: extension type {header.TypeCode} ({header.Length} bytes) is not supported";
+                    error = $"invalid msgpack at byte {offset}: extension type {(sbyte)data[position]} ({length} bytes) is not supported";
                     return false;
                 }
             default:
                 value = default;
-                error = $"invalid msgpack at byte {offset}: 0x{reader.NextCode:x2} is not a valid type code";
+                error = $"invalid msgpack at byte {offset}: 0x{code:x2} is not a valid type code";
                 return false;
         }
     }
 
-    private static bool TryReadString(ref MessagePackReader reader, StringCache keys, bool isKey, out Value value, out int keyHash, out string? error)
+    /// <summary>A big-endian length of <paramref name="size"/> bytes (1, 2 or 4); false when the input ends first.</summary>
+    private static bool TryReadLength(ReadOnlySpan<byte> data, ref int position, int size, out int length)
     {
-        var offset = reader.Consumed;
-        ReadOnlySpan<byte> utf8;
-        if (!reader.TryReadStringSpan(out utf8))
+        if (size > data.Length - position)
         {
-            // Only a multi-segment input lands here; the codec always reads a single segment.
-            utf8 = reader.ReadStringSequence()?.ToArray() ?? [];
-        }
-        int bad;
-        string text;
-        keyHash = 0;
-        var ok = isKey ? keys.TryGet(utf8, out text, out keyHash, out bad) : StringCache.Values.TryGet(utf8, out text, out bad);
-        if (!ok)
-        {
-            value = default;
-            var headerLength = (int)(reader.Consumed - offset) - utf8.Length;
-            error = $"invalid UTF-8 in a msgpack string at byte {offset + headerLength + bad} ({Utf8Text.DescribeByte(utf8, bad)})";
+            length = 0;
             return false;
         }
-        value = Value.From(text);
+        var bytes = data.Slice(position, size);
+        var raw = size switch
+        {
+            1 => bytes[0],
+            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes),
+            _ => BinaryPrimitives.ReadUInt32BigEndian(bytes),
+        };
+        position += size;
+        // A 32-bit length past int.MaxValue cannot fit in any input this reads: it is treated as truncated input.
+        length = raw > int.MaxValue ? int.MaxValue : (int)raw;
+        return true;
+    }
+
+    private static bool TryReadArray(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    {
+        if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
+        // Every element takes at least one byte.
+        if (count > data.Length - position) return TooMany(data, position, offset, "an array", count, out value, out error);
+        var list = new List<Value>(count);
+        CollectionsMarshal.SetCount(list, count);
+        var items = CollectionsMarshal.AsSpan(list);
+        for (var i = 0; i < count; i++)
+        {
+            if (!TryRead(data, ref position, depth + 1, out items[i], out error))
+            {
+                value = default;
+                return false;
+            }
+        }
+        value = Value.From(list);
         error = null;
         return true;
     }
 
-    private static bool TooDeep(long offset, out Value value, out string? error)
+    private static bool TryReadMap(ReadOnlySpan<byte> data, ref int position, int offset, int count, int depth, out Value value, out string? error)
+    {
+        if (depth >= MaxDepth) return TooDeep(offset, out value, out error);
+        error = null;
+        if (count == 0)
+        {
+            value = Value.From(new ValueRecord());
+            return true;
+        }
+        // Every field takes at least two bytes (a key and a value).
+        if (count > (data.Length - position) / 2) return TooMany(data, position, offset, "a map", count, out value, out error);
+        // The keys go on the per-thread scratch stack (a nested map pushes its keys above them) and the values straight
+        // into the record's own array: a record of a shape seen before then shares that shape's keys array, which saves
+        // an array per record and lets the encoder reuse its encoded keys.
+        var scratch = t_scratch ??= new Scratch();
+        var start = scratch.Push(count);
+        var values = new Value[count];
+        var keys = StringCache.Keys;
+        ulong keyFilter = 0;
+        var maybeDuplicate = false;
+        uint shape = 0;
+        for (var i = 0; i < count; i++)
+        {
+            string key;
+            int keyHash;
+            var keyOffset = position;
+            if (keyOffset >= data.Length) return Truncated(data, keyOffset, out value, out error);
+            var keyCode = data[position];
+            if (keyCode is >= 0xa0 and <= 0xbf)
+            {
+                position++;
+                if (!TryReadKey(data, ref position, keyOffset, keyCode & 0x1f, keys, out key, out keyHash, out error))
+                {
+                    value = default;
+                    return false;
+                }
+            }
+            else if (keyCode is >= 0xd9 and <= 0xdb)
+            {
+                position++;
+                if (!TryReadLength(data, ref position, 1 << (keyCode - 0xd9), out var length))
+                {
+                    return Truncated(data, keyOffset, out value, out error);
+                }
+                if (!TryReadKey(data, ref position, keyOffset, length, keys, out key, out keyHash, out error))
+                {
+                    value = default;
+                    return false;
+                }
+            }
+            else
+            {
+                if (!TryRead(data, ref position, depth + 1, out var keyValue, out error))
+                {
+                    value = default;
+                    return false;
+                }
+                key = Tremor.Codecs.JsonEncoder.ToJsonString(keyValue);
+                keyHash = key.GetHashCode();
+            }
+            scratch.Keys[start + i] = key;
+            scratch.Hashes[start + i] = keyHash;
+            var bit = 1UL << (keyHash & 63);
+            maybeDuplicate |= (keyFilter & bit) != 0;
+            keyFilter |= bit;
+            shape = ShapeCache.Mix(shape, keyHash);
+            if (!TryRead(data, ref position, depth + 1, out values[i], out error))
+            {
+                value = default;
+                return false;
+            }
+        }
+        var fieldKeys = scratch.Keys.AsSpan(start, count);
+        ValueRecord record;
+        if (scratch.Shapes.TryGet(fieldKeys, shape, out var knownShape))
+        {
+            // A cached shape was checked for duplicates when it was added.
+            record = new ValueRecord(knownShape, values, sharedKeys: true);
+        }
+        else if (maybeDuplicate && ShapeCache.HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(start, count)))
+        {
+            record = new ValueRecord(count);
+            for (var i = 0; i < count; i++) record.Set(fieldKeys[i], values[i]);
+        }
+        else
+        {
+            record = new ValueRecord(scratch.Shapes.Add(fieldKeys, shape), values, sharedKeys: true);
+        }
+        scratch.Pop(start, count);
+        value = Value.From(record);
+        return true;
+    }
+
+    private static bool TryReadKey(ReadOnlySpan<byte> data, ref int position, int offset, int length, StringCache keys, out string key, out int keyHash, out string? error)
+    {
+        if (length > data.Length - position)
+        {
+            key = "";
+            keyHash = 0;
+            error = $"invalid msgpack at byte {offset} of {data.Length}: the input is truncated";
+            return false;
+        }
+        var utf8 = data.Slice(position, length);
+        if (!keys.TryGet(utf8, out key, out keyHash, out var bad))
+        {
+            error = $"invalid UTF-8 in a msgpack string at byte {position + bad} ({Utf8Text.DescribeByte(utf8, bad)})";
+            return false;
+        }
+        position += length;
+        error = null;
+        return true;
+    }
+
+    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, out Value value, out string? error)
+    {
+        if (length > data.Length - position) return Truncated(data, offset, out value, out error);
+        var utf8 = data.Slice(position, length);
+        int bad;
+        if (length > Tremor.Codecs.JsonDecoder.KeepUtf8Above)
+        {
+            // As the json decoder does: long texts stay UTF-8 (half the memory of a string for ASCII, and encoding
+            // them again is a copy, not a transcode).
+            bad = Utf8Text.FindInvalid(utf8);
+            if (bad < 0)
+            {
+                value = Value.FromUtf8(utf8.ToArray());
+                position += length;
+                error = null;
+                return true;
+            }
+        }
+        else if (StringCache.Values.TryGet(utf8, out var text, out bad))
+        {
+            value = Value.From(text);
+            position += length;
+            error = null;
+            return true;
+        }
+        value = default;
+        error = $"invalid UTF-8 in a msgpack string at byte {position + bad} ({Utf8Text.DescribeByte(utf8, bad)})";
+        return false;
+    }
+
+    private static bool Truncated(ReadOnlySpan<byte> data, int offset, out Value value, out string? error)
+    {
+        value = default;
+        error = $"invalid msgpack at byte {offset} of {data.Length}: the input is truncated";
+        return false;
+    }
+
+    private static bool TooMany(ReadOnlySpan<byte> data, int position, int offset, string what, int count, out Value value, out string? error)
+    {
+        value = default;
+        error = $"invalid msgpack at byte {offset} of {data.Length}: {what} of {count} entries cannot fit in the {data.Length - position} bytes left (truncated or corrupt input)";
+        return false;
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <summary>The keys of the maps being read (outer maps below inner ones), and this thread's record shapes.</summary>
+    private sealed class Scratch
+    {
+        public string[] Keys = new string[64];
+        public int[] Hashes = new int[64];
+        public readonly ShapeCache Shapes = new();
+        private int _used;
+
+        /// <summary>Claims <paramref name="count"/> slots above the ones in use; returns the first.</summary>
+        public int Push(int count)
+        {
+            var start = _used;
+            _used += count;
+            if (_used > Keys.Length)
+            {
+                var size = Math.Max(Keys.Length * 2, _used);
+                Array.Resize(ref Keys, size);
+                Array.Resize(ref Hashes, size);
+            }
+            return start;
+        }
+
+        public void Pop(int start, int count)
+        {
+            Keys.AsSpan(start, count).Clear();
+            _used = start;
+        }
+
+        /// <summary>After a failed decode: nothing is in use, and no key of the bad input is kept alive.</summary>
+        public void Reset()
+        {
+            Keys.AsSpan(0, Math.Min(_used, Keys.Length)).Clear();
+            _used = 0;
+        }
+    }
+
+    private static bool TooDeep(int offset, out Value value, out string? error)
     {
         value = default;
         error = $"invalid msgpack at byte {offset}: nesting deeper than {MaxDepth} arrays/maps";
@@ -214,8 +433,8 @@ internal sealed class MsgpackCodec : ICodec
                 writer.Write(value.RawF64);
                 break;
             case ValueKind.String:
-                // The original also wrote strings kept as UTF-8 (Pdk-internal) as bytes; the baseline decoder makes none.
-                writer.Write(value.AsString());
+                if (value.TryGetUtf8(out var utf8)) writer.WriteString(utf8);
+                else writer.Write(value.AsString());
                 break;
             case ValueKind.Bytes:
                 writer.Write(value.AsBytes().AsSpan());
@@ -231,13 +450,39 @@ internal sealed class MsgpackCodec : ICodec
                 {
                     var record = value.AsRecord()!;
                     writer.WriteMapHeader(record.Count);
-                    for (var i = 0; i < record.Count; i++)
+                    var values = record.ValueSpan;
+                    if (record.SharedKeys is { } shared && EncodedKeys<MsgpackKeys>.For(shared) is { } encoded)
                     {
-                        writer.Write(record.KeyAt(i));
-                        Write(ref writer, record.ValueAt(i));
+                        var bytes = encoded.Bytes;
+                        var ends = encoded.Ends;
+                        var start = 0;
+                        for (var i = 0; i < values.Length; i++)
+                        {
+                            writer.WriteRaw(bytes.AsSpan(start, ends[i] - start));
+                            start = ends[i];
+                            Write(ref writer, values[i]);
+                        }
+                        break;
+                    }
+                    var keys = record.KeySpan;
+                    for (var i = 0; i < keys.Length; i++)
+                    {
+                        writer.Write(keys[i]);
+                        Write(ref writer, values[i]);
                     }
                     break;
                 }
+        }
+    }
+
+    /// <summary>A map's keys as MessagePack strings.</summary>
+    private readonly struct MsgpackKeys : IKeyFormat
+    {
+        public static void WriteKey(ArrayBufferWriter<byte> buffer, string key, int index)
+        {
+            var writer = new MessagePackWriter(buffer);
+            writer.Write(key);
+            writer.Flush();
         }
     }
 }
