@@ -4,13 +4,14 @@
 # ./tremor --help in it), in interleaved rounds:
 #   memory: bench -> passthrough -> blackhole
 #   wal:    bench -> wal (group commit 5 ms) -> passthrough -> blackhole
-# each run twice, for SHORT and for LONG seconds (the blackhole stops the run), with the user+system CPU seconds of
-# the whole process (/usr/bin/time) and the events the blackhole received: (CPU long - CPU short) / (events long -
-# events short) is the CPU per event with the start, the JIT's warm-up and the stop taken out.
-# Usage: bench/wal-cpu.sh ROUNDS SHORT LONG CHECKOUT...      e.g. bench/wal-cpu.sh 3 3 11 . ../before
+# each run once: after WARMUP seconds (start, JIT tiering) the process's user+system CPU (/proc/PID/stat) and the
+# events the blackhole took in (the management API's /v1/status) are read, and again WINDOW seconds later; the
+# difference of the two over the difference of the events is the CPU per event of the steady state, whatever share
+# of the cores the run got.
+# Usage: bench/wal-cpu.sh ROUNDS WARMUP WINDOW CHECKOUT...      e.g. bench/wal-cpu.sh 3 10 20 ../before .
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,11p "$0" >&2; exit 2; }
-rounds=$1 short=$2 long=$3
+[ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
+rounds=$1 warmup=$2 window=$3
 shift 3
 checkouts=()
 for c in "$@"; do
@@ -19,21 +20,28 @@ for c in "$@"; do
   checkouts+=("$c")
 done
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid=""
+# dotnet-counters (dotnet tool install -g dotnet-counters), when found, adds allocations and thread hops per event.
+counters=$(command -v dotnet-counters || true)
+counters=${DOTNET_COUNTERS:-$counters}
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-conf() { # variant seconds -> file
-  local file="$work/$1-$2.conf" buffer="" link='"src -> main"'
+conf() { # variant -> file
+  local file="$work/$1.conf" buffer="" link='"src -> main"'
   if [ "$1" = wal ]; then
     buffer='buffer { type = wal, config { max-bytes = 4GiB } }'
     link='"src -> buffer", "buffer -> main"'
   fi
   cat > "$file" <<CONF
 tremor.data-dir = "$work/data"
+tremor.api { enabled = on, port = $port, token = "$token" }
 tremor.flows.walcpu {
   connectors {
     src { type = bench, codec = json, config { path = "data/data.json.xz", iterations = 100000000 } }
     $buffer
-    snk { type = blackhole, codec = json, config { stop-after-secs = $2 } }
+    snk { type = blackhole, codec = json }
   }
   pipelines { main { type = passthrough } }
   links = [$link, "main -> snk"]
@@ -42,15 +50,52 @@ CONF
   echo "$file"
 }
 
-run() { # checkout variant seconds -> "cpu_seconds events"
+events() { # the blackhole's events in, once the API answers
+  local status
+  for _ in $(seq 1 120); do
+    if status=$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/status"); then
+      python3 -c 'import json,sys; print(next(c["events_in"] for c in json.load(sys.stdin)["connectors"] if c["alias"] == "walcpu::snk"))' <<<"$status"
+      return
+    fi
+    sleep 0.5
+  done
+  echo "error: the management API did not answer" >&2
+  exit 1
+}
+
+sample() { # -> "cpu_ticks events"
+  local ticks
+  events >/dev/null
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  echo "$ticks $(events)"
+}
+
+run() { # checkout variant -> µs CPU per event
   rm -rf "$work/data"
-  local out cpu events
-  out=$(cd "$1" && /usr/bin/time -f 'CPU %U %S' dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$(conf "$2" "$3")" 2>&1) || true
-  cpu=$(grep -m1 '^CPU ' <<<"$out" | awk '{print $2 + $3}')
-  events=$(grep -m1 -o '"events":[0-9]*' <<<"$out" | cut -d: -f2)
-  warm=$(grep -m1 -o '"warmup_events":[0-9]*' <<<"$out" | cut -d: -f2)
-  [ -n "$cpu" ] && [ -n "$events" ] || { echo "error: no figures from $2 in $1:" >&2; tail -20 <<<"$out" >&2; exit 1; }
-  echo "$cpu $((events + ${warm:-0}))"
+  (cd "$1" && exec dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$(conf "$2")" >"$work/out" 2>&1) &
+  pid=$!
+  events >/dev/null # started
+  sleep "$warmup"
+  read -r t0 e0 <<<"$(sample)"
+  if [ -n "$counters" ]; then
+    # Bytes allocated and thread-pool work items (hops between threads) in the same window: neither depends on load.
+    "$counters" collect -p "$pid" --counters System.Runtime --format csv -o "$work/counters.csv" \
+      --refresh-interval 1 --duration "$(printf '%02d:%02d:%02d' $((window / 3600)) $((window % 3600 / 60)) $((window % 60)))" >/dev/null 2>&1 || true
+  else
+    sleep "$window"
+  fi
+  read -r t1 e1 <<<"$(sample)"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=""
+  local allocated=0 items=0
+  if [ -f "$work/counters.csv" ]; then
+    allocated=$(grep 'gc.heap.total_allocated' "$work/counters.csv" | awk -F, '{s += $NF} END {print s + 0}')
+    items=$(grep 'thread_pool.work_item.count' "$work/counters.csv" | awk -F, '{s += $NF} END {print s + 0}')
+    rm -f "$work/counters.csv"
+  fi
+  awk -v t="$((t1 - t0))" -v e="$((e1 - e0))" -v hz="$(getconf CLK_TCK)" -v a="${allocated:-0}" -v w="${items:-0}" \
+    'BEGIN { if (e > 0) printf "%.3f %d %.1f %.0f %.4f", 1e6 * t / hz / e, e, t / hz, a / e, w / e; else print "nan 0 0 0 0" }'
 }
 
 results="$work/results"
@@ -60,11 +105,10 @@ for ((r = 0; r < rounds; r++)); do
     order=("${checkouts[@]}")
     if ((r % 2 == 1)); then order=($(printf '%s\n' "${checkouts[@]}" | tac)); fi
     for c in "${order[@]}"; do
-      read -r cpu_s events_s <<<"$(run "$c" "$variant" "$short")"
-      read -r cpu_l events_l <<<"$(run "$c" "$variant" "$long")"
-      us=$(awk -v a="$cpu_s" -v b="$cpu_l" -v x="$events_s" -v y="$events_l" 'BEGIN { if (y > x) printf "%.3f", 1e6 * (b - a) / (y - x); else print "nan" }')
-      echo "$c $variant $r $us" >>"$results"
-      printf '  round %d %-6s %s: %s µs CPU/event (%.1f s for %d events, %.1f s for %d)\n' "$((r + 1))" "$variant" "$c" "$us" "$cpu_s" "$events_s" "$cpu_l" "$events_l" >&2
+      read -r us events cpu bytes items <<<"$(run "$c" "$variant")"
+      echo "$c $variant $r $us $bytes $items" >>"$results"
+      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events), %s B allocated and %s thread-pool work items per event; load %s\n' \
+        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
     done
   done
 done
@@ -72,11 +116,13 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)
-for checkout, variant, _, us in (l.split() for l in open(sys.argv[1])):
-    by[(checkout, variant)].append(float(us))
-print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal |")
-print("|---|---:|---:|---:|---:|")
+for checkout, variant, _, us, allocated, items in (l.split() for l in open(sys.argv[1])):
+    by[(checkout, variant)].append((float(us), float(allocated), float(items)))
+def med(c, v, i): return statistics.median(x[i] for x in by[(c, v)])
+print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal | B allocated/event memory, wal | work items/event memory, wal |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for checkout in dict.fromkeys(c for c, _ in by):
-    m, w = statistics.median(by[(checkout, "memory")]), statistics.median(by[(checkout, "wal")])
-    print("| %s | %.3f | %.3f | %.3f | %.1f %% |" % (checkout, m, w, w - m, 100 * m / w))
+    m, w = med(checkout, "memory", 0), med(checkout, "wal", 0)
+    print("| %s | %.3f | %.3f | %.3f | %.1f %% | %.0f, %.0f | %.4f, %.4f |" % (checkout, m, w, w - m, 100 * m / w,
+          med(checkout, "memory", 1), med(checkout, "wal", 1), med(checkout, "memory", 2), med(checkout, "wal", 2)))
 PY

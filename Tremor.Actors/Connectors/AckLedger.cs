@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tremor.Actors.Links;
 using Tremor.Pdk;
 
@@ -29,12 +30,10 @@ internal sealed class AckLedger
             if (!e.Transactional) continue;
             weights ??= new long[events.Length];
             weights[i] = AckWeights.PerEvent;
-            var key = (e.Id.StreamId, e.Id.PullId);
-            if (!_entries.TryGetValue(key, out var entry))
-            {
-                entry = new Entry(e.Id);
-                _entries[key] = entry;
-            }
+            // An entry is a struct in the dictionary: a source whose pulls are one event each (the wal, a broker
+            // message per pull) allocates nothing per event here.
+            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, (e.Id.StreamId, e.Id.PullId), out var exists);
+            if (!exists) entry.Id = e.Id;
             entry.Outstanding += AckWeights.PerEvent;
         }
         return weights;
@@ -47,29 +46,31 @@ internal sealed class AckLedger
     /// </summary>
     public void Return(EventId id, long weight, bool failed, List<EventId> acked, List<EventId> failedPulls)
     {
-        if (weight <= 0 || !_entries.TryGetValue((id.StreamId, id.PullId), out var entry)) return;
+        if (weight <= 0) return;
+        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, (id.StreamId, id.PullId));
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry)) return;
         // Pull ids start again with a new plugin instance: a late copy from before it is not this pull's.
         if (id.Sequence < entry.Id.Sequence) return;
         if (failed)
         {
-            _entries.Remove((id.StreamId, id.PullId));
             failedPulls.Add(entry.Id);
+            _entries.Remove((id.StreamId, id.PullId));
             return;
         }
         entry.Outstanding -= weight;
         if (entry.Outstanding > 0) return;
-        _entries.Remove((id.StreamId, id.PullId));
         acked.Add(entry.Id);
+        _entries.Remove((id.StreamId, id.PullId));
     }
 
     /// <summary>Forgets every pull: a new plugin instance does not know the pull ids of the one before.</summary>
     public void Clear() => _entries.Clear();
 
-    private sealed class Entry(EventId id)
+    private struct Entry
     {
         /// <summary>The pull's first event: its stream and pull id name the pull to the plugin.</summary>
-        public EventId Id { get; } = id;
+        public EventId Id;
 
-        public long Outstanding { get; set; }
+        public long Outstanding;
     }
 }

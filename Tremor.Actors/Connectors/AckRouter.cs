@@ -69,10 +69,50 @@ internal sealed class AckRouter(IAckRoutes routes)
     {
         Delivered += events.Length;
         if (weights is null) return;
+        foreach (var (source, ids, owed) in BySource(events, weights))
+        {
+            routes.ToSource(source, new ConnectorActor.AckEvents(ids, owed));
+        }
+    }
+
+    /// <summary>
+    /// The copies that carry a weight, grouped by the source that made them. One pass and no grouping when they all
+    /// come from one source (the common case: a batch reaches a sink from one pipeline fed by one source).
+    /// </summary>
+    private static List<(uint Source, EventId[] Ids, long[] Weights)> BySource(Event[] events, long[] weights)
+    {
+        var groups = new List<(uint, EventId[], long[])>(1);
+        var owed = 0;
+        uint? single = null;
+        var mixed = false;
+        for (var i = 0; i < events.Length; i++)
+        {
+            if (weights[i] <= 0) continue;
+            owed++;
+            var source = events[i].Id.SourceId;
+            if (single is null) single = source;
+            else if (single != source) mixed = true;
+        }
+        if (owed == 0) return groups;
+        if (!mixed)
+        {
+            var ids = new EventId[owed];
+            var owedWeights = new long[owed];
+            var n = 0;
+            for (var i = 0; i < events.Length; i++)
+            {
+                if (weights[i] <= 0) continue;
+                ids[n] = events[i].Id;
+                owedWeights[n++] = weights[i];
+            }
+            groups.Add((single!.Value, ids, owedWeights));
+            return groups;
+        }
         foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights[i] > 0).GroupBy(i => events[i].Id.SourceId))
         {
-            routes.ToSource(group.Key, new ConnectorActor.AckEvents(group.Select(i => events[i].Id).ToArray(), group.Select(i => weights[i]).ToArray()));
+            groups.Add((group.Key, group.Select(i => events[i].Id).ToArray(), group.Select(i => weights[i]).ToArray()));
         }
+        return groups;
     }
 
     /// <summary>
@@ -84,10 +124,9 @@ internal sealed class AckRouter(IAckRoutes routes)
         var owed = weights is null ? 0 : weights.Count(w => w > 0);
         Lost += events.Length - owed;
         if (owed == 0) return;
-        foreach (var group in Enumerable.Range(0, events.Length).Where(i => weights![i] > 0).GroupBy(i => events[i].Id.SourceId))
+        foreach (var (source, ids, owedWeights) in BySource(events, weights!))
         {
-            var ids = group.Select(i => events[i].Id).ToArray();
-            if (!routes.ToSource(group.Key, new ConnectorActor.FailEvents(ids, group.Select(i => weights![i]).ToArray(), reason)))
+            if (!routes.ToSource(source, new ConnectorActor.FailEvents(ids, owedWeights, reason)))
             {
                 Lost += ids.Length;
                 continue;

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Connectors;
@@ -30,11 +31,11 @@ internal sealed class SourceDecoder
     /// With <paramref name="secondCodec"/> (another instance of the same codec), large batches are decoded by two
     /// threads: decoding is the most expensive step of a source. The second thread is taken from
     /// <paramref name="helpers"/>, the runtime's bound on them, so sources together never run more decode threads
-    /// than there are cores (a private bound of one when none is given).
+    /// than there are cores (a private bound of two decode threads when none is given).
     /// </remarks>
     public SourceDecoder(string alias, uint sourceId, bool transactional, ICodec? codec, IReadOnlyList<(IPreprocessorFactory, PluginConfig)> preprocessors, ICodec? secondCodec = null, DecodeHelpers? helpers = null)
     {
-        _helpers = helpers ?? new DecodeHelpers(1);
+        _helpers = helpers ?? new DecodeHelpers(2);
         _secondCodec = secondCodec;
         _alias = alias;
         SourceId = sourceId;
@@ -240,29 +241,31 @@ internal sealed class SourceDecoder
         // (both cores busy, as on a small machine under load) this thread decodes on instead of waiting, and a helper
         // that starts after all the work is claimed is not waited for. The state is per batch, so a helper of an
         // earlier batch that starts very late finds its own batch done.
-        var shared = new SharedDecode(n);
-        Task? other = null;
-        if (parallel && _helpers.TryTake())
+        var shared = new SharedDecode(this, n);
+        _helpers.Enter();
+        try
         {
-            other = Task.Run(() =>
+            var helped = parallel && _helpers.TryHelp(shared);
+            DecodeShared(_codec!, shared);
+            // The helper may still be decoding its last claim (a few inputs); one that has not started is not waited for.
+            if (helped && Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) != HelperIdle)
             {
-                try
-                {
-                    if (Interlocked.CompareExchange(ref shared.Helper, HelperRunning, HelperIdle) == HelperIdle) DecodeShared(_secondCodec!, shared);
-                }
-                finally
-                {
-                    _helpers.Return();
-                }
-            });
+                var spin = new SpinWait();
+                while (Volatile.Read(ref shared.Helper) != HelperFinished) spin.SpinOnce(sleep1Threshold: -1);
+                // A codec that throws on the helper throws here, as it would on this thread: the proxy fails.
+                shared.Error?.Throw();
+            }
         }
-        DecodeShared(_codec!, shared);
-        if (other is not null && Interlocked.CompareExchange(ref shared.Helper, HelperNotNeeded, HelperIdle) == HelperRunning) other.GetAwaiter().GetResult();
+        finally
+        {
+            _helpers.Leave();
+        }
     }
 
     private const int HelperIdle = 0;
     private const int HelperRunning = 1;
     private const int HelperNotNeeded = 2;
+    private const int HelperFinished = 3;
     private const int ChunksPerClaim = 8;
 
     private void DecodeShared(ICodec codec, SharedDecode shared)
@@ -280,11 +283,30 @@ internal sealed class SourceDecoder
     }
 
     /// <summary>One batch decoded by two threads: the next input to claim and whether the helper thread runs.</summary>
-    private sealed class SharedDecode(int count)
+    private sealed class SharedDecode(SourceDecoder decoder, int count) : IDecodeWork
     {
         public readonly int Count = count;
         public int Next;
         public int Helper;
+        public ExceptionDispatchInfo? Error;
+
+        /// <summary>On the helper thread: its share, unless the decoder's own thread already claimed everything.</summary>
+        public void Help()
+        {
+            if (Interlocked.CompareExchange(ref Helper, HelperRunning, HelperIdle) != HelperIdle) return;
+            try
+            {
+                decoder.DecodeShared(decoder._secondCodec!, this);
+            }
+            catch (Exception e)
+            {
+                Error = ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                Volatile.Write(ref Helper, HelperFinished);
+            }
+        }
     }
 
     /// <summary>Flushes every stream's preprocessors: the source finished, its data is complete.</summary>

@@ -26,6 +26,9 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
     private long _events;
     private long _bytes;
     private long _warmupEvents;
+    // The process's CPU time when the first measured event arrived: CPU per event is what a loaded machine does not
+    // distort (a busy neighbour takes wall-clock time from the run, not CPU), so A/B runs compare it.
+    private TimeSpan _cpuAtStart;
     private bool _started;
     private bool _stopped;
     private bool _reported;
@@ -57,7 +60,11 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
                 _warmupEvents++;
                 continue;
             }
-            if (_events == 0) _startNs = ingestNs;
+            if (_events == 0)
+            {
+                _startNs = ingestNs;
+                _cpuAtStart = Environment.CpuUsage.TotalTime;
+            }
             _events++;
             _bytes += e.Payload.Length;
             var latency = now > ingestNs ? (long)Math.Min(now - ingestNs, HighestTrackableNs) : 0;
@@ -81,6 +88,8 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
         _reported = true;
 
         var seconds = _events > 0 && _endNs > _startNs ? (_endNs - _startNs) / 1e9 : 0;
+        var cpuSeconds = _events > 0 ? (Environment.CpuUsage.TotalTime - _cpuAtStart).TotalSeconds : 0;
+        var cpuNsPerEvent = _events > 0 ? cpuSeconds * 1e9 / _events : 0;
         var megabytesPerSecond = seconds > 0 ? _bytes / 1e6 / seconds : 0;
         var eventsPerSecond = seconds > 0 ? _events / seconds : 0;
         var p50 = PercentileMicros(50);
@@ -96,6 +105,7 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
         text.Append(c, $"  bytes:      {_bytes}\n");
         text.Append(c, $"  elapsed:    {seconds:F3} s\n");
         text.Append(c, $"  throughput: {megabytesPerSecond:F3} MB/s, {eventsPerSecond:F1} events/s\n");
+        text.Append(c, $"  cpu:        {cpuSeconds:F3} s of the process, {cpuNsPerEvent:F0} ns per event\n");
         text.Append(c, $"  latency:    p50 {p50:F1} µs, p90 {p90:F1} µs, p99 {p99:F1} µs, p99.9 {p999:F1} µs, max {max:F1} µs\n");
 
         using var json = new MemoryStream();
@@ -115,6 +125,8 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
             writer.WriteNumber("p99_us", p99);
             writer.WriteNumber("p999_us", p999);
             writer.WriteNumber("max_us", max);
+            writer.WriteNumber("cpu_s", cpuSeconds);
+            writer.WriteNumber("cpu_ns_per_event", cpuNsPerEvent);
             writer.WriteEndObject();
         }
         text.Append("BENCH ").Append(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)).Append('\n');

@@ -18,12 +18,10 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
 
-    // Source side, touched by the runtime's calls only (one at a time). Entries are first emitted in address order,
-    // so the oldest one not acknowledged is at the head of _emittedOrder once the acknowledged ones are skipped.
-    private readonly Dictionary<long, byte[]> _emitted = [];
-    private readonly Queue<long> _emittedOrder = new();
-    private readonly Dictionary<ulong, long> _pullToAddress = [];
+    // Source side, touched by the runtime's calls only (one at a time).
+    private readonly EmittedEntries _emitted = new();
     private readonly SortedSet<long> _retry = [];
+    private readonly PullReader _pull;
     private long _readNext;
     // Where the log may be truncated (the first entry not acknowledged): the committer applies it before each commit,
     // one FasterLog call per commit instead of one per acknowledged entry.
@@ -47,6 +45,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         _host = host;
         _options = options;
+        _pull = new PullReader(this);
     }
 
     public bool IsTransactional => true;
@@ -77,8 +76,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
         Report(_log.Recovery, opening.Elapsed);
         _emitted.Clear();
-        _emittedOrder.Clear();
-        _pullToAddress.Clear();
         _retry.Clear();
         _readNext = _log.BeginAddress;
         Volatile.Write(ref _truncateUntil, _readNext);
@@ -280,23 +277,23 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
-        if (_reader is null) return PullStatus.Empty;
+        if (_reader is null || _log is not { } log) return PullStatus.Empty;
+        _pull.Start(batch);
         while (_retry.Count > 0 && !batch.IsFull)
         {
             var address = _retry.Min;
+            // Read again from the log (memory or disk): nothing of an emitted entry is kept in the plugin. Not cut short
+            // by the runtime, so a retry is never lost half way.
+            var entry = await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false);
             _retry.Remove(address);
-            Emit(batch, address, _emitted[address], first: false);
+            _emitted.Again(Emit(batch, entry), address);
         }
         while (!batch.IsFull)
         {
             // Taken before looking, so a commit between the look and the wait still wakes the wait.
             var committed = Volatile.Read(ref _committed).Task;
-            if (_reader.GetNext(out var entry, out var length, out var address, out var next))
-            {
-                _readNext = next;
-                Emit(batch, address, length == entry.Length ? entry : entry[..length], first: true);
-                continue;
-            }
+            // The entry is copied from FASTER's page straight into this pull's buffer: no array per entry.
+            if (_reader.TryConsumeNext(_pull)) continue;
             if (batch.Count > 0) break;
             // Nothing committed beyond what was read: wait for the next commit. The runtime cuts the wait short
             // whenever the instance has other work (every sink batch, every batch of acks): that is the common case,
@@ -307,34 +304,56 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         return PullStatus.Data;
     }
 
-    private void Emit(SourceBatch batch, long address, byte[] entry, bool first)
+    /// <summary>Adds an entry to the batch: an encoded one's payload for the codec, a structured one's value. Returns its pull id.</summary>
+    private static ulong Emit(SourceBatch batch, ReadOnlyMemory<byte> entry)
     {
-        ulong pull;
-        if (EntryCodec.IsEncoded(entry))
+        if (EntryCodec.IsEncoded(entry.Span))
         {
-            // The payload goes back to the connector's codec; the entry stays in _emitted, so the slice stays valid.
             var (_, ingestNs, payload, meta) = EntryCodec.ReadEncoded(entry);
-            pull = batch.Add(payload, 0, ingestNs, meta);
+            return batch.Add(payload, 0, ingestNs, meta);
         }
-        else
+        // Written by a wal before entries kept the codec's bytes: the value itself.
+        var (_, ingest, data, structuredMeta) = EntryCodec.Read(entry);
+        return batch.AddStructured(data, 0, ingest, structuredMeta);
+    }
+
+    /// <summary>
+    /// Takes committed entries from FASTER's iterator into one buffer per pull: a chunk's bytes must stay valid only
+    /// until the next pull (the runtime decodes before it pulls again), so the buffer is reused by the next pull, and
+    /// an acknowledgement or a retry needs only the entry's address.
+    /// </summary>
+    private sealed class PullReader(WalConnector wal) : ILogEntryConsumer
+    {
+        private byte[] _buffer = new byte[256 * 1024];
+        private int _used;
+        private SourceBatch? _batch;
+
+        public void Start(SourceBatch batch)
         {
-            // Written by a wal before entries kept the codec's bytes: the value itself.
-            var (_, ingestNs, data, meta) = EntryCodec.Read(entry);
-            pull = batch.AddStructured(data, 0, ingestNs, meta);
+            _batch = batch;
+            _used = 0;
         }
-        _pullToAddress[pull] = address;
-        if (!first) return;
-        _emitted[address] = entry;
-        _emittedOrder.Enqueue(address);
+
+        public void Consume(ReadOnlySpan<byte> entry, long currentAddress, long nextAddress)
+        {
+            if (_buffer.Length - _used < entry.Length)
+            {
+                // Chunks already added keep the old array; it stays valid until the runtime is done with them.
+                _buffer = new byte[Math.Max(_buffer.Length * 2, entry.Length)];
+                _used = 0;
+            }
+            entry.CopyTo(_buffer.AsSpan(_used));
+            var copy = _buffer.AsMemory(_used, entry.Length);
+            _used += entry.Length;
+            wal._emitted.First(Emit(_batch!, copy), currentAddress);
+            wal._readNext = nextAddress;
+        }
     }
 
     public void Ack(ulong streamId, ulong pullId)
     {
-        if (!_pullToAddress.Remove(pullId, out var address)) return;
-        _emitted.Remove(address);
-        // Acks come in any order: what is truncated ends at the first entry still waiting for one.
-        while (_emittedOrder.TryPeek(out var oldest) && !_emitted.ContainsKey(oldest)) _emittedOrder.Dequeue();
-        Volatile.Write(ref _truncateUntil, _emittedOrder.TryPeek(out var head) ? head : _readNext);
+        if (!_emitted.Ack(pullId)) return;
+        Volatile.Write(ref _truncateUntil, _emitted.TruncateBefore(_readNext));
         if (_log is not { } log) return;
         if (_fullNeeds > 0 && Size(log) + _fullNeeds <= _options.MaxBytes)
         {
@@ -345,7 +364,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 
     public void Fail(ulong streamId, ulong pullId)
     {
-        if (_pullToAddress.Remove(pullId, out var address)) _retry.Add(address);
+        if (_emitted.Fail(pullId) is { } address) _retry.Add(address);
     }
 
     // ---- lifecycle ----

@@ -302,6 +302,13 @@ internal sealed class WalLog : IDisposable
         if (address > _log.BeginAddress) _log.TruncateUntil(address);
     }
 
+    /// <summary>The entry at <paramref name="address"/> (an entry emitted before, to emit again).</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(long address, CancellationToken cancellationToken)
+    {
+        var (entry, length) = await _log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
+        return entry.AsMemory(0, length);
+    }
+
     /// <summary>An iterator over committed entries from <paramref name="address"/> on, following the tail.</summary>
     public FasterLogScanIterator Read(long address) => _log.Scan(Math.Max(address, _log.BeginAddress), long.MaxValue);
 

@@ -90,6 +90,18 @@ public sealed class AckRouterTests
     }
 
     [Fact]
+    public void A_batch_from_one_source_goes_back_to_it_as_one_message_without_the_copies_that_owe_nothing()
+    {
+        var router = new AckRouter(_routes);
+        var delivered = new[] { E(1, 1, 1), E(1, 2, 2), E(1, 3, 3) };
+        router.Acked(delivered, [5, 0, 6]);
+        var message = Assert.IsType<ConnectorActor.AckEvents>(Assert.Single(_routes.ToSources).Message);
+        Assert.Equal([delivered[0].Id, delivered[2].Id], message.Ids);
+        Assert.Equal([5L, 6], message.Weights);
+        Assert.Equal(3, router.Delivered);
+    }
+
+    [Fact]
     public void A_sink_returns_each_copys_weight_to_the_source_that_made_it_and_counts_what_no_source_hears_of_as_lost()
     {
         var router = new AckRouter(_routes);

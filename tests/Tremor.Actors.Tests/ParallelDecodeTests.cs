@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using Tremor.Actors.Connectors;
 using Tremor.Codecs;
@@ -82,7 +84,7 @@ public sealed class ParallelDecodeTests
         }
 
         var alone = Outcome(new SourceDecoder("src", 1, transactional: false, Json(), [Pre("base64")]), batches);
-        var helpers = new DecodeHelpers(1);
+        var helpers = new DecodeHelpers(2);
         var twoThreads = Outcome(new SourceDecoder("src", 1, transactional: false, Json(), [Pre("base64")], Json(), helpers), batches);
 
         Assert.Equal(alone, twoThreads);
@@ -108,7 +110,7 @@ public sealed class ParallelDecodeTests
         }
 
         var alone = Outcome(new SourceDecoder("src", 1, transactional: false, Json(), [Pre("separate")]), batches);
-        var twoThreads = Outcome(new SourceDecoder("src", 1, transactional: false, Json(), [Pre("separate")], Json(), new DecodeHelpers(1)), batches);
+        var twoThreads = Outcome(new SourceDecoder("src", 1, transactional: false, Json(), [Pre("separate")], Json(), new DecodeHelpers(2)), batches);
 
         Assert.Equal(alone, twoThreads);
         Assert.Equal(3000, alone.Count);
@@ -116,12 +118,14 @@ public sealed class ParallelDecodeTests
     }
 
     [Fact]
-    public void A_source_finds_no_helper_free_while_another_holds_the_runtimes_only_one_and_decodes_alone()
+    public void A_source_decodes_alone_on_its_own_thread_while_the_other_decode_threads_fill_the_cores()
     {
-        var helpers = new DecodeHelpers(1);
+        // Two cores: another source is decoding on its own thread and its helper runs, so this source takes none.
+        var helpers = new DecodeHelpers(2);
+        helpers.Enter();
         Assert.True(helpers.TryTake());
-        Assert.False(helpers.TryTake());
-        var decoder = new SourceDecoder("src", 1, transactional: false, new JsonCodec(), [], new JsonCodec(), helpers);
+        var threads = new ConcurrentDictionary<int, int>();
+        var decoder = new SourceDecoder("src", 1, transactional: false, new ThreadRecordingCodec(threads), [], new ThreadRecordingCodec(threads), helpers);
         var batch = new SourceBatch(128);
         for (var i = 0; i < 128; i++) batch.Add(Encoding.UTF8.GetBytes("{\"n\":" + i + "}"));
         var events = new List<Event>();
@@ -129,9 +133,101 @@ public sealed class ParallelDecodeTests
         decoder.Decode(batch, events, []);
 
         Assert.Equal(Enumerable.Range(0, 128).Select(i => (long)i), events.Select(e => e.Data["n"].RawI64));
-        Assert.Equal(1, helpers.Running);
+        Assert.Equal([Environment.CurrentManagedThreadId], threads.Keys);
+        Assert.Equal(2, helpers.Decoding);
         helpers.Return();
-        Assert.Equal(0, helpers.Running);
+        helpers.Leave();
+        Assert.Equal(0, helpers.Decoding);
+    }
+
+    [Fact]
+    public void Two_sources_decoding_at_once_on_two_cores_get_no_helper_and_one_alone_gets_one()
+    {
+        var helpers = new DecodeHelpers(2);
+        helpers.Enter();
+        helpers.Enter();
+        var ran = new ManualResetEventSlim();
+        Assert.False(helpers.TryHelp(new SignallingWork(ran, null)));
+        Assert.False(ran.IsSet);
+
+        // The second source finished its batch: a core is free, the first one's helper starts on another thread.
+        helpers.Leave();
+        var release = new ManualResetEventSlim();
+        var helperThread = 0;
+        Assert.True(helpers.TryHelp(new SignallingWork(ran, release, () => helperThread = Environment.CurrentManagedThreadId)));
+        Assert.True(ran.Wait(TimeSpan.FromSeconds(10)), "the helper never ran");
+        Assert.NotEqual(Environment.CurrentManagedThreadId, helperThread);
+        Assert.Equal(2, helpers.Decoding);
+        Assert.False(helpers.TryHelp(new SignallingWork(new ManualResetEventSlim(), null)));
+
+        release.Set();
+        Assert.True(SpinWait.SpinUntil(() => helpers.Decoding == 1, TimeSpan.FromSeconds(10)), "the helper's place was not given back");
+        helpers.Leave();
+        Assert.Equal(0, helpers.Decoding);
+    }
+
+    [Fact]
+    public void A_codec_that_throws_on_the_helper_thread_throws_on_the_sources_own_thread()
+    {
+        // The source's own codec waits (bounded) until the helper's has been called, so the helper surely claimed inputs.
+        var helperCalled = new ManualResetEventSlim();
+        var decoder = new SourceDecoder("src", 1, transactional: false, new WaitingCodec(helperCalled), [], new ThrowingCodec(helperCalled), new DecodeHelpers(2));
+        var batch = new SourceBatch(128);
+        for (var i = 0; i < 128; i++) batch.Add(Encoding.UTF8.GetBytes("{\"n\":" + i + "}"));
+
+        var e = Assert.Throws<InvalidOperationException>(() => decoder.Decode(batch, [], []));
+        Assert.Equal("codec bug", e.Message);
+    }
+
+    /// <summary>A helper's work that says when it runs and, given <c>release</c>, holds its place until released.</summary>
+    private sealed class SignallingWork(ManualResetEventSlim ran, ManualResetEventSlim? release, Action? onRun = null) : IDecodeWork
+    {
+        public void Help()
+        {
+            onRun?.Invoke();
+            ran.Set();
+            release?.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>JSON, noting which threads decode.</summary>
+    private sealed class ThreadRecordingCodec(ConcurrentDictionary<int, int> threads) : ICodec
+    {
+        private readonly JsonCodec _json = new();
+
+        public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
+        {
+            threads[Environment.CurrentManagedThreadId] = 0;
+            return _json.TryDecode(data, out value, out error);
+        }
+
+        public void Encode(in Value value, IBufferWriter<byte> output) => _json.Encode(value, output);
+    }
+
+    /// <summary>JSON, waiting on its first input until the helper's codec was called (bounded).</summary>
+    private sealed class WaitingCodec(ManualResetEventSlim helperCalled) : ICodec
+    {
+        private readonly JsonCodec _json = new();
+
+        public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
+        {
+            helperCalled.Wait(TimeSpan.FromSeconds(10));
+            return _json.TryDecode(data, out value, out error);
+        }
+
+        public void Encode(in Value value, IBufferWriter<byte> output) => _json.Encode(value, output);
+    }
+
+    /// <summary>A codec with a bug: it throws.</summary>
+    private sealed class ThrowingCodec(ManualResetEventSlim called) : ICodec
+    {
+        public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
+        {
+            called.Set();
+            throw new InvalidOperationException("codec bug");
+        }
+
+        public void Encode(in Value value, IBufferWriter<byte> output) => throw new InvalidOperationException("codec bug");
     }
 
     private static SourceDecoder Framed(IPreprocessorFactory preprocessor) =>

@@ -271,6 +271,11 @@ public sealed class BenchConnectorTests : IDisposable
         Assert.Equal(1000, json.GetProperty("events_per_s").GetDouble(), 6);
         Assert.InRange(json.GetProperty("p50_us").GetDouble(), 1995, 2005);
         Assert.InRange(json.GetProperty("max_us").GetDouble(), 2995, 3005);
+        // The process's CPU from the first measured event to the report, and per event: what A/B runs compare.
+        var cpu = json.GetProperty("cpu_s").GetDouble();
+        Assert.InRange(cpu, 0, 60);
+        Assert.Equal(cpu * 1e9 / 3, json.GetProperty("cpu_ns_per_event").GetDouble(), 3);
+        Assert.Contains("ns per event", report);
         Assert.Contains("events:     3", report);
         Assert.Contains("bytes:      7", report);
     }
