@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 using Tremor.Pdk;
 
@@ -24,7 +23,7 @@ internal sealed record StreamClientOptions(
 /// </summary>
 internal sealed class StreamClient(IPluginHost host, StreamClientOptions options) : ConnectorBase, ISource, ISink
 {
-    private readonly InboundQueue _inbound = new(StreamServer.QueueCapacity);
+    private readonly InboundQueue _inbound = InboundQueue.ForReads(options.BufferSize);
     private readonly CancellationTokenSource _stop = new();
     private ClientConnection? _connection;
     private readonly List<Task> _readers = [];
@@ -102,7 +101,7 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
         string reason;
         while (true)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(options.BufferSize);
+            var buffer = _inbound.Rent();
             int read;
             try
             {
@@ -110,14 +109,14 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _inbound.Return(buffer);
                 if (_stop.IsCancellationRequested) return;
                 reason = $"the connection to {options.Where} failed: {e.Message}";
                 break;
             }
             if (read == 0)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _inbound.Return(buffer);
                 reason = $"{options.Where} closed the connection";
                 break;
             }
@@ -127,7 +126,7 @@ internal sealed class StreamClient(IPluginHost host, StreamClientOptions options
             }
             catch (OperationCanceledException)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _inbound.Return(buffer);
                 return;
             }
         }

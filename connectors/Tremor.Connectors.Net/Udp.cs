@@ -14,7 +14,7 @@ namespace Tremor.Connectors.Net;
 /// </summary>
 internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize, bool sharedStream = false) : ConnectorBase, ISource
 {
-    private readonly InboundQueue _inbound = new(StreamServer.QueueCapacity);
+    private readonly InboundQueue _inbound = new(InboundQueue.MaxCapacity);
     private readonly CancellationTokenSource _stop = new();
     // Cancelled when a drain starts (or at stop): no more receives.
     private readonly CancellationTokenSource _drain = new();

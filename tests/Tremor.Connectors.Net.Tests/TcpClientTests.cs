@@ -58,7 +58,7 @@ public sealed class TcpClientTests
         Assert.True(await runner.ConnectAsync(1));
         using (var peer = await listener.AcceptTcpClientAsync().WaitAsync(Fixtures.Timeout))
         {
-            await peer.GetStream().WriteAsync(new byte[StreamServer.QueueCapacity * 16 * 4]);
+            await peer.GetStream().WriteAsync(new byte[InboundQueue.MaxCapacity * 16 * 4]);
         }
 
         // The peer is gone (its FIN arrived); the kernel would still take the bytes of a write.

@@ -301,6 +301,41 @@ public sealed class TcpServerTests
     }
 
     [Fact]
+    public async Task A_pull_takes_at_most_pull_bytes_of_a_full_queue_and_the_rest_follows_in_order()
+    {
+        var host = new TestHost();
+        await using var connector = new TcpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0"), ("buffer-size", 4096)));
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+        var server = (StreamServer)connector;
+        using var client = await ConnectAsync(Fixtures.Port(server.LocalEndPoint));
+        var payload = new byte[1024 * 1024];
+        for (var i = 0; i < payload.Length; i++) payload[i] = (byte)('a' + i % 26);
+        await client.GetStream().WriteAsync(payload);
+        client.Client.Shutdown(SocketShutdown.Send);
+
+        // Nobody pulled yet: the queue holds far more than one pull takes.
+        await Fixtures.Eventually(() => server.QueuedChunks * 4096 >= 4 * InboundQueue.PullBytes, "the server's queue to fill");
+        var received = new List<byte>();
+        var batch = new SourceBatch(128);
+        var ended = false;
+        while (!ended)
+        {
+            batch.Clear();
+            await connector.Source!.PullAsync(batch, CancellationToken.None).AsTask().WaitAsync(Fixtures.Timeout);
+            var bytes = 0;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                ended |= batch[i].IsStreamEnd;
+                bytes += batch[i].Data.Length;
+                received.AddRange(batch[i].Data.ToArray());
+            }
+            // One read more at most: a pull stops once it holds PullBytes.
+            Assert.InRange(bytes, 0, InboundQueue.PullBytes + 4096);
+        }
+        Assert.True(payload.AsSpan().SequenceEqual(received.ToArray()));
+    }
+
+    [Fact]
     public async Task When_nobody_pulls_the_server_stops_reading_and_the_peer_is_held_back_then_everything_arrives()
     {
         var host = new TestHost();
@@ -314,7 +349,7 @@ public sealed class TcpServerTests
         var payload = new byte[64 * 1024 * 1024];
         for (var i = 0; i < payload.Length; i++) payload[i] = (byte)('a' + i % 26);
         var send = client.GetStream().WriteAsync(payload).AsTask();
-        await Fixtures.Eventually(() => ((StreamServer)connector).QueuedChunks == StreamServer.QueueCapacity, "the server's queue to fill");
+        await Fixtures.Eventually(() => ((StreamServer)connector).QueuedChunks == ((StreamServer)connector).QueueCapacity, "the server's queue to fill");
         Assert.False(send.IsCompleted, "the peer could write everything although nobody pulled");
 
         await using var runner = new Runner(connector);
