@@ -209,6 +209,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
     private const int CoalesceBatches = 4;
+    // Calls an isolated plugin has at once: the one it works on and the next, ready at its proxy.
+    private const int PipelineDepth = 2;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -901,12 +903,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     {
         if (_proxy is null || _state is not (ConnectorState.Running or ConnectorState.Draining)) return;
         if (_fullReason is not null && !_fullRetryDue) return;
-        if (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null) is not { } next) return;
-        _fullRetryDue = false;
-        // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
-        // reply back. Cut the wait short; the pull is taken up again right after.
-        _pump.InterruptPull();
-        SendToSink(next);
+        // An isolated plugin gets the next call while it works on the current one (depth 2): its proxy goes from one
+        // answer straight to the next request, without waiting for this actor to hear the answer and encode.
+        var depth = Isolated ? PipelineDepth : 1;
+        while (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth) is { } next)
+        {
+            _fullRetryDue = false;
+            // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
+            // reply back. Cut the wait short; the pull is taken up again right after.
+            _pump.InterruptPull();
+            SendToSink(next);
+            if (_fullReason is not null) return; // a full sink is offered one batch, not two
+        }
     }
 
     /// <summary>
@@ -916,14 +924,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     /// </summary>
     private void SendToSink(OutboxBatch<IActorRef> outgoing)
     {
+        var pipelined = _outbox.Sent.Count > 1 && _outbox.Sent[0] != outgoing;
         if (outgoing.Payloads is { } payloads)
         {
-            _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, payloads));
+            _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, payloads, pipelined));
             return;
         }
         outgoing.EncodeFailures.Clear();
         var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
-        _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch));
+        _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch, pipelined));
     }
 
     private void ReturnCredits(OutboxBatch<IActorRef> batch)
@@ -934,6 +943,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void OnDelivered(PluginProxy.Delivered m)
     {
         if (_outbox.Answered(m.Sequence) is not { } answered) return;
+        if (m.NotCalled)
+        {
+            // Pipelined behind a batch the sink did not take: it waits again, behind that one.
+            _outbox.KeepFirst(answered);
+            TryDeliver();
+            return;
+        }
         if (m.Reply.Status == SinkStatus.Full)
         {
             HoldWhileFull(answered, m.Reply.Error);
@@ -1039,9 +1055,21 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         else
         {
             // May run before the Pending reply it belongs to (SinkReply.Settle answers through the host first).
-            _acks.Settled(ids, error, _outbox.InFlight?.Events, _outbox.InFlight?.Weights);
+            var (events, weights) = SentEventsAndWeights();
+            _acks.Settled(ids, error, events, weights);
         }
         if (_sinkEnd == SinkEnd.Ended && _acks.PendingAsync <= 0) MarkSinkDrained();
+    }
+
+    /// <summary>The events (and weights) of the batches sent and not answered: an async ack may come before its Pending reply.</summary>
+    private (Event[]? Events, long[]? Weights) SentEventsAndWeights()
+    {
+        var sent = _outbox.Sent;
+        if (sent.Count <= 1) return (_outbox.InFlight?.Events, _outbox.InFlight?.Weights);
+        if (sent.All(b => b.Weights is null)) return (sent[0].Events, null);
+        var events = sent.SelectMany(b => b.Events).ToArray();
+        var weights = sent.SelectMany(b => b.Weights ?? new long[b.Events.Length]).ToArray();
+        return (events, weights);
     }
 
     private void CheckSinkEnd()

@@ -28,6 +28,8 @@ internal sealed class PluginProxy : ReceiveActor
     private readonly List<Event> _errors = [];
     private IConnector? _connector;
     private SourceBatch? _batch;
+    // The last sink call's answer was not a taking one (full, failed): a pipelined batch behind it is not offered.
+    private bool _lastNotTaken;
 
     /// <summary>Connect (attempt counts from 1); answered with <see cref="Connected"/>.</summary>
     public sealed record Connect(int Attempt);
@@ -50,10 +52,15 @@ internal sealed class PluginProxy : ReceiveActor
 
     /// <summary>Deliver a batch to the sink; answered with <see cref="Delivered"/>.</summary>
     /// <remarks>The batch was encoded by the connector actor, so encoding runs in parallel with this instance's pulls.</remarks>
-    public sealed record Deliver(long Sequence, SinkBatch Batch);
+    /// <param name="Pipelined">Sent while the batch before it was still unanswered: it is offered to the sink only if
+    /// that one was taken (acked or pending); otherwise it comes back <see cref="Delivered.NotCalled"/>, so it never
+    /// overtakes a batch the connector keeps to send again.</param>
+    public sealed record Deliver(long Sequence, SinkBatch Batch, bool Pipelined = false);
 
     /// <summary>The sink's answer for batch <paramref name="Sequence"/>.</summary>
-    public sealed record Delivered(long Sequence, SinkReply Reply);
+    /// <param name="NotCalled">A pipelined batch the sink was not offered (the one before it was not taken): it is
+    /// to be sent again; <paramref name="Reply"/> means nothing then.</param>
+    public sealed record Delivered(long Sequence, SinkReply Reply, bool NotCalled = false);
 
     /// <summary>
     /// The last step of a source's drain: no pull follows. What the preprocessors still hold is the start of a frame
@@ -156,6 +163,11 @@ internal sealed class PluginProxy : ReceiveActor
         {
             var replyTo = Sender;
             var sink = Instance.Sink ?? throw new InvalidOperationException($"{_context.Host.Alias} has no sink side");
+            if (m.Pipelined && _lastNotTaken)
+            {
+                replyTo.Tell(new Delivered(m.Sequence, SinkReply.Acked, NotCalled: true));
+                return;
+            }
             var reply = SinkReply.Acked;
             if (m.Batch.Count > 0)
             {
@@ -165,6 +177,7 @@ internal sealed class PluginProxy : ReceiveActor
                 reply = await sink.OnBatchAsync(m.Batch, _stopping);
                 _metrics.RecordBatch(started);
             }
+            _lastNotTaken = reply.Status is not (SinkStatus.Ack or SinkStatus.Pending);
             replyTo.Tell(new Delivered(m.Sequence, reply));
         });
 

@@ -4,8 +4,9 @@ using Tremor.Pdk;
 namespace Tremor.Actors.Connectors;
 
 /// <summary>
-/// Encodes events for a sink: codec, then postprocessors, all payloads back to back in one reused buffer. Owned
-/// by the connector actor; used by one thread at a time; the batch it returns is valid until the next call. A sink of
+/// Encodes events for a sink: codec, then postprocessors, all payloads back to back in a reused buffer. Owned
+/// by the connector actor; used by one thread at a time; the batch <see cref="Encode"/> returns is valid until the
+/// call after next (two buffers in turn: the next batch is encoded while the plugin still has the current one). A sink of
 /// several streams (<see cref="IConnectorFactory.SinkStreamMeta"/>) gets a postprocessor chain per stream, so what
 /// <c>collect</c> or <c>streaming-compress</c> holds for one connection never goes out on another.
 /// </summary>
@@ -14,11 +15,13 @@ internal sealed class SinkEncoder
     private readonly ICodec _codec;
     private readonly IPostprocessor[] _postprocessors;
     private readonly string[] _postprocessorNames;
-    private readonly PooledBufferWriter _buffer = new(64 * 1024);
+    // Two of each, used in turn: a pipelined sink has at most two encoded batches out (one in the call, one ready).
+    private readonly PooledBufferWriter[] _buffers = [new(64 * 1024), new(64 * 1024)];
+    private readonly List<SinkEvent>[] _eventLists = [new(256), new(256)];
+    private int _turn;
     private readonly PooledBufferWriter _scratchA = new(4096);
     private readonly PooledBufferWriter _scratchB = new(4096);
     private readonly List<(int Start, int Length)> _spans = new(256);
-    private readonly List<SinkEvent> _events = new(256);
     private readonly IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> _postprocessorSpecs;
     private readonly Func<TimeSpan>? _clock;
     private readonly string[]? _streamMeta;
@@ -245,21 +248,24 @@ internal sealed class SinkEncoder
     /// </summary>
     public SinkBatch Encode(Event[] events, List<(Event Event, string Reason)> failed)
     {
-        _buffer.Reset();
+        _turn ^= 1;
+        var buffer = _buffers[_turn];
+        var sinkEvents = _eventLists[_turn];
+        buffer.Reset();
         _spans.Clear();
-        _events.Clear();
+        sinkEvents.Clear();
         foreach (var e in events)
         {
-            var start = _buffer.WrittenCount;
+            var start = buffer.WrittenCount;
             if (_postprocessors.Length == 0)
             {
-                if (!TryEncode(e, _buffer, failed))
+                if (!TryEncode(e, buffer, failed))
                 {
-                    _buffer.Truncate(start);
+                    buffer.Truncate(start);
                     _spans.Add((-1, 0));
                     continue;
                 }
-                _spans.Add((start, _buffer.WrittenCount - start));
+                _spans.Add((start, buffer.WrittenCount - start));
                 continue;
             }
             _scratchA.Reset();
@@ -274,7 +280,7 @@ internal sealed class SinkEncoder
             for (var k = 0; k < _postprocessors.Length; k++)
             {
                 var last = k == _postprocessors.Length - 1;
-                var target = last ? _buffer : output;
+                var target = last ? buffer : output;
                 if (!last) output.Reset();
                 if (!_postprocessors[k].TryProcess(input.WrittenSpan, e.IngestNs, target, out var reason))
                 {
@@ -285,22 +291,22 @@ internal sealed class SinkEncoder
             }
             if (error is not null)
             {
-                _buffer.Truncate(start);
+                buffer.Truncate(start);
                 failed.Add((e, error));
                 _spans.Add((-1, 0));
                 continue;
             }
-            _spans.Add((start, _buffer.WrittenCount - start));
+            _spans.Add((start, buffer.WrittenCount - start));
         }
-        var memory = _buffer.WrittenMemory;
+        var memory = buffer.WrittenMemory;
         for (var i = 0; i < events.Length; i++)
         {
             var (start, length) = _spans[i];
             if (start < 0) continue;
             var e = events[i];
-            _events.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(start, length), e));
+            sinkEvents.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(start, length), e));
         }
-        return new SinkBatch(_events, memory);
+        return new SinkBatch(sinkEvents, memory);
     }
 
     /// <summary>

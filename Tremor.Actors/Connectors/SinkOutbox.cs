@@ -33,6 +33,9 @@ internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, 
 
     /// <summary>Which call into the plugin carries it: an answer for an older call is not this batch's.</summary>
     public long Sequence { get; set; }
+
+    /// <summary>Where it was accepted among the outbox's batches: a batch put back goes to its place by this, so order holds.</summary>
+    public long Order { get; set; }
 }
 
 /// <summary>What the plugin's death did to the batch in its call (see <see cref="SinkOutbox{TUpstream}.Crashed"/>).</summary>
@@ -47,63 +50,88 @@ internal readonly record struct CrashOutcome<TUpstream>(bool Bisecting, bool Cou
 /// The sink side's outbox: the batches a connector accepted and has not had answered by its plugin. One batch is in
 /// the plugin at a time (<see cref="InFlight"/>); the plugin answers it, or dies with it in the call and it is kept:
 /// sent again, and once it killed the plugin <c>quarantine-after</c> times, bisected until the events that kill the
-/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call. Plain, so it is
-/// tested without actors; the connector actor does the sending.
+/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call, and with a depth of
+/// two (<see cref="TakeNext"/>) the next call is already at the plugin's proxy while the plugin works on the current
+/// one: answers come in the order the calls went out, and a batch put back returns to its place in that order. Plain,
+/// so it is tested without actors; the connector actor does the sending.
 /// </summary>
 internal sealed class SinkOutbox<TUpstream>
 {
     private readonly LinkedList<OutboxBatch<TUpstream>> _queue = new();
+    // Sent and not answered, in the order sent: the first is in the plugin's call, the next waits at its proxy.
+    private readonly List<OutboxBatch<TUpstream>> _inFlight = new(2);
     private long _sequence;
+    private long _order;
     private int _bisectBudget;
 
-    /// <summary>The batch in the plugin's call, kept until it answers.</summary>
-    public OutboxBatch<TUpstream>? InFlight { get; private set; }
+    /// <summary>The batch in the plugin's call (the oldest sent and not answered), kept until it answers.</summary>
+    public OutboxBatch<TUpstream>? InFlight => _inFlight.Count > 0 ? _inFlight[0] : null;
+
+    /// <summary>Batches sent and not answered, in the order sent (more than one only when pipelined).</summary>
+    public IReadOnlyList<OutboxBatch<TUpstream>> Sent => _inFlight;
 
     /// <summary>Nothing waits and nothing is in the plugin.</summary>
-    public bool IsEmpty => InFlight is null && _queue.Count == 0;
+    public bool IsEmpty => _inFlight.Count == 0 && _queue.Count == 0;
 
-    /// <summary>Batches waiting (not counting the one in flight).</summary>
+    /// <summary>Batches waiting (not counting those in flight).</summary>
     public int Waiting => _queue.Count;
 
     /// <summary>Events held: waiting and in flight.</summary>
-    public long HeldEvents => _queue.Sum(o => (long)o.Events.Length) + (InFlight?.Events.Length ?? 0);
+    public long HeldEvents => _queue.Sum(o => (long)o.Events.Length) + _inFlight.Sum(o => (long)o.Events.Length);
 
     /// <summary>A crash now is one a bisection expects: the batch in flight is a half and the budget is not spent.</summary>
     public bool BisectingWithinBudget => InFlight is { Bisecting: true } && _bisectBudget > 0;
 
     /// <summary>Keeps <paramref name="batch"/> until the plugin answered it, after those that wait.</summary>
-    public void Add(OutboxBatch<TUpstream> batch) => _queue.AddLast(batch);
-
-    /// <summary>
-    /// The next batch to send when none is in the plugin: it becomes <see cref="InFlight"/> under a new sequence.
-    /// With <paramref name="coalesceUpTo"/> (a process-isolated plugin) batches that wait go in one call, up to that
-    /// many events.
-    /// </summary>
-    public OutboxBatch<TUpstream>? TakeNext(int? coalesceUpTo)
+    public void Add(OutboxBatch<TUpstream> batch)
     {
-        if (InFlight is not null || _queue.First is not { } first) return null;
-        _queue.RemoveFirst();
-        var next = coalesceUpTo is { } max ? Coalesce(first.Value, max) : first.Value;
-        next.Sequence = ++_sequence;
-        InFlight = next;
-        return next;
+        batch.Order = ++_order;
+        _queue.AddLast(batch);
     }
 
     /// <summary>
+    /// The next batch to send while fewer than <paramref name="depth"/> are in flight: it joins <see cref="Sent"/> under a
+    /// new sequence. With <paramref name="coalesceUpTo"/> (a process-isolated plugin) batches that wait go in one call,
+    /// up to that many events. A batch that crashed the plugin or is being bisected is never sent behind another, nor
+    /// another behind it: its crash must be its own.
+    /// </summary>
+    public OutboxBatch<TUpstream>? TakeNext(int? coalesceUpTo, int depth = 1)
+    {
+        if (_inFlight.Count >= depth || _queue.First is not { } first) return null;
+        if (_inFlight.Count > 0 && (Suspect(_inFlight[^1]) || Suspect(first.Value))) return null;
+        _queue.RemoveFirst();
+        var next = coalesceUpTo is { } max ? Coalesce(first.Value, max) : first.Value;
+        next.Sequence = ++_sequence;
+        _inFlight.Add(next);
+        return next;
+    }
+
+    private static bool Suspect(OutboxBatch<TUpstream> batch) => batch.Bisecting || batch.Failures > 0;
+
+    /// <summary>
     /// The plugin answered call <paramref name="sequence"/>: its batch leaves the outbox and is returned; null when the
-    /// answer is not the current call's (a call of an instance that died since).
+    /// answer is not the oldest call's (a call of an instance that died since).
     /// </summary>
     public OutboxBatch<TUpstream>? Answered(long sequence)
     {
         if (InFlight is not { } answered || answered.Sequence != sequence) return null;
-        InFlight = null;
+        _inFlight.RemoveAt(0);
         // A half that got through: the next crash is a new bisection's first step, with the budget of a fresh one.
         if (answered.Bisecting) _bisectBudget = BisectBudget(answered.Size * 2);
         return answered;
     }
 
-    /// <summary>Keeps an answered batch to deliver it again first (its peer went away under it).</summary>
-    public void KeepFirst(OutboxBatch<TUpstream> batch) => _queue.AddFirst(batch);
+    /// <summary>
+    /// Keeps an answered (or never called) batch to deliver it again, at its place: before every waiting batch
+    /// accepted after it, so a batch put back after its successor was answered still goes out first.
+    /// </summary>
+    public void KeepFirst(OutboxBatch<TUpstream> batch)
+    {
+        var node = _queue.First;
+        while (node is not null && node.Value.Order <= batch.Order) node = node.Next;
+        if (node is null) _queue.AddLast(batch);
+        else _queue.AddBefore(node, batch);
+    }
 
     /// <summary>
     /// The plugin died with <see cref="InFlight"/> in its call. The batch stays in flight (sent again to the next
@@ -115,6 +143,9 @@ internal sealed class SinkOutbox<TUpstream>
     public CrashOutcome<TUpstream> Crashed(int quarantineAfter)
     {
         if (InFlight is not { } inFlight) return new(false, true, null, null, 0);
+        // The calls behind the crashed one died unheard in the proxy's mailbox: they wait again, in their order.
+        for (var i = _inFlight.Count - 1; i >= 1; i--) _queue.AddFirst(_inFlight[i]);
+        _inFlight.RemoveRange(1, _inFlight.Count - 1);
         inFlight.Failures++;
         var threshold = inFlight.Bisecting ? 1 : quarantineAfter;
         var bisecting = true;
@@ -127,7 +158,7 @@ internal sealed class SinkOutbox<TUpstream>
         }
         else if (inFlight.Size == 1)
         {
-            InFlight = null;
+            _inFlight.Clear();
             poison = inFlight;
         }
         else
@@ -143,9 +174,10 @@ internal sealed class SinkOutbox<TUpstream>
                    new OutboxBatch<TUpstream>(inFlight.CreditTo, [], null, bisecting: true, new SinkBatch(payloads.Events.Skip(half).ToList(), payloads.Bytes)))
                 : (new OutboxBatch<TUpstream>([], inFlight.Events[..half], inFlight.Weights?[..half], bisecting: true),
                    new OutboxBatch<TUpstream>(inFlight.CreditTo, inFlight.Events[half..], inFlight.Weights?[half..], bisecting: true));
+            first.Order = second.Order = inFlight.Order;
             _queue.AddFirst(second);
             _queue.AddFirst(first);
-            InFlight = null;
+            _inFlight.Clear();
             split = inFlight;
         }
         if (bisecting) _bisectBudget--;
@@ -155,10 +187,10 @@ internal sealed class SinkOutbox<TUpstream>
     /// <summary>Empties the outbox (the connector failed): every batch it held, the one in flight first.</summary>
     public List<OutboxBatch<TUpstream>> TakeAll()
     {
-        var all = new List<OutboxBatch<TUpstream>>(_queue.Count + 1);
-        if (InFlight is { } inFlight) all.Add(inFlight);
+        var all = new List<OutboxBatch<TUpstream>>(_queue.Count + _inFlight.Count);
+        all.AddRange(_inFlight);
         all.AddRange(_queue);
-        InFlight = null;
+        _inFlight.Clear();
         _queue.Clear();
         return all;
     }
@@ -204,6 +236,6 @@ internal sealed class SinkOutbox<TUpstream>
             at += o.Events.Length;
             credits.AddRange(o.CreditTo);
         }
-        return new OutboxBatch<TUpstream>(credits, events, weights, bisecting: false);
+        return new OutboxBatch<TUpstream>(credits, events, weights, bisecting: false) { Order = first.Order };
     }
 }

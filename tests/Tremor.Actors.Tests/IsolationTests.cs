@@ -65,6 +65,27 @@ public sealed class IsolationTests : TremorTestKit
         Assert.NotEqual(ConnectorState.Failed, status.State);
     }
 
+    [Fact]
+    public async Task A_host_crash_with_the_next_call_pipelined_loses_nothing_and_keeps_the_order()
+    {
+        new PluginDiscovery(Catalog, NoTrust).DiscoverAll([]);
+        // Many small batches and credit for several: the outbox has a call ready behind each one the host works on.
+        var source = new TestSourceFactory { Total = 400, Transactional = true, ChunksPerPull = 10 };
+        var errors = new TestSinkFactory("err-sink");
+        Register(source);
+        Register(errors);
+        var output = Path.Combine(_dir, "pipelined.jsonl");
+        var (_, exit) = Deploy(CrashingFlow("segfault", output), DataPath(batchSize: 10, credits: 8));
+        Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(120)));
+
+        // c-crasher checks a whole batch before writing any of it: a call that died wrote nothing, so the file holds
+        // every event but the poison one exactly once, and in the order the source made them.
+        var lines = File.ReadLines(output).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("n").GetInt64()).ToList();
+        Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i).Where(i => i != 57), lines);
+        Assert.Equal([57L], errors.Received.Keys);
+        AwaitAssert(() => Assert.Equal(399, source.Acked.Count));
+    }
+
     [Theory]
     [InlineData("in-process")]
     [InlineData("process")]

@@ -142,4 +142,111 @@ public sealed class SinkOutboxTests
 
         Assert.Equal(["a"], outbox.TakeNext(coalesceUpTo: null)!.CreditTo);
     }
+
+    [Fact]
+    public void Pipelined_the_next_call_goes_out_before_the_first_is_answered_and_answers_are_taken_in_order()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 2)));
+        outbox.Add(Batch("b", Events(2, 2)));
+        outbox.Add(Batch("c", Events(4, 2)));
+
+        var first = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
+        var second = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
+        Assert.Null(outbox.TakeNext(coalesceUpTo: null, depth: 2));
+        Assert.Equal([first, second], outbox.Sent);
+        Assert.Same(first, outbox.InFlight);
+        Assert.Equal(6, outbox.HeldEvents);
+
+        // The second call's answer cannot come first: the proxy makes calls one at a time.
+        Assert.Null(outbox.Answered(second.Sequence));
+        Assert.Same(first, outbox.Answered(first.Sequence));
+        Assert.Same(second, outbox.InFlight);
+        Assert.Equal(["c"], outbox.TakeNext(coalesceUpTo: null, depth: 2)!.CreditTo);
+    }
+
+    [Fact]
+    public void A_crash_with_a_call_pipelined_behind_it_sends_the_crashed_batch_again_then_the_one_behind_it()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 2)));
+        outbox.Add(Batch("b", Events(2, 2)));
+        outbox.Add(Batch("c", Events(4, 2)));
+        var crashed = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
+        outbox.TakeNext(coalesceUpTo: null, depth: 2);
+
+        var crash = outbox.Crashed(quarantineAfter: 2);
+
+        Assert.True(crash.CountsAsRestart);
+        Assert.Equal([crashed], outbox.Sent);
+        // A batch that killed the plugin goes alone: nothing is pipelined behind it, so a second crash is its own.
+        Assert.Null(outbox.TakeNext(coalesceUpTo: null, depth: 2));
+        Assert.Same(crashed, outbox.Answered(crashed.Sequence));
+        var order = new List<string>();
+        while (outbox.TakeNext(coalesceUpTo: null, depth: 2) is { } next)
+        {
+            order.AddRange(next.CreditTo);
+            outbox.Answered(next.Sequence);
+        }
+        Assert.Equal(["b", "c"], order);
+        Assert.True(outbox.IsEmpty);
+    }
+
+    [Fact]
+    public void A_crash_that_bisects_keeps_the_pipelined_batch_behind_both_halves()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 4)));
+        outbox.Add(Batch("b", Events(4, 2)));
+        outbox.TakeNext(coalesceUpTo: null, depth: 2);
+        outbox.TakeNext(coalesceUpTo: null, depth: 2);
+
+        var crash = outbox.Crashed(quarantineAfter: 1);
+
+        Assert.NotNull(crash.Split);
+        var sent = new List<EventId>();
+        while (outbox.TakeNext(coalesceUpTo: null, depth: 2) is { } next)
+        {
+            sent.AddRange(next.Events.Select(e => e.Id));
+            outbox.Answered(next.Sequence);
+        }
+        Assert.Equal(Events(0, 6).Select(e => e.Id), sent);
+    }
+
+    [Fact]
+    public void A_batch_put_back_after_the_one_behind_it_was_answered_still_goes_before_every_later_batch()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 2)));
+        outbox.Add(Batch("b", Events(2, 2)));
+        outbox.Add(Batch("c", Events(4, 2)));
+        var first = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
+        var second = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
+
+        // The sink was full for the first; the second came back not called: both wait again, in their order, before c.
+        outbox.KeepFirst(outbox.Answered(first.Sequence)!);
+        outbox.KeepFirst(outbox.Answered(second.Sequence)!);
+
+        var order = new List<string>();
+        while (outbox.TakeNext(coalesceUpTo: null) is { } next)
+        {
+            order.AddRange(next.CreditTo);
+            outbox.Answered(next.Sequence);
+        }
+        Assert.Equal(["a", "b", "c"], order);
+    }
+
+    [Fact]
+    public void A_failed_connector_takes_back_both_pipelined_calls_and_what_waits_in_order()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 2)));
+        outbox.Add(Batch("b", Events(2, 2)));
+        outbox.Add(Batch("c", Events(4, 2)));
+        outbox.TakeNext(coalesceUpTo: null, depth: 2);
+        outbox.TakeNext(coalesceUpTo: null, depth: 2);
+
+        Assert.Equal(["a", "b", "c"], outbox.TakeAll().SelectMany(b => b.CreditTo));
+        Assert.True(outbox.IsEmpty);
+    }
 }

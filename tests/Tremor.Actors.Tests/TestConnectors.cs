@@ -138,6 +138,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     /// <summary>When set, every batch waits for one release of this semaphore.</summary>
     public SemaphoreSlim? Gate { get; init; }
 
+    /// <summary>Calls (counted from 1) that throw once past the gate: the plugin dies in the middle of the call.</summary>
+    public HashSet<int> ThrowAfterGateOn { get; init; } = [];
+
     /// <summary>Every connect fails (as a client whose server is not there).</summary>
     public bool NeverConnects { get; init; }
 
@@ -171,6 +174,7 @@ public sealed class TestSinkFactory : IConnectorFactory
                 if (e.Event.Data["n"].TryGetI64(out var p) && f.PoisonOn.Contains(p)) throw new InvalidOperationException($"poison event n={p}");
             }
             if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
+            if (f.ThrowAfterGateOn.Contains(call)) throw new InvalidOperationException($"test sink broke in call {call}");
             if (batch.Count > f.MaxBatch) f.MaxBatch = batch.Count;
             foreach (var e in batch.Events)
             {
