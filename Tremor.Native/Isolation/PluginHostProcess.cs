@@ -22,9 +22,6 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     private const long InitialRegionSize = 1 << 20;
     private const int MaxFramePayload = 16 << 20;
     private const int SigKill = 9;
-    // TEMPORARY measurement knobs (removed before commit).
-    private static readonly int HostSpinUs = int.TryParse(Environment.GetEnvironmentVariable("TREMOR_HOST_SPIN_US"), out var h) ? h : 0;
-    private static readonly long ParentSpinTicks = (int.TryParse(Environment.GetEnvironmentVariable("TREMOR_PARENT_SPIN_US"), out var p) ? p : 0) * Stopwatch.Frequency / 1_000_000;
 
     private readonly Process _process;
     private readonly Stream _input;
@@ -105,7 +102,6 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
             info.ArgumentList.Add(region.FilePath);
             info.ArgumentList.Add((options.MemoryLimitBytes ?? 0).ToString(CultureInfo.InvariantCulture));
             info.ArgumentList.Add(region.MaxSize.ToString(CultureInfo.InvariantCulture));
-            info.ArgumentList.Add((HostSpinUs * 1000L).ToString(CultureInfo.InvariantCulture));
             // Nothing of the runtime's environment (credentials, tokens) reaches the plugin: only PATH and LANG.
             info.Environment.Clear();
             foreach (var name in (string[])["PATH", "LANG"])
@@ -422,20 +418,12 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     private int ReadSome(Span<byte> into)
     {
         Span<PollFd> fds = stackalloc PollFd[2];
-        var spinUntil = ParentSpinTicks > 0 ? Stopwatch.GetTimestamp() + ParentSpinTicks : 0;
         while (true)
         {
             fds[0] = new PollFd { Fd = _outputFd, Events = PollIn };
             fds[1] = new PollFd { Fd = _pidFd, Events = PollIn };
-            var timeout = _pidFd >= 0 ? -1 : 100;
-            if (spinUntil != 0)
-            {
-                if (Stopwatch.GetTimestamp() < spinUntil) timeout = 0;
-                else spinUntil = 0;
-            }
             int ready;
-            fixed (PollFd* p = fds) ready = Poll(p, _pidFd >= 0 ? 2u : 1u, timeout);
-            if (ready == 0 && timeout == 0) continue;
+            fixed (PollFd* p = fds) ready = Poll(p, _pidFd >= 0 ? 2u : 1u, _pidFd >= 0 ? -1 : 100);
             if (ready < 0)
             {
                 if (Marshal.GetLastPInvokeError() == EIntr) continue;

@@ -1,7 +1,7 @@
 /*
  * tremor-plugin-host: runs ONE native plugin instance in its own process (isolation = process).
  *
- *   tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes, 0 = none> [max-region-bytes] [spin-ns]
+ *   tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes, 0 = none> [max-region-bytes]
  *
  * Started by Tremor.Native (Isolation/PluginHostProcess.cs) with a scrubbed environment. Control messages travel
  * over stdin (requests) and stdout (replies, logs); both are moved to private descriptors at start and the plugin's
@@ -25,7 +25,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -103,7 +102,6 @@ static uint8_t *g_region;
 static size_t g_region_size;
 static uint64_t g_region_max = (uint64_t)1 << 30; /* max-region-size: this side never grows the region beyond it */
 static const char *g_path;
-static uint64_t g_spin_ns; /* how long to look for the next request before sleeping on the pipe (0: sleep at once) */
 static char g_err_buffer[ERR_CAP];
 
 /* ---------------------------------------------------------------- I/O */
@@ -745,29 +743,6 @@ static void serve_pull(const request *rq)
     reply(status, count, &err);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Looks for the next request for at most g_spin_ns before the blocking read: a pipelined runtime usually has it on
- * the way when the reply goes out, and a sleep and wake-up cost more than a short look. */
-static void spin_for_request(void)
-{
-    struct pollfd fd;
-    uint64_t until;
-    if (g_spin_ns == 0) return;
-    until = now_ns() + g_spin_ns;
-    do {
-        fd.fd = g_in;
-        fd.events = POLLIN;
-        fd.revents = 0;
-        if (poll(&fd, 1, 0) != 0) return;
-    } while (now_ns() < until);
-}
-
 int main(int argc, char **argv)
 {
     void *handle;
@@ -780,14 +755,13 @@ int main(int argc, char **argv)
     setup_descriptors();
     install_signal_handlers();
     start_orphan_guard();
-    if (argc < 4 || argc > 6) {
-        fprintf(stderr, "usage: tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes> [max-region-bytes] [spin-ns]\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: tremor-plugin-host <plugin.so> <shared-region-file> <address-space-limit-bytes> [max-region-bytes]\n");
         return 2;
     }
     g_path = argv[1];
     limit = strtoull(argv[3], NULL, 10);
-    if (argc >= 5 && strtoull(argv[4], NULL, 10) > 0) g_region_max = strtoull(argv[4], NULL, 10);
-    if (argc >= 6) g_spin_ns = strtoull(argv[5], NULL, 10);
+    if (argc == 5 && strtoull(argv[4], NULL, 10) > 0) g_region_max = strtoull(argv[4], NULL, 10);
     if (limit > 0) {
         struct rlimit rl;
         rl.rlim_cur = (rlim_t)limit;
@@ -836,7 +810,6 @@ int main(int argc, char **argv)
 
     for (;;) {
         tremor_err err;
-        spin_for_request();
         if (read_all(g_in, &rq, sizeof rq) != 0) break; /* the parent closed the channel: destroy and leave */
         if (rq.len > g_payload_cap) {
             free(g_payload);
