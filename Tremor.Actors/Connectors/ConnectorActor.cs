@@ -89,6 +89,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private bool _drainRequested; // asked while no instance could drain (waiting, restarting, swapping): drained once running
     private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
     private HotSwap<IActorRef>? _swap;
+    private bool _pipelineHeld; // the last sink answer did not take its batch: no pipelined call until one is taken
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     internal sealed record Start;
@@ -905,7 +906,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         if (_fullReason is not null && !_fullRetryDue) return;
         // An isolated plugin gets the next call while it works on the current one (depth 2): its proxy goes from one
         // answer straight to the next request, without waiting for this actor to hear the answer and encode.
-        var depth = Isolated ? PipelineDepth : 1;
+        // After an answer that did not take its batch, one call at a time until one is taken: a pipelined call behind
+        // it is not made (the proxy answers NotCalled), and pipelining again at once would only repeat that.
+        var depth = Isolated && !_pipelineHeld ? PipelineDepth : 1;
         while (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth) is { } next)
         {
             _fullRetryDue = false;
@@ -943,6 +946,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private void OnDelivered(PluginProxy.Delivered m)
     {
         if (_outbox.Answered(m.Sequence) is not { } answered) return;
+        _pipelineHeld = m.NotCalled || m.Reply.Status is not (SinkStatus.Ack or SinkStatus.Pending);
         if (m.NotCalled)
         {
             // Pipelined behind a batch the sink did not take: it waits again, behind that one.

@@ -68,4 +68,21 @@ public sealed class PipelinedSinkTests : TremorTestKit
         var status = await connector.Ask<ConnectorActor.Status>(new ConnectorActor.GetStatus(), TimeSpan.FromSeconds(5));
         Assert.Equal(ConnectorState.Failed, status.State);
     }
+
+    [Fact]
+    public void A_batch_the_sink_failed_with_the_next_one_pipelined_fails_alone_and_the_rest_follows_in_order()
+    {
+        var gate = new SemaphoreSlim(0);
+        var sink = new TestSinkFactory { Gate = gate, FailOn = [1], KeepEvents = true };
+        var (connector, upstream, _) = StartSink(sink, "");
+
+        for (var b = 0; b < 5; b++) connector.Tell(new EventBatch("in", Enumerable.Range(b * 10, 10).Select(n => Event(n)).ToArray()), upstream.Ref);
+        AwaitAssert(() => Assert.Equal(1, Volatile.Read(ref sink.Calls)));
+        gate.Release(100);
+
+        // The batch behind the failed one was not offered while it waited at the proxy; it is sent again, once.
+        AwaitAssert(() => Assert.Equal(50, sink.Events.Count), TimeSpan.FromSeconds(10));
+        Assert.Equal(Enumerable.Range(0, 50).Select(n => (long)n), sink.Events.Select(e => e.Data["n"].TryGetI64(out var n) ? n : -1));
+        for (var b = 0; b < 5; b++) upstream.ExpectMsg<Credit>(c => c.Batches == 1);
+    }
 }
