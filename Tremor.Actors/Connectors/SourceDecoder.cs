@@ -135,9 +135,9 @@ internal sealed class SourceDecoder
     /// Chunks through preprocessors (a <c>base64</c> line, a 64 KiB chunk that <c>separate</c> cuts into lines): the
     /// chains run here in order, since their state is per stream, and what they frame is decoded by two threads. A
     /// frame that is a slice of its chunk (most lines <c>separate</c> cuts from a socket read) is decoded where it
-    /// lies: the source keeps a pull's chunks until its next pull, and a preprocessor cannot change them. Any other
-    /// frame may alias memory its preprocessor reuses on its next call, so it is copied into one buffer of this
-    /// decoder first.
+    /// lies: a chunk's bytes stay valid while its pull is decoded (<see cref="DecodePlain"/> decodes chunks in place
+    /// too), and a preprocessor cannot change them. Any other frame may alias memory its preprocessor reuses on its
+    /// next call, so it is copied into one buffer of this decoder first.
     /// </summary>
     private void DecodeFramed(SourceBatch batch, List<Event> events, List<Event> errors)
     {
