@@ -17,7 +17,22 @@ public enum ConnectorKinds
 /// <summary>What a connector instance is created with.</summary>
 /// <param name="Host">The runtime services for this instance.</param>
 /// <param name="Config">The connector's <c>config { ... }</c> section.</param>
-public sealed record ConnectorContext(IPluginHost Host, PluginConfig Config);
+public sealed record ConnectorContext(IPluginHost Host, PluginConfig Config)
+{
+    /// <summary>
+    /// The codec of this connector as the flow configured it (named in the flow, else the factory's
+    /// <see cref="IConnectorFactory.DefaultCodec"/>): what the runtime decodes the source's raw chunks with and encodes
+    /// the sink's events with. Null when it has none or the host does not say (before PDK 1.4, or while a flow is only
+    /// validated). Added in PDK 1.4.
+    /// </summary>
+    public string? Codec { get; init; }
+
+    /// <summary>
+    /// True when the flow gives this connector preprocessors or postprocessors, so a sink's payloads are more than
+    /// the codec's bytes and a source's chunks pass through more than the codec. Added in PDK 1.4.
+    /// </summary>
+    public bool HasProcessors { get; init; }
+}
 
 /// <summary>Creates connector instances of one type (<c>metronome</c>, <c>file</c>, ...).</summary>
 public interface IConnectorFactory
@@ -316,8 +331,12 @@ public readonly record struct SinkReply(SinkStatus Status, string? Error = null)
 public interface ISink
 {
     /// <summary>
-    /// Delivers a batch. The batch and its bytes are lent for this call only. Throwing means the plugin instance is
-    /// broken: the runtime keeps the batch, re-creates the instance and retries it.
+    /// Delivers a batch. The batch, its bytes and its list of events are lent for this call only; the values of its
+    /// events (<see cref="SinkEvent.Event"/>'s <see cref="Event.Data"/> and <see cref="Event.Meta"/>) may be kept after
+    /// it returns: once an event left its pipeline nothing writes into its records, arrays or bytes again (the query
+    /// language copies a container before it writes into it, and a fan-out hands every copy the same values), so a
+    /// sink must not write into them either. Throwing means the plugin instance is broken: the runtime keeps the
+    /// batch, re-creates the instance and retries it.
     /// </summary>
     ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken);
 

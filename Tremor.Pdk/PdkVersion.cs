@@ -15,10 +15,12 @@ public static class PdkVersion
     /// (<see cref="ValueRecord(string[], Value[], bool)"/>, <see cref="ValueRecord.KeySpan"/>,
     /// <see cref="ValueRecord.ValueSpan"/>, <see cref="ValueRecord.SharedKeys"/>), and a sink's answer that it is full
     /// (<see cref="SinkReply.Full"/>, <see cref="IPluginHost.SinkHasRoom"/>): the runtime keeps the batch and opens the
-    /// circuit breaker upstream.
+    /// circuit breaker upstream. 1.4 tells a connector its codec and whether it has processors
+    /// (<see cref="ConnectorContext.Codec"/>, <see cref="ConnectorContext.HasProcessors"/>) and documents that a sink
+    /// may keep the values of the events it was given (<see cref="ISink.OnBatchAsync"/>).
     /// </summary>
-    public const int Minor = 3;
+    public const int Minor = 4;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>
-    public const string Text = "1.3";
+    public const string Text = "1.4";
 }

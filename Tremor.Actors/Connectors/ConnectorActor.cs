@@ -461,7 +461,13 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         // last acknowledged data left off, or its peer delivers again what was not acknowledged).
         _acks.NewInstance();
         var host = new ConnectorHost(_spec.Alias, _services, _log, Self);
-        _proxy = Context.ActorOf(PluginProxy.Props(Factory, new ConnectorContext(host, _spec.Config), _decoder, _services, _metrics, _stopping.Token), $"plugin-{++_instances}");
+        // What the runtime does to the plugin's bytes, so a plugin can tell whether they round-trip its values (the wal).
+        var context = new ConnectorContext(host, _spec.Config)
+        {
+            Codec = _spec.Codec?.Name ?? Factory.DefaultCodec,
+            HasProcessors = _spec.Preprocessors.Count > 0 || _spec.Postprocessors.Count > 0,
+        };
+        _proxy = Context.ActorOf(PluginProxy.Props(Factory, context, _decoder, _services, _metrics, _stopping.Token), $"plugin-{++_instances}");
         Context.Watch(_proxy);
         BecomeConnecting(1);
     }

@@ -6,9 +6,12 @@ namespace Tremor.Connectors.Wal;
 
 /// <summary>
 /// <c>wal</c>: a durable queue between two parts of a flow. Its sink appends each event to the log and acknowledges
-/// it upstream once it is on disk (per <see cref="FsyncPolicy"/>); its source emits the committed entries in order
-/// and is transactional: an entry is truncated only once downstream acknowledged it and every entry before it, a
-/// failed one is emitted again, and after a restart everything not acknowledged is emitted again.
+/// it upstream once it is on disk (per <see cref="FsyncPolicy"/>); its source emits the entries in order once they
+/// are appended (not waiting for their commit) and is transactional: an entry is truncated only once downstream
+/// acknowledged it and every entry before it, a failed one is emitted again, and after a restart everything not
+/// acknowledged is emitted again. When the connector's codec round-trips every value exactly (msgpack without
+/// processors), the source emits what the sink appended from the values it kept (<see cref="Handoff"/>) instead of
+/// decoding the entry's bytes; retries and restarts read the log.
 /// </summary>
 internal sealed class WalConnector : ConnectorBase, ISource, ISink
 {
@@ -17,12 +20,17 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
+    private readonly List<long> _addresses = [];
+    // Null unless the codec's bytes decode back to the very values (else an event would look different after a restart).
+    private readonly Handoff? _handoff;
 
     // Source side, touched by the runtime's calls only (one at a time).
     private readonly EmittedEntries _emitted = new();
     private readonly SortedSet<long> _retry = [];
     private readonly PullReader _pull;
+    // The next entry to emit the first time, and where the iterator stands (they part when the handoff emits).
     private long _readNext;
+    private long _readerAt;
     // Where the log may be truncated (the first entry not acknowledged): the committer applies it before each commit,
     // one FasterLog call per commit instead of one per acknowledged entry.
     private long _truncateUntil;
@@ -30,9 +38,9 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private long _fullNeeds;
     // A commit failed: the log is reopened from its last good commit without waiting on it again.
     private volatile bool _brokenLog;
-    // Completed (and replaced) by every commit: a pull waiting for committed entries waits on it. FASTER's own
-    // iterator wait was seen to miss a commit, leaving entries unemitted until other traffic woke the pull.
-    private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed (and replaced) by every append and every commit: a pull waiting for entries (or for a failed entry's
+    // commit, to read it again) waits on it. FASTER's own iterator wait was seen to miss a commit.
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WalLog? _log;
     private FasterLogScanIterator? _reader;
@@ -41,11 +49,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 
     private string _directory = "";
 
-    public WalConnector(IPluginHost host, WalOptions options)
+    /// <param name="host">The runtime.</param>
+    /// <param name="options">The connector's settings.</param>
+    /// <param name="handoff">Whether the values the sink side is given may be emitted as they are (the codec round-trips them exactly).</param>
+    /// <param name="handoffBytes">Entry bytes the handoff holds at most.</param>
+    public WalConnector(IPluginHost host, WalOptions options, bool handoff, long handoffBytes = Handoff.DefaultMaxBytes)
     {
         _host = host;
         _options = options;
         _pull = new PullReader(this);
+        _handoff = handoff ? new Handoff(handoffBytes) : null;
     }
 
     public bool IsTransactional => true;
@@ -77,7 +90,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         Report(_log.Recovery, opening.Elapsed);
         _emitted.Clear();
         _retry.Clear();
-        _readNext = _log.BeginAddress;
+        _handoff?.Clear();
+        _readNext = _readerAt = _log.BeginAddress;
         Volatile.Write(ref _truncateUntil, _readNext);
         _reader = _log.Read(_readNext);
         _stopCommitter = new CancellationTokenSource();
@@ -145,7 +159,12 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             return SinkReply.Full($"the wal is full: {size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
         _fullNeeds = 0;
-        if (entries.Count > 0) log.AppendBatch(_buffer.WrittenMemory, entries, log.NextSequence + (ulong)entries.Count - 1);
+        if (entries.Count > 0)
+        {
+            log.AppendBatch(_buffer.WrittenMemory, entries, log.NextSequence + (ulong)entries.Count - 1, _handoff is null ? null : _addresses);
+            if (_handoff is not null) HandOff(batch, entries, failed);
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
@@ -169,6 +188,27 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 if (failed is not null) _host.Fail(failed.Select(f => f.Item1).ToList(), failed[0].Item2);
                 lock (_awaitingLock) _awaiting.Add((log.TailAddress, accepted));
                 return SinkReply.Pending;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the values of the entries just appended for the source side. Only while the addresses add up to the log's
+    /// tail: anything else would hand off the wrong entry, so that batch is read from the log.
+    /// </summary>
+    private void HandOff(SinkBatch batch, List<(int Start, int Length)> entries, List<(EventId Id, string Reason)>? failed)
+    {
+        var handoff = _handoff!;
+        var last = _addresses.Count - 1;
+        if (last < 0 || _addresses[last] + WalLog.Footprint(entries[last].Length) != _log!.TailAddress) return;
+        var entry = 0;
+        foreach (var e in batch.Events)
+        {
+            // Events too large for an entry were failed above and never appended.
+            if (failed is not null && failed.Exists(f => f.Id == e.Id)) continue;
+            var address = _addresses[entry];
+            var length = entries[entry].Length;
+            entry++;
+            if (!handoff.TryAdd(new Handoff.Entry(address, address + WalLog.Footprint(length), e.Event.Data, e.Event.Meta, e.IngestNs, length))) return;
         }
     }
 
@@ -260,7 +300,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         log.TruncateUntil(Volatile.Read(ref _truncateUntil));
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         var durable = log.CommittedUntil;
         List<EventId>? ids = null;
         lock (_awaitingLock)
@@ -279,26 +319,41 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         if (_reader is null || _log is not { } log) return PullStatus.Empty;
         _pull.Start(batch);
-        while (_retry.Count > 0 && !batch.IsFull)
-        {
-            var address = _retry.Min;
-            // Read again from the log (memory or disk): nothing of an emitted entry is kept in the plugin. Not cut short
-            // by the runtime, so a retry is never lost half way.
-            var entry = await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false);
-            _retry.Remove(address);
-            _emitted.Again(Emit(batch, entry), address);
-        }
         while (!batch.IsFull)
         {
-            // Taken before looking, so a commit between the look and the wait still wakes the wait.
-            var committed = Volatile.Read(ref _committed).Task;
+            // Taken before looking, so an append or commit between the look and the wait still wakes the wait.
+            var changed = Volatile.Read(ref _changed).Task;
+            // A failed entry is read again from the log (memory or disk), once committed (FasterLog reads no further):
+            // the values handed off are gone once emitted. Not cut short by the runtime, so a retry is never lost half way.
+            while (_retry.Count > 0 && !batch.IsFull && _retry.Min < log.CommittedUntil)
+            {
+                var address = _retry.Min;
+                var entry = await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false);
+                _retry.Remove(address);
+                _emitted.Again(Emit(batch, entry), address);
+            }
+            if (batch.IsFull) break;
+            if (_handoff is not null && _handoff.TryTake(_readNext, out var kept))
+            {
+                _emitted.First(batch.AddStructured(kept.Data, 0, kept.IngestNs, kept.Meta), kept.Address);
+                _readNext = kept.Next;
+                continue;
+            }
+            if (_readerAt != _readNext)
+            {
+                // The handoff emitted what the iterator stands before: it starts again where the log is read next.
+                _reader.Dispose();
+                _reader = log.Read(_readNext);
+                _readerAt = _readNext;
+            }
             // The entry is copied from FASTER's page straight into this pull's buffer: no array per entry.
             if (_reader.TryConsumeNext(_pull)) continue;
             if (batch.Count > 0) break;
-            // Nothing committed beyond what was read: wait for the next commit. The runtime cuts the wait short
-            // whenever the instance has other work (every sink batch, every batch of acks): that is the common case,
-            // so it is not an exception (a throw and catch per batch cost more than the rest of the pull).
-            await committed.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Nothing appended beyond what was emitted: wait for the next append (or the commit a retry waits for).
+            // The runtime cuts the wait short whenever the instance has other work (every sink batch, every batch of
+            // acks): that is the common case, so it is not an exception (a throw and catch per batch cost more than
+            // the rest of the pull).
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (cancellationToken.IsCancellationRequested) return PullStatus.Empty;
         }
         return PullStatus.Data;
@@ -346,7 +401,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             var copy = _buffer.AsMemory(_used, entry.Length);
             _used += entry.Length;
             wal._emitted.First(Emit(_batch!, copy), currentAddress);
-            wal._readNext = nextAddress;
+            wal._readNext = wal._readerAt = nextAddress;
         }
     }
 
@@ -381,6 +436,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
         _reader?.Dispose();
         _reader = null;
+        _handoff?.Clear();
         if (_log is { } log)
         {
             try

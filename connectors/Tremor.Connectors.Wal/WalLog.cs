@@ -148,6 +148,9 @@ internal sealed class WalLog : IDisposable
         TryRecoverLatest = false,
         RemoveOutdatedCommits = !readOnly,
         ReadOnlyMode = readOnly,
+        // The source side emits entries once appended (acks upstream still wait for the commit): its iterator scans
+        // up to the safe tail, which this moves with every append.
+        AutoRefreshSafeTailAddress = !readOnly,
         PageSizeBits = PageBits,
         MemorySizeBits = PageBits + 2,
         SegmentSizeBits = Math.Clamp(63 - (int)ulong.LeadingZeroCount((ulong)Math.Max(segmentBytes, 1)), PageBits + 1, 30),
@@ -237,10 +240,13 @@ internal sealed class WalLog : IDisposable
     /// <summary>
     /// Appends the entries of one sink batch (slices of <paramref name="buffer"/>), the last numbered
     /// <paramref name="lastSequence"/>: up to a quarter page at a time in one FasterLog call, so the log's epoch is
-    /// entered once per group rather than once per entry.
+    /// entered once per group rather than once per entry. <paramref name="addresses"/>, when given, gets each entry's
+    /// address: FasterLog places a group's entries back to back from the address it returns. The entries are visible
+    /// to an iterator of <see cref="Read"/> at once, before they are committed.
     /// </summary>
-    public void AppendBatch(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, ulong lastSequence)
+    public void AppendBatch(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, ulong lastSequence, List<long>? addresses = null)
     {
+        addresses?.Clear();
         const long groupBytes = 1L << (PageBits - 2);
         var first = 0;
         while (first < entries.Count)
@@ -252,8 +258,17 @@ internal sealed class WalLog : IDisposable
                 bytes += Footprint(entries[end].Length);
                 end++;
             }
-            if (end - first == 1) _log.Enqueue(buffer.Span.Slice(entries[first].Start, entries[first].Length));
-            else _log.Enqueue(new EntryGroup(buffer, entries, first, end - first));
+            var address = end - first == 1
+                ? _log.Enqueue(buffer.Span.Slice(entries[first].Start, entries[first].Length))
+                : _log.Enqueue(new EntryGroup(buffer, entries, first, end - first));
+            if (addresses is not null)
+            {
+                for (var i = first; i < end; i++)
+                {
+                    addresses.Add(address);
+                    address += Footprint(entries[i].Length);
+                }
+            }
             first = end;
         }
         _lastSequence = lastSequence;
@@ -302,15 +317,18 @@ internal sealed class WalLog : IDisposable
         if (address > _log.BeginAddress) _log.TruncateUntil(address);
     }
 
-    /// <summary>The entry at <paramref name="address"/> (an entry emitted before, to emit again).</summary>
+    /// <summary>The entry at <paramref name="address"/> (an entry emitted before, to emit again); FasterLog reads committed entries only.</summary>
     public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(long address, CancellationToken cancellationToken)
     {
         var (entry, length) = await _log.ReadAsync(address, 0, cancellationToken).ConfigureAwait(false);
         return entry.AsMemory(0, length);
     }
 
-    /// <summary>An iterator over committed entries from <paramref name="address"/> on, following the tail.</summary>
-    public FasterLogScanIterator Read(long address) => _log.Scan(Math.Max(address, _log.BeginAddress), long.MaxValue);
+    /// <summary>
+    /// An iterator over the entries from <paramref name="address"/> on, following the tail: committed or not (an entry
+    /// is emitted once appended; what a crash takes before its commit was never acknowledged upstream).
+    /// </summary>
+    public FasterLogScanIterator Read(long address) => _log.Scan(Math.Max(address, _log.BeginAddress), long.MaxValue, scanUncommitted: true);
 
     public void Dispose()
     {

@@ -36,7 +36,12 @@ public sealed class WalFactory : IConnectorFactory
     /// </summary>
     public string? DefaultCodec => "msgpack";
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The source side emits the values the sink side was given when the flow's bytes decode back to those very values:
+    /// msgpack (every kind survives it, integers as the runtime keeps them) and no processors. Any other codec (json
+    /// turns a whole float into an integer, bytes into text) decodes the entry's bytes as after a restart, so an event
+    /// looks the same whichever way it came.
+    /// </summary>
     public IConnector Create(ConnectorContext context) =>
-        new WalConnector(context.Host, WalOptions.Read(context.Config));
+        new WalConnector(context.Host, WalOptions.Read(context.Config), handoff: context.Codec == "msgpack" && !context.HasProcessors);
 }
