@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Connectors;
@@ -133,8 +134,10 @@ internal sealed class SourceDecoder
     /// <summary>
     /// Chunks through preprocessors (a <c>base64</c> line, a 64 KiB chunk that <c>separate</c> cuts into lines): the
     /// chains run here in order, since their state is per stream, and what they frame is decoded by two threads. A
-    /// preprocessor's output may alias memory it reuses on its next call, so each frame is copied into one buffer of
-    /// this decoder first (a copy per frame is a small part of decoding it).
+    /// frame that is a slice of its chunk (most lines <c>separate</c> cuts from a socket read) is decoded where it
+    /// lies: a chunk's bytes stay valid while its pull is decoded (<see cref="DecodePlain"/> decodes chunks in place
+    /// too), and a preprocessor cannot change them. Any other frame may alias memory its preprocessor reuses on its
+    /// next call, so it is copied into one buffer of this decoder first.
     /// </summary>
     private void DecodeFramed(SourceBatch batch, List<Event> events, List<Event> errors)
     {
@@ -145,6 +148,7 @@ internal sealed class SourceDecoder
         {
             var chunk = batch[i];
             var ingest = chunk.IngestNs == 0 ? now : chunk.IngestNs;
+            var whole = ArrayOf(chunk.Data);
             var stream = Stream(chunk.StreamId);
             if (!chunk.Meta.IsNull) stream.Meta = chunk.Meta;
             _a.Clear();
@@ -167,15 +171,27 @@ internal sealed class SourceDecoder
             EnsureRoom(frames + _a.Count);
             foreach (var piece in _a)
             {
-                if (_frameBytes.Length < used + piece.Length) Array.Resize(ref _frameBytes, Math.Max(_frameBytes.Length * 2, used + piece.Length));
-                piece.Span.CopyTo(_frameBytes.AsSpan(used));
-                _frames[frames++] = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++, null, default) { Offset = used, Length = piece.Length };
-                used += piece.Length;
+                var frame = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++, null, default);
+                if (IsSliceOf(piece, whole))
+                {
+                    frame = frame with { InPlace = piece };
+                }
+                else
+                {
+                    if (_frameBytes.Length < used + piece.Length) Array.Resize(ref _frameBytes, Math.Max(_frameBytes.Length * 2, used + piece.Length));
+                    piece.Span.CopyTo(_frameBytes.AsSpan(used));
+                    frame = frame with { Offset = used, Length = piece.Length };
+                    used += piece.Length;
+                }
+                _frames[frames++] = frame;
             }
         }
         for (var i = 0; i < frames; i++)
         {
-            _inputs[i] = _frames[i].PreprocessorError is null ? _frameBytes.AsMemory(_frames[i].Offset, _frames[i].Length) : ReadOnlyMemory<byte>.Empty;
+            ref readonly var f = ref _frames[i];
+            _inputs[i] = f.PreprocessorError is not null ? ReadOnlyMemory<byte>.Empty
+                : f.Length > 0 ? _frameBytes.AsMemory(f.Offset, f.Length)
+                : f.InPlace;
         }
         // Few frames: the helper would cost more than it saves. A preprocessor error's slot decodes nothing (empty),
         // and what the codec said of it is dropped below.
@@ -198,13 +214,30 @@ internal sealed class SourceDecoder
         }
     }
 
-    /// <summary>A framed piece of a chunk waiting to be decoded (or a preprocessor's error in its place).</summary>
+    /// <summary>
+    /// A framed piece of a chunk waiting to be decoded (or a preprocessor's error in its place): a slice of its chunk
+    /// (<see cref="InPlace"/>) or copied into the decoder's frame buffer (<see cref="Offset"/>, <see cref="Length"/>).
+    /// </summary>
     private readonly record struct Frame(ulong StreamId, ulong PullId, ulong Ingest, Value Meta, ulong? Number, string? PreprocessorError, ReadOnlyMemory<byte> FailedBytes)
     {
+        public ReadOnlyMemory<byte> InPlace { get; init; }
+
         public int Offset { get; init; }
 
         public int Length { get; init; }
     }
+
+    /// <summary>The array a chunk's bytes lie in, or an empty segment when they are not in an array (then nothing is decoded in place).</summary>
+    private static ArraySegment<byte> ArrayOf(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var segment) ? segment : default;
+
+    /// <summary>Whether <paramref name="piece"/> lies within <paramref name="chunk"/>'s bytes (the same array, inside its range).</summary>
+    private static bool IsSliceOf(ReadOnlyMemory<byte> piece, ArraySegment<byte> chunk) =>
+        chunk.Array is not null
+        && MemoryMarshal.TryGetArray(piece, out var segment)
+        && ReferenceEquals(segment.Array, chunk.Array)
+        && segment.Offset >= chunk.Offset
+        && segment.Offset + segment.Count <= chunk.Offset + chunk.Count;
 
     private void EnsureRoom(int n)
     {

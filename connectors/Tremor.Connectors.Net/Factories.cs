@@ -26,6 +26,13 @@ internal static class NetDefaults
     public static int ReadBufferSize(PluginConfig config) => NetConfig.Int(config, "buffer-size", BufferSize, 1, MaxBufferSize, "bytes");
 
     public static int ReadMaxDatagramSize(PluginConfig config) => NetConfig.Int(config, "max-datagram-size", MaxDatagramSize, 1, MaxDatagramSize, "bytes");
+
+    /// <summary>The most <c>receive-buffer-size</c> may ask for: 1 GiB (Linux doubles what it is asked for into an int).</summary>
+    public const int MaxReceiveBufferSize = 1 << 30;
+
+    /// <summary><c>receive-buffer-size</c> (SO_RCVBUF) in bytes, or null when absent: the OS default stays.</summary>
+    public static int? ReadReceiveBufferSize(PluginConfig config) =>
+        config.Has("receive-buffer-size") ? NetConfig.Int(config, "receive-buffer-size", 0, 1024, MaxReceiveBufferSize, "bytes") : null;
 }
 
 /// <summary>
@@ -187,14 +194,17 @@ public sealed class UnixSocketClientFactory : IConnectorFactory
     }
 }
 
-/// <summary><c>udp_server</c>: one datagram is one chunk with its sender in the meta. Keys: url, host, port, max-datagram-size, stream-mode.</summary>
+/// <summary>
+/// <c>udp_server</c>: one datagram is one chunk with its sender in the meta. Keys: url, host, port, max-datagram-size,
+/// stream-mode, receive-buffer-size.
+/// </summary>
 public sealed class UdpServerFactory : IConnectorFactory
 {
     /// <inheritdoc />
     public string Type => "udp_server";
 
     /// <inheritdoc />
-    public string Description => "UDP server: one datagram per chunk, sender in the meta (keys: url | host + port, max-datagram-size, stream-mode = datagram | shared)";
+    public string Description => "UDP server: one datagram per chunk, sender in the meta (keys: url | host + port, max-datagram-size, stream-mode = datagram | shared, receive-buffer-size)";
 
     /// <inheritdoc />
     public ConnectorKinds Kinds => ConnectorKinds.Source;
@@ -206,7 +216,7 @@ public sealed class UdpServerFactory : IConnectorFactory
     public IConnector Create(ConnectorContext context)
     {
         var config = context.Config;
-        config.RejectUnknownKeys("url", "host", "port", "max-datagram-size", "stream-mode");
+        config.RejectUnknownKeys("url", "host", "port", "max-datagram-size", "stream-mode", "receive-buffer-size");
         if (!config.Has("url") && !config.Has("port"))
         {
             throw new ConfigException(NetConfig.Key(config, "url"), "is required: url = \"HOST:PORT\" (or host and port)");
@@ -220,7 +230,7 @@ public sealed class UdpServerFactory : IConnectorFactory
             "shared" => true,
             var other => throw new ConfigException(NetConfig.Key(config, "stream-mode"), $"must be datagram (each datagram a stream of its own) or shared (one stream for all, as gelf-chunking needs), found '{other}'"),
         };
-        return new UdpServerConnector(context.Host, endpoint, NetDefaults.ReadMaxDatagramSize(config), shared);
+        return new UdpServerConnector(context.Host, endpoint, NetDefaults.ReadMaxDatagramSize(config), shared, NetDefaults.ReadReceiveBufferSize(config));
     }
 }
 

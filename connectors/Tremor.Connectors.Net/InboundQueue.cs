@@ -73,6 +73,10 @@ internal sealed class InboundQueue
     private readonly Channel<Inbound> _channel;
     private readonly List<byte[]> _lent = [];
     private readonly ReadBuffers? _buffers;
+    // A read larger than what one pull takes, taken out of the channel and handed on a slice per pull: its buffer is
+    // kept until its last byte was pulled (and the pull after that returns it).
+    private Inbound _head;
+    private int _headOffset;
 
     /// <summary>A queue of <paramref name="capacity"/> chunks; with <paramref name="buffers"/>, the buffers its chunks came in go back there.</summary>
     public InboundQueue(int capacity, ReadBuffers? buffers = null)
@@ -99,8 +103,8 @@ internal sealed class InboundQueue
     /// <summary>How many chunks the queue holds at most.</summary>
     public int Capacity { get; }
 
-    /// <summary>Items waiting for a pull.</summary>
-    public int Count => _channel.Reader.Count;
+    /// <summary>Items waiting for a pull (a read of which a pull took only a part included).</summary>
+    public int Count => _channel.Reader.Count + (_head.Buffer is null ? 0 : 1);
 
     /// <summary>A buffer to read into, of the instance's read buffer size (only for a queue made by <see cref="ForReads"/>).</summary>
     public byte[] Rent() => (_buffers ?? throw new InvalidOperationException("this queue has no read buffers")).Rent();
@@ -121,27 +125,50 @@ internal sealed class InboundQueue
     /// <summary>
     /// Fills the batch from the queue, up to <see cref="PullBytes"/>, waiting for the first item as long as it takes:
     /// the runtime cancels a waiting pull when the instance has something else to do (a sink batch, a hook), so an
-    /// idle source costs nothing (no wake-ups on a timer). Reads of several connections go into one pull.
+    /// idle source costs nothing (no wake-ups on a timer). Reads of several connections go into one pull; a read
+    /// larger than what is left of <see cref="PullBytes"/> is cut, and its rest goes into the next pulls: a reader
+    /// may read more per system call (and per wake-up) than one pull decodes at once.
     /// </summary>
     public async ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken)
     {
         ReturnLent();
         var reader = _channel.Reader;
-        if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
+        if (_head.Buffer is null && await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         var bytes = 0;
-        while (!batch.IsFull && bytes < PullBytes && reader.TryRead(out var item))
+        while (!batch.IsFull && bytes < PullBytes)
         {
+            Inbound item;
+            var offset = 0;
+            if (_head.Buffer is not null)
+            {
+                item = _head;
+                offset = _headOffset;
+            }
+            else if (!reader.TryRead(out item))
+            {
+                break;
+            }
             if (item.IsEnd)
             {
                 batch.EndStream(item.StreamId);
                 continue;
             }
-            _lent.Add(item.Buffer!);
-            bytes += item.Length;
-            batch.Add(item.Buffer.AsMemory(0, item.Length), item.StreamId, item.IngestNs, item.Meta);
+            var take = Math.Min(item.Length - offset, PullBytes - bytes);
+            batch.Add(item.Buffer.AsMemory(offset, take), item.StreamId, item.IngestNs, item.Meta);
+            bytes += take;
+            if (offset + take < item.Length)
+            {
+                _head = item;
+                _headOffset = offset + take;
+            }
+            else
+            {
+                _head = default;
+                _lent.Add(item.Buffer!);
+            }
         }
         // Completed and emptied: this batch is the last.
-        if (reader.Completion.IsCompleted) return PullStatus.Finished;
+        if (_head.Buffer is null && reader.Completion.IsCompleted) return PullStatus.Finished;
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;
     }
 
@@ -149,6 +176,8 @@ internal sealed class InboundQueue
     public void Release()
     {
         ReturnLent();
+        if (_head.Buffer is { } head) Return(head);
+        _head = default;
         while (_channel.Reader.TryRead(out var item))
         {
             if (item.Buffer is not null) Return(item.Buffer);

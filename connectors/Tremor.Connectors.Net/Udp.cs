@@ -10,9 +10,11 @@ namespace Tremor.Connectors.Net;
 /// never joins two datagrams), or with <paramref name="sharedStream"/> all on one stream that never ends (Tremor's
 /// way: a preprocessor such as gelf-chunking joins datagrams), with the sender in its meta (<c>{ udp_server: { peer: { host, port } } }</c>). When the
 /// runtime does not pull, the socket is not read and the kernel drops what overflows its buffer: UDP has no way to
-/// push back; what the kernel dropped is read from the socket's drop counter and logged with the total.
+/// push back; what the kernel dropped is read from the socket's drop counter and logged with the total. With
+/// <paramref name="receiveBufferSize"/> the socket's receive buffer (SO_RCVBUF) is set to it, so a burst the flow does
+/// not take at once waits in the kernel instead of being dropped; without it the OS default stays.
 /// </summary>
-internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize, bool sharedStream = false) : ConnectorBase, ISource
+internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, int maxDatagramSize, bool sharedStream = false, int? receiveBufferSize = null) : ConnectorBase, ISource
 {
     private readonly InboundQueue _inbound = new(InboundQueue.MaxCapacity);
     private readonly CancellationTokenSource _stop = new();
@@ -40,6 +42,9 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
     /// <summary>Datagrams the kernel dropped for this socket (its receive buffer was full), as last read.</summary>
     internal long KernelDrops => _kernelDrops.Count;
 
+    /// <summary>The socket's receive buffer as the kernel reports it (SO_RCVBUF read back), once bound.</summary>
+    internal int? ReceiveBufferSize => _socket?.ReceiveBufferSize;
+
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
         if (_socket is not null || _stopped) return true;
@@ -47,6 +52,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (receiveBufferSize is { } size) ApplyReceiveBufferSize(socket, size);
             socket.Bind(endPoint);
         }
         catch (SocketException e)
@@ -61,6 +67,23 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
         host.Log(PluginLogLevel.Info, $"udp_server: listening on {NetConfig.Describe(LocalEndPoint)}");
         _receiver = Task.Run(() => ReceiveLoopAsync(socket));
         return true;
+    }
+
+    /// <summary>
+    /// Sets SO_RCVBUF and says so when the kernel granted less (Linux caps it at <c>net.core.rmem_max</c> and reports
+    /// twice what it keeps for data, its bookkeeping included): the flow runs, with the smaller buffer.
+    /// </summary>
+    private void ApplyReceiveBufferSize(Socket socket, int size)
+    {
+        socket.ReceiveBufferSize = size;
+        var reported = socket.ReceiveBufferSize;
+        var granted = OperatingSystem.IsLinux() ? reported / 2 : reported;
+        if (granted < size)
+        {
+            host.Log(PluginLogLevel.Warning,
+                $"udp_server: receive-buffer-size {size} bytes asked, the kernel granted {granted}; " +
+                (OperatingSystem.IsLinux() ? "raise net.core.rmem_max (sysctl) to at least the size asked" : "the OS caps the receive buffer"));
+        }
     }
 
     private async Task ReceiveLoopAsync(Socket socket)
@@ -140,7 +163,7 @@ internal sealed class UdpServerConnector(IPluginHost host, HostPort endpoint, in
 
     private string DropsMessage(long count) =>
         $"udp_server on {NetConfig.Describe(LocalEndPoint)}: the kernel dropped {count} datagram(s) so far because the socket's receive " +
-        "buffer was full (the flow did not keep up; UDP cannot push back): raise net.core.rmem_default or slow the senders";
+        "buffer was full (the flow did not keep up; UDP cannot push back): raise receive-buffer-size (and net.core.rmem_max) or slow the senders";
 
     /// <summary>Draining: receive nothing more; what was received is still handed over, then the source finishes.</summary>
     public override ValueTask OnDrainAsync(CancellationToken cancellationToken)

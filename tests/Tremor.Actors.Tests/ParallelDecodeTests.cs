@@ -283,10 +283,39 @@ public sealed class ParallelDecodeTests
         Assert.Equal(Enumerable.Range(0, 128).Select(i => (long)i), events.Select(e => e.Data["n"].RawI64));
     }
 
+    [Fact]
+    public void Lines_cut_from_a_buffer_an_earlier_preprocessor_reuses_are_copied_and_lines_cut_from_the_chunk_are_not_mixed_up()
+    {
+        // separate after a stage that reuses its buffer: its lines are slices of that buffer, not of the chunk, so
+        // they must be copied before the next chunk overwrites it; the same lines straight from the chunk decode in place.
+        var reusing = new ReusingBufferPreprocessor.Factory();
+        var separate = BuiltinCodecs.FindPreprocessor("separate")!;
+        var chained = new SourceDecoder("src", 1, transactional: false, new JsonCodec(), [(reusing, new PluginConfig("pre", null)), (separate, new PluginConfig("pre", null))], new JsonCodec());
+        var direct = Framed(separate);
+        var batch = new SourceBatch(128);
+        // Each chunk ends a line the one before began, holds a whole line, and begins the next.
+        batch.Add("\"x"u8.ToArray(), streamId: 1);
+        for (var i = 0; i < 100; i++) batch.Add(Encoding.UTF8.GetBytes(i + "\"\n{\"n\":" + i + "}\n\"x"), streamId: 1);
+        batch.Add("end\"\n"u8.ToArray(), streamId: 1);
+        var expected = Enumerable.Range(0, 100).SelectMany(i => new[] { "x" + i, "n" + i }).Append("xend").ToList();
+
+        foreach (var decoder in new[] { chained, direct })
+        {
+            var events = new List<Event>();
+            var errors = new List<Event>();
+            decoder.Decode(batch, events, errors);
+
+            Assert.Empty(errors);
+            Assert.Equal(expected, events.Select(e => e.Data.AsString() ?? "n" + e.Data["n"].RawI64));
+        }
+    }
+
     /// <summary>Copies each chunk into one buffer it overwrites on every call, as the Pdk allows.</summary>
     private sealed class ReusingBufferPreprocessor : IPreprocessor
     {
         private readonly byte[] _buffer = new byte[256];
+
+        // Used as the first of two stages, its output is sliced by the next one.
 
         public bool TryProcess(ReadOnlyMemory<byte> data, List<ReadOnlyMemory<byte>> output, out string? error)
         {

@@ -59,6 +59,54 @@ public sealed class TcpIngestTests : TremorTestKit
         }
     }
 
+    [Fact]
+    public async Task A_connection_that_closes_mid_line_ends_with_that_line_on_err_and_the_other_connection_is_untouched()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        Catalog.RegisterConnector("net", new TcpServerFactory());
+        var sink = new TestSinkFactory { KeepEvents = true };
+        var errors = new TestSinkFactory("err-sink") { KeepEvents = true };
+        Register(sink);
+        Register(errors);
+        Deploy(Flow("f", $$"""
+            connectors {
+              src { type = tcp_server, codec = json, preprocessors = ["separate"], config { url = "127.0.0.1:{{port}}" } }
+              out { type = test-sink }
+              errs { type = err-sink }
+            }
+            pipelines { main { type = passthrough } }
+            links = ["src -> main", "main -> out", "src/err -> errs"]
+            """));
+        const int Lines = 2000;
+        var whole = string.Concat(Enumerable.Range(0, Lines).Select(n => $"{{\"n\":{n},\"pad\":\"{new string('x', n % 50)}\"}}\n"));
+
+        // One peer closes after half a line; the other keeps its connection open and sends on afterwards.
+        using var open = await ConnectAsync(port);
+        await open.GetStream().WriteAsync(Encoding.UTF8.GetBytes(whole[..(whole.Length / 2)]));
+        using (var closing = await ConnectAsync(port))
+        {
+            await closing.GetStream().WriteAsync(Encoding.UTF8.GetBytes(whole + "{\"n\":" + Lines + ",\"pad\":\"cut he"));
+        }
+        await open.GetStream().WriteAsync(Encoding.UTF8.GetBytes(whole[(whole.Length / 2)..]));
+
+        AwaitCondition(() => sink.Events.Count >= 2 * Lines && !errors.Events.IsEmpty, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
+        var events = sink.Events.ToArray();
+        Assert.Equal(2 * Lines, events.Length);
+        foreach (var stream in events.Select(e => e.Id.StreamId).Distinct())
+        {
+            Assert.Equal(Enumerable.Range(0, Lines).Select(n => (long)n), events.Where(e => e.Id.StreamId == stream).Select(e => Number(e, "n")));
+        }
+        var error = Assert.Single(errors.Events).Data;
+        Assert.StartsWith("codec: ", error["error"].AsString());
+        Assert.Equal("{\"n\":" + Lines + ",\"pad\":\"cut he", Encoding.UTF8.GetString(error["raw"].AsBytes()!));
+        Assert.Equal(Lines, error["frame"].RawI64);
+    }
+
     private static long Number(Pdk.Event e, string key) => e.Data[key].TryGetI64(out var n) ? n : -1;
 
     /// <summary>Connects once the server listens (the deploy starts it).</summary>

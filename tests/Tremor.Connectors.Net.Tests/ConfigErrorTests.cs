@@ -56,6 +56,9 @@ public sealed class ConfigErrorTests : IClassFixture<TlsTests.CertificateFixture
         { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("max-datagram-size", 70000)], "max-datagram-size" },
         { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("tls", true)], "tls" },
         { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("stream-mode", "peer")], "stream-mode" },
+        { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("receive-buffer-size", 0)], "receive-buffer-size" },
+        { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("receive-buffer-size", "4MiB")], "receive-buffer-size" },
+        { new UdpServerFactory(), [("url", "127.0.0.1:1"), ("receive-buffer-size", 1L << 31)], "receive-buffer-size" },
         { new UdpClientFactory(), [], "url" },
         { new UdpClientFactory(), [("url", "127.0.0.1:1"), ("max-datagram-size", 0)], "max-datagram-size" },
     };

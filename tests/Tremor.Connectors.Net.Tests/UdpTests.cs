@@ -106,6 +106,46 @@ public sealed class UdpTests
     }
 
     [Fact]
+    public async Task Receive_buffer_size_sets_the_sockets_receive_buffer_and_the_default_leaves_the_os_one()
+    {
+        const int Asked = 48 * 1024;
+        var host = new TestHost();
+        await using var sized = new UdpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0"), ("receive-buffer-size", Asked)));
+        await using var plain = new UdpServerFactory().Create(Fixtures.Context(new TestHost(), ("url", "127.0.0.1:0")));
+        Assert.True(await sized.ConnectAsync(1, CancellationToken.None));
+        Assert.True(await plain.ConnectAsync(1, CancellationToken.None));
+        using var fresh = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+
+        // SO_RCVBUF read back from the bound socket: Linux reports twice what it was given (its bookkeeping).
+        var reported = ((UdpServerConnector)sized).ReceiveBufferSize;
+        Assert.Equal(OperatingSystem.IsLinux() ? 2 * Asked : Asked, reported);
+        Assert.Equal(fresh.ReceiveBufferSize, ((UdpServerConnector)plain).ReceiveBufferSize);
+        Assert.False(host.Logged("receive-buffer-size"));
+
+        // And it still receives.
+        await using var runner = new Runner(sized);
+        using var sender = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await sender.SendAsync("sized"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, Fixtures.Port(((UdpServerConnector)sized).LocalEndPoint)));
+        await Fixtures.Eventually(() => runner.Ended.Count == 1, "the datagram");
+        Assert.Equal("sized", runner.Text);
+    }
+
+    [Fact]
+    public async Task A_receive_buffer_size_the_kernel_caps_is_applied_as_far_as_it_goes_and_logged()
+    {
+        // Linux caps SO_RCVBUF at net.core.rmem_max; 1 GiB is far above any usual setting.
+        var max = int.Parse(File.ReadAllText("/proc/sys/net/core/rmem_max").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(max < NetDefaults.MaxReceiveBufferSize, $"this test needs net.core.rmem_max below 1 GiB, found {max}");
+        var host = new TestHost();
+        await using var connector = new UdpServerFactory().Create(Fixtures.Context(host, ("url", "127.0.0.1:0"), ("receive-buffer-size", NetDefaults.MaxReceiveBufferSize)));
+
+        Assert.True(await connector.ConnectAsync(1, CancellationToken.None));
+
+        Assert.Equal(2 * max, ((UdpServerConnector)connector).ReceiveBufferSize);
+        Assert.True(host.Logged($"receive-buffer-size {NetDefaults.MaxReceiveBufferSize} bytes asked, the kernel granted {max}; raise net.core.rmem_max"));
+    }
+
+    [Fact]
     public async Task Client_sends_each_event_as_one_datagram_and_fails_only_the_events_too_large_for_one()
     {
         var host = new TestHost();

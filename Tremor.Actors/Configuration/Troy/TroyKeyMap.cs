@@ -103,7 +103,7 @@ internal static class TroyKeyMap
         ["bench"] = ["iterations", "stop-after-secs", "warmup-secs"],
         ["tcp_server"] = ["host", "port", "max-connections", "idle-timeout", "write-timeout", "buffer-size"],
         ["tcp_client"] = ["host", "port", "buffer-size", "connect-timeout"],
-        ["udp_server"] = ["host", "port", "max-datagram-size"],
+        ["udp_server"] = ["host", "port", "max-datagram-size", "stream-mode", "receive-buffer-size"],
         ["udp_client"] = ["host", "port", "max-datagram-size"],
         ["unix_socket_server"] = ["backlog", "max-connections", "idle-timeout", "write-timeout", "buffer-size"],
         ["unix_socket_client"] = ["buffer-size", "connect-timeout"],
