@@ -236,11 +236,4 @@ public sealed class PayloadFlowTests : TremorTestKit
 
         public void Dispose() => Directory.Delete(_path, recursive: true);
     }
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, type, protocol);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

@@ -157,11 +157,4 @@ public sealed class RsyslogForwardingTests : TremorTestKit
         Assert.Fail($"'{name}' was not found at {path}: install the Debian package 'rsyslog' (apt-get install -y rsyslog; ./test.sh installs it when missing)");
         return "";
     }
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, type, protocol);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

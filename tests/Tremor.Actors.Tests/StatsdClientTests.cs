@@ -90,7 +90,7 @@ public sealed class StatsdClientTests : TremorTestKit, IClassFixture<StatsdClien
         foreach (var factory in new NetPlugin().Connectors) Register(factory);
         var sink = new TestSinkFactory { KeepEvents = true };
         Register(sink);
-        Port = FreePort();
+        Port = FreePort(SocketType.Dgram, ProtocolType.Udp);
         Deploy(Flow("f", $$"""
             connectors {
               metrics { type = udp_server, codec = {{codec}}, config { url = "127.0.0.1:{{Port}}" } }
@@ -101,13 +101,6 @@ public sealed class StatsdClientTests : TremorTestKit, IClassFixture<StatsdClien
             """));
         await AwaitAssertAsync(async () => Assert.Equal(ConnectorState.Running, (await ConnectorStatus("f.metrics")).State), Patience, TimeSpan.FromMilliseconds(50));
         return sink;
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     /// <summary>

@@ -70,11 +70,4 @@ public sealed class SyslogPeerTests : TremorTestKit
         await process.WaitForExitAsync().WaitAsync(Patience);
         Assert.True(process.ExitCode == 0, $"logger {string.Join(' ', args)}: {await stderr}");
     }
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, type, protocol);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

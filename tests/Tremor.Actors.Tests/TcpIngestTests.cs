@@ -19,12 +19,7 @@ public sealed class TcpIngestTests : TremorTestKit
     [InlineData(256 * 1024)]
     public async Task Lines_split_across_reads_pulls_and_connections_arrive_whole_and_in_order_per_connection(int bufferSize)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = FreePort(SocketType.Stream, ProtocolType.Tcp);
         Catalog.RegisterConnector("net", new TcpServerFactory());
         var sink = new TestSinkFactory { KeepEvents = true };
         Register(sink);
@@ -62,12 +57,7 @@ public sealed class TcpIngestTests : TremorTestKit
     [Fact]
     public async Task A_connection_that_closes_mid_line_ends_with_that_line_on_err_and_the_other_connection_is_untouched()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = FreePort(SocketType.Stream, ProtocolType.Tcp);
         Catalog.RegisterConnector("net", new TcpServerFactory());
         var sink = new TestSinkFactory { KeepEvents = true };
         var errors = new TestSinkFactory("err-sink") { KeepEvents = true };

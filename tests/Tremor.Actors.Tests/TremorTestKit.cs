@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit.Xunit2;
@@ -42,6 +44,14 @@ public abstract class TremorTestKit : TestKit
     }
 
     protected PluginCatalog Catalog { get; } = new();
+
+    /// <summary>A loopback port free at the moment of asking (the OS picks it), for a socket of this kind.</summary>
+    protected static int FreePort(SocketType type = SocketType.Stream, ProtocolType protocol = ProtocolType.Tcp)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, type, protocol);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
 
     protected RuntimeServices Services { get; }
 
