@@ -1071,12 +1071,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         if (_sinkEnd == SinkEnd.Ended && _acks.PendingAsync <= 0) MarkSinkDrained();
     }
 
-    /// <summary>The events (and weights) of the batches sent and not answered: an async ack may come before its Pending reply.</summary>
+    /// <summary>
+    /// The events and weights of the batches sent and not answered: an async ack may come before its Pending reply.
+    /// Events are looked up only for their weights, so without weights there is nothing to return.
+    /// </summary>
     private (Event[]? Events, long[]? Weights) SentEventsAndWeights()
     {
         var sent = _outbox.Sent;
         if (sent.Count <= 1) return (_outbox.InFlight?.Events, _outbox.InFlight?.Weights);
-        if (sent.All(b => b.Weights is null)) return (sent[0].Events, null);
+        if (sent.All(b => b.Weights is null)) return (null, null);
         var events = sent.SelectMany(b => b.Events).ToArray();
         var weights = sent.SelectMany(b => b.Weights ?? new long[b.Events.Length]).ToArray();
         return (events, weights);

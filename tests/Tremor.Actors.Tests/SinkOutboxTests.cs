@@ -6,6 +6,16 @@ namespace Tremor.Actors.Tests;
 /// <summary>The sink outbox without actors: what is kept, sent again, coalesced and bisected, and who gets credit back.</summary>
 public sealed class SinkOutboxTests
 {
+    /// <summary>An outbox holding batches a (events 0-1), b (2-3) and c (4-5), none sent.</summary>
+    private static SinkOutbox<string> ThreeBatchesOfTwo()
+    {
+        var outbox = new SinkOutbox<string>();
+        outbox.Add(Batch("a", Events(0, 2)));
+        outbox.Add(Batch("b", Events(2, 2)));
+        outbox.Add(Batch("c", Events(4, 2)));
+        return outbox;
+    }
+
     private static Event[] Events(int from, int count) =>
         Enumerable.Range(from, count).Select(n => new Event { Id = new EventId(1, 0, (ulong)n, (ulong)n) }).ToArray();
 
@@ -146,10 +156,7 @@ public sealed class SinkOutboxTests
     [Fact]
     public void Pipelined_the_next_call_goes_out_before_the_first_is_answered_and_answers_are_taken_in_order()
     {
-        var outbox = new SinkOutbox<string>();
-        outbox.Add(Batch("a", Events(0, 2)));
-        outbox.Add(Batch("b", Events(2, 2)));
-        outbox.Add(Batch("c", Events(4, 2)));
+        var outbox = ThreeBatchesOfTwo();
 
         var first = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
         var second = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
@@ -168,10 +175,7 @@ public sealed class SinkOutboxTests
     [Fact]
     public void A_crash_with_a_call_pipelined_behind_it_sends_the_crashed_batch_again_then_the_one_behind_it()
     {
-        var outbox = new SinkOutbox<string>();
-        outbox.Add(Batch("a", Events(0, 2)));
-        outbox.Add(Batch("b", Events(2, 2)));
-        outbox.Add(Batch("c", Events(4, 2)));
+        var outbox = ThreeBatchesOfTwo();
         var crashed = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
         outbox.TakeNext(coalesceUpTo: null, depth: 2);
 
@@ -216,10 +220,7 @@ public sealed class SinkOutboxTests
     [Fact]
     public void A_batch_put_back_after_the_one_behind_it_was_answered_still_goes_before_every_later_batch()
     {
-        var outbox = new SinkOutbox<string>();
-        outbox.Add(Batch("a", Events(0, 2)));
-        outbox.Add(Batch("b", Events(2, 2)));
-        outbox.Add(Batch("c", Events(4, 2)));
+        var outbox = ThreeBatchesOfTwo();
         var first = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
         var second = outbox.TakeNext(coalesceUpTo: null, depth: 2)!;
 
@@ -239,10 +240,7 @@ public sealed class SinkOutboxTests
     [Fact]
     public void A_failed_connector_takes_back_both_pipelined_calls_and_what_waits_in_order()
     {
-        var outbox = new SinkOutbox<string>();
-        outbox.Add(Batch("a", Events(0, 2)));
-        outbox.Add(Batch("b", Events(2, 2)));
-        outbox.Add(Batch("c", Events(4, 2)));
+        var outbox = ThreeBatchesOfTwo();
         outbox.TakeNext(coalesceUpTo: null, depth: 2);
         outbox.TakeNext(coalesceUpTo: null, depth: 2);
 
