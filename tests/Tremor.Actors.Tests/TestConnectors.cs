@@ -141,6 +141,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     /// <summary>Calls (counted from 1) that throw once past the gate: the plugin dies in the middle of the call.</summary>
     public HashSet<int> ThrowAfterGateOn { get; init; } = [];
 
+    /// <summary>When set, connecting waits for one release of this semaphore (batches gather in the outbox meanwhile).</summary>
+    public SemaphoreSlim? ConnectGate { get; init; }
+
     /// <summary>Every connect fails (as a client whose server is not there).</summary>
     public bool NeverConnects { get; init; }
 
@@ -163,7 +166,11 @@ public sealed class TestSinkFactory : IConnectorFactory
 
     private sealed class Sink(TestSinkFactory f) : ConnectorBase, ISink
     {
-        public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) => ValueTask.FromResult(!f.NeverConnects);
+        public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+        {
+            if (f.ConnectGate is { } gate) await gate.WaitAsync(cancellationToken);
+            return !f.NeverConnects;
+        }
 
         public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
         {
