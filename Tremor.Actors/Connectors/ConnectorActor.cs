@@ -90,7 +90,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
     private HotSwap<IActorRef>? _swap;
     private bool _pipelineHeld; // the last sink answer did not take its batch: no pipelined call until one is taken
-    private bool _coalesceDue; // a CoalesceDue is on its way to this actor
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     internal sealed record Start;
@@ -117,15 +116,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     internal sealed record SinkHasRoom
     {
         public static SinkHasRoom Instance { get; } = new();
-    }
-
-    /// <summary>
-    /// To self: batches wait for a call in flight; this comes after the messages already in the mailbox (the rest of
-    /// an upstream's burst), so they go to the plugin together, in one call.
-    /// </summary>
-    internal sealed record CoalesceDue
-    {
-        public static CoalesceDue Instance { get; } = new();
     }
 
     /// <summary>Reported to the flow on every state change.</summary>
@@ -378,11 +368,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             CheckSinkEnd();
         });
         Receive<PluginProxy.Delivered>(OnDelivered);
-        Receive<CoalesceDue>(_ =>
-        {
-            _coalesceDue = false;
-            TryDeliver(coalesceDue: true);
-        });
         Receive<SinkHasRoom>(_ => OfferKeptBatch());
         Receive<RetryFull>(_ => OfferKeptBatch());
         Receive<PluginProxy.HookDone>(OnHookDone);
@@ -923,7 +908,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         TryDeliver();
     }
 
-    private void TryDeliver(bool coalesceDue = false)
+    private void TryDeliver()
     {
         if (_proxy is null || _state is not (ConnectorState.Running or ConnectorState.Draining)) return;
         if (_fullReason is not null && !_fullRetryDue) return;
@@ -932,22 +917,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         // After an answer that did not take its batch, one call at a time until one is taken: a pipelined call behind
         // it is not made (the proxy answers NotCalled), and pipelining again at once would only repeat that.
         var depth = Isolated && !_pipelineHeld ? PipelineDepth : 1;
-        while (true)
+        while (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth) is { } next)
         {
-            // A call to an idle plugin goes at once. Behind a call in flight, batches wait for the rest of the
-            // mailbox (an upstream sends what its credit allows in a burst) and go as one call: a round trip to the
-            // plugin host costs the same for 128 events as for 1,024, so calls per event drop when the host is busy.
-            if (Isolated && _outbox.Sent.Count > 0 && !coalesceDue)
-            {
-                if (!_coalesceDue && _outbox.Waiting > 0 && _outbox.Sent.Count < depth)
-                {
-                    _coalesceDue = true;
-                    Self.Tell(CoalesceDue.Instance);
-                }
-                return;
-            }
-            coalesceDue = false;
-            if (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth) is not { } next) return;
             _fullRetryDue = false;
             // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
             // reply back. Cut the wait short; the pull is taken up again right after.
