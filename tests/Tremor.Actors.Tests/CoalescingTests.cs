@@ -99,6 +99,25 @@ public sealed class CoalescingTests : TremorTestKit
     }
 
     [Fact]
+    public void A_coalesced_call_the_sink_is_too_full_for_opens_the_breaker_and_is_offered_again_whole_in_order()
+    {
+        var connect = new SemaphoreSlim(0);
+        var sink = new TestSinkFactory { ConnectGate = connect, FullOn = [1], KeepEvents = true };
+        var (connector, upstream) = StartSink(sink, "process", awaitRunning: false);
+
+        for (var b = 0; b < 5; b++) connector.Tell(Batch(b), upstream.Ref);
+        connect.Release(10);
+
+        // Nothing taken: the breaker opens upstream and no credit comes back until the kept call is taken.
+        upstream.ExpectMsg<CircuitBreaker>(m => m.Open, TimeSpan.FromSeconds(10));
+        upstream.ExpectMsg<CircuitBreaker>(m => !m.Open, TimeSpan.FromSeconds(10));
+        for (var b = 0; b < 5; b++) upstream.ExpectMsg<Credit>(c => c.Batches == 1);
+        Assert.Equal(2, Volatile.Read(ref sink.Calls));
+        Assert.Equal(50, sink.MaxBatch);
+        Assert.Equal(Enumerable.Range(0, 50).Select(n => (long)n), Numbers(sink));
+    }
+
+    [Fact]
     public void A_coalesced_call_stays_within_half_of_the_shared_region_and_the_batches_past_it_follow_in_order()
     {
         var connect = new SemaphoreSlim(0);

@@ -128,6 +128,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     public HashSet<long> PoisonOn { get; init; } = [];
     public bool FailAll { get; init; }
 
+    /// <summary>Batch calls (1-based) the sink answers as full: it took nothing (PDK 1.3).</summary>
+    public HashSet<int> FullOn { get; init; } = [];
+
     /// <summary>Batch calls (1-based) the sink answers as failed.</summary>
     public HashSet<int> FailOn { get; init; } = [];
 
@@ -182,6 +185,7 @@ public sealed class TestSinkFactory : IConnectorFactory
             }
             if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
             if (f.ThrowAfterGateOn.Contains(call)) throw new InvalidOperationException($"test sink broke in call {call}");
+            if (f.FullOn.Contains(call)) return SinkReply.Full($"test sink is full on call {call}");
             if (batch.Count > f.MaxBatch) f.MaxBatch = batch.Count;
             foreach (var e in batch.Events)
             {
