@@ -209,7 +209,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private static readonly TimeSpan UnlinkedErrorsInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
-    private const int CoalesceBatches = 4;
+    private const int CoalesceBatches = 8;
+    /// <summary>The most encoded bytes a coalesced call carries (a single batch goes whatever its size); at most half the shared region.</summary>
+    private const int CoalesceBytes = 1 << 20;
     // Calls an isolated plugin has at once: the one it works on and the next, ready at its proxy.
     private const int PipelineDepth = 2;
 
@@ -942,8 +944,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             return;
         }
         outgoing.EncodeFailures.Clear();
-        var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
+        if (outgoing.Parts is not { } parts)
+        {
+            _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures), pipelined));
+            return;
+        }
+        // A coalesced call stays under a bound in bytes (and so inside the shared region): the batches past it wait again.
+        var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures, PartEnds(parts), CoalesceLimit, out var kept);
+        if (kept < parts.Count) outgoing = _outbox.Trim(outgoing, kept);
         _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch, pipelined));
+    }
+
+    private int CoalesceLimit => (int)Math.Min(CoalesceBytes, _spec.Isolation.MaxRegionBytes / 2);
+
+    private static int[] PartEnds(IReadOnlyList<OutboxBatch<IActorRef>> parts)
+    {
+        var ends = new int[parts.Count];
+        var end = 0;
+        for (var i = 0; i < parts.Count; i++) ends[i] = end += parts[i].Events.Length;
+        return ends;
     }
 
     private void ReturnCredits(OutboxBatch<IActorRef> batch)

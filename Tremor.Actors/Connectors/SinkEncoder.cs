@@ -246,7 +246,51 @@ internal sealed class SinkEncoder
     /// Encodes <paramref name="events"/>; events that fail a postprocessor are left out and listed in
     /// <paramref name="failed"/> with the reason.
     /// </summary>
-    public SinkBatch Encode(Event[] events, List<(Event Event, string Reason)> failed)
+    public SinkBatch Encode(Event[] events, List<(Event Event, string Reason)> failed) => Encode(events, failed, null, int.MaxValue, out _);
+
+    /// <summary>
+    /// Encodes <paramref name="events"/>, the batches of one coalesced call (<paramref name="partEnds"/>: where each
+    /// ends), and keeps only as many whole batches as fit in <paramref name="maxBytes"/> (at least the first):
+    /// <paramref name="parts"/> says how many, and the failures of the rest are taken out of <paramref name="failed"/>.
+    /// </summary>
+    public SinkBatch Encode(Event[] events, List<(Event Event, string Reason)> failed, IReadOnlyList<int>? partEnds, int maxBytes, out int parts)
+    {
+        var failedBefore = failed.Count;
+        var batch = EncodeAll(events, failed);
+        parts = partEnds?.Count ?? 1;
+        if (partEnds is null || parts == 1 || batch.Bytes.Length <= maxBytes) return batch;
+        // Payloads lie back to back in event order, and each event left out has one failure, in order: walk the
+        // events once, counting what each prefix of batches holds.
+        int encoded = 0, refused = 0, bytes = 0, i = 0;
+        int keptEncoded = 0, keptRefused = 0, keptBytes = 0;
+        for (var p = 0; p < partEnds.Count; p++)
+        {
+            for (; i < partEnds[p]; i++)
+            {
+                var (start, length) = _spans[i];
+                if (start < 0)
+                {
+                    refused++;
+                    continue;
+                }
+                encoded++;
+                bytes = start + length;
+            }
+            if (p > 0 && bytes > maxBytes)
+            {
+                parts = p;
+                break;
+            }
+            (keptEncoded, keptRefused, keptBytes) = (encoded, refused, bytes);
+        }
+        if (parts == partEnds.Count) return batch;
+        var sinkEvents = (List<SinkEvent>)batch.Events;
+        sinkEvents.RemoveRange(keptEncoded, sinkEvents.Count - keptEncoded);
+        failed.RemoveRange(failedBefore + keptRefused, failed.Count - failedBefore - keptRefused);
+        return new SinkBatch(sinkEvents, batch.Bytes[..keptBytes]);
+    }
+
+    private SinkBatch EncodeAll(Event[] events, List<(Event Event, string Reason)> failed)
     {
         _turn ^= 1;
         var buffer = _buffers[_turn];

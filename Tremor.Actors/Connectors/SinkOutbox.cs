@@ -8,6 +8,9 @@ namespace Tremor.Actors.Connectors;
 /// </summary>
 internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, Event[] events, long[]? weights, bool bisecting, SinkBatch? payloads = null)
 {
+    /// <summary>The batches accepted one by one that this call carries, in order (null: it is one of them): a call over the bytes bound is cut back to a prefix of them.</summary>
+    public IReadOnlyList<OutboxBatch<TUpstream>>? Parts { get; init; }
+
     /// <summary>Payloads encoded once (postprocessors with state); <see cref="Events"/> is then empty and the encoder's ledger knows what they carry.</summary>
     public SinkBatch? Payloads { get; } = payloads;
 
@@ -206,36 +209,55 @@ internal sealed class SinkOutbox<TUpstream>
     private OutboxBatch<TUpstream> Coalesce(OutboxBatch<TUpstream> first, int maxEvents)
     {
         if (first.Bisecting || first.Failures > 0 || first.Payloads is not null || _queue.First is null) return first;
+        // A call put back whole (not taken, or behind one that was not) is opened up again: its batches join the new call one by one.
+        var parts = first.Parts is { } earlier ? new List<OutboxBatch<TUpstream>>(earlier) : [first];
         var count = first.Events.Length;
-        var taken = 1;
-        for (var node = _queue.First; node is not null; node = node.Next)
+        while (_queue.First is { Value: var o } && !o.Bisecting && o.Failures == 0 && o.Payloads is null && count + o.Events.Length <= maxEvents)
         {
-            var o = node.Value;
-            if (o.Bisecting || o.Failures > 0 || o.Payloads is not null || count + o.Events.Length > maxEvents) break;
-            count += o.Events.Length;
-            taken++;
-        }
-        if (taken == 1) return first;
-        var events = new Event[count];
-        long[]? weights = first.Weights is null ? null : new long[count];
-        var credits = new List<TUpstream>(taken);
-        first.Events.CopyTo(events, 0);
-        first.Weights?.CopyTo(weights!, 0);
-        credits.AddRange(first.CreditTo);
-        var at = first.Events.Length;
-        for (var i = 1; i < taken; i++)
-        {
-            var o = _queue.First!.Value;
             _queue.RemoveFirst();
-            o.Events.CopyTo(events, at);
-            if (o.Weights is not null)
+            count += o.Events.Length;
+            parts.Add(o);
+        }
+        return parts.Count == 1 ? first : Combine(parts);
+    }
+
+    /// <summary>
+    /// The call <paramref name="sent"/> (just taken, coalesced) carries only its first <paramref name="parts"/> batches:
+    /// the rest wait again at their places, first in the outbox. Returns the call that goes out, under the same sequence.
+    /// </summary>
+    public OutboxBatch<TUpstream> Trim(OutboxBatch<TUpstream> sent, int parts)
+    {
+        if (sent.Parts is not { } all || parts >= all.Count) return sent;
+        var at = _inFlight.IndexOf(sent);
+        if (at < 0) throw new InvalidOperationException("only a call in flight is trimmed");
+        for (var i = all.Count - 1; i >= parts; i--) _queue.AddFirst(all[i]);
+        var kept = parts == 1 ? all[0] : Combine(all.Take(parts).ToList());
+        kept.Sequence = sent.Sequence;
+        kept.EncodeFailures.Clear();
+        kept.EncodeFailures.AddRange(sent.EncodeFailures);
+        _inFlight[at] = kept;
+        return kept;
+    }
+
+    /// <summary>One call over <paramref name="parts"/>: their events in order, their weights, every upstream's credit.</summary>
+    private static OutboxBatch<TUpstream> Combine(List<OutboxBatch<TUpstream>> parts)
+    {
+        var count = parts.Sum(p => p.Events.Length);
+        var events = new Event[count];
+        long[]? weights = null;
+        var credits = new List<TUpstream>(parts.Count);
+        var at = 0;
+        foreach (var part in parts)
+        {
+            part.Events.CopyTo(events, at);
+            if (part.Weights is not null)
             {
                 weights ??= new long[count];
-                o.Weights.CopyTo(weights, at);
+                part.Weights.CopyTo(weights, at);
             }
-            at += o.Events.Length;
-            credits.AddRange(o.CreditTo);
+            at += part.Events.Length;
+            credits.AddRange(part.CreditTo);
         }
-        return new OutboxBatch<TUpstream>(credits, events, weights, bisecting: false) { Order = first.Order };
+        return new OutboxBatch<TUpstream>(credits, events, weights, bisecting: false) { Order = parts[0].Order, Parts = parts };
     }
 }

@@ -62,6 +62,25 @@ public sealed class SinkOutboxTests
     }
 
     [Fact]
+    public void A_coalesced_call_cut_back_to_its_first_batch_sends_the_others_next_in_order_under_their_own_credit()
+    {
+        var outbox = ThreeBatchesOfTwo();
+        var call = outbox.TakeNext(coalesceUpTo: 6)!;
+        Assert.Equal(3, call.Parts!.Count);
+
+        var cut = outbox.Trim(call, 1);
+
+        Assert.Equal(call.Sequence, cut.Sequence);
+        Assert.Same(cut, outbox.InFlight);
+        Assert.Equal(["a"], cut.CreditTo);
+        Assert.Equal(2, outbox.Waiting);
+        Assert.Same(cut, outbox.Answered(call.Sequence));
+        var rest = outbox.TakeNext(coalesceUpTo: 6)!;
+        Assert.Equal(Events(2, 4).Select(e => e.Id), rest.Events.Select(e => e.Id));
+        Assert.Equal(["b", "c"], rest.CreditTo);
+    }
+
+    [Fact]
     public void A_batch_that_keeps_killing_the_plugin_is_sent_again_then_bisected_until_the_poison_event_is_alone()
     {
         var outbox = new SinkOutbox<string>();

@@ -229,4 +229,36 @@ public sealed class SinkEncoderTests
         var separator = withPostprocessor ? "\n" : "";
         Assert.Equal(["a.b 1 2" + separator, "a.b 1 2" + separator], batch.Events.Select(e => Encoding.UTF8.GetString(e.Payload.Span)));
     }
+
+    private static Value Metric(bool good)
+    {
+        var record = new ValueRecord();
+        record.Append("metric", "a.b");
+        record.Append("value", good ? Value.From(1) : Value.NewRecord());
+        record.Append("timestamp", 2);
+        return Value.From(record);
+    }
+
+    [Theory]
+    [InlineData(100, 3, 28, 4, 2)]
+    [InlineData(21, 2, 21, 3, 1)]
+    [InlineData(20, 1, 7, 1, 1)]
+    [InlineData(1, 1, 7, 1, 1)]
+    public void A_coalesced_call_over_the_byte_bound_keeps_its_first_whole_batches_and_their_failures_only(int maxBytes, int parts, int bytes, int payloads, int failures)
+    {
+        var encoder = new SinkEncoder(BuiltinCodecs.FindCodec("graphite")!.Create(new PluginConfig("codec", null)), []);
+        // Three batches of two: [good, refused], [good, good], [refused, good]; a good one is "a.b 1 2", 7 bytes.
+        var events = new[] { true, false, true, true, false, true }
+            .Select((good, i) => new Event { Id = new EventId(1, 0, (ulong)i, (ulong)i), Data = Metric(good) })
+            .ToArray();
+        var failed = new List<(Event Event, string Reason)>();
+
+        var batch = encoder.Encode(events, failed, [2, 4, 6], maxBytes, out var kept);
+
+        Assert.Equal(parts, kept);
+        Assert.Equal(bytes, batch.Bytes.Length);
+        Assert.Equal(payloads, batch.Count);
+        Assert.All(batch.Events, e => Assert.Equal("a.b 1 2", Encoding.UTF8.GetString(e.Payload.Span)));
+        Assert.Equal(events.Where((e, i) => i is 1 or 4).Take(failures), failed.Select(f => f.Event));
+    }
 }

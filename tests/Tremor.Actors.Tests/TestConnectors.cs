@@ -128,6 +128,9 @@ public sealed class TestSinkFactory : IConnectorFactory
     public HashSet<long> PoisonOn { get; init; } = [];
     public bool FailAll { get; init; }
 
+    /// <summary>Batch calls (1-based) the sink answers as full: it took nothing (PDK 1.3).</summary>
+    public HashSet<int> FullOn { get; init; } = [];
+
     /// <summary>Batch calls (1-based) the sink answers as failed.</summary>
     public HashSet<int> FailOn { get; init; } = [];
 
@@ -140,6 +143,9 @@ public sealed class TestSinkFactory : IConnectorFactory
 
     /// <summary>Calls (counted from 1) that throw once past the gate: the plugin dies in the middle of the call.</summary>
     public HashSet<int> ThrowAfterGateOn { get; init; } = [];
+
+    /// <summary>When set, connecting waits for one release of this semaphore (batches gather in the outbox meanwhile).</summary>
+    public SemaphoreSlim? ConnectGate { get; init; }
 
     /// <summary>Every connect fails (as a client whose server is not there).</summary>
     public bool NeverConnects { get; init; }
@@ -163,7 +169,11 @@ public sealed class TestSinkFactory : IConnectorFactory
 
     private sealed class Sink(TestSinkFactory f) : ConnectorBase, ISink
     {
-        public override ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken) => ValueTask.FromResult(!f.NeverConnects);
+        public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
+        {
+            if (f.ConnectGate is { } gate) await gate.WaitAsync(cancellationToken);
+            return !f.NeverConnects;
+        }
 
         public async ValueTask<SinkReply> OnBatchAsync(SinkBatch batch, CancellationToken cancellationToken)
         {
@@ -175,6 +185,7 @@ public sealed class TestSinkFactory : IConnectorFactory
             }
             if (f.Gate is { } gate) await gate.WaitAsync(cancellationToken);
             if (f.ThrowAfterGateOn.Contains(call)) throw new InvalidOperationException($"test sink broke in call {call}");
+            if (f.FullOn.Contains(call)) return SinkReply.Full($"test sink is full on call {call}");
             if (batch.Count > f.MaxBatch) f.MaxBatch = batch.Count;
             foreach (var e in batch.Events)
             {
