@@ -255,14 +255,15 @@ public sealed class ConcurrentPullTests : TremorTestKit
         Register(new TestSourceFactory { Total = null });
         Register(loop);
         Register(sink);
-        Deploy(Flow("f", Loop));
+        var (world, exit) = Deploy(Flow("f", Loop));
 
-        AwaitCondition(() => sink.ReceivedCount >= 500, TimeSpan.FromSeconds(30), "events went through the loopback");
+        AwaitCondition(() => sink.ReceivedCount >= 100, TimeSpan.FromSeconds(30), "events went through the loopback");
         Assert.True(Volatile.Read(ref loop.SinkCallsDuringPull) > 0);
         Assert.Equal(0, Volatile.Read(ref loop.CancelledPulls));
         // In the order they went in.
-        var received = sink.Events.Take(500).Select(N).ToList();
-        Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), received);
+        var received = sink.Events.Take(100).Select(N).ToList();
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), received);
+        DrainsAndEnds(world, exit);
     }
 
     [Fact]
@@ -273,13 +274,14 @@ public sealed class ConcurrentPullTests : TremorTestKit
         Register(new TestSourceFactory { Total = null });
         Register(loop);
         Register(sink);
-        Deploy(Flow("f", Loop));
+        var (world, exit) = Deploy(Flow("f", Loop));
 
-        AwaitCondition(() => sink.ReceivedCount >= 500, TimeSpan.FromSeconds(30), "events went through the loopback");
+        AwaitCondition(() => sink.ReceivedCount >= 100, TimeSpan.FromSeconds(30), "events went through the loopback");
         Assert.Equal(0, Volatile.Read(ref loop.Overlaps));
         Assert.Equal(0, Volatile.Read(ref loop.SinkCallsDuringPull));
         // Waiting pulls were cut short for the sink batches instead.
         Assert.True(Volatile.Read(ref loop.CancelledPulls) > 0);
+        DrainsAndEnds(world, exit);
     }
 
     [Fact]
@@ -290,12 +292,20 @@ public sealed class ConcurrentPullTests : TremorTestKit
         Register(new TestSourceFactory { Total = 200 });
         Register(loop);
         Register(sink);
-        Deploy(Flow("f", Loop));
+        var (world, exit) = Deploy(Flow("f", Loop));
 
         AwaitCondition(() => sink.ReceivedCount == 200, TimeSpan.FromSeconds(30), "every event went through the loopback");
         var status = await ConnectorStatus("f.loop");
         Assert.Equal(1, status.Restarts);
         Assert.Contains("loopback broke in pull 3", status.LastError);
         Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), sink.Received.Keys.Order());
+        DrainsAndEnds(world, exit);
+    }
+
+    /// <summary>A drain cuts the waiting pull short (a concurrent one too) and the run ends.</summary>
+    private static void DrainsAndEnds(IActorRef world, Task<int> exit)
+    {
+        world.Tell(new World.ShutdownRequested(0, "test"));
+        Assert.True(exit.Wait(TimeSpan.FromSeconds(30)), "the flow drained and the run ended");
     }
 }
