@@ -357,7 +357,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Receive<PullAgain>(_ => _pump.TryPull());
         Receive<PluginProxy.Pulled>(OnPulled);
         Receive<PluginProxy.SourceStopped>(OnSourceStopped);
-        Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining));
+        Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining, m.PullsConcurrently));
         Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
         Receive<FlushHeld>(_ => OnFlushHeld());
         Receive<EventBatch>(OnEventBatch);
@@ -845,8 +845,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     {
         if (_proxy is null) return false;
         // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
-        // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
-        _pump.InterruptPull();
+        // checkpoint, or an answer to a peer). Cut the wait short (unless the instance takes acks beside the pull); the
+        // pull is taken up again right after.
+        _pump.MakeWayForData();
         _proxy.Tell(new PluginProxy.SourceAcks(acked, failed));
         return true;
     }
@@ -921,8 +922,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         {
             _fullRetryDue = false;
             // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
-            // reply back. Cut the wait short; the pull is taken up again right after.
-            _pump.InterruptPull();
+            // reply back. Cut the wait short (unless the instance takes batches beside the pull); the pull is taken up
+            // again right after.
+            _pump.MakeWayForData();
             SendToSink(next);
             if (_fullReason is not null) return; // a full sink is offered one batch, not two
         }
