@@ -154,6 +154,18 @@ internal sealed class Outlets
         }
     }
 
+    /// <summary>Batches the downstream with the least credit can still take; null when nothing is linked.</summary>
+    public int? FewestCredits
+    {
+        get
+        {
+            if (_credits.Count == 0) return null;
+            var fewest = int.MaxValue;
+            foreach (var c in _credits.Values) fewest = Math.Min(fewest, c);
+            return fewest;
+        }
+    }
+
     /// <summary>True when every downstream of <paramref name="port"/> can take one more batch.</summary>
     public bool HasCredit(string port)
     {

@@ -7,12 +7,25 @@ namespace Tremor.Actors.Links;
 /// paid for has left; a unit that comes back goes to the live upstream holding the fewest (the one granted longest
 /// ago on a tie), so busy upstreams share the budget evenly. Every live upstream always holds at least one unit, even
 /// past the budget, so none starves while the others keep theirs; an upstream that ended gives back what it did not
-/// spend. Plain, so it is tested without actors.
+/// spend. With <c>room</c> (an actor that passes batches on, such as a pipeline) the units out are also held to what
+/// the actor's downstream can take now plus one batch in hand: in front of a slow downstream the actor queues nothing
+/// of its own, so the window from the sources to the bottleneck is one budget, not one per stage (two inputs into one
+/// pipeline held the pipeline's budget and the sink's full, and every gen0 collection copied those events; BENCHMARKS.md,
+/// issue 22, session 9). Plain, so it is tested without actors.
 /// </summary>
 /// <typeparam name="TUpstream">Who is granted credit (an actor ref in the runtime).</typeparam>
-internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int> grant)
+/// <param name="budget">Units all upstreams hold together at most.</param>
+/// <param name="grant">Tells an upstream it may send that many more batches.</param>
+/// <param name="room">
+/// How many more batches the actor's downstream takes now (null: no downstream, output goes nowhere, no limit); read
+/// whenever units are handed out. Tell <see cref="RoomChanged"/> when it grows.
+/// </param>
+internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int> grant, Func<int?>? room = null)
     where TUpstream : notnull
 {
+    // What an actor that passes batches on may hold beyond its downstream's room: the batch it is working on.
+    private const int InHand = 1;
+
     private readonly int _budget = Math.Max(1, budget);
     private readonly Dictionary<TUpstream, Input> _inputs = [];
     // Units held by all upstreams: granted and not yet spent, plus spent on a batch whose output has not left.
@@ -73,9 +86,17 @@ internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int>
         Refill();
     }
 
-    /// <summary>Hands out free units one at a time to the live upstream holding the fewest; one grant message each.</summary>
+    /// <summary>The downstream took credit back into its hands (granted more): units that <c>room</c> held back may go out.</summary>
+    public void RoomChanged() => Refill();
+
+    /// <summary>
+    /// Hands out free units one at a time to the live upstream holding the fewest (up to the budget, or the downstream's
+    /// room plus one in hand when that is less, but always one per live upstream); one grant message each.
+    /// </summary>
     private void Refill()
     {
+        var cap = _budget;
+        if (room?.Invoke() is { } free) cap = Math.Min(cap, Math.Max(0, free) + InHand);
         while (true)
         {
             Input? lowest = null;
@@ -84,7 +105,7 @@ internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int>
                 if (input.Ended) continue;
                 if (lowest is null || Held(input) < Held(lowest) || Held(input) == Held(lowest) && input.LastGrant < lowest.LastGrant) lowest = input;
             }
-            if (lowest is null || _outstanding >= _budget && Held(lowest) > 0) break;
+            if (lowest is null || _outstanding >= cap && Held(lowest) > 0) break;
             lowest.Unspent++;
             lowest.Granting++;
             lowest.LastGrant = ++_grants;

@@ -9,7 +9,7 @@ namespace Tremor.Actors.Pipelines;
 /// <summary>
 /// Runs one pipeline: takes batches from its upstreams, runs the program, sends the output on, and grants credit
 /// back only once the output of a batch has left, so a slow downstream slows the upstream. Its upstreams share one
-/// budget of credit (<see cref="InputCredits{TUpstream}"/>).
+/// budget of credit (<see cref="InputCredits{TUpstream}"/>), held to what the downstream takes now plus one batch.
 /// </summary>
 internal sealed class PipelineActor : ReceiveActor, IWithTimers
 {
@@ -20,7 +20,8 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
     private readonly Outlets _outlets = new();
     private readonly HashSet<IActorRef> _upstreams = [];
     // One budget of `credits` batches for all upstreams together: two inputs queue no more in front of the
-    // downstream than one does.
+    // downstream than one does; and no more than the downstream takes now plus the batch in hand, so in front of a
+    // slow sink the queue is the sink's, not the sink's and this pipeline's (the window is one budget, not two).
     private readonly InputCredits<IActorRef> _credits;
     private readonly HashSet<IActorRef> _ended = [];
     private readonly Connectors.RuntimeServices? _services;
@@ -65,7 +66,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
         _program = program;
         _dataPath = dataPath;
         _metrics = RuntimeMetrics.Get(Context.System).RegisterPipeline(spec.Alias);
-        _credits = new InputCredits<IActorRef>(dataPath.Credits, static (upstream, batches) => upstream.Tell(new Credit(batches)));
+        _credits = new InputCredits<IActorRef>(dataPath.Credits, static (upstream, batches) => upstream.Tell(new Credit(batches)), () => _outlets.FewestCredits);
 
         Receive<LinkOutput>(l => _outlets.Add(l));
         Receive<LinkInput>(l =>
@@ -78,6 +79,7 @@ internal sealed class PipelineActor : ReceiveActor, IWithTimers
         {
             _outlets.Grant(Sender, c.Batches);
             Flush();
+            _credits.RoomChanged();
         });
         Receive<EndOfStream>(_ =>
         {

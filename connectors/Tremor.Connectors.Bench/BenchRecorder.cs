@@ -29,6 +29,11 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
     // The process's CPU time when the first measured event arrived: CPU per event is what a loaded machine does not
     // distort (a busy neighbour takes wall-clock time from the run, not CPU), so A/B runs compare it.
     private TimeSpan _cpuAtStart;
+    // The process's collections, their pauses and its allocations from the same point: what a change to the data
+    // path moves besides CPU (a longer queue makes every gen0 collection copy more), per measured event.
+    private readonly int[] _collectionsAtStart = new int[3];
+    private TimeSpan _gcPauseAtStart;
+    private long _allocatedAtStart;
     private bool _started;
     private bool _stopped;
     private bool _reported;
@@ -64,6 +69,9 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
             {
                 _startNs = ingestNs;
                 _cpuAtStart = Environment.CpuUsage.TotalTime;
+                for (var g = 0; g < _collectionsAtStart.Length; g++) _collectionsAtStart[g] = GC.CollectionCount(g);
+                _gcPauseAtStart = GC.GetTotalPauseDuration();
+                _allocatedAtStart = GC.GetTotalAllocatedBytes();
             }
             _events++;
             _bytes += e.Payload.Length;
@@ -92,6 +100,11 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
         var cpuNsPerEvent = _events > 0 ? cpuSeconds * 1e9 / _events : 0;
         var megabytesPerSecond = seconds > 0 ? _bytes / 1e6 / seconds : 0;
         var eventsPerSecond = seconds > 0 ? _events / seconds : 0;
+        var gen0 = _events > 0 ? GC.CollectionCount(0) - _collectionsAtStart[0] : 0;
+        var gen1 = _events > 0 ? GC.CollectionCount(1) - _collectionsAtStart[1] : 0;
+        var gen2 = _events > 0 ? GC.CollectionCount(2) - _collectionsAtStart[2] : 0;
+        var gcPauseMs = _events > 0 ? (GC.GetTotalPauseDuration() - _gcPauseAtStart).TotalMilliseconds : 0;
+        var allocatedPerEvent = _events > 0 ? (GC.GetTotalAllocatedBytes() - _allocatedAtStart) / (double)_events : 0;
         var p50 = PercentileMicros(50);
         var p90 = PercentileMicros(90);
         var p99 = PercentileMicros(99);
@@ -106,6 +119,7 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
         text.Append(c, $"  elapsed:    {seconds:F3} s\n");
         text.Append(c, $"  throughput: {megabytesPerSecond:F3} MB/s, {eventsPerSecond:F1} events/s\n");
         text.Append(c, $"  cpu:        {cpuSeconds:F3} s of the process, {cpuNsPerEvent:F0} ns per event\n");
+        text.Append(c, $"  gc:         {gen0} gen0, {gen1} gen1, {gen2} gen2 collections, {gcPauseMs:F0} ms paused, {allocatedPerEvent:F0} bytes allocated per event\n");
         text.Append(c, $"  latency:    p50 {p50:F1} µs, p90 {p90:F1} µs, p99 {p99:F1} µs, p99.9 {p999:F1} µs, max {max:F1} µs\n");
 
         using var json = new MemoryStream();
@@ -127,6 +141,11 @@ internal sealed class BenchRecorder(IPluginHost host, string connectorType, Time
             writer.WriteNumber("max_us", max);
             writer.WriteNumber("cpu_s", cpuSeconds);
             writer.WriteNumber("cpu_ns_per_event", cpuNsPerEvent);
+            writer.WriteNumber("gc_gen0", gen0);
+            writer.WriteNumber("gc_gen1", gen1);
+            writer.WriteNumber("gc_gen2", gen2);
+            writer.WriteNumber("gc_pause_ms", gcPauseMs);
+            writer.WriteNumber("allocated_bytes_per_event", allocatedPerEvent);
             writer.WriteEndObject();
         }
         text.Append("BENCH ").Append(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)).Append('\n');

@@ -90,4 +90,41 @@ public sealed class InputCreditsTests
         // f holds nothing once its batch left, so its unit comes back to it even past the budget.
         Assert.Equal(1, Unspent("f"));
     }
+
+    [Fact]
+    public void With_room_the_units_out_are_what_the_downstream_takes_plus_one_in_hand_and_come_out_when_it_grants_again()
+    {
+        var room = 0;
+        var credits = new InputCredits<string>(4, (upstream, n) => _granted[upstream] = _granted.GetValueOrDefault(upstream) + n, () => room);
+        // The downstream takes nothing yet: one batch in hand, nothing queued behind it.
+        credits.Link("a");
+        Assert.Equal(1, _granted["a"]);
+        // It grants three: the upstream may send them and one more.
+        room = 3;
+        credits.RoomChanged();
+        Assert.Equal(4, _granted["a"]);
+        Assert.Equal(4, credits.Outstanding);
+        // Never past the budget, whatever the room.
+        room = 10;
+        credits.RoomChanged();
+        Assert.Equal(4, credits.Outstanding);
+    }
+
+    [Fact]
+    public void With_no_room_each_live_upstream_still_holds_one_unit_and_gets_it_back_when_its_batch_left()
+    {
+        var room = 0;
+        var credits = new InputCredits<string>(8, (upstream, n) => _granted[upstream] = _granted.GetValueOrDefault(upstream) + n, () => room);
+        credits.Link("a");
+        credits.Link("b");
+        Assert.Equal((1, 1), (_granted["a"], _granted["b"]));
+        credits.Received("a");
+        credits.Received("b");
+        // Both batches wait for the downstream: no more units go out.
+        Assert.Equal((1, 1), (_granted["a"], _granted["b"]));
+        // The downstream took a's batch (and has no room left): a's unit comes back to it, so neither starves.
+        credits.Released("a");
+        Assert.Equal((2, 1), (_granted["a"], _granted["b"]));
+        Assert.Equal(2, credits.Outstanding);
+    }
 }

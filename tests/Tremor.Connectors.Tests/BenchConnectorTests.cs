@@ -276,6 +276,12 @@ public sealed class BenchConnectorTests : IDisposable
         Assert.InRange(cpu, 0, 60);
         Assert.Equal(cpu * 1e9 / 3, json.GetProperty("cpu_ns_per_event").GetDouble(), 3);
         Assert.Contains("ns per event", report);
+        // The collections, their pauses and the allocations over the same span: counts, never negative.
+        foreach (var key in new[] { "gc_gen0", "gc_gen1", "gc_gen2", "gc_pause_ms", "allocated_bytes_per_event" })
+        {
+            Assert.True(json.GetProperty(key).GetDouble() >= 0, key);
+        }
+        Assert.Contains("bytes allocated per event", report);
         Assert.Contains("events:     3", report);
         Assert.Contains("bytes:      7", report);
     }
