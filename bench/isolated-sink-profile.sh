@@ -6,9 +6,10 @@
 # class by class: the same decode and encode code in both, and what only isolation adds (the sink call with its
 # copy into the shared region, the host process, wake-ups).
 # Usage: bench/isolated-sink-profile.sh ROUNDS ITERATIONS [CHECKOUT]      e.g. bench/isolated-sink-profile.sh 3 20000
-# MODES="process" profiles one mode only (default "in-process process").
+# MODES="process" profiles one mode only (default "in-process process"); BATCH_SIZE=512 sets
+# tremor.data-path.batch-size (default 128): the per-call classes fall with the calls, the per-event ones do not.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n 2,9p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,10p "$0" >&2; exit 2; }
 rounds=$1 iterations=$2 c=$(cd "${3:-.}" && pwd)
 command -v perf > /dev/null || { echo "error: perf not found (apt-get install linux-perf)" >&2; exit 1; }
 [ -f "$c/Tremor.Cli/bin/Release/net10.0/tremor.dll" ] || { echo "error: no Release build in $c; run there: TREMOR_CONFIGURATION=Release ./tremor --help" >&2; exit 1; }
@@ -18,6 +19,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= rounds; r++)); do
   for mode in ${MODES:-in-process process}; do
     cat > "$work/flow.conf" <<CONF
+tremor.data-path.batch-size = ${BATCH_SIZE:-128}
 tremor.flows.bench {
  connectors {
   src { type = bench, codec = json, config { path = "$c/data/data.json.xz", iterations = $iterations } }
