@@ -69,8 +69,7 @@ public interface IConnectorFactory
 
 /// <summary>
 /// One running connector. The runtime calls it from one thread at a time (not always the same thread) and never
-/// re-enters it, except that a source which says so (<see cref="ISource.PullsConcurrently"/>) has its pull run beside
-/// the other data calls. Lifecycle: <see cref="ConnectAsync"/> (retried with backoff while it fails), then data calls,
+/// re-enters it. Lifecycle: <see cref="ConnectAsync"/> (retried with backoff while it fails), then data calls,
 /// with pause / resume / drain / stop hooks, then <see cref="IAsyncDisposable.DisposeAsync"/>.
 /// </summary>
 public interface IConnector : IAsyncDisposable
@@ -158,24 +157,11 @@ public interface ISource
     bool PullsWhileDraining => false;
 
     /// <summary>
-    /// When true, a <see cref="PullAsync"/> in progress (waiting for data or filling its batch) may run at the same time
-    /// as the instance's other data calls: its sink's <see cref="ISink.OnBatchAsync"/> and this source's
-    /// <see cref="Ack"/>, <see cref="Fail"/> and <see cref="Reject"/>. Those still come one at a time, there is never
-    /// more than one pull, and the lifecycle calls (<see cref="IConnector.ConnectAsync"/>, the pause, resume, drain and
-    /// stop hooks, <see cref="ISink.OnEndAsync"/>) still run alone, with no pull in progress. So the state a pull shares
-    /// with those calls must be safe for two threads; in return a pull waiting for data is not cancelled for every sink
-    /// batch and every batch of acks (only for a hook, a drain or a stop). For a connector whose sink feeds its own
-    /// source (a queue, a log). When false (the default) every call runs alone. Added in PDK 1.5.
-    /// </summary>
-    bool PullsConcurrently => false;
-
-    /// <summary>
     /// Fills <paramref name="batch"/> with up to <see cref="SourceBatch.Capacity"/> chunks. It may wait for data
     /// asynchronously; it must return promptly when <paramref name="cancellationToken"/> fires (return
     /// <see cref="PullStatus.Empty"/> or throw <see cref="OperationCanceledException"/>: the runtime treats both alike).
-    /// The runtime cancels a waiting pull when the instance has other work (a sink batch, acks, a hook; only a hook
-    /// when <see cref="PullsConcurrently"/>), so a pull may wait for input as long as it takes: an idle source needs no
-    /// timer.
+    /// The runtime cancels a waiting pull when the instance has other work (a sink batch, a hook), so a pull may wait
+    /// for input as long as it takes: an idle source needs no timer.
     /// </summary>
     ValueTask<PullStatus> PullAsync(SourceBatch batch, CancellationToken cancellationToken);
 

@@ -17,11 +17,10 @@ public static class PdkVersion
     /// (<see cref="SinkReply.Full"/>, <see cref="IPluginHost.SinkHasRoom"/>): the runtime keeps the batch and opens the
     /// circuit breaker upstream. 1.4 tells a connector its codec and whether it has processors
     /// (<see cref="ConnectorContext.Codec"/>, <see cref="ConnectorContext.HasProcessors"/>) and documents that a sink
-    /// may keep the values of the events it was given (<see cref="ISink.OnBatchAsync"/>). 1.5 lets a source's pull run
-    /// beside its instance's other data calls (<see cref="ISource.PullsConcurrently"/>).
+    /// may keep the values of the events it was given (<see cref="ISink.OnBatchAsync"/>).
     /// </summary>
-    public const int Minor = 5;
+    public const int Minor = 4;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>
-    public const string Text = "1.5";
+    public const string Text = "1.4";
 }

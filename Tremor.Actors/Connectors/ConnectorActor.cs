@@ -357,7 +357,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Receive<PullAgain>(_ => _pump.TryPull());
         Receive<PluginProxy.Pulled>(OnPulled);
         Receive<PluginProxy.SourceStopped>(OnSourceStopped);
-        Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining, m.PullsConcurrently));
+        Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining));
         Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
         Receive<FlushHeld>(_ => OnFlushHeld());
         Receive<EventBatch>(OnEventBatch);
@@ -845,9 +845,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     {
         if (_proxy is null) return false;
         // One instance, one call at a time: a pull waiting for input would hold the acks back (and with them a
-        // checkpoint, or an answer to a peer). Cut the wait short (unless the instance takes acks beside the pull); the
-        // pull is taken up again right after.
-        _pump.MakeWayForData();
+        // checkpoint, or an answer to a peer). Cut the wait short; the pull is taken up again right after.
+        _pump.InterruptPull();
         _proxy.Tell(new PluginProxy.SourceAcks(acked, failed));
         return true;
     }
@@ -922,9 +921,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         {
             _fullRetryDue = false;
             // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
-            // reply back. Cut the wait short (unless the instance takes batches beside the pull); the pull is taken up
-            // again right after.
-            _pump.MakeWayForData();
+            // reply back. Cut the wait short; the pull is taken up again right after.
+            _pump.InterruptPull();
             SendToSink(next);
             if (_fullReason is not null) return; // a full sink is offered one batch, not two
         }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Akka.Event;
 using Tremor.Actors.Metrics;
@@ -10,12 +9,9 @@ namespace Tremor.Actors.Connectors;
 /// <summary>
 /// Owns one plugin connector instance and makes every call into it, one at a time, on the plugin dispatcher. A
 /// plugin that throws makes this actor fail; its parent <see cref="ConnectorActor"/> decides, with backoff, when to
-/// re-create it, and keeps the batch that was in the call. A source that pulls beside its other calls
-/// (<see cref="ISource.PullsConcurrently"/>) has each pull run as a task of its own while this actor goes on serving
-/// sink batches and acks; a lifecycle call (connect, a hook, the source's stop) waits for that pull, and everything
-/// sent after it waits behind it, so the calls keep their order.
+/// re-create it, and keeps the batch that was in the call.
 /// </summary>
-internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
+internal sealed class PluginProxy : ReceiveActor
 {
     /// <summary>The dispatcher plugin calls run on (see <c>reference.conf</c>).</summary>
     public const string Dispatcher = "akka.actor.tremor-plugin-dispatcher";
@@ -34,21 +30,6 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
     private SourceBatch? _batch;
     // The last sink call's answer was not a taking one (full, failed): a pipelined batch behind it is not offered.
     private bool _lastNotTaken;
-    // The instance's source pulls beside its other calls (ISource.PullsConcurrently).
-    private bool _pullsConcurrently;
-    // That source's pull in progress, and who gets its answer; it never throws (it ends in a PullDone to this actor).
-    private Task? _pullInFlight;
-    private IActorRef _pullReplyTo = ActorRefs.Nobody;
-    // A lifecycle call waits for the pull in progress: what comes after it waits too, in order.
-    private bool _holding;
-    // Cancels a pull in progress when this actor stops (the connector's own token may not: a crash of a sink call).
-    private readonly CancellationTokenSource _instanceStopped = new();
-    // The pull's token, linked to the connector's and to _instanceStopped; made again only when the connector's changes.
-    private CancellationTokenSource? _pullCancel;
-    private CancellationToken _pullCancelFor;
-
-    /// <inheritdoc />
-    public IStash Stash { get; set; } = null!;
 
     /// <summary>Connect (attempt counts from 1); answered with <see cref="Connected"/>.</summary>
     public sealed record Connect(int Attempt);
@@ -67,8 +48,7 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
     /// Sent to the parent once the instance exists: what the source side says of itself. It travels as a message so
     /// that the connector actor never reads state this actor writes.
     /// </summary>
-    /// <param name="PullsConcurrently">Sink batches and acks reach the instance while a pull waits (<see cref="ISource.PullsConcurrently"/>): they need not cut it short.</param>
-    public sealed record InstanceCreated(bool Transactional, bool PullsWhileDraining, bool PullsConcurrently = false);
+    public sealed record InstanceCreated(bool Transactional, bool PullsWhileDraining);
 
     /// <summary>Deliver a batch to the sink; answered with <see cref="Delivered"/>.</summary>
     /// <remarks>The batch was encoded by the connector actor, so encoding runs in parallel with this instance's pulls.</remarks>
@@ -108,9 +88,6 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
     /// <summary>Bytes of these pulls could not be decoded (the reason each): the source's input was bad (ISource.Reject).</summary>
     public sealed record SourceRejects(IReadOnlyList<(EventId Id, string Reason)> Rejected);
 
-    /// <summary>A concurrent pull ended (<paramref name="Error"/> when it threw): its batch is decoded here.</summary>
-    private sealed record PullDone(PullStatus Status, Exception? Error);
-
     /// <summary>Which hook.</summary>
     public enum HookKind
     {
@@ -138,13 +115,6 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
         _decoder = decoder;
         _stopping = stopping;
 
-        // First: while a concurrent pull runs, a lifecycle call (and everything after it) waits for its end.
-        Receive<object>(WaitsForPull, _ =>
-        {
-            _holding = true;
-            Stash.Stash();
-        });
-
         ReceiveAsync<Connect>(async m =>
         {
             var replyTo = Sender;
@@ -162,57 +132,29 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
             }
         });
 
-        ReceiveAsync<Pull>(_ => !_pullsConcurrently, async m =>
+        ReceiveAsync<Pull>(async m =>
         {
             var replyTo = Sender;
-            var source = StartPull(m);
+            var source = Instance.Source ?? throw new InvalidOperationException($"{_context.Host.Alias} has no source side");
+            _batch ??= new SourceBatch(m.Capacity);
+            _batch.Clear();
+            _metrics.Plugin?.Called();
             PullStatus status;
             try
             {
-                status = await source.PullAsync(_batch!, m.Cancel);
+                status = await source.PullAsync(_batch, m.Cancel);
             }
             catch (OperationCanceledException) when (m.Cancel.IsCancellationRequested)
             {
                 status = PullStatus.Empty;
             }
-            ReplyPulled(replyTo, status);
-        });
-
-        Receive<Pull>(_ => _pullsConcurrently, m =>
-        {
-            var source = StartPull(m);
-            var cancel = PullCancel(m.Cancel);
-            ValueTask<PullStatus> pulling;
-            try
-            {
-                pulling = source.PullAsync(_batch!, cancel);
-                if (pulling.IsCompleted)
-                {
-                    // Data was there: answered at once, no task. A pull that threw fails this actor, as any plugin call.
-                    ReplyPulled(Sender, pulling.Result);
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                ReplyPulled(Sender, PullStatus.Empty);
-                return;
-            }
-            _pullReplyTo = Sender;
-            _pullInFlight = AwaitPull(pulling, cancel, _instanceStopped.Token, Self);
-        });
-
-        Receive<PullDone>(m =>
-        {
-            _pullInFlight = null;
-            var replyTo = _pullReplyTo;
-            _pullReplyTo = ActorRefs.Nobody;
-            // Thrown here, so a failed pull fails this actor as it does when the pull is awaited in the call.
-            if (m.Error is { } error) ExceptionDispatchInfo.Throw(error);
-            ReplyPulled(replyTo, m.Status);
-            if (!_holding) return;
-            _holding = false;
-            Stash.UnstashAll();
+            _events.Clear();
+            _errors.Clear();
+            _metrics.AddBytesIn(RawBytes(_batch));
+            _decoder!.Decode(_batch, _events, _errors);
+            // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
+            if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
+            replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status, EndedStreams(_batch)));
         });
 
         Receive<StopSource>(_ => Sender.Tell(new SourceStopped(_decoder!.Abandon())));
@@ -274,70 +216,6 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
 
     private IConnector Instance => _connector ?? throw new InvalidOperationException("the plugin instance is not created");
 
-    /// <summary>
-    /// While a concurrent pull runs, sink batches and acks are served beside it; a lifecycle call (or another pull)
-    /// waits for it, and once one waits, so does everything after it.
-    /// </summary>
-    private bool WaitsForPull(object message)
-    {
-        if (message is PullDone) return false;
-        return _holding || (_pullInFlight is not null && message is Connect or Hook or StopSource or Pull);
-    }
-
-    private ISource StartPull(Pull m)
-    {
-        var source = Instance.Source ?? throw new InvalidOperationException($"{_context.Host.Alias} has no source side");
-        _batch ??= new SourceBatch(m.Capacity);
-        _batch.Clear();
-        _metrics.Plugin?.Called();
-        return source;
-    }
-
-    /// <summary>The token of a concurrent pull: the connector's (interrupts, drains, stops) or this actor's stop.</summary>
-    private CancellationToken PullCancel(CancellationToken connector)
-    {
-        if (_pullCancel is null || _pullCancelFor != connector)
-        {
-            _pullCancel?.Dispose();
-            _pullCancel = CancellationTokenSource.CreateLinkedTokenSource(connector, _instanceStopped.Token);
-            _pullCancelFor = connector;
-        }
-        return _pullCancel.Token;
-    }
-
-    /// <summary>Waits for a concurrent pull off this actor and tells it how it ended; never throws.</summary>
-    private static async Task AwaitPull(ValueTask<PullStatus> pulling, CancellationToken cancel, CancellationToken stopped, IActorRef self)
-    {
-        PullDone done;
-        try
-        {
-            done = new PullDone(await pulling.ConfigureAwait(false), null);
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            done = new PullDone(PullStatus.Empty, null);
-        }
-        catch (Exception e)
-        {
-            done = new PullDone(PullStatus.Empty, e);
-        }
-        // A stopped proxy has no one to tell (its instance is being stopped).
-        if (!stopped.IsCancellationRequested) self.Tell(done, ActorRefs.NoSender);
-    }
-
-    /// <summary>Decodes what the pull brought (here, on this actor: the decoder is used by one call at a time) and answers it.</summary>
-    private void ReplyPulled(IActorRef replyTo, PullStatus status)
-    {
-        var batch = _batch!;
-        _events.Clear();
-        _errors.Clear();
-        _metrics.AddBytesIn(RawBytes(batch));
-        _decoder!.Decode(batch, _events, _errors);
-        // Finished is the end of the data: what the preprocessors hold is complete and is decoded.
-        if (status == PullStatus.Finished) _decoder.FinishAll(_events, _errors);
-        replyTo.Tell(new Pulled(_events.ToArray(), _errors.ToArray(), status, EndedStreams(batch)));
-    }
-
     private static long RawBytes(SourceBatch batch)
     {
         long bytes = 0;
@@ -356,8 +234,7 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
         {
             // The decoder is this actor's while it lives (the connector actor only keeps it for the next instance).
             _decoder.Transactional = source.IsTransactional;
-            _pullsConcurrently = source.PullsConcurrently;
-            Context.Parent.Tell(new InstanceCreated(source.IsTransactional, source.PullsWhileDraining, _pullsConcurrently));
+            Context.Parent.Tell(new InstanceCreated(source.IsTransactional, source.PullsWhileDraining));
         }
     }
 
@@ -367,13 +244,10 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PostStop()
     {
-        // A concurrent pull still waiting ends now; the instance is stopped only after it.
-        _instanceStopped.Cancel();
-        _pullCancel?.Dispose();
         if (_connector is null) return;
         var connector = _connector;
         _connector = null;
-        _services.TrackInstanceStop(_context.Host.Alias, StopInstanceAsync(connector, _pullInFlight, _context.Host.Alias, _log));
+        _services.TrackInstanceStop(_context.Host.Alias, StopInstanceAsync(connector, _context.Host.Alias, _log));
     }
 
     /// <summary>
@@ -381,15 +255,13 @@ internal sealed class PluginProxy : ReceiveActor, IWithUnboundedStash
     /// other connector needs: a plugin may block there (joining its threads, a peer that does not answer). The wait
     /// for it is bounded and logged; a plugin still stuck after it keeps only its own thread.
     /// </summary>
-    private static async Task StopInstanceAsync(IConnector connector, Task? pullInFlight, string alias, ILoggingAdapter log)
+    private static async Task StopInstanceAsync(IConnector connector, string alias, ILoggingAdapter log)
     {
         var stopping = Task.Factory.StartNew(
             async () =>
             {
                 try
                 {
-                    // The pull was cancelled; the instance is not stopped under it (AwaitPull never throws).
-                    if (pullInFlight is not null) await pullInFlight.ConfigureAwait(false);
                     await connector.OnStopAsync(CancellationToken.None);
                 }
                 finally

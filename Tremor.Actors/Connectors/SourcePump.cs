@@ -72,8 +72,7 @@ internal enum PullOutcome
 /// has credit: a pull can bring more than one batch's worth (a 64 KiB chunk of lines), and no link takes more than its
 /// credits. What the sink side quarantines to the err port waits in the same queue. A pull waiting for input (a server
 /// with no traffic) holds the one instance, so anything else for the instance cuts it short
-/// (<see cref="InterruptPull"/>) and it is taken up again after; an instance that pulls beside its other calls
-/// (<see cref="PullsConcurrently"/>) has it cut short only for a lifecycle call. Plain, so it is tested without actors.
+/// (<see cref="InterruptPull"/>) and it is taken up again after. Plain, so it is tested without actors.
 /// </summary>
 internal sealed class SourcePump(int batchSize, IPumpPorts ports)
 {
@@ -97,18 +96,14 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
     /// <summary>The plugin instance's source hands over what it already accepted when drained.</summary>
     public bool PullsWhileDraining { get; private set; }
 
-    /// <summary>The plugin instance takes sink batches and acks while a pull waits (ISource.PullsConcurrently).</summary>
-    public bool PullsConcurrently { get; private set; }
-
     /// <summary>Events pulled (or quarantined) and waiting for credit downstream.</summary>
     public long WaitingEvents => _ready.Sum(r => (long)r.Events.Length);
 
     /// <summary>A new plugin instance exists; what its source says of itself.</summary>
-    public void InstanceCreated(bool transactional, bool pullsWhileDraining, bool pullsConcurrently = false)
+    public void InstanceCreated(bool transactional, bool pullsWhileDraining)
     {
         Transactional = transactional;
         PullsWhileDraining = pullsWhileDraining;
-        PullsConcurrently = pullsConcurrently;
     }
 
     /// <summary>The plugin instance is gone: nothing it was asked will be answered.</summary>
@@ -117,7 +112,6 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
         Pulling = false;
         _interrupted = false;
         _stopSent = false;
-        PullsConcurrently = false;
     }
 
     /// <summary>The connector has no source side: it finishes at once.</summary>
@@ -139,15 +133,6 @@ internal sealed class SourcePump(int batchSize, IPumpPorts ports)
         _pullSentWhileDraining = gate == PullGate.Draining;
         if (_cancel.IsCancellationRequested) _cancel = new CancellationTokenSource();
         ports.Pull(batchSize, _cancel.Token);
-    }
-
-    /// <summary>
-    /// A sink batch or acks go to the instance: a pull waiting for input is cut short (and taken up again after) unless
-    /// the instance takes them beside the pull.
-    /// </summary>
-    public void MakeWayForData()
-    {
-        if (!PullsConcurrently) InterruptPull();
     }
 
     /// <summary>One instance, one call at a time: a pull waiting for input is cut short; it is taken up again after what needs the instance.</summary>

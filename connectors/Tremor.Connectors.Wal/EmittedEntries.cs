@@ -4,8 +4,8 @@ namespace Tremor.Connectors.Wal;
 /// The wal source's entries out downstream, for its acks and fails: which pull id names which entry, and where the log
 /// may be truncated (before the oldest entry not acknowledged). Entries are first emitted in address order, so they
 /// are kept in that order in a ring of plain structs, found by address with a binary search: no object and no byte
-/// kept per entry (the bytes stay in the log; a failed entry is read again from there). Not thread-safe: the wal's
-/// pull and its acks share it under the wal's source lock.
+/// kept per entry (the bytes stay in the log; a failed entry is read again from there). Used by the runtime's source
+/// calls only, one at a time.
 /// </summary>
 internal sealed class EmittedEntries
 {

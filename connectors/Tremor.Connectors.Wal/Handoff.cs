@@ -7,8 +7,7 @@ namespace Tremor.Connectors.Wal;
 /// decoding the bytes again (a sink may keep the values of its events: see <see cref="ISink.OnBatchAsync"/>). Entries
 /// are kept in log order and taken by address: the source takes the head when it is the entry it emits next. Bounded
 /// by the bytes of the entries held: beyond it the sink keeps nothing, and the source reads that stretch from the log
-/// as it reads everything after a restart. Not thread-safe: the wal's sink (adding) and its pull (taking) share it
-/// under the wal's source lock.
+/// as it reads everything after a restart. Used by the runtime's calls only, one at a time.
 /// </summary>
 internal sealed class Handoff(long maxBytes)
 {

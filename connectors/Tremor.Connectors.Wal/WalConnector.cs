@@ -11,9 +11,7 @@ namespace Tremor.Connectors.Wal;
 /// acknowledged it and every entry before it, a failed one is emitted again, and after a restart everything not
 /// acknowledged is emitted again. When the connector's codec round-trips every value exactly (msgpack without
 /// processors), the source emits what the sink appended from the values it kept (<see cref="Handoff"/>) instead of
-/// decoding the entry's bytes; retries and restarts read the log. Its pull runs beside its sink's appends and its
-/// source's acks (<see cref="ISource.PullsConcurrently"/>): a pull waits for the next append instead of being cut
-/// short by it, and what the two threads share is behind <c>_sourceLock</c> (or atomic).
+/// decoding the entry's bytes; retries and restarts read the log.
 /// </summary>
 internal sealed class WalConnector : ConnectorBase, ISource, ISink
 {
@@ -26,16 +24,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     // Null unless the codec's bytes decode back to the very values (else an event would look different after a restart).
     private readonly Handoff? _handoff;
 
-    // What a pull shares with the sink's appends and the source's acks and fails, which the runtime makes while a pull
-    // runs: the handoff, the emitted entries, the retries and where the log is read next. Held for a few entries' work
-    // at most, never across a wait.
-    private readonly Lock _sourceLock = new();
+    // Source side, touched by the runtime's calls only (one at a time).
     private readonly EmittedEntries _emitted = new();
     private readonly SortedSet<long> _retry = [];
-    // The pull's own: its buffer, its iterator and where it stands.
     private readonly PullReader _pull;
-    // The next entry to emit the first time (written by the pull under the lock), and where the iterator stands (they
-    // part when the handoff emits).
+    // The next entry to emit the first time, and where the iterator stands (they part when the handoff emits).
     private long _readNext;
     private long _readerAt;
     // Where the log may be truncated (the first entry not acknowledged): the committer applies it before each commit,
@@ -47,10 +40,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private volatile bool _brokenLog;
     // Completed (and replaced) by every append and every commit: a pull waiting for entries (or for a failed entry's
     // commit, to read it again) waits on it. FASTER's own iterator wait was seen to miss a commit.
-    // Its waiter runs on the thread that completes it (no RunContinuationsAsynchronously): a pull woken by an append
-    // fills its batch on the sink call's thread, from the handoff under the lock the sink no longer holds, instead of
-    // waking a thread-pool worker for a few microseconds of work per batch.
-    private TaskCompletionSource _changed = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WalLog? _log;
     private FasterLogScanIterator? _reader;
@@ -72,8 +62,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     }
 
     public bool IsTransactional => true;
-
-    public bool PullsConcurrently => true;
 
     public override async ValueTask<bool> ConnectAsync(int attempt, CancellationToken cancellationToken)
     {
@@ -174,10 +162,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         if (entries.Count > 0)
         {
             log.AppendBatch(_buffer.WrittenMemory, entries, log.NextSequence + (ulong)entries.Count - 1, _handoff is null ? null : _addresses);
-            // A pull running now may read these entries from the log before they are handed off: the handoff then
-            // drops them (it is taken by address), so nothing is emitted twice.
             if (_handoff is not null) HandOff(batch, entries, failed);
-            Changed();
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
         switch (_options.Fsync)
         {
@@ -215,25 +201,16 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         var last = _addresses.Count - 1;
         if (last < 0 || _addresses[last] + WalLog.Footprint(entries[last].Length) != _log!.TailAddress) return;
         var entry = 0;
-        lock (_sourceLock)
+        foreach (var e in batch.Events)
         {
-            foreach (var e in batch.Events)
-            {
-                // Events too large for an entry were failed above and never appended.
-                if (failed is not null && failed.Exists(f => f.Id == e.Id)) continue;
-                var address = _addresses[entry];
-                var length = entries[entry].Length;
-                entry++;
-                if (!handoff.TryAdd(new Handoff.Entry(address, address + WalLog.Footprint(length), e.Event.Data, e.Event.Meta, e.IngestNs, length))) return;
-            }
+            // Events too large for an entry were failed above and never appended.
+            if (failed is not null && failed.Exists(f => f.Id == e.Id)) continue;
+            var address = _addresses[entry];
+            var length = entries[entry].Length;
+            entry++;
+            if (!handoff.TryAdd(new Handoff.Entry(address, address + WalLog.Footprint(length), e.Event.Data, e.Event.Meta, e.IngestNs, length))) return;
         }
     }
-
-    /// <summary>
-    /// Wakes a pull waiting for entries (an append, a commit, a failed entry to read again); the pull goes on on this
-    /// thread, so no lock may be held here.
-    /// </summary>
-    private void Changed() => Interlocked.Exchange(ref _changed, new TaskCompletionSource()).TrySetResult();
 
     public async ValueTask OnEndAsync(CancellationToken cancellationToken)
     {
@@ -323,7 +300,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         log.TruncateUntil(Volatile.Read(ref _truncateUntil));
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
-        Changed();
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         var durable = log.CommittedUntil;
         List<EventId>? ids = null;
         lock (_awaitingLock)
@@ -344,67 +321,42 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         _pull.Start(batch);
         while (!batch.IsFull)
         {
-            // Taken before looking, so an append, commit or fail between the look and the wait still wakes the wait.
+            // Taken before looking, so an append or commit between the look and the wait still wakes the wait.
             var changed = Volatile.Read(ref _changed).Task;
             // A failed entry is read again from the log (memory or disk), once committed (FasterLog reads no further):
             // the values handed off are gone once emitted. Not cut short by the runtime, so a retry is never lost half way.
-            while (!batch.IsFull && NextRetry(log) is { } address)
+            while (_retry.Count > 0 && !batch.IsFull && _retry.Min < log.CommittedUntil)
             {
+                var address = _retry.Min;
                 var entry = await log.ReadAsync(address, CancellationToken.None).ConfigureAwait(false);
-                lock (_sourceLock)
-                {
-                    _retry.Remove(address);
-                    _emitted.Again(Emit(batch, entry), address);
-                }
+                _retry.Remove(address);
+                _emitted.Again(Emit(batch, entry), address);
             }
             if (batch.IsFull) break;
-            if (TakeHandedOff(batch)) continue;
-            // Only what the handoff does not hold is read from the log (a restart, a stretch past its bound).
-            if (_readNext < log.TailAddress)
+            if (_handoff is not null && _handoff.TryTake(_readNext, out var kept))
             {
-                if (_readerAt != _readNext)
-                {
-                    // The handoff emitted what the iterator stands before: it starts again where the log is read next.
-                    _reader.Dispose();
-                    _reader = log.Read(_readNext);
-                    _readerAt = _readNext;
-                }
-                bool consumed;
-                // The entry is copied from FASTER's page straight into this pull's buffer: no array per entry.
-                lock (_sourceLock) consumed = _reader.TryConsumeNext(_pull);
-                if (consumed) continue;
+                _emitted.First(batch.AddStructured(kept.Data, 0, kept.IngestNs, kept.Meta), kept.Address);
+                _readNext = kept.Next;
+                continue;
             }
+            if (_readerAt != _readNext)
+            {
+                // The handoff emitted what the iterator stands before: it starts again where the log is read next.
+                _reader.Dispose();
+                _reader = log.Read(_readNext);
+                _readerAt = _readNext;
+            }
+            // The entry is copied from FASTER's page straight into this pull's buffer: no array per entry.
+            if (_reader.TryConsumeNext(_pull)) continue;
             if (batch.Count > 0) break;
             // Nothing appended beyond what was emitted: wait for the next append (or the commit a retry waits for).
-            // Only a hook, a drain or a stop cuts the wait short (sink batches and acks come beside it); it is not an
-            // exception, since a throw and catch per wait cost more than the rest of the pull.
+            // The runtime cuts the wait short whenever the instance has other work (every sink batch, every batch of
+            // acks): that is the common case, so it is not an exception (a throw and catch per batch cost more than
+            // the rest of the pull).
             await changed.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (cancellationToken.IsCancellationRequested) return PullStatus.Empty;
         }
         return PullStatus.Data;
-    }
-
-    /// <summary>The oldest failed entry once it is committed (FasterLog reads no further), or null.</summary>
-    private long? NextRetry(WalLog log)
-    {
-        lock (_sourceLock) return _retry.Count > 0 && _retry.Min < log.CommittedUntil ? _retry.Min : null;
-    }
-
-    /// <summary>Emits what the handoff holds from the next entry on, as far as the batch takes; false when it holds none.</summary>
-    private bool TakeHandedOff(SourceBatch batch)
-    {
-        if (_handoff is null) return false;
-        var took = false;
-        lock (_sourceLock)
-        {
-            while (!batch.IsFull && _handoff.TryTake(_readNext, out var kept))
-            {
-                _emitted.First(batch.AddStructured(kept.Data, 0, kept.IngestNs, kept.Meta), kept.Address);
-                _readNext = kept.Next;
-                took = true;
-            }
-        }
-        return took;
     }
 
     /// <summary>Adds an entry to the batch: an encoded one's payload for the codec, a structured one's value. Returns its pull id.</summary>
@@ -455,12 +407,8 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 
     public void Ack(ulong streamId, ulong pullId)
     {
-        lock (_sourceLock)
-        {
-            if (!_emitted.Ack(pullId)) return;
-            Volatile.Write(ref _truncateUntil, _emitted.TruncateBefore(_readNext));
-        }
-        // The sink's state: the runtime makes acks and sink calls one at a time (only the pull runs beside them).
+        if (!_emitted.Ack(pullId)) return;
+        Volatile.Write(ref _truncateUntil, _emitted.TruncateBefore(_readNext));
         if (_log is not { } log) return;
         if (_fullNeeds > 0 && Size(log) + _fullNeeds <= _options.MaxBytes)
         {
@@ -471,13 +419,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
 
     public void Fail(ulong streamId, ulong pullId)
     {
-        lock (_sourceLock)
-        {
-            if (_emitted.Fail(pullId) is not { } address) return;
-            _retry.Add(address);
-        }
-        // A pull waiting for entries takes it up once it is committed (at once when it already is).
-        Changed();
+        if (_emitted.Fail(pullId) is { } address) _retry.Add(address);
     }
 
     // ---- lifecycle ----

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using FASTER.core;
 using MessagePack;
 
@@ -248,9 +247,6 @@ internal sealed class WalLog : IDisposable
     public void AppendBatch(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, ulong lastSequence, List<long>? addresses = null)
     {
         addresses?.Clear();
-        // FasterLog asks a group for each entry's span more than once (to size, to copy): from the array, not through
-        // ReadOnlyMemory.Span, whose checks cost as much as the copy of a short entry.
-        if (!MemoryMarshal.TryGetArray(buffer, out var array)) array = buffer.ToArray();
         const long groupBytes = 1L << (PageBits - 2);
         var first = 0;
         while (first < entries.Count)
@@ -264,7 +260,7 @@ internal sealed class WalLog : IDisposable
             }
             var address = end - first == 1
                 ? _log.Enqueue(buffer.Span.Slice(entries[first].Start, entries[first].Length))
-                : _log.Enqueue(new EntryGroup(array, entries, first, end - first));
+                : _log.Enqueue(new EntryGroup(buffer, entries, first, end - first));
             if (addresses is not null)
             {
                 for (var i = first; i < end; i++)
@@ -278,14 +274,14 @@ internal sealed class WalLog : IDisposable
         _lastSequence = lastSequence;
     }
 
-    private sealed class EntryGroup(ArraySegment<byte> buffer, List<(int Start, int Length)> entries, int first, int count) : IReadOnlySpanBatch
+    private sealed class EntryGroup(ReadOnlyMemory<byte> buffer, List<(int Start, int Length)> entries, int first, int count) : IReadOnlySpanBatch
     {
         public int TotalEntries() => count;
 
         public ReadOnlySpan<byte> Get(int index)
         {
             var (start, length) = entries[first + index];
-            return new ReadOnlySpan<byte>(buffer.Array, buffer.Offset + start, length);
+            return buffer.Span.Slice(start, length);
         }
     }
 

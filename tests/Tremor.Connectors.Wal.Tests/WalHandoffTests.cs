@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Tremor.Pdk;
 
 namespace Tremor.Connectors.Wal.Tests;
@@ -168,65 +167,6 @@ public sealed class WalHandoffTests : IDisposable
         Assert.Contains(emitted, e => e.Structured);
         Assert.Contains(emitted, e => !e.Structured);
         Assert.Equal(0, await Harness.PullNothingAsync(wal.Source!));
-    }
-
-    [Theory]
-    [InlineData(Handoff.DefaultMaxBytes)]
-    [InlineData(2_000L)]
-    public async Task A_pull_running_beside_appends_acks_and_fails_emits_every_entry_once_in_order_and_a_failed_one_again(long handoffBytes)
-    {
-        var host = Host();
-        var options = WalOptions.Read(Fixtures.Context(host, ("commit-interval", "5ms")).Config);
-        await using var wal = await ConnectAsync(new WalConnector(host, options, handoff: true, handoffBytes), host);
-        Assert.True(wal.Source!.PullsConcurrently);
-        const int batches = 60, size = 16, total = batches * size;
-        var events = Enumerable.Range(0, total).Select(Numbered).ToArray();
-        using var pulled = new BlockingCollection<(ulong PullId, long N)>();
-        using var stop = new CancellationTokenSource();
-        // The pull on a thread of its own, as the runtime runs it for a source that declares it.
-        var puller = Task.Run(async () =>
-        {
-            var batch = new SourceBatch(40);
-            while (!stop.IsCancellationRequested)
-            {
-                batch.Clear();
-                await wal.Source.PullAsync(batch, stop.Token);
-                for (var i = 0; i < batch.Count; i++) pulled.Add((batch[i].PullId, Harness.Data(batch[i])["n"].RawI64));
-            }
-        });
-
-        // The other calls one at a time on this thread, as the runtime makes them: sink batches, acks and fails.
-        var firsts = new List<long>();
-        var again = new List<long>();
-        var failed = new HashSet<long>();
-        var sent = 0;
-        using var deadline = new CancellationTokenSource(Harness.Timeout);
-        while (firsts.Count < total || again.Count < failed.Count)
-        {
-            if (sent < batches)
-            {
-                await wal.Sink!.OnBatchAsync(Harness.Batch(events[(sent * size)..((sent + 1) * size)]), CancellationToken.None);
-                sent++;
-            }
-            while (sent == batches || pulled.Count > 0)
-            {
-                if (!pulled.TryTake(out var p, Harness.Timeout)) Assert.Fail($"emitted {firsts.Count} of {total} and {again.Count} of {failed.Count} again");
-                var retry = firsts.Count > 0 && p.N <= firsts[^1];
-                (retry ? again : firsts).Add(p.N);
-                if (!retry && p.N % 97 == 5 && failed.Add(p.N)) wal.Source.Fail(0, p.PullId);
-                else wal.Source.Ack(0, p.PullId);
-                if (firsts.Count == total && again.Count == failed.Count) break;
-            }
-            Assert.False(deadline.IsCancellationRequested);
-        }
-        await stop.CancelAsync();
-        await puller;
-
-        Assert.Equal(Enumerable.Range(0, total).Select(n => (long)n), firsts);
-        Assert.Equal(failed.Order(), again.Order());
-        // Everything was acked: opened again, the wal has nothing to emit.
-        Assert.True(await wal.ConnectAsync(2, CancellationToken.None));
-        Assert.Equal(0, await Harness.PullNothingAsync(wal.Source));
     }
 
     [Fact]
