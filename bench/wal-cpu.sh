@@ -7,7 +7,8 @@
 # each run once: after WARMUP seconds (start, JIT tiering) the process's user+system CPU (/proc/PID/stat) and the
 # events the blackhole took in (the management API's /v1/status) are read, and again WINDOW seconds later; the
 # difference of the two over the difference of the events is the CPU per event of the steady state, whatever share
-# of the cores the run got.
+# of the cores the run got. Also per run: cores busy (CPU over the window: only meaningful on a quiet machine) and
+# voluntary context switches per event (threads that blocked to wait for another: the hops between threads).
 # Usage: bench/wal-cpu.sh ROUNDS WARMUP WINDOW CHECKOUT...      e.g. bench/wal-cpu.sh 3 10 20 ../before .
 set -euo pipefail
 [ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
@@ -63,11 +64,13 @@ events() { # the blackhole's events in, once the API answers
   exit 1
 }
 
-sample() { # -> "cpu_ticks events"
-  local ticks
+sample() { # -> "cpu_ticks events voluntary_switches"
+  local ticks switches
   events >/dev/null
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  echo "$ticks $(events)"
+  # Voluntary context switches of every thread: a thread that blocks to wait for another (a hop between threads).
+  switches=$(cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}')
+  echo "$ticks $(events) $switches"
 }
 
 run() { # checkout variant -> µs CPU per event
@@ -76,7 +79,7 @@ run() { # checkout variant -> µs CPU per event
   pid=$!
   events >/dev/null # started
   sleep "$warmup"
-  read -r t0 e0 <<<"$(sample)"
+  read -r t0 e0 s0 <<<"$(sample)"
   if [ -n "$counters" ]; then
     # Bytes allocated and thread-pool work items (hops between threads) in the same window: neither depends on load.
     "$counters" collect -p "$pid" --counters System.Runtime --format csv -o "$work/counters.csv" \
@@ -84,7 +87,7 @@ run() { # checkout variant -> µs CPU per event
   else
     sleep "$window"
   fi
-  read -r t1 e1 <<<"$(sample)"
+  read -r t1 e1 s1 <<<"$(sample)"
   kill -TERM "$pid"
   wait "$pid" || true
   pid=""
@@ -94,8 +97,8 @@ run() { # checkout variant -> µs CPU per event
     items=$(grep 'thread_pool.work_item.count' "$work/counters.csv" | awk -F, '{s += $NF} END {print s + 0}')
     rm -f "$work/counters.csv"
   fi
-  awk -v t="$((t1 - t0))" -v e="$((e1 - e0))" -v hz="$(getconf CLK_TCK)" -v a="${allocated:-0}" -v w="${items:-0}" \
-    'BEGIN { if (e > 0) printf "%.3f %d %.1f %.0f %.4f", 1e6 * t / hz / e, e, t / hz, a / e, w / e; else print "nan 0 0 0 0" }'
+  awk -v t="$((t1 - t0))" -v e="$((e1 - e0))" -v hz="$(getconf CLK_TCK)" -v a="${allocated:-0}" -v w="${items:-0}" -v s="$((s1 - s0))" -v win="$window" \
+    'BEGIN { if (e > 0) printf "%.3f %d %.1f %.0f %.4f %.4f %.2f", 1e6 * t / hz / e, e, t / hz, a / e, w / e, s / e, t / hz / win; else print "nan 0 0 0 0 0 0" }'
 }
 
 results="$work/results"
@@ -105,10 +108,10 @@ for ((r = 0; r < rounds; r++)); do
     order=("${checkouts[@]}")
     if ((r % 2 == 1)); then order=($(printf '%s\n' "${checkouts[@]}" | tac)); fi
     for c in "${order[@]}"; do
-      read -r us events cpu bytes items <<<"$(run "$c" "$variant")"
-      echo "$c $variant $r $us $bytes $items" >>"$results"
-      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events), %s B allocated and %s thread-pool work items per event; load %s\n' \
-        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+      read -r us events cpu bytes items switches cores <<<"$(run "$c" "$variant")"
+      echo "$c $variant $r $us $bytes $items $switches $cores" >>"$results"
+      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events, %s cores busy), %s voluntary context switches, %s B allocated and %s thread-pool work items per event; load %s\n' \
+        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$cores" "$switches" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
     done
   done
 done
@@ -116,13 +119,14 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)
-for checkout, variant, _, us, allocated, items in (l.split() for l in open(sys.argv[1])):
-    by[(checkout, variant)].append((float(us), float(allocated), float(items)))
+for checkout, variant, _, us, allocated, items, switches, cores in (l.split() for l in open(sys.argv[1])):
+    by[(checkout, variant)].append((float(us), float(allocated), float(items), float(switches), float(cores)))
 def med(c, v, i): return statistics.median(x[i] for x in by[(c, v)])
-print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal | B allocated/event memory, wal | work items/event memory, wal |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal | cores busy memory, wal | voluntary switches/event memory, wal | B allocated/event memory, wal | work items/event memory, wal |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for checkout in dict.fromkeys(c for c, _ in by):
     m, w = med(checkout, "memory", 0), med(checkout, "wal", 0)
-    print("| %s | %.3f | %.3f | %.3f | %.1f %% | %.0f, %.0f | %.4f, %.4f |" % (checkout, m, w, w - m, 100 * m / w,
+    print("| %s | %.3f | %.3f | %.3f | %.1f %% | %.2f, %.2f | %.4f, %.4f | %.0f, %.0f | %.4f, %.4f |" % (checkout, m, w, w - m, 100 * m / w,
+          med(checkout, "memory", 4), med(checkout, "wal", 4), med(checkout, "memory", 3), med(checkout, "wal", 3),
           med(checkout, "memory", 1), med(checkout, "wal", 1), med(checkout, "memory", 2), med(checkout, "wal", 2)))
 PY
