@@ -10,25 +10,15 @@
 # tremor.data-path.batch-size (default 128): the per-call classes fall with the calls, the per-event ones do not.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,10p "$0" >&2; exit 2; }
-rounds=$1 iterations=$2 c=$(cd "${3:-.}" && pwd)
+source "$(dirname "$0")/checkouts.sh"
+rounds=$1 iterations=$2 c=$(release_checkout "${3:-.}")
 command -v perf > /dev/null || { echo "error: perf not found (apt-get install linux-perf)" >&2; exit 1; }
-[ -f "$c/Tremor.Cli/bin/Release/net10.0/tremor.dll" ] || { echo "error: no Release build in $c; run there: TREMOR_CONFIGURATION=Release ./tremor --help" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= rounds; r++)); do
   for mode in ${MODES:-in-process process}; do
-    cat > "$work/flow.conf" <<CONF
-tremor.data-path.batch-size = ${BATCH_SIZE:-128}
-tremor.flows.bench {
- connectors {
-  src { type = bench, codec = json, config { path = "$c/data/data.json.xz", iterations = $iterations } }
-  snk { type = c-blackhole, codec = json, isolation = $mode }
- }
- pipelines { main { type = passthrough } }
- links = ["src -> main", "main -> snk"]
-}
-CONF
+    { echo "tremor.data-path.batch-size = ${BATCH_SIZE:-128}"; isolated_sink_flow "$c" "$mode" "$iterations"; } > "$work/flow.conf"
     (cd "$c" && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -F 999 -g -o "$work/perf.data" \
       -- dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$work/flow.conf" > "$work/run.log" 2>&1) \
       || { tail -20 "$work/run.log" >&2; exit 1; }

@@ -11,12 +11,9 @@ set -euo pipefail
 rounds=$1 iterations=$2
 shift 2
 command -v perf > /dev/null || { echo "error: perf not found (apt-get install linux-perf)" >&2; exit 1; }
+source "$(dirname "$0")/checkouts.sh"
 checkouts=()
-for c in "$@"; do
-  c=$(cd "$c" && pwd)
-  [ -f "$c/Tremor.Cli/bin/Release/net10.0/tremor.dll" ] || { echo "error: no Release build in $c; run there: TREMOR_CONFIGURATION=Release ./tremor --help" >&2; exit 1; }
-  checkouts+=("$c")
-done
+for c in "$@"; do checkouts+=("$(release_checkout "$c")"); done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -24,16 +21,7 @@ printf '%-40s %-10s %10s %10s %8s %8s %8s\n' checkout isolation "CPU ms" "ns/eve
 for ((r = 0; r < rounds; r++)); do
   for c in "${checkouts[@]}"; do
     for mode in in-process process; do
-      cat > "$work/flow.conf" <<CONF
-tremor.flows.bench {
- connectors {
-  src { type = bench, codec = json, config { path = "$c/data/data.json.xz", iterations = $iterations } }
-  snk { type = c-blackhole, codec = json, isolation = $mode }
- }
- pipelines { main { type = passthrough } }
- links = ["src -> main", "main -> snk"]
-}
-CONF
+      isolated_sink_flow "$c" "$mode" "$iterations" > "$work/flow.conf"
       out=$(cd "$c" && perf stat -x, -e task-clock,context-switches dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$work/flow.conf" 2>&1) || { echo "$out" | tail -20 >&2; exit 1; }
       python3 - "$c" "$mode" "$out" <<'PY'
 import re, sys

@@ -14,12 +14,9 @@ set -euo pipefail
 [ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
 rounds=$1 warmup=$2 window=$3
 shift 3
+source "$(dirname "$0")/checkouts.sh"
 checkouts=()
-for c in "$@"; do
-  c=$(cd "$c" && pwd)
-  [ -f "$c/Tremor.Cli/bin/Release/net10.0/tremor.dll" ] || { echo "error: no Release build in $c; run there: TREMOR_CONFIGURATION=Release ./tremor --help" >&2; exit 1; }
-  checkouts+=("$c")
-done
+for c in "$@"; do checkouts+=("$(release_checkout "$c")"); done
 work=$(mktemp -d)
 pid=""
 # dotnet-counters (dotnet tool install -g dotnet-counters), when found, adds allocations and thread hops per event.
