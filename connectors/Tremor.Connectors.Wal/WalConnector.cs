@@ -213,13 +213,23 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         var entry = 0;
         foreach (var e in batch.Events)
         {
-            // Events too large for an entry were failed above and never appended.
-            if (failed is not null && failed.Exists(f => f.Id == e.Id)) continue;
+            // Events too large for an entry were failed above and never appended (no lambda: a closure over the
+            // loop's event would be allocated for every event).
+            if (failed is not null && WasFailed(failed, e.Id)) continue;
             var address = _addresses[entry];
             var length = entries[entry].Length;
             entry++;
             if (!handoff.TryAdd(new Handoff.Entry(address, address + WalLog.Footprint(length), e.Event.Data, e.Event.Meta, e.IngestNs, length))) return;
         }
+    }
+
+    private static bool WasFailed(List<(EventId Id, string Reason)> failed, EventId id)
+    {
+        foreach (var f in failed)
+        {
+            if (f.Id == id) return true;
+        }
+        return false;
     }
 
     public async ValueTask OnEndAsync(CancellationToken cancellationToken)
