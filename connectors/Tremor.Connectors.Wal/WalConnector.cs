@@ -22,7 +22,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
     private readonly List<long> _addresses = [];
     // Id lists of batches acked at a commit, returned to the sink side for reuse (bounded: a few commits' worth).
-    private const int MaxIdLists = 256;
+    private const int MaxIdLists = 64;
     private readonly Stack<List<EventId>> _idLists = new();
     // Null unless the codec's bytes decode back to the very values (else an event would look different after a restart).
     private readonly Handoff? _handoff;
