@@ -9,13 +9,15 @@ release_checkout() {
 }
 
 # Prints the flow of the isolated-sink benchmarks: bench (checkout $1's data.json, $3 x 100 events) -> passthrough ->
-# c-blackhole with isolation = $2 (in-process | process).
+# c-blackhole with isolation = $2 (in-process | process, optionally followed by more settings of the sink connector,
+# e.g. "process linger = 0").
 isolated_sink_flow() {
   cat <<CONF
 tremor.flows.bench {
  connectors {
   src { type = bench, codec = json, config { path = "$1/data/data.json.xz", iterations = $3 } }
-  snk { type = c-blackhole, codec = json, isolation = $2 }
+  snk { type = c-blackhole, codec = json, isolation = ${2%% *}
+${2#"${2%% *}"} }
  }
  pipelines { main { type = passthrough } }
  links = ["src -> main", "main -> snk"]

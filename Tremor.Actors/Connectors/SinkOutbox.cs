@@ -42,6 +42,9 @@ internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, 
 
     /// <summary>When it was accepted (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): a held call waits at most <c>linger</c> after its oldest batch.</summary>
     public long AcceptedAt { get; set; }
+
+    /// <summary>Its payloads, encoded while it waited in a held call (see <see cref="SinkEncoder.EncodePart"/>); null once a call carried them.</summary>
+    public EncodedPart? Encoded { get; set; }
 }
 
 /// <summary>What the plugin's death did to the batch in its call (see <see cref="SinkOutbox{TUpstream}.Crashed"/>).</summary>
@@ -81,6 +84,9 @@ internal sealed class SinkOutbox<TUpstream>
 
     /// <summary>Batches waiting (not counting those in flight).</summary>
     public int Waiting => _queue.Count;
+
+    /// <summary>The batches waiting, in the order they go.</summary>
+    public IReadOnlyCollection<OutboxBatch<TUpstream>> WaitingBatches => _queue;
 
     /// <summary>Events held: waiting and in flight.</summary>
     public long HeldEvents => _queue.Sum(o => (long)o.Events.Length) + _inFlight.Sum(o => (long)o.Events.Length);
