@@ -7,6 +7,8 @@
 # count of calls is read from its last log line.
 # MODES (default "in-process|process") lists the runs per checkout and round, separated by |: an isolation mode, then
 # optionally settings for the sink connector, e.g. MODES="in-process|process linger = 0|process" (a build that knows them).
+# LATENCY=1 adds c-blackhole's p50 / p99 (after the first quarter of the events), INTERVAL=3300ns throttles the source
+# (e.g. to half of the isolated flow's maximum, as bench/targets does for its latency row).
 # Usage: bench/isolated-sink.sh ROUNDS ITERATIONS CHECKOUT...      e.g. bench/isolated-sink.sh 5 20000 ../before .
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n 2,8p "$0" >&2; exit 2; }
@@ -37,7 +39,9 @@ if m is None:
     print("%-40s %-24s %10.0f   (no c-blackhole count in the output)" % (c[-40:], mode, clock))
     sys.exit(0)
 events, calls = int(m.group(1)), int(m.group(2))
-print("%-40s %-24s %10.0f %10.0f %8d %8.0f %8.1f" % (c[-40:], mode, clock, clock * 1e6 / events, calls, events / calls, cs / calls))
+lat = re.search(r"latency p50 (\d+) us, p99 (\d+) us", out)
+print("%-40s %-24s %10.0f %10.0f %8d %8.0f %8.1f%s" % (c[-40:], mode, clock, clock * 1e6 / events, calls, events / calls, cs / calls,
+      "   p50 %s us, p99 %s us" % lat.groups() if lat else ""))
 PY
     done
   done

@@ -952,14 +952,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             if (_fullReason is not null) return; // a full sink is offered one batch, not two
             holdBelow = LingerFor();
         }
-        if (holdBelow <= 0) return;
-        // Held for company: encoded now, while their values are still in the cache (not read back cold when the call
-        // goes), and if no company comes the call goes once its oldest batch waited linger.
-        foreach (var waiting in _outbox.WaitingBatches)
-        {
-            if (waiting is { Encoded: null, Payloads: null, Parts: null, Bisecting: false, Failures: 0 }) waiting.Encoded = _encoder!.EncodePart(waiting.Events);
-        }
-        if (_outbox.WaitingSince is { } since && !Timers.IsTimerActive("linger"))
+        // Held for company: if none comes, the call goes once its oldest batch waited linger.
+        if (holdBelow > 0 && _outbox.WaitingSince is { } since && !Timers.IsTimerActive("linger"))
         {
             Timers.StartSingleTimer("linger", LingerPassed.Instance, _linger!.Remaining(Stopwatch.GetTimestamp(), since));
         }
@@ -992,11 +986,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         }
         outgoing.EncodeFailures.Clear();
         SinkBatch batch;
-        if (outgoing.Encoded is not null || outgoing.Parts?.Any(p => p.Encoded is not null) == true)
-        {
-            batch = JoinEncoded(ref outgoing);
-        }
-        else if (outgoing.Parts is not { } parts)
+        if (outgoing.Parts is not { } parts)
         {
             batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
         }
@@ -1011,28 +1001,6 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     }
 
     private int CoalesceLimit => (int)Math.Min(CoalesceBytes, _spec.Isolation.MaxRegionBytes / 2);
-
-    /// <summary>
-    /// A call whose batches were encoded while it was held: whole batches within the bytes bound (at least the first;
-    /// a batch not encoded yet is encoded now) go, copied back to back; the rest wait again, encoded, at their places.
-    /// </summary>
-    private SinkBatch JoinEncoded(ref OutboxBatch<IActorRef> outgoing)
-    {
-        IReadOnlyList<OutboxBatch<IActorRef>> parts = outgoing.Parts ?? [outgoing];
-        var joined = new List<(Event[] Events, EncodedPart Part)>(parts.Count);
-        var bytes = 0L;
-        foreach (var part in parts)
-        {
-            var encoded = part.Encoded ??= _encoder!.EncodePart(part.Events);
-            if (joined.Count > 0 && bytes + encoded.Bytes > CoalesceLimit) break;
-            bytes += encoded.Bytes;
-            joined.Add((part.Events, encoded));
-        }
-        if (joined.Count < parts.Count) outgoing = _outbox.Trim(outgoing, joined.Count);
-        for (var i = 0; i < joined.Count; i++) parts[i].Encoded = null; // their buffers go back to the encoder
-        outgoing.EncodeFailures.Clear();
-        return _encoder!.Join(joined, outgoing.EncodeFailures);
-    }
 
     private static int[] PartEnds(IReadOnlyList<OutboxBatch<IActorRef>> parts)
     {

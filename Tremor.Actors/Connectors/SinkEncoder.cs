@@ -22,8 +22,6 @@ internal sealed class SinkEncoder
     private readonly PooledBufferWriter _scratchA = new(4096);
     private readonly PooledBufferWriter _scratchB = new(4096);
     private readonly List<(int Start, int Length)> _spans = new(256);
-    // Buffers of batches encoded before their call (EncodePart), back from the calls that carried them.
-    private readonly Stack<PooledBufferWriter> _partBuffers = new();
     private readonly IReadOnlyList<(IPostprocessorFactory Factory, PluginConfig Config)> _postprocessorSpecs;
     private readonly Func<TimeSpan>? _clock;
     private readonly string[]? _streamMeta;
@@ -300,74 +298,6 @@ internal sealed class SinkEncoder
         buffer.Reset();
         _spans.Clear();
         sinkEvents.Clear();
-        EncodeInto(events, buffer, _spans, failed);
-        var memory = buffer.WrittenMemory;
-        for (var i = 0; i < events.Length; i++)
-        {
-            var (start, length) = _spans[i];
-            if (start < 0) continue;
-            var e = events[i];
-            sinkEvents.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(start, length), e));
-        }
-        return new SinkBatch(sinkEvents, memory);
-    }
-
-    /// <summary>
-    /// Encodes <paramref name="events"/> now, into a buffer of their own, for a call that goes later (a process-isolated
-    /// sink lingering for more batches): encoded as they arrive, their values are read while still in the cache, where
-    /// encoding them after the linger read them back cold (BENCHMARKS.md, issue 22, session 10). <see cref="Join"/>
-    /// puts them in the call.
-    /// </summary>
-    public EncodedPart EncodePart(Event[] events)
-    {
-        var buffer = _partBuffers.Count > 0 ? _partBuffers.Pop() : new PooledBufferWriter(64 * 1024);
-        buffer.Reset();
-        var part = new EncodedPart(buffer);
-        EncodeInto(events, buffer, part.Spans, part.Failures);
-        return part;
-    }
-
-    /// <summary>
-    /// One call of batches encoded before (<see cref="EncodePart"/>): their payloads copied back to back into this
-    /// encoder's buffer (valid as <see cref="Encode"/>'s), their failures appended to <paramref name="failed"/> in
-    /// order; their own buffers are reused for the next parts.
-    /// </summary>
-    public SinkBatch Join(IReadOnlyList<(Event[] Events, EncodedPart Part)> parts, List<(Event Event, string Reason)> failed)
-    {
-        _turn ^= 1;
-        var buffer = _buffers[_turn];
-        var sinkEvents = _eventLists[_turn];
-        buffer.Reset();
-        sinkEvents.Clear();
-        var offsets = new int[parts.Count];
-        for (var p = 0; p < parts.Count; p++)
-        {
-            var part = parts[p].Part;
-            offsets[p] = buffer.WrittenCount;
-            var bytes = part.Buffer.WrittenSpan;
-            bytes.CopyTo(buffer.GetSpan(bytes.Length));
-            buffer.Advance(bytes.Length);
-            failed.AddRange(part.Failures);
-        }
-        var memory = buffer.WrittenMemory;
-        for (var p = 0; p < parts.Count; p++)
-        {
-            var (events, part) = parts[p];
-            for (var i = 0; i < events.Length; i++)
-            {
-                var (start, length) = part.Spans[i];
-                if (start < 0) continue;
-                var e = events[i];
-                sinkEvents.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(offsets[p] + start, length), e));
-            }
-            _partBuffers.Push(part.Buffer);
-        }
-        return new SinkBatch(sinkEvents, memory);
-    }
-
-    /// <summary>Appends the payload of each of <paramref name="events"/> to <paramref name="buffer"/>, its place to <paramref name="spans"/> (start -1: refused, reason in <paramref name="failed"/>).</summary>
-    private void EncodeInto(Event[] events, PooledBufferWriter buffer, List<(int Start, int Length)> spans, List<(Event Event, string Reason)> failed)
-    {
         foreach (var e in events)
         {
             var start = buffer.WrittenCount;
@@ -376,16 +306,16 @@ internal sealed class SinkEncoder
                 if (!TryEncode(e, buffer, failed))
                 {
                     buffer.Truncate(start);
-                    spans.Add((-1, 0));
+                    _spans.Add((-1, 0));
                     continue;
                 }
-                spans.Add((start, buffer.WrittenCount - start));
+                _spans.Add((start, buffer.WrittenCount - start));
                 continue;
             }
             _scratchA.Reset();
             if (!TryEncode(e, _scratchA, failed))
             {
-                spans.Add((-1, 0));
+                _spans.Add((-1, 0));
                 continue;
             }
             var input = _scratchA;
@@ -407,11 +337,20 @@ internal sealed class SinkEncoder
             {
                 buffer.Truncate(start);
                 failed.Add((e, error));
-                spans.Add((-1, 0));
+                _spans.Add((-1, 0));
                 continue;
             }
-            spans.Add((start, buffer.WrittenCount - start));
+            _spans.Add((start, buffer.WrittenCount - start));
         }
+        var memory = buffer.WrittenMemory;
+        for (var i = 0; i < events.Length; i++)
+        {
+            var (start, length) = _spans[i];
+            if (start < 0) continue;
+            var e = events[i];
+            sinkEvents.Add(new SinkEvent(e.Id, e.IngestNs, memory.Slice(start, length), e));
+        }
+        return new SinkBatch(sinkEvents, memory);
     }
 
     /// <summary>
@@ -431,20 +370,4 @@ internal sealed class SinkEncoder
             return false;
         }
     }
-}
-
-/// <summary>A batch encoded before the call that carries it (<see cref="SinkEncoder.EncodePart"/>): its payloads in a buffer of its own.</summary>
-internal sealed class EncodedPart(PooledBufferWriter buffer)
-{
-    /// <summary>The payloads back to back.</summary>
-    public PooledBufferWriter Buffer { get; } = buffer;
-
-    /// <summary>Where each event's payload lies in <see cref="Buffer"/> (start -1: the event was refused).</summary>
-    public List<(int Start, int Length)> Spans { get; } = [];
-
-    /// <summary>The events the codec or a postprocessor refused, with the reason.</summary>
-    public List<(Event Event, string Reason)> Failures { get; } = [];
-
-    /// <summary>Encoded bytes.</summary>
-    public int Bytes => Buffer.WrittenCount;
 }

@@ -42,9 +42,6 @@ internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, 
 
     /// <summary>When it was accepted (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): a held call waits at most <c>linger</c> after its oldest batch.</summary>
     public long AcceptedAt { get; set; }
-
-    /// <summary>Its payloads, encoded while it waited in a held call (see <see cref="SinkEncoder.EncodePart"/>); null once a call carried them.</summary>
-    public EncodedPart? Encoded { get; set; }
 }
 
 /// <summary>What the plugin's death did to the batch in its call (see <see cref="SinkOutbox{TUpstream}.Crashed"/>).</summary>
@@ -59,10 +56,11 @@ internal readonly record struct CrashOutcome<TUpstream>(bool Bisecting, bool Cou
 /// The sink side's outbox: the batches a connector accepted and has not had answered by its plugin. One batch is in
 /// the plugin at a time (<see cref="InFlight"/>); the plugin answers it, or dies with it in the call and it is kept:
 /// sent again, and once it killed the plugin <c>quarantine-after</c> times, bisected until the events that kill the
-/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call, and with a depth of
-/// two (<see cref="TakeNext"/>) the next call is already at the plugin's proxy while the plugin works on the current
-/// one: answers come in the order the calls went out, and a batch put back returns to its place in that order. Plain,
-/// so it is tested without actors; the connector actor does the sending.
+/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call (held for company while
+/// the input is saturated, see <see cref="SinkLinger"/>), and with a depth of two (<see cref="TakeNext"/>) the next
+/// call is already at the plugin's proxy while the plugin works on the current one: answers come in the order the
+/// calls went out, and a batch put back returns to its place in that order. Plain, so it is tested without actors;
+/// the connector actor does the sending.
 /// </summary>
 internal sealed class SinkOutbox<TUpstream>
 {
@@ -84,9 +82,6 @@ internal sealed class SinkOutbox<TUpstream>
 
     /// <summary>Batches waiting (not counting those in flight).</summary>
     public int Waiting => _queue.Count;
-
-    /// <summary>The batches waiting, in the order they go.</summary>
-    public IReadOnlyCollection<OutboxBatch<TUpstream>> WaitingBatches => _queue;
 
     /// <summary>Events held: waiting and in flight.</summary>
     public long HeldEvents => _queue.Sum(o => (long)o.Events.Length) + _inFlight.Sum(o => (long)o.Events.Length);

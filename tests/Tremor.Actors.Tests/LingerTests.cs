@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Akka.Event;
@@ -8,7 +7,6 @@ using Tremor.Actors.Configuration;
 using Tremor.Actors.Connectors;
 using Tremor.Actors.Links;
 using Tremor.Actors.Plugins;
-using Tremor.Codecs;
 using Tremor.Pdk;
 
 namespace Tremor.Actors.Tests;
@@ -242,39 +240,6 @@ public sealed class SinkLingerTests
         Assert.Equal(0, linger.HoldBelow(1 * Ms, waitingSince: 0, moreCanCome: true, int.MaxValue)); // an upstream ended
         Assert.False(new SinkLinger(10, 4, TimeSpan.Zero).Enabled);
         Assert.False(new SinkLinger(10, 1, TimeSpan.FromMilliseconds(2)).Enabled);
-    }
-
-    private static Value Metric(bool good)
-    {
-        var record = new ValueRecord();
-        record.Append("metric", "a.b");
-        record.Append("value", good ? Value.From(1) : Value.NewRecord());
-        record.Append("timestamp", 2);
-        return Value.From(record);
-    }
-
-    [Fact]
-    public void Batches_encoded_while_held_join_one_call_as_if_encoded_together_with_their_refusals_in_order()
-    {
-        var encoder = new SinkEncoder(BuiltinCodecs.FindCodec("graphite")!.Create(new PluginConfig("codec", null)), []);
-        // Two batches: [good, refused, good], [refused, good]; a good one is "a.b 1 2", 7 bytes.
-        var events = new[] { true, false, true, false, true }
-            .Select((good, i) => new Event { Id = new EventId(1, 0, (ulong)i, (ulong)i), Data = Metric(good) })
-            .ToArray();
-        var first = encoder.EncodePart(events[..3]);
-        var second = encoder.EncodePart(events[3..]);
-        Assert.Equal(14, first.Bytes);
-        var failed = new List<(Event Event, string Reason)>();
-
-        var call = encoder.Join([(events[..3], first), (events[3..], second)], failed);
-
-        Assert.Equal(21, call.Bytes.Length);
-        Assert.Equal([0UL, 2UL, 4UL], call.Events.Select(e => e.Id.Sequence));
-        Assert.All(call.Events, e => Assert.Equal("a.b 1 2", Encoding.UTF8.GetString(e.Payload.Span)));
-        Assert.Equal([events[1], events[3]], failed.Select(f => f.Event));
-        // The parts' buffers are reused: a part encoded after the join does not disturb the call's bytes.
-        encoder.EncodePart(events[..1]);
-        Assert.All(call.Events, e => Assert.Equal("a.b 1 2", Encoding.UTF8.GetString(e.Payload.Span)));
     }
 
     private static OutboxBatch<string> Batch(string upstream, int events) =>
