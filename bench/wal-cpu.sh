@@ -10,8 +10,11 @@
 # of the cores the run got. Also per run: cores busy (CPU over the window: only meaningful on a quiet machine) and
 # voluntary context switches per event (threads that blocked to wait for another: the hops between threads).
 # Usage: bench/wal-cpu.sh ROUNDS WARMUP WINDOW CHECKOUT...      e.g. bench/wal-cpu.sh 3 10 20 ../before .
+# VARIANTS="wal" runs only the wal flow (comparing checkouts of the wal alone); the events per second of each run are
+# printed with it (a throughput figure only on a quiet machine).
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,14p "$0" >&2; exit 2; }
+variants=${VARIANTS:-memory wal}
 rounds=$1 warmup=$2 window=$3
 shift 3
 source "$(dirname "$0")/checkouts.sh"
@@ -101,14 +104,14 @@ run() { # checkout variant -> µs CPU per event
 results="$work/results"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((r = 0; r < rounds; r++)); do
-  for variant in memory wal; do
+  for variant in $variants; do
     order=("${checkouts[@]}")
     if ((r % 2 == 1)); then order=($(printf '%s\n' "${checkouts[@]}" | tac)); fi
     for c in "${order[@]}"; do
       read -r us events cpu bytes items switches cores <<<"$(run "$c" "$variant")"
-      echo "$c $variant $r $us $bytes $items $switches $cores" >>"$results"
-      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events, %s cores busy), %s voluntary context switches, %s B allocated and %s thread-pool work items per event; load %s\n' \
-        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$cores" "$switches" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+      echo "$c $variant $r $us $bytes $items $switches $cores $((events / window))" >>"$results"
+      printf '  round %d %-6s %s: %s µs CPU/event (%s s CPU for %s events = %s events/s, %s cores busy), %s voluntary context switches, %s B allocated and %s thread-pool work items per event; load %s\n' \
+        "$((r + 1))" "$variant" "$c" "$us" "$cpu" "$events" "$((events / window))" "$cores" "$switches" "$bytes" "$items" "$(cut -d' ' -f1 /proc/loadavg)" >&2
     done
   done
 done
@@ -116,13 +119,16 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)
-for checkout, variant, _, us, allocated, items, switches, cores in (l.split() for l in open(sys.argv[1])):
-    by[(checkout, variant)].append((float(us), float(allocated), float(items), float(switches), float(cores)))
-def med(c, v, i): return statistics.median(x[i] for x in by[(c, v)])
+for checkout, variant, _, us, allocated, items, switches, cores, rate in (l.split() for l in open(sys.argv[1])):
+    by[(checkout, variant)].append((float(us), float(allocated), float(items), float(switches), float(cores), float(rate)))
+def med(c, v, i): return statistics.median(x[i] for x in by[(c, v)]) if by[(c, v)] else float("nan")
 print("| checkout | memory µs CPU/event | wal µs CPU/event | wal - memory | memory / wal | cores busy memory, wal | voluntary switches/event memory, wal | B allocated/event memory, wal | work items/event memory, wal |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for checkout in dict.fromkeys(c for c, _ in by):
     m, w = med(checkout, "memory", 0), med(checkout, "wal", 0)
+    if m != m or w != w:
+        print("| %s | only the wal: %.3f µs CPU/event, %.0f events/s, cores busy %.2f, voluntary switches/event %.4f, B allocated/event %.0f |" % (checkout, w, med(checkout, "wal", 5), med(checkout, "wal", 4), med(checkout, "wal", 3), med(checkout, "wal", 1)))
+        continue
     print("| %s | %.3f | %.3f | %.3f | %.1f %% | %.2f, %.2f | %.4f, %.4f | %.0f, %.0f | %.4f, %.4f |" % (checkout, m, w, w - m, 100 * m / w,
           med(checkout, "memory", 4), med(checkout, "wal", 4), med(checkout, "memory", 3), med(checkout, "wal", 3),
           med(checkout, "memory", 1), med(checkout, "wal", 1), med(checkout, "memory", 2), med(checkout, "wal", 2)))

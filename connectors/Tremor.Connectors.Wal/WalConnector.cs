@@ -21,6 +21,9 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     private readonly Lock _awaitingLock = new();
     private readonly List<(long Until, List<EventId> Ids)> _awaiting = [];
     private readonly List<long> _addresses = [];
+    // Id lists of batches acked at a commit, returned to the sink side for reuse (bounded: a few commits' worth).
+    private const int MaxIdLists = 256;
+    private readonly Stack<List<EventId>> _idLists = new();
     // Null unless the codec's bytes decode back to the very values (else an event would look different after a restart).
     private readonly Handoff? _handoff;
 
@@ -124,7 +127,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         var log = _log ?? throw new InvalidOperationException("the wal is not open");
         List<(EventId, string)>? failed = null;
-        var accepted = new List<EventId>(batch.Count);
+        var accepted = TakeIdList(batch.Count);
         var entries = new List<(int Start, int Length)>(batch.Count);
         _buffer.ResetWrittenCount();
         long footprint = 0;
@@ -147,6 +150,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         }
         if (footprint > _options.MaxBytes)
         {
+            ReturnIdList(accepted);
             // Even an empty wal could not take it: waiting for room would wait for ever.
             return SinkReply.Failed($"one batch takes {footprint} bytes in the wal, more than its max-bytes {_options.MaxBytes}: raise max-bytes (at least tremor.data-path.batch-size times the largest event)");
         }
@@ -156,6 +160,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             // Nothing of the batch is written: the runtime keeps it and holds the sources upstream back until the
             // source side's acks (truncation) make room.
             _fullNeeds = footprint;
+            ReturnIdList(accepted);
             return SinkReply.Full($"the wal is full: {size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
         _fullNeeds = 0;
@@ -165,6 +170,7 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             if (_handoff is not null) HandOff(batch, entries, failed);
             Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
+        if (_options.Fsync != FsyncPolicy.GroupCommit) ReturnIdList(accepted);
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
@@ -184,7 +190,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             case FsyncPolicy.Never:
                 return SinkReply.Settle(_host, batch, failed);
             default:
-                if (accepted.Count == 0) return SinkReply.Settle(_host, batch, failed);
+                if (accepted.Count == 0)
+                {
+                    ReturnIdList(accepted);
+                    return SinkReply.Settle(_host, batch, failed);
+                }
                 if (failed is not null) _host.Fail(failed.Select(f => f.Item1).ToList(), failed[0].Item2);
                 lock (_awaitingLock) _awaiting.Add((log.TailAddress, accepted));
                 return SinkReply.Pending;
@@ -203,13 +213,23 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         var entry = 0;
         foreach (var e in batch.Events)
         {
-            // Events too large for an entry were failed above and never appended.
-            if (failed is not null && failed.Exists(f => f.Id == e.Id)) continue;
+            // Events too large for an entry were failed above and never appended (no lambda: a closure over the
+            // loop's event would be allocated for every event).
+            if (failed is not null && WasFailed(failed, e.Id)) continue;
             var address = _addresses[entry];
             var length = entries[entry].Length;
             entry++;
             if (!handoff.TryAdd(new Handoff.Entry(address, address + WalLog.Footprint(length), e.Event.Data, e.Event.Meta, e.IngestNs, length))) return;
         }
+    }
+
+    private static bool WasFailed(List<(EventId Id, string Reason)> failed, EventId id)
+    {
+        foreach (var f in failed)
+        {
+            if (f.Id == id) return true;
+        }
+        return false;
     }
 
     public async ValueTask OnEndAsync(CancellationToken cancellationToken)
@@ -301,16 +321,42 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
         log.TruncateUntil(Volatile.Read(ref _truncateUntil));
         await log.CommitAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        var durable = log.CommittedUntil;
-        List<EventId>? ids = null;
+        var until = log.CommittedUntil;
+        List<List<EventId>>? durable = null;
         lock (_awaitingLock)
         {
             var covered = 0;
-            while (covered < _awaiting.Count && _awaiting[covered].Until <= durable) covered++;
-            for (var i = 0; i < covered; i++) (ids ??= []).AddRange(_awaiting[i].Ids);
+            while (covered < _awaiting.Count && _awaiting[covered].Until <= until) covered++;
+            for (var i = 0; i < covered; i++) (durable ??= new List<List<EventId>>(covered)).Add(_awaiting[i].Ids);
             _awaiting.RemoveRange(0, covered);
         }
-        if (ids is not null) _host.Ack(ids);
+        if (durable is null) return;
+        // One ack per sink batch, not one list of the whole commit: a commit covers thousands of events, and one list
+        // of their ids (32 bytes each) lands in the large object heap, whose churn forced a full GC every ~130 ms.
+        foreach (var ids in durable)
+        {
+            _host.Ack(ids);
+            ReturnIdList(ids);
+        }
+    }
+
+    /// <summary>A list for a batch's event ids, reused: the host copies what it is given to ack.</summary>
+    private List<EventId> TakeIdList(int capacity)
+    {
+        lock (_idLists)
+        {
+            if (_idLists.TryPop(out var list)) return list;
+        }
+        return new List<EventId>(capacity);
+    }
+
+    private void ReturnIdList(List<EventId> list)
+    {
+        list.Clear();
+        lock (_idLists)
+        {
+            if (_idLists.Count < MaxIdLists) _idLists.Push(list);
+        }
     }
 
     // ---- source ----
