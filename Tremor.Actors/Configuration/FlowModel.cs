@@ -43,9 +43,11 @@ public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? 
 
     /// <summary>
     /// With <c>process</c>, a sink whose input is saturated (full batches arriving) holds its next call up to this long
-    /// for <see cref="LingerBatches"/> batches, so a round trip to the host carries several (<c>linger</c>); zero: never.
+    /// for <see cref="LingerBatches"/> batches, so a round trip to the host carries several (<c>linger</c>); zero (the
+    /// default: the held batches' survival through gen0 collections cost what the saved wake-ups gave back,
+    /// BENCHMARKS.md, issue 22, session 10): never.
     /// </summary>
-    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
 
     /// <summary>With <c>process</c>: the batches a lingering call waits for (<c>linger-batches</c>, at most <see cref="MaxBatchesPerCall"/>).</summary>
     public int LingerBatches { get; init; } = 4;

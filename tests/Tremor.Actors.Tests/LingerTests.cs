@@ -190,26 +190,26 @@ public sealed class LingerConfigTests
             "test.conf"));
 
     [Fact]
-    public void Defaults_hold_a_call_for_four_batches_at_most_2ms()
+    public void By_default_no_call_is_held_and_a_linger_waits_for_four_batches()
     {
         var settings = TremorConfig.ReadSettings(TremorConfig.Parse("tremor.flows.f { connectors { a { type = c-blackhole, isolation = process }\n b { type = metronome } }\n links = [\"b -> a\"] }", "test.conf"), "test.conf");
         var isolation = settings.Flows.Single().Connectors.Single(c => c.Name == "a").Isolation;
-        Assert.Equal(TimeSpan.FromMilliseconds(2), isolation.Linger);
+        Assert.Equal(TimeSpan.Zero, isolation.Linger);
         Assert.Equal(4, isolation.LingerBatches);
     }
 
     [Theory]
     [InlineData("linger = -1", "tremor.flows.f.connectors.a.linger: must be 0 (never hold a call) or longer, found -1ms")]
     [InlineData("linger = soon", "tremor.flows.f.connectors.a.linger: expected a duration such as 500ms or 2s, found")]
-    [InlineData("linger-batches = 0", "tremor.flows.f.connectors.a.linger-batches: must be between 1 and 8 (the most batches one call into the plugin host carries), found 0")]
-    [InlineData("linger-batches = 9", "tremor.flows.f.connectors.a.linger-batches: must be between 1 and 8 (the most batches one call into the plugin host carries), found 9")]
+    [InlineData("linger = 2ms\nlinger-batches = 0", "tremor.flows.f.connectors.a.linger-batches: must be between 1 and 8 (the most batches one call into the plugin host carries), found 0")]
+    [InlineData("linger = 2ms\nlinger-batches = 9", "tremor.flows.f.connectors.a.linger-batches: must be between 1 and 8 (the most batches one call into the plugin host carries), found 9")]
     public void A_linger_out_of_range_is_refused_naming_the_key(string settings, string expected) =>
         Assert.StartsWith(expected, Refused(settings).Message);
 
     [Fact]
     public void A_linger_for_more_batches_than_the_credits_is_refused_naming_both()
     {
-        var error = Refused("linger-batches = 6", "tremor.data-path.credits = 4");
+        var error = Refused("linger = 2ms\nlinger-batches = 6", "tremor.data-path.credits = 4");
         Assert.Equal("tremor.flows.f.connectors.a.linger-batches: is 6, more batches than the sink's upstreams may send before it answers (tremor.data-path.credits = 4); lower it to at most 4, or raise credits", error.Message);
         // Off, the count is not used: nothing to refuse.
         TremorConfig.ReadSettings(TremorConfig.Parse("tremor.data-path.credits = 4\ntremor.flows.f { connectors { a { type = c-blackhole, isolation = process, linger = 0, linger-batches = 6 }\n b { type = metronome } }\n links = [\"b -> a\"] }", "test.conf"), "test.conf");

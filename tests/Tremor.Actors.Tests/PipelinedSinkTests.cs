@@ -22,8 +22,7 @@ public sealed class PipelinedSinkTests : TremorTestKit
     {
         var flow = CreateTestProbe();
         var upstream = CreateTestProbe();
-        // Full batches of 10: linger = 0 keeps a held call (LingerTests) out of what these tests count.
-        var connector = Sys.ActorOf(ConnectorActor.Props(Connector(sink.Type, $"isolation = process\nlinger = 0\n{extra}"), sink, Catalog, Services, DataPath(batchSize: 10, credits: 8), flow.Ref));
+        var connector = Sys.ActorOf(ConnectorActor.Props(Connector(sink.Type, $"isolation = process\n{extra}"), sink, Catalog, Services, DataPath(batchSize: 10, credits: 8), flow.Ref));
         connector.Tell(new LinkInput(upstream.Ref));
         upstream.ExpectMsg<Credit>();
         connector.Tell(new ConnectorActor.Start());
