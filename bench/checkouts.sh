@@ -9,13 +9,20 @@ release_checkout() {
 }
 
 # Prints the flow of the isolated-sink benchmarks: bench (checkout $1's data.json, $3 x 100 events) -> passthrough ->
-# c-blackhole with isolation = $2 (in-process | process).
+# c-blackhole with isolation = $2 (in-process | process, optionally followed by more settings of the sink connector,
+# e.g. "process linger = 0"). With INTERVAL (e.g. 3300ns) the source is throttled to one event per interval; with
+# LATENCY=1 c-blackhole records each event's latency after the first quarter of the run (a build that has latency-after).
 isolated_sink_flow() {
+  local throttle="" latency=""
+  [ -n "${INTERVAL:-}" ] && throttle=", interval = \"$INTERVAL\""
+  [ "${LATENCY:-0}" = 1 ] && latency="config { latency-after = $(($3 * 25)) }"
   cat <<CONF
 tremor.flows.bench {
  connectors {
-  src { type = bench, codec = json, config { path = "$1/data/data.json.xz", iterations = $3 } }
-  snk { type = c-blackhole, codec = json, isolation = $2 }
+  src { type = bench, codec = json, config { path = "$1/data/data.json.xz", iterations = $3$throttle } }
+  snk { type = c-blackhole, codec = json, isolation = ${2%% *}
+${2#"${2%% *}"}
+$latency }
  }
  pipelines { main { type = passthrough } }
  links = ["src -> main", "main -> snk"]

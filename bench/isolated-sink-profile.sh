@@ -6,7 +6,8 @@
 # class by class: the same decode and encode code in both, and what only isolation adds (the sink call with its
 # copy into the shared region, the host process, wake-ups).
 # Usage: bench/isolated-sink-profile.sh ROUNDS ITERATIONS [CHECKOUT]      e.g. bench/isolated-sink-profile.sh 3 20000
-# MODES="process" profiles one mode only (default "in-process process"); BATCH_SIZE=512 sets
+# MODES="process" profiles one mode only (default "in-process|process"; |-separated, a mode may carry settings of the
+# sink connector, as in bench/isolated-sink.sh: MODES="process linger = 0|process"); BATCH_SIZE=512 sets
 # tremor.data-path.batch-size (default 128): the per-call classes fall with the calls, the per-event ones do not.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,10p "$0" >&2; exit 2; }
@@ -17,7 +18,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= rounds; r++)); do
-  for mode in ${MODES:-in-process process}; do
+  IFS='|' read -ra modes <<< "${MODES:-in-process|process}"
+  for mode in "${modes[@]}"; do
     { echo "tremor.data-path.batch-size = ${BATCH_SIZE:-128}"; isolated_sink_flow "$c" "$mode" "$iterations"; } > "$work/flow.conf"
     (cd "$c" && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -F 999 -g -o "$work/perf.data" \
       -- dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$work/flow.conf" > "$work/run.log" 2>&1) \
@@ -32,6 +34,7 @@ classes = [
     ("sink call: copy into region", lambda comm, stack: any("IsolatedConnector" in f for f in stack) and "memmove" in stack[0]),
     ("sink call: kernel (pipe, poll, wake-ups)", lambda comm, stack: any("IsolatedConnector" in f or "PluginHostProcess" in f or "NativeConnector" in f for f in stack) and "kernel.kallsyms" in stack[0]),
     ("sink call: the rest", lambda comm, stack: any("IsolatedConnector" in f or "PluginHostProcess" in f or "NativeConnector" in f for f in stack)),
+    ("runtime under decode/encode (allocation, GC)", lambda comm, stack: "libcoreclr" in stack[0] and any("SourceDecoder" in f or "JsonDecoder" in f or "SinkEncoder" in f or "JsonEncoder" in f for f in stack)),
     ("JIT compiler", lambda comm, stack: any("libclrjit" in f for f in stack)),
     ("other kernel", lambda comm, stack: "kernel.kallsyms" in stack[0]),
 ]

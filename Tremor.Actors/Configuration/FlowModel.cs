@@ -37,6 +37,20 @@ public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? 
 {
     /// <summary>The defaults of <c>reference.conf</c>.</summary>
     public static IsolationSettings Default { get; } = new("in-process", TimeSpan.FromSeconds(10), null, 3);
+
+    /// <summary>The most batches one call into a process-isolated sink carries (waiting batches coalesced, or lingered for).</summary>
+    public const int MaxBatchesPerCall = 8;
+
+    /// <summary>
+    /// With <c>process</c>, a sink whose input is saturated (full batches arriving) holds its next call up to this long
+    /// for <see cref="LingerBatches"/> batches, so a round trip to the host carries several (<c>linger</c>); zero (the
+    /// default: the held batches' survival through gen0 collections cost what the saved wake-ups gave back,
+    /// BENCHMARKS.md, issue 22, session 10): never.
+    /// </summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+
+    /// <summary>With <c>process</c>: the batches a lingering call waits for (<c>linger-batches</c>, at most <see cref="MaxBatchesPerCall"/>).</summary>
+    public int LingerBatches { get; init; } = 4;
 }
 
 /// <summary>A codec or processor named in a flow, with its own config.</summary>

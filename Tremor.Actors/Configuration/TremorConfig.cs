@@ -93,6 +93,7 @@ public static class TremorConfig
             Names.Check("flow", name, flowsSection.Path);
             flows.Add(ReadFlow(name, flowsSection.GetSection(name)));
         }
+        CheckLinger(flows, dataPathSettings);
         var api = root.GetSection("api");
         api.RejectUnknownKeys("enabled", "bind", "port", "token", "token-file", "allow-untrusted-load");
         var d = ApiSettings.Default;
@@ -231,7 +232,7 @@ public static class TremorConfig
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
-        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size");
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size", "linger", "linger-batches");
         // Akka's HOCON parser reads `type = null` and even `type = "null"` as a null value: that can only mean the
         // `null` connector, since a type cannot be left out on purpose.
         var type = c.Raw.TryGetValue("type", out var typeValue) && typeValue.IsNull ? "null" : c.GetString("type");
@@ -271,6 +272,16 @@ public static class TremorConfig
         var maxRegion = c.Has("max-region-size") ? ByteSize(c, "max-region-size") : IsolationSettings.Default.MaxRegionBytes;
         var quarantineAfter = (int)c.GetInt("quarantine-after", IsolationSettings.Default.QuarantineAfter);
         if (quarantineAfter < 1) throw new ConfigException($"{c.Path}.quarantine-after", $"must be at least 1, found {quarantineAfter}");
+        var linger = c.GetDuration("linger", IsolationSettings.Default.Linger);
+        if (linger < TimeSpan.Zero)
+        {
+            throw new ConfigException($"{c.Path}.linger", $"must be 0 (never hold a call) or longer, found {linger.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms");
+        }
+        var lingerBatches = (int)c.GetInt("linger-batches", IsolationSettings.Default.LingerBatches);
+        if (lingerBatches is < 1 or > IsolationSettings.MaxBatchesPerCall)
+        {
+            throw new ConfigException($"{c.Path}.linger-batches", $"must be between 1 and {IsolationSettings.MaxBatchesPerCall} (the most batches one call into the plugin host carries), found {lingerBatches}; set linger = 0 to never hold a call");
+        }
         return new ConnectorSpec(
             flow,
             name,
@@ -282,7 +293,20 @@ public static class TremorConfig
             c.GetSection("config"),
             reconnectSettings,
             restartSettings,
-            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion));
+            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion) { Linger = linger, LingerBatches = lingerBatches });
+    }
+
+    /// <summary>
+    /// A call that lingers for more batches than the sink's upstreams may have on their way (<c>credits</c>) never
+    /// gets them: every call would wait until the budget is spent. Checked where the data path is known.
+    /// </summary>
+    private static void CheckLinger(IEnumerable<FlowSpec> flows, DataPathSettings dataPath)
+    {
+        foreach (var c in flows.SelectMany(f => f.Connectors))
+        {
+            if (c.Isolation.Mode != "process" || c.Isolation.Linger <= TimeSpan.Zero || c.Isolation.LingerBatches <= dataPath.Credits) continue;
+            throw new ConfigException($"{c.Path}.linger-batches", $"is {c.Isolation.LingerBatches}, more batches than the sink's upstreams may send before it answers (tremor.data-path.credits = {dataPath.Credits}); lower it to at most {dataPath.Credits}, or raise credits");
+        }
     }
 
     /// <summary>A size such as <c>512MiB</c>, <c>64M</c>, <c>1GiB</c>, <c>4096</c> (bytes).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Event;
@@ -64,6 +65,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private readonly CircuitBreakers _breakers = new();
     private readonly SourcePump _pump;
     private readonly SinkOutbox<IActorRef> _outbox = new();
+    // A process-isolated sink's calls wait for company while its input is saturated; null in process.
+    private readonly SinkLinger? _linger;
     private readonly AckRouter _acks;
     // Counters live where a /metrics scrape reads them without asking this actor.
     private readonly ConnectorMetrics _metrics;
@@ -90,6 +93,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private bool _resumePaused; // paused when the instance went away (peer lost, swap): the next one comes back paused
     private HotSwap<IActorRef>? _swap;
     private bool _pipelineHeld; // the last sink answer did not take its batch: no pipelined call until one is taken
+    private int _bytesPerEvent; // of the last call into an isolated sink: how many events fill a coalesced call's bytes bound
 
     /// <summary>Start connecting and moving events (after every link was set up).</summary>
     internal sealed record Start;
@@ -188,6 +192,17 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         public static FlushHeld Instance { get; } = new();
     }
 
+    /// <summary>
+    /// The fallback of a lingering call (<see cref="SinkLinger"/>): no batch came to complete it or to end the wait, so
+    /// it goes once its oldest batch waited <c>linger</c>. Akka's scheduler fires it at the first tick after that
+    /// (<c>akka.scheduler.tick-duration</c>, 10ms by default), so an input that stops right after a full batch delays
+    /// it by at most <c>linger</c> plus one tick; while batches arrive the deadline is checked at each of them.
+    /// </summary>
+    private sealed record LingerPassed
+    {
+        public static LingerPassed Instance { get; } = new();
+    }
+
     /// <summary>How far the sink side got towards the end of its stream (every upstream ended, the outbox empty).</summary>
     private enum SinkEnd
     {
@@ -209,7 +224,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
     private static readonly TimeSpan UnlinkedErrorsInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>How many upstream batches one call into a process-isolated plugin may carry.</summary>
-    private const int CoalesceBatches = 8;
+    private const int CoalesceBatches = IsolationSettings.MaxBatchesPerCall;
     /// <summary>The most encoded bytes a coalesced call carries (a single batch goes whatever its size); at most half the shared region.</summary>
     private const int CoalesceBytes = 1 << 20;
     // Calls an isolated plugin has at once: the one it works on and the next, ready at its proxy.
@@ -235,6 +250,7 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         _metrics = RuntimeMetrics.Get(Context.System).RegisterConnector(spec.Alias, spec.Type, provider.Value!.Kinds, catalog.PluginOf(spec.Type));
         _pump = new SourcePump(dataPath.BatchSize, this);
         _acks = new AckRouter(this);
+        if (Isolated) _linger = new SinkLinger(dataPath.BatchSize, spec.Isolation.LingerBatches, spec.Isolation.Linger);
         Initializing();
     }
 
@@ -360,11 +376,15 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         Receive<PluginProxy.InstanceCreated>(m => _pump.InstanceCreated(m.Transactional, m.PullsWhileDraining));
         Receive<LogUnlinkedErrors>(_ => LogUnlinkedErrorsSummary());
         Receive<FlushHeld>(_ => OnFlushHeld());
+        Receive<LingerPassed>(_ => TryDeliver());
         Receive<EventBatch>(OnEventBatch);
         Receive<EndOfStream>(_ =>
         {
             _ended.Add(Sender);
             _inputCredits.Ended(Sender);
+            // Nothing follows from this upstream: a call held for its next batches goes now.
+            _linger?.Release();
+            TryDeliver();
             CheckSinkEnd();
         });
         Receive<PluginProxy.Delivered>(OnDelivered);
@@ -530,6 +550,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
 
     private void BecomePaused()
     {
+        // A paused sink delivers nothing: what a lingering call holds goes before, as it would have without the linger.
+        TryDeliver(flush: true);
         Transition(ConnectorState.Paused, Paused);
         TellHook(PluginProxy.HookKind.Pause);
     }
@@ -869,7 +891,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             TryDeliver();
             return;
         }
-        _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false));
+        _linger?.Arrived(batch.Events.Length);
+        _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false), Stopwatch.GetTimestamp());
         TryDeliver();
     }
 
@@ -908,7 +931,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         TryDeliver();
     }
 
-    private void TryDeliver()
+    /// <param name="flush">Send what a lingering call holds now (the connector is about to pause).</param>
+    private void TryDeliver(bool flush = false)
     {
         if (_proxy is null || _state is not (ConnectorState.Running or ConnectorState.Draining)) return;
         if (_fullReason is not null && !_fullRetryDue) return;
@@ -917,7 +941,8 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
         // After an answer that did not take its batch, one call at a time until one is taken: a pipelined call behind
         // it is not made (the proxy answers NotCalled), and pipelining again at once would only repeat that.
         var depth = Isolated && !_pipelineHeld ? PipelineDepth : 1;
-        while (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth) is { } next)
+        var holdBelow = flush ? 0 : LingerFor();
+        while (_outbox.TakeNext(Isolated ? _dataPath.BatchSize * CoalesceBatches : null, depth, holdBelow) is { } next)
         {
             _fullRetryDue = false;
             // One instance, one call at a time: a pull waiting for input (a server waiting on its peers) would hold the
@@ -925,7 +950,25 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             _pump.InterruptPull();
             SendToSink(next);
             if (_fullReason is not null) return; // a full sink is offered one batch, not two
+            holdBelow = LingerFor();
         }
+        // Held for company: if none comes, the call goes once its oldest batch waited linger.
+        if (holdBelow > 0 && _outbox.WaitingSince is { } since && !Timers.IsTimerActive("linger"))
+        {
+            Timers.StartSingleTimer("linger", LingerPassed.Instance, _linger!.Remaining(Stopwatch.GetTimestamp(), since));
+        }
+    }
+
+    /// <summary>
+    /// How many events the next call into an isolated sink waits for (0: none, it goes now): only while running (a
+    /// drain, a full sink being offered its batch, a restart's retry never wait), the input saturated and the
+    /// upstreams holding credit for more; never more than fit the call's bytes bound at the last call's size per event.
+    /// </summary>
+    private int LingerFor()
+    {
+        if (_linger is not { Enabled: true } linger || _state != ConnectorState.Running || _fullReason is not null) return 0;
+        var fit = _bytesPerEvent > 0 ? Math.Max(1, CoalesceLimit / _bytesPerEvent) : int.MaxValue;
+        return linger.HoldBelow(Stopwatch.GetTimestamp(), _outbox.WaitingSince, _inputCredits.Unspent > 0, fit);
     }
 
     /// <summary>
@@ -942,14 +985,18 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             return;
         }
         outgoing.EncodeFailures.Clear();
+        SinkBatch batch;
         if (outgoing.Parts is not { } parts)
         {
-            _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures), pipelined));
-            return;
+            batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures);
         }
-        // A coalesced call stays under a bound in bytes (and so inside the shared region): the batches past it wait again.
-        var batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures, PartEnds(parts), CoalesceLimit, out var kept);
-        if (kept < parts.Count) outgoing = _outbox.Trim(outgoing, kept);
+        else
+        {
+            // A coalesced call stays under a bound in bytes (and so inside the shared region): the batches past it wait again.
+            batch = _encoder!.Encode(outgoing.Events, outgoing.EncodeFailures, PartEnds(parts), CoalesceLimit, out var kept);
+            if (kept < parts.Count) outgoing = _outbox.Trim(outgoing, kept);
+        }
+        if (Isolated && batch.Count > 0) _bytesPerEvent = (int)Math.Min(int.MaxValue, Math.Max(1L, batch.Bytes.Length / batch.Count));
         _proxy!.Tell(new PluginProxy.Deliver(outgoing.Sequence, batch, pipelined));
     }
 

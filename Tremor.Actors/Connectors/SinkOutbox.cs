@@ -39,6 +39,9 @@ internal sealed class OutboxBatch<TUpstream>(IReadOnlyList<TUpstream> creditTo, 
 
     /// <summary>Where it was accepted among the outbox's batches: a batch put back goes to its place by this, so order holds.</summary>
     public long Order { get; set; }
+
+    /// <summary>When it was accepted (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): a held call waits at most <c>linger</c> after its oldest batch.</summary>
+    public long AcceptedAt { get; set; }
 }
 
 /// <summary>What the plugin's death did to the batch in its call (see <see cref="SinkOutbox{TUpstream}.Crashed"/>).</summary>
@@ -53,10 +56,11 @@ internal readonly record struct CrashOutcome<TUpstream>(bool Bisecting, bool Cou
 /// The sink side's outbox: the batches a connector accepted and has not had answered by its plugin. One batch is in
 /// the plugin at a time (<see cref="InFlight"/>); the plugin answers it, or dies with it in the call and it is kept:
 /// sent again, and once it killed the plugin <c>quarantine-after</c> times, bisected until the events that kill the
-/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call, and with a depth of
-/// two (<see cref="TakeNext"/>) the next call is already at the plugin's proxy while the plugin works on the current
-/// one: answers come in the order the calls went out, and a batch put back returns to its place in that order. Plain,
-/// so it is tested without actors; the connector actor does the sending.
+/// plugin are alone. Batches waiting for a process-isolated plugin are coalesced into one call (held for company while
+/// the input is saturated, see <see cref="SinkLinger"/>), and with a depth of two (<see cref="TakeNext"/>) the next
+/// call is already at the plugin's proxy while the plugin works on the current one: answers come in the order the
+/// calls went out, and a batch put back returns to its place in that order. Plain, so it is tested without actors;
+/// the connector actor does the sending.
 /// </summary>
 internal sealed class SinkOutbox<TUpstream>
 {
@@ -85,10 +89,14 @@ internal sealed class SinkOutbox<TUpstream>
     /// <summary>A crash now is one a bisection expects: the batch in flight is a half and the budget is not spent.</summary>
     public bool BisectingWithinBudget => InFlight is { Bisecting: true } && _bisectBudget > 0;
 
-    /// <summary>Keeps <paramref name="batch"/> until the plugin answered it, after those that wait.</summary>
-    public void Add(OutboxBatch<TUpstream> batch)
+    /// <summary>When the oldest waiting batch was accepted (see <see cref="OutboxBatch{TUpstream}.AcceptedAt"/>); null when none waits.</summary>
+    public long? WaitingSince => _queue.First?.Value.AcceptedAt;
+
+    /// <summary>Keeps <paramref name="batch"/> until the plugin answered it, after those that wait; <paramref name="acceptedAt"/> is when it arrived.</summary>
+    public void Add(OutboxBatch<TUpstream> batch, long acceptedAt = 0)
     {
         batch.Order = ++_order;
+        batch.AcceptedAt = acceptedAt;
         _queue.AddLast(batch);
     }
 
@@ -96,12 +104,15 @@ internal sealed class SinkOutbox<TUpstream>
     /// The next batch to send while fewer than <paramref name="depth"/> are in flight: it joins <see cref="Sent"/> under a
     /// new sequence. With <paramref name="coalesceUpTo"/> (a process-isolated plugin) batches that wait go in one call,
     /// up to that many events. A batch that crashed the plugin or is being bisected is never sent behind another, nor
-    /// another behind it: its crash must be its own.
+    /// another behind it: its crash must be its own. With <paramref name="holdBelow"/> (a lingering call, see
+    /// <see cref="SinkLinger"/>) nothing is taken while the batches that could share the call hold fewer events: they
+    /// wait for company; a batch that is sent alone anyway (suspect, payloads) is never held.
     /// </summary>
-    public OutboxBatch<TUpstream>? TakeNext(int? coalesceUpTo, int depth = 1)
+    public OutboxBatch<TUpstream>? TakeNext(int? coalesceUpTo, int depth = 1, int holdBelow = 0)
     {
         if (_inFlight.Count >= depth || _queue.First is not { } first) return null;
         if (_inFlight.Count > 0 && (Suspect(_inFlight[^1]) || Suspect(first.Value))) return null;
+        if (holdBelow > 0 && coalesceUpTo is not null && Coalescable(first.Value) && CoalescableEvents(holdBelow) < holdBelow) return null;
         _queue.RemoveFirst();
         var next = coalesceUpTo is { } max ? Coalesce(first.Value, max) : first.Value;
         next.Sequence = ++_sequence;
@@ -110,6 +121,16 @@ internal sealed class SinkOutbox<TUpstream>
     }
 
     private static bool Suspect(OutboxBatch<TUpstream> batch) => batch.Bisecting || batch.Failures > 0;
+
+    private static bool Coalescable(OutboxBatch<TUpstream> batch) => !Suspect(batch) && batch.Payloads is null;
+
+    /// <summary>Events in the waiting batches that one call could carry together (counted up to <paramref name="enough"/>).</summary>
+    private int CoalescableEvents(int enough)
+    {
+        var count = 0;
+        for (var node = _queue.First; node is not null && count < enough && Coalescable(node.Value); node = node.Next) count += node.Value.Events.Length;
+        return count;
+    }
 
     /// <summary>
     /// The plugin answered call <paramref name="sequence"/>: its batch leaves the outbox and is returned; null when the
@@ -208,11 +229,11 @@ internal sealed class SinkOutbox<TUpstream>
     /// </summary>
     private OutboxBatch<TUpstream> Coalesce(OutboxBatch<TUpstream> first, int maxEvents)
     {
-        if (first.Bisecting || first.Failures > 0 || first.Payloads is not null || _queue.First is null) return first;
+        if (!Coalescable(first) || _queue.First is null) return first;
         // A call put back whole (not taken, or behind one that was not) is opened up again: its batches join the new call one by one.
         var parts = first.Parts is { } earlier ? new List<OutboxBatch<TUpstream>>(earlier) : [first];
         var count = first.Events.Length;
-        while (_queue.First is { Value: var o } && !o.Bisecting && o.Failures == 0 && o.Payloads is null && count + o.Events.Length <= maxEvents)
+        while (_queue.First is { Value: var o } && Coalescable(o) && count + o.Events.Length <= maxEvents)
         {
             _queue.RemoveFirst();
             count += o.Events.Length;

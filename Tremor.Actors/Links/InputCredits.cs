@@ -30,10 +30,15 @@ internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int>
     private readonly Dictionary<TUpstream, Input> _inputs = [];
     // Units held by all upstreams: granted and not yet spent, plus spent on a batch whose output has not left.
     private int _outstanding;
+    // Of those, spent on a batch still in the actor.
+    private int _inActor;
     private long _grants;
 
     /// <summary>Units held by all upstreams together (at most the budget, or one per live upstream when there are more).</summary>
     public int Outstanding => _outstanding;
+
+    /// <summary>Units granted and not yet spent: batches the upstreams may still send before this actor lets one go.</summary>
+    public int Unspent => _outstanding - _inActor;
 
     /// <summary>Units <paramref name="upstream"/> holds: granted and unspent, plus batches of it still in the actor.</summary>
     public int Holding(TUpstream upstream) => _inputs.TryGetValue(upstream, out var input) ? input.Unspent + input.InActor : 0;
@@ -65,6 +70,7 @@ internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int>
             _outstanding++;
         }
         input.InActor++;
+        _inActor++;
     }
 
     /// <summary>The output of a batch of <paramref name="upstream"/> left: its unit goes to whoever holds the fewest.</summary>
@@ -72,6 +78,7 @@ internal sealed class InputCredits<TUpstream>(int budget, Action<TUpstream, int>
     {
         if (!_inputs.TryGetValue(upstream, out var input) || input.InActor == 0) return;
         input.InActor--;
+        _inActor--;
         _outstanding--;
         Refill();
     }
