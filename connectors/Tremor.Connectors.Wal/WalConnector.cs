@@ -127,7 +127,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     {
         var log = _log ?? throw new InvalidOperationException("the wal is not open");
         List<(EventId, string)>? failed = null;
-        var accepted = TakeIdList(batch.Count);
         var entries = new List<(int Start, int Length)>(batch.Count);
         _buffer.ResetWrittenCount();
         long footprint = 0;
@@ -144,13 +143,11 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
                 continue;
             }
             entries.Add((start, length));
-            accepted.Add(e.Id);
             footprint += WalLog.Footprint(length);
             sequence++;
         }
         if (footprint > _options.MaxBytes)
         {
-            ReturnIdList(accepted);
             // Even an empty wal could not take it: waiting for room would wait for ever.
             return SinkReply.Failed($"one batch takes {footprint} bytes in the wal, more than its max-bytes {_options.MaxBytes}: raise max-bytes (at least tremor.data-path.batch-size times the largest event)");
         }
@@ -160,7 +157,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             // Nothing of the batch is written: the runtime keeps it and holds the sources upstream back until the
             // source side's acks (truncation) make room.
             _fullNeeds = footprint;
-            ReturnIdList(accepted);
             return SinkReply.Full($"the wal is full: {size} of max-bytes {_options.MaxBytes} hold entries downstream has not acknowledged yet, and the batch needs {footprint} more");
         }
         _fullNeeds = 0;
@@ -170,7 +166,6 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             if (_handoff is not null) HandOff(batch, entries, failed);
             Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
-        if (_options.Fsync != FsyncPolicy.GroupCommit) ReturnIdList(accepted);
         switch (_options.Fsync)
         {
             case FsyncPolicy.EveryBatch:
@@ -190,12 +185,14 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
             case FsyncPolicy.Never:
                 return SinkReply.Settle(_host, batch, failed);
             default:
-                if (accepted.Count == 0)
-                {
-                    ReturnIdList(accepted);
-                    return SinkReply.Settle(_host, batch, failed);
-                }
+                if (entries.Count == 0) return SinkReply.Settle(_host, batch, failed);
                 if (failed is not null) _host.Fail(failed.Select(f => f.Item1).ToList(), failed[0].Item2);
+                // The ids the commit will ack, in a list reused once acked (see CommitAndAckAsync).
+                var accepted = TakeIdList(entries.Count);
+                foreach (var e in batch.Events)
+                {
+                    if (failed is null || !WasFailed(failed, e.Id)) accepted.Add(e.Id);
+                }
                 lock (_awaitingLock) _awaiting.Add((log.TailAddress, accepted));
                 return SinkReply.Pending;
         }
