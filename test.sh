@@ -49,7 +49,8 @@ dotnet build Tremor.sln -c Debug -nologo -v q -clp:ErrorsOnly
 
 echo "==> testing" >&2
 status=0
-dotnet test Tremor.sln -c Debug --no-build -nologo -v q \
+# The console logger at minimal verbosity prints each failed test's message and stack trace (quiet prints only its name).
+dotnet test Tremor.sln -c Debug --no-build -nologo -v q --logger "console;verbosity=minimal" \
   --logger "trx;LogFilePrefix=run" --results-directory "$results" || status=$?
 
 passed=0; failed=0; skipped=0

@@ -389,43 +389,67 @@ public sealed class TcpServerTests
         var host = new TestHost();
         var (runner, _, port) = await StartAsync(host);
         await using var _ = runner;
-        using var stopSending = new CancellationTokenSource();
-        var senders = Enumerable.Range(0, 3).Select(async peer =>
+        var clients = new List<TcpClient>();
+        for (var peer = 0; peer < 3; peer++) clients.Add(await ConnectAsync(port));
+        // Each peer sends on a thread of its own with blocking writes: a peer that TCP holds back waits in the kernel.
+        // (Async writes that complete at once never yield, and three such loops starved the thread pool that the
+        // server's readers, the pulls and this test's own timers share: minutes of unbounded sending.)
+        var senders = clients.Select((client, peer) =>
         {
-            using var client = await ConnectAsync(port);
-            var sent = 0;
-            try
-            {
-                while (!stopSending.IsCancellationRequested)
-                {
-                    await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{sent}}}\n"), stopSending.Token);
-                    sent++;
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException)
-            {
-                // Stopped by the test, or cut off when the server stopped.
-            }
-            return sent;
+            var thread = new Thread(() => SendUntilClosed(client, peer)) { IsBackground = true, Name = $"peer {peer}" };
+            thread.Start();
+            return thread;
         }).ToList();
-        await Fixtures.Eventually(() => runner.StreamCount == 3, "lines from all three peers");
-
-        // The peers go on sending; the drain must still end: no more reads, what was read is pulled, then Finished.
-        await runner.DrainAsync();
-        await runner.Pumped.WaitAsync(Fixtures.Timeout);
-        Assert.True(runner.Finished, "the source did not finish after the drain");
-        Assert.Equal(3, runner.Ended.Count);
-
-        // What was handed on is, per peer, exactly the start of what it sent (nothing lost in between, nothing mixed).
-        foreach (var stream in runner.Chunks.GroupBy(c => c.StreamId))
+        try
         {
-            var text = Fixtures.Text(stream.Select(c => c.Data));
-            var peer = text[8] - '0';
-            var whole = text[..(text.LastIndexOf('\n') + 1)];
-            var lines = whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"{{\"peer\":{peer},\"line\":{i}}}"), lines);
+            await Fixtures.Eventually(() => runner.StreamCount == 3, "lines from all three peers");
+
+            // The peers go on sending; the drain must still end: no more reads, what was read is pulled, then Finished.
+            await runner.DrainAsync();
+            await runner.Pumped.WaitAsync(Fixtures.Timeout);
+            Assert.True(runner.Finished, "the source did not finish after the drain");
+            Assert.Equal(3, runner.Ended.Count);
+
+            // What was handed on is, per peer, exactly the start of what it sent (nothing lost in between, nothing mixed).
+            foreach (var stream in runner.Chunks.GroupBy(c => c.StreamId))
+            {
+                var text = Fixtures.Text(stream.Select(c => c.Data));
+                var peer = text[8] - '0';
+                var whole = text[..(text.LastIndexOf('\n') + 1)];
+                var lines = whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => $"{{\"peer\":{peer},\"line\":{i}}}"), lines);
+            }
         }
-        await stopSending.CancelAsync();
-        await Task.WhenAll(senders).WaitAsync(Fixtures.Timeout);
+        finally
+        {
+            // Closing a client ends its blocked write.
+            foreach (var client in clients)
+            {
+                try
+                {
+                    client.Client.Shutdown(SocketShutdown.Both);
+                }
+                catch (SocketException)
+                {
+                    // Already reset by the server.
+                }
+                client.Dispose();
+            }
+        }
+        Assert.All(senders, sender => Assert.True(sender.Join(Fixtures.Timeout), $"{sender.Name} did not stop sending"));
+    }
+
+    /// <summary>Sends numbered lines of <paramref name="peer"/> until the client is closed.</summary>
+    private static void SendUntilClosed(TcpClient client, int peer)
+    {
+        try
+        {
+            var stream = client.GetStream();
+            for (var line = 0; ; line++) stream.Write(Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{line}}}\n"));
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Closed by the test (or cut off when the server stopped).
+        }
     }
 }
