@@ -11,7 +11,8 @@
 # tremor.data-path.batch-size (default 128): the per-call classes fall with the calls, the per-event ones do not.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,10p "$0" >&2; exit 2; }
-source "$(dirname "$0")/checkouts.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/checkouts.sh"
 rounds=$1 iterations=$2 c=$(release_checkout "${3:-.}")
 command -v perf > /dev/null || { echo "error: perf not found (apt-get install linux-perf)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -24,8 +25,9 @@ for ((r = 1; r <= rounds; r++)); do
     (cd "$c" && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -F 999 -g -o "$work/perf.data" \
       -- dotnet Tremor.Cli/bin/Release/net10.0/tremor.dll run "$work/flow.conf" > "$work/run.log" 2>&1) \
       || { tail -20 "$work/run.log" >&2; exit 1; }
-    perf script -i "$work/perf.data" -F comm,ip,sym,dso 2> /dev/null | python3 -c '
-import collections, sys
+    perf script -i "$work/perf.data" -F comm,ip,sym,dso 2> /dev/null | PYTHONPATH="$here" python3 -c '
+import sys
+from perf_samples import classify
 r, mode = sys.argv[1:]
 classes = [
     ("plugin host process", lambda comm, stack: comm.startswith("tremor-plugin")),
@@ -38,14 +40,7 @@ classes = [
     ("JIT compiler", lambda comm, stack: any("libclrjit" in f for f in stack)),
     ("other kernel", lambda comm, stack: "kernel.kallsyms" in stack[0]),
 ]
-counts, total = collections.Counter(), 0
-for block in sys.stdin.read().split("\n\n"):
-    lines = [l.strip() for l in block.split("\n") if l.strip()]
-    if len(lines) < 2:
-        continue
-    total += 1
-    comm, stack = lines[0], lines[1:]
-    counts[next((name for name, match in classes if match(comm, stack)), "other")] += 1
+counts, total = classify(sys.stdin, classes, "other")
 print("round %s %s: %d samples" % (r, mode, total))
 for name, _ in classes + [("other", None)]:
     print("  %6d  %5.1f %%  %s" % (counts[name], 100.0 * counts[name] / max(total, 1), name))

@@ -56,8 +56,9 @@ for ((r = 1; r <= rounds; r++)); do
   sleep $(( warmup + 1 ))
   perf record -q -F 999 -g -p "$pid" -o "$work/perf.data" -- sleep $(( seconds - 2 )) 2> /dev/null
   wait "$pid" || { tail -20 "$work/run.log" >&2; exit 1; }
-  perf script -i "$work/perf.data" -F comm,ip,sym,dso 2> /dev/null | python3 -c '
-import collections, sys
+  perf script -i "$work/perf.data" -F comm,ip,sym,dso 2> /dev/null | PYTHONPATH=bench python3 -c '
+import sys
+from perf_samples import classify
 r = sys.argv[1]
 eps_memory, cpu_memory, eps_wal, cpu_wal, eps_profiled = (float(a) for a in sys.argv[2:])
 cpu_memory, cpu_wal = cpu_memory / 1000, cpu_wal / 1000
@@ -78,13 +79,7 @@ classes = [
     ("kernel, other", False, lambda s: "kernel.kallsyms" in s[0]),
     ("other (GC, runtime native code)", False, lambda s: True),
 ]
-counts, total = collections.Counter(), 0
-for block in sys.stdin.read().split("\n\n"):
-    lines = [l.strip() for l in block.split("\n") if l.strip()]
-    if len(lines) < 2:
-        continue
-    total += 1
-    counts[next(name for name, _, match in classes if match(lines[1:]))] += 1
+counts, total = classify(sys.stdin, [(name, lambda comm, stack, match=match: match(stack)) for name, _, match in classes], "")
 print("round %s: in memory %.0f events/s, %.3f us CPU/event; wal %.0f events/s (%.1f %%), %.3f us CPU/event; profiled wal run %.0f events/s, %d samples"
       % (r, eps_memory, cpu_memory, eps_wal, 100 * eps_wal / eps_memory, cpu_wal, eps_profiled, total))
 wal_only = 0.0
