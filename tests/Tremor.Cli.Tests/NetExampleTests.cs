@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Tremor.Tests;
 
 namespace Tremor.Cli.Tests;
 
@@ -54,29 +55,21 @@ public sealed class NetExampleTests : IDisposable
         await File.WriteAllTextAsync(file, example.Replace("\"127.0.0.1:4242\"", $"\"127.0.0.1:{port}\"", StringComparison.Ordinal));
         await using var tremor = TremorProcess.Start(["run", file]);
 
-        using var stopSending = new CancellationTokenSource();
-        var first = await ConnectWhenListeningAsync(port);
-        var senders = Enumerable.Range(0, 3).Select(peer => Task.Run(async () =>
+        var clients = new List<TcpClient> { await ConnectWhenListeningAsync(port) };
+        for (var peer = 1; peer < 3; peer++) clients.Add(await ConnectWhenListeningAsync(port));
+        // Until the test stops them or the runtime closes the connections at stop: the runtime must not wait for them.
+        var peers = new FloodingPeers(clients);
+        CliResult result;
+        try
         {
-            using var client = peer == 0 ? first : await ConnectWhenListeningAsync(port);
-            var stream = client.GetStream();
-            try
-            {
-                // Until the test stops it or the runtime closes the connection at stop: the runtime must not wait for it.
-                for (var line = 0; !stopSending.IsCancellationRequested; line++)
-                {
-                    await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{line}}}\n"), stopSending.Token);
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
-            {
-            }
-        })).ToList();
-        await tremor.FirstLine.WaitAsync(TremorProcess.DefaultTimeout);
-        tremor.Terminate();
-        var result = await tremor.WaitAsync(TimeSpan.FromSeconds(60));
-        await stopSending.CancelAsync();
-        await Task.WhenAll(senders);
+            await tremor.FirstLine.WaitAsync(TremorProcess.DefaultTimeout);
+            tremor.Terminate();
+            result = await tremor.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            Assert.Empty(peers.Stop(TremorProcess.DefaultTimeout));
+        }
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("stopping anyway", result.Stderr, StringComparison.Ordinal);

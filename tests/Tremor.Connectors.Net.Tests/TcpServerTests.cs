@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Tremor.Pdk;
+using Tremor.Tests;
 
 namespace Tremor.Connectors.Net.Tests;
 
@@ -391,15 +392,7 @@ public sealed class TcpServerTests
         await using var _ = runner;
         var clients = new List<TcpClient>();
         for (var peer = 0; peer < 3; peer++) clients.Add(await ConnectAsync(port));
-        // Each peer sends on a thread of its own with blocking writes: a peer that TCP holds back waits in the kernel.
-        // (Async writes that complete at once never yield, and three such loops starved the thread pool that the
-        // server's readers, the pulls and this test's own timers share: minutes of unbounded sending.)
-        var senders = clients.Select((client, peer) =>
-        {
-            var thread = new Thread(() => SendUntilClosed(client, peer)) { IsBackground = true, Name = $"peer {peer}" };
-            thread.Start();
-            return thread;
-        }).ToList();
+        var peers = new FloodingPeers(clients);
         try
         {
             await Fixtures.Eventually(() => runner.StreamCount == 3, "lines from all three peers");
@@ -422,34 +415,7 @@ public sealed class TcpServerTests
         }
         finally
         {
-            // Closing a client ends its blocked write.
-            foreach (var client in clients)
-            {
-                try
-                {
-                    client.Client.Shutdown(SocketShutdown.Both);
-                }
-                catch (SocketException)
-                {
-                    // Already reset by the server.
-                }
-                client.Dispose();
-            }
-        }
-        Assert.All(senders, sender => Assert.True(sender.Join(Fixtures.Timeout), $"{sender.Name} did not stop sending"));
-    }
-
-    /// <summary>Sends numbered lines of <paramref name="peer"/> until the client is closed.</summary>
-    private static void SendUntilClosed(TcpClient client, int peer)
-    {
-        try
-        {
-            var stream = client.GetStream();
-            for (var line = 0; ; line++) stream.Write(Encoding.UTF8.GetBytes($"{{\"peer\":{peer},\"line\":{line}}}\n"));
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            // Closed by the test (or cut off when the server stopped).
+            Assert.Empty(peers.Stop(Fixtures.Timeout));
         }
     }
 }
