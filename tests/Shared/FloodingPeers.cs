@@ -13,6 +13,7 @@ internal sealed class FloodingPeers : IDisposable
 {
     private readonly IReadOnlyList<TcpClient> _clients;
     private readonly List<Thread> _threads;
+    private bool _stopped;
 
     /// <summary>Starts sending on every client at once; peer i is <paramref name="clients"/>[i].</summary>
     public FloodingPeers(IReadOnlyList<TcpClient> clients)
@@ -25,11 +26,13 @@ internal sealed class FloodingPeers : IDisposable
     /// <summary>Closes every peer, which ends its write; the names of the peers whose thread did not end within <paramref name="timeout"/>.</summary>
     public List<string> Stop(TimeSpan timeout)
     {
+        if (_stopped) return [];
+        _stopped = true;
         foreach (var client in _clients)
         {
             try
             {
-                client.Client.Shutdown(SocketShutdown.Both);
+                client.Client?.Shutdown(SocketShutdown.Both);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
