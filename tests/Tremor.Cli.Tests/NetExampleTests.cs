@@ -55,8 +55,8 @@ public sealed class NetExampleTests : IDisposable
         await File.WriteAllTextAsync(file, example.Replace("\"127.0.0.1:4242\"", $"\"127.0.0.1:{port}\"", StringComparison.Ordinal));
         await using var tremor = TremorProcess.Start(["run", file]);
 
-        var clients = new List<TcpClient> { await ConnectWhenListeningAsync(port) };
-        for (var peer = 1; peer < 3; peer++) clients.Add(await ConnectWhenListeningAsync(port));
+        var clients = new List<TcpClient>();
+        for (var peer = 0; peer < 3; peer++) clients.Add(await ConnectWhenListeningAsync(port));
         // Until the test stops them or the runtime closes the connections at stop: the runtime must not wait for them.
         var peers = new FloodingPeers(clients);
         CliResult result;
