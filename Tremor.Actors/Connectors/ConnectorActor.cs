@@ -892,7 +892,9 @@ public sealed class ConnectorActor : ReceiveActor, IWithTimers, IPumpPorts, IAck
             return;
         }
         _linger?.Arrived(batch.Events.Length);
-        _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false), Stopwatch.GetTimestamp());
+        // When it arrived matters only to a lingering call: other sinks take no clock reading per batch.
+        var acceptedAt = _linger is { Enabled: true } ? Stopwatch.GetTimestamp() : 0;
+        _outbox.Add(new OutboxBatch<IActorRef>([Sender], batch.Events, batch.Weights, bisecting: false), acceptedAt);
         TryDeliver();
     }
 
