@@ -47,11 +47,15 @@ public sealed class NetworkFlowTests : TremorTestKit
 
         server.Start();
         Assert.Equal(0, await exit.WaitAsync(TimeSpan.FromSeconds(60)));
-        // Every event arrived once: the set of distinct ids, not a count. The batch in flight when the peer went away
-        // was kept and delivered again; events a partly written batch failed went back to the source, which replayed
-        // them (a transactional source), and none was written twice.
+        // Every event arrived: the set of distinct ids, not a count. The batch in flight when the peer went away was
+        // kept and delivered again; events a partly written batch failed went back to the source, which replayed them
+        // (a transactional source). A batch the kernel took while the peer was leaving is failed back too, since it
+        // may not have arrived; when the peer did read it, it arrives twice (at least once, never lost): only that
+        // batch, so duplicates stay within the batches in flight at the disconnect (batch size 10, credits 2).
         var received = server.Lines.Select(l => System.Text.Json.JsonDocument.Parse(l.Line).RootElement.GetProperty("n").GetInt64()).ToList();
-        Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), received.Order());
+        Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), received.Distinct().Order());
+        var twice = received.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(twice.Count <= 20, $"{twice.Count} events arrived more than once ({string.Join(", ", twice.Take(40))}): more than the batches in flight at the disconnect");
         Assert.Contains(server.Lines, l => l.Connection == 2);
     }
 
