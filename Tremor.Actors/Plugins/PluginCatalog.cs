@@ -52,6 +52,10 @@ public sealed class PluginCatalog
     private readonly ConcurrentDictionary<string, PluginRecord> _records = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Func<IsolationSettings, IConnectorFactory>> _isolated = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _pluginCodecs = new(StringComparer.Ordinal);
+    // What keeps a managed plugin's load context alive while its factories are registered: a collectible load context
+    // nobody references is finalized and starts unloading, and a dependency its code loads later (on first use) then
+    // fails to load ("an operation is not legal in the current state").
+    private readonly ConcurrentDictionary<string, object> _loaded = new(StringComparer.Ordinal);
 
     /// <summary>A catalog holding the built-in codecs and processors.</summary>
     public PluginCatalog()
@@ -85,9 +89,13 @@ public sealed class PluginCatalog
     /// <summary>The plugin that provides a connector type, or null.</summary>
     public string? PluginOf(string connectorType) => _connectors.TryGetValue(connectorType, out var f) ? f.Plugin : null;
 
+    /// <summary>Holds <paramref name="handle"/> (a managed plugin's load context) for as long as <paramref name="pluginName"/> is registered.</summary>
+    internal void KeepLoaded(string pluginName, object handle) => _loaded[pluginName] = handle;
+
     /// <summary>Forgets everything <paramref name="pluginName"/> provides, and its record.</summary>
     public void Unregister(string pluginName)
     {
+        _loaded.TryRemove(pluginName, out _);
         foreach (var (type, entry) in _connectors)
         {
             if (entry.Plugin == pluginName)
@@ -122,6 +130,8 @@ public sealed class PluginCatalog
     public void Replace(string pluginName, PluginRecord record, Action<PluginCatalog> register)
     {
         var oldIsolated = _isolated.Where(kv => _connectors.TryGetValue(kv.Key, out var e) && e.Plugin == pluginName).ToList();
+        // The old version's load context is no longer held here (the caller keeps the new one's, see KeepLoaded).
+        _loaded.TryRemove(pluginName, out _);
         register(this);
         foreach (var (type, entry) in _connectors)
         {

@@ -217,6 +217,9 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
                 throw new PluginConflictException($"{path}: {e.Message}", other);
             }
             _byName[manifest.Name] = (path, loaded);
+            // The catalog outlives this discovery where the discovery is a local (a test, `tremor plugins`, a run
+            // without the API): it holds the load context for as long as the factories it hands out are registered.
+            catalog.KeepLoaded(manifest.Name, loaded);
             return new PluginRecord(manifest.Name, manifest.Version, KindOf(provides), manifest.PdkVersion, path, PluginStatus.Loaded, null, provides);
         }
     }
@@ -275,6 +278,7 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
             _byName[staged.Record.Name] = (staged.Record.Path, handle);
         }
         catalog.Replace(name, staged.Record, staged.Register);
+        if (handle is LoadedManagedPlugin) catalog.KeepLoaded(staged.Record.Name, handle);
         return old.Handle;
     }
 

@@ -14,7 +14,20 @@ public sealed class WalFlowTests : TremorTestKit
 {
     private const int Pad = 8000;
 
+    /// <summary>
+    /// Loads the wal plugin through a discovery that is gone once this returns, then collects: the catalog alone must
+    /// keep the plugin's load context alive, or FASTER (loaded on the connector's first use) fails to load.
+    /// </summary>
     private void LoadWalPlugin()
+    {
+        LoadWalPluginThroughATemporaryDiscovery();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LoadWalPluginThroughATemporaryDiscovery()
     {
         var path = Path.Combine(PluginDiscovery.SearchDirectories([])[^1], "Tremor.Connectors.Wal", "Tremor.Connectors.Wal.dll");
         Assert.True(File.Exists(path), $"{path} is not built: dotnet build connectors/Tremor.Connectors.Wal");
