@@ -75,8 +75,10 @@ internal sealed class WalLog : IDisposable
     /// Opens (or creates) the log under <paramref name="directory"/>. A log that cannot be recovered at all is moved
     /// aside (kept for a human, named in <see cref="Recovery"/>) and an empty one started; a corrupt tail is cut.
     /// Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when the directory cannot be used.
+    /// <paramref name="directIo"/> false writes the segments through the page cache (FASTER's own device), for tests of
+    /// a wal written that way.
     /// </summary>
-    public static WalLog Open(string directory, long segmentBytes)
+    public static WalLog Open(string directory, long segmentBytes, bool directIo = true)
     {
         Directory.CreateDirectory(directory);
         var logDir = Path.Combine(directory, LogFolder);
@@ -86,29 +88,29 @@ internal sealed class WalLog : IDisposable
         if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
         if (!Directory.Exists(logDir) || Directory.GetFileSystemEntries(logDir).Length == 0)
         {
-            return OpenFolder(logDir, segmentBytes, recover: false);
+            return OpenFolder(logDir, segmentBytes, directIo, recover: false);
         }
 
         WalLog wal;
         Check check;
         try
         {
-            wal = OpenFolder(logDir, segmentBytes, recover: true);
+            wal = OpenFolder(logDir, segmentBytes, directIo, recover: true);
         }
         catch (Exception e) when (!RefusedByTheSystem(e))
         {
-            return SetAside(directory, logDir, cutDir, segmentBytes, e);
+            return SetAside(directory, logDir, cutDir, segmentBytes, directIo, e);
         }
         try
         {
             // Every committed entry is read once from disk by a read-only instance: FasterLog checks the checksums
             // only of what it reads from disk, and the writable instance keeps the recovered tail page in memory.
-            check = Verify(logDir, segmentBytes, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
+            check = Verify(logDir, segmentBytes, directIo, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
         }
         catch (Exception e) when (!RefusedByTheSystem(e))
         {
             wal.Dispose();
-            return SetAside(directory, logDir, cutDir, segmentBytes, e);
+            return SetAside(directory, logDir, cutDir, segmentBytes, directIo, e);
         }
         if (check.CutReason is not null)
         {
@@ -116,7 +118,7 @@ internal sealed class WalLog : IDisposable
             wal.Dispose();
             Directory.Delete(logDir, recursive: true);
             Directory.Move(cutDir, logDir);
-            wal = OpenFolder(logDir, segmentBytes, recover: true);
+            wal = OpenFolder(logDir, segmentBytes, directIo, recover: true);
         }
         wal._lastSequence = wal._committedSequence = Math.Max(wal._committedSequence, check.LastSequence);
         wal.Recovery = new WalRecovery(check.Entries, check.CutEntries, check.CutBytes, check.CutReason, null);
@@ -132,33 +134,43 @@ internal sealed class WalLog : IDisposable
         e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException);
 
     /// <summary>A log that cannot be recovered at all is kept for a human under another name; an empty one starts.</summary>
-    private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, Exception e)
+    private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, bool directIo, Exception e)
     {
         var aside = Path.Combine(directory, $"log.unreadable-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}");
         if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
         Directory.Move(logDir, aside);
-        var fresh = OpenFolder(logDir, segmentBytes, recover: false);
+        var fresh = OpenFolder(logDir, segmentBytes, directIo, recover: false);
         fresh.Recovery = new WalRecovery(0, 0, 0, $"the log could not be recovered ({e.Message})", aside);
         return fresh;
     }
 
-    private static FasterLogSettings Settings(string logDir, long segmentBytes, bool readOnly) => new(logDir)
+    private static FasterLogSettings Settings(string logDir, long segmentBytes, bool directIo, bool readOnly)
     {
-        LogChecksum = LogChecksumType.PerEntry,
-        TryRecoverLatest = false,
-        RemoveOutdatedCommits = !readOnly,
-        ReadOnlyMode = readOnly,
-        // The source side emits entries once appended (acks upstream still wait for the commit): its iterator scans
-        // up to the safe tail, which this moves with every append.
-        AutoRefreshSafeTailAddress = !readOnly,
-        PageSizeBits = PageBits,
-        MemorySizeBits = PageBits + 2,
-        SegmentSizeBits = Math.Clamp(63 - (int)ulong.LeadingZeroCount((ulong)Math.Max(segmentBytes, 1)), PageBits + 1, 30),
-    };
+        var settings = new FasterLogSettings(logDir)
+        {
+            LogChecksum = LogChecksumType.PerEntry,
+            TryRecoverLatest = false,
+            RemoveOutdatedCommits = !readOnly,
+            ReadOnlyMode = readOnly,
+            // The source side emits entries once appended (acks upstream still wait for the commit): its iterator scans
+            // up to the safe tail, which this moves with every append.
+            AutoRefreshSafeTailAddress = !readOnly,
+            PageSizeBits = PageBits,
+            MemorySizeBits = PageBits + 2,
+            SegmentSizeBits = Math.Clamp(63 - (int)ulong.LeadingZeroCount((ulong)Math.Max(segmentBytes, 1)), PageBits + 1, 30),
+        };
+        // Segments written past the page cache where the platform allows (same file names as FASTER's device).
+        if (directIo && DirectDevice.TryCreate(settings.LogDevice.FileName) is { } direct)
+        {
+            settings.LogDevice.Dispose();
+            settings.LogDevice = direct;
+        }
+        return settings;
+    }
 
-    private static WalLog OpenFolder(string logDir, long segmentBytes, bool recover)
+    private static WalLog OpenFolder(string logDir, long segmentBytes, bool directIo, bool recover)
     {
-        var settings = Settings(logDir, segmentBytes, readOnly: false);
+        var settings = Settings(logDir, segmentBytes, directIo, readOnly: false);
         try
         {
             var log = new FasterLog(settings);
@@ -186,9 +198,9 @@ internal sealed class WalLog : IDisposable
     /// bad entry, copies the good ones into a fresh log in <paramref name="cutDir"/>. Throws when the log cannot be
     /// recovered at all (no readable commit).
     /// </summary>
-    private static Check Verify(string logDir, long segmentBytes, string cutDir, long from, long end, ulong committed)
+    private static Check Verify(string logDir, long segmentBytes, bool directIo, string cutDir, long from, long end, ulong committed)
     {
-        using var settings = Settings(logDir, segmentBytes, readOnly: true);
+        using var settings = Settings(logDir, segmentBytes, directIo, readOnly: true);
         using var log = new FasterLog(settings);
         log.RecoverReadOnly();
         long entries = 0;
@@ -216,7 +228,7 @@ internal sealed class WalLog : IDisposable
         if (reason is null && goodUntil < end) reason = $"the log ends at address {goodUntil}, before its last commit at {end}";
         if (reason is null) return new Check(entries, Math.Max(lastGood, committed), 0, 0, null);
 
-        using (var cut = OpenFolder(cutDir, segmentBytes, recover: false))
+        using (var cut = OpenFolder(cutDir, segmentBytes, directIo, recover: false))
         {
             using (var good = log.Scan(from, goodUntil))
             {

@@ -1,0 +1,176 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using FASTER.core;
+using Tremor.Pdk;
+
+namespace Tremor.Connectors.Wal.Tests;
+
+/// <summary>The wal's segments written past the page cache (O_DIRECT), and what happens where that is refused.</summary>
+public sealed class DirectDeviceTests : IDisposable
+{
+    private const long Segment = 1 << 23;
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static byte[] Entry(ulong sequence, string text)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        EntryCodec.Write(buffer, sequence, 7, Value.From(text), Value.Null);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static List<string> ReadAll(WalLog log)
+    {
+        var texts = new List<string>();
+        using var iterator = log.Read(log.BeginAddress);
+        while (iterator.GetNext(out var entry, out var length, out _))
+        {
+            texts.Add(EntryCodec.Read(entry.AsMemory(0, length)).Data.AsString()!);
+        }
+        return texts;
+    }
+
+    private static async Task WriteAsync(WalLog log, int from, int count)
+    {
+        for (var i = from; i < from + count; i++) log.Append(Entry((ulong)i, $"entry {i}"), (ulong)i);
+        await log.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>The open-file flags (octal, as the kernel shows them) of this process's descriptors on <paramref name="path"/>.</summary>
+    private static List<int> FlagsOfOpen(string path)
+    {
+        var flags = new List<int>();
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(fd).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue; // closed while listing
+            }
+            if (target != path) continue;
+            var info = File.ReadAllLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}");
+            var line = info.Single(l => l.StartsWith("flags:", StringComparison.Ordinal));
+            flags.Add(Convert.ToInt32(line["flags:".Length..].Trim(), 8));
+        }
+        return flags;
+    }
+
+    private static int DirectFlag => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
+
+    [Fact]
+    public async Task The_wal_writes_its_segments_past_the_page_cache_and_each_write_is_durable_when_it_completes()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "the wal's direct I/O is Linux's O_DIRECT: these tests run on Linux");
+        using var log = WalLog.Open(_dir.Path, Segment);
+        await WriteAsync(log, 1, 200);
+
+        var segment = Directory.GetFiles(Path.Combine(_dir.Path, "log"), "*.log.*").Single();
+        var flags = FlagsOfOpen(segment);
+        Assert.NotEmpty(flags);
+        Assert.All(flags, f =>
+        {
+            Assert.True((f & DirectFlag) != 0, $"flags {Convert.ToString(f, 8)}: no O_DIRECT");
+            Assert.True((f & 0x1000) != 0, $"flags {Convert.ToString(f, 8)}: no O_DSYNC");
+        });
+        Assert.Equal(200, ReadAll(log).Count);
+    }
+
+    [Fact]
+    public async Task A_wal_written_through_the_page_cache_opens_with_direct_io_and_the_other_way_round()
+    {
+        // A wal from a build before direct I/O (FASTER's own device, 512-byte sectors) keeps every entry.
+        using (var old = WalLog.Open(_dir.Path, Segment, directIo: false))
+        {
+            await WriteAsync(old, 1, 120);
+        }
+        using (var log = WalLog.Open(_dir.Path, Segment))
+        {
+            Assert.Null(log.Recovery.CutReason);
+            Assert.Equal(120, log.Recovery.Entries);
+            Assert.Equal(121UL, log.NextSequence);
+            await WriteAsync(log, 121, 80);
+        }
+        using var back = WalLog.Open(_dir.Path, Segment, directIo: false);
+        Assert.Null(back.Recovery.CutReason);
+        var texts = ReadAll(back);
+        Assert.Equal(200, texts.Count);
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => $"entry {i}"), texts);
+    }
+
+    [Fact]
+    public async Task A_request_direct_io_refuses_goes_through_the_page_cache_with_its_bytes_intact()
+    {
+        var file = Path.Combine(_dir.Path, "device", "segment.log");
+        using var device = DirectDevice.TryCreate(file);
+        Assert.NotNull(device);
+        device.Initialize(Segment);
+        const int size = (int)DirectDevice.Sector * 2;
+        var (keep, aligned) = Aligned(size + 1);
+        var expected = new byte[size];
+        for (var i = 0; i < size; i++) expected[i] = (byte)(i * 7 + 3);
+        Marshal.Copy(expected, 0, aligned, size);
+
+        // Whole sectors from an aligned buffer: direct.
+        var (error, bytes) = await Io(callback => device.WriteAsync(aligned, 0, 0, size, callback, null!));
+        Assert.Equal(0u, error);
+        Assert.Equal((uint)size, bytes);
+        Assert.False(device.FellBack);
+        Assert.Equal(expected, File.ReadAllBytes(DeviceSegment(file)));
+
+        // 100 bytes at offset 13 into an odd address: O_DIRECT says EINVAL, the page cache serves it.
+        var target = aligned + size - 101; // an odd address, past what the write sent
+        (error, bytes) = await Io(callback => device.ReadAsync(0, 13, target, 100, callback, null!));
+        Assert.Equal(0u, error);
+        Assert.Equal(100u, bytes);
+        Assert.True(device.FellBack);
+        var read = new byte[100];
+        Marshal.Copy(target, read, 0, 100);
+        Assert.Equal(expected[13..113], read);
+
+        // A read past the end returns what there is, as FASTER's own device does.
+        (error, bytes) = await Io(callback => device.ReadAsync(0, (ulong)size - DirectDevice.Sector, aligned, DirectDevice.Sector * 2, callback, null!));
+        Assert.Equal(0u, error);
+        Assert.Equal(DirectDevice.Sector, bytes);
+        GC.KeepAlive(keep);
+    }
+
+    [Fact]
+    public async Task Removing_a_segment_deletes_its_file_and_a_later_write_makes_it_again()
+    {
+        var file = Path.Combine(_dir.Path, "device", "segment.log");
+        using var device = DirectDevice.TryCreate(file)!;
+        device.Initialize(Segment);
+        var (keep, buffer) = Aligned((int)DirectDevice.Sector);
+        Marshal.Copy(Enumerable.Repeat((byte)0x5a, (int)DirectDevice.Sector).ToArray(), 0, buffer, (int)DirectDevice.Sector);
+        Assert.Equal(0u, (await Io(callback => device.WriteAsync(buffer, 0, 0, DirectDevice.Sector, callback, null!))).Error);
+        Assert.True(File.Exists(DeviceSegment(file)));
+        device.RemoveSegment(0);
+        Assert.False(File.Exists(DeviceSegment(file)));
+        Assert.Equal(0u, (await Io(callback => device.WriteAsync(buffer, 0, 0, DirectDevice.Sector, callback, null!))).Error);
+        Assert.Equal((long)DirectDevice.Sector, new FileInfo(DeviceSegment(file)).Length);
+        GC.KeepAlive(keep);
+    }
+
+    /// <summary>A pinned array and an address in it aligned to a sector, with <paramref name="bytes"/> after it.</summary>
+    private static (byte[] Keep, nint Address) Aligned(int bytes)
+    {
+        var array = GC.AllocateArray<byte>(bytes + (int)DirectDevice.Sector, pinned: true);
+        var start = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+        return (array, (start + (nint)DirectDevice.Sector - 1) & ~((nint)DirectDevice.Sector - 1));
+    }
+
+    private static string DeviceSegment(string file) => file + "." + 0.ToString(CultureInfo.InvariantCulture);
+
+    private static Task<(uint Error, uint Bytes)> Io(Action<DeviceIOCompletionCallback> start)
+    {
+        var done = new TaskCompletionSource<(uint, uint)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        start((error, bytes, _) => done.SetResult((error, bytes)));
+        return done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+}
