@@ -15,15 +15,11 @@ namespace Tremor.Connectors.Wal;
 /// <c>O_DSYNC</c>. Files are named as FASTER's device names them, so a wal written by either device opens with the
 /// other.
 /// </summary>
-internal sealed partial class DirectDevice : StorageDeviceBase
+internal sealed class DirectDevice : StorageDeviceBase
 {
     /// <summary>A sector of 4 KiB satisfies <c>O_DIRECT</c>'s alignment on any common block device.</summary>
     public const uint Sector = 4096;
 
-    private const int EINTR = 4;
-    private const int EINVAL = 22;
-    private const int EIO = 5;
-    private const int ORdWr = 0x2, OCreat = 0x40, ODsync = 0x1000, OCloexec = 0x80000;
 
     private readonly ConcurrentDictionary<int, Segment> _segments = new();
     private readonly int _direct;
@@ -140,13 +136,13 @@ internal sealed partial class DirectDevice : StorageDeviceBase
                 if (!buffered && !_directRefused)
                 {
                     if (_direct is not null) return _direct;
-                    var fd = OpenFile(path, ORdWr | OCreat | ODsync | OCloexec | directFlag, 420);
+                    var fd = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ODsync | Libc.OCloexec | directFlag, 420);
                     if (fd >= 0) return _direct = new SafeFileHandle(fd, ownsHandle: true);
-                    if (Marshal.GetLastPInvokeError() != EINVAL) throw Failed("open", path);
+                    if (Marshal.GetLastPInvokeError() != Libc.EINVAL) throw Failed("open", path);
                     _directRefused = true; // a file system without O_DIRECT (tmpfs): buffered from now on
                 }
                 if (_buffered is not null) return _buffered;
-                var plain = OpenFile(path, ORdWr | OCreat | ODsync | OCloexec, 420);
+                var plain = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ODsync | Libc.OCloexec, 420);
                 if (plain < 0) throw Failed("open", path);
                 return _buffered = new SafeFileHandle(plain, ownsHandle: true);
             }
@@ -180,7 +176,7 @@ internal sealed partial class DirectDevice : StorageDeviceBase
             {
                 var segment = device.Open(segmentId);
                 var result = Transfer(segment.Get(buffered: false));
-                if (result.Errno == EINVAL)
+                if (result.Errno == Libc.EINVAL)
                 {
                     // O_DIRECT refused this request (its alignment): the same bytes through the page cache.
                     device.FellBack = true;
@@ -207,17 +203,17 @@ internal sealed partial class DirectDevice : StorageDeviceBase
                 while (total < length)
                 {
                     var n = write
-                        ? PWrite(fd, buffer + (nint)total, length - total, offset + total)
-                        : PRead(fd, buffer + (nint)total, length - total, offset + total);
+                        ? Libc.PWrite(fd, buffer + (nint)total, length - total, offset + total)
+                        : Libc.PRead(fd, buffer + (nint)total, length - total, offset + total);
                     if (n < 0)
                     {
                         var errno = Marshal.GetLastPInvokeError();
-                        if (errno == EINTR) continue;
+                        if (errno == Libc.EINTR) continue;
                         return (errno, total);
                     }
                     if (n == 0)
                     {
-                        if (write) return (EIO, total);
+                        if (write) return (Libc.EIO, total);
                         break; // the end of the file: a read returns what there was, as FASTER's device does
                     }
                     total += (uint)n;
@@ -230,13 +226,4 @@ internal sealed partial class DirectDevice : StorageDeviceBase
             }
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenFile(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint PWrite(int fd, IntPtr buffer, nuint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    private static partial nint PRead(int fd, IntPtr buffer, nuint count, long offset);
 }

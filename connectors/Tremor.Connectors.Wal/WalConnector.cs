@@ -280,12 +280,14 @@ internal sealed class WalConnector : ConnectorBase, ISource, ISink
     /// </summary>
     private void ReportBroken(string reason)
     {
+        // Reported under the lock: the side that finds it already reported (and fails its batch) must not answer before
+        // the runtime was told (the host only posts it).
         lock (_awaitingLock)
         {
             if (_brokenLog) return;
             _brokenLog = true;
+            _host.ConnectionLost(reason);
         }
-        _host.ConnectionLost(reason);
     }
 
     /// <summary>What is free on the file system of <paramref name="directory"/>, for an error (FASTER reports a failed write by a code only).</summary>

@@ -75,10 +75,10 @@ internal sealed class WalLog : IDisposable
     /// Opens (or creates) the log under <paramref name="directory"/>. A log that cannot be recovered at all is moved
     /// aside (kept for a human, named in <see cref="Recovery"/>) and an empty one started; a corrupt tail is cut.
     /// Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/> when the directory cannot be used.
-    /// <paramref name="directIo"/> false writes the segments through the page cache (FASTER's own device), for tests of
-    /// a wal written that way.
+    /// <paramref name="earlierFormat"/> writes the files as builds before the wal's own storage did (FASTER's device,
+    /// through the page cache, and a commit file per commit), for tests of a wal from such a build.
     /// </summary>
-    public static WalLog Open(string directory, long segmentBytes, bool directIo = true)
+    public static WalLog Open(string directory, long segmentBytes, bool earlierFormat = false)
     {
         Directory.CreateDirectory(directory);
         var logDir = Path.Combine(directory, LogFolder);
@@ -88,29 +88,29 @@ internal sealed class WalLog : IDisposable
         if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
         if (!Directory.Exists(logDir) || Directory.GetFileSystemEntries(logDir).Length == 0)
         {
-            return OpenFolder(logDir, segmentBytes, directIo, recover: false);
+            return OpenFolder(logDir, segmentBytes, earlierFormat, recover: false);
         }
 
         WalLog wal;
         Check check;
         try
         {
-            wal = OpenFolder(logDir, segmentBytes, directIo, recover: true);
+            wal = OpenFolder(logDir, segmentBytes, earlierFormat, recover: true);
         }
         catch (Exception e) when (!RefusedByTheSystem(e))
         {
-            return SetAside(directory, logDir, cutDir, segmentBytes, directIo, e);
+            return SetAside(directory, logDir, cutDir, segmentBytes, earlierFormat, e);
         }
         try
         {
             // Every committed entry is read once from disk by a read-only instance: FasterLog checks the checksums
             // only of what it reads from disk, and the writable instance keeps the recovered tail page in memory.
-            check = Verify(logDir, segmentBytes, directIo, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
+            check = Verify(logDir, segmentBytes, earlierFormat, cutDir, wal.BeginAddress, wal.CommittedUntil, wal._committedSequence);
         }
         catch (Exception e) when (!RefusedByTheSystem(e))
         {
             wal.Dispose();
-            return SetAside(directory, logDir, cutDir, segmentBytes, directIo, e);
+            return SetAside(directory, logDir, cutDir, segmentBytes, earlierFormat, e);
         }
         if (check.CutReason is not null)
         {
@@ -118,7 +118,7 @@ internal sealed class WalLog : IDisposable
             wal.Dispose();
             Directory.Delete(logDir, recursive: true);
             Directory.Move(cutDir, logDir);
-            wal = OpenFolder(logDir, segmentBytes, directIo, recover: true);
+            wal = OpenFolder(logDir, segmentBytes, earlierFormat, recover: true);
         }
         wal._lastSequence = wal._committedSequence = Math.Max(wal._committedSequence, check.LastSequence);
         wal.Recovery = new WalRecovery(check.Entries, check.CutEntries, check.CutBytes, check.CutReason, null);
@@ -134,17 +134,17 @@ internal sealed class WalLog : IDisposable
         e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException);
 
     /// <summary>A log that cannot be recovered at all is kept for a human under another name; an empty one starts.</summary>
-    private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, bool directIo, Exception e)
+    private static WalLog SetAside(string directory, string logDir, string cutDir, long segmentBytes, bool earlierFormat, Exception e)
     {
         var aside = Path.Combine(directory, $"log.unreadable-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}");
         if (Directory.Exists(cutDir)) Directory.Delete(cutDir, recursive: true);
         Directory.Move(logDir, aside);
-        var fresh = OpenFolder(logDir, segmentBytes, directIo, recover: false);
+        var fresh = OpenFolder(logDir, segmentBytes, earlierFormat, recover: false);
         fresh.Recovery = new WalRecovery(0, 0, 0, $"the log could not be recovered ({e.Message})", aside);
         return fresh;
     }
 
-    private static FasterLogSettings Settings(string logDir, long segmentBytes, bool directIo, bool readOnly)
+    private static FasterLogSettings Settings(string logDir, long segmentBytes, bool earlierFormat, bool readOnly)
     {
         var settings = new FasterLogSettings(logDir)
         {
@@ -159,18 +159,28 @@ internal sealed class WalLog : IDisposable
             MemorySizeBits = PageBits + 2,
             SegmentSizeBits = Math.Clamp(63 - (int)ulong.LeadingZeroCount((ulong)Math.Max(segmentBytes, 1)), PageBits + 1, 30),
         };
-        // Segments written past the page cache where the platform allows (same file names as FASTER's device).
-        if (directIo && DirectDevice.TryCreate(settings.LogDevice.FileName) is { } direct)
+        if (earlierFormat || !OperatingSystem.IsLinux()) return settings;
+        // Segments written past the page cache where the platform allows (same file names as FASTER's device), and the
+        // commit records in two slots of one file instead of a file per commit.
+        if (DirectDevice.TryCreate(settings.LogDevice.FileName) is { } direct)
         {
             settings.LogDevice.Dispose();
             settings.LogDevice = direct;
         }
+        settings.LogCommitManager = new SlotCommitManager(logDir, readOnly);
         return settings;
     }
 
-    private static WalLog OpenFolder(string logDir, long segmentBytes, bool directIo, bool recover)
+    /// <summary>Disposes what <see cref="Settings"/> made: FasterLog disposes only a commit manager it made itself.</summary>
+    private static void Release(FasterLogSettings settings)
     {
-        var settings = Settings(logDir, segmentBytes, directIo, readOnly: false);
+        (settings.LogCommitManager as SlotCommitManager)?.Dispose();
+        settings.Dispose();
+    }
+
+    private static WalLog OpenFolder(string logDir, long segmentBytes, bool earlierFormat, bool recover)
+    {
+        var settings = Settings(logDir, segmentBytes, earlierFormat, readOnly: false);
         try
         {
             var log = new FasterLog(settings);
@@ -184,7 +194,7 @@ internal sealed class WalLog : IDisposable
         }
         catch
         {
-            settings.Dispose();
+            Release(settings);
             throw;
         }
     }
@@ -198,9 +208,21 @@ internal sealed class WalLog : IDisposable
     /// bad entry, copies the good ones into a fresh log in <paramref name="cutDir"/>. Throws when the log cannot be
     /// recovered at all (no readable commit).
     /// </summary>
-    private static Check Verify(string logDir, long segmentBytes, bool directIo, string cutDir, long from, long end, ulong committed)
+    private static Check Verify(string logDir, long segmentBytes, bool earlierFormat, string cutDir, long from, long end, ulong committed)
     {
-        using var settings = Settings(logDir, segmentBytes, directIo, readOnly: true);
+        var settings = Settings(logDir, segmentBytes, earlierFormat, readOnly: true);
+        try
+        {
+            return Verify(settings, segmentBytes, earlierFormat, cutDir, from, end, committed);
+        }
+        finally
+        {
+            Release(settings);
+        }
+    }
+
+    private static Check Verify(FasterLogSettings settings, long segmentBytes, bool earlierFormat, string cutDir, long from, long end, ulong committed)
+    {
         using var log = new FasterLog(settings);
         log.RecoverReadOnly();
         long entries = 0;
@@ -228,7 +250,7 @@ internal sealed class WalLog : IDisposable
         if (reason is null && goodUntil < end) reason = $"the log ends at address {goodUntil}, before its last commit at {end}";
         if (reason is null) return new Check(entries, Math.Max(lastGood, committed), 0, 0, null);
 
-        using (var cut = OpenFolder(cutDir, segmentBytes, directIo, recover: false))
+        using (var cut = OpenFolder(cutDir, segmentBytes, earlierFormat, recover: false))
         {
             using (var good = log.Scan(from, goodUntil))
             {
@@ -345,6 +367,6 @@ internal sealed class WalLog : IDisposable
     public void Dispose()
     {
         _log.Dispose();
-        _settings.Dispose();
+        Release(_settings);
     }
 }

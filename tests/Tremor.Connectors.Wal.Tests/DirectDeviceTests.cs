@@ -82,25 +82,55 @@ public sealed class DirectDeviceTests : IDisposable
     }
 
     [Fact]
-    public async Task A_wal_written_through_the_page_cache_opens_with_direct_io_and_the_other_way_round()
+    public async Task A_wal_of_an_earlier_build_opens_with_every_entry_and_its_commit_files_go_at_the_next_commit()
     {
-        // A wal from a build before direct I/O (FASTER's own device, 512-byte sectors) keeps every entry.
-        using (var old = WalLog.Open(_dir.Path, Segment, directIo: false))
+        // An earlier build's wal: FASTER's own device (page cache, 512-byte sectors) and a commit file per commit.
+        using (var old = WalLog.Open(_dir.Path, Segment, earlierFormat: true))
         {
             await WriteAsync(old, 1, 120);
         }
+        var legacyCommits = Path.Combine(_dir.Path, "log", "log-commits");
+        Assert.True(Directory.Exists(legacyCommits));
         using (var log = WalLog.Open(_dir.Path, Segment))
         {
             Assert.Null(log.Recovery.CutReason);
             Assert.Equal(120, log.Recovery.Entries);
             Assert.Equal(121UL, log.NextSequence);
             await WriteAsync(log, 121, 80);
+            Assert.False(Directory.Exists(legacyCommits));
         }
-        using var back = WalLog.Open(_dir.Path, Segment, directIo: false);
-        Assert.Null(back.Recovery.CutReason);
-        var texts = ReadAll(back);
-        Assert.Equal(200, texts.Count);
-        Assert.Equal(Enumerable.Range(1, 200).Select(i => $"entry {i}"), texts);
+        using var again = WalLog.Open(_dir.Path, Segment);
+        Assert.Null(again.Recovery.CutReason);
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => $"entry {i}"), ReadAll(again));
+    }
+
+    [Fact]
+    public async Task Commits_go_to_two_slots_of_one_file_and_a_torn_newest_slot_leaves_the_commit_before_it()
+    {
+        using (var log = WalLog.Open(_dir.Path, Segment))
+        {
+            for (var c = 0; c < 10; c++) await WriteAsync(log, c * 10 + 1, 10);
+        }
+        var logDir = Path.Combine(_dir.Path, "log");
+        // Ten commits, one file of two slots: no file per commit.
+        Assert.Equal([SlotCommitManager.FileName], Directory.GetFileSystemEntries(logDir).Select(Path.GetFileName).Where(n => !n!.Contains(".log.", StringComparison.Ordinal)));
+        var commits = Path.Combine(logDir, SlotCommitManager.FileName);
+        Assert.Equal(2L * SlotCommitManager.SlotSize, Math.Max(new FileInfo(commits).Length, 2L * SlotCommitManager.SlotSize));
+
+        // A crash tore the newest record (the tenth commit, in the second slot): the ninth is recovered.
+        var bytes = File.ReadAllBytes(commits);
+        bytes[SlotCommitManager.SlotSize + 30] ^= 0xff;
+        File.WriteAllBytes(commits, bytes);
+        using (var log = WalLog.Open(_dir.Path, Segment))
+        {
+            Assert.Equal(90, log.Recovery.Entries);
+            Assert.Equal(91UL, log.NextSequence);
+            Assert.Equal(90, ReadAll(log).Count);
+            // The next commit goes over the torn slot, not over the ninth.
+            await WriteAsync(log, 91, 5);
+        }
+        using var again = WalLog.Open(_dir.Path, Segment);
+        Assert.Equal(Enumerable.Range(1, 95).Select(i => $"entry {i}"), ReadAll(again));
     }
 
     [Fact]

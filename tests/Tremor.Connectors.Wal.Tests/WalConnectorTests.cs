@@ -152,6 +152,7 @@ public sealed class WalConnectorTests : IDisposable
         }
         Assert.Equal(SinkStatus.Fail, reply.Status);
         Assert.Contains(host.StateDirectory, reply.Error, StringComparison.Ordinal);
+        Assert.True(host.ConnectionsLost.Count == 1, $"reply: {reply.Error}; logs: {string.Join(" | ", host.Logs.Select(l => l.Message))}");
         Assert.Contains(host.StateDirectory, Assert.Single(host.ConnectionsLost), StringComparison.Ordinal);
         Assert.Contains(host.Logs, l => l.Level == PluginLogLevel.Error && l.Message.Contains("disk has space", StringComparison.Ordinal));
         Assert.Empty(host.Failed);
