@@ -8,10 +8,13 @@ namespace Tremor.Tests;
 /// A free loopback port for a server a test stops and starts again on the same port. Taken below the kernel's
 /// ephemeral range: there no other process's client socket (the whole suite runs in parallel) can be handed it while
 /// the server is down, and a client reconnecting to it can never connect to itself (a loopback connect to a port in the
-/// ephemeral range with no listener can pick that very port as its own source port).
+/// ephemeral range with no listener can pick that very port as its own source port). A port is handed out once per
+/// process, so the ports of one test (several nodes, each with its own) never coincide.
 /// </summary>
 internal static class StablePort
 {
+    private static readonly HashSet<int> Given = [];
+
     public static int Pick()
     {
         var ephemeralLow = 32768;
@@ -26,6 +29,10 @@ internal static class StablePort
         for (var attempt = 0; ; attempt++)
         {
             var port = Random.Shared.Next(low, ephemeralLow);
+            lock (Given)
+            {
+                if (!Given.Add(port)) continue;
+            }
             try
             {
                 var probe = new TcpListener(IPAddress.Loopback, port);

@@ -64,13 +64,8 @@ internal sealed class TremorNodeProcess : IAsyncDisposable
     /// <summary>SIGKILL: no drain, no leave; the cluster has to notice.</summary>
     public void KillHard() => _process.Kill();
 
-    /// <summary>A loopback port that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A loopback port that was free a moment ago, below the ephemeral range and never handed out twice (two nodes of a test once got the same one).</summary>
+    public static int FreePort() => Tremor.Tests.StablePort.Pick();
 
     public async ValueTask DisposeAsync()
     {
