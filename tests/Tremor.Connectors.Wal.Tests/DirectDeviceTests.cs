@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using FASTER.core;
-using Tremor.Pdk;
+using static Tremor.Connectors.Wal.Tests.LogEntries;
 
 namespace Tremor.Connectors.Wal.Tests;
 
@@ -13,24 +12,6 @@ public sealed class DirectDeviceTests : IDisposable
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
-
-    private static byte[] Entry(ulong sequence, string text)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        EntryCodec.Write(buffer, sequence, 7, Value.From(text), Value.Null);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static List<string> ReadAll(WalLog log)
-    {
-        var texts = new List<string>();
-        using var iterator = log.Read(log.BeginAddress);
-        while (iterator.GetNext(out var entry, out var length, out _))
-        {
-            texts.Add(EntryCodec.Read(entry.AsMemory(0, length)).Data.AsString()!);
-        }
-        return texts;
-    }
 
     private static async Task WriteAsync(WalLog log, int from, int count)
     {

@@ -1,5 +1,4 @@
-using System.Buffers;
-using Tremor.Pdk;
+using static Tremor.Connectors.Wal.Tests.LogEntries;
 
 namespace Tremor.Connectors.Wal.Tests;
 
@@ -11,29 +10,11 @@ public sealed class WalLogTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static byte[] Entry(ulong sequence, string text)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        EntryCodec.Write(buffer, sequence, 7, Value.From(text), Value.Null);
-        return buffer.WrittenSpan.ToArray();
-    }
-
     private async Task WriteAsync(int count, int size = 100)
     {
         using var log = WalLog.Open(_dir.Path, Segment);
         for (var i = 1; i <= count; i++) log.Append(Entry((ulong)i, new string('x', size) + i), (ulong)i);
         await log.CommitAsync(CancellationToken.None);
-    }
-
-    private static List<string> ReadAll(WalLog log)
-    {
-        var texts = new List<string>();
-        using var iterator = log.Read(log.BeginAddress);
-        while (iterator.GetNext(out var entry, out var length, out _))
-        {
-            texts.Add(EntryCodec.Read(entry.AsMemory(0, length)).Data.AsString()!);
-        }
-        return texts;
     }
 
     private string SegmentFile() => Directory.GetFiles(Path.Combine(_dir.Path, "log"), "*.log.*").Single();
