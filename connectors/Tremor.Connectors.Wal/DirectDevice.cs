@@ -20,7 +20,6 @@ internal sealed class DirectDevice : StorageDeviceBase
     /// <summary>A sector of 4 KiB satisfies <c>O_DIRECT</c>'s alignment on any common block device.</summary>
     public const uint Sector = 4096;
 
-
     private readonly ConcurrentDictionary<int, Segment> _segments = new();
     private readonly int _direct;
     private volatile bool _disposed;
@@ -46,7 +45,7 @@ internal sealed class DirectDevice : StorageDeviceBase
         _ => null,
     };
 
-    /// <summary>Whether the last write or read of some segment had to fall back to the page cache (for tests and logs).</summary>
+    /// <summary>Whether some request has gone through the page cache because <c>O_DIRECT</c> refused it (for tests).</summary>
     public bool FellBack { get; private set; }
 
     /// <inheritdoc />
@@ -138,12 +137,12 @@ internal sealed class DirectDevice : StorageDeviceBase
                     if (_direct is not null) return _direct;
                     var fd = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ODsync | Libc.OCloexec | directFlag, 420);
                     if (fd >= 0) return _direct = new SafeFileHandle(fd, ownsHandle: true);
-                    if (Marshal.GetLastPInvokeError() != Libc.EINVAL) throw Failed("open", path);
+                    if (Marshal.GetLastPInvokeError() != Libc.EINVAL) throw Libc.Error("open", path);
                     _directRefused = true; // a file system without O_DIRECT (tmpfs): buffered from now on
                 }
                 if (_buffered is not null) return _buffered;
                 var plain = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ODsync | Libc.OCloexec, 420);
-                if (plain < 0) throw Failed("open", path);
+                if (plain < 0) throw Libc.Error("open", path);
                 return _buffered = new SafeFileHandle(plain, ownsHandle: true);
             }
         }
@@ -158,12 +157,6 @@ internal sealed class DirectDevice : StorageDeviceBase
                 _direct = _buffered = null;
             }
         }
-    }
-
-    private static IOException Failed(string what, string path)
-    {
-        var errno = Marshal.GetLastPInvokeError();
-        return new IOException($"{what} of {path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
     }
 
     private sealed class Request(DirectDevice device, int segmentId, IntPtr buffer, long offset, uint length, DeviceIOCompletionCallback callback, object context, bool write)

@@ -8,7 +8,7 @@ internal static partial class Libc
     public const int EINTR = 4;
     public const int EIO = 5;
     public const int EINVAL = 22;
-    public const int ORdOnly = 0x0, ORdWr = 0x2, OCreat = 0x40, ODsync = 0x1000, OCloexec = 0x80000;
+    public const int ORdWr = 0x2, OCreat = 0x40, ODsync = 0x1000, OCloexec = 0x80000;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
@@ -25,6 +25,10 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(int fd, ReadOnlySpan<byte> buffer, nuint count, long offset);
 
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    public static partial nint PRead(int fd, Span<byte> buffer, nuint count, long offset);
+    /// <summary>The last call's errno as an exception naming what failed on which file.</summary>
+    public static IOException Error(string what, string path)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{what} of {path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
 }

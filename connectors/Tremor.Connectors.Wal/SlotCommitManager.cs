@@ -22,30 +22,26 @@ internal sealed class SlotCommitManager : ILogCommitManager
 
     private const uint Magic = 0x31435754; // "TWC1"
     private const int Header = 24; // magic, length, commit number, checksum
+    private const string LegacyFolder = "log-commits"; // FASTER's commit files, in the log's folder
 
     private readonly string _path;
+    private readonly string _logDir;
     private readonly bool _readOnly;
-    private readonly string _legacyDir;
-    private const string LegacyFolder = "log-commits";
+    private readonly Lock _lock = new();
     private DeviceLogCommitCheckpointManager? _legacy;
     private bool _legacyDropped;
-    private readonly Lock _lock = new();
     private int _fd = -1;
-    // The slot holding the newest commit (-1: none), and its number.
-    private int _newest = -1;
-    private long _newestNum = -1;
+    // The slot holding the newest whole commit (-1: none): the next commit goes to the other one.
+    private int _newest;
 
     /// <param name="logDir">The log's folder.</param>
     /// <param name="readOnly">Reads commits only (the wal's verifying pass): the file is never created or written.</param>
     public SlotCommitManager(string logDir, bool readOnly)
     {
         _path = Path.Combine(logDir, FileName);
+        _logDir = logDir;
         _readOnly = readOnly;
-        _legacyDir = logDir;
-        foreach (var (slot, num, _) in ReadSlots())
-        {
-            if (num > _newestNum) (_newest, _newestNum) = (slot, num);
-        }
+        _newest = NewestSlot();
         // Commits FASTER's own manager wrote (an older wal): read through it until a commit here replaces them.
         if (_newest < 0 && Directory.Exists(Path.Combine(logDir, LegacyFolder)))
         {
@@ -72,7 +68,7 @@ internal sealed class SlotCommitManager : ILogCommitManager
             // Never over the newest commit: a crash in this write leaves that one whole.
             var slot = _newest == 0 ? 1 : 0;
             WriteAt(record, (long)slot * SlotSize);
-            (_newest, _newestNum) = (slot, commitNum);
+            _newest = slot;
             DropLegacy();
         }
     }
@@ -90,7 +86,7 @@ internal sealed class SlotCommitManager : ILogCommitManager
         }
         try
         {
-            var dir = Path.Combine(_legacyDir, LegacyFolder);
+            var dir = Path.Combine(_logDir, LegacyFolder);
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -149,14 +145,25 @@ internal sealed class SlotCommitManager : ILogCommitManager
         // passed over is written over first).
         foreach (var (slot, num, _) in ReadSlots())
         {
-            if (num == commitNum) (_newest, _newestNum) = (slot, num);
+            if (num == commitNum) _newest = slot;
         }
     }
 
+    /// <summary>Empties a slot; the newest is then the other one if it is whole, so a commit never goes over the only one left.</summary>
     private void Clear(int slot)
     {
         WriteAt(new byte[Header], (long)slot * SlotSize);
-        if (_newest == slot) (_newest, _newestNum) = (-1, -1);
+        _newest = NewestSlot();
+    }
+
+    private int NewestSlot()
+    {
+        var (newest, number) = (-1, long.MinValue);
+        foreach (var (slot, num, _) in ReadSlots())
+        {
+            if (num > number) (newest, number) = (slot, num);
+        }
+        return newest;
     }
 
     /// <summary>The slots whose record is whole (magic, length and checksum agree).</summary>
@@ -198,7 +205,7 @@ internal sealed class SlotCommitManager : ILogCommitManager
         if (_fd < 0)
         {
             _fd = Libc.Open(_path, Libc.ORdWr | Libc.OCreat | Libc.ODsync | Libc.OCloexec, 420);
-            if (_fd < 0) throw Failed("open");
+            if (_fd < 0) throw Libc.Error("open", _path);
         }
         var done = 0;
         while (done < bytes.Length)
@@ -207,16 +214,10 @@ internal sealed class SlotCommitManager : ILogCommitManager
             if (n < 0)
             {
                 if (Marshal.GetLastPInvokeError() == Libc.EINTR) continue;
-                throw Failed("write");
+                throw Libc.Error("write", _path);
             }
             done += (int)n;
         }
-    }
-
-    private IOException Failed(string what)
-    {
-        var errno = Marshal.GetLastPInvokeError();
-        return new IOException($"{what} of {_path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
     }
 
     /// <inheritdoc />

@@ -5,7 +5,7 @@ using static Tremor.Connectors.Wal.Tests.LogEntries;
 
 namespace Tremor.Connectors.Wal.Tests;
 
-/// <summary>The wal's segments written past the page cache (O_DIRECT), and what happens where that is refused.</summary>
+/// <summary>The wal's own storage: segments written past the page cache (O_DIRECT, and where that is refused), commits in two slots of one file.</summary>
 public sealed class DirectDeviceTests : IDisposable
 {
     private const long Segment = 1 << 23;
@@ -112,6 +112,29 @@ public sealed class DirectDeviceTests : IDisposable
         }
         using var again = WalLog.Open(_dir.Path, Segment);
         Assert.Equal(Enumerable.Range(1, 95).Select(i => $"entry {i}"), ReadAll(again));
+    }
+
+    [Fact]
+    public void A_removed_commit_never_leaves_the_next_one_to_go_over_the_only_commit_left()
+    {
+        var logDir = Path.Combine(_dir.Path, "commits-only");
+        Directory.CreateDirectory(logDir);
+        using (var commits = new SlotCommitManager(logDir, readOnly: false))
+        {
+            commits.Commit(0, 0, [1, 1, 1], 1, false);
+            commits.Commit(0, 0, [2, 2], 2, false);
+            Assert.Equal([2L, 1L], commits.ListCommits());
+            commits.RemoveCommit(2);
+            Assert.Equal([1L], commits.ListCommits());
+            // The next commit takes the emptied slot: commit 1 stays whole until commit 3 is.
+            commits.Commit(0, 0, [3], 3, false);
+            Assert.Equal([3L, 1L], commits.ListCommits());
+            Assert.Equal([1, 1, 1], commits.GetCommitMetadata(1));
+        }
+        using var reopened = new SlotCommitManager(logDir, readOnly: true);
+        Assert.Equal([3L, 1L], reopened.ListCommits());
+        Assert.Equal([3], reopened.GetCommitMetadata(3));
+        Assert.Null(reopened.GetCommitMetadata(2));
     }
 
     [Fact]
