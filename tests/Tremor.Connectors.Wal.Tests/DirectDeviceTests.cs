@@ -138,7 +138,7 @@ public sealed class DirectDeviceTests : IDisposable
     }
 
     [Fact]
-    public async Task A_request_direct_io_refuses_goes_through_the_page_cache_with_its_bytes_intact()
+    public async Task A_write_direct_io_refuses_goes_through_the_page_cache_and_reads_see_every_write()
     {
         var file = Path.Combine(_dir.Path, "device", "segment.log");
         using var device = DirectDevice.TryCreate(file);
@@ -157,15 +157,25 @@ public sealed class DirectDeviceTests : IDisposable
         Assert.False(device.FellBack);
         Assert.Equal(expected, File.ReadAllBytes(DeviceSegment(file)));
 
-        // 100 bytes at offset 13 into an odd address: O_DIRECT says EINVAL, the page cache serves it.
-        var target = aligned + size - 101; // an odd address, past what the write sent
-        (error, bytes) = await Io(callback => device.ReadAsync(0, 13, target, 100, callback, null!));
+        // 100 bytes at offset 13 from an odd address: O_DIRECT says EINVAL, the page cache takes them.
+        var patch = new byte[100];
+        for (var i = 0; i < patch.Length; i++) patch[i] = (byte)(255 - i);
+        var source = aligned + size - 101; // an odd address, past what the first write sent
+        Marshal.Copy(patch, 0, source, patch.Length);
+        (error, bytes) = await Io(callback => device.WriteAsync(source, 0, 13, 100, callback, null!));
         Assert.Equal(0u, error);
         Assert.Equal(100u, bytes);
         Assert.True(device.FellBack);
-        var read = new byte[100];
-        Marshal.Copy(target, read, 0, 100);
-        Assert.Equal(expected[13..113], read);
+        patch.CopyTo(expected, 13);
+        Assert.Equal(expected, File.ReadAllBytes(DeviceSegment(file)));
+
+        // Reads (any alignment) come through the page cache and see both writes.
+        (error, bytes) = await Io(callback => device.ReadAsync(0, 7, source, 90, callback, null!));
+        Assert.Equal(0u, error);
+        Assert.Equal(90u, bytes);
+        var read = new byte[90];
+        Marshal.Copy(source, read, 0, 90);
+        Assert.Equal(expected[7..97], read);
 
         // A read past the end returns what there is, as FASTER's own device does.
         (error, bytes) = await Io(callback => device.ReadAsync(0, (ulong)size - DirectDevice.Sector, aligned, DirectDevice.Sector * 2, callback, null!));
