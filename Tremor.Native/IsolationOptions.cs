@@ -11,4 +11,11 @@ public sealed record IsolationOptions(TimeSpan CallTimeout, long? MemoryLimitByt
 {
     /// <summary>The default <c>max-region-size</c>: 256 MiB.</summary>
     public const long DefaultMaxRegionBytes = 256L << 20;
+
+    /// <summary>
+    /// <c>host-cpu = follow</c> (the default): the plugin host's serving thread is kept on the CPU of the runtime thread
+    /// that calls it, for sink and pull calls, so a call's two wake-ups stay on one CPU; false (<c>any</c>): the
+    /// scheduler places the host.
+    /// </summary>
+    public bool FollowCallerCpu { get; init; } = true;
 }

@@ -51,6 +51,14 @@ public sealed record IsolationSettings(string Mode, TimeSpan CallTimeout, long? 
 
     /// <summary>With <c>process</c>: the batches a lingering call waits for (<c>linger-batches</c>, at most <see cref="MaxBatchesPerCall"/>).</summary>
     public int LingerBatches { get; init; } = 4;
+
+    /// <summary>
+    /// With <c>process</c>: <c>follow</c> (the default) keeps the plugin host's serving thread on the CPU of the runtime
+    /// thread calling it, so a sink or pull call's wake-ups stay on one CPU (BENCHMARKS.md, issue 22, session 13);
+    /// <c>any</c> leaves the host to the scheduler (for hosts pinned by the operator, or plugins whose calls start
+    /// threads).
+    /// </summary>
+    public string HostCpu { get; init; } = "follow";
 }
 
 /// <summary>A codec or processor named in a flow, with its own config.</summary>

@@ -232,7 +232,7 @@ public static class TremorConfig
 
     private static ConnectorSpec ReadConnector(string flow, string name, PluginConfig c)
     {
-        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size", "linger", "linger-batches");
+        c.RejectUnknownKeys("type", "codec", "preprocessors", "postprocessors", "config", "reconnect", "restart", "isolation", "call-timeout", "memory-limit", "quarantine-after", "max-region-size", "linger", "linger-batches", "host-cpu");
         // Akka's HOCON parser reads `type = null` and even `type = "null"` as a null value: that can only mean the
         // `null` connector, since a type cannot be left out on purpose.
         var type = c.Raw.TryGetValue("type", out var typeValue) && typeValue.IsNull ? "null" : c.GetString("type");
@@ -282,6 +282,11 @@ public static class TremorConfig
         {
             throw new ConfigException($"{c.Path}.linger-batches", $"must be between 1 and {IsolationSettings.MaxBatchesPerCall} (the most batches one call into the plugin host carries), found {lingerBatches}; set linger = 0 to never hold a call");
         }
+        var hostCpu = c.GetString("host-cpu", IsolationSettings.Default.HostCpu);
+        if (hostCpu is not ("follow" or "any"))
+        {
+            throw new ConfigException($"{c.Path}.host-cpu", $"expected follow or any, found '{hostCpu}'");
+        }
         return new ConnectorSpec(
             flow,
             name,
@@ -293,7 +298,7 @@ public static class TremorConfig
             c.GetSection("config"),
             reconnectSettings,
             restartSettings,
-            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion) { Linger = linger, LingerBatches = lingerBatches });
+            new IsolationSettings(isolation, callTimeout, memoryLimit, quarantineAfter, maxRegion) { Linger = linger, LingerBatches = lingerBatches, HostCpu = hostCpu });
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ internal static class NativePlugins
 
     /// <summary>A connector's isolation settings as the plugin host takes them (one place, for loads and swaps).</summary>
     private static IsolationOptions Options(IsolationSettings isolation) =>
-        new(isolation.CallTimeout, isolation.MemoryLimitBytes, isolation.MaxRegionBytes);
+        new(isolation.CallTimeout, isolation.MemoryLimitBytes, isolation.MaxRegionBytes) { FollowCallerCpu = isolation.HostCpu == "follow" };
 
     /// <summary>Checks and loads a native plugin for a hot swap, registering nothing (see <see cref="StagedPlugin"/>).</summary>
     public static StagedPlugin Stage(string path, string? expectedSha256, TimeSpan inspectTimeout)

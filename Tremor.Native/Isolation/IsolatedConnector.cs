@@ -58,6 +58,9 @@ internal sealed unsafe class IsolatedConnector : IConnector, ISource, ISink
     /// <summary>The plugin host's process id (tests kill it from outside).</summary>
     internal int ProcessId => _child.ProcessId;
 
+    /// <summary>The CPU the plugin host is kept on (<c>host-cpu = follow</c>), or -1 (tests read it).</summary>
+    internal int HostCpu => _child.HostCpu;
+
     private void Create(ConnectorContext context, byte[] config)
     {
         var alias = Encoding.UTF8.GetBytes(context.Host.Alias ?? "");

@@ -32,6 +32,7 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
     private readonly string _label;
     private readonly IPluginHost _host;
     private readonly ConcurrentDictionary<ulong, EventId>? _pending;
+    private readonly HostCpuFollower? _cpu;
     private readonly Lock _gate = new();
     private readonly Timer _watchdog;
     private readonly byte[] _header = new byte[Math.Max(sizeof(HostRequest), sizeof(HostFrameHeader))];
@@ -69,11 +70,15 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
         _host = host;
         _pending = pending;
         _watchdog = new Timer(static state => ((PluginHostProcess)state!).OnWatchdog(), this, Timeout.Infinite, Timeout.Infinite);
+        _cpu = options.FollowCallerCpu ? HostCpuFollower.Create(process.Id) : null;
     }
 
     public SharedRegion Region { get; }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The CPU the host's serving thread is kept on (<c>host-cpu = follow</c>), or -1 (tests read it).</summary>
+    public int HostCpu => _cpu?.Cpu ?? -1;
 
     /// <summary>The host's ready line (protocol, abi, plugin, "checks passed").</summary>
     public string ReadyLine { get; private set; } = "";
@@ -183,6 +188,11 @@ internal sealed unsafe partial class PluginHostProcess : IDisposable
         if (_death is not null) throw new NativePluginException($"{_label}: {call}: {_death}");
         ObjectDisposedException.ThrowIf(_disposed, this);
         var request = new HostRequest { Op = op, Arg = arg, Len = (uint)payload.Length, RegionSize = (ulong)Region.Size, A = a, B = b, C = c };
+        if (_cpu is not null)
+        {
+            if (op is HostOp.Sink or HostOp.Pull) _cpu.Follow();
+            else _cpu.Release();
+        }
         Arm();
         try
         {

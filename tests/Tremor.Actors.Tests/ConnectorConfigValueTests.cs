@@ -49,4 +49,17 @@ public sealed class ConnectorConfigValueTests
         Assert.Equal(64L << 20, connectors.Single(c => c.Name == "a").Isolation.MaxRegionBytes);
         Assert.Equal(256L << 20, connectors.Single(c => c.Name == "b").Isolation.MaxRegionBytes);
     }
+
+    [Fact]
+    public void Host_cpu_is_read_per_connector_follow_by_default_and_anything_else_is_refused_naming_the_key()
+    {
+        var config = TremorConfig.Parse("tremor.flows.f { connectors { a { type = metronome, host-cpu = any }\n b { type = metronome } }\n links = [\"a -> b\"] }", "test.conf");
+        var connectors = TremorConfig.ReadSettings(config, "test.conf").Flows.Single().Connectors;
+        Assert.Equal("any", connectors.Single(c => c.Name == "a").Isolation.HostCpu);
+        Assert.Equal("follow", connectors.Single(c => c.Name == "b").Isolation.HostCpu);
+
+        var wrong = TremorConfig.Parse("tremor.flows.f { connectors { a { type = metronome, host-cpu = pinned }\n b { type = metronome } }\n links = [\"a -> b\"] }", "test.conf");
+        var error = Assert.Throws<ConfigException>(() => TremorConfig.ReadSettings(wrong, "test.conf"));
+        Assert.Equal("tremor.flows.f.connectors.a.host-cpu: expected follow or any, found 'pinned'", error.Message);
+    }
 }

@@ -162,6 +162,62 @@ public sealed class IsolationTests(NativeFixture fixture)
     }
 
     [Fact]
+    public async Task The_host_runs_on_the_callers_cpu_during_sink_calls_and_on_its_own_affinity_otherwise()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        await using var connector = (IsolatedConnector)plugin.CreateIsolatedFactory(s_options).Create(FakeHost.Context(new FakeHost()));
+        var own = CpusAllowed(connector.ProcessId);
+        Assert.True(await connector.ConnectAsync(1, default));
+        Assert.Equal(own, CpusAllowed(connector.ProcessId));
+        Assert.Equal(-1, connector.HostCpu);
+
+        Assert.Equal(SinkReply.Acked, await connector.Sink!.OnBatchAsync(Batch("{}"), default));
+        if (own.Count > 1)
+        {
+            // Kept on the CPU the calling thread ran on (one of the host's own), until another kind of call.
+            Assert.Contains(connector.HostCpu, own);
+            Assert.Equal([connector.HostCpu], CpusAllowed(connector.ProcessId));
+            await connector.OnPauseAsync(default);
+            Assert.Equal(-1, connector.HostCpu);
+            Assert.Equal(own, CpusAllowed(connector.ProcessId));
+        }
+        else
+        {
+            // One CPU: nothing to follow, the host's affinity is never touched.
+            Assert.Equal(-1, connector.HostCpu);
+            Assert.Equal(own, CpusAllowed(connector.ProcessId));
+        }
+    }
+
+    [Fact]
+    public async Task With_host_cpu_any_the_hosts_affinity_is_never_touched()
+    {
+        using var plugin = NativePluginLoader.Load(fixture.CBlackhole);
+        var options = s_options with { FollowCallerCpu = false };
+        await using var connector = (IsolatedConnector)plugin.CreateIsolatedFactory(options).Create(FakeHost.Context(new FakeHost()));
+        var own = CpusAllowed(connector.ProcessId);
+        Assert.True(await connector.ConnectAsync(1, default));
+        for (var i = 0; i < 5; i++) Assert.Equal(SinkReply.Acked, await connector.Sink!.OnBatchAsync(Batch("{}"), default));
+        Assert.Equal(-1, connector.HostCpu);
+        Assert.Equal(own, CpusAllowed(connector.ProcessId));
+    }
+
+    /// <summary>The CPUs the process's main thread may run on, from <c>Cpus_allowed_list</c> (e.g. <c>0-1,4</c>).</summary>
+    private static List<int> CpusAllowed(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+        var cpus = new List<int>();
+        foreach (var range in line["Cpus_allowed_list:".Length..].Trim().Split(','))
+        {
+            var ends = range.Split('-');
+            var first = int.Parse(ends[0]);
+            var last = ends.Length > 1 ? int.Parse(ends[1]) : first;
+            for (var cpu = first; cpu <= last; cpu++) cpus.Add(cpu);
+        }
+        return cpus;
+    }
+
+    [Fact]
     public async Task A_rust_panic_in_the_child_is_an_error_status_and_the_child_lives_on()
     {
         using var plugin = NativePluginLoader.Load(fixture.RustSink);
