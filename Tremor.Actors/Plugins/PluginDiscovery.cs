@@ -58,13 +58,27 @@ public sealed class PluginDiscovery(PluginCatalog catalog, PluginSettings settin
         {
             var candidates = Candidates(dir).ToList();
             // Each native inspection is a child process that may run into inspect-timeout: run a few side by side,
-            // then decide in precedence order.
+            // while this thread loads the managed plugins (they come first in precedence order, so the order of
+            // loading is unchanged), then decide the native ones in precedence order.
+            var natives = candidates.Where(IsNative).ToList();
             var inspected = new ConcurrentDictionary<string, Func<NativePlugin>>(StringComparer.Ordinal);
-            Parallel.ForEach(
-                candidates.Where(IsNative),
-                new ParallelOptions { MaxDegreeOfParallelism = 4 },
-                so => inspected[so] = CheckNative(Path.GetFullPath(so)));
-            foreach (var candidate in candidates) Load(candidate, discovering: true, inspected.GetValueOrDefault(candidate));
+            var inspecting = natives.Count == 0
+                ? Task.CompletedTask
+                : Task.Run(() => Parallel.ForEach(
+                    natives,
+                    new ParallelOptions { MaxDegreeOfParallelism = 4 },
+                    so => inspected[so] = CheckNative(Path.GetFullPath(so))));
+            try
+            {
+                foreach (var candidate in candidates.Where(c => !IsNative(c))) Load(candidate, discovering: true);
+            }
+            finally
+            {
+                // Never leave inspections running behind an exception (WaitAny does not throw a faulted task's).
+                Task.WaitAny(inspecting);
+            }
+            inspecting.GetAwaiter().GetResult();
+            foreach (var candidate in natives) Load(candidate, discovering: true, inspected.GetValueOrDefault(candidate));
         }
         return catalog.Records;
     }
