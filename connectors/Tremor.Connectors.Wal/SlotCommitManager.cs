@@ -113,43 +113,56 @@ internal sealed class SlotCommitManager : ILogCommitManager
     /// <inheritdoc />
     public void RemoveCommit(long commitNum)
     {
-        if (_legacy is { } legacy)
+        lock (_lock)
         {
-            legacy.RemoveCommit(commitNum);
-            return;
-        }
-        foreach (var (slot, num, _) in ReadSlots())
-        {
-            if (num == commitNum) Clear(slot);
+            if (_legacy is { } legacy)
+            {
+                legacy.RemoveCommit(commitNum);
+                return;
+            }
+            foreach (var (slot, num, _) in ReadSlots())
+            {
+                if (num == commitNum) Clear(slot);
+            }
         }
     }
 
     /// <inheritdoc />
     public void RemoveAllCommits()
     {
-        _legacy?.RemoveAllCommits();
-        if (_readOnly || !File.Exists(_path)) return;
-        Clear(0);
-        Clear(1);
+        lock (_lock)
+        {
+            _legacy?.RemoveAllCommits();
+            if (_readOnly || !File.Exists(_path)) return;
+            Clear(0);
+            Clear(1);
+        }
     }
 
     /// <inheritdoc />
     public void OnRecovery(long commitNum)
     {
-        if (_legacy is { } legacy)
+        lock (_lock)
         {
-            legacy.OnRecovery(commitNum);
-            return;
-        }
-        // The next commit goes to the other slot, whatever the newer one held (a commit after this one that a recovery
-        // passed over is written over first).
-        foreach (var (slot, num, _) in ReadSlots())
-        {
-            if (num == commitNum) _newest = slot;
+            if (_legacy is { } legacy)
+            {
+                legacy.OnRecovery(commitNum);
+                return;
+            }
+            // The next commit goes to the other slot, whatever the newer one held (a commit after this one that a
+            // recovery passed over is written over first).
+            foreach (var (slot, num, _) in ReadSlots())
+            {
+                if (num == commitNum) _newest = slot;
+            }
         }
     }
 
-    /// <summary>Empties a slot; the newest is then the other one if it is whole, so a commit never goes over the only one left.</summary>
+    /// <summary>
+    /// Empties a slot; the newest is then the other one if it is whole, so a commit never goes over the only one left.
+    /// Under the lock, as everything that moves <see cref="_newest"/> or writes the file: a removal beside a commit must
+    /// not leave the next commit aimed at the newest slot.
+    /// </summary>
     private void Clear(int slot)
     {
         WriteAt(new byte[Header], (long)slot * SlotSize);
@@ -223,9 +236,12 @@ internal sealed class SlotCommitManager : ILogCommitManager
     /// <inheritdoc />
     public void Dispose()
     {
-        _legacy?.Dispose();
-        _legacy = null;
-        if (_fd >= 0) _ = Libc.Close(_fd);
-        _fd = -1;
+        lock (_lock)
+        {
+            _legacy?.Dispose();
+            _legacy = null;
+            if (_fd >= 0) _ = Libc.Close(_fd);
+            _fd = -1;
+        }
     }
 }
