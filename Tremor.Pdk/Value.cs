@@ -29,48 +29,77 @@ public enum ValueKind : byte
 
 /// <summary>
 /// A structured event value: null, bool, integer, float, string, bytes, array or record.
-/// A small struct (scalars are stored inline, no boxing) because it sits on every hot path.
+/// A small struct (scalars are stored inline, no boxing) because it sits on every hot path: two words, 16 bytes. A
+/// scalar keeps its 64 bits in <c>_bits</c> and one shared tag object per kind in <c>_ref</c>; a string, bytes, array or
+/// record keeps its object in <c>_ref</c> and its kind in <c>_bits</c>; null is both zero (so <c>default</c> is null).
+/// The arrays of a decoded event's records and arrays are most of what decoding allocates, so the struct's size is
+/// the allocation's size.
 /// </summary>
 public readonly struct Value : IEquatable<Value>
 {
     private readonly object? _ref;
     private readonly long _bits;
 
+    /// <summary>The tag a scalar value carries in place of an object: its kind.</summary>
+    private sealed class ScalarTag(ValueKind kind)
+    {
+        public readonly ValueKind Kind = kind;
+    }
+
+    private static readonly ScalarTag BoolTag = new(ValueKind.Bool);
+    private static readonly ScalarTag I64Tag = new(ValueKind.I64);
+    private static readonly ScalarTag U64Tag = new(ValueKind.U64);
+    private static readonly ScalarTag F64Tag = new(ValueKind.F64);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private T Ref<T>()
         where T : class => Unsafe.As<T>(_ref)!;
 
     /// <summary>What this value holds.</summary>
-    public ValueKind Kind { get; }
-
-    private Value(ValueKind kind, long bits, object? reference)
+    public ValueKind Kind
     {
-        Kind = kind;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            var reference = _ref;
+            if (reference is null) return ValueKind.Null;
+            return reference.GetType() == typeof(ScalarTag) ? Unsafe.As<ScalarTag>(reference).Kind : (ValueKind)_bits;
+        }
+    }
+
+    private Value(ScalarTag tag, long bits)
+    {
+        _ref = tag;
         _bits = bits;
+    }
+
+    private Value(ValueKind kind, object reference)
+    {
         _ref = reference;
+        _bits = (long)kind;
     }
 
     /// <summary>The null value (also <c>default(Value)</c>).</summary>
     public static Value Null => default;
 
     /// <summary>true.</summary>
-    public static Value True { get; } = new(ValueKind.Bool, 1, null);
+    public static Value True { get; } = new(BoolTag, 1);
 
     /// <summary>false.</summary>
-    public static Value False { get; } = new(ValueKind.Bool, 0, null);
+    public static Value False { get; } = new(BoolTag, 0);
 
     /// <summary>A bool.</summary>
     public static Value From(bool value) => value ? True : False;
 
     /// <summary>A signed integer.</summary>
-    public static Value From(long value) => new(ValueKind.I64, value, null);
+    public static Value From(long value) => new(I64Tag, value);
 
     /// <summary>An unsigned integer; stored as signed when it fits.</summary>
     public static Value From(ulong value) =>
-        value <= long.MaxValue ? new(ValueKind.I64, (long)value, null) : new(ValueKind.U64, unchecked((long)value), null);
+        value <= long.MaxValue ? new(I64Tag, (long)value) : new(U64Tag, unchecked((long)value));
 
     /// <summary>A float.</summary>
-    public static Value From(double value) => new(ValueKind.F64, BitConverter.DoubleToInt64Bits(value), null);
+    public static Value From(double value) => new(F64Tag, BitConverter.DoubleToInt64Bits(value));
 
     /// <summary>
     /// A string held as the UTF-8 bytes it was decoded from (not copied; the caller must not change them afterwards):
@@ -81,7 +110,7 @@ public readonly struct Value : IEquatable<Value>
     {
         ArgumentNullException.ThrowIfNull(utf8);
         if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new ArgumentException("not valid UTF-8", nameof(utf8));
-        return new(ValueKind.String, 0, new Utf8String(utf8));
+        return new(ValueKind.String, new Utf8String(utf8));
     }
 
     /// <summary>
@@ -103,16 +132,16 @@ public readonly struct Value : IEquatable<Value>
     private string Text() => _ref!.GetType() == typeof(string) ? Unsafe.As<string>(_ref) : Unsafe.As<Utf8String>(_ref).Text;
 
     /// <summary>A string; null becomes <see cref="Null"/>.</summary>
-    public static Value From(string? value) => value is null ? default : new(ValueKind.String, 0, value);
+    public static Value From(string? value) => value is null ? default : new(ValueKind.String, value);
 
     /// <summary>Bytes (not copied); null becomes <see cref="Null"/>.</summary>
-    public static Value From(byte[]? value) => value is null ? default : new(ValueKind.Bytes, 0, value);
+    public static Value From(byte[]? value) => value is null ? default : new(ValueKind.Bytes, value);
 
     /// <summary>An array (not copied); null becomes <see cref="Null"/>.</summary>
-    public static Value From(List<Value>? value) => value is null ? default : new(ValueKind.Array, 0, value);
+    public static Value From(List<Value>? value) => value is null ? default : new(ValueKind.Array, value);
 
     /// <summary>A record (not copied); null becomes <see cref="Null"/>.</summary>
-    public static Value From(ValueRecord? value) => value is null ? default : new(ValueKind.Record, 0, value);
+    public static Value From(ValueRecord? value) => value is null ? default : new(ValueKind.Record, value);
 
     /// <summary>A new empty record.</summary>
     public static Value NewRecord(int capacity = 4) => From(new ValueRecord(capacity));
@@ -127,27 +156,27 @@ public readonly struct Value : IEquatable<Value>
     public static implicit operator Value(string? value) => From(value);
 
     /// <summary>True for <see cref="ValueKind.Null"/>.</summary>
-    public bool IsNull => Kind == ValueKind.Null;
+    public bool IsNull => _ref is null;
 
     /// <summary>The bool, if this is one.</summary>
     public bool TryGetBool(out bool value)
     {
         value = _bits != 0;
-        return Kind == ValueKind.Bool;
+        return ReferenceEquals(_ref, BoolTag);
     }
 
     /// <summary>The integer, if this is one that fits a long.</summary>
     public bool TryGetI64(out long value)
     {
         value = _bits;
-        return Kind == ValueKind.I64;
+        return ReferenceEquals(_ref, I64Tag);
     }
 
     /// <summary>The integer, if this is a non-negative one.</summary>
     public bool TryGetU64(out ulong value)
     {
         value = unchecked((ulong)_bits);
-        return Kind == ValueKind.U64 || (Kind == ValueKind.I64 && _bits >= 0);
+        return ReferenceEquals(_ref, U64Tag) || (ReferenceEquals(_ref, I64Tag) && _bits >= 0);
     }
 
     /// <summary>The number as a float, if this is any number.</summary>
@@ -175,9 +204,9 @@ public readonly struct Value : IEquatable<Value>
     public ValueRecord? AsRecord() => Kind == ValueKind.Record ? Ref<ValueRecord>() : null;
 
     /// <summary>The bool; false for anything else.</summary>
-    public bool AsBool() => Kind == ValueKind.Bool && _bits != 0;
+    public bool AsBool() => ReferenceEquals(_ref, BoolTag) && _bits != 0;
 
-    /// <summary>The raw signed integer bits (meaningful for I64 and U64).</summary>
+    /// <summary>The raw signed integer bits (meaningful for I64 and U64 only: other kinds keep other things here).</summary>
     public long RawI64 => _bits;
 
     /// <summary>The float; only meaningful for F64.</summary>

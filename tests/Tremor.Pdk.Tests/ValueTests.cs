@@ -16,6 +16,35 @@ public sealed class ValueTests
     }
 
     [Fact]
+    public void A_value_is_two_words_and_a_scalar_never_reads_as_an_object_of_the_same_number()
+    {
+        // Two words per value: the arrays of a decoded event's records are most of what decoding allocates.
+        Assert.Equal(16, System.Runtime.CompilerServices.Unsafe.SizeOf<Value>());
+        // A scalar whose bits equal a kind's number stays that scalar, and an object keeps its kind.
+        foreach (var kind in Enum.GetValues<ValueKind>())
+        {
+            var n = (long)kind;
+            Assert.Equal(ValueKind.I64, Value.From(n).Kind);
+            Assert.Equal(ValueKind.F64, Value.From(BitConverter.Int64BitsToDouble(n)).Kind);
+            Assert.Null(Value.From(n).AsString());
+            Assert.Null(Value.From(n).AsRecord());
+            Assert.False(Value.From(n).IsNull);
+        }
+        Assert.Equal(ValueKind.Bool, Value.From(false).Kind);
+        Assert.False(Value.From(false).IsNull);
+        Assert.False(Value.From("").TryGetI64(out _));
+        Assert.False(Value.NewRecord().TryGetBool(out _));
+        Assert.False(Value.NewArray().AsBool());
+        Assert.Equal(ValueKind.String, Value.FromUtf8("é"u8.ToArray()).Kind);
+        Assert.Equal(ValueKind.Bytes, Value.From(new byte[] { 8 }).Kind);
+        Assert.Equal(ValueKind.Array, Value.NewArray().Kind);
+        Assert.Equal(ValueKind.Record, Value.NewRecord().Kind);
+        Assert.True(Value.Null.IsNull);
+        Assert.Equal(Value.From(long.MaxValue), Value.From((ulong)long.MaxValue));
+        Assert.NotEqual(Value.From(8L), Value.From(new byte[] { 8 }));
+    }
+
+    [Fact]
     public void Records_keep_insertion_order_and_replace_in_place()
     {
         var r = new ValueRecord();
