@@ -201,7 +201,7 @@ public readonly struct Value : IEquatable<Value>
     public List<Value>? AsArray() => Kind == ValueKind.Array ? Ref<List<Value>>() : null;
 
     /// <summary>The record, or null when this is not a record.</summary>
-    public ValueRecord? AsRecord() => Kind == ValueKind.Record ? Ref<ValueRecord>() : null;
+    public ValueRecord? AsRecord() => _ref as ValueRecord; // sealed: one type comparison, no kind to derive first
 
     /// <summary>The bool; false for anything else.</summary>
     public bool AsBool() => ReferenceEquals(_ref, BoolTag) && _bits != 0;
