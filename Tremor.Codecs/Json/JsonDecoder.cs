@@ -7,9 +7,11 @@ using Tremor.Pdk;
 namespace Tremor.Codecs;
 
 /// <summary>
-/// Decodes one UTF-8 JSON document into a <see cref="Value"/> with <see cref="Utf8JsonReader"/> over the input span and
-/// an explicit stack (no recursion, so nesting depth costs heap, not thread stack). Integers become I64 (U64 above
-/// <see cref="long.MaxValue"/>, F64 beyond <see cref="ulong.MaxValue"/>), other numbers F64. Fields are gathered on a
+/// Decodes one UTF-8 JSON document into a <see cref="Value"/> from a token stream over the input span (the lean
+/// <see cref="ScannedJsonTokens"/>; <see cref="Utf8JsonReader"/> again for any document the scanner gives up on, so
+/// errors are found and worded by the reader) with an explicit stack (no recursion, so nesting depth costs heap, not
+/// thread stack). Integers become I64 (U64 above <see cref="long.MaxValue"/>, F64 beyond <see cref="ulong.MaxValue"/>),
+/// other numbers F64. Fields are gathered on a
 /// per-thread scratch stack so a record or array is allocated once at its final size; duplicate keys are detected with a
 /// 64-bit filter of key hashes, so only records that may hold one pay for lookups (and then the last value wins).
 /// </summary>
@@ -37,17 +39,25 @@ internal static class JsonDecoder
 
     public static bool TryDecode(ReadOnlySpan<byte> data, out Value value, out string? error)
     {
-        if (data.IsEmpty || data.IndexOfAnyExcept(" \t\r\n"u8) < 0)
-        {
-            value = default;
-            error = "invalid JSON at byte 0: the input is empty (expected a JSON value)";
-            return false;
-        }
+        if (IsBlank(data, out value, out error)) return false;
         var scratch = t_scratch ??= new Scratch();
-        var reader = new Utf8JsonReader(data, isFinalBlock: true, new JsonReaderState(s_options));
+        var scanned = new ScannedJsonTokens(data);
+        var outcome = Parse(ref scanned, data, scratch, out value, out error);
+        return outcome == Outcome.Decoded || (outcome == Outcome.Retry && TryDecodeWithReader(data, out value, out error));
+    }
+
+    /// <summary>
+    /// Decodes with <see cref="Utf8JsonReader"/> alone: what <see cref="TryDecode"/> falls back to when the scanner
+    /// gives up, and the reference it is held to.
+    /// </summary>
+    internal static bool TryDecodeWithReader(ReadOnlySpan<byte> data, out Value value, out string? error)
+    {
+        if (IsBlank(data, out value, out error)) return false;
+        var scratch = t_scratch ??= new Scratch();
+        var reader = new ReaderJsonTokens(data, s_options);
         try
         {
-            return Parse(ref reader, data, scratch, out value, out error);
+            return Parse(ref reader, data, scratch, out value, out error) == Outcome.Decoded;
         }
         catch (JsonException e)
         {
@@ -71,11 +81,38 @@ internal static class JsonDecoder
         }
     }
 
+    private static bool IsBlank(ReadOnlySpan<byte> data, out Value value, out string? error)
+    {
+        value = default;
+        error = data.IsEmpty || data.IndexOfAnyExcept(" \t\r\n"u8) < 0
+            ? "invalid JSON at byte 0: the input is empty (expected a JSON value)"
+            : null;
+        return error is not null;
+    }
+
+    /// <summary>True when the scanner decodes <paramref name="data"/> by itself (false: it gives up and the reader decides).</summary>
+    internal static bool ScannerTakes(ReadOnlySpan<byte> data)
+    {
+        var scanned = new ScannedJsonTokens(data);
+        var outcome = Parse(ref scanned, data, t_scratch ??= new Scratch(), out _, out _);
+        return outcome != Outcome.Retry;
+    }
+
+    private enum Outcome
+    {
+        Decoded,
+        Invalid,
+
+        /// <summary>The scanner gave up: read the document again with the reference reader.</summary>
+        Retry,
+    }
+
     /// <summary>
     /// The token loop, apart from <see cref="TryDecode"/>'s exception handlers: in a method without them the JIT keeps
     /// the stack pointer and depth in registers.
     /// </summary>
-    private static bool Parse(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
+    private static Outcome Parse<TTokens>(ref TTokens reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
+        where TTokens : struct, IJsonTokens, allows ref struct
     {
         var keys = StringCache.Keys;
         var strings = StringCache.Values;
@@ -94,6 +131,8 @@ internal static class JsonDecoder
                     if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
                     scratch.Frames[depth++] = new Frame(sp);
                     continue;
+                case JsonTokenType.None:
+                    return Invalid(Outcome.Retry, null, sp, depth, out value, out error);
                 case JsonTokenType.PropertyName:
                     {
                         string key;
@@ -102,7 +141,7 @@ internal static class JsonDecoder
                         {
                             if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
                             {
-                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
                             }
                         }
                         else
@@ -172,7 +211,7 @@ internal static class JsonDecoder
                         {
                             if (!Utf8.IsValid(utf8))
                             {
-                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
                             }
                             scratch.Values[sp] = Value.FromUtf8(utf8.ToArray());
                         }
@@ -180,7 +219,7 @@ internal static class JsonDecoder
                         {
                             if (!strings.TryGet(utf8, out var text, out var bad))
                             {
-                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
                             }
                             scratch.Values[sp] = Value.From(text);
                         }
@@ -193,10 +232,10 @@ internal static class JsonDecoder
                 case JsonTokenType.Number:
                     if (!TryReadNumber(ref reader, out scratch.Values[sp]))
                     {
-                        scratch.Clear(sp, depth);
-                        value = default;
-                        error = $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float";
-                        return false;
+                        return Invalid(
+                            TTokens.GivesUp ? Outcome.Retry : Outcome.Invalid,
+                            $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float",
+                            sp, depth, out value, out error);
                     }
                     break;
                 case JsonTokenType.True:
@@ -224,10 +263,11 @@ internal static class JsonDecoder
         }
         value = result;
         error = null;
-        return true;
+        return Outcome.Decoded;
     }
 
-    private static bool TryReadNumber(ref Utf8JsonReader reader, out Value value)
+    private static bool TryReadNumber<TTokens>(ref TTokens reader, out Value value)
+        where TTokens : struct, IJsonTokens, allows ref struct
     {
         // The reader has checked the syntax: a short run of digits (with an optional '-') is an integer that fits a
         // long, so it is parsed here in one plain loop instead of through the general number parser.
@@ -269,12 +309,19 @@ internal static class JsonDecoder
         return false;
     }
 
-    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, string what, int used, int depth, out Value value, out string? error)
+    private static Outcome InvalidUtf8<TTokens>(ReadOnlySpan<byte> data, int offset, string what, int used, int depth, out Value value, out string? error)
+        where TTokens : struct, IJsonTokens, allows ref struct =>
+        TTokens.GivesUp
+            ? Invalid(Outcome.Retry, null, used, depth, out value, out error)
+            : Invalid(Outcome.Invalid, $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})", used, depth, out value, out error);
+
+    /// <summary>Ends a decode that failed (or is to be retried), leaving no references to its values on the scratch stack.</summary>
+    private static Outcome Invalid(Outcome outcome, string? message, int used, int depth, out Value value, out string? error)
     {
         t_scratch?.Clear(used, depth);
         value = default;
-        error = $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})";
-        return false;
+        error = message;
+        return outcome;
     }
 
     /// <summary>"invalid JSON at byte N (line L, column C): reason", from the reader's line-relative position.</summary>

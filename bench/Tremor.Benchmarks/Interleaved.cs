@@ -41,6 +41,15 @@ internal static class Interleaved
             }
         }
 
+        // The decoder on Utf8JsonReader alone (its fallback when the scanner gives up): the "scan" row's baseline.
+        void DecodeReader()
+        {
+            for (var r = 0; r < Repeat; r++)
+            {
+                foreach (var line in lines) JsonDecoder.TryDecodeWithReader(line, out _, out _);
+            }
+        }
+
         void EncodeNew()
         {
             for (var r = 0; r < Repeat; r++)
@@ -59,7 +68,7 @@ internal static class Interleaved
             }
         }
 
-        Compare("json", [("decode", DecodeOld, DecodeNew), ("encode", EncodeOld, EncodeNew)], rounds, records);
+        Compare("json", [("decode", DecodeOld, DecodeNew), ("scan", DecodeReader, DecodeNew), ("encode", EncodeOld, EncodeNew)], rounds, records);
     }
 
     /// <summary>
