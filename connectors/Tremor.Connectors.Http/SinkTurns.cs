@@ -7,16 +7,22 @@ namespace Tremor.Connectors.Http;
 /// </summary>
 internal static class SinkTurns
 {
-    /// <summary>Waits for <paramref name="wait"/> to complete; false when <paramref name="cancellationToken"/> fired.</summary>
-    public static async ValueTask<bool> WaitAsync(Func<CancellationToken, ValueTask<bool>> wait, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for <paramref name="wait"/> to complete; false when <paramref name="cancellationToken"/> fired. A cut-short
+    /// wait is the common case under load (one per response batch of an http_server), so it is seen without an
+    /// exception being thrown and caught.
+    /// </summary>
+    public static ValueTask<bool> WaitAsync(Func<CancellationToken, ValueTask<bool>> wait, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await wait(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
+        var pending = wait(cancellationToken);
+        return pending.IsCompletedSuccessfully ? pending : new ValueTask<bool>(Settled(pending.AsTask()));
+    }
+
+    private static async Task<bool> Settled(Task<bool> task)
+    {
+        await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (task.IsCanceled) return false;
+        // A fault other than cancellation is the caller's to see.
+        return await task.ConfigureAwait(false);
     }
 }
