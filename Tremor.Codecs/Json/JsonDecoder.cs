@@ -122,14 +122,16 @@ internal static class JsonDecoder
         while (reader.Read())
         {
             // Each value is written straight into its slot on the scratch stack (not through a local, which cost a
-            // struct copy with a write barrier per value); the slot is scratch.Values[sp] once sp is final.
+            // struct copy with a write barrier per value); the slot is scratch.Values[sp] once sp is final. A field's
+            // key goes into scratch.Keys[sp] as soon as it is read; a record or array keeps its own slot (and key)
+            // while its items take the slots above it.
             if (sp == scratch.Values.Length) scratch.Grow();
             switch (reader.TokenType)
             {
                 case JsonTokenType.StartObject:
                 case JsonTokenType.StartArray:
                     if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
-                    scratch.Frames[depth++] = new Frame(sp);
+                    scratch.Frames[depth++] = new Frame(++sp);
                     continue;
                 case JsonTokenType.None:
                     return Invalid(Outcome.Retry, null, sp, depth, out value, out error);
@@ -150,8 +152,8 @@ internal static class JsonDecoder
                             keyHash = key.GetHashCode();
                         }
                         ref var frame = ref scratch.Frames[depth - 1];
-                        frame.PendingKey = key;
-                        frame.PendingKeyHash = keyHash;
+                        scratch.Keys[sp] = key;
+                        scratch.Hashes[sp] = keyHash;
                         var bit = 1UL << (keyHash & 63);
                         if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
                         frame.KeyFilter |= bit;
@@ -185,7 +187,7 @@ internal static class JsonDecoder
                         }
                         fieldKeys.Clear();
                         fieldValues.Clear();
-                        sp = frame.Start;
+                        sp = frame.Start - 1;
                         scratch.Values[sp] = Value.From(record);
                         break;
                     }
@@ -198,7 +200,7 @@ internal static class JsonDecoder
                         var items = scratch.Values.AsSpan(frame.Start, count);
                         items.CopyTo(CollectionsMarshal.AsSpan(list));
                         items.Clear();
-                        sp = frame.Start;
+                        sp = frame.Start - 1;
                         scratch.Values[sp] = Value.From(list);
                         break;
                     }
@@ -254,11 +256,6 @@ internal static class JsonDecoder
                 scratch.Values[sp] = default;
                 continue;
             }
-            // The key of a field is kept in its record's frame until its value is complete (a nested record reuses the slots).
-            ref var parent = ref scratch.Frames[depth - 1];
-            scratch.Keys[sp] = parent.PendingKey!;
-            scratch.Hashes[sp] = parent.PendingKeyHash;
-            parent.PendingKey = null;
             sp++;
         }
         value = result;
@@ -318,7 +315,8 @@ internal static class JsonDecoder
     /// <summary>Ends a decode that failed (or is to be retried), leaving no references to its values on the scratch stack.</summary>
     private static Outcome Invalid(Outcome outcome, string? message, int used, int depth, out Value value, out string? error)
     {
-        t_scratch?.Clear(used, depth);
+        // used + 1: the slot being filled may hold its field's key already.
+        t_scratch?.Clear(used + 1, depth);
         value = default;
         error = message;
         return outcome;
@@ -349,8 +347,6 @@ internal static class JsonDecoder
         public ulong KeyFilter;
         public bool MaybeDuplicate;
         public uint Shape;
-        public string? PendingKey;
-        public int PendingKeyHash;
     }
 
     private sealed class Scratch
