@@ -11,9 +11,9 @@ namespace Tremor.Codecs;
 /// <see cref="ScannedJsonTokens"/>; <see cref="Utf8JsonReader"/> again for any document the scanner gives up on, so
 /// errors are found and worded by the reader) with an explicit stack (no recursion, so nesting depth costs heap, not
 /// thread stack). Integers become I64 (U64 above <see cref="long.MaxValue"/>, F64 beyond <see cref="ulong.MaxValue"/>),
-/// other numbers F64. Fields are gathered on a
-/// per-thread scratch stack so a record or array is allocated once at its final size; duplicate keys are detected with a
-/// 64-bit filter of key hashes, so only records that may hold one pay for lookups (and then the last value wins).
+/// other numbers F64. Fields are gathered on a per-thread scratch stack so a record or array is allocated once at its
+/// final size; duplicate keys are detected with a 64-bit filter of key hashes, so only records that may hold one pay for
+/// lookups (and then the last value wins).
 /// </summary>
 internal static class JsonDecoder
 {
@@ -62,7 +62,7 @@ internal static class JsonDecoder
         catch (JsonException e)
         {
             // Leave no references to this event's values behind on the shared scratch stack.
-            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
+            scratch.Clear(scratch.Values.Length);
             value = default;
             error = Describe(data, e);
             return false;
@@ -70,7 +70,7 @@ internal static class JsonDecoder
         catch (InvalidOperationException)
         {
             // GetString on a string token that is not valid UTF-8 (or holds an escaped lone surrogate).
-            scratch.Clear(scratch.Values.Length, scratch.Frames.Length);
+            scratch.Clear(scratch.Values.Length);
             var start = (int)reader.TokenStartIndex;
             var bad = Utf8Text.FindInvalid(data[start..]);
             value = default;
@@ -108,8 +108,8 @@ internal static class JsonDecoder
     }
 
     /// <summary>
-    /// The token loop, apart from <see cref="TryDecode"/>'s exception handlers: in a method without them the JIT keeps
-    /// the stack pointer and depth in registers.
+    /// The token loop, apart from <see cref="TryDecodeWithReader"/>'s exception handlers: in a method without them the
+    /// JIT keeps the stack pointer and depth in registers.
     /// </summary>
     private static Outcome Parse<TTokens>(ref TTokens reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
         where TTokens : struct, IJsonTokens, allows ref struct
@@ -134,7 +134,7 @@ internal static class JsonDecoder
                     scratch.Frames[depth++] = new Frame(++sp);
                     continue;
                 case JsonTokenType.None:
-                    return Invalid(Outcome.Retry, null, sp, depth, out value, out error);
+                    return Invalid(Outcome.Retry, null, sp, out value, out error);
                 case JsonTokenType.PropertyName:
                     {
                         string key;
@@ -143,7 +143,7 @@ internal static class JsonDecoder
                         {
                             if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
                             {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, out value, out error);
                             }
                         }
                         else
@@ -213,7 +213,7 @@ internal static class JsonDecoder
                         {
                             if (!Utf8.IsValid(utf8))
                             {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, out value, out error);
                             }
                             scratch.Values[sp] = Value.FromUtf8(utf8.ToArray());
                         }
@@ -221,7 +221,7 @@ internal static class JsonDecoder
                         {
                             if (!strings.TryGet(utf8, out var text, out var bad))
                             {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, depth, out value, out error);
+                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, out value, out error);
                             }
                             scratch.Values[sp] = Value.From(text);
                         }
@@ -237,7 +237,7 @@ internal static class JsonDecoder
                         return Invalid(
                             TTokens.GivesUp ? Outcome.Retry : Outcome.Invalid,
                             $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float",
-                            sp, depth, out value, out error);
+                            sp, out value, out error);
                     }
                     break;
                 case JsonTokenType.True:
@@ -306,17 +306,17 @@ internal static class JsonDecoder
         return false;
     }
 
-    private static Outcome InvalidUtf8<TTokens>(ReadOnlySpan<byte> data, int offset, string what, int used, int depth, out Value value, out string? error)
+    private static Outcome InvalidUtf8<TTokens>(ReadOnlySpan<byte> data, int offset, string what, int used, out Value value, out string? error)
         where TTokens : struct, IJsonTokens, allows ref struct =>
         TTokens.GivesUp
-            ? Invalid(Outcome.Retry, null, used, depth, out value, out error)
-            : Invalid(Outcome.Invalid, $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})", used, depth, out value, out error);
+            ? Invalid(Outcome.Retry, null, used, out value, out error)
+            : Invalid(Outcome.Invalid, $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})", used, out value, out error);
 
     /// <summary>Ends a decode that failed (or is to be retried), leaving no references to its values on the scratch stack.</summary>
-    private static Outcome Invalid(Outcome outcome, string? message, int used, int depth, out Value value, out string? error)
+    private static Outcome Invalid(Outcome outcome, string? message, int used, out Value value, out string? error)
     {
         // used + 1: the slot being filled may hold its field's key already.
-        t_scratch?.Clear(used + 1, depth);
+        t_scratch?.Clear(used + 1);
         value = default;
         error = message;
         return outcome;
@@ -364,9 +364,9 @@ internal static class JsonDecoder
             Array.Resize(ref Hashes, Hashes.Length * 2);
         }
 
-        public void Clear(int used, int depth)
+        /// <summary>Drops the references in the first <paramref name="used"/> slots (frames hold none).</summary>
+        public void Clear(int used)
         {
-            Frames.AsSpan(0, Math.Min(depth, Frames.Length)).Clear();
             Values.AsSpan(0, Math.Min(used, Values.Length)).Clear();
             Keys.AsSpan(0, Math.Min(used, Keys.Length)).Clear();
         }
