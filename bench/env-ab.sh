@@ -11,14 +11,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds=$1 secs=$2 first=$3 second=$4 conf="${5:-$root/hocon/examples/bench-passthrough.conf}"
 dll="$root/Tremor.Cli/bin/Release/net10.0/tremor.dll"
 [ -f "$dll" ] || { echo "error: no Release build at $dll; run: TREMOR_CONFIGURATION=Release ./tremor --help" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "error: /usr/bin/time (peak RSS) is missing; install Debian's 'time' package: apt-get install -y time" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed "s/stop-after-secs = [0-9]*/stop-after-secs = $secs/" "$conf" >"$work/run.conf"
 run() { # $1 = label (a or b), $2 = the setting
   local line rss
   # shellcheck disable=SC2086 # the setting is a list of assignments
-  line=$(cd "$root" && /usr/bin/time -f "%M" -o "$work/rss" env $2 dotnet "$dll" run "$work/run.conf" 2>/dev/null | grep '^BENCH ' | tail -1) || true
-  [ -n "$line" ] || { echo "error: the run with '$2' printed no BENCH line" >&2; exit 1; }
+  line=$(cd "$root" && /usr/bin/time -f "%M" -o "$work/rss" env $2 dotnet "$dll" run "$work/run.conf" 2>"$work/err" | grep '^BENCH ' | tail -1) || true
+  [ -n "$line" ] || { tail -20 "$work/err" >&2; echo "error: the run with setting '$2' printed no BENCH line (its last log lines above)" >&2; exit 1; }
   rss=$(tail -1 "$work/rss")
   python3 -c 'import json,sys; b=json.loads(sys.argv[2][6:]); print("%s %.1f %.0f %.0f %.0f %.0f %.0f" % (sys.argv[1], b["mb_per_s"], b["p50_us"], b["p99_us"], b.get("gc_pause_ms", 0), b.get("cpu_ns_per_event", 0), int(sys.argv[3]) / 1024))' \
     "$1" "$line" "$rss" | tee -a "$work/results"

@@ -234,10 +234,9 @@ internal static class JsonDecoder
                 case JsonTokenType.Number:
                     if (!TryReadNumber(ref reader, out scratch.Values[sp]))
                     {
-                        return Invalid(
-                            TTokens.GivesUp ? Outcome.Retry : Outcome.Invalid,
-                            $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float",
-                            sp, out value, out error);
+                        return TTokens.GivesUp
+                            ? Invalid(Outcome.Retry, null, sp, out value, out error)
+                            : Invalid(Outcome.Invalid, $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float", sp, out value, out error);
                     }
                     break;
                 case JsonTokenType.True:
