@@ -8,6 +8,16 @@ public interface ICodec
     /// <summary>Decodes one event's bytes; on bad input returns false with a reason (never throws for bad input).</summary>
     bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error);
 
+    /// <summary>
+    /// As <see cref="TryDecode(ReadOnlyMemory{byte}, out Value, out string?)"/>; when <paramref name="immutable"/> is
+    /// true nothing ever changes <paramref name="data"/> again, so the value may keep slices of it instead of copies
+    /// (<see cref="Value.TryFromUtf8"/>; the built-in json and msgpack codecs keep long strings so). The runtime passes
+    /// true for input a source handed over with <see cref="SourceBatch.AddImmutable"/>. The default ignores the flag.
+    /// Added in PDK 1.5.
+    /// </summary>
+    bool TryDecode(ReadOnlyMemory<byte> data, bool immutable, out Value value, out string? error) =>
+        TryDecode(data, out value, out error);
+
     /// <summary>Appends the encoding of <paramref name="value"/> to <paramref name="output"/>.</summary>
     void Encode(in Value value, IBufferWriter<byte> output);
 }

@@ -17,10 +17,12 @@ public static class PdkVersion
     /// (<see cref="SinkReply.Full"/>, <see cref="IPluginHost.SinkHasRoom"/>): the runtime keeps the batch and opens the
     /// circuit breaker upstream. 1.4 tells a connector its codec and whether it has processors
     /// (<see cref="ConnectorContext.Codec"/>, <see cref="ConnectorContext.HasProcessors"/>) and documents that a sink
-    /// may keep the values of the events it was given (<see cref="ISink.OnBatchAsync"/>).
+    /// may keep the values of the events it was given (<see cref="ISink.OnBatchAsync"/>). 1.5 lets a source hand over
+    /// input that never changes (<see cref="SourceBatch.AddImmutable"/>), so a codec may keep slices of it
+    /// (<see cref="ICodec.TryDecode(ReadOnlyMemory{byte}, bool, out Value, out string?)"/>, <see cref="Value.TryFromUtf8"/>).
     /// </summary>
-    public const int Minor = 4;
+    public const int Minor = 5;
 
     /// <summary>The version as text, <c>major.minor</c>.</summary>
-    public const string Text = "1.4";
+    public const string Text = "1.5";
 }

@@ -114,14 +114,32 @@ public readonly struct Value : IEquatable<Value>
     }
 
     /// <summary>
-    /// The UTF-8 bytes of a string value made by <see cref="FromUtf8"/>, for an encoder that writes them as they are;
+    /// A string held as the UTF-8 bytes <paramref name="utf8"/> (kept, not copied: a slice of a larger buffer keeps
+    /// that buffer alive while the value lives), or false, with <see cref="Null"/>, when they are not valid UTF-8. The
+    /// memory must never change afterwards: a fresh array, or input the source handed over as immutable
+    /// (<see cref="SourceBatch.AddImmutable"/>, <see cref="ICodec.TryDecode(ReadOnlyMemory{byte}, bool, out Value, out string?)"/>).
+    /// Added in PDK 1.5.
+    /// </summary>
+    public static bool TryFromUtf8(ReadOnlyMemory<byte> utf8, out Value value)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            value = default;
+            return false;
+        }
+        value = new(ValueKind.String, new Utf8String(utf8));
+        return true;
+    }
+
+    /// <summary>
+    /// The UTF-8 bytes of a string value made by <see cref="FromUtf8"/> or <see cref="TryFromUtf8"/>, for an encoder that writes them as they are;
     /// false for any other value (a string made from a <see cref="string"/> included).
     /// </summary>
     public bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
     {
         if (Kind == ValueKind.String && _ref is Utf8String u)
         {
-            utf8 = u.Utf8;
+            utf8 = u.Utf8.Span;
             return true;
         }
         utf8 = default;
@@ -238,7 +256,7 @@ public readonly struct Value : IEquatable<Value>
             case ValueKind.F64: return RawF64.Equals(other.RawF64);
             case ValueKind.String:
                 return _ref is Utf8String mine && other._ref is Utf8String theirs
-                    ? mine.Utf8.AsSpan().SequenceEqual(theirs.Utf8)
+                    ? mine.Utf8.Span.SequenceEqual(theirs.Utf8.Span)
                     : string.Equals(Text(), other.Text(), StringComparison.Ordinal);
             case ValueKind.Bytes: return Ref<byte[]>().AsSpan().SequenceEqual(other.Ref<byte[]>());
             case ValueKind.Array:

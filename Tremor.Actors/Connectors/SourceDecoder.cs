@@ -17,6 +17,9 @@ internal sealed class SourceDecoder
     private string?[] _decodeErrors = new string?[256];
     // What the parallel path decodes: a chunk's bytes, or a frame copied into _frameBytes.
     private ReadOnlyMemory<byte>[] _inputs = new ReadOnlyMemory<byte>[256];
+    // Whether an input is memory that never changes (a slice of a chunk the source added with AddImmutable), so the
+    // codec may keep slices of it in the value.
+    private bool[] _immutable = new bool[256];
     private Frame[] _frames = new Frame[256];
     private byte[] _frameBytes = new byte[64 * 1024];
     private readonly DecodeHelpers _helpers;
@@ -92,7 +95,7 @@ internal sealed class SourceDecoder
             }
             if (_preprocessors.Count == 0)
             {
-                DecodeOne(chunk.Data, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
+                DecodeOne(chunk.Data, chunk.IsImmutable, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors);
                 continue;
             }
             var stream = Stream(chunk.StreamId);
@@ -100,7 +103,8 @@ internal sealed class SourceDecoder
             _a.Clear();
             _a.Add(chunk.Data);
             if (!RunChain(stream.Chain, 0, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors, stream.Frames++);
+            var whole = chunk.IsImmutable ? ArrayOf(chunk.Data) : default;
+            foreach (var piece in _a) DecodeOne(piece, IsSliceOf(piece, whole), chunk.StreamId, chunk.PullId, ingest, chunk.Meta, events, errors, stream.Frames++);
         }
     }
 
@@ -121,7 +125,12 @@ internal sealed class SourceDecoder
     {
         var n = batch.Count;
         EnsureRoom(n);
-        for (var i = 0; i < n; i++) _inputs[i] = batch[i].Data;
+        for (var i = 0; i < n; i++)
+        {
+            var chunk = batch[i];
+            _inputs[i] = chunk.Data;
+            _immutable[i] = chunk.IsImmutable;
+        }
         DecodeInputs(n);
         var now = RuntimeServices.NowNs();
         for (var i = 0; i < n; i++)
@@ -174,7 +183,7 @@ internal sealed class SourceDecoder
                 var frame = new Frame(chunk.StreamId, chunk.PullId, ingest, chunk.Meta, stream.Frames++, null, default);
                 if (IsSliceOf(piece, whole))
                 {
-                    frame = frame with { InPlace = piece };
+                    frame = frame with { InPlace = piece, Immutable = chunk.IsImmutable };
                 }
                 else
                 {
@@ -192,6 +201,8 @@ internal sealed class SourceDecoder
             _inputs[i] = f.PreprocessorError is not null ? ReadOnlyMemory<byte>.Empty
                 : f.Length > 0 ? _frameBytes.AsMemory(f.Offset, f.Length)
                 : f.InPlace;
+            // A frame copied into _frameBytes is overwritten by the next pull's frames: never kept.
+            _immutable[i] = f.Immutable;
         }
         // Few frames: the helper would cost more than it saves. A preprocessor error's slot decodes nothing (empty),
         // and what the codec said of it is dropped below.
@@ -211,6 +222,7 @@ internal sealed class SourceDecoder
             }
             _frames[i] = default;
             _inputs[i] = default;
+            _immutable[i] = false;
         }
     }
 
@@ -221,6 +233,9 @@ internal sealed class SourceDecoder
     private readonly record struct Frame(ulong StreamId, ulong PullId, ulong Ingest, Value Meta, ulong? Number, string? PreprocessorError, ReadOnlyMemory<byte> FailedBytes)
     {
         public ReadOnlyMemory<byte> InPlace { get; init; }
+
+        /// <summary>True when <see cref="InPlace"/> lies in a chunk the source added as immutable.</summary>
+        public bool Immutable { get; init; }
 
         public int Offset { get; init; }
 
@@ -246,6 +261,7 @@ internal sealed class SourceDecoder
         Array.Resize(ref _values, size);
         Array.Resize(ref _decodeErrors, size);
         Array.Resize(ref _inputs, size);
+        Array.Resize(ref _immutable, size);
         Array.Resize(ref _frames, size);
     }
 
@@ -309,7 +325,7 @@ internal sealed class SourceDecoder
             var to = Math.Min(from + ChunksPerClaim, shared.Count);
             for (var i = from; i < to; i++)
             {
-                if (codec.TryDecode(_inputs[i], out var value, out var error)) _values[i] = value;
+                if (codec.TryDecode(_inputs[i], _immutable[i], out var value, out var error)) _values[i] = value;
                 else _decodeErrors[i] = error ?? "could not decode";
             }
         }
@@ -384,7 +400,8 @@ internal sealed class SourceDecoder
             chain[k].Finish(_a);
             if (_a.Count == 0) continue;
             if (!RunChain(chain, k + 1, streamId, ulong.MaxValue, now, stream.Meta, errors)) continue;
-            foreach (var piece in _a) DecodeOne(piece, streamId, ulong.MaxValue, now, stream.Meta, events, errors, stream.Frames++);
+            // What a preprocessor flushes at a stream's end is its own buffer's, never kept.
+            foreach (var piece in _a) DecodeOne(piece, false, streamId, ulong.MaxValue, now, stream.Meta, events, errors, stream.Frames++);
         }
     }
 
@@ -407,14 +424,14 @@ internal sealed class SourceDecoder
         return true;
     }
 
-    private void DecodeOne(ReadOnlyMemory<byte> data, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors, ulong? frame = null)
+    private void DecodeOne(ReadOnlyMemory<byte> data, bool immutable, ulong streamId, ulong pullId, ulong ingest, Value meta, List<Event> events, List<Event> errors, ulong? frame = null)
     {
         if (_codec is null)
         {
             events.Add(NewEvent(streamId, pullId, ingest, Value.From(data.ToArray()), meta));
             return;
         }
-        if (_codec.TryDecode(data, out var value, out var error))
+        if (_codec.TryDecode(data, immutable, out var value, out var error))
         {
             events.Add(NewEvent(streamId, pullId, ingest, value, meta));
         }

@@ -44,6 +44,10 @@ public sealed class JsonCodec : ICodec
     public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error) =>
         JsonDecoder.TryDecode(data.Span, out value, out error);
 
+    /// <inheritdoc />
+    public bool TryDecode(ReadOnlyMemory<byte> data, bool immutable, out Value value, out string? error) =>
+        immutable ? JsonDecoder.TryDecodeImmutable(data, out value, out error) : JsonDecoder.TryDecode(data.Span, out value, out error);
+
     /// <summary>Decodes a span (the same as <see cref="TryDecode(ReadOnlyMemory{byte}, out Value, out string?)"/>).</summary>
     public bool TryDecode(ReadOnlySpan<byte> data, out Value value, out string? error) =>
         JsonDecoder.TryDecode(data, out value, out error);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -37,27 +38,45 @@ internal static class JsonDecoder
     [ThreadStatic]
     private static Scratch? t_scratch;
 
-    public static bool TryDecode(ReadOnlySpan<byte> data, out Value value, out string? error)
+    /// <summary>Decodes <paramref name="data"/>; long strings are copied out of it.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> data, out Value value, out string? error) =>
+        TryDecode(data, default, out value, out error);
+
+    /// <summary>
+    /// Decodes <paramref name="data"/>, which never changes again: long strings are kept as slices of it
+    /// (<see cref="Value.TryFromUtf8"/>) instead of copies.
+    /// </summary>
+    public static bool TryDecodeImmutable(ReadOnlyMemory<byte> data, out Value value, out string? error) =>
+        TryDecode(data.Span, data, out value, out error);
+
+    /// <summary>
+    /// Decodes <paramref name="data"/>; <paramref name="kept"/> is either empty (copy long strings) or the same bytes
+    /// as memory that never changes (keep slices of it).
+    /// </summary>
+    private static bool TryDecode(ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, out Value value, out string? error)
     {
         if (IsBlank(data, out value, out error)) return false;
         var scratch = t_scratch ??= new Scratch();
         var scanned = new ScannedJsonTokens(data);
-        var outcome = Parse(ref scanned, data, scratch, out value, out error);
-        return outcome == Outcome.Decoded || (outcome == Outcome.Retry && TryDecodeWithReader(data, out value, out error));
+        var outcome = Parse(ref scanned, data, kept, scratch, out value, out error);
+        return outcome == Outcome.Decoded || (outcome == Outcome.Retry && TryDecodeWithReader(data, kept, out value, out error));
     }
 
     /// <summary>
-    /// Decodes with <see cref="Utf8JsonReader"/> alone: what <see cref="TryDecode"/> falls back to when the scanner
-    /// gives up, and the reference it is held to.
+    /// Decodes with <see cref="Utf8JsonReader"/> alone: what <see cref="TryDecode(ReadOnlySpan{byte}, out Value, out string?)"/>
+    /// falls back to when the scanner gives up, and the reference it is held to.
     /// </summary>
-    internal static bool TryDecodeWithReader(ReadOnlySpan<byte> data, out Value value, out string? error)
+    internal static bool TryDecodeWithReader(ReadOnlySpan<byte> data, out Value value, out string? error) =>
+        TryDecodeWithReader(data, default, out value, out error);
+
+    private static bool TryDecodeWithReader(ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, out Value value, out string? error)
     {
         if (IsBlank(data, out value, out error)) return false;
         var scratch = t_scratch ??= new Scratch();
         var reader = new ReaderJsonTokens(data, s_options);
         try
         {
-            return Parse(ref reader, data, scratch, out value, out error) == Outcome.Decoded;
+            return Parse(ref reader, data, kept, scratch, out value, out error) == Outcome.Decoded;
         }
         catch (JsonException e)
         {
@@ -94,7 +113,7 @@ internal static class JsonDecoder
     internal static bool ScannerTakes(ReadOnlySpan<byte> data)
     {
         var scanned = new ScannedJsonTokens(data);
-        var outcome = Parse(ref scanned, data, t_scratch ??= new Scratch(), out _, out _);
+        var outcome = Parse(ref scanned, data, default, t_scratch ??= new Scratch(), out _, out _);
         return outcome != Outcome.Retry;
     }
 
@@ -108,10 +127,15 @@ internal static class JsonDecoder
     }
 
     /// <summary>
-    /// The token loop, apart from <see cref="TryDecodeWithReader"/>'s exception handlers: in a method without them the
-    /// JIT keeps the stack pointer and depth in registers.
+    /// The token loop, apart from the exception handlers of
+    /// <see cref="TryDecodeWithReader(ReadOnlySpan{byte}, ReadOnlyMemory{byte}, out Value, out string?)"/>: in a method
+    /// without them the JIT keeps the stack pointer and depth in registers.
     /// </summary>
-    private static Outcome Parse<TTokens>(ref TTokens reader, ReadOnlySpan<byte> data, Scratch scratch, out Value value, out string? error)
+    /// <remarks>
+    /// <paramref name="kept"/>: empty, or <paramref name="data"/> as memory that never changes, whose slices long
+    /// strings keep instead of copies.
+    /// </remarks>
+    private static Outcome Parse<TTokens>(ref TTokens reader, ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, out Value value, out string? error)
         where TTokens : struct, IJsonTokens, allows ref struct
     {
         var keys = StringCache.Keys;
@@ -207,15 +231,18 @@ internal static class JsonDecoder
                 case JsonTokenType.String:
                     if (!reader.ValueIsEscaped)
                     {
-                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Utf8.IsValid for long ones.
+                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Value.TryFromUtf8 for long ones.
                         var utf8 = reader.ValueSpan;
                         if (utf8.Length > KeepUtf8Above)
                         {
-                            if (!Utf8.IsValid(utf8))
+                            // Where it lies when the input never changes, else a copy; TryFromUtf8 validates it.
+                            var bytes = kept.IsEmpty
+                                ? utf8.ToArray()
+                                : kept.Slice((int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(utf8)), utf8.Length);
+                            if (!Value.TryFromUtf8(bytes, out scratch.Values[sp]))
                             {
                                 return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, out value, out error);
                             }
-                            scratch.Values[sp] = Value.FromUtf8(utf8.ToArray());
                         }
                         else
                         {

@@ -23,9 +23,27 @@ public sealed class MsgpackCodec : ICodec
     public const int MaxDepth = 1024;
 
     /// <inheritdoc />
-    public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error)
+    public bool TryDecode(ReadOnlyMemory<byte> data, out Value value, out string? error) =>
+        TryDecode(data, false, out value, out error);
+
+    /// <inheritdoc />
+    public bool TryDecode(ReadOnlyMemory<byte> data, bool immutable, out Value value, out string? error)
     {
-        var span = data.Span;
+        var scratch = t_scratch ??= new Scratch();
+        // Long strings keep slices of input that never changes; the scratch forgets it after the call.
+        scratch.Kept = immutable ? data : default;
+        try
+        {
+            return TryDecode(data.Span, scratch, out value, out error);
+        }
+        finally
+        {
+            scratch.Kept = default;
+        }
+    }
+
+    private static bool TryDecode(ReadOnlySpan<byte> span, Scratch scratch, out Value value, out string? error)
+    {
         if (span.IsEmpty)
         {
             value = default;
@@ -35,7 +53,6 @@ public sealed class MsgpackCodec : ICodec
         var position = 0;
         // The per-thread scratch (and the string caches it holds) is looked up once per value, not per map or string:
         // a thread-static read is a call into the runtime.
-        var scratch = t_scratch ??= new Scratch();
         if (!TryRead(span, ref position, 0, scratch, out value, out error))
         {
             scratch.Reset();
@@ -71,7 +88,7 @@ public sealed class MsgpackCodec : ICodec
                 value = Value.From((long)(sbyte)code);
                 return true;
             case >= 0xa0 and <= 0xbf:
-                return TryReadString(data, ref position, offset, code & 0x1f, scratch.ValueCache, out value, out error);
+                return TryReadString(data, ref position, offset, code & 0x1f, scratch, out value, out error);
             case >= 0x90 and <= 0x9f:
                 return TryReadArray(data, ref position, offset, code & 0x0f, depth, scratch, out value, out error);
             case >= 0x80 and <= 0x8f:
@@ -125,7 +142,7 @@ public sealed class MsgpackCodec : ICodec
             case 0xd9 or 0xda or 0xdb:
                 {
                     if (!TryReadLength(data, ref position, 1 << (code - 0xd9), out var length)) return Truncated(data, offset, out value, out error);
-                    return TryReadString(data, ref position, offset, length, scratch.ValueCache, out value, out error);
+                    return TryReadString(data, ref position, offset, length, scratch, out value, out error);
                 }
             case 0xdc or 0xdd:
                 {
@@ -315,7 +332,7 @@ public sealed class MsgpackCodec : ICodec
         return true;
     }
 
-    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, StringCache values, out Value value, out string? error)
+    private static bool TryReadString(ReadOnlySpan<byte> data, ref int position, int offset, int length, Scratch scratch, out Value value, out string? error)
     {
         if (length > data.Length - position) return Truncated(data, offset, out value, out error);
         var utf8 = data.Slice(position, length);
@@ -323,17 +340,17 @@ public sealed class MsgpackCodec : ICodec
         if (length > JsonDecoder.KeepUtf8Above)
         {
             // As the json decoder does: long texts stay UTF-8 (half the memory of a string for ASCII, and encoding
-            // them again is a copy, not a transcode).
-            bad = Utf8Text.FindInvalid(utf8);
-            if (bad < 0)
+            // them again is a copy, not a transcode), where they lie when the input never changes.
+            var kept = scratch.Kept;
+            if (Value.TryFromUtf8(kept.IsEmpty ? utf8.ToArray() : kept.Slice(position, length), out value))
             {
-                value = Value.FromUtf8(utf8.ToArray());
                 position += length;
                 error = null;
                 return true;
             }
+            bad = Utf8Text.FindInvalid(utf8);
         }
-        else if (values.TryGet(utf8, out var text, out bad))
+        else if (scratch.ValueCache.TryGet(utf8, out var text, out bad))
         {
             value = Value.From(text);
             position += length;
@@ -367,6 +384,9 @@ public sealed class MsgpackCodec : ICodec
     {
         public readonly StringCache KeyCache = StringCache.Keys;
         public readonly StringCache ValueCache = StringCache.Values;
+
+        /// <summary>During a decode of input that never changes: that input (the span decoded is its <c>Span</c>), else empty.</summary>
+        public ReadOnlyMemory<byte> Kept;
         public string[] Keys = new string[64];
         public int[] Hashes = new int[64];
         public readonly ShapeCache Shapes = new();

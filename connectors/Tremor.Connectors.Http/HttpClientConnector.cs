@@ -241,7 +241,7 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
             {
                 Interlocked.Decrement(ref _queued);
                 var stream = ++_nextStream;
-                batch.Add(response.Body, stream, response.IngestNs, response.Meta);
+                batch.AddImmutable(response.Body, stream, response.IngestNs, response.Meta); // the response's own array, never changed
                 batch.EndStream(stream);
             }
             if (batch.Count > 0) return PullStatus.Data;

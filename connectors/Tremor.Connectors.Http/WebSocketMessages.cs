@@ -84,7 +84,7 @@ internal static class WebSocketMessages
         while ((batch.Count == 0 || batch.Count < batch.Capacity) && reader.TryRead(out var message))
         {
             if (message.IsEnd) batch.EndStream(message.StreamId);
-            else batch.Add(message.Data, message.StreamId, message.IngestNs, message.Meta);
+            else batch.AddImmutable(message.Data, message.StreamId, message.IngestNs, message.Meta); // the message's own array, never changed
         }
         return batch.Count > 0;
     }

@@ -174,7 +174,7 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
         if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
-            var pullId = batch.Add(item.Payload, 0, item.IngestNs, item.Meta);
+            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta); // a copy of the message's payload, never changed
             if (item.Delivery is { } delivery) _unacked[pullId] = delivery;
         }
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;

@@ -226,7 +226,7 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
-            var pullId = batch.Add(item.Payload, 0, item.IngestNs, item.Meta);
+            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta); // the client's array for this message, never changed
             if (item.Delivery is { } delivery) _unacked[pullId] = delivery;
         }
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;

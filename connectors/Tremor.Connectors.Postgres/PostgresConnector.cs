@@ -323,7 +323,7 @@ internal sealed class PostgresConnector : ConnectorBase, ISource, ISink
 
     private void TakeNotifications(SourceBatch batch)
     {
-        while (!batch.IsFull && _notifications.Reader.TryRead(out var n)) batch.Add(n.Payload, NotificationStream, _host.NowNs(), n.Meta);
+        while (!batch.IsFull && _notifications.Reader.TryRead(out var n)) batch.AddImmutable(n.Payload, NotificationStream, _host.NowNs(), n.Meta);
     }
 
     private void TakeRows(SourceBatch batch)
