@@ -28,6 +28,12 @@ internal static class JsonDecoder
     /// </summary>
     public const int KeepUtf8Above = 64;
 
+    /// <summary>
+    /// In input that never changes, strings longer than this (the longest the string cache holds) are kept as slices
+    /// of it: only a small wrapper is allocated, where a copy would cost as much as the UTF-16 string (a 36-byte guid).
+    /// </summary>
+    public const int KeepInPlaceAbove = StringCache.MaxValueLength;
+
     private static readonly JsonReaderOptions s_options = new()
     {
         MaxDepth = MaxDepth,
@@ -233,7 +239,7 @@ internal static class JsonDecoder
                     {
                         // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Value.TryFromUtf8 for long ones.
                         var utf8 = reader.ValueSpan;
-                        if (utf8.Length > KeepUtf8Above)
+                        if (utf8.Length > (kept.IsEmpty ? KeepUtf8Above : KeepInPlaceAbove))
                         {
                             // Where it lies when the input never changes, else a copy; TryFromUtf8 validates it.
                             var bytes = kept.IsEmpty

@@ -337,11 +337,11 @@ public sealed class MsgpackCodec : ICodec
         if (length > data.Length - position) return Truncated(data, offset, out value, out error);
         var utf8 = data.Slice(position, length);
         int bad;
-        if (length > JsonDecoder.KeepUtf8Above)
+        var kept = scratch.Kept;
+        if (length > (kept.IsEmpty ? JsonDecoder.KeepUtf8Above : JsonDecoder.KeepInPlaceAbove))
         {
             // As the json decoder does: long texts stay UTF-8 (half the memory of a string for ASCII, and encoding
             // them again is a copy, not a transcode), where they lie when the input never changes.
-            var kept = scratch.Kept;
             if (Value.TryFromUtf8(kept.IsEmpty ? utf8.ToArray() : kept.Slice(position, length), out value))
             {
                 position += length;

@@ -29,6 +29,21 @@ public sealed class ImmutableInputTests
     }
 
     [Fact]
+    public void Json_keeps_strings_past_the_string_cache_in_immutable_input_and_makes_strings_of_them_otherwise()
+    {
+        const string Guid = "a95bb929-2567-4066-8023-8bf532665121"; // 36 bytes: longer than the cache holds
+        var cached = new string('c', StringCache.MaxValueLength);
+        var input = Encoding.UTF8.GetBytes($"{{\"guid\":\"{Guid}\",\"cached\":\"{cached}\"}}");
+        Assert.True(new JsonCodec().TryDecode(input, immutable: true, out var kept, out _));
+        Assert.True(Lies(kept["guid"], input));
+        Assert.False(kept["cached"].TryGetUtf8(out _));
+        Assert.True(new JsonCodec().TryDecode(input, immutable: false, out var copied, out _));
+        Assert.False(copied["guid"].TryGetUtf8(out _));
+        Assert.Equal(Guid, kept["guid"].AsString());
+        Assert.Equal(copied, kept);
+    }
+
+    [Fact]
     public void Json_copies_long_strings_out_of_input_the_source_may_overwrite()
     {
         var input = JsonRecord(Long);
