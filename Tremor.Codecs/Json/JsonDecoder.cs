@@ -237,14 +237,14 @@ internal static class JsonDecoder
                 case JsonTokenType.String:
                     if (!reader.ValueIsEscaped)
                     {
-                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Value.TryFromUtf8 for long ones.
+                        // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Value.TryFromUtf8
+                        // for long ones.
                         var utf8 = reader.ValueSpan;
                         if (utf8.Length > (kept.IsEmpty ? KeepUtf8Above : KeepInPlaceAbove))
                         {
                             // Where it lies when the input never changes, else a copy; TryFromUtf8 validates it.
-                            var bytes = kept.IsEmpty
-                                ? utf8.ToArray()
-                                : kept.Slice((int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(utf8)), utf8.Length);
+                            var at = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(utf8));
+                            var bytes = kept.IsEmpty ? utf8.ToArray() : kept.Slice(at, utf8.Length);
                             if (!Value.TryFromUtf8(bytes, out scratch.Values[sp]))
                             {
                                 return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, out value, out error);

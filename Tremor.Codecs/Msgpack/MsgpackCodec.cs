@@ -387,6 +387,7 @@ public sealed class MsgpackCodec : ICodec
 
         /// <summary>During a decode of input that never changes: that input (the span decoded is its <c>Span</c>), else empty.</summary>
         public ReadOnlyMemory<byte> Kept;
+
         public string[] Keys = new string[64];
         public int[] Hashes = new int[64];
         public readonly ShapeCache Shapes = new();
