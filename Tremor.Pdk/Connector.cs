@@ -210,12 +210,8 @@ public sealed class SourceBatch
     /// Adds raw bytes to go through the connector's preprocessors and codec. The memory must stay valid and unchanged
     /// until the next pull (the runtime decodes before pulling again). Returns the pull id that acks will name.
     /// </summary>
-    public ulong Add(ReadOnlyMemory<byte> data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default)
-    {
-        var id = _nextPullId++;
-        _chunks.Add(new SourceChunk(id, streamId, ingestNs, data, default, false, meta, false));
-        return id;
-    }
+    public ulong Add(ReadOnlyMemory<byte> data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default) =>
+        AddData(data, streamId, ingestNs, meta, immutable: false);
 
     /// <summary>
     /// As <see cref="Add"/>, for bytes that nothing changes again (a fresh array per message, or data held unchanged
@@ -224,10 +220,13 @@ public sealed class SourceBatch
     /// holds such a slice. Use <see cref="Add"/> for a buffer the source reuses. Added in PDK 1.5: call it only on a
     /// host of PDK 1.5 or later (the method is missing in an older one).
     /// </summary>
-    public ulong AddImmutable(ReadOnlyMemory<byte> data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default)
+    public ulong AddImmutable(ReadOnlyMemory<byte> data, ulong streamId = 0, ulong ingestNs = 0, Value meta = default) =>
+        AddData(data, streamId, ingestNs, meta, immutable: true);
+
+    private ulong AddData(ReadOnlyMemory<byte> data, ulong streamId, ulong ingestNs, Value meta, bool immutable)
     {
         var id = _nextPullId++;
-        _chunks.Add(new SourceChunk(id, streamId, ingestNs, data, default, false, meta, false) { IsImmutable = true });
+        _chunks.Add(new SourceChunk(id, streamId, ingestNs, data, default, false, meta, false) { IsImmutable = immutable });
         return id;
     }
 

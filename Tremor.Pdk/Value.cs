@@ -109,8 +109,7 @@ public readonly struct Value : IEquatable<Value>
     public static Value FromUtf8(byte[] utf8)
     {
         ArgumentNullException.ThrowIfNull(utf8);
-        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw new ArgumentException("not valid UTF-8", nameof(utf8));
-        return new(ValueKind.String, new Utf8String(utf8));
+        return TryFromUtf8(utf8, out var value) ? value : throw new ArgumentException("not valid UTF-8", nameof(utf8));
     }
 
     /// <summary>
@@ -132,8 +131,8 @@ public readonly struct Value : IEquatable<Value>
     }
 
     /// <summary>
-    /// The UTF-8 bytes of a string value made by <see cref="FromUtf8"/> or <see cref="TryFromUtf8"/>, for an encoder that writes them as they are;
-    /// false for any other value (a string made from a <see cref="string"/> included).
+    /// The UTF-8 bytes of a string value made by <see cref="FromUtf8"/> or <see cref="TryFromUtf8"/>, for an encoder
+    /// that writes them as they are; false for any other value (a string made from a <see cref="string"/> included).
     /// </summary>
     public bool TryGetUtf8(out ReadOnlySpan<byte> utf8)
     {

@@ -229,7 +229,8 @@ internal sealed class AmqpConnector : ConnectorBase, ISource, ISink
         {
             // A delivery of a channel that died is requeued by the broker and comes again on the new one.
             if (item.Generation != generation) continue;
-            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta); // a copy of the delivery's body, never changed
+            // A copy of the delivery's body that nothing changes again: decoding may keep slices of it.
+            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta);
             _unacked[pullId] = item;
         }
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;

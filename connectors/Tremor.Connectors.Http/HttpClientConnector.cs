@@ -241,7 +241,8 @@ internal sealed class HttpClientConnector : ConnectorBase, ISource, ISink
             {
                 Interlocked.Decrement(ref _queued);
                 var stream = ++_nextStream;
-                batch.AddImmutable(response.Body, stream, response.IngestNs, response.Meta); // the response's own array, never changed
+                // The response's own array that nothing changes again: decoding may keep slices of it.
+                batch.AddImmutable(response.Body, stream, response.IngestNs, response.Meta);
                 batch.EndStream(stream);
             }
             if (batch.Count > 0) return PullStatus.Data;

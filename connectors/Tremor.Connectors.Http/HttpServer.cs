@@ -372,8 +372,9 @@ internal sealed class HttpServerConnector : ConnectorBase, ISource, ISink
             {
                 if (request.Abandoned) continue;
                 // A request without a body (a GET) is the event null: no codec could make anything of no bytes.
+                // Otherwise the body, read into an array of its own that nothing changes again: decoding may keep slices of it.
                 if (request.Body.Length == 0) batch.AddStructured(Value.Null, request.Id, request.IngestNs, request.Meta);
-                else batch.AddImmutable(request.Body, request.Id, request.IngestNs, request.Meta); // read into its own array, never changed
+                else batch.AddImmutable(request.Body, request.Id, request.IngestNs, request.Meta);
                 batch.EndStream(request.Id);
             }
             if (batch.Count > 0) return PullStatus.Data;

@@ -83,8 +83,9 @@ internal static class WebSocketMessages
     {
         while ((batch.Count == 0 || batch.Count < batch.Capacity) && reader.TryRead(out var message))
         {
+            // A message is an array of its own that nothing changes again: decoding may keep slices of it.
             if (message.IsEnd) batch.EndStream(message.StreamId);
-            else batch.AddImmutable(message.Data, message.StreamId, message.IngestNs, message.Meta); // the message's own array, never changed
+            else batch.AddImmutable(message.Data, message.StreamId, message.IngestNs, message.Meta);
         }
         return batch.Count > 0;
     }

@@ -174,7 +174,8 @@ internal sealed class MqttConnector : ConnectorBase, ISource, ISink
         if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
-            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta); // a copy of the message's payload, never changed
+            // A copy of the message's payload that nothing changes again: decoding may keep slices of it.
+            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta);
             if (item.Delivery is { } delivery) _unacked[pullId] = delivery;
         }
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;

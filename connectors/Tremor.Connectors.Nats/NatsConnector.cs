@@ -226,7 +226,8 @@ internal sealed class NatsConnector : ConnectorBase, ISource, ISink
         if (await PullWait.ForInputAsync(reader, cancellationToken).ConfigureAwait(false) is { } waited) return waited;
         while (!batch.IsFull && reader.TryRead(out var item))
         {
-            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta); // the client's array for this message, never changed
+            // The client's array for this message that nothing changes again: decoding may keep slices of it.
+            var pullId = batch.AddImmutable(item.Payload, 0, item.IngestNs, item.Meta);
             if (item.Delivery is { } delivery) _unacked[pullId] = delivery;
         }
         return batch.Count > 0 ? PullStatus.Data : PullStatus.Empty;
