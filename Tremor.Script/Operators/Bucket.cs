@@ -52,6 +52,10 @@ internal sealed class Bucket(int cardinality) : IOperatorInstance
     {
         private readonly long[] _counts = new long[Slots];
         private readonly ulong[] _slotIds = new ulong[Slots];
+        // The events counted in the window that ends with slot _totalSlot: summed over the slots once when an event
+        // comes in a new slot, then kept by each take (most events fall in the slot of the event before).
+        private long _total;
+        private ulong _totalSlot = ulong.MaxValue;
 
         public ulong LastSlot { get; private set; }
 
@@ -59,20 +63,29 @@ internal sealed class Bucket(int cardinality) : IOperatorInstance
         {
             var slot = nowNs / SlotNs;
             LastSlot = slot;
-            long total = 0;
-            for (var i = 0; i < Slots; i++)
+            if (slot != _totalSlot)
             {
-                if (_slotIds[i] + Slots > slot) total += _counts[i];
+                _total = 0;
+                for (var i = 0; i < Slots; i++)
+                {
+                    if (InWindow(_slotIds[i], slot)) _total += _counts[i];
+                }
+                _totalSlot = slot;
             }
-            if (total >= rate) return false;
+            if (_total >= rate) return false;
             var idx = (int)(slot % Slots);
             if (_slotIds[idx] != slot)
             {
+                // The slot is reused for this one: what it counted leaves the window (if it was in it at all).
+                if (InWindow(_slotIds[idx], slot)) _total -= _counts[idx];
                 _slotIds[idx] = slot;
                 _counts[idx] = 0;
             }
             _counts[idx]++;
+            _total++;
             return true;
         }
+
+        private static bool InWindow(ulong slotId, ulong slot) => slotId + Slots > slot;
     }
 }

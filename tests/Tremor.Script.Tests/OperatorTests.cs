@@ -60,6 +60,37 @@ public class OperatorTests
     }
 
     [Fact]
+    public void Bucket_frees_a_slot_s_events_as_they_slide_out_of_the_second()
+    {
+        var (q, output) = Start("""
+            define operator bucket from grouper::bucket end;
+            create operator bucket;
+            select event from in into bucket;
+            select event from bucket into out;
+            select event from bucket/overflow into out/overflow;
+            """);
+        var ev = Harness.Ev("e", Harness.J("{\"class\":\"c\",\"rate\":3}"));
+        void At(ulong ms, int count) => q.Process("in", Enumerable.Repeat(ev, count).ToArray(), ms * 1_000_000, output);
+        At(0, 1);
+        At(300, 3);
+        Assert.Equal(3, output.On("out").Count);
+        Assert.Single(output.On("overflow"));
+        At(950, 1);
+        Assert.Equal(2, output.On("overflow").Count);
+        // At 1.05 s the first 100 ms slot (one event) has slid out: one more passes, the next does not.
+        At(1050, 2);
+        Assert.Equal(4, output.On("out").Count);
+        Assert.Equal(3, output.On("overflow").Count);
+        // At 1.35 s the 0.3 s slot (two events passed) has slid out too: two more pass.
+        At(1350, 3);
+        Assert.Equal(6, output.On("out").Count);
+        Assert.Equal(4, output.On("overflow").Count);
+        // Two seconds later the whole window is empty again.
+        At(3500, 4);
+        Assert.Equal(9, output.On("out").Count);
+    }
+
+    [Fact]
     public void Bucket_without_class_or_rate_sends_to_err()
     {
         var (q, output) = Start("define operator b from grouper::bucket end; create operator b; select event from in into b; select event from b into out;");
