@@ -6,6 +6,15 @@ public class OperatorTests
 {
     private static (QueryInstance, Collector) Start(string query) => (Query.Compile(query, "ops.trickle").Instantiate(), new Collector());
 
+    /// <summary>A grouper::bucket between in and out, its overflow on out/overflow.</summary>
+    private static (QueryInstance, Collector) StartBucket() => Start("""
+        define operator bucket from grouper::bucket end;
+        create operator bucket;
+        select event from in into bucket;
+        select event from bucket into out;
+        select event from bucket/overflow into out/overflow;
+        """);
+
     [Fact]
     public void Batch_by_count_and_timeout()
     {
@@ -40,13 +49,7 @@ public class OperatorTests
     [Fact]
     public void Bucket_rate_limits_per_class_and_dimension_over_one_second()
     {
-        var (q, output) = Start("""
-            define operator bucket from grouper::bucket end;
-            create operator bucket;
-            select event from in into bucket;
-            select event from bucket into out;
-            select event from bucket/overflow into out/overflow;
-            """);
+        var (q, output) = StartBucket();
         Event Ev(string cls, long rate, string? dim) =>
             Harness.Ev(cls, Harness.J(dim is null ? $"{{\"class\":\"{cls}\",\"rate\":{rate}}}" : $"{{\"class\":\"{cls}\",\"rate\":{rate},\"dimensions\":\"{dim}\"}}"));
         q.Process("in", [Ev("a", 2, null), Ev("a", 2, null), Ev("a", 2, null), Ev("a", 2, "x"), Ev("b", 1, null)], 0, output);
@@ -62,13 +65,7 @@ public class OperatorTests
     [Fact]
     public void Bucket_frees_a_slot_s_events_as_they_slide_out_of_the_second()
     {
-        var (q, output) = Start("""
-            define operator bucket from grouper::bucket end;
-            create operator bucket;
-            select event from in into bucket;
-            select event from bucket into out;
-            select event from bucket/overflow into out/overflow;
-            """);
+        var (q, output) = StartBucket();
         var ev = Harness.Ev("e", Harness.J("{\"class\":\"c\",\"rate\":3}"));
         void At(ulong ms, int count) => q.Process("in", Enumerable.Repeat(ev, count).ToArray(), ms * 1_000_000, output);
         At(0, 1);
