@@ -132,6 +132,10 @@ internal static class JsonDecoder
         Retry,
     }
 
+    /// <summary>Where <paramref name="part"/>, a slice of <paramref name="data"/>, starts in it.</summary>
+    private static int OffsetIn(ReadOnlySpan<byte> data, ReadOnlySpan<byte> part) =>
+        (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(part));
+
     /// <summary>
     /// The token loop, apart from the exception handlers of
     /// <see cref="TryDecodeWithReader(ReadOnlySpan{byte}, ReadOnlyMemory{byte}, out Value, out string?)"/>: in a method
@@ -243,8 +247,7 @@ internal static class JsonDecoder
                         if (utf8.Length > (kept.IsEmpty ? KeepUtf8Above : KeepInPlaceAbove))
                         {
                             // Where it lies when the input never changes, else a copy; TryFromUtf8 validates it.
-                            var at = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(utf8));
-                            var bytes = kept.IsEmpty ? utf8.ToArray() : kept.Slice(at, utf8.Length);
+                            var bytes = kept.IsEmpty ? utf8.ToArray() : kept.Slice(OffsetIn(data, utf8), utf8.Length);
                             if (!Value.TryFromUtf8(bytes, out scratch.Values[sp]))
                             {
                                 return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, out value, out error);
