@@ -10,13 +10,21 @@ using Microsoft.AspNetCore.Http;
 /// <c>{"received": body, "status": "ok"}</c> — on the request's own thread, with no queue, no actor and no pipeline
 /// between. What this does per second on the same machine with the same client is what Kestrel allows; the runtime's
 /// figure over it is the share the flow's hand-offs leave.
+/// <para>With <c>--hop</c> the same work runs behind one hand-off, the least any design with a processing stage
+/// apart from Kestrel's request threads has: each request goes through a bounded channel to one reader task, which
+/// answers through a <see cref="TaskCompletionSource{T}"/> (continuations run asynchronously, as http_server's).</para>
 /// </summary>
 internal static class HttpEcho
 {
+    private sealed record Hop(byte[] Body, int Length, TaskCompletionSource<byte[]> Reply);
+
+    private static readonly System.Threading.Channels.Channel<Hop> Queue =
+        System.Threading.Channels.Channel.CreateBounded<Hop>(new System.Threading.Channels.BoundedChannelOptions(1024) { SingleReader = true });
+
     private static readonly byte[] Head = "{\"received\":"u8.ToArray();
     private static readonly byte[] Tail = ",\"status\":\"ok\"}"u8.ToArray();
 
-    public static async Task<int> RunAsync(int port)
+    public static async Task<int> RunAsync(int port, bool hop)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
@@ -25,9 +33,10 @@ internal static class HttpEcho
             kestrel.Listen(IPAddress.Loopback, port);
         });
         var app = builder.Build();
-        app.Run(HandleAsync);
+        app.Run(hop ? HandleThroughHopAsync : HandleAsync);
+        if (hop) _ = Task.Run(AnswerAsync);
         await app.StartAsync();
-        Console.WriteLine($"LOADGEN {{\"mode\":\"http-echo\",\"port\":{port}}}");
+        Console.WriteLine($"LOADGEN {{\"mode\":\"http-echo\",\"port\":{port},\"hop\":{(hop ? "true" : "false")}}}");
         var stop = new TaskCompletionSource();
         using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
         {
@@ -41,6 +50,28 @@ internal static class HttpEcho
 
     private static async Task HandleAsync(HttpContext context)
     {
+        var (body, length) = await ReadBodyAsync(context);
+        await WriteAsync(context, Answer(body, length));
+    }
+
+    private static async Task HandleThroughHopAsync(HttpContext context)
+    {
+        var (body, length) = await ReadBodyAsync(context);
+        var hop = new Hop(body, length, new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await Queue.Writer.WriteAsync(hop);
+        await WriteAsync(context, await hop.Reply.Task);
+    }
+
+    private static async Task AnswerAsync()
+    {
+        while (await Queue.Reader.WaitToReadAsync())
+        {
+            while (Queue.Reader.TryRead(out var hop)) hop.Reply.TrySetResult(Answer(hop.Body, hop.Length));
+        }
+    }
+
+    private static async Task<(byte[] Body, int Length)> ReadBodyAsync(HttpContext context)
+    {
         var length = (int)(context.Request.ContentLength ?? 0);
         var body = new byte[length];
         var filled = 0;
@@ -50,15 +81,26 @@ internal static class HttpEcho
             if (read == 0) break;
             filled += read;
         }
-        // Parsed as the flow's codec does, so the comparison does not favour the bound by skipping the decode.
-        using var document = JsonDocument.Parse(body.AsMemory(0, filled));
-        var reply = new byte[Head.Length + filled + Tail.Length];
+        return (body, filled);
+    }
+
+    /// <summary>The body parsed as the flow's codec does (so the bound does not gain by skipping the decode), and the
+    /// flow's reply around it.</summary>
+    private static byte[] Answer(byte[] body, int length)
+    {
+        using var document = JsonDocument.Parse(body.AsMemory(0, length));
+        var reply = new byte[Head.Length + length + Tail.Length];
         Head.CopyTo(reply, 0);
-        body.AsSpan(0, filled).CopyTo(reply.AsSpan(Head.Length));
-        Tail.CopyTo(reply, Head.Length + filled);
+        body.AsSpan(0, length).CopyTo(reply.AsSpan(Head.Length));
+        Tail.CopyTo(reply, Head.Length + length);
+        return reply;
+    }
+
+    private static Task WriteAsync(HttpContext context, byte[] reply)
+    {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = reply.Length;
-        await context.Response.Body.WriteAsync(reply);
+        return context.Response.Body.WriteAsync(reply).AsTask();
     }
 }

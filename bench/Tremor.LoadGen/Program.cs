@@ -9,10 +9,11 @@ using HdrHistogram;
 //
 //   tremor-loadgen tcp  HOST PORT FILE --connections 4 --repeat 2000
 //   tremor-loadgen http URL FILE --concurrency 32 --seconds 10
-//   tremor-loadgen http-echo PORT     (the bound: Kestrel alone, answering as bench/net's flow does)
+//   tremor-loadgen http-echo PORT [--hop]   (the bound: Kestrel alone, answering as bench/net's flow does; --hop:
+//                                            behind one hand-off to a task of its own)
 return args switch
 {
-    ["http-echo", var port] => await HttpEcho.RunAsync(int.Parse(port, CultureInfo.InvariantCulture)),
+    ["http-echo", var port, .. var rest] => await HttpEcho.RunAsync(int.Parse(port, CultureInfo.InvariantCulture), rest.Contains("--hop")),
     ["tcp", var host, var port, var file, .. var rest] => await Tcp(host, int.Parse(port, CultureInfo.InvariantCulture), file, Option(rest, "--connections", 4), Option(rest, "--repeat", 1000)),
     ["http", var url, var file, .. var rest] => await Http(new Uri(url), file, Option(rest, "--concurrency", 32), Option(rest, "--seconds", 10)),
     _ => Usage(),
@@ -20,7 +21,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: tremor-loadgen tcp HOST PORT FILE [--connections N] [--repeat N] | http URL FILE [--concurrency N] [--seconds N] | http-echo PORT");
+    Console.Error.WriteLine("usage: tremor-loadgen tcp HOST PORT FILE [--connections N] [--repeat N] | http URL FILE [--concurrency N] [--seconds N] | http-echo PORT [--hop]");
     return 2;
 }
 
