@@ -6,9 +6,17 @@ using Tremor.Benchmarks;
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --filter '*' [--job short]
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved [rounds]
 // dotnet run -c Release --project bench/Tremor.Benchmarks -- --interleaved-msgpack [rounds]
+// dotnet run -c Release --project bench/Tremor.Benchmarks -- --codec-bound [seconds] [threads]
 if (args.Length > 0 && args[0] == "--interleaved")
 {
     Interleaved.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 41);
+    return;
+}
+if (args.Length > 0 && args[0] == "--codec-bound")
+{
+    CodecBound.Run(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10,
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
     return;
 }
 if (args.Length > 0 && args[0] == "--interleaved-msgpack")
