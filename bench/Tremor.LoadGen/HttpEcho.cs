@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Http;
 /// </summary>
 internal static class HttpEcho
 {
-    private sealed record Hop(byte[] Body, int Length, TaskCompletionSource<byte[]> Reply);
+    private sealed record Hop(byte[] Body, int Length, TaskCompletionSource<(int Status, byte[] Body)> Reply);
 
     private static readonly System.Threading.Channels.Channel<Hop> Queue =
         System.Threading.Channels.Channel.CreateBounded<Hop>(new System.Threading.Channels.BoundedChannelOptions(1024) { SingleReader = true });
@@ -57,7 +57,7 @@ internal static class HttpEcho
     private static async Task HandleThroughHopAsync(HttpContext context)
     {
         var (body, length) = await ReadBodyAsync(context);
-        var hop = new Hop(body, length, new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var hop = new Hop(body, length, new TaskCompletionSource<(int, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously));
         await Queue.Writer.WriteAsync(hop);
         await WriteAsync(context, await hop.Reply.Task);
     }
@@ -84,23 +84,32 @@ internal static class HttpEcho
         return (body, filled);
     }
 
-    /// <summary>The body parsed as the flow's codec does (so the bound does not gain by skipping the decode), and the
-    /// flow's reply around it.</summary>
-    private static byte[] Answer(byte[] body, int length)
+    /// <summary>
+    /// The body parsed as JSON (System.Text.Json here; the flow's json codec parses it too, so the bound does not gain
+    /// by skipping the decode) and the flow's reply around it; 400 with the parser's message when it is not JSON.
+    /// </summary>
+    private static (int Status, byte[] Body) Answer(byte[] body, int length)
     {
-        using var document = JsonDocument.Parse(body.AsMemory(0, length));
+        try
+        {
+            using var document = JsonDocument.Parse(body.AsMemory(0, length));
+        }
+        catch (JsonException e)
+        {
+            return (400, System.Text.Encoding.UTF8.GetBytes($"the body is not JSON: {e.Message}\n"));
+        }
         var reply = new byte[Head.Length + length + Tail.Length];
         Head.CopyTo(reply, 0);
         body.AsSpan(0, length).CopyTo(reply.AsSpan(Head.Length));
         Tail.CopyTo(reply, Head.Length + length);
-        return reply;
+        return (200, reply);
     }
 
-    private static Task WriteAsync(HttpContext context, byte[] reply)
+    private static Task WriteAsync(HttpContext context, (int Status, byte[] Body) reply)
     {
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = reply.Length;
-        return context.Response.Body.WriteAsync(reply).AsTask();
+        context.Response.StatusCode = reply.Status;
+        context.Response.ContentType = reply.Status == 200 ? "application/json" : "text/plain; charset=utf-8";
+        context.Response.ContentLength = reply.Body.Length;
+        return context.Response.Body.WriteAsync(reply.Body).AsTask();
     }
 }
