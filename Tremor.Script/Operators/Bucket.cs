@@ -76,7 +76,8 @@ internal sealed class Bucket(int cardinality) : IOperatorInstance
             var idx = (int)(slot % Slots);
             if (_slotIds[idx] != slot)
             {
-                // The slot is reused for this one: what it counted leaves the window (if it was in it at all).
+                // The slot is reused for this one. What it counted is in the window only when event time went back
+                // (its id is a later slot, counted by the sum above); otherwise it slid out before and counts nothing.
                 if (InWindow(_slotIds[idx], slot)) _total -= _counts[idx];
                 _slotIds[idx] = slot;
                 _counts[idx] = 0;
