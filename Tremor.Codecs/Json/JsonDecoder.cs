@@ -8,10 +8,10 @@ using Tremor.Pdk;
 namespace Tremor.Codecs;
 
 /// <summary>
-/// Decodes one UTF-8 JSON document into a <see cref="Value"/> from a token stream over the input span (the lean
-/// <see cref="ScannedJsonTokens"/>; <see cref="Utf8JsonReader"/> again for any document the scanner gives up on, so
-/// errors are found and worded by the reader) with an explicit stack (no recursion, so nesting depth costs heap, not
-/// thread stack). Integers become I64 (U64 above <see cref="long.MaxValue"/>, F64 beyond <see cref="ulong.MaxValue"/>),
+/// Decodes one UTF-8 JSON document into a <see cref="Value"/>: a fast path reads well-formed documents byte by byte
+/// (<see cref="Scan"/>), and any document it gives up on is read again from the start by <see cref="Utf8JsonReader"/>,
+/// so errors are found and worded by the reader. Both build values on an explicit stack (no recursion, so nesting depth
+/// costs heap, not thread stack). Integers become I64 (U64 above <see cref="long.MaxValue"/>, F64 beyond <see cref="ulong.MaxValue"/>),
 /// other numbers F64. Fields are gathered on a per-thread scratch stack so a record or array is allocated once at its
 /// final size; duplicate keys are detected with a 64-bit filter of key hashes, so only records that may hold one pay for
 /// lookups (and then the last value wins).
@@ -63,9 +63,7 @@ internal static class JsonDecoder
     {
         if (IsBlank(data, out value, out error)) return false;
         var scratch = t_scratch ??= new Scratch();
-        var scanned = new ScannedJsonTokens(data);
-        var outcome = Parse(ref scanned, data, kept, scratch, out value, out error);
-        return outcome == Outcome.Decoded || (outcome == Outcome.Retry && TryDecodeWithReader(data, kept, out value, out error));
+        return Scan(data, kept, scratch, out value) || TryDecodeWithReader(data, kept, out value, out error);
     }
 
     /// <summary>
@@ -79,10 +77,10 @@ internal static class JsonDecoder
     {
         if (IsBlank(data, out value, out error)) return false;
         var scratch = t_scratch ??= new Scratch();
-        var reader = new ReaderJsonTokens(data, s_options);
+        var reader = new Utf8JsonReader(data, isFinalBlock: true, new JsonReaderState(s_options));
         try
         {
-            return Parse(ref reader, data, kept, scratch, out value, out error) == Outcome.Decoded;
+            return Parse(ref reader, data, kept, scratch, out value, out error);
         }
         catch (JsonException e)
         {
@@ -115,41 +113,171 @@ internal static class JsonDecoder
         return error is not null;
     }
 
-    /// <summary>True when the scanner decodes <paramref name="data"/> by itself (false: it gives up and the reader decides).</summary>
-    internal static bool ScannerTakes(ReadOnlySpan<byte> data)
-    {
-        var scanned = new ScannedJsonTokens(data);
-        var outcome = Parse(ref scanned, data, default, t_scratch ??= new Scratch(), out _, out _);
-        return outcome != Outcome.Retry;
-    }
-
-    private enum Outcome
-    {
-        Decoded,
-        Invalid,
-
-        /// <summary>The scanner gave up: read the document again with the reference reader.</summary>
-        Retry,
-    }
+    /// <summary>True when the fast path decodes <paramref name="data"/> by itself (false: it gives up and the reader decides).</summary>
+    internal static bool ScannerTakes(ReadOnlySpan<byte> data) => Scan(data, default, t_scratch ??= new Scratch(), out _);
 
     /// <summary>Where <paramref name="part"/>, a slice of <paramref name="data"/>, starts in it.</summary>
     private static int OffsetIn(ReadOnlySpan<byte> data, ReadOnlySpan<byte> part) =>
         (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(part));
 
     /// <summary>
-    /// The token loop, apart from the exception handlers of
-    /// <see cref="TryDecodeWithReader(ReadOnlySpan{byte}, ReadOnlyMemory{byte}, out Value, out string?)"/>: in a method
-    /// without them the JIT keeps the stack pointer and depth in registers.
+    /// The fast path: reads a well-formed document byte by byte (<see cref="JsonScan"/>'s grammar) straight into the
+    /// scratch stack, with no token stream between, and gives up on anything unusual —
+    /// a syntax error, invalid UTF-8, a bad escape, a number out of range, nesting deeper than
+    /// <see cref="JsonScan.MaxDepth"/>, a byte-order mark — for the reader to decide and word: false, with nothing of
+    /// the document left on the scratch stack.
+    /// </summary>
+    /// <remarks>
+    /// Values are built exactly as <see cref="Parse"/> builds them from the reader's tokens (the two share every step
+    /// that makes a value), and a test decodes thousands of damaged records both ways. The labels are the grammar's
+    /// states: a value is expected, a value is complete, a key is expected, a record or array is complete.
+    /// </remarks>
+    private static bool Scan(ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, out Value value)
+    {
+        var depth = 0;
+        var sp = 0;
+        // One bit per open level, the innermost lowest: 1 for a record, 0 for an array.
+        ulong records = 0;
+        var i = JsonScan.SkipWhitespace(data, 0);
+        byte c;
+
+    ReadValue:
+        if (i >= data.Length) goto GiveUp;
+        if (sp == scratch.Values.Length) scratch.Grow();
+        c = data[i];
+        switch (c)
+        {
+            case (byte)'"':
+                {
+                    var body = data[(i + 1)..];
+                    var end = JsonScan.StringEnd(body, out var escaped);
+                    if (end < 0) goto GiveUp;
+                    var raw = body[..end];
+                    if (escaped)
+                    {
+                        var text = JsonScan.Unescape(raw);
+                        if (text is null) goto GiveUp;
+                        scratch.Values[sp] = Value.From(text);
+                    }
+                    else if (!TryStringValue(raw, data, kept, scratch, ref scratch.Values[sp], out _))
+                    {
+                        goto GiveUp;
+                    }
+                    i += end + 2;
+                    break;
+                }
+            case (byte)'{':
+            case (byte)'[':
+                if (depth == JsonScan.MaxDepth) goto GiveUp;
+                Open(scratch, ref depth, ref sp);
+                i = JsonScan.SkipWhitespace(data, i + 1);
+                if (c == (byte)'{')
+                {
+                    records = (records << 1) | 1;
+                    if (i < data.Length && data[i] == (byte)'}') goto CloseAt;
+                    goto ReadKey;
+                }
+                records <<= 1;
+                if (i < data.Length && data[i] == (byte)']') goto CloseAt;
+                goto ReadValue;
+            case (byte)'t':
+                if (!data[i..].StartsWith("true"u8)) goto GiveUp;
+                scratch.Values[sp] = Value.True;
+                i += 4;
+                break;
+            case (byte)'f':
+                if (!data[i..].StartsWith("false"u8)) goto GiveUp;
+                scratch.Values[sp] = Value.False;
+                i += 5;
+                break;
+            case (byte)'n':
+                if (!data[i..].StartsWith("null"u8)) goto GiveUp;
+                scratch.Values[sp] = Value.Null;
+                i += 4;
+                break;
+            default:
+                {
+                    var end = JsonScan.NumberEnd(data, i);
+                    if (end < 0 || !JsonScan.TryNumber(data[i..end], out scratch.Values[sp])) goto GiveUp;
+                    i = end;
+                    break;
+                }
+        }
+
+    Complete:
+        // scratch.Values[sp] holds a complete value.
+        if (depth == 0)
+        {
+            // After the one top-level value only whitespace may follow.
+            if (JsonScan.SkipWhitespace(data, i) != data.Length) goto GiveUp;
+            value = scratch.Values[sp];
+            scratch.Values[sp] = default;
+            return true;
+        }
+        sp++;
+        i = JsonScan.SkipWhitespace(data, i);
+        if (i >= data.Length) goto GiveUp;
+        c = data[i];
+        if (c == (byte)',')
+        {
+            i = JsonScan.SkipWhitespace(data, i + 1);
+            if ((records & 1) != 0) goto ReadKey;
+            goto ReadValue;
+        }
+        if (c != ((records & 1) != 0 ? (byte)'}' : (byte)']')) goto GiveUp;
+
+    CloseAt:
+        // data[i] closes the innermost record or array.
+        i++;
+        sp = (records & 1) != 0 ? CloseRecord(scratch, ref depth, sp) : CloseArray(scratch, ref depth, sp);
+        records >>= 1;
+        goto Complete;
+
+    ReadKey:
+        {
+            if (i >= data.Length || data[i] != (byte)'"') goto GiveUp;
+            if (sp == scratch.Values.Length) scratch.Grow();
+            var body = data[(i + 1)..];
+            var end = JsonScan.StringEnd(body, out var escaped);
+            if (end < 0) goto GiveUp;
+            string key;
+            int keyHash;
+            if (!escaped)
+            {
+                if (!scratch.KeyCache.TryGet(body[..end], out key, out keyHash, out _)) goto GiveUp;
+            }
+            else
+            {
+                var text = JsonScan.Unescape(body[..end]);
+                if (text is null) goto GiveUp;
+                key = text;
+                keyHash = key.GetHashCode();
+            }
+            AddKey(scratch, depth, sp, key, keyHash);
+            i = JsonScan.SkipWhitespace(data, i + end + 2);
+            if (i >= data.Length || data[i] != (byte)':') goto GiveUp;
+            i = JsonScan.SkipWhitespace(data, i + 1);
+            goto ReadValue;
+        }
+
+    GiveUp:
+        // sp + 1: the slot being filled may hold its field's key already.
+        scratch.Clear(sp + 1);
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The decoding loop over <see cref="Utf8JsonReader"/>'s tokens, apart from the exception handlers of
+    /// <see cref="TryDecodeWithReader(ReadOnlySpan{byte}, ReadOnlyMemory{byte}, out Value, out string?)"/>, which
+    /// word what the reader throws.
     /// </summary>
     /// <remarks>
     /// <paramref name="kept"/>: empty, or <paramref name="data"/> as memory that never changes, whose slices long
     /// strings keep instead of copies.
     /// </remarks>
-    private static Outcome Parse<TTokens>(ref TTokens reader, ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, out Value value, out string? error)
-        where TTokens : struct, IJsonTokens, allows ref struct
+    private static bool Parse(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, out Value value, out string? error)
     {
-        var keys = StringCache.Keys;
-        var strings = StringCache.Values;
         var depth = 0;
         var sp = 0;
         Value result = default;
@@ -164,20 +292,17 @@ internal static class JsonDecoder
             {
                 case JsonTokenType.StartObject:
                 case JsonTokenType.StartArray:
-                    if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
-                    scratch.Frames[depth++] = new Frame(++sp);
+                    Open(scratch, ref depth, ref sp);
                     continue;
-                case JsonTokenType.None:
-                    return Invalid(Outcome.Retry, null, sp, out value, out error);
                 case JsonTokenType.PropertyName:
                     {
                         string key;
                         int keyHash;
                         if (!reader.ValueIsEscaped)
                         {
-                            if (!keys.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
+                            if (!scratch.KeyCache.TryGet(reader.ValueSpan, out key, out keyHash, out var bad))
                             {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, out value, out error);
+                                return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "key", sp, out value, out error);
                             }
                         }
                         else
@@ -185,81 +310,23 @@ internal static class JsonDecoder
                             key = reader.GetString()!;
                             keyHash = key.GetHashCode();
                         }
-                        ref var frame = ref scratch.Frames[depth - 1];
-                        scratch.Keys[sp] = key;
-                        scratch.Hashes[sp] = keyHash;
-                        var bit = 1UL << (keyHash & 63);
-                        if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
-                        frame.KeyFilter |= bit;
-                        frame.Shape = ShapeCache.Mix(frame.Shape, keyHash);
+                        AddKey(scratch, depth, sp, key, keyHash);
                         continue;
                     }
                 case JsonTokenType.EndObject:
-                    {
-                        var frame = scratch.Frames[--depth];
-                        var count = sp - frame.Start;
-                        var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
-                        var fieldValues = scratch.Values.AsSpan(frame.Start, count);
-                        ValueRecord record;
-                        if (count == 0)
-                        {
-                            record = new ValueRecord();
-                        }
-                        else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
-                        {
-                            // A cached shape was checked for duplicates when it was added.
-                            record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
-                        }
-                        else if (frame.MaybeDuplicate && ShapeCache.HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
-                        {
-                            record = new ValueRecord(count);
-                            for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
-                        }
-                        else
-                        {
-                            record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
-                        }
-                        fieldKeys.Clear();
-                        fieldValues.Clear();
-                        sp = frame.Start - 1;
-                        scratch.Values[sp] = Value.From(record);
-                        break;
-                    }
+                    sp = CloseRecord(scratch, ref depth, sp);
+                    break;
                 case JsonTokenType.EndArray:
-                    {
-                        var frame = scratch.Frames[--depth];
-                        var count = sp - frame.Start;
-                        var list = new List<Value>(count);
-                        CollectionsMarshal.SetCount(list, count);
-                        var items = scratch.Values.AsSpan(frame.Start, count);
-                        items.CopyTo(CollectionsMarshal.AsSpan(list));
-                        items.Clear();
-                        sp = frame.Start - 1;
-                        scratch.Values[sp] = Value.From(list);
-                        break;
-                    }
+                    sp = CloseArray(scratch, ref depth, sp);
+                    break;
                 case JsonTokenType.String:
                     if (!reader.ValueIsEscaped)
                     {
                         // Utf8JsonReader does not validate UTF-8 inside strings: the cache does, and Value.TryFromUtf8
                         // for long ones.
-                        var utf8 = reader.ValueSpan;
-                        if (utf8.Length > (kept.IsEmpty ? KeepUtf8Above : KeepInPlaceAbove))
+                        if (!TryStringValue(reader.ValueSpan, data, kept, scratch, ref scratch.Values[sp], out var bad))
                         {
-                            // Where it lies when the input never changes, else a copy; TryFromUtf8 validates it.
-                            var bytes = kept.IsEmpty ? utf8.ToArray() : kept.Slice(OffsetIn(data, utf8), utf8.Length);
-                            if (!Value.TryFromUtf8(bytes, out scratch.Values[sp]))
-                            {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + Utf8Text.FindInvalid(utf8), "string", sp, out value, out error);
-                            }
-                        }
-                        else
-                        {
-                            if (!strings.TryGet(utf8, out var text, out var bad))
-                            {
-                                return InvalidUtf8<TTokens>(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, out value, out error);
-                            }
-                            scratch.Values[sp] = Value.From(text);
+                            return InvalidUtf8(data, (int)reader.TokenStartIndex + 1 + bad, "string", sp, out value, out error);
                         }
                     }
                     else
@@ -268,11 +335,9 @@ internal static class JsonDecoder
                     }
                     break;
                 case JsonTokenType.Number:
-                    if (!TryReadNumber(ref reader, out scratch.Values[sp]))
+                    if (!JsonScan.TryNumber(reader.ValueSpan, out scratch.Values[sp]))
                     {
-                        return TTokens.GivesUp
-                            ? Invalid(Outcome.Retry, null, sp, out value, out error)
-                            : Invalid(Outcome.Invalid, $"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float", sp, out value, out error);
+                        return Invalid($"invalid JSON at byte {reader.TokenStartIndex}: the number '{Encoding.UTF8.GetString(reader.ValueSpan)}' is out of range for a 64-bit float", sp, out value, out error);
                     }
                     break;
                 case JsonTokenType.True:
@@ -295,66 +360,119 @@ internal static class JsonDecoder
         }
         value = result;
         error = null;
-        return Outcome.Decoded;
+        return true;
     }
 
-    private static bool TryReadNumber<TTokens>(ref TTokens reader, out Value value)
-        where TTokens : struct, IJsonTokens, allows ref struct
+    /// <summary>Opens a record or array in the slot <paramref name="sp"/>: its items take the slots above it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Open(Scratch scratch, ref int depth, ref int sp)
     {
-        // The reader has checked the syntax: a short run of digits (with an optional '-') is an integer that fits a
-        // long, so it is parsed here in one plain loop instead of through the general number parser.
-        var digits = reader.ValueSpan;
-        if (digits.Length <= 18)
+        if (depth == scratch.Frames.Length) Array.Resize(ref scratch.Frames, depth * 2);
+        scratch.Frames[depth++] = new Frame(++sp);
+    }
+
+    /// <summary>Notes a field's key in slot <paramref name="sp"/> of the record open at <paramref name="depth"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddKey(Scratch scratch, int depth, int sp, string key, int keyHash)
+    {
+        ref var frame = ref scratch.Frames[depth - 1];
+        scratch.Keys[sp] = key;
+        scratch.Hashes[sp] = keyHash;
+        var bit = 1UL << (keyHash & 63);
+        if ((frame.KeyFilter & bit) != 0) frame.MaybeDuplicate = true;
+        frame.KeyFilter |= bit;
+        frame.Shape = ShapeCache.Mix(frame.Shape, keyHash);
+    }
+
+    /// <summary>
+    /// Builds the innermost open record from its fields on the scratch stack into its own slot, and returns that slot.
+    /// </summary>
+    private static int CloseRecord(Scratch scratch, ref int depth, int sp)
+    {
+        var frame = scratch.Frames[--depth];
+        var count = sp - frame.Start;
+        var fieldKeys = scratch.Keys.AsSpan(frame.Start, count);
+        var fieldValues = scratch.Values.AsSpan(frame.Start, count);
+        ValueRecord record;
+        if (count == 0)
         {
-            var negative = !digits.IsEmpty && digits[0] == (byte)'-';
-            long n = 0;
-            var i = negative ? 1 : 0;
-            for (; i < digits.Length; i++)
+            record = new ValueRecord();
+        }
+        else if (scratch.Shapes.TryGet(fieldKeys, frame.Shape, out var knownShape))
+        {
+            // A cached shape was checked for duplicates when it was added.
+            record = new ValueRecord(knownShape, fieldValues.ToArray(), sharedKeys: true);
+        }
+        else if (frame.MaybeDuplicate && ShapeCache.HasDuplicate(fieldKeys, scratch.Hashes.AsSpan(frame.Start, count)))
+        {
+            record = new ValueRecord(count);
+            for (var i = 0; i < count; i++) record.Set(fieldKeys[i], fieldValues[i]);
+        }
+        else
+        {
+            record = new ValueRecord(scratch.Shapes.Add(fieldKeys, frame.Shape), fieldValues.ToArray(), sharedKeys: true);
+        }
+        fieldKeys.Clear();
+        fieldValues.Clear();
+        var slot = frame.Start - 1;
+        scratch.Values[slot] = Value.From(record);
+        return slot;
+    }
+
+    /// <summary>
+    /// Builds the innermost open array from its items on the scratch stack into its own slot, and returns that slot.
+    /// </summary>
+    private static int CloseArray(Scratch scratch, ref int depth, int sp)
+    {
+        var frame = scratch.Frames[--depth];
+        var count = sp - frame.Start;
+        var list = new List<Value>(count);
+        CollectionsMarshal.SetCount(list, count);
+        var items = scratch.Values.AsSpan(frame.Start, count);
+        items.CopyTo(CollectionsMarshal.AsSpan(list));
+        items.Clear();
+        var slot = frame.Start - 1;
+        scratch.Values[slot] = Value.From(list);
+        return slot;
+    }
+
+    /// <summary>
+    /// Sets <paramref name="slot"/> to the string whose unescaped UTF-8 is <paramref name="utf8"/>, a slice of
+    /// <paramref name="data"/>: a long one where it lies when the input never changes (<paramref name="kept"/>), else a
+    /// copy of its bytes; a short one from the string cache. False when <paramref name="utf8"/> is not valid UTF-8,
+    /// with the offset of its first invalid byte.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryStringValue(ReadOnlySpan<byte> utf8, ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, ref Value slot, out int invalidOffset)
+    {
+        if (utf8.Length > (kept.IsEmpty ? KeepUtf8Above : KeepInPlaceAbove))
+        {
+            // Value.TryFromUtf8 validates it.
+            var bytes = kept.IsEmpty ? utf8.ToArray() : kept.Slice(OffsetIn(data, utf8), utf8.Length);
+            if (Value.TryFromUtf8(bytes, out slot))
             {
-                var digit = (uint)(digits[i] - '0');
-                if (digit > 9) break;
-                n = n * 10 + digit;
-            }
-            if (i == digits.Length && digits.Length > (negative ? 1 : 0))
-            {
-                value = Value.From(negative ? -n : n);
+                invalidOffset = -1;
                 return true;
             }
+            invalidOffset = Utf8Text.FindInvalid(utf8);
+            return false;
         }
-        if (reader.TryGetInt64(out var l))
-        {
-            value = Value.From(l);
-            return true;
-        }
-        var raw = reader.ValueSpan;
-        if (raw.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0 && reader.TryGetUInt64(out var u))
-        {
-            value = Value.From(u);
-            return true;
-        }
-        if (reader.TryGetDouble(out var d) && double.IsFinite(d))
-        {
-            value = Value.From(d);
-            return true;
-        }
-        value = default;
-        return false;
+        if (!scratch.ValueCache.TryGet(utf8, out var text, out invalidOffset)) return false;
+        slot = Value.From(text);
+        return true;
     }
 
-    private static Outcome InvalidUtf8<TTokens>(ReadOnlySpan<byte> data, int offset, string what, int used, out Value value, out string? error)
-        where TTokens : struct, IJsonTokens, allows ref struct =>
-        TTokens.GivesUp
-            ? Invalid(Outcome.Retry, null, used, out value, out error)
-            : Invalid(Outcome.Invalid, $"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})", used, out value, out error);
+    private static bool InvalidUtf8(ReadOnlySpan<byte> data, int offset, string what, int used, out Value value, out string? error) =>
+        Invalid($"invalid UTF-8 in a JSON {what} at byte {offset} ({Utf8Text.DescribeByte(data, offset)})", used, out value, out error);
 
-    /// <summary>Ends a decode that failed (or is to be retried), leaving no references to its values on the scratch stack.</summary>
-    private static Outcome Invalid(Outcome outcome, string? message, int used, out Value value, out string? error)
+    /// <summary>Ends a decode that failed, leaving no references to its values on the scratch stack.</summary>
+    private static bool Invalid(string message, int used, out Value value, out string? error)
     {
         // used + 1: the slot being filled may hold its field's key already.
         t_scratch?.Clear(used + 1);
         value = default;
         error = message;
-        return outcome;
+        return false;
     }
 
     /// <summary>"invalid JSON at byte N (line L, column C): reason", from the reader's line-relative position.</summary>
@@ -391,6 +509,11 @@ internal static class JsonDecoder
         public string[] Keys = new string[256];
         public int[] Hashes = new int[256];
         public readonly ShapeCache Shapes = new();
+
+        /// <summary>This thread's string caches, here so a decode reads one thread-static instead of three.</summary>
+        public readonly StringCache KeyCache = StringCache.Keys;
+
+        public readonly StringCache ValueCache = StringCache.Values;
 
         public void Grow()
         {

@@ -35,10 +35,10 @@ public sealed class JsonScannerTests
     [Fact]
     public void Nesting_deeper_than_the_scanner_goes_is_decoded_by_the_reader()
     {
-        var deep = Encoding.UTF8.GetBytes(new string('[', ScannedJsonTokens.MaxDepth + 1) + new string(']', ScannedJsonTokens.MaxDepth + 1));
+        var deep = Encoding.UTF8.GetBytes(new string('[', JsonScan.MaxDepth + 1) + new string(']', JsonScan.MaxDepth + 1));
         Assert.False(JsonDecoder.ScannerTakes(deep));
         Assert.True(AssertSameOutcome(deep));
-        var limit = Encoding.UTF8.GetBytes(new string('[', ScannedJsonTokens.MaxDepth) + new string(']', ScannedJsonTokens.MaxDepth));
+        var limit = Encoding.UTF8.GetBytes(new string('[', JsonScan.MaxDepth) + new string(']', JsonScan.MaxDepth));
         Assert.True(JsonDecoder.ScannerTakes(limit));
         Assert.True(AssertSameOutcome(limit));
     }
