@@ -128,8 +128,9 @@ internal static class JsonDecoder
     /// the document left on the scratch stack.
     /// </summary>
     /// <remarks>
-    /// Values are built exactly as <see cref="Parse"/> builds them from the reader's tokens (the two share every step
-    /// that makes a value), and a test decodes thousands of damaged records both ways. The labels are the grammar's
+    /// Values are built as <see cref="Parse"/> builds them from the reader's tokens: the two share opening, keys,
+    /// closing records and arrays, unescaped strings and numbers; escaped strings are unescaped here by
+    /// <see cref="JsonScan.Unescape"/>, there by the reader. A test decodes thousands of damaged records both ways. The labels are the grammar's
     /// states: a value is expected, a value is complete, a key is expected, a record or array is complete.
     /// </remarks>
     private static bool Scan(ReadOnlySpan<byte> data, ReadOnlyMemory<byte> kept, Scratch scratch, out Value value)

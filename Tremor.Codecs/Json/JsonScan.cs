@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Unicode;
+using Tremor.Pdk;
 
 namespace Tremor.Codecs;
 
@@ -154,7 +155,7 @@ internal static class JsonScan
     /// one above <see cref="long.MaxValue"/> that fits a ulong U64, anything else F64; false for one out of range of a
     /// finite double.
     /// </summary>
-    public static bool TryNumber(ReadOnlySpan<byte> digits, out Pdk.Value value)
+    public static bool TryNumber(ReadOnlySpan<byte> digits, out Value value)
     {
         // A short run of digits (with an optional '-') is an integer that fits a long: parsed in one plain loop
         // instead of through the general number parser.
@@ -171,23 +172,23 @@ internal static class JsonScan
             }
             if (i == digits.Length && digits.Length > (negative ? 1 : 0))
             {
-                value = Pdk.Value.From(negative ? -n : n);
+                value = Value.From(negative ? -n : n);
                 return true;
             }
         }
         if (Utf8Parser.TryParse(digits, out long l, out var used) && used == digits.Length)
         {
-            value = Pdk.Value.From(l);
+            value = Value.From(l);
             return true;
         }
         if (digits.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0 && Utf8Parser.TryParse(digits, out ulong u, out used) && used == digits.Length)
         {
-            value = Pdk.Value.From(u);
+            value = Value.From(u);
             return true;
         }
         if (Utf8Parser.TryParse(digits, out double d, out used) && used == digits.Length && double.IsFinite(d))
         {
-            value = Pdk.Value.From(d);
+            value = Value.From(d);
             return true;
         }
         value = default;
